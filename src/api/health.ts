@@ -1,0 +1,38 @@
+/** What /health reports; each check is supplied by whoever composes the app. */
+export interface HealthChecks {
+  database(): Promise<void>;
+  redis(): Promise<void>;
+  /** Workers that announced themselves recently, with the training backend each one uses. */
+  workers(): Promise<WorkerInfo[]>;
+}
+
+/** A live worker as its registry describes it; only the backend is read here. */
+export interface WorkerInfo {
+  backend: string;
+}
+
+async function probe(check: () => Promise<void>, timeoutMs: number) {
+  const started = performance.now();
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      check(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
+    return { ok: true as const, latencyMs: Math.round(performance.now() - started) };
+  } catch (error) {
+    return { ok: false as const, error: (error as Error).message };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Probes every dependency in parallel; `ok` is false when the database or Redis is unreachable. */
+export async function healthReport(checks: HealthChecks, timeoutMs = 2000) {
+  const [database, redis] = await Promise.all([probe(checks.database, timeoutMs), probe(checks.redis, timeoutMs)]);
+  const workers = redis.ok ? await checks.workers().catch(() => []) : [];
+  const backends = [...new Set(workers.map((worker) => worker.backend))];
+  return { ok: database.ok && redis.ok, database, redis, training: { workers: workers.length, backends }, workers };
+}

@@ -1,0 +1,52 @@
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+import { buildApp } from '../api/app.js';
+import { createJobsService } from '../api/jobs-service.js';
+import { createRedis } from '../queue/redis.js';
+import { createTrainingQueue, enqueueTraining } from '../queue/training-queue.js';
+import { listWorkers } from '../queue/worker-registry.js';
+import { createPrismaClient } from '../store/database.js';
+import { createJobsRepository } from '../store/jobs-repository.js';
+import { migrate } from '../store/migrate.js';
+import type { Service } from './process.js';
+
+/** Composes and starts the HTTP API. Resolves once it listens; `address` says where. */
+export async function startApi(config: Config, logger: Logger): Promise<Service & { address: string }> {
+  const applied = await migrate(config.DATABASE_URL);
+  if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
+  const prisma = createPrismaClient(config.DATABASE_URL);
+  const redis = createRedis(config.REDIS_URL, 'client');
+  redis.on('error', (error) => logger.debug({ err: error }, 'redis connection error'));
+  const queue = createTrainingQueue(redis, config.QUEUE_PREFIX);
+  queue.on('error', (error) => logger.debug({ err: error }, 'queue connection error'));
+  const jobs = createJobsRepository(prisma);
+  const app = buildApp({
+    logger,
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    jobs: createJobsService({
+      jobs,
+      enqueue: (jobId) => enqueueTraining(queue, jobId),
+      maxParameters: config.MAX_PARAMETERS,
+      logger,
+    }),
+    health: {
+      database: async () => {
+        await prisma.$queryRaw`SELECT 1`;
+      },
+      redis: async () => {
+        await redis.ping();
+      },
+      workers: () => listWorkers(redis, config.QUEUE_PREFIX),
+    },
+  });
+  const address = await app.listen({ host: config.HOST, port: config.PORT });
+  return {
+    address,
+    async close() {
+      await app.close();
+      await queue.close();
+      redis.disconnect();
+      await prisma.$disconnect();
+    },
+  };
+}

@@ -1,0 +1,63 @@
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+import { createJobRunner } from '../queue/job-runner.js';
+import { reconcileQueue, startReconciler } from '../queue/reconciler.js';
+import { createRedis } from '../queue/redis.js';
+import { createTrainingPool } from '../queue/training-pool.js';
+import { createTrainingQueue } from '../queue/training-queue.js';
+import { createTrainingWorker } from '../queue/training-worker.js';
+import { announceWorker } from '../queue/worker-registry.js';
+import { createPrismaClient } from '../store/database.js';
+import { createJobsRepository } from '../store/jobs-repository.js';
+import { migrate } from '../store/migrate.js';
+import type { Service } from './process.js';
+
+/** Composes and starts a training worker: a pool of training threads fed by the queue. */
+export async function startWorker(config: Config, logger: Logger): Promise<Service> {
+  await migrate(config.DATABASE_URL);
+  const prisma = createPrismaClient(config.DATABASE_URL, { poolSize: Math.max(4, config.WORKER_CONCURRENCY + 2) });
+  const jobs = createJobsRepository(prisma);
+  const pool = createTrainingPool({ size: config.WORKER_CONCURRENCY, backend: config.TRAINING_BACKEND });
+  const backend = await pool.ready();
+  logger.info({ backend, concurrency: config.WORKER_CONCURRENCY }, 'training threads ready');
+
+  const workerRedis = createRedis(config.REDIS_URL, 'worker');
+  const clientRedis = createRedis(config.REDIS_URL, 'worker');
+  for (const connection of [workerRedis, clientRedis]) {
+    connection.on('error', (error) => logger.debug({ err: error }, 'redis connection error'));
+  }
+  const queue = createTrainingQueue(clientRedis, config.QUEUE_PREFIX);
+  queue.on('error', (error) => logger.debug({ err: error }, 'queue connection error'));
+  const runner = createJobRunner({
+    jobs,
+    pool,
+    logger,
+    steps: { flushMs: config.STEP_FLUSH_MS, flushCount: config.STEP_FLUSH_COUNT },
+  });
+  const worker = createTrainingWorker({
+    connection: workerRedis,
+    prefix: config.QUEUE_PREFIX,
+    concurrency: config.WORKER_CONCURRENCY,
+    runner,
+    logger,
+  });
+  const registry = announceWorker(clientRedis, config.QUEUE_PREFIX, { backend, concurrency: config.WORKER_CONCURRENCY });
+  const reconciler = startReconciler(() => reconcileQueue(jobs, queue, logger), config.RECONCILE_INTERVAL_MS, logger);
+  logger.info({ prefix: config.QUEUE_PREFIX }, 'worker waiting for jobs');
+
+  return {
+    async close() {
+      await reconciler.stop();
+      // Stop taking messages, stop training between batches, and hand running jobs back.
+      const closing = worker.close();
+      runner.stopAll();
+      await closing;
+      await registry.stop();
+      await queue.close();
+      await pool.close();
+      workerRedis.disconnect();
+      clientRedis.disconnect();
+      await prisma.$disconnect();
+    },
+  };
+}

@@ -1,0 +1,46 @@
+import type { Queue } from 'bullmq';
+import type { Logger } from '../logger.js';
+import type { JobsRepository } from '../store/jobs-repository.js';
+import { enqueueTraining, type TrainingMessage } from './training-queue.js';
+
+/**
+ * Postgres is the record: queues again every job it holds as queued or running that the queue
+ * has lost (Redis restarted empty, or queueing failed after the row was written).
+ * Returns the ids it queued.
+ */
+export async function reconcileQueue(jobs: Pick<JobsRepository, 'unfinished' | 'finish'>, queue: Queue<TrainingMessage>, logger: Logger): Promise<string[]> {
+  const requeued: string[] = [];
+  for (const job of await jobs.unfinished()) {
+    const state = await queue.getJobState(job.id);
+    if (state === 'unknown' || state === 'completed') {
+      // A completed message for an unfinished job means its worker handed it back and was lost before re-adding.
+      if (state === 'completed') await queue.remove(job.id).catch(() => undefined);
+      await enqueueTraining(queue, job.id);
+      requeued.push(job.id);
+      logger.warn({ jobId: job.id, status: job.status }, 'job was missing from the queue; queued again');
+    } else if (state === 'failed') {
+      const message = await queue.getJob(job.id);
+      const reason = message?.failedReason ?? 'the queue gave up on this job';
+      await jobs.finish(job.id, 'failed', reason);
+      logger.warn({ jobId: job.id, status: 'failed', error: reason }, 'job failed in the queue');
+    }
+  }
+  return requeued;
+}
+
+/** Runs the reconciler now and then every `intervalMs` until stopped. */
+export function startReconciler(run: () => Promise<unknown>, intervalMs: number, logger: Logger) {
+  let running: Promise<unknown> = Promise.resolve();
+  const tick = () => {
+    running = run().catch((error: unknown) => logger.warn({ err: error }, 'reconciler pass failed; will retry'));
+  };
+  tick();
+  const timer = setInterval(tick, intervalMs);
+  timer.unref();
+  return {
+    async stop(): Promise<void> {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}

@@ -1,0 +1,47 @@
+import type { JobsRepository, StepRecord } from '../store/jobs-repository.js';
+
+export interface StepWriterOptions {
+  /** Longest a loss waits in memory before it is written. */
+  flushMs: number;
+  /** Steps that trigger a write at once. */
+  flushCount: number;
+}
+
+/**
+ * Buffers a job's step losses and writes them in batches, in order, one write at a time.
+ * `close` writes what is left and reports the first write error, if any.
+ */
+export function createStepWriter(jobs: Pick<JobsRepository, 'recordSteps'>, jobId: string, options: StepWriterOptions) {
+  let buffer: StepRecord[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  let writing: Promise<void> = Promise.resolve();
+  let failure: unknown;
+
+  const flush = (): Promise<void> => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    if (buffer.length > 0) {
+      const batch = buffer;
+      buffer = [];
+      writing = writing.then(() =>
+        jobs.recordSteps(jobId, batch).catch((error: unknown) => {
+          failure ??= error;
+        }),
+      );
+    }
+    return writing;
+  };
+
+  return {
+    add(steps: readonly StepRecord[]): void {
+      buffer.push(...steps);
+      if (buffer.length >= options.flushCount) void flush();
+      else timer ??= setTimeout(() => void flush(), options.flushMs);
+    },
+    flush,
+    async close(): Promise<void> {
+      await flush();
+      if (failure !== undefined) throw failure;
+    },
+  };
+}

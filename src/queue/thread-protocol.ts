@@ -1,0 +1,27 @@
+import type { JobSpec } from '../spec/job-spec.js';
+import type { BackendName, BackendPreference } from '../training/backend.js';
+import type { Dataset } from '../training/datasets/index.js';
+import type { EpochMetrics, StepLoss } from '../training/train.js';
+
+/** Given to each training thread when it starts. */
+export interface ThreadSettings {
+  backend: BackendPreference;
+}
+
+/** Host -> thread: train one job. Dataset arrays live in shared memory, so this copies nothing big. */
+export interface TrainRequest {
+  type: 'train';
+  jobId: string;
+  spec: JobSpec;
+  dataset: Dataset;
+  /** Element 0 becomes 1 when the host wants training to stop between batches. */
+  stopFlag: Int32Array;
+}
+
+export type ThreadMessage =
+  | { type: 'ready'; backend: BackendName }
+  | { type: 'startup-failed'; message: string }
+  | { type: 'steps'; jobId: string; steps: StepLoss[] }
+  | { type: 'epoch'; jobId: string; metrics: EpochMetrics }
+  | { type: 'finished'; jobId: string; outcome: 'completed' | 'stopped'; steps: number; numTensors: number }
+  | { type: 'failed'; jobId: string; code: string; message: string; numTensors: number };

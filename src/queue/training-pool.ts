@@ -1,0 +1,142 @@
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { JobSpec } from '../spec/job-spec.js';
+import type { BackendName, BackendPreference } from '../training/backend.js';
+import { loadDataset } from '../training/datasets/index.js';
+import type { EpochMetrics, StepLoss } from '../training/train.js';
+import type { ThreadMessage, ThreadSettings, TrainRequest } from './thread-protocol.js';
+
+export interface TrainingListener {
+  onSteps(steps: StepLoss[]): void;
+  onEpoch(metrics: EpochMetrics): void;
+}
+
+export type TrainingOutcome =
+  | { outcome: 'completed' | 'stopped'; steps: number; numTensors: number }
+  | { outcome: 'failed'; code: string; message: string; numTensors: number };
+
+export interface RunningTraining {
+  /** Asks the thread to stop between batches; the promise then resolves as `stopped`. */
+  stop(): void;
+  result: Promise<TrainingOutcome>;
+}
+
+interface Slot {
+  thread: Worker;
+  ready: Promise<BackendName>;
+  busy: boolean;
+}
+
+// Threads run compiled JavaScript; from sources (tests, tsx) use the build in dist/.
+function defaultThreadFile(): string {
+  const here = fileURLToPath(import.meta.url);
+  if (here.endsWith('.ts')) return here.replace(/[\\/]src[\\/]queue[\\/]training-pool\.ts$/, '/dist/queue/training-thread.js');
+  return fileURLToPath(new URL('./training-thread.js', import.meta.url));
+}
+
+export interface TrainingPoolOptions {
+  size?: number;
+  backend?: BackendPreference;
+  threadFile?: string;
+}
+
+/**
+ * A fixed set of training threads, one job each at a time. Datasets are loaded once in this
+ * process into shared memory and lent to every thread.
+ */
+export function createTrainingPool(options: TrainingPoolOptions = {}) {
+  const size = options.size ?? os.availableParallelism();
+  const threadFile = options.threadFile ?? defaultThreadFile();
+  const settings: ThreadSettings = { backend: options.backend ?? 'auto' };
+  const slots: Slot[] = [];
+  let closed = false;
+
+  function spawn(): Slot {
+    const thread = new Worker(threadFile, { workerData: settings });
+    const ready = new Promise<BackendName>((resolve, reject) => {
+      const onMessage = (message: ThreadMessage) => {
+        if (message.type === 'ready') resolve(message.backend);
+        if (message.type === 'startup-failed') reject(new Error(message.message));
+        if (message.type === 'ready' || message.type === 'startup-failed') thread.off('message', onMessage);
+      };
+      thread.on('message', onMessage);
+      thread.once('error', reject);
+      thread.once('exit', (code) => reject(new Error(`training thread exited with code ${code} while starting`)));
+    });
+    ready.catch(() => undefined);
+    return { thread, ready, busy: false };
+  }
+
+  for (let index = 0; index < size; index++) slots.push(spawn());
+
+  function replace(slot: Slot): void {
+    const index = slots.indexOf(slot);
+    void slot.thread.terminate();
+    if (index >= 0 && !closed) slots[index] = spawn();
+  }
+
+  return {
+    size,
+
+    /** Resolves with the backend the threads use once all of them are ready. */
+    async ready(): Promise<BackendName> {
+      const backends = await Promise.all(slots.map((slot) => slot.ready));
+      return backends[0] as BackendName;
+    },
+
+    /** Trains `spec` on a free thread; throws if none is free (callers keep concurrency <= size). */
+    async run(jobId: string, spec: JobSpec, listener: TrainingListener): Promise<RunningTraining> {
+      const slot = slots.find((candidate) => !candidate.busy);
+      if (!slot) throw new Error('no free training thread');
+      slot.busy = true;
+      try {
+        await slot.ready;
+        const dataset = await loadDataset(spec.dataset);
+        const stopFlag = new Int32Array(new SharedArrayBuffer(4));
+        const result = new Promise<TrainingOutcome>((resolve) => {
+          const cleanup = () => {
+            slot.thread.off('message', onMessage);
+            slot.thread.off('error', onError);
+            slot.thread.off('exit', onExit);
+            slot.busy = false;
+          };
+          const onMessage = (message: ThreadMessage) => {
+            if (!('jobId' in message) || message.jobId !== jobId) return;
+            if (message.type === 'steps') listener.onSteps(message.steps);
+            else if (message.type === 'epoch') listener.onEpoch(message.metrics);
+            else if (message.type === 'finished') {
+              cleanup();
+              resolve({ outcome: message.outcome, steps: message.steps, numTensors: message.numTensors });
+            } else if (message.type === 'failed') {
+              cleanup();
+              resolve({ outcome: 'failed', code: message.code, message: message.message, numTensors: message.numTensors });
+            }
+          };
+          const onError = (error: Error) => {
+            cleanup();
+            replace(slot);
+            resolve({ outcome: 'failed', code: 'thread_crashed', message: `training thread crashed: ${error.message}`, numTensors: -1 });
+          };
+          const onExit = (code: number) => onError(new Error(`exited with code ${code}`));
+          slot.thread.on('message', onMessage);
+          slot.thread.once('error', onError);
+          slot.thread.once('exit', onExit);
+        });
+        const request: TrainRequest = { type: 'train', jobId, spec, dataset, stopFlag };
+        slot.thread.postMessage(request);
+        return { stop: () => Atomics.store(stopFlag, 0, 1), result };
+      } catch (error) {
+        slot.busy = false;
+        throw error;
+      }
+    },
+
+    async close(): Promise<void> {
+      closed = true;
+      await Promise.all(slots.map((slot) => slot.thread.terminate()));
+    },
+  };
+}
+
+export type TrainingPool = ReturnType<typeof createTrainingPool>;

@@ -1,0 +1,25 @@
+import { Queue, type ConnectionOptions } from 'bullmq';
+
+/** The one queue: its name and the payload each message carries. */
+export const trainingQueueName = 'training';
+
+export interface TrainingMessage {
+  jobId: string;
+}
+
+export function createTrainingQueue(connection: ConnectionOptions, prefix: string): Queue<TrainingMessage> {
+  return new Queue<TrainingMessage>(trainingQueueName, {
+    connection,
+    prefix,
+    defaultJobOptions: {
+      // Postgres keeps the record; Redis only needs a message until a worker has taken it.
+      removeOnComplete: true,
+      removeOnFail: 1000,
+    },
+  });
+}
+
+/** Queues training of a job already committed in Postgres. The BullMQ id is the job id, so re-queueing is a no-op. */
+export async function enqueueTraining(queue: Queue<TrainingMessage>, jobId: string): Promise<void> {
+  await queue.add('train', { jobId }, { jobId });
+}

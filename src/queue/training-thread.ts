@@ -1,0 +1,35 @@
+// Entry point of a training thread: the only place tensors are touched in a worker process,
+// so the process's event loop stays free to renew BullMQ locks and write results.
+import { parentPort, workerData } from 'node:worker_threads';
+import * as tf from '@tensorflow/tfjs';
+import { selectBackend } from '../training/backend.js';
+import { train, TrainingError } from '../training/train.js';
+import type { ThreadMessage, ThreadSettings, TrainRequest } from './thread-protocol.js';
+
+const port = parentPort;
+if (!port) throw new Error('training-thread must run as a worker thread');
+const settings = workerData as ThreadSettings;
+const send = (message: ThreadMessage) => port.postMessage(message);
+
+try {
+  const backend = await selectBackend(settings.backend);
+  send({ type: 'ready', backend });
+} catch (error) {
+  send({ type: 'startup-failed', message: (error as Error).message });
+}
+
+port.on('message', (request: TrainRequest) => {
+  const { jobId, spec, dataset, stopFlag } = request;
+  try {
+    const result = train(spec, dataset, {
+      onSteps: (steps) => send({ type: 'steps', jobId, steps }),
+      onEpoch: (metrics) => send({ type: 'epoch', jobId, metrics }),
+      shouldStop: () => Atomics.load(stopFlag, 0) !== 0,
+    });
+    send({ type: 'finished', jobId, outcome: result.outcome, steps: result.steps, numTensors: tf.memory().numTensors });
+  } catch (error) {
+    const code = error instanceof TrainingError ? error.code : 'training_error';
+    const message = error instanceof Error ? error.message : String(error);
+    send({ type: 'failed', jobId, code, message, numTensors: tf.memory().numTensors });
+  }
+});

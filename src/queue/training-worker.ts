@@ -1,0 +1,38 @@
+import { DelayedError, Worker, type ConnectionOptions } from 'bullmq';
+import type { Logger } from '../logger.js';
+import type { JobRunner } from './job-runner.js';
+import { trainingQueueName, type TrainingMessage } from './training-queue.js';
+
+export interface TrainingWorkerOptions {
+  connection: ConnectionOptions;
+  prefix: string;
+  concurrency: number;
+  runner: JobRunner;
+  logger: Logger;
+}
+
+/** The BullMQ consumer: hands each message to the job runner, at most `concurrency` at once. */
+export function createTrainingWorker({ connection, prefix, concurrency, runner, logger }: TrainingWorkerOptions) {
+  const worker = new Worker<TrainingMessage>(
+    trainingQueueName,
+    async (message, token) => {
+      const result = await runner.run(message.data.jobId);
+      if (result === 'handed-back' && token) {
+        // Back to the queue at once, for a worker that is not shutting down.
+        await message.moveToDelayed(Date.now(), token);
+        throw new DelayedError();
+      }
+    },
+    {
+      connection,
+      prefix,
+      concurrency,
+      // Training runs on threads, so this event loop stays free and locks renew on time.
+      lockDuration: 30_000,
+      maxStalledCount: 3,
+    },
+  );
+  worker.on('error', (error) => logger.error({ err: error }, 'queue worker error'));
+  worker.on('failed', (message, error) => logger.error({ jobId: message?.data.jobId, err: error }, 'job message failed'));
+  return worker;
+}

@@ -1,0 +1,132 @@
+import { z } from 'zod';
+import { datasetInfo, datasetNames, inputSize } from './datasets.js';
+import { countParameters } from './model-shape.js';
+
+export const activations = ['relu', 'sigmoid', 'tanh', 'linear'] as const;
+export const optimizers = ['sgd', 'momentum', 'adam', 'rmsprop'] as const;
+
+export const limits = Object.freeze({
+  nameLength: 200,
+  layers: 32,
+  units: 8192,
+  epochs: 100,
+  learningRate: 10,
+  batchSize: 4096,
+});
+
+const denseLayer = z.strictObject({
+  type: z.literal('dense'),
+  units: z.int().min(1).max(limits.units),
+  activation: z.enum(activations).default('linear'),
+});
+
+const dropoutLayer = z.strictObject({
+  type: z.literal('dropout'),
+  rate: z.number().min(0).lt(1, 'must be at least 0 and less than 1'),
+});
+
+const layer = z.discriminatedUnion('type', [denseLayer, dropoutLayer], {
+  error: (issue) =>
+    issue.code === 'invalid_union' ? 'type must be "dense" or "dropout"' : undefined,
+});
+
+const baseSpec = z.strictObject({
+  name: z.string().trim().min(1).max(limits.nameLength).optional(),
+  dataset: z.enum(datasetNames).default('mnist'),
+  seed: z.int().min(0).max(2 ** 32 - 1).optional(),
+  trainSamples: z.int().min(1).optional(),
+  testSamples: z.int().min(1).optional(),
+  model: z.strictObject({
+    layers: z.array(layer).min(1).max(limits.layers),
+  }),
+  epochs: z.int().min(1).max(limits.epochs),
+  learningRate: z.number().gt(0).max(limits.learningRate),
+  batchSize: z.int().min(1).max(limits.batchSize),
+  optimizer: z.enum(optimizers).default('sgd'),
+});
+
+export type JobSpec = z.output<typeof baseSpec>;
+export type JobSpecInput = z.input<typeof baseSpec>;
+export type LayerSpec = JobSpec['model']['layers'][number];
+export type DenseLayerSpec = Extract<LayerSpec, { type: 'dense' }>;
+export type Activation = (typeof activations)[number];
+export type OptimizerName = (typeof optimizers)[number];
+
+export interface SpecLimits {
+  /** Largest total number of trainable parameters a job may have. */
+  maxParameters: number;
+}
+
+/** The one job-spec schema: shape rules plus the rules that depend on the dataset and the limits. */
+export function jobSpecSchema(specLimits: SpecLimits) {
+  return baseSpec.superRefine((spec, context) => {
+    const info = datasetInfo(spec.dataset);
+    if (spec.trainSamples !== undefined && spec.trainSamples > info.trainSize) {
+      context.addIssue({
+        code: 'custom',
+        path: ['trainSamples'],
+        message: `must be at most ${info.trainSize}, the size of the ${info.name} training set`,
+      });
+    }
+    if (spec.testSamples !== undefined && spec.testSamples > info.testSize) {
+      context.addIssue({
+        code: 'custom',
+        path: ['testSamples'],
+        message: `must be at most ${info.testSize}, the size of the ${info.name} test set`,
+      });
+    }
+    const layers = spec.model.layers;
+    if (layers.length === 0) return;
+    const lastIndex = layers.length - 1;
+    const last = layers[lastIndex];
+    if (last?.type !== 'dense') {
+      context.addIssue({
+        code: 'custom',
+        path: ['model', 'layers', lastIndex],
+        message: `the model must end with a dense layer of ${info.numClasses} units (one logit per ${info.name} class)`,
+      });
+      return;
+    }
+    if (last.units !== info.numClasses) {
+      context.addIssue({
+        code: 'custom',
+        path: ['model', 'layers', lastIndex, 'units'],
+        message: `the last dense layer must have ${info.numClasses} units, one per ${info.name} class; got ${last.units}`,
+      });
+    }
+    const parameters = countParameters(layers, inputSize(info));
+    if (parameters > specLimits.maxParameters) {
+      context.addIssue({
+        code: 'custom',
+        path: ['model', 'layers'],
+        message: `the model has ${parameters.toLocaleString('en-US')} parameters; the limit is ${specLimits.maxParameters.toLocaleString('en-US')}`,
+      });
+    }
+  });
+}
+
+export interface SpecIssue {
+  path: string;
+  message: string;
+}
+
+export type SpecParseResult = { ok: true; spec: JobSpec } | { ok: false; issues: SpecIssue[] };
+
+function describeIssues(issues: readonly z.core.$ZodIssue[]): SpecIssue[] {
+  return issues.flatMap((issue) => {
+    const path = issue.path.map(String);
+    // One entry per unknown key, naming it, rather than one entry for the object holding them.
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => ({ path: [...path, key].join('.'), message: 'unknown field' }));
+    }
+    const missing = issue.code === 'invalid_type' && issue.message.endsWith('received undefined');
+    return [{ path: path.join('.') || '(body)', message: missing ? `is required (${issue.expected})` : issue.message }];
+  });
+}
+
+/** Validates untrusted input into a spec with every default filled in, or lists every problem. */
+export function parseJobSpec(input: unknown, specLimits: SpecLimits): SpecParseResult {
+  const parsed = jobSpecSchema(specLimits).safeParse(input);
+  if (parsed.success) return { ok: true, spec: parsed.data };
+  return { ok: false, issues: describeIssues(parsed.error.issues) };
+}

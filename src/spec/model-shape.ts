@@ -1,0 +1,41 @@
+import { datasetInfo, inputSize } from './datasets.js';
+import type { JobSpec, LayerSpec } from './job-spec.js';
+
+/** Feature counts from the input through every dense layer, e.g. [784, 512, 512, 10]. */
+export function layerSizes(layers: readonly LayerSpec[], inputFeatures: number): number[] {
+  const sizes = [inputFeatures];
+  for (const layer of layers) if (layer.type === 'dense') sizes.push(layer.units);
+  return sizes;
+}
+
+/** Trainable parameters: a weight matrix and a bias vector per dense layer. */
+export function countParameters(layers: readonly LayerSpec[], inputFeatures: number): number {
+  const sizes = layerSizes(layers, inputFeatures);
+  let total = 0;
+  for (let index = 1; index < sizes.length; index++) {
+    const fanIn = sizes[index - 1] ?? 0;
+    const fanOut = sizes[index] ?? 0;
+    total += fanIn * fanOut + fanOut;
+  }
+  return total;
+}
+
+export function trainSampleCount(spec: JobSpec): number {
+  return spec.trainSamples ?? datasetInfo(spec.dataset).trainSize;
+}
+
+export function testSampleCount(spec: JobSpec): number {
+  return spec.testSamples ?? datasetInfo(spec.dataset).testSize;
+}
+
+export function stepsPerEpoch(spec: JobSpec): number {
+  return Math.ceil(trainSampleCount(spec) / spec.batchSize);
+}
+
+export function totalSteps(spec: JobSpec): number {
+  return stepsPerEpoch(spec) * spec.epochs;
+}
+
+export function specParameterCount(spec: JobSpec): number {
+  return countParameters(spec.model.layers, inputSize(datasetInfo(spec.dataset)));
+}

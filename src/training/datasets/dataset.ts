@@ -1,0 +1,31 @@
+import type { DatasetInfo } from '../../spec/datasets.js';
+
+/** One split, ready to train on: inputs scaled, normalised and flattened, one row per example. */
+export interface DatasetSplit {
+  /** count x features, row-major. Backed by a SharedArrayBuffer so threads share one copy. */
+  readonly inputs: Float32Array;
+  readonly labels: Uint8Array;
+  readonly count: number;
+  readonly features: number;
+}
+
+export interface Dataset {
+  readonly info: DatasetInfo;
+  readonly train: DatasetSplit;
+  readonly test: DatasetSplit;
+}
+
+/** Pixels / 255, then (x - mean) / std, into shared memory. */
+export function normalisePixels(pixels: Uint8Array, info: DatasetInfo): Float32Array {
+  const inputs = new Float32Array(new SharedArrayBuffer(pixels.length * Float32Array.BYTES_PER_ELEMENT));
+  const scale = 1 / (255 * info.std);
+  const shift = info.mean / info.std;
+  for (let index = 0; index < pixels.length; index++) inputs[index] = (pixels[index] as number) * scale - shift;
+  return inputs;
+}
+
+export function sharedCopy(values: Uint8Array): Uint8Array {
+  const copy = new Uint8Array(new SharedArrayBuffer(values.length));
+  copy.set(values);
+  return copy;
+}

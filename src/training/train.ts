@@ -1,0 +1,220 @@
+import * as tf from '@tensorflow/tfjs';
+import type { JobSpec, OptimizerName } from '../spec/job-spec.js';
+import { stepsPerEpoch, testSampleCount, trainSampleCount } from '../spec/model-shape.js';
+import type { Dataset, DatasetSplit } from './datasets/index.js';
+import { buildModel, type Model } from './model.js';
+import { Random } from './random.js';
+
+export interface StepLoss {
+  /** 1-based across the whole job. */
+  step: number;
+  /** 1-based. */
+  epoch: number;
+  loss: number;
+}
+
+export interface EpochMetrics {
+  epoch: number;
+  /** Fraction of test examples classified correctly, 0..1. */
+  testAccuracy: number;
+  testLoss: number;
+  /** Mean of the epoch's step losses. */
+  trainLoss: number;
+  /** Wall time of the epoch: training plus the test pass. */
+  durationMs: number;
+  /** Training examples per second, test pass excluded. */
+  samplesPerSecond: number;
+}
+
+export interface TrainingHooks {
+  /** Called with losses in step order, in batches. */
+  onSteps?(steps: StepLoss[]): void;
+  onEpoch?(metrics: EpochMetrics): void;
+  /** Polled between batches; returning true stops training after the current step. */
+  shouldStop?(): boolean;
+}
+
+export interface TrainingResult {
+  outcome: 'completed' | 'stopped';
+  epochs: EpochMetrics[];
+  steps: number;
+}
+
+/** A training failure a user can act on, such as a diverging loss. */
+export class TrainingError extends Error {
+  constructor(
+    readonly code: 'diverged',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'TrainingError';
+  }
+}
+
+export interface TrainingOptions {
+  /** How many step losses are read back from the backend at once. */
+  lossReadInterval?: number;
+  /** Test examples per forward pass during evaluation. */
+  evaluationBatchSize?: number;
+}
+
+function createOptimizer(name: OptimizerName, learningRate: number): tf.Optimizer {
+  switch (name) {
+    case 'sgd':
+      return tf.train.sgd(learningRate);
+    case 'momentum':
+      return tf.train.momentum(learningRate, 0.9);
+    case 'adam':
+      return tf.train.adam(learningRate);
+    case 'rmsprop':
+      return tf.train.rmsprop(learningRate);
+  }
+}
+
+// MomentumOptimizer.dispose() forgets the learning-rate scalar its SGD base class keeps (tfjs 4.22).
+function disposeOptimizer(optimizer: tf.Optimizer): void {
+  optimizer.dispose();
+  if (optimizer instanceof tf.MomentumOptimizer) {
+    const inherited = (optimizer as unknown as { c?: tf.Tensor }).c;
+    if (inherited && !inherited.isDisposed) inherited.dispose();
+  }
+}
+
+function oneHot(labels: Uint8Array, classes: number): Float32Array {
+  const encoded = new Float32Array(labels.length * classes);
+  for (let index = 0; index < labels.length; index++) encoded[index * classes + (labels[index] as number)] = 1;
+  return encoded;
+}
+
+/** Copies the first `count` examples of `split` into `order`, so batches are contiguous views. */
+function permute(split: DatasetSplit, order: Uint32Array, inputs: Float32Array, labels: Uint8Array): void {
+  const features = split.features;
+  for (let row = 0; row < order.length; row++) {
+    const source = order[row] as number;
+    inputs.set(split.inputs.subarray(source * features, (source + 1) * features), row * features);
+    labels[row] = split.labels[source] as number;
+  }
+}
+
+/** Test accuracy and mean test loss over the first `count` test examples, in chunks. */
+export function evaluate(model: Model, split: DatasetSplit, count: number, classes: number, chunk: number) {
+  let correct = 0;
+  let lossSum = 0;
+  for (let start = 0; start < count; start += chunk) {
+    const size = Math.min(chunk, count - start);
+    const [chunkLoss, chunkCorrect] = tf.tidy(() => {
+      const inputs = tf.tensor2d(split.inputs.subarray(start * split.features, (start + size) * split.features), [size, split.features]);
+      const labels = tf.tensor1d(split.labels.subarray(start, start + size), 'int32');
+      const logits = model.logits(inputs);
+      const loss = tf.losses.softmaxCrossEntropy(tf.oneHot(labels, classes), logits, undefined, undefined, tf.Reduction.SUM);
+      const hits = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'float32'));
+      return [loss.dataSync()[0] ?? Number.NaN, hits.dataSync()[0] ?? 0];
+    });
+    lossSum += chunkLoss;
+    correct += chunkCorrect;
+  }
+  return { testAccuracy: correct / count, testLoss: lossSum / count };
+}
+
+/**
+ * Trains the network a spec describes on `dataset`, synchronously, reporting through `hooks`.
+ * Leaves no tensors behind, whether it completes, stops or throws.
+ */
+export function train(spec: JobSpec, dataset: Dataset, hooks: TrainingHooks = {}, options: TrainingOptions = {}): TrainingResult {
+  const lossReadInterval = options.lossReadInterval ?? 50;
+  const evaluationBatchSize = options.evaluationBatchSize ?? 1000;
+  const { train: trainSplit, test: testSplit, info } = dataset;
+  const trainCount = trainSampleCount(spec);
+  const testCount = testSampleCount(spec);
+  const classes = info.numClasses;
+  const features = trainSplit.features;
+  const batchesPerEpoch = stepsPerEpoch(spec);
+  const seed = spec.seed ?? 0;
+
+  const model = buildModel(spec.model.layers, features, seed);
+  const optimizer = createOptimizer(spec.optimizer, spec.learningRate);
+  const shuffleRandom = new Random(seed ^ 0x5bd1e995);
+  const order = new Uint32Array(trainCount);
+  const epochInputs = new Float32Array(trainCount * features);
+  const epochLabels = new Uint8Array(trainCount);
+  const epochs: EpochMetrics[] = [];
+  let step = 0;
+  let pending: tf.Scalar[] = [];
+  let pendingFirstStep = 1;
+  let epochLossSum = 0;
+
+  // Reads queued loss scalars in one transfer instead of one blocking read per step.
+  const drainLosses = (epoch: number) => {
+    if (pending.length === 0) return;
+    const stacked = tf.stack(pending);
+    const values = stacked.dataSync();
+    stacked.dispose();
+    for (const scalar of pending) scalar.dispose();
+    pending = [];
+    const steps: StepLoss[] = [];
+    for (let index = 0; index < values.length; index++) {
+      const loss = values[index] as number;
+      const at = pendingFirstStep + index;
+      if (!Number.isFinite(loss)) {
+        throw new TrainingError(
+          'diverged',
+          `training diverged: the loss became ${loss} at step ${at} (epoch ${epoch}); try a lower learningRate than ${spec.learningRate}`,
+        );
+      }
+      epochLossSum += loss;
+      steps.push({ step: at, epoch, loss });
+    }
+    pendingFirstStep += values.length;
+    hooks.onSteps?.(steps);
+  };
+
+  try {
+    for (let epoch = 1; epoch <= spec.epochs; epoch++) {
+      const epochStart = performance.now();
+      epochLossSum = 0;
+      for (let index = 0; index < trainCount; index++) order[index] = index;
+      shuffleRandom.shuffle(order);
+      permute(trainSplit, order, epochInputs, epochLabels);
+      const epochTargets = oneHot(epochLabels, classes);
+
+      for (let batch = 0; batch < batchesPerEpoch; batch++) {
+        if (hooks.shouldStop?.()) {
+          drainLosses(epoch);
+          return { outcome: 'stopped', epochs, steps: step };
+        }
+        const start = batch * spec.batchSize;
+        const size = Math.min(spec.batchSize, trainCount - start);
+        step += 1;
+        const dropoutSeed = (seed + step * 7919) >>> 0;
+        const loss = tf.tidy(() => {
+          const inputs = tf.tensor2d(epochInputs.subarray(start * features, (start + size) * features), [size, features]);
+          const targets = tf.tensor2d(epochTargets.subarray(start * classes, (start + size) * classes), [size, classes]);
+          return optimizer.minimize(
+            () => tf.losses.softmaxCrossEntropy(targets, model.logits(inputs, { dropoutSeed })),
+            true,
+            model.variables,
+          ) as tf.Scalar;
+        });
+        pending.push(loss);
+        if (pending.length >= lossReadInterval) drainLosses(epoch);
+      }
+      drainLosses(epoch);
+      const trainingMs = performance.now() - epochStart;
+      const evaluation = evaluate(model, testSplit, testCount, classes, evaluationBatchSize);
+      const metrics: EpochMetrics = {
+        epoch,
+        ...evaluation,
+        trainLoss: epochLossSum / batchesPerEpoch,
+        durationMs: Math.round(performance.now() - epochStart),
+        samplesPerSecond: trainCount / (trainingMs / 1000),
+      };
+      epochs.push(metrics);
+      hooks.onEpoch?.(metrics);
+    }
+    return { outcome: 'completed', epochs, steps: step };
+  } finally {
+    for (const scalar of pending) scalar.dispose();
+    disposeOptimizer(optimizer);
+    model.dispose();
+  }
+}

@@ -1,0 +1,44 @@
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.js';
+
+describe('configuration', () => {
+  it('has local defaults', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      DATABASE_URL: 'postgresql://postgres@127.0.0.1:5432/trainer',
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      PORT: 3000,
+      MAX_PARAMETERS: 20_000_000,
+    });
+    expect(config.WORKER_CONCURRENCY).toBeGreaterThanOrEqual(1);
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('names every bad variable and why', () => {
+    let caught: unknown;
+    try {
+      loadConfig({ PORT: 'eighty', WORKER_CONCURRENCY: '0', DATABASE_URL: 'mysql://x' });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(ConfigError);
+    const message = (caught as ConfigError).message;
+    expect(message).toMatch(/PORT="eighty"/);
+    expect(message).toMatch(/WORKER_CONCURRENCY="0": .*>=1/);
+    expect(message).toMatch(/DATABASE_URL="mysql:\/\/x": must be a postgresql:\/\/ URL/);
+  });
+
+  it('stops a process with exit code 1 and a readable message when a variable is bad', () => {
+    for (const entry of ['dist/main/api.js', 'dist/main/worker.js', 'dist/main/all.js']) {
+      const result = spawnSync(process.execPath, [entry], {
+        env: { ...process.env, PORT: '99999', LOG_LEVEL: 'silent' },
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+      expect(result.status).toBe(1);
+      expect(result.stderr).toMatch(/invalid configuration:\n\s+- PORT="99999": .*65535/);
+      expect(result.stderr).not.toMatch(/\bat .*\.js:\d+/);
+    }
+  });
+});

@@ -1,0 +1,23 @@
+import type { JobSpecInput } from '../../src/spec/job-spec.js';
+
+/** The original exercise's first network. */
+export const mlpLayers = [
+  { type: 'dense', units: 512, activation: 'relu' },
+  { type: 'dense', units: 512, activation: 'relu' },
+  { type: 'dense', units: 10 },
+] as const satisfies JobSpecInput['model']['layers'];
+
+/** A small, quick job: a narrow network on slices of MNIST. */
+export function smallSpec(overrides: Partial<JobSpecInput> = {}): JobSpecInput {
+  return {
+    name: 'small',
+    seed: 7,
+    trainSamples: 2000,
+    testSamples: 500,
+    epochs: 2,
+    learningRate: 0.05,
+    batchSize: 64,
+    model: { layers: [{ type: 'dense', units: 64, activation: 'relu' }, { type: 'dense', units: 10 }] },
+    ...overrides,
+  };
+}
