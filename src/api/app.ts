@@ -18,11 +18,10 @@ export function buildApp({ jobs, health, logger, bodyLimit }: AppDeps): FastifyI
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit,
-    // Ids and query strings never need to be long; refuse absurd ones early.
-    maxParamLength: 200,
+    // Ids never need to be long; refuse absurd ones early.
+    routerOptions: { maxParamLength: 200 },
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
-    disableRequestLogging: false,
   });
   // JSON is the only body this API reads; anything else is a 415 rather than a confusing 400.
   app.removeContentTypeParser('text/plain');

@@ -1,0 +1,124 @@
+import { Queue } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Service } from '../../src/main/process.js';
+import { startApi } from '../../src/main/start-api.js';
+import { trainingQueueName } from '../../src/queue/training-queue.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { redisUrl, silentLogger, testConfig } from '../helpers/env.js';
+import { smallSpec } from '../helpers/specs.js';
+
+describe('jobs API', () => {
+  let database: TestDatabase;
+  let api: Service & { address: string };
+  let queue: Queue;
+
+  const post = (body: BodyInit | null, headers: Record<string, string> = { 'content-type': 'application/json' }) =>
+    fetch(`${api.address}/jobs`, { method: 'POST', body, headers });
+  const postJson = (value: unknown) => post(JSON.stringify(value));
+
+  beforeAll(async () => {
+    database = await createTestDatabase('jobs_api');
+    const config = testConfig(database.url);
+    api = await startApi(config, silentLogger());
+    queue = new Queue(trainingQueueName, { connection: { url: redisUrl }, prefix: config.QUEUE_PREFIX });
+  });
+  afterAll(async () => {
+    await queue.obliterate({ force: true });
+    await queue.close();
+    await api.close();
+    await database.drop();
+  });
+
+  it('accepts a job: 201, Location, stored as queued before it is queued', async () => {
+    const response = await postJson(smallSpec({ name: 'first' }));
+    expect(response.status).toBe(201);
+    const job = await response.json();
+    expect(response.headers.get('location')).toBe(`/jobs/${job.id}`);
+    expect(job).toMatchObject({
+      status: 'queued',
+      name: 'first',
+      dataset: 'mnist',
+      parameterCount: 784 * 64 + 64 + 64 * 10 + 10,
+      progress: { epoch: 0, step: 0, totalSteps: 32 * 2 },
+      metrics: { epochs: [] },
+      backend: null,
+      error: null,
+    });
+    expect(job.spec).toMatchObject({ optimizer: 'sgd', seed: 7 });
+    const row = await database.prisma.job.findUnique({ where: { id: job.id } });
+    expect(row?.status).toBe('queued');
+    const message = await queue.getJob(job.id);
+    expect(message?.data).toEqual({ jobId: job.id });
+  });
+
+  it('gives every job a seed, so any run can be repeated', async () => {
+    const { seed: _omitted, ...withoutSeed } = smallSpec();
+    const job = await (await postJson(withoutSeed)).json();
+    expect(Number.isInteger(job.spec.seed)).toBe(true);
+  });
+
+  it('answers GET /jobs/:id and GET /jobs/:id/history', async () => {
+    const created = await (await postJson(smallSpec())).json();
+    const fetched = await (await fetch(`${api.address}/jobs/${created.id}`)).json();
+    expect(fetched).toMatchObject({ id: created.id, status: 'queued', createdAt: created.createdAt, startedAt: null, finishedAt: null });
+    const history = await fetch(`${api.address}/jobs/${created.id}/history`);
+    expect(history.status).toBe(200);
+    expect(await history.json()).toEqual({ jobId: created.id, count: 0, steps: [] });
+  });
+
+  it('rejects an invalid spec with 400 naming every bad field, and stores nothing', async () => {
+    const before = await database.prisma.job.count();
+    const response = await postJson({ ...smallSpec(), epochs: 0, learningRate: -1, extra: true });
+    expect(response.status).toBe(400);
+    const body = await response.json();
+    expect(body.code).toBe('invalid_spec');
+    expect(body.error).toMatch(/epochs/);
+    expect(body.issues.map((issue: { path: string }) => issue.path).sort()).toEqual(['epochs', 'extra', 'learningRate']);
+    expect(await database.prisma.job.count()).toBe(before);
+  });
+
+  it('rejects a body over 1 MiB with 413', async () => {
+    const response = await post(JSON.stringify({ ...smallSpec(), name: 'x'.repeat(1024 * 1024) }));
+    expect(response.status).toBe(413);
+    expect((await response.json()).code).toBe('body_too_large');
+  });
+
+  it('rejects bodies that are not JSON objects with 400 or 415, never 500', async () => {
+    const cases: [BodyInit | null, Record<string, string>, number][] = [
+      ['{"epochs": ', { 'content-type': 'application/json' }, 400],
+      ['', { 'content-type': 'application/json' }, 400],
+      ['epochs=3', { 'content-type': 'application/x-www-form-urlencoded' }, 415],
+      ['hello', { 'content-type': 'text/plain' }, 415],
+      ['[1,2,3]', { 'content-type': 'application/json' }, 400],
+      ['"text"', { 'content-type': 'application/json' }, 400],
+      ['{"__proto__": {"admin": true}}', { 'content-type': 'application/json' }, 400],
+      [null, {}, 400],
+    ];
+    for (const [body, headers, status] of cases) {
+      const response = await post(body, headers);
+      expect({ body, status: response.status }).toEqual({ body, status });
+      const payload = await response.json();
+      expect(typeof payload.error).toBe('string');
+      expect(payload).not.toHaveProperty('stack');
+    }
+  });
+
+  it('answers 404 for an unknown job and 400 for a malformed id', async () => {
+    const unknown = await fetch(`${api.address}/jobs/00000000-0000-4000-8000-000000000000`);
+    expect(unknown.status).toBe(404);
+    expect((await unknown.json()).code).toBe('not_found');
+    const unknownHistory = await fetch(`${api.address}/jobs/00000000-0000-4000-8000-000000000000/history`);
+    expect(unknownHistory.status).toBe(404);
+    const malformed = await fetch(`${api.address}/jobs/not-a-uuid`);
+    expect(malformed.status).toBe(400);
+    expect((await malformed.json()).issues).toEqual([{ path: 'id', message: 'must be a UUID' }]);
+    expect((await fetch(`${api.address}/jobs/${'a'.repeat(5000)}`)).status).toBeLessThan(500);
+  });
+
+  it('reports the database and Redis on /health', async () => {
+    const response = await fetch(`${api.address}/health`);
+    expect(response.status).toBe(200);
+    const report = await response.json();
+    expect(report).toMatchObject({ status: 'ok', database: { ok: true }, redis: { ok: true }, training: { workers: 0, backends: [] } });
+  });
+});

@@ -1,0 +1,41 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Config } from '../../src/config.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export interface ChildService {
+  child: ChildProcess;
+  output(): string;
+  /** Resolves once a log line matches. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<void>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Starts `dist/main/<entry>.js` with the test's configuration as its environment. */
+export function spawnService(entry: 'worker' | 'api' | 'all', config: Config, extraEnv: Record<string, string> = {}): ChildService {
+  const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'info', ...extraEnv };
+  for (const [key, value] of Object.entries(config)) if (!(key in extraEnv) && key !== 'LOG_LEVEL') env[key] = String(value);
+  const child = spawn(process.execPath, [path.join(root, 'dist/main', `${entry}.js`)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  child.stdout?.on('data', (chunk: Buffer) => (log += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (log += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    child,
+    output: () => log,
+    async waitFor(pattern, timeoutMs = 60_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (!pattern.test(log)) {
+        if (child.exitCode !== null) throw new Error(`${entry} exited with ${child.exitCode}:\n${log}`);
+        if (Date.now() > deadline) throw new Error(`${entry} never logged ${pattern}:\n${log}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    },
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}

@@ -1,0 +1,58 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseJobSpec } from '../../src/spec/job-spec.js';
+import { createJobsRepository, type JobsRepository } from '../../src/store/jobs-repository.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { smallSpec } from '../helpers/specs.js';
+
+describe('jobs repository', () => {
+  let database: TestDatabase;
+  let jobs: JobsRepository;
+  beforeAll(async () => {
+    database = await createTestDatabase('repository');
+    jobs = createJobsRepository(database.prisma);
+  });
+  afterAll(() => database.drop());
+
+  async function newJob() {
+    const parsed = parseJobSpec(smallSpec(), { maxParameters: 1e9 });
+    if (!parsed.ok) throw new Error('bad spec');
+    return jobs.create({ id: randomUUID(), spec: parsed.spec, parameterCount: 1, totalSteps: 64 });
+  }
+
+  it('writes steps idempotently: a batch written twice leaves each step once, with its last value', async () => {
+    const job = await newJob();
+    const batch = Array.from({ length: 40 }, (_, index) => ({ step: index + 1, epoch: 1, loss: 2 - index / 100 }));
+    await jobs.recordSteps(job.id, batch);
+    await jobs.recordSteps(job.id, batch.slice(10, 30).map((step) => ({ ...step, loss: 9 })));
+    const history = await jobs.history(job.id);
+    expect(history.map((step) => step.step)).toEqual(batch.map((step) => step.step));
+    expect(history[15]?.loss).toBe(9);
+    expect(history[35]?.loss).toBeCloseTo(2 - 35 / 100, 10);
+    const reread = await jobs.find(job.id);
+    expect(reread?.step).toBe(40);
+    expect(reread?.epoch).toBe(1);
+  });
+
+  it('moves status only forward: a finished job cannot be claimed or finished again', async () => {
+    const job = await newJob();
+    expect(job.status).toBe('queued');
+    const claimed = await jobs.claim(job.id, 'cpu');
+    expect(claimed).toMatchObject({ status: 'running', attempts: 1, backend: 'cpu' });
+    expect(claimed?.startedAt).toBeInstanceOf(Date);
+    expect(await jobs.finish(job.id, 'completed')).toBe(true);
+    expect(await jobs.finish(job.id, 'failed', 'late')).toBe(false);
+    expect(await jobs.claim(job.id, 'cpu')).toBeNull();
+    expect((await jobs.find(job.id))?.status).toBe('completed');
+  });
+
+  it('stores epoch metrics once per epoch', async () => {
+    const job = await newJob();
+    const metrics = { epoch: 1, testAccuracy: 0.9, testLoss: 0.3, trainLoss: 0.4, durationMs: 100, samplesPerSecond: 1000 };
+    await jobs.recordEpoch(job.id, metrics);
+    await jobs.recordEpoch(job.id, { ...metrics, testAccuracy: 0.91 });
+    const reread = await jobs.find(job.id);
+    expect(reread?.epochs).toHaveLength(1);
+    expect(reread?.epochs[0]?.testAccuracy).toBe(0.91);
+  });
+});

@@ -1,0 +1,36 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { dropDatabase, withConnection } from '../../src/store/database.js';
+import { migrate } from '../../src/store/migrate.js';
+import { uniqueName } from '../helpers/database.js';
+
+const url = `postgresql://postgres@127.0.0.1:5432/trainer_test_${uniqueName('migrate')}`;
+
+describe('migrate', () => {
+  afterAll(() => dropDatabase(url));
+
+  it('creates a missing database, applies every migration once, and records them as prisma migrate does', async () => {
+    const first = await migrate(url);
+    expect(first).toEqual(['20261128000000_init']);
+    expect(await migrate(url)).toEqual([]);
+    await withConnection(url, async (client) => {
+      const tables = await client.query<{ table_name: string }>(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name",
+      );
+      expect(tables.rows.map((row) => row.table_name)).toEqual(['_prisma_migrations', 'epoch_metrics', 'jobs', 'step_losses']);
+      const recorded = await client.query('SELECT migration_name, checksum, finished_at, applied_steps_count FROM "_prisma_migrations"');
+      expect(recorded.rows).toHaveLength(1);
+      expect(recorded.rows[0].checksum).toMatch(/^[0-9a-f]{64}$/);
+      expect(recorded.rows[0].finished_at).not.toBeNull();
+    });
+  });
+
+  it('runs safely when several processes migrate at once', async () => {
+    const fresh = `postgresql://postgres@127.0.0.1:5432/trainer_test_${uniqueName('migrate_race')}`;
+    try {
+      const results = await Promise.all([migrate(fresh), migrate(fresh), migrate(fresh)]);
+      expect(results.flat()).toEqual(['20261128000000_init']);
+    } finally {
+      await dropDatabase(fresh);
+    }
+  });
+});
