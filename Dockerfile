@@ -11,8 +11,8 @@ RUN apt-get update \
 COPY package.json package-lock.json prisma.config.ts ./
 COPY scripts ./scripts
 COPY prisma ./prisma
-# npm 11 blocks dependency install scripts unless allowed; npm 10 (in this image) runs them.
-RUN npm ci --no-audit --no-fund --allow-scripts=@tensorflow/tfjs-node
+# package.json's allowScripts lets tfjs-node's install script run under npm 11 as well.
+RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
 RUN npm run build \
