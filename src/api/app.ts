@@ -1,20 +1,29 @@
+import websocket from '@fastify/websocket';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from '../logger.js';
+import type { JobsRepository } from '../store/jobs-repository.js';
 import { errorHandler, notFound } from './errors.js';
+import type { EventHub } from './event-hub.js';
 import type { HealthChecks } from './health.js';
 import type { JobsService } from './jobs-service.js';
+import { compareRoutes } from './routes/compare.js';
+import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
 
 export interface AppDeps {
   jobs: JobsService;
+  repository: Pick<JobsRepository, 'find' | 'history'>;
+  hub: EventHub;
   health: HealthChecks;
   logger: Logger;
   bodyLimit: number;
+  /** Per WebSocket client; past it the client is disconnected. */
+  maxBufferedBytes?: number;
 }
 
 /** The HTTP app, without listening: the server listens, tests inject. */
-export function buildApp({ jobs, health, logger, bodyLimit }: AppDeps): FastifyInstance {
+export function buildApp({ jobs, repository, hub, health, logger, bodyLimit, maxBufferedBytes = 4 * 1024 * 1024 }: AppDeps): FastifyInstance {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit,
@@ -29,7 +38,19 @@ export function buildApp({ jobs, health, logger, bodyLimit }: AppDeps): FastifyI
   app.setNotFoundHandler((request) => {
     throw notFound(`route ${request.method} ${request.url.split('?')[0]}`);
   });
-  jobRoutes(app, jobs);
-  healthRoutes(app, health);
+  void app.register(websocket, {
+    options: { maxPayload: 64 * 1024 },
+    // Tell clients the server is going away (1001) rather than dropping them.
+    preClose(done) {
+      for (const client of this.websocketServer.clients) client.close(1001, 'server shutting down');
+      done();
+    },
+  });
+  void app.register(async (routes) => {
+    jobRoutes(routes, jobs);
+    compareRoutes(routes, jobs);
+    eventRoutes(routes, { jobs, repository, hub, maxBufferedBytes });
+    healthRoutes(routes, health);
+  });
   return app;
 }

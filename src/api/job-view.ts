@@ -1,4 +1,5 @@
 import type { JobWithEpochs } from '../store/jobs-repository.js';
+import { architectureOf, specOf } from './compare.js';
 
 /** The public JSON shape of a job. */
 export function jobView(job: JobWithEpochs) {
@@ -28,12 +29,42 @@ export function jobView(job: JobWithEpochs) {
       })),
     },
     error: job.error,
+    tags: job.tags,
+    architecture: architectureOf(specOf(job)),
+    finalTestAccuracy: job.finalTestAccuracy,
+    bestTestAccuracy: job.bestTestAccuracy,
+    cancelRequested: job.cancelRequestedAt !== null,
     createdAt: job.createdAt.toISOString(),
     startedAt: job.startedAt?.toISOString() ?? null,
     finishedAt: job.finishedAt?.toISOString() ?? null,
     updatedAt: job.updatedAt.toISOString(),
-    links: { self: `/jobs/${job.id}`, history: `/jobs/${job.id}/history` },
+    durationMs: job.durationMs,
+    links: { self: `/jobs/${job.id}`, history: `/jobs/${job.id}/history`, events: `/jobs/${job.id}/events`, cancel: `/jobs/${job.id}/cancel` },
   };
 }
 
 export type JobView = ReturnType<typeof jobView>;
+
+/** One line of GET /jobs: enough to compare runs at a glance. */
+export function runSummary(job: JobWithEpochs) {
+  const spec = specOf(job);
+  return {
+    id: job.id,
+    name: job.name,
+    status: job.status,
+    dataset: job.dataset,
+    tags: job.tags,
+    architecture: architectureOf(spec),
+    parameterCount: job.parameterCount,
+    hyperparameters: { epochs: spec.epochs, learningRate: spec.learningRate, batchSize: spec.batchSize, optimizer: spec.optimizer },
+    epochsCompleted: job.epochs.length,
+    finalTestAccuracy: job.finalTestAccuracy,
+    bestTestAccuracy: job.bestTestAccuracy,
+    finalTestLoss: job.finalTestLoss,
+    durationMs: job.durationMs,
+    backend: job.backend,
+    createdAt: job.createdAt.toISOString(),
+    finishedAt: job.finishedAt?.toISOString() ?? null,
+    links: { self: `/jobs/${job.id}` },
+  };
+}

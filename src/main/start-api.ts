@@ -1,7 +1,9 @@
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { buildApp } from '../api/app.js';
+import { createEventHub } from '../api/event-hub.js';
 import { createJobsService } from '../api/jobs-service.js';
+import { createEventPublisher } from '../events/job-events.js';
 import { createRedis } from '../queue/redis.js';
 import { createTrainingQueue, enqueueTraining } from '../queue/training-queue.js';
 import { listWorkers } from '../queue/worker-registry.js';
@@ -16,16 +18,25 @@ export async function startApi(config: Config, logger: Logger): Promise<Service 
   if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
   const prisma = createPrismaClient(config.DATABASE_URL);
   const redis = createRedis(config.REDIS_URL, 'client');
-  redis.on('error', (error) => logger.debug({ err: error }, 'redis connection error'));
+  // Subscribers must ride out Redis restarts, so this one queues commands while offline.
+  const subscriber = createRedis(config.REDIS_URL, 'worker');
+  for (const connection of [redis, subscriber]) connection.on('error', (error) => logger.debug({ err: error }, 'redis connection error'));
   const queue = createTrainingQueue(redis, config.QUEUE_PREFIX);
   queue.on('error', (error) => logger.debug({ err: error }, 'queue connection error'));
-  const jobs = createJobsRepository(prisma);
+  const repository = createJobsRepository(prisma);
+  const publish = createEventPublisher(redis, config.QUEUE_PREFIX, (error) => logger.debug({ err: error }, 'could not publish a job event'));
   const app = buildApp({
     logger,
     bodyLimit: config.BODY_LIMIT_BYTES,
+    repository,
+    hub: createEventHub(subscriber, config.QUEUE_PREFIX),
     jobs: createJobsService({
-      jobs,
+      jobs: repository,
       enqueue: (jobId) => enqueueTraining(queue, jobId),
+      dequeue: async (jobId) => {
+        await queue.remove(jobId);
+      },
+      publish,
       maxParameters: config.MAX_PARAMETERS,
       logger,
     }),
@@ -46,6 +57,7 @@ export async function startApi(config: Config, logger: Logger): Promise<Service 
       await app.close();
       await queue.close();
       redis.disconnect();
+      subscriber.disconnect();
       await prisma.$disconnect();
     },
   };

@@ -1,4 +1,5 @@
 import type { Config } from '../config.js';
+import { createEventPublisher } from '../events/job-events.js';
 import type { Logger } from '../logger.js';
 import { createJobRunner } from '../queue/job-runner.js';
 import { reconcileQueue, startReconciler } from '../queue/reconciler.js';
@@ -28,10 +29,14 @@ export async function startWorker(config: Config, logger: Logger): Promise<Servi
   }
   const queue = createTrainingQueue(clientRedis, config.QUEUE_PREFIX);
   queue.on('error', (error) => logger.debug({ err: error }, 'queue connection error'));
+  const publish = createEventPublisher(clientRedis, config.QUEUE_PREFIX, (error) =>
+    logger.debug({ err: error }, 'could not publish a job event'),
+  );
   const runner = createJobRunner({
     jobs,
     pool,
     logger,
+    publish,
     steps: { flushMs: config.STEP_FLUSH_MS, flushCount: config.STEP_FLUSH_COUNT },
   });
   const worker = createTrainingWorker({
@@ -52,6 +57,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Servi
       const closing = worker.close();
       runner.stopAll();
       await closing;
+      runner.close();
       await registry.stop();
       await queue.close();
       await pool.close();

@@ -11,7 +11,12 @@ export interface StepWriterOptions {
  * Buffers a job's step losses and writes them in batches, in order, one write at a time.
  * `close` writes what is left and reports the first write error, if any.
  */
-export function createStepWriter(jobs: Pick<JobsRepository, 'recordSteps'>, jobId: string, options: StepWriterOptions) {
+export function createStepWriter(
+  jobs: Pick<JobsRepository, 'recordSteps'>,
+  jobId: string,
+  options: StepWriterOptions,
+  onWritten: (steps: StepRecord[]) => Promise<void> = async () => undefined,
+) {
   let buffer: StepRecord[] = [];
   let timer: NodeJS.Timeout | undefined;
   let writing: Promise<void> = Promise.resolve();
@@ -23,10 +28,14 @@ export function createStepWriter(jobs: Pick<JobsRepository, 'recordSteps'>, jobI
     if (buffer.length > 0) {
       const batch = buffer;
       buffer = [];
+      // Announced only once committed, so a subscriber that replays from Postgres misses nothing.
       writing = writing.then(() =>
-        jobs.recordSteps(jobId, batch).catch((error: unknown) => {
-          failure ??= error;
-        }),
+        jobs
+          .recordSteps(jobId, batch)
+          .then(() => onWritten(batch))
+          .catch((error: unknown) => {
+            failure ??= error;
+          }),
       );
     }
     return writing;

@@ -7,6 +7,8 @@ export const optimizers = ['sgd', 'momentum', 'adam', 'rmsprop'] as const;
 
 export const limits = Object.freeze({
   nameLength: 200,
+  tags: 20,
+  tagLength: 50,
   layers: 32,
   units: 8192,
   epochs: 100,
@@ -32,6 +34,11 @@ const layer = z.discriminatedUnion('type', [denseLayer, dropoutLayer], {
 
 const baseSpec = z.strictObject({
   name: z.string().trim().min(1).max(limits.nameLength).optional(),
+  tags: z
+    .array(z.string().trim().min(1).max(limits.tagLength))
+    .max(limits.tags)
+    .refine((tags) => new Set(tags).size === tags.length, 'tags must be unique')
+    .optional(),
   dataset: z.enum(datasetNames).default('mnist'),
   seed: z.int().min(0).max(2 ** 32 - 1).optional(),
   trainSamples: z.int().min(1).optional(),

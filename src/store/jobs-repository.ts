@@ -5,6 +5,30 @@ import { Prisma, type EpochMetric, type Job, type JobStatus } from './generated/
 export type { EpochMetric, Job, JobStatus };
 export type JobWithEpochs = Job & { epochs: EpochMetric[] };
 
+export const runSorts = ['created', 'finalAccuracy', 'bestAccuracy', 'duration'] as const;
+export type RunSort = (typeof runSorts)[number];
+
+export interface RunQuery {
+  statuses?: JobStatus[];
+  dataset?: string;
+  /** Case-insensitive substring of the name. */
+  nameContains?: string;
+  tag?: string;
+  sort: RunSort;
+  order: 'asc' | 'desc';
+  limit: number;
+  /** The sort key and id of the last row of the previous page. */
+  after?: { key: number; id: string };
+}
+
+// Unfinished runs have no accuracy or duration yet; they sort as -1, below every real value.
+const sortKeys: Record<RunSort, Prisma.Sql> = {
+  created: Prisma.sql`(extract(epoch FROM created_at) * 1000)`,
+  finalAccuracy: Prisma.sql`COALESCE(final_test_accuracy, -1)`,
+  bestAccuracy: Prisma.sql`COALESCE(best_test_accuracy, -1)`,
+  duration: Prisma.sql`COALESCE(duration_ms, -1)::float8`,
+};
+
 export const terminalStatuses: readonly JobStatus[] = ['completed', 'failed', 'cancelled'];
 
 export interface NewJob {
@@ -38,6 +62,7 @@ export function createJobsRepository(prisma: PrismaClient) {
         data: {
           id: job.id,
           name: job.spec.name ?? null,
+          tags: job.spec.tags ?? [],
           dataset: job.spec.dataset,
           spec: job.spec as unknown as Prisma.InputJsonObject,
           parameterCount: job.parameterCount,
@@ -56,6 +81,11 @@ export function createJobsRepository(prisma: PrismaClient) {
      * Returns null when the job is gone or already finished, so a late delivery does nothing.
      */
     async claim(id: string, backend: string): Promise<Job | null> {
+      // A job whose cancel was asked for while its worker was lost ends here instead of training again.
+      await prisma.job.updateMany({
+        where: { id, status: { in: ['queued', 'running'] }, cancelRequestedAt: { not: null } },
+        data: { status: 'cancelled', finishedAt: new Date() },
+      });
       const claimed = await prisma.job.updateManyAndReturn({
         where: { id, status: { in: ['queued', 'running'] } },
         data: { status: 'running', backend, attempts: { increment: 1 }, error: null },
@@ -70,11 +100,40 @@ export function createJobsRepository(prisma: PrismaClient) {
 
     /** Moves an unfinished job to a terminal status; false when it had already ended. */
     async finish(id: string, status: 'completed' | 'failed' | 'cancelled', error?: string): Promise<boolean> {
-      const { count } = await prisma.job.updateMany({
-        where: { id, status: { notIn: [...terminalStatuses] } },
-        data: { status, error: error ?? null, finishedAt: new Date() },
-      });
+      const count = await prisma.$executeRaw`
+        UPDATE jobs SET status = ${status}::"JobStatus", error = ${error ?? null}, finished_at = now(), updated_at = now(),
+          duration_ms = CASE WHEN started_at IS NULL THEN NULL ELSE (extract(epoch FROM now() - started_at) * 1000)::int END
+        WHERE id = ${id}::uuid AND status NOT IN ('completed', 'failed', 'cancelled')`;
       return count === 1;
+    },
+
+    /**
+     * Cancels a job: a queued one at once, a running one by flagging it for its worker.
+     * Returns what happened, or null when the job does not exist.
+     */
+    async requestCancel(id: string): Promise<'cancelled' | 'requested' | 'finished' | null> {
+      const queued = await prisma.job.updateMany({
+        where: { id, status: 'queued' },
+        data: { status: 'cancelled', finishedAt: new Date(), cancelRequestedAt: new Date() },
+      });
+      if (queued.count === 1) return 'cancelled';
+      const running = await prisma.job.updateMany({
+        where: { id, status: 'running' },
+        data: { cancelRequestedAt: new Date() },
+      });
+      if (running.count === 1) return 'requested';
+      const job = await prisma.job.findUnique({ where: { id }, select: { status: true } });
+      return job ? 'finished' : null;
+    },
+
+    /** Which of these jobs someone asked to cancel. */
+    async cancelRequested(ids: readonly string[]): Promise<string[]> {
+      if (ids.length === 0) return [];
+      const rows = await prisma.job.findMany({
+        where: { id: { in: [...ids] }, cancelRequestedAt: { not: null } },
+        select: { id: true },
+      });
+      return rows.map((row) => row.id);
     },
 
     /** Puts a running job back to queued, for a worker that is shutting down. */
@@ -110,19 +169,65 @@ export function createJobsRepository(prisma: PrismaClient) {
         WHERE id = ${id}::uuid`;
     },
 
-    /** Stores one epoch's metrics; idempotent per (job, epoch). */
+    /** Stores one epoch's metrics, idempotent per (job, epoch), and the job's final and best accuracy. */
     async recordEpoch(id: string, metrics: EpochRecord): Promise<void> {
-      await prisma.epochMetric.upsert({
-        where: { jobId_epoch: { jobId: id, epoch: metrics.epoch } },
-        create: { jobId: id, ...metrics },
-        update: metrics,
-      });
+      await prisma.$transaction([
+        prisma.epochMetric.upsert({
+          where: { jobId_epoch: { jobId: id, epoch: metrics.epoch } },
+          create: { jobId: id, ...metrics },
+          update: metrics,
+        }),
+        prisma.$executeRaw`
+          UPDATE jobs SET
+            final_test_accuracy = last.test_accuracy,
+            final_test_loss = last.test_loss,
+            best_test_accuracy = (SELECT max(test_accuracy) FROM epoch_metrics WHERE job_id = ${id}::uuid),
+            updated_at = now()
+          FROM (SELECT test_accuracy, test_loss FROM epoch_metrics WHERE job_id = ${id}::uuid ORDER BY epoch DESC LIMIT 1) AS last
+          WHERE id = ${id}::uuid`,
+      ]);
     },
 
-    /** Every recorded step of a job, in order. */
-    history(id: string): Promise<StepRecord[]> {
+    /** One page of runs, filtered and sorted, with each row's sort key for the next cursor. */
+    async listRuns(query: RunQuery): Promise<{ runs: JobWithEpochs[]; keys: number[] }> {
+      const key = sortKeys[query.sort];
+      const conditions: Prisma.Sql[] = [Prisma.sql`TRUE`];
+      if (query.statuses?.length) conditions.push(Prisma.sql`status::text IN (${Prisma.join(query.statuses)})`);
+      if (query.dataset) conditions.push(Prisma.sql`dataset = ${query.dataset}`);
+      if (query.nameContains) {
+        const pattern = `%${query.nameContains.replace(/[\\%_]/g, (character) => `\\${character}`)}%`;
+        conditions.push(Prisma.sql`name ILIKE ${pattern}`);
+      }
+      if (query.tag) conditions.push(Prisma.sql`tags @> ARRAY[${query.tag}]::text[]`);
+      if (query.after) {
+        const comparison = query.order === 'desc' ? Prisma.sql`<` : Prisma.sql`>`;
+        conditions.push(Prisma.sql`(${key}, id) ${comparison} (${query.after.key}::float8, ${query.after.id}::uuid)`);
+      }
+      const direction = query.order === 'desc' ? Prisma.sql`DESC` : Prisma.sql`ASC`;
+      const rows = await prisma.$queryRaw<{ id: string; sort_key: number }[]>`
+        SELECT id, ${key}::float8 AS sort_key FROM jobs
+        WHERE ${Prisma.join(conditions, ' AND ')}
+        ORDER BY ${key} ${direction}, id ${direction}
+        LIMIT ${query.limit}`;
+      const found = await prisma.job.findMany({
+        where: { id: { in: rows.map((row) => row.id) } },
+        include: { epochs: { orderBy: { epoch: 'asc' } } },
+      });
+      const byId = new Map(found.map((job) => [job.id, job]));
+      return { runs: rows.flatMap((row) => byId.get(row.id) ?? []), keys: rows.map((row) => Number(row.sort_key)) };
+    },
+
+    /** Jobs with their epochs, in the order of `ids`; missing ids are left out. */
+    async findMany(ids: readonly string[]): Promise<JobWithEpochs[]> {
+      const found = await prisma.job.findMany({ where: { id: { in: [...ids] } }, include: { epochs: { orderBy: { epoch: 'asc' } } } });
+      const byId = new Map(found.map((job) => [job.id, job]));
+      return ids.flatMap((id) => byId.get(id) ?? []);
+    },
+
+    /** The recorded steps of a job after `afterStep` (all by default), in order. */
+    history(id: string, afterStep = 0): Promise<StepRecord[]> {
       return prisma.stepLoss.findMany({
-        where: { jobId: id },
+        where: { jobId: id, step: { gt: afterStep } },
         orderBy: { step: 'asc' },
         select: { step: true, epoch: true, loss: true },
       });

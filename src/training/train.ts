@@ -52,8 +52,10 @@ export class TrainingError extends Error {
 }
 
 export interface TrainingOptions {
-  /** How many step losses are read back from the backend at once. */
+  /** Most step losses held on the backend before they are read back at once. */
   lossReadInterval?: number;
+  /** Longest a step loss waits on the backend before it is read back, so slow jobs still report live. */
+  lossReadIntervalMs?: number;
   /** Test examples per forward pass during evaluation. */
   evaluationBatchSize?: number;
 }
@@ -122,6 +124,7 @@ export function evaluate(model: Model, split: DatasetSplit, count: number, class
  */
 export function train(spec: JobSpec, dataset: Dataset, hooks: TrainingHooks = {}, options: TrainingOptions = {}): TrainingResult {
   const lossReadInterval = options.lossReadInterval ?? 50;
+  const lossReadIntervalMs = options.lossReadIntervalMs ?? 100;
   const evaluationBatchSize = options.evaluationBatchSize ?? 1000;
   const { train: trainSplit, test: testSplit, info } = dataset;
   const trainCount = trainSampleCount(spec);
@@ -141,10 +144,12 @@ export function train(spec: JobSpec, dataset: Dataset, hooks: TrainingHooks = {}
   let step = 0;
   let pending: tf.Scalar[] = [];
   let pendingFirstStep = 1;
+  let lastRead = performance.now();
   let epochLossSum = 0;
 
   // Reads queued loss scalars in one transfer instead of one blocking read per step.
   const drainLosses = (epoch: number) => {
+    lastRead = performance.now();
     if (pending.length === 0) return;
     const stacked = tf.stack(pending);
     const values = stacked.dataSync();
@@ -196,7 +201,7 @@ export function train(spec: JobSpec, dataset: Dataset, hooks: TrainingHooks = {}
           ) as tf.Scalar;
         });
         pending.push(loss);
-        if (pending.length >= lossReadInterval) drainLosses(epoch);
+        if (pending.length >= lossReadInterval || performance.now() - lastRead >= lossReadIntervalMs) drainLosses(epoch);
       }
       drainLosses(epoch);
       const trainingMs = performance.now() - epochStart;

@@ -63,7 +63,7 @@ describe('jobs API', () => {
     expect(fetched).toMatchObject({ id: created.id, status: 'queued', createdAt: created.createdAt, startedAt: null, finishedAt: null });
     const history = await fetch(`${api.address}/jobs/${created.id}/history`);
     expect(history.status).toBe(200);
-    expect(await history.json()).toEqual({ jobId: created.id, count: 0, steps: [] });
+    expect(await history.json()).toEqual({ jobId: created.id, count: 0, totalSteps: 0, downsampling: null, steps: [] });
   });
 
   it('rejects an invalid spec with 400 naming every bad field, and stores nothing', async () => {

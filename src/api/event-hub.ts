@@ -1,0 +1,60 @@
+import type { Redis } from 'ioredis';
+import { allJobsChannel, jobChannel, type JobEvent } from '../events/job-events.js';
+
+export type EventListener = (event: JobEvent) => void;
+
+/**
+ * One Redis subscriber connection per API process, shared by every WebSocket. Events come from
+ * whichever process published them, so any number of API processes and workers can be mixed.
+ */
+export function createEventHub(subscriber: Redis, prefix: string) {
+  const listeners = new Map<string, Set<EventListener>>();
+  const pending = new Map<string, Promise<unknown>>();
+
+  subscriber.on('message', (channel: string, payload: string) => {
+    const set = listeners.get(channel);
+    if (!set) return;
+    let event: JobEvent;
+    try {
+      event = JSON.parse(payload) as JobEvent;
+    } catch {
+      return;
+    }
+    for (const listener of set) listener(event);
+  });
+
+  async function subscribe(channel: string, listener: EventListener): Promise<() => Promise<void>> {
+    let set = listeners.get(channel);
+    if (!set) {
+      set = new Set();
+      listeners.set(channel, set);
+      pending.set(channel, subscriber.subscribe(channel));
+    }
+    set.add(listener);
+    // Resolves only once Redis confirmed the subscription, so nothing published after this is missed.
+    await pending.get(channel);
+    return async () => {
+      const current = listeners.get(channel);
+      if (!current) return;
+      current.delete(listener);
+      if (current.size === 0) {
+        listeners.delete(channel);
+        pending.delete(channel);
+        await subscriber.unsubscribe(channel).catch(() => undefined);
+      }
+    };
+  }
+
+  return {
+    /** Every event of one job. */
+    subscribeJob: (jobId: string, listener: EventListener) => subscribe(jobChannel(prefix, jobId), listener),
+    /** Status and epoch events of all jobs. */
+    subscribeAll: (listener: EventListener) => subscribe(allJobsChannel(prefix), listener),
+    /** Called when the subscriber reconnects: messages published meanwhile were lost. */
+    onReconnect(callback: () => void): void {
+      subscriber.on('ready', callback);
+    },
+  };
+}
+
+export type EventHub = ReturnType<typeof createEventHub>;

@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { lttb } from '../../src/api/downsample.js';
+
+const series = (length: number, y: (x: number) => number) => Array.from({ length }, (_, x) => ({ x, y: y(x) }));
+const sample = (points: { x: number; y: number }[], target: number) => lttb(points, target, (p) => p.x, (p) => p.y);
+
+describe('LTTB downsampling', () => {
+  it('returns the requested number of points, keeping the first and the last', () => {
+    const points = series(10_000, (x) => Math.exp(-x / 2000));
+    for (const target of [2, 3, 10, 137, 500]) {
+      const sampled = sample(points, target);
+      expect(sampled).toHaveLength(target);
+      expect(sampled[0]).toBe(points[0]);
+      expect(sampled.at(-1)).toBe(points.at(-1));
+    }
+  });
+
+  it('keeps points in order and returns short series whole', () => {
+    const points = series(1000, (x) => Math.sin(x / 10));
+    const sampled = sample(points, 50);
+    expect(sampled.map((p) => p.x)).toEqual([...sampled.map((p) => p.x)].sort((a, b) => a - b));
+    expect(sample(points.slice(0, 40), 50)).toEqual(points.slice(0, 40));
+  });
+
+  it('keeps a lone spike that uniform striding would miss', () => {
+    const points = series(5000, (x) => (x === 2501 ? 10 : 1));
+    expect(sample(points, 100).some((p) => p.y === 10)).toBe(true);
+    const strided = points.filter((_, index) => index % 50 === 0);
+    expect(strided.some((p) => p.y === 10)).toBe(false);
+  });
+});
