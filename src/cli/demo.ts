@@ -1,0 +1,139 @@
+// `npm run demo`: the original MNIST exercise against a running server. Submits the two networks,
+// follows both live over WebSockets, prints the comparison and writes the overlaid loss curves.
+import { writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import WebSocket from 'ws';
+
+const { values: options } = parseArgs({
+  options: {
+    url: { type: 'string', default: process.env.TRAINER_URL ?? 'http://127.0.0.1:3000' },
+    out: { type: 'string', default: 'loss-curves.svg' },
+    epochs: { type: 'string', default: '3' },
+    'train-samples': { type: 'string' },
+    'test-samples': { type: 'string' },
+    seed: { type: 'string', default: '1' },
+  },
+});
+
+const base = options.url.replace(/\/$/, '');
+const dense = (units: number, activation: 'relu' | 'linear' = 'relu') => ({ type: 'dense', units, activation });
+const networks = [
+  { name: 'mlp 784-512-512-10', layers: [dense(512), dense(512), dense(10, 'linear')] },
+  { name: 'deep 784-512-1024-512-128-10', layers: [dense(512), dense(1024), dense(512), dense(128), dense(10, 'linear')] },
+];
+
+interface EpochEvent {
+  type: 'epoch';
+  epoch: number;
+  testAccuracy: number;
+  testLoss: number;
+  trainLoss: number;
+  samplesPerSecond: number;
+}
+
+async function request<T>(path: string, init?: RequestInit): Promise<T> {
+  const response = await fetch(`${base}${path}`, init);
+  const body = (await response.json()) as T & { error?: string };
+  if (!response.ok) throw new Error(`${init?.method ?? 'GET'} ${path}: ${response.status} ${body.error ?? ''}`);
+  return body;
+}
+
+function follow(id: string, label: string, epochs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(`${base.replace(/^http/, 'ws')}/jobs/${id}/events`);
+    let status = 'queued';
+    socket.on('message', (data) => {
+      const message = JSON.parse(data.toString()) as { type: string; status?: string; error?: string | null } & Partial<EpochEvent>;
+      if (message.type === 'epoch') {
+        const event = message as EpochEvent;
+        console.log(
+          `${label.padEnd(30)} epoch ${event.epoch}/${epochs}  test accuracy ${(event.testAccuracy * 100).toFixed(1)}%  ` +
+            `test loss ${event.testLoss.toFixed(4)}  train loss ${event.trainLoss.toFixed(4)}  ${Math.round(event.samplesPerSecond)} samples/s`,
+        );
+      } else if (message.type === 'status' && message.status) {
+        status = message.status;
+        if (message.error) console.log(`${label.padEnd(30)} ${message.status}: ${message.error}`);
+      }
+    });
+    socket.on('close', () => resolve(status));
+    socket.on('error', reject);
+  });
+}
+
+const percent = (value: number | null) => (value === null ? '-' : `${(value * 100).toFixed(1)}%`);
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const epochs = Number(options.epochs);
+  const slice = {
+    ...(options['train-samples'] ? { trainSamples: Number(options['train-samples']) } : {}),
+    ...(options['test-samples'] ? { testSamples: Number(options['test-samples']) } : {}),
+  };
+  const jobs = await Promise.all(
+    networks.map((network) =>
+      request<{ id: string; parameterCount: number }>('/jobs', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          name: network.name,
+          tags: ['demo'],
+          seed: Number(options.seed),
+          model: { layers: network.layers },
+          epochs,
+          learningRate: 0.01,
+          batchSize: 64,
+          optimizer: 'sgd',
+          ...slice,
+        }),
+      }),
+    ),
+  );
+  jobs.forEach((job, index) => console.log(`submitted ${networks[index]?.name} as ${job.id} (${job.parameterCount.toLocaleString('en-US')} parameters)`));
+
+  const outcomes = await Promise.all(jobs.map((job, index) => follow(job.id, networks[index]?.name ?? job.id, epochs)));
+  if (outcomes.some((outcome) => outcome !== 'completed')) {
+    throw new Error(`not every job completed: ${outcomes.join(', ')}`);
+  }
+
+  const ids = jobs.map((job) => job.id).join(',');
+  const comparison = await request<{
+    runs: {
+      label: string;
+      architecture: string;
+      parameterCount: number;
+      finalTestAccuracy: number | null;
+      bestTestAccuracy: number | null;
+      finalTestLoss: number | null;
+      trainingMs: number;
+      samplesPerSecond: number | null;
+      backend: string | null;
+    }[];
+    differingHyperparameters: string[];
+    architecture: { layers: { index: number; same: boolean; byRun: (string | null)[] }[] };
+  }>(`/compare?ids=${ids}`);
+
+  console.log('\nrun                             parameters  final acc  best acc  final test loss  training time  samples/s  backend');
+  for (const run of comparison.runs) {
+    console.log(
+      `${run.label.padEnd(31)} ${run.parameterCount.toLocaleString('en-US').padStart(10)}  ${percent(run.finalTestAccuracy).padStart(9)}  ` +
+        `${percent(run.bestTestAccuracy).padStart(8)}  ${(run.finalTestLoss?.toFixed(4) ?? '-').padStart(15)}  ` +
+        `${`${(run.trainingMs / 1000).toFixed(1)} s`.padStart(13)}  ${String(Math.round(run.samplesPerSecond ?? 0)).padStart(9)}  ${run.backend}`,
+    );
+  }
+  console.log(`hyperparameters that differ: ${comparison.differingHyperparameters.join(', ') || 'none'}`);
+  console.log('layers:');
+  for (const layer of comparison.architecture.layers) {
+    console.log(`  ${String(layer.index).padStart(2)} ${layer.same ? ' ' : '*'} ${layer.byRun.map((description) => (description ?? '-').padEnd(20)).join(' ')}`);
+  }
+
+  const svg = await fetch(`${base}/compare.svg?ids=${ids}`);
+  if (!svg.ok) throw new Error(`GET /compare.svg: ${svg.status}`);
+  await writeFile(options.out, await svg.text());
+  console.log(`\nloss curves written to ${options.out}`);
+  console.log(`demo took ${((performance.now() - started) / 1000).toFixed(1)} s`);
+}
+
+main().catch((error: unknown) => {
+  console.error(`demo failed: ${(error as Error).message}`);
+  process.exit(1);
+});
