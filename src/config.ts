@@ -25,6 +25,11 @@ const envSchema = z.object({
   STEP_FLUSH_COUNT: integer(1, 100_000).default(1000),
   SHUTDOWN_TIMEOUT_MS: integer(100, 600_000).default(10_000),
   RECONCILE_INTERVAL_MS: integer(1000, 3_600_000).default(30_000),
+  MAX_ATTEMPTS: integer(1, 100).default(3),
+  MAX_TRAINING_MS: integer(1000, 30 * 24 * 3_600_000).default(24 * 3_600_000),
+  CHECKPOINT_EVERY_STEPS: integer(0, 10_000_000).default(0),
+  LOCK_DURATION_MS: integer(1000, 600_000).default(30_000),
+  STALLED_INTERVAL_MS: integer(500, 600_000).default(15_000),
 });
 
 export type Config = Readonly<z.infer<typeof envSchema>>;

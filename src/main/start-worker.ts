@@ -38,11 +38,18 @@ export async function startWorker(config: Config, logger: Logger): Promise<Servi
     logger,
     publish,
     steps: { flushMs: config.STEP_FLUSH_MS, flushCount: config.STEP_FLUSH_COUNT },
+    maxAttempts: config.MAX_ATTEMPTS,
+    maxTrainingMs: config.MAX_TRAINING_MS,
+    checkpointEverySteps: config.CHECKPOINT_EVERY_STEPS,
   });
   const worker = createTrainingWorker({
     connection: workerRedis,
     prefix: config.QUEUE_PREFIX,
     concurrency: config.WORKER_CONCURRENCY,
+    lockDurationMs: config.LOCK_DURATION_MS,
+    stalledIntervalMs: config.STALLED_INTERVAL_MS,
+    // The runner decides when a job has crashed too often; the queue only has to keep delivering.
+    maxStalledCount: config.MAX_ATTEMPTS + 1,
     runner,
     logger,
   });

@@ -1,7 +1,10 @@
 import type { PublishEvent } from '../events/job-events.js';
 import type { Logger } from '../logger.js';
-import { parseJobSpec } from '../spec/job-spec.js';
-import type { JobsRepository } from '../store/jobs-repository.js';
+import { parseJobSpec, type JobSpec } from '../spec/job-spec.js';
+import { stepsPerEpoch } from '../spec/model-shape.js';
+import type { Job, JobsRepository } from '../store/jobs-repository.js';
+import type { Checkpoint } from '../training/train.js';
+import { decodeCheckpoint, encodeCheckpoint } from './checkpoint-codec.js';
 import { createStepWriter, type StepWriterOptions } from './step-writer.js';
 import type { RunningTraining, TrainingPool } from './training-pool.js';
 
@@ -11,6 +14,12 @@ export interface JobRunnerDeps {
   logger: Logger;
   publish: PublishEvent;
   steps: StepWriterOptions;
+  /** Attempts a job may take before it is failed; only attempts its worker did not survive count. */
+  maxAttempts: number;
+  /** A job still training after this long is stopped and failed. */
+  maxTrainingMs: number;
+  /** Also checkpoint every this many steps (0: only at epoch ends). */
+  checkpointEverySteps: number;
   /** How often Postgres is asked whether a running job was cancelled. */
   cancelPollMs?: number;
 }
@@ -18,7 +27,7 @@ export interface JobRunnerDeps {
 /** What became of a message: the job ended, it was not ours to run, or we gave it back to the queue. */
 export type RunResult = 'finished' | 'skipped' | 'handed-back';
 
-type StopReason = 'cancel' | 'shutdown';
+type StopReason = 'cancel' | 'shutdown' | 'timeout';
 
 interface ActiveJob {
   training: RunningTraining;
@@ -26,15 +35,29 @@ interface ActiveJob {
 }
 
 /** Runs queued jobs to a terminal state: claims each, trains it on the pool, records and announces everything. */
-export function createJobRunner({ jobs, pool, logger, publish, steps, cancelPollMs = 500 }: JobRunnerDeps) {
+export function createJobRunner(deps: JobRunnerDeps) {
+  const { jobs, pool, logger, publish, steps, maxAttempts, maxTrainingMs, checkpointEverySteps, cancelPollMs = 500 } = deps;
   const active = new Map<string, ActiveJob>();
 
-  async function end(jobId: string, status: 'completed' | 'failed' | 'cancelled', error: string | null, log: Logger, details: object) {
+  async function end(jobId: string, status: 'completed' | 'failed' | 'cancelled', error: string | null, log: Logger, details: object = {}) {
     if (await jobs.finish(jobId, status, error ?? undefined)) {
       await publish({ type: 'status', jobId, status, error });
     }
     const level = status === 'failed' ? 'warn' : 'info';
     log[level]({ status, ...(error ? { error } : {}), ...details }, `job ${status}`);
+  }
+
+  /** Where this attempt starts: the latest checkpoint, or the beginning. The record is rewound to match. */
+  async function startingPoint(job: Job, spec: JobSpec, log: Logger): Promise<Checkpoint | undefined> {
+    const stored = job.attempts > 1 ? await jobs.loadCheckpoint(job.id) : null;
+    const resume = stored ? decodeCheckpoint(stored) : undefined;
+    const step = resume?.step ?? 0;
+    const progressEpoch = step === 0 ? 0 : Math.ceil(step / stepsPerEpoch(spec));
+    if (job.attempts > 1) {
+      await jobs.rewindTo(job.id, { step, completedEpochs: resume?.epoch ?? 0, progressEpoch });
+      log.info({ fromStep: step, attempt: job.attempts }, resume ? 'resuming from checkpoint' : 'restarting from the beginning');
+    }
+    return resume;
   }
 
   async function run(jobId: string): Promise<RunResult> {
@@ -45,39 +68,68 @@ export function createJobRunner({ jobs, pool, logger, publish, steps, cancelPoll
       log.info('job is finished, cancelled or gone; message ignored');
       return 'skipped';
     }
+    const crashed = job.attempts - 1 - job.handedBack;
+    if (crashed >= maxAttempts) {
+      await end(jobId, 'failed', `gave up after ${crashed} attempts: each time, the worker training this job stopped without finishing it (crash, out of memory or a lost machine)`, log);
+      return 'finished';
+    }
     log.info({ status: 'running', attempt: job.attempts, backend }, 'job running');
     await publish({ type: 'status', jobId, status: 'running', error: null });
 
     // The stored spec was validated at submit; parsing again guards against rows from older versions.
     const parsed = parseJobSpec(job.spec, { maxParameters: Number.MAX_SAFE_INTEGER });
     if (!parsed.ok) {
-      const error = `stored spec is no longer valid: ${parsed.issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ')}`;
-      await end(jobId, 'failed', error, log, {});
+      await end(jobId, 'failed', `stored spec is no longer valid: ${parsed.issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ')}`, log);
       return 'finished';
     }
+    const resume = await startingPoint(job, parsed.spec, log);
 
     const writer = createStepWriter(jobs, jobId, steps, (written) => publish({ type: 'steps', jobId, steps: written }));
-    let epochWrites: Promise<void> = Promise.resolve();
-    const training = await pool.run(jobId, parsed.spec, {
-      onSteps: (records) => writer.add(records),
-      onEpoch: (metrics) => {
-        // An epoch's row lands after its steps, so readers never see metrics ahead of the history.
-        epochWrites = epochWrites.then(async () => {
+    // Epoch metrics and checkpoints land after the steps before them, in order, one at a time.
+    let writes: Promise<void> = Promise.resolve();
+    let writeFailure: unknown;
+    const afterSteps = (write: () => Promise<void>) => {
+      writes = writes.then(async () => {
+        try {
           await writer.flush();
-          await jobs.recordEpoch(jobId, metrics);
-          await publish({ type: 'epoch', jobId, ...metrics });
-          log.info({ epoch: metrics.epoch, testAccuracy: metrics.testAccuracy, testLoss: metrics.testLoss }, 'epoch finished');
-        });
+          await write();
+        } catch (error) {
+          writeFailure ??= error;
+        }
+      });
+    };
+    const training = await pool.run(
+      jobId,
+      parsed.spec,
+      {
+        onSteps: (records) => writer.add(records),
+        onEpoch: (metrics) =>
+          afterSteps(async () => {
+            await jobs.recordEpoch(jobId, metrics);
+            await publish({ type: 'epoch', jobId, ...metrics });
+            log.info({ epoch: metrics.epoch, testAccuracy: metrics.testAccuracy, testLoss: metrics.testLoss }, 'epoch finished');
+          }),
+        onCheckpoint: (checkpoint) =>
+          afterSteps(async () => {
+            await jobs.saveCheckpoint(jobId, encodeCheckpoint(checkpoint));
+            log.debug({ step: checkpoint.step }, 'checkpoint stored');
+          }),
       },
-    });
+      { checkpointEverySteps, ...(resume ? { resume } : {}) },
+    );
     const entry: ActiveJob = { training };
     active.set(jobId, entry);
-    const outcome = await training.result.finally(() => active.delete(jobId));
+    const deadline = setTimeout(() => stop(jobId, 'timeout'), maxTrainingMs);
+    const outcome = await training.result.finally(() => {
+      clearTimeout(deadline);
+      active.delete(jobId);
+    });
+    await writes;
     try {
-      await epochWrites;
       await writer.close();
+      if (writeFailure !== undefined) throw writeFailure;
     } catch (error) {
-      await end(jobId, 'failed', `could not store training results: ${(error as Error).message}`, log, {});
+      await end(jobId, 'failed', `could not store training results: ${(error as Error).message}`, log);
       return 'finished';
     }
     if (outcome.numTensors > 0) log.warn({ numTensors: outcome.numTensors }, 'training thread holds tensors after the job');
@@ -87,10 +139,12 @@ export function createJobRunner({ jobs, pool, logger, publish, steps, cancelPoll
     } else if (outcome.outcome === 'completed') {
       await end(jobId, 'completed', null, log, { steps: outcome.steps });
     } else if (entry.stopReason === 'shutdown') {
-      await jobs.requeue(jobId);
+      await jobs.handBack(jobId);
       await publish({ type: 'status', jobId, status: 'queued', error: null });
-      log.info({ status: 'queued', steps: outcome.steps }, 'job handed back to the queue for another worker');
+      log.info({ status: 'queued', steps: outcome.steps }, 'job checkpointed and handed back to the queue');
       return 'handed-back';
+    } else if (entry.stopReason === 'timeout') {
+      await end(jobId, 'failed', `stopped after the maximum training time of ${Math.round(maxTrainingMs / 1000)} s (step ${outcome.steps})`, log);
     } else {
       await end(jobId, 'cancelled', null, log, { steps: outcome.steps });
     }
@@ -101,7 +155,7 @@ export function createJobRunner({ jobs, pool, logger, publish, steps, cancelPoll
     const entry = active.get(jobId);
     if (!entry) return false;
     entry.stopReason ??= reason;
-    entry.training.stop();
+    entry.training.stop(reason === 'shutdown' ? 'checkpoint' : 'stop');
     return true;
   }
 
@@ -118,7 +172,7 @@ export function createJobRunner({ jobs, pool, logger, publish, steps, cancelPoll
 
   return {
     run,
-    /** Stops every job here so each can be handed back to the queue. */
+    /** Stops every job here after a checkpoint, so each can be handed back to the queue. */
     stopAll(): void {
       for (const jobId of active.keys()) stop(jobId, 'shutdown');
     },

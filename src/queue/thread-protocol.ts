@@ -1,7 +1,10 @@
 import type { JobSpec } from '../spec/job-spec.js';
 import type { BackendName, BackendPreference } from '../training/backend.js';
 import type { Dataset } from '../training/datasets/index.js';
-import type { EpochMetrics, StepLoss } from '../training/train.js';
+import type { Checkpoint, EpochMetrics, StepLoss } from '../training/train.js';
+
+/** Values of a job's stop flag. */
+export const stopSignals = { none: 0, stop: 1, checkpoint: 2 } as const;
 
 /** Given to each training thread when it starts. */
 export interface ThreadSettings {
@@ -14,8 +17,10 @@ export interface TrainRequest {
   jobId: string;
   spec: JobSpec;
   dataset: Dataset;
-  /** Element 0 becomes 1 when the host wants training to stop between batches. */
+  /** Element 0 becomes one of `stopSignals` when the host wants training to stop between batches. */
   stopFlag: Int32Array;
+  resume?: Checkpoint;
+  checkpointEverySteps: number;
 }
 
 export type ThreadMessage =
@@ -23,5 +28,6 @@ export type ThreadMessage =
   | { type: 'startup-failed'; message: string }
   | { type: 'steps'; jobId: string; steps: StepLoss[] }
   | { type: 'epoch'; jobId: string; metrics: EpochMetrics }
+  | { type: 'checkpoint'; jobId: string; checkpoint: Checkpoint }
   | { type: 'finished'; jobId: string; outcome: 'completed' | 'stopped'; steps: number; numTensors: number }
   | { type: 'failed'; jobId: string; code: string; message: string; numTensors: number };

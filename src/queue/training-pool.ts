@@ -4,12 +4,18 @@ import { Worker } from 'node:worker_threads';
 import type { JobSpec } from '../spec/job-spec.js';
 import type { BackendName, BackendPreference } from '../training/backend.js';
 import { loadDataset } from '../training/datasets/index.js';
-import type { EpochMetrics, StepLoss } from '../training/train.js';
-import type { ThreadMessage, ThreadSettings, TrainRequest } from './thread-protocol.js';
+import type { Checkpoint, EpochMetrics, StepLoss } from '../training/train.js';
+import { stopSignals, type ThreadMessage, type ThreadSettings, type TrainRequest } from './thread-protocol.js';
 
 export interface TrainingListener {
   onSteps(steps: StepLoss[]): void;
   onEpoch(metrics: EpochMetrics): void;
+  onCheckpoint(checkpoint: Checkpoint): void;
+}
+
+export interface RunOptions {
+  resume?: Checkpoint;
+  checkpointEverySteps?: number;
 }
 
 export type TrainingOutcome =
@@ -17,8 +23,11 @@ export type TrainingOutcome =
   | { outcome: 'failed'; code: string; message: string; numTensors: number };
 
 export interface RunningTraining {
-  /** Asks the thread to stop between batches; the promise then resolves as `stopped`. */
-  stop(): void;
+  /**
+   * Asks the thread to stop between batches (after a checkpoint of that point, for `checkpoint`);
+   * the result then resolves as `stopped`.
+   */
+  stop(how?: 'stop' | 'checkpoint'): void;
   result: Promise<TrainingOutcome>;
 }
 
@@ -86,7 +95,7 @@ export function createTrainingPool(options: TrainingPoolOptions = {}) {
     },
 
     /** Trains `spec` on a free thread; throws if none is free (callers keep concurrency <= size). */
-    async run(jobId: string, spec: JobSpec, listener: TrainingListener): Promise<RunningTraining> {
+    async run(jobId: string, spec: JobSpec, listener: TrainingListener, options: RunOptions = {}): Promise<RunningTraining> {
       const slot = slots.find((candidate) => !candidate.busy);
       if (!slot) throw new Error('no free training thread');
       slot.busy = true;
@@ -105,6 +114,7 @@ export function createTrainingPool(options: TrainingPoolOptions = {}) {
             if (!('jobId' in message) || message.jobId !== jobId) return;
             if (message.type === 'steps') listener.onSteps(message.steps);
             else if (message.type === 'epoch') listener.onEpoch(message.metrics);
+            else if (message.type === 'checkpoint') listener.onCheckpoint(message.checkpoint);
             else if (message.type === 'finished') {
               cleanup();
               resolve({ outcome: message.outcome, steps: message.steps, numTensors: message.numTensors });
@@ -123,9 +133,21 @@ export function createTrainingPool(options: TrainingPoolOptions = {}) {
           slot.thread.once('error', onError);
           slot.thread.once('exit', onExit);
         });
-        const request: TrainRequest = { type: 'train', jobId, spec, dataset, stopFlag };
+        const request: TrainRequest = {
+          type: 'train',
+          jobId,
+          spec,
+          dataset,
+          stopFlag,
+          checkpointEverySteps: options.checkpointEverySteps ?? 0,
+          ...(options.resume ? { resume: options.resume } : {}),
+        };
         slot.thread.postMessage(request);
-        return { stop: () => Atomics.store(stopFlag, 0, 1), result };
+        return {
+          // The first request wins: a cancel is not turned into a hand-over, nor the reverse.
+          stop: (how = 'stop') => void Atomics.compareExchange(stopFlag, 0, stopSignals.none, stopSignals[how]),
+          result,
+        };
       } catch (error) {
         slot.busy = false;
         throw error;

@@ -4,12 +4,12 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../training/backend.js';
 import { train, TrainingError } from '../training/train.js';
-import type { ThreadMessage, ThreadSettings, TrainRequest } from './thread-protocol.js';
+import { stopSignals, type ThreadMessage, type ThreadSettings, type TrainRequest } from './thread-protocol.js';
 
 const port = parentPort;
 if (!port) throw new Error('training-thread must run as a worker thread');
 const settings = workerData as ThreadSettings;
-const send = (message: ThreadMessage) => port.postMessage(message);
+const send = (message: ThreadMessage, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
 
 try {
   const backend = await selectBackend(settings.backend);
@@ -19,17 +19,31 @@ try {
 }
 
 port.on('message', (request: TrainRequest) => {
-  const { jobId, spec, dataset, stopFlag } = request;
-  try {
-    const result = train(spec, dataset, {
+  const { jobId, spec, dataset, stopFlag, resume, checkpointEverySteps } = request;
+  train(
+    spec,
+    dataset,
+    {
       onSteps: (steps) => send({ type: 'steps', jobId, steps }),
       onEpoch: (metrics) => send({ type: 'epoch', jobId, metrics }),
-      shouldStop: () => Atomics.load(stopFlag, 0) !== 0,
-    });
-    send({ type: 'finished', jobId, outcome: result.outcome, steps: result.steps, numTensors: tf.memory().numTensors });
-  } catch (error) {
-    const code = error instanceof TrainingError ? error.code : 'training_error';
-    const message = error instanceof Error ? error.message : String(error);
-    send({ type: 'failed', jobId, code, message, numTensors: tf.memory().numTensors });
-  }
+      onCheckpoint: (checkpoint) => {
+        // Handed over, not copied: these buffers are fresh copies made for this checkpoint.
+        const buffers = [...checkpoint.weights, ...checkpoint.optimizer].map((tensor) => tensor.values.buffer as ArrayBuffer);
+        send({ type: 'checkpoint', jobId, checkpoint }, buffers);
+      },
+      shouldStop: () => {
+        const signal = Atomics.load(stopFlag, 0);
+        return signal === stopSignals.checkpoint ? 'checkpoint' : signal === stopSignals.stop ? 'stop' : null;
+      },
+    },
+    { checkpointEverySteps },
+    resume,
+  ).then(
+    (result) => send({ type: 'finished', jobId, outcome: result.outcome, steps: result.steps, numTensors: tf.memory().numTensors }),
+    (error: unknown) => {
+      const code = error instanceof TrainingError ? error.code : 'training_error';
+      const message = error instanceof Error ? error.message : String(error);
+      send({ type: 'failed', jobId, code, message, numTensors: tf.memory().numTensors });
+    },
+  );
 });

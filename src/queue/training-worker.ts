@@ -7,12 +7,16 @@ export interface TrainingWorkerOptions {
   connection: ConnectionOptions;
   prefix: string;
   concurrency: number;
+  lockDurationMs: number;
+  stalledIntervalMs: number;
+  maxStalledCount: number;
   runner: JobRunner;
   logger: Logger;
 }
 
 /** The BullMQ consumer: hands each message to the job runner, at most `concurrency` at once. */
-export function createTrainingWorker({ connection, prefix, concurrency, runner, logger }: TrainingWorkerOptions) {
+export function createTrainingWorker(options: TrainingWorkerOptions) {
+  const { connection, prefix, concurrency, runner, logger } = options;
   const worker = new Worker<TrainingMessage>(
     trainingQueueName,
     async (message, token) => {
@@ -27,9 +31,11 @@ export function createTrainingWorker({ connection, prefix, concurrency, runner, 
       connection,
       prefix,
       concurrency,
-      // Training runs on threads, so this event loop stays free and locks renew on time.
-      lockDuration: 30_000,
-      maxStalledCount: 3,
+      // Training runs on threads, so this event loop stays free and locks renew on time; a lock
+      // lapses only when this process is gone, and then another worker takes the job over.
+      lockDuration: options.lockDurationMs,
+      stalledInterval: options.stalledIntervalMs,
+      maxStalledCount: options.maxStalledCount,
     },
   );
   worker.on('error', (error) => logger.error({ err: error }, 'queue worker error'));

@@ -38,6 +38,14 @@ export interface NewJob {
   totalSteps: number;
 }
 
+/** A checkpoint as the store keeps it: its position, a JSON description and a binary blob. */
+export interface StoredCheckpoint {
+  step: number;
+  epoch: number;
+  state: unknown;
+  tensors: Uint8Array<ArrayBuffer>;
+}
+
 export interface StepRecord {
   step: number;
   epoch: number;
@@ -104,6 +112,7 @@ export function createJobsRepository(prisma: PrismaClient) {
         UPDATE jobs SET status = ${status}::"JobStatus", error = ${error ?? null}, finished_at = now(), updated_at = now(),
           duration_ms = CASE WHEN started_at IS NULL THEN NULL ELSE (extract(epoch FROM now() - started_at) * 1000)::int END
         WHERE id = ${id}::uuid AND status NOT IN ('completed', 'failed', 'cancelled')`;
+      if (count === 1) await prisma.checkpoint.deleteMany({ where: { jobId: id } });
       return count === 1;
     },
 
@@ -136,9 +145,37 @@ export function createJobsRepository(prisma: PrismaClient) {
       return rows.map((row) => row.id);
     },
 
-    /** Puts a running job back to queued, for a worker that is shutting down. */
-    async requeue(id: string): Promise<void> {
-      await prisma.job.updateMany({ where: { id, status: 'running' }, data: { status: 'queued' } });
+    /** Puts a running job back to queued, for a worker that is shutting down; not counted as a crash. */
+    async handBack(id: string): Promise<void> {
+      await prisma.job.updateMany({ where: { id, status: 'running' }, data: { status: 'queued', handedBack: { increment: 1 } } });
+    },
+
+    /** Keeps the latest checkpoint of a job, replacing the one before. */
+    async saveCheckpoint(id: string, checkpoint: StoredCheckpoint): Promise<void> {
+      const data = {
+        step: checkpoint.step,
+        epoch: checkpoint.epoch,
+        state: checkpoint.state as Prisma.InputJsonValue,
+        tensors: checkpoint.tensors,
+        createdAt: new Date(),
+      };
+      await prisma.checkpoint.upsert({ where: { jobId: id }, create: { jobId: id, ...data }, update: data });
+    },
+
+    async loadCheckpoint(id: string): Promise<StoredCheckpoint | null> {
+      return prisma.checkpoint.findUnique({ where: { jobId: id }, select: { step: true, epoch: true, state: true, tensors: true } });
+    },
+
+    /**
+     * Makes the record agree with the point an attempt resumes from: steps after `step` and
+     * metrics of epochs after `epoch` are removed, so the new attempt writes them exactly once.
+     */
+    async rewindTo(id: string, position: { step: number; completedEpochs: number; progressEpoch: number }): Promise<void> {
+      await prisma.$transaction([
+        prisma.stepLoss.deleteMany({ where: { jobId: id, step: { gt: position.step } } }),
+        prisma.epochMetric.deleteMany({ where: { jobId: id, epoch: { gt: position.completedEpochs } } }),
+        prisma.job.update({ where: { id }, data: { step: position.step, epoch: position.progressEpoch } }),
+      ]);
     },
 
     /** Ids of jobs Postgres holds as queued or running, oldest first, for the reconciler. */

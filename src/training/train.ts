@@ -2,8 +2,11 @@ import * as tf from '@tensorflow/tfjs';
 import type { JobSpec, OptimizerName } from '../spec/job-spec.js';
 import { stepsPerEpoch, testSampleCount, trainSampleCount } from '../spec/model-shape.js';
 import type { Dataset, DatasetSplit } from './datasets/index.js';
+import { captureState, restoreState, type Checkpoint } from './checkpoint.js';
 import { buildModel, type Model } from './model.js';
 import { Random } from './random.js';
+
+export type { Checkpoint } from './checkpoint.js';
 
 export interface StepLoss {
   /** 1-based across the whole job. */
@@ -30,9 +33,16 @@ export interface TrainingHooks {
   /** Called with losses in step order, in batches. */
   onSteps?(steps: StepLoss[]): void;
   onEpoch?(metrics: EpochMetrics): void;
-  /** Polled between batches; returning true stops training after the current step. */
-  shouldStop?(): boolean;
+  /**
+   * Polled between batches: `stop` ends training there, `checkpoint` ends it after reporting a
+   * checkpoint of that point (for a graceful hand-over to another worker).
+   */
+  shouldStop?(): StopRequest;
+  /** Called at the end of every epoch but the last, and on a `checkpoint` stop. */
+  onCheckpoint?(checkpoint: Checkpoint): void;
 }
+
+export type StopRequest = 'stop' | 'checkpoint' | null | undefined | false;
 
 export interface TrainingResult {
   outcome: 'completed' | 'stopped';
@@ -58,6 +68,8 @@ export interface TrainingOptions {
   lossReadIntervalMs?: number;
   /** Test examples per forward pass during evaluation. */
   evaluationBatchSize?: number;
+  /** Also checkpoint every this many steps within an epoch (0: only at epoch ends). */
+  checkpointEverySteps?: number;
 }
 
 function createOptimizer(name: OptimizerName, learningRate: number): tf.Optimizer {
@@ -119,13 +131,21 @@ export function evaluate(model: Model, split: DatasetSplit, count: number, class
 }
 
 /**
- * Trains the network a spec describes on `dataset`, synchronously, reporting through `hooks`.
- * Leaves no tensors behind, whether it completes, stops or throws.
+ * Trains the network a spec describes on `dataset`, reporting through `hooks`; from `resume` when
+ * given, continuing exactly where that checkpoint was taken. Leaves no tensors behind, whether it
+ * completes, stops or throws.
  */
-export function train(spec: JobSpec, dataset: Dataset, hooks: TrainingHooks = {}, options: TrainingOptions = {}): TrainingResult {
+export async function train(
+  spec: JobSpec,
+  dataset: Dataset,
+  hooks: TrainingHooks = {},
+  options: TrainingOptions = {},
+  resume?: Checkpoint,
+): Promise<TrainingResult> {
   const lossReadInterval = options.lossReadInterval ?? 50;
   const lossReadIntervalMs = options.lossReadIntervalMs ?? 100;
   const evaluationBatchSize = options.evaluationBatchSize ?? 1000;
+  const checkpointEverySteps = options.checkpointEverySteps ?? 0;
   const { train: trainSplit, test: testSplit, info } = dataset;
   const trainCount = trainSampleCount(spec);
   const testCount = testSampleCount(spec);
@@ -146,6 +166,7 @@ export function train(spec: JobSpec, dataset: Dataset, hooks: TrainingHooks = {}
   let pendingFirstStep = 1;
   let lastRead = performance.now();
   let epochLossSum = 0;
+  let epochShuffleState = shuffleRandom.state;
 
   // Reads queued loss scalars in one transfer instead of one blocking read per step.
   const drainLosses = (epoch: number) => {
@@ -173,18 +194,40 @@ export function train(spec: JobSpec, dataset: Dataset, hooks: TrainingHooks = {}
     hooks.onSteps?.(steps);
   };
 
+  const checkpoint = async (completedEpochs: number): Promise<void> => {
+    if (!hooks.onCheckpoint) return;
+    const state = await captureState(model, optimizer);
+    hooks.onCheckpoint({ step, epoch: completedEpochs, shuffleState: epochShuffleState, epochLossSum, ...state });
+  };
+
   try {
-    for (let epoch = 1; epoch <= spec.epochs; epoch++) {
+    let firstEpoch = 1;
+    let skipBatches = 0;
+    if (resume) {
+      await restoreState(model, optimizer, resume);
+      step = resume.step;
+      pendingFirstStep = step + 1;
+      firstEpoch = Math.floor(step / batchesPerEpoch) + 1;
+      skipBatches = step - (firstEpoch - 1) * batchesPerEpoch;
+      shuffleRandom.state = resume.shuffleState;
+      epochLossSum = skipBatches > 0 ? resume.epochLossSum : 0;
+    }
+
+    for (let epoch = firstEpoch; epoch <= spec.epochs; epoch++) {
       const epochStart = performance.now();
-      epochLossSum = 0;
+      if (epoch !== firstEpoch || skipBatches === 0) epochLossSum = 0;
+      epochShuffleState = shuffleRandom.state;
       for (let index = 0; index < trainCount; index++) order[index] = index;
       shuffleRandom.shuffle(order);
       permute(trainSplit, order, epochInputs, epochLabels);
       const epochTargets = oneHot(epochLabels, classes);
+      const startBatch = epoch === firstEpoch ? skipBatches : 0;
 
-      for (let batch = 0; batch < batchesPerEpoch; batch++) {
-        if (hooks.shouldStop?.()) {
+      for (let batch = startBatch; batch < batchesPerEpoch; batch++) {
+        const stopRequest = hooks.shouldStop?.();
+        if (stopRequest) {
           drainLosses(epoch);
+          if (stopRequest === 'checkpoint') await checkpoint(epoch - 1);
           return { outcome: 'stopped', epochs, steps: step };
         }
         const start = batch * spec.batchSize;
@@ -202,19 +245,27 @@ export function train(spec: JobSpec, dataset: Dataset, hooks: TrainingHooks = {}
         });
         pending.push(loss);
         if (pending.length >= lossReadInterval || performance.now() - lastRead >= lossReadIntervalMs) drainLosses(epoch);
+        if (checkpointEverySteps > 0 && step % checkpointEverySteps === 0 && batch < batchesPerEpoch - 1) {
+          drainLosses(epoch);
+          await checkpoint(epoch - 1);
+        }
       }
       drainLosses(epoch);
       const trainingMs = performance.now() - epochStart;
       const evaluation = evaluate(model, testSplit, testCount, classes, evaluationBatchSize);
+      const samplesThisAttempt = Math.min(trainCount, (batchesPerEpoch - startBatch) * spec.batchSize);
       const metrics: EpochMetrics = {
         epoch,
         ...evaluation,
         trainLoss: epochLossSum / batchesPerEpoch,
         durationMs: Math.round(performance.now() - epochStart),
-        samplesPerSecond: trainCount / (trainingMs / 1000),
+        samplesPerSecond: samplesThisAttempt / (trainingMs / 1000),
       };
       epochs.push(metrics);
       hooks.onEpoch?.(metrics);
+      epochLossSum = 0;
+      epochShuffleState = shuffleRandom.state;
+      if (epoch < spec.epochs) await checkpoint(epoch);
     }
     return { outcome: 'completed', epochs, steps: step };
   } finally {

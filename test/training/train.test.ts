@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parseJobSpec, type JobSpec, type JobSpecInput } from '../../src/spec/job-spec.js';
 import { selectBackend } from '../../src/training/backend.js';
 import { loadDataset, type Dataset } from '../../src/training/datasets/index.js';
-import { train, TrainingError, type EpochMetrics, type StepLoss } from '../../src/training/train.js';
+import { train, TrainingError, type Checkpoint, type EpochMetrics, type StepLoss, type TrainingOptions } from '../../src/training/train.js';
 import { smallSpec } from '../helpers/specs.js';
 
 function spec(overrides: Partial<JobSpecInput> = {}): JobSpec {
@@ -12,11 +12,18 @@ function spec(overrides: Partial<JobSpecInput> = {}): JobSpec {
   return parsed.spec;
 }
 
-function record(jobSpec: JobSpec, dataset: Dataset) {
+async function record(jobSpec: JobSpec, dataset: Dataset, options: TrainingOptions = {}, resume?: Checkpoint) {
   const steps: StepLoss[] = [];
   const epochs: EpochMetrics[] = [];
-  const result = train(jobSpec, dataset, { onSteps: (batch) => steps.push(...batch), onEpoch: (metrics) => epochs.push(metrics) });
-  return { result, steps, epochs };
+  const checkpoints: Checkpoint[] = [];
+  const result = await train(
+    jobSpec,
+    dataset,
+    { onSteps: (batch) => steps.push(...batch), onEpoch: (metrics) => epochs.push(metrics), onCheckpoint: (checkpoint) => checkpoints.push(checkpoint) },
+    options,
+    resume,
+  );
+  return { result, steps, epochs, checkpoints };
 }
 
 describe('train', () => {
@@ -38,8 +45,8 @@ describe('train', () => {
     expect(new Set(dataset.train.labels.subarray(0, 1000))).toEqual(new Set([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]));
   });
 
-  it('records every step once, in order, and metrics per epoch well above chance', () => {
-    const { result, steps, epochs } = record(spec({ trainSamples: 2000, testSamples: 500, epochs: 2, batchSize: 64 }), dataset);
+  it('records every step once, in order, and metrics per epoch well above chance', async () => {
+    const { result, steps, epochs } = await record(spec({ trainSamples: 2000, testSamples: 500, epochs: 2, batchSize: 64 }), dataset);
     const perEpoch = Math.ceil(2000 / 64);
     expect(result.outcome).toBe('completed');
     expect(steps.map((step) => step.step)).toEqual(Array.from({ length: perEpoch * 2 }, (_, index) => index + 1));
@@ -54,19 +61,19 @@ describe('train', () => {
     expect((steps.at(-1) as StepLoss).loss).toBeLessThan((steps[0] as StepLoss).loss);
   });
 
-  it('repeats exactly with the same seed and differs with another', () => {
+  it('repeats exactly with the same seed and differs with another', async () => {
     const jobSpec = spec({ trainSamples: 512, testSamples: 100, epochs: 2, batchSize: 32, seed: 123 });
-    const first = record(jobSpec, dataset).steps;
-    const second = record(jobSpec, dataset).steps;
-    const other = record({ ...jobSpec, seed: 124 }, dataset).steps;
+    const first = (await record(jobSpec, dataset)).steps;
+    const second = (await record(jobSpec, dataset)).steps;
+    const other = (await record({ ...jobSpec, seed: 124 }, dataset)).steps;
     expect(second).toEqual(first);
     expect(other.map((step) => step.loss)).not.toEqual(first.map((step) => step.loss));
   });
 
-  it('leaves the tensor count at its baseline, including with dropout and every optimizer', () => {
+  it('leaves the tensor count at its baseline, including with dropout, checkpoints and every optimizer', async () => {
     const baseline = tf.memory().numTensors;
     for (const optimizer of ['sgd', 'momentum', 'adam', 'rmsprop'] as const) {
-      record(
+      await record(
         spec({
           optimizer,
           trainSamples: 256,
@@ -83,31 +90,32 @@ describe('train', () => {
           },
         }),
         dataset,
+        { checkpointEverySteps: 3 },
       );
       expect(tf.memory().numTensors).toBe(baseline);
     }
   });
 
-  it('stops between batches when asked, and still frees its tensors', () => {
+  it('stops between batches when asked, and still frees its tensors', async () => {
     const baseline = tf.memory().numTensors;
     let seen = 0;
-    const result = train(spec({ trainSamples: 2000, epochs: 3 }), dataset, {
+    const result = await train(spec({ trainSamples: 2000, epochs: 3 }), dataset, {
       onSteps: (batch) => {
         seen += batch.length;
       },
-      shouldStop: () => seen >= 5,
+      shouldStop: () => seen >= 5 && 'stop',
     }, { lossReadInterval: 1 });
     expect(result.outcome).toBe('stopped');
     expect(result.steps).toBe(5);
     expect(tf.memory().numTensors).toBe(baseline);
   });
 
-  it('fails with a clear message when the loss diverges', () => {
+  it('fails with a clear message when the loss diverges', async () => {
     const baseline = tf.memory().numTensors;
     const steps: StepLoss[] = [];
     let caught: unknown;
     try {
-      train(
+      await train(
         spec({ learningRate: 10, optimizer: 'sgd', trainSamples: 1000, epochs: 3, model: { layers: [{ type: 'dense', units: 256, activation: 'relu' }, { type: 'dense', units: 256, activation: 'relu' }, { type: 'dense', units: 10 }] } }),
         dataset,
         { onSteps: (batch) => steps.push(...batch) },
@@ -120,5 +128,61 @@ describe('train', () => {
     expect((caught as Error).message).toMatch(/loss became (NaN|Infinity|-Infinity) at step \d+ .*lower learningRate/);
     expect(steps.every((step) => Number.isFinite(step.loss))).toBe(true);
     expect(tf.memory().numTensors).toBe(baseline);
+  });
+
+  describe('checkpoints', () => {
+    // Each optimizer keeps different state (none, velocities, two moments, a mean square); dropout draws per step.
+    for (const optimizer of ['sgd', 'momentum', 'adam', 'rmsprop'] as const) {
+      it(`resumes ${optimizer} from an epoch-end or a mid-epoch checkpoint exactly as if never stopped`, async () => {
+        const jobSpec = spec({
+          optimizer,
+          learningRate: optimizer === 'sgd' || optimizer === 'momentum' ? 0.05 : 0.001,
+          trainSamples: 640,
+          testSamples: 100,
+          epochs: 3,
+          batchSize: 64,
+          model: { layers: [{ type: 'dense', units: 32, activation: 'relu' }, { type: 'dropout', rate: 0.2 }, { type: 'dense', units: 10 }] },
+        });
+        const uninterrupted = await record(jobSpec, dataset, { checkpointEverySteps: 7 });
+        const epochEnd = uninterrupted.checkpoints.find((checkpoint) => checkpoint.step === 10) as Checkpoint;
+        const midEpoch = uninterrupted.checkpoints.find((checkpoint) => checkpoint.step === 14) as Checkpoint;
+        expect(epochEnd).toMatchObject({ step: 10, epoch: 1 });
+        expect(midEpoch).toMatchObject({ step: 14, epoch: 1 });
+
+        for (const checkpoint of [epochEnd, midEpoch]) {
+          const resumed = await record(jobSpec, dataset, {}, checkpoint);
+          expect(resumed.steps).toEqual(uninterrupted.steps.slice(checkpoint.step));
+          expect(resumed.epochs.map((metrics) => metrics.epoch)).toEqual([2, 3]);
+          expect(resumed.epochs.map(({ testAccuracy, testLoss, trainLoss }) => ({ testAccuracy, testLoss, trainLoss }))).toEqual(
+            uninterrupted.epochs.slice(1).map(({ testAccuracy, testLoss, trainLoss }) => ({ testAccuracy, testLoss, trainLoss })),
+          );
+        }
+      });
+    }
+
+    it('checkpoints the exact point where a graceful stop was asked, and resumes from it', async () => {
+      const jobSpec = spec({ trainSamples: 640, testSamples: 100, epochs: 2, batchSize: 64 });
+      const uninterrupted = await record(jobSpec, dataset);
+      let seen = 0;
+      const checkpoints: Checkpoint[] = [];
+      const stopped = await train(
+        jobSpec,
+        dataset,
+        {
+          onSteps: (batch) => {
+            seen += batch.length;
+          },
+          onCheckpoint: (checkpoint) => checkpoints.push(checkpoint),
+          shouldStop: () => seen >= 13 && 'checkpoint',
+        },
+        { lossReadInterval: 1 },
+      );
+      expect(stopped).toMatchObject({ outcome: 'stopped', steps: 13 });
+      const last = checkpoints.at(-1) as Checkpoint;
+      expect(last.step).toBe(13);
+      const resumed = await record(jobSpec, dataset, {}, last);
+      expect(resumed.steps).toEqual(uninterrupted.steps.slice(13));
+      expect(resumed.epochs.at(-1)?.testAccuracy).toBe(uninterrupted.epochs.at(-1)?.testAccuracy);
+    });
   });
 });

@@ -1,0 +1,61 @@
+import * as tf from '@tensorflow/tfjs';
+import type { Model } from './model.js';
+
+/** A named tensor's values, detached from any backend. */
+export interface TensorRecord {
+  name: string;
+  shape: number[];
+  values: Float32Array;
+}
+
+/** Everything needed to continue training exactly where it was taken. */
+export interface Checkpoint {
+  /** Global steps done. */
+  step: number;
+  /** Epochs completed (their metrics were reported). */
+  epoch: number;
+  /** Shuffle generator state before the current (or next) epoch's shuffle. */
+  shuffleState: number;
+  /** Sum of the current epoch's step losses so far, for its mean train loss. */
+  epochLossSum: number;
+  weights: TensorRecord[];
+  optimizer: TensorRecord[];
+}
+
+function record(name: string, tensor: tf.Tensor): TensorRecord {
+  return { name, shape: [...tensor.shape], values: Float32Array.from(tensor.dataSync()) };
+}
+
+/** Reads the model's weights and the optimizer's slots off the backend. */
+export async function captureState(model: Model, optimizer: tf.Optimizer): Promise<Pick<Checkpoint, 'weights' | 'optimizer'>> {
+  const slots = await optimizer.getWeights();
+  try {
+    return {
+      weights: model.variables.map((variable) => record(variable.name, variable)),
+      optimizer: slots.map((slot) => record(slot.name, slot.tensor)),
+    };
+  } finally {
+    // getWeights hands out fresh tensors for some entries (the iteration count); variables stay.
+    for (const slot of slots) if (!(slot.tensor instanceof tf.Variable)) slot.tensor.dispose();
+  }
+}
+
+/** Puts checkpointed weights and optimizer slots back; shapes must match the model. */
+export async function restoreState(model: Model, optimizer: tf.Optimizer, checkpoint: Pick<Checkpoint, 'weights' | 'optimizer'>): Promise<void> {
+  if (checkpoint.weights.length !== model.variables.length) {
+    throw new Error(`checkpoint holds ${checkpoint.weights.length} weight tensors, the model has ${model.variables.length}`);
+  }
+  model.variables.forEach((variable, index) => {
+    const saved = checkpoint.weights[index] as TensorRecord;
+    if (saved.shape.join('x') !== variable.shape.join('x')) {
+      throw new Error(`checkpoint weight ${saved.name} has shape ${saved.shape}, the model wants ${variable.shape}`);
+    }
+    tf.tidy(() => variable.assign(tf.tensor(saved.values, saved.shape)));
+  });
+  const slots = checkpoint.optimizer.map((slot) => ({ name: slot.name, tensor: tf.tensor(slot.values, slot.shape) }));
+  try {
+    await optimizer.setWeights(slots);
+  } finally {
+    for (const slot of slots) slot.tensor.dispose();
+  }
+}
