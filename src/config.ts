@@ -20,6 +20,8 @@ const envSchema = z.object({
   WORKER_CONCURRENCY: integer(1, 64).default(os.availableParallelism()),
   TRAINING_BACKEND: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
   MAX_PARAMETERS: integer(1, 2_000_000_000).default(20_000_000),
+  // WebAssembly memory tops out at 4 GiB; keep a job's estimate well below it.
+  MAX_JOB_MEMORY_BYTES: integer(1024 * 1024, 1024 ** 4).default(2 * 1024 ** 3),
   BODY_LIMIT_BYTES: integer(1024, 64 * 1024 * 1024).default(1024 * 1024),
   STEP_FLUSH_MS: integer(10, 60_000).default(250),
   STEP_FLUSH_COUNT: integer(1, 100_000).default(1000),
@@ -28,6 +30,7 @@ const envSchema = z.object({
   MAX_ATTEMPTS: integer(1, 100).default(3),
   MAX_TRAINING_MS: integer(1000, 30 * 24 * 3_600_000).default(24 * 3_600_000),
   CHECKPOINT_EVERY_STEPS: integer(0, 10_000_000).default(0),
+  STORE_RETRY_MS: integer(0, 3_600_000).default(120_000),
   LOCK_DURATION_MS: integer(1000, 600_000).default(30_000),
   STALLED_INTERVAL_MS: integer(500, 600_000).default(15_000),
 });

@@ -31,6 +31,22 @@ const fastifyCodes: Record<string, string> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_json',
 };
 
+const unreachable = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|connection (is )?(closed|terminated|refused)|terminating connection|Can't reach database|timed out fetching a new connection|the database system is (starting up|shutting down)|Stream isn't writeable|MaxRetriesPerRequest/i;
+
+/** Which dependency an error says is unreachable, if any. */
+export function unavailableDependency(error: unknown): 'database' | 'queue' | null {
+  const seen = new Set<unknown>();
+  for (let current = error; current && !seen.has(current); current = (current as { cause?: unknown }).cause) {
+    seen.add(current);
+    const { message = '', code = '', name = '' } = current as { message?: string; code?: string; name?: string };
+    if (['P1001', 'P1002', 'P1017', 'P2024'].includes(code)) return 'database';
+    if (unreachable.test(`${code} ${message}`)) {
+      return /redis|stream isn't writeable|MaxRetriesPerRequest/i.test(`${name} ${message}`) ? 'queue' : 'database';
+    }
+  }
+  return null;
+}
+
 /** The one place an error becomes an HTTP response. Clients never see a stack trace. */
 export function errorHandler(error: FastifyError | ApiError, request: FastifyRequest, reply: FastifyReply): void {
   if (error instanceof ApiError) {
@@ -43,6 +59,16 @@ export function errorHandler(error: FastifyError | ApiError, request: FastifyReq
     const code = fastifyCodes[error.code] ?? (error instanceof SyntaxError ? 'invalid_json' : 'bad_request');
     const message = status === 413 ? `request body is larger than the limit of ${request.routeOptions.bodyLimit ?? 'the server'} bytes` : error.message;
     void reply.status(status).send({ error: message, code } satisfies ErrorBody);
+    return;
+  }
+  const dependency = unavailableDependency(error);
+  if (dependency) {
+    request.log.warn({ err: error }, `${dependency} unavailable`);
+    const what = dependency === 'database' ? 'the database (Postgres)' : 'the queue (Redis)';
+    void reply
+      .status(503)
+      .header('retry-after', '5')
+      .send({ error: `${what} is unavailable right now; try again shortly`, code: `${dependency}_unavailable` } satisfies ErrorBody);
     return;
   }
   request.log.error({ err: error }, 'request failed');

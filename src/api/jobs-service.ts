@@ -1,4 +1,4 @@
-import { randomInt, randomUUID } from 'node:crypto';
+import { createHash, randomInt, randomUUID } from 'node:crypto';
 import type { PublishEvent } from '../events/job-events.js';
 import type { Logger } from '../logger.js';
 import { parseJobSpec } from '../spec/job-spec.js';
@@ -17,8 +17,21 @@ export interface JobsServiceDeps {
   dequeue(jobId: string): Promise<void>;
   publish: PublishEvent;
   maxParameters: number;
+  maxJobMemoryBytes: number;
   logger: Logger;
 }
+
+// Key order does not change what a body means, so it does not change its hash either.
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+const idempotencyKeyPattern = /^[\x21-\x7e]{1,200}$/;
 
 function checkId(id: string): string {
   if (!isUuid(id)) throw new ApiError(400, 'invalid_id', 'job id must be a UUID', [{ path: 'id', message: 'must be a UUID' }]);
@@ -26,7 +39,7 @@ function checkId(id: string): string {
 }
 
 /** Submitting, reading, cancelling and comparing jobs, independent of HTTP. */
-export function createJobsService({ jobs, enqueue, dequeue, publish, maxParameters, logger }: JobsServiceDeps) {
+export function createJobsService({ jobs, enqueue, dequeue, publish, maxParameters, maxJobMemoryBytes, logger }: JobsServiceDeps) {
   async function get(id: string): Promise<JobWithEpochs> {
     const job = await jobs.find(checkId(id));
     if (!job) throw notFound(`job ${id}`);
@@ -36,16 +49,49 @@ export function createJobsService({ jobs, enqueue, dequeue, publish, maxParamete
   return {
     get,
 
-    /** Validates, stores (committed before queueing) and queues a job. */
-    async submit(body: unknown): Promise<JobWithEpochs> {
-      const parsed = parseJobSpec(body, { maxParameters });
+    /**
+     * Validates, stores (committed before queueing) and queues a job. With an idempotency key, a
+     * repeat of the same body returns the job the key first created (`replayed`), and a different
+     * body under the same key is refused with 422.
+     */
+    async submit(body: unknown, idempotencyKey?: string): Promise<{ job: JobWithEpochs; replayed: boolean }> {
+      if (idempotencyKey !== undefined && !idempotencyKeyPattern.test(idempotencyKey)) {
+        throw new ApiError(400, 'invalid_idempotency_key', 'Idempotency-Key must be 1 to 200 printable ASCII characters', [
+          { path: 'Idempotency-Key', message: 'must be 1 to 200 printable ASCII characters' },
+        ]);
+      }
+      const bodyHash = idempotencyKey === undefined ? '' : createHash('sha256').update(canonicalJson(body)).digest('hex');
+      const replay = async (): Promise<{ job: JobWithEpochs; replayed: boolean } | null> => {
+        const existing = idempotencyKey === undefined ? null : await jobs.findByIdempotencyKey(idempotencyKey);
+        if (!existing) return null;
+        if (existing.bodyHash !== bodyHash) {
+          throw new ApiError(422, 'idempotency_key_reused', 'this Idempotency-Key was already used with a different body');
+        }
+        return { job: await get(existing.jobId), replayed: true };
+      };
+      const earlier = await replay();
+      if (earlier) return earlier;
+
+      const parsed = parseJobSpec(body, { maxParameters, maxJobMemoryBytes });
       if (!parsed.ok) {
         const fields = [...new Set(parsed.issues.map((issue) => issue.path))].join(', ');
         throw new ApiError(400, 'invalid_spec', `invalid job spec: ${fields}`, parsed.issues);
       }
       // A job always has a seed, so any run can be repeated exactly.
       const spec = { ...parsed.spec, seed: parsed.spec.seed ?? randomInt(0, 2 ** 32 - 1) };
-      const job = await jobs.create({ id: randomUUID(), spec, parameterCount: specParameterCount(spec), totalSteps: totalSteps(spec) });
+      const newJob = { id: randomUUID(), spec, parameterCount: specParameterCount(spec), totalSteps: totalSteps(spec) };
+      let job: JobWithEpochs;
+      if (idempotencyKey === undefined) job = await jobs.create(newJob);
+      else {
+        const created = await jobs.createWithKey(newJob, idempotencyKey, bodyHash);
+        if (!created) {
+          // A concurrent request with the same key won the race; answer as it did.
+          const raced = await replay();
+          if (!raced) throw new Error('idempotency key vanished after a conflict');
+          return raced;
+        }
+        job = created;
+      }
       logger.info({ jobId: job.id, status: 'queued' }, 'job queued');
       try {
         await enqueue(job.id);
@@ -54,7 +100,7 @@ export function createJobsService({ jobs, enqueue, dequeue, publish, maxParamete
         logger.warn({ jobId: job.id, err: error }, 'could not queue job; the reconciler will retry');
       }
       await publish({ type: 'status', jobId: job.id, status: 'queued', error: null });
-      return job;
+      return { job, replayed: false };
     },
 
     /** The history, whole or downsampled (LTTB) to about `points`, always keeping the first and last step. */

@@ -38,6 +38,7 @@ export async function startApi(config: Config, logger: Logger): Promise<Service 
       },
       publish,
       maxParameters: config.MAX_PARAMETERS,
+      maxJobMemoryBytes: config.MAX_JOB_MEMORY_BYTES,
       logger,
     }),
     health: {

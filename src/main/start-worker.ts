@@ -41,6 +41,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Servi
     maxAttempts: config.MAX_ATTEMPTS,
     maxTrainingMs: config.MAX_TRAINING_MS,
     checkpointEverySteps: config.CHECKPOINT_EVERY_STEPS,
+    storeRetryMs: config.STORE_RETRY_MS,
   });
   const worker = createTrainingWorker({
     connection: workerRedis,

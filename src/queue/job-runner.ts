@@ -5,6 +5,7 @@ import { stepsPerEpoch } from '../spec/model-shape.js';
 import type { Job, JobsRepository } from '../store/jobs-repository.js';
 import type { Checkpoint } from '../training/train.js';
 import { decodeCheckpoint, encodeCheckpoint } from './checkpoint-codec.js';
+import { retrying } from './retry.js';
 import { createStepWriter, type StepWriterOptions } from './step-writer.js';
 import type { RunningTraining, TrainingPool } from './training-pool.js';
 
@@ -20,6 +21,8 @@ export interface JobRunnerDeps {
   maxTrainingMs: number;
   /** Also checkpoint every this many steps (0: only at epoch ends). */
   checkpointEverySteps: number;
+  /** How long writes keep being retried while Postgres is unreachable before the job fails. */
+  storeRetryMs: number;
   /** How often Postgres is asked whether a running job was cancelled. */
   cancelPollMs?: number;
 }
@@ -36,8 +39,19 @@ interface ActiveJob {
 
 /** Runs queued jobs to a terminal state: claims each, trains it on the pool, records and announces everything. */
 export function createJobRunner(deps: JobRunnerDeps) {
-  const { jobs, pool, logger, publish, steps, maxAttempts, maxTrainingMs, checkpointEverySteps, cancelPollMs = 500 } = deps;
+  const { pool, logger, publish, steps, maxAttempts, maxTrainingMs, checkpointEverySteps, storeRetryMs, cancelPollMs = 500 } = deps;
   const active = new Map<string, ActiveJob>();
+  // While training runs, every write is retried through a database outage (bounded), so no step is lost.
+  const durably = <T>(write: () => Promise<T>) =>
+    retrying(write, { totalMs: storeRetryMs, onRetry: (error, attempt) => logger.warn({ err: error, attempt }, 'database write failed; retrying') });
+  const jobs: JobsRepository = {
+    ...deps.jobs,
+    recordSteps: (id, records) => durably(() => deps.jobs.recordSteps(id, records)),
+    recordEpoch: (id, metrics) => durably(() => deps.jobs.recordEpoch(id, metrics)),
+    saveCheckpoint: (id, checkpoint) => durably(() => deps.jobs.saveCheckpoint(id, checkpoint)),
+    finish: (id, status, error) => durably(() => deps.jobs.finish(id, status, error)),
+    handBack: (id) => durably(() => deps.jobs.handBack(id)),
+  };
 
   async function end(jobId: string, status: 'completed' | 'failed' | 'cancelled', error: string | null, log: Logger, details: object = {}) {
     if (await jobs.finish(jobId, status, error ?? undefined)) {

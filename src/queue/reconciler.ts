@@ -8,21 +8,17 @@ import { enqueueTraining, type TrainingMessage } from './training-queue.js';
  * has lost (Redis restarted empty, or queueing failed after the row was written).
  * Returns the ids it queued.
  */
-export async function reconcileQueue(jobs: Pick<JobsRepository, 'unfinished' | 'finish'>, queue: Queue<TrainingMessage>, logger: Logger): Promise<string[]> {
+export async function reconcileQueue(jobs: Pick<JobsRepository, 'unfinished'>, queue: Queue<TrainingMessage>, logger: Logger): Promise<string[]> {
   const requeued: string[] = [];
   for (const job of await jobs.unfinished()) {
     const state = await queue.getJobState(job.id);
-    if (state === 'unknown' || state === 'completed') {
-      // A completed message for an unfinished job means its worker handed it back and was lost before re-adding.
-      if (state === 'completed') await queue.remove(job.id).catch(() => undefined);
+    if (state === 'unknown' || state === 'completed' || state === 'failed') {
+      // A finished message for an unfinished job was lost work (a worker gone mid-hand-back, or the
+      // queue giving up during an outage). The runner's attempt count still stops a job that kills workers.
+      if (state !== 'unknown') await queue.remove(job.id).catch(() => undefined);
       await enqueueTraining(queue, job.id);
       requeued.push(job.id);
-      logger.warn({ jobId: job.id, status: job.status }, 'job was missing from the queue; queued again');
-    } else if (state === 'failed') {
-      const message = await queue.getJob(job.id);
-      const reason = message?.failedReason ?? 'the queue gave up on this job';
-      await jobs.finish(job.id, 'failed', reason);
-      logger.warn({ jobId: job.id, status: 'failed', error: reason }, 'job failed in the queue');
+      logger.warn({ jobId: job.id, status: job.status, queueState: state }, 'job was missing from the queue; queued again');
     }
   }
   return requeued;

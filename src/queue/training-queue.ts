@@ -15,6 +15,9 @@ export function createTrainingQueue(connection: ConnectionOptions, prefix: strin
       // Postgres keeps the record; Redis only needs a message until a worker has taken it.
       removeOnComplete: true,
       removeOnFail: 1000,
+      // A processor throws only when Postgres cannot be reached: keep trying for about ten minutes.
+      attempts: 120,
+      backoff: { type: 'fixed', delay: 5000 },
     },
   });
 }

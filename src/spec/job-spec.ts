@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { datasetInfo, datasetNames, inputSize } from './datasets.js';
+import { estimateTrainingBytes, formatBytes } from './memory.js';
 import { countParameters } from './model-shape.js';
 
 export const activations = ['relu', 'sigmoid', 'tanh', 'linear'] as const;
@@ -62,6 +63,8 @@ export type OptimizerName = (typeof optimizers)[number];
 export interface SpecLimits {
   /** Largest total number of trainable parameters a job may have. */
   maxParameters: number;
+  /** Largest estimated memory one job may need while it trains; no limit when absent. */
+  maxJobMemoryBytes?: number;
 }
 
 /** The one job-spec schema: shape rules plus the rules that depend on the dataset and the limits. */
@@ -107,6 +110,15 @@ export function jobSpecSchema(specLimits: SpecLimits) {
         code: 'custom',
         path: ['model', 'layers'],
         message: `the model has ${parameters.toLocaleString('en-US')} parameters; the limit is ${specLimits.maxParameters.toLocaleString('en-US')}`,
+      });
+      return;
+    }
+    const memory = estimateTrainingBytes(spec);
+    if (specLimits.maxJobMemoryBytes !== undefined && memory > specLimits.maxJobMemoryBytes) {
+      context.addIssue({
+        code: 'custom',
+        path: ['batchSize'],
+        message: `training this model at batch size ${spec.batchSize} needs about ${formatBytes(memory)}; the limit is ${formatBytes(specLimits.maxJobMemoryBytes)} (use a smaller batchSize or model)`,
       });
     }
   });

@@ -61,23 +61,45 @@ export interface EpochRecord {
   samplesPerSecond: number;
 }
 
+function jobRow(job: NewJob) {
+  return {
+    id: job.id,
+    name: job.spec.name ?? null,
+    tags: job.spec.tags ?? [],
+    dataset: job.spec.dataset,
+    spec: job.spec as unknown as Prisma.InputJsonObject,
+    parameterCount: job.parameterCount,
+    totalSteps: job.totalSteps,
+  };
+}
+
 /** Every read and write of jobs, their epoch metrics and their step losses. */
 export function createJobsRepository(prisma: PrismaClient) {
   return {
     /** Inserts a queued job. */
     create(job: NewJob): Promise<JobWithEpochs> {
-      return prisma.job.create({
-        data: {
-          id: job.id,
-          name: job.spec.name ?? null,
-          tags: job.spec.tags ?? [],
-          dataset: job.spec.dataset,
-          spec: job.spec as unknown as Prisma.InputJsonObject,
-          parameterCount: job.parameterCount,
-          totalSteps: job.totalSteps,
-        },
-        include: { epochs: { orderBy: { epoch: 'asc' } } },
-      });
+      return prisma.job.create({ data: jobRow(job), include: { epochs: { orderBy: { epoch: 'asc' } } } });
+    },
+
+    /**
+     * Inserts a queued job under an idempotency key, both or neither. Returns null when the key is
+     * taken (by an earlier or a concurrent request); `findByIdempotencyKey` then tells by which.
+     */
+    async createWithKey(job: NewJob, key: string, bodyHash: string): Promise<JobWithEpochs | null> {
+      try {
+        const [created] = await prisma.$transaction([
+          prisma.job.create({ data: jobRow(job), include: { epochs: { orderBy: { epoch: 'asc' } } } }),
+          prisma.idempotencyKey.create({ data: { key, bodyHash, jobId: job.id } }),
+        ]);
+        return created;
+      } catch (error) {
+        if ((error as { code?: string }).code === 'P2002') return null;
+        throw error;
+      }
+    },
+
+    findByIdempotencyKey(key: string): Promise<{ bodyHash: string; jobId: string } | null> {
+      return prisma.idempotencyKey.findUnique({ where: { key }, select: { bodyHash: true, jobId: true } });
     },
 
     find(id: string): Promise<JobWithEpochs | null> {

@@ -115,6 +115,35 @@ describe('jobs API', () => {
     expect((await fetch(`${api.address}/jobs/${'a'.repeat(5000)}`)).status).toBeLessThan(500);
   });
 
+  it('honours Idempotency-Key: same key and body give the same job, a different body gives 422', async () => {
+    const body = JSON.stringify(smallSpec({ name: 'idempotent' }));
+    const headers = { 'content-type': 'application/json', 'idempotency-key': 'key-1' };
+    const first = await post(body, headers);
+    expect(first.status).toBe(201);
+    const job = await first.json();
+    // Same body with keys in another order is the same request.
+    const reordered = JSON.stringify(Object.fromEntries(Object.entries(JSON.parse(body)).reverse()));
+    const again = await post(reordered, headers);
+    expect(again.status).toBe(201);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect((await again.json()).id).toBe(job.id);
+    const different = await post(JSON.stringify(smallSpec({ name: 'other' })), headers);
+    expect(different.status).toBe(422);
+    expect((await different.json()).code).toBe('idempotency_key_reused');
+    expect(await database.prisma.job.count({ where: { name: 'idempotent' } })).toBe(1);
+    expect((await post(body, { ...headers, 'idempotency-key': 'x'.repeat(201) })).status).toBe(400);
+  });
+
+  it('creates one job for concurrent requests with the same Idempotency-Key', async () => {
+    const body = JSON.stringify(smallSpec({ name: 'raced' }));
+    const headers = { 'content-type': 'application/json', 'idempotency-key': 'race-key' };
+    const responses = await Promise.all(Array.from({ length: 8 }, () => post(body, headers)));
+    expect(responses.map((response) => response.status)).toEqual(Array(8).fill(201));
+    const ids = new Set(await Promise.all(responses.map(async (response) => (await response.json()).id)));
+    expect(ids.size).toBe(1);
+    expect(await database.prisma.job.count({ where: { name: 'raced' } })).toBe(1);
+  });
+
   it('reports the database and Redis on /health', async () => {
     const response = await fetch(`${api.address}/health`);
     expect(response.status).toBe(200);

@@ -138,6 +138,23 @@ describe('job spec', () => {
     expect(parseJobSpec(big, { maxParameters: 100_000_000 }).ok).toBe(true);
   });
 
+  it('refuses a job whose training would need more memory than allowed, saying how much', () => {
+    const wide = smallSpec({ batchSize: 4096, model: { layers: Array.from({ length: 31 }, () => ({ type: 'dense', units: 700 }) as const).concat([{ type: 'dense', units: 10 }] as never) } });
+    const memoryLimits = { maxParameters: 20_000_000, maxJobMemoryBytes: 512 * 1024 ** 2 };
+    const result = parseJobSpec(wide, memoryLimits);
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.issues).toContainEqual({ path: 'batchSize', message: expect.stringMatching(/needs about [\d.]+ (MiB|GiB); the limit is 512.0 MiB/) });
+    expect(parseJobSpec({ ...wide, batchSize: 64 }, memoryLimits).ok).toBe(true);
+    expect(parseJobSpec(smallSpec({ model: { layers: [...mlpLayers] }, trainSamples: 60_000 }), memoryLimits).ok).toBe(true);
+  });
+
+  it('accepts up to 20 unique tags of up to 50 characters', () => {
+    expect(parseJobSpec(smallSpec({ tags: ['a', 'b'] }), limits).ok).toBe(true);
+    expectIssue(smallSpec({ tags: ['a', 'a'] }), 'tags', /unique/);
+    expectIssue(smallSpec({ tags: Array.from({ length: 21 }, (_, index) => `t${index}`) }), 'tags', /<=20/);
+    expectIssue(smallSpec({ tags: ['x'.repeat(51)] }), 'tags.0', /50/);
+  });
+
   it('lists every bad field at once', () => {
     const paths = issuesOf({ ...smallSpec(), epochs: 0, batchSize: -1, optimizer: 'x' }).map((issue) => issue.path);
     expect(paths).toEqual(expect.arrayContaining(['epochs', 'batchSize', 'optimizer']));

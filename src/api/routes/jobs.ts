@@ -56,7 +56,10 @@ function decodeCursor(value: string, sort: string, order: string): { key: number
 
 export function jobRoutes(app: FastifyInstance, jobs: JobsService): void {
   app.post('/jobs', async (request, reply) => {
-    const job = await jobs.submit(request.body);
+    const key = request.headers['idempotency-key'];
+    if (Array.isArray(key)) throw new ApiError(400, 'invalid_idempotency_key', 'send one Idempotency-Key header');
+    const { job, replayed } = await jobs.submit(request.body, key);
+    if (replayed) void reply.header('idempotent-replayed', 'true');
     return reply.status(201).header('location', `/jobs/${job.id}`).send(jobView(job));
   });
 
