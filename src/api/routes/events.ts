@@ -21,7 +21,10 @@ const eventsQuery = z.strictObject({ since: z.coerce.number().int().min(0).defau
 function guardedSend(socket: WebSocket, maxBufferedBytes: number, message: object): void {
   if (socket.readyState !== socket.OPEN) return;
   if (socket.bufferedAmount > maxBufferedBytes) {
+    // The close frame queues behind everything unsent, so a client that never reads is cut off
+    // shortly after instead of holding memory until the close handshake times out.
     socket.close(1008, 'client is not reading fast enough');
+    setTimeout(() => socket.terminate(), 1000).unref();
     return;
   }
   socket.send(JSON.stringify(message));
