@@ -23,8 +23,8 @@ const TRANSPOSE_COST = 1;
 // so such matrices go through [R/TILE, C, TILE] (about 3x faster for 512x512).
 const ALIASING_ROWS = 128;
 const TILE = 32;
-// Below this many multiply-adds per matrix, per-slice XNNPACK calls cost more than the reference loop.
-const MIN_SLICE_WORK = 1 << 15;
+// Below about this many multiply-adds per matrix, per-slice XNNPACK calls cost more than the reference loop.
+const MIN_SLICE_WORK = 1 << 16;
 
 const ours = new WeakSet<object>();
 
@@ -90,8 +90,9 @@ function wrapMatMul(orig: Kernel, transpose: Kernel, fused: boolean): Kernel {
     }
   };
 
-  // Batched products run slice by slice through matMul2d: the reference loop is slow and, with a
-  // bias, wrong in tfjs-backend-wasm 4.22 (it indexes the bias by flat output position).
+  // Batched products run slice by slice through matMul2d: the reference loop is slow and, for
+  // _FusedMatMul, wrong in tfjs-backend-wasm 4.22 (it indexes the bias by flat output position and
+  // clamps relu/relu6 partial sums per 48-wide block of K).
   const batched: Kernel = (args) => {
     const { inputs, backend, attrs } = args;
     const a = inputs.a!;
@@ -103,7 +104,7 @@ function wrapMatMul(orig: Kernel, transpose: Kernel, fused: boolean): Kernel {
     const outer = (t: TensorInfo): number[] => [...Array<number>(rank + 2 - t.shape.length).fill(1), ...t.shape.slice(0, -2)];
     const [oa, ob] = [outer(a), outer(b)];
     const broadcastOk = oa.every((d, i) => d === ob[i] || d === 1 || ob[i] === 1);
-    if (!broadcastOk || (inputs.bias == null && M * K * N < MIN_SLICE_WORK)) return orig(args);
+    if (!broadcastOk || (!fused && M * K * N < MIN_SLICE_WORK)) return orig(args);
 
     const outOuter = oa.map((d, i) => Math.max(d, ob[i]));
     const out = backend.makeOutput([...outOuter, M, N], 'float32');
