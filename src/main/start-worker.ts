@@ -42,6 +42,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Servi
     maxTrainingMs: config.MAX_TRAINING_MS,
     checkpointEverySteps: config.CHECKPOINT_EVERY_STEPS,
     storeRetryMs: config.STORE_RETRY_MS,
+    leaseMs: config.LOCK_DURATION_MS,
   });
   const worker = createTrainingWorker({
     connection: workerRedis,

@@ -21,14 +21,19 @@ export interface JobRunnerDeps {
   maxTrainingMs: number;
   /** Also checkpoint every this many steps (0: only at epoch ends). */
   checkpointEverySteps: number;
+  /** How long a worker's claim on a job lasts without renewal; renewed every third of it. */
+  leaseMs: number;
   /** How long writes keep being retried while Postgres is unreachable before the job fails. */
   storeRetryMs: number;
   /** How often Postgres is asked whether a running job was cancelled. */
   cancelPollMs?: number;
 }
 
-/** What became of a message: the job ended, it was not ours to run, or we gave it back to the queue. */
-export type RunResult = 'finished' | 'skipped' | 'handed-back';
+/**
+ * What became of a message: the job ended, it was not ours to run (finished, cancelled or gone),
+ * another live worker is training it, or we gave it back to the queue.
+ */
+export type RunResult = 'finished' | 'skipped' | 'busy' | 'handed-back';
 
 type StopReason = 'cancel' | 'shutdown' | 'timeout';
 
@@ -39,7 +44,7 @@ interface ActiveJob {
 
 /** Runs queued jobs to a terminal state: claims each, trains it on the pool, records and announces everything. */
 export function createJobRunner(deps: JobRunnerDeps) {
-  const { pool, logger, publish, steps, maxAttempts, maxTrainingMs, checkpointEverySteps, storeRetryMs, cancelPollMs = 500 } = deps;
+  const { pool, logger, publish, steps, maxAttempts, maxTrainingMs, checkpointEverySteps, storeRetryMs, leaseMs, cancelPollMs = 500 } = deps;
   const active = new Map<string, ActiveJob>();
   // While training runs, every write is retried through a database outage (bounded), so no step is lost.
   const durably = <T>(write: () => Promise<T>) =>
@@ -77,11 +82,16 @@ export function createJobRunner(deps: JobRunnerDeps) {
   async function run(jobId: string): Promise<RunResult> {
     const log = logger.child({ jobId });
     const backend = await pool.ready();
-    const job = await jobs.claim(jobId, backend);
-    if (!job) {
+    const claim = await jobs.claim(jobId, backend, leaseMs);
+    if (claim.outcome === 'busy') {
+      log.info('another worker holds this job; the message will be retried');
+      return 'busy';
+    }
+    if (claim.outcome === 'gone') {
       log.info('job is finished, cancelled or gone; message ignored');
       return 'skipped';
     }
+    const job = claim.job;
     const crashed = job.attempts - 1 - job.handedBack;
     if (crashed >= maxAttempts) {
       await end(jobId, 'failed', `gave up after ${crashed} attempts: each time, the worker training this job stopped without finishing it (crash, out of memory or a lost machine)`, log);
@@ -134,8 +144,12 @@ export function createJobRunner(deps: JobRunnerDeps) {
     const entry: ActiveJob = { training };
     active.set(jobId, entry);
     const deadline = setTimeout(() => stop(jobId, 'timeout'), maxTrainingMs);
+    const lease = setInterval(() => {
+      deps.jobs.extendLease(jobId, leaseMs).catch((error: unknown) => log.warn({ err: error }, 'could not renew the job lease'));
+    }, leaseMs / 3);
     const outcome = await training.result.finally(() => {
       clearTimeout(deadline);
+      clearInterval(lease);
       active.delete(jobId);
     });
     await writes;

@@ -4,13 +4,14 @@ import type { JobsRepository } from '../store/jobs-repository.js';
 import { enqueueTraining, type TrainingMessage } from './training-queue.js';
 
 /**
- * Postgres is the record: queues again every job it holds as queued or running that the queue
- * has lost (Redis restarted empty, or queueing failed after the row was written).
+ * Postgres is the record: queues again every job it holds as queued, or as running with no live
+ * worker, that the queue has lost (Redis restarted empty, or queueing failed after the row was
+ * written). A running job whose worker still holds its lease is left to that worker.
  * Returns the ids it queued.
  */
-export async function reconcileQueue(jobs: Pick<JobsRepository, 'unfinished'>, queue: Queue<TrainingMessage>, logger: Logger): Promise<string[]> {
+export async function reconcileQueue(jobs: Pick<JobsRepository, 'orphaned'>, queue: Queue<TrainingMessage>, logger: Logger): Promise<string[]> {
   const requeued: string[] = [];
-  for (const job of await jobs.unfinished()) {
+  for (const job of await jobs.orphaned()) {
     const state = await queue.getJobState(job.id);
     if (state === 'unknown' || state === 'completed' || state === 'failed') {
       // A finished message for an unfinished job was lost work (a worker gone mid-hand-back, or the

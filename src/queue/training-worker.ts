@@ -14,6 +14,13 @@ export interface TrainingWorkerOptions {
   logger: Logger;
 }
 
+class LeaseHeldError extends Error {
+  constructor() {
+    super('another worker holds this job; retrying later');
+    this.name = 'LeaseHeldError';
+  }
+}
+
 /** The BullMQ consumer: hands each message to the job runner, at most `concurrency` at once. */
 export function createTrainingWorker(options: TrainingWorkerOptions) {
   const { connection, prefix, concurrency, runner, logger } = options;
@@ -25,6 +32,11 @@ export function createTrainingWorker(options: TrainingWorkerOptions) {
         // Back to the queue at once, for a worker that is not shutting down.
         await message.moveToDelayed(Date.now(), token);
         throw new DelayedError();
+      }
+      if (result === 'busy') {
+        // Delivered twice while its first worker is alive: try later, by when that worker has
+        // finished it (then the retry finds it done) or died (then its lease has run out).
+        throw new LeaseHeldError();
       }
     },
     {
@@ -39,6 +51,9 @@ export function createTrainingWorker(options: TrainingWorkerOptions) {
     },
   );
   worker.on('error', (error) => logger.error({ err: error }, 'queue worker error'));
-  worker.on('failed', (message, error) => logger.error({ jobId: message?.data.jobId, err: error }, 'job message failed'));
+  worker.on('failed', (message, error) => {
+    if (error instanceof LeaseHeldError) return;
+    logger.error({ jobId: message?.data.jobId, err: error }, 'job message failed');
+  });
   return worker;
 }

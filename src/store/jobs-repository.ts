@@ -31,6 +31,8 @@ const sortKeys: Record<RunSort, Prisma.Sql> = {
 
 export const terminalStatuses: readonly JobStatus[] = ['completed', 'failed', 'cancelled'];
 
+export type ClaimResult = { outcome: 'claimed'; job: Job } | { outcome: 'busy' } | { outcome: 'gone' };
+
 export interface NewJob {
   id: string;
   spec: JobSpec;
@@ -107,31 +109,39 @@ export function createJobsRepository(prisma: PrismaClient) {
     },
 
     /**
-     * Marks a queued (or interrupted running) job as running for one more attempt.
-     * Returns null when the job is gone or already finished, so a late delivery does nothing.
+     * Takes a job for one more attempt: a queued job, or a running one whose worker's lease has run
+     * out. `busy` means another worker holds a live lease on it; `gone` that it ended or never existed.
      */
-    async claim(id: string, backend: string): Promise<Job | null> {
+    async claim(id: string, backend: string, leaseMs: number): Promise<ClaimResult> {
       // A job whose cancel was asked for while its worker was lost ends here instead of training again.
       await prisma.job.updateMany({
         where: { id, status: { in: ['queued', 'running'] }, cancelRequestedAt: { not: null } },
-        data: { status: 'cancelled', finishedAt: new Date() },
+        data: { status: 'cancelled', finishedAt: new Date(), leaseExpiresAt: null },
       });
-      const claimed = await prisma.job.updateManyAndReturn({
-        where: { id, status: { in: ['queued', 'running'] } },
-        data: { status: 'running', backend, attempts: { increment: 1 }, error: null },
-      });
-      const job = claimed[0];
-      if (!job) return null;
-      if (!job.startedAt) {
-        return prisma.job.update({ where: { id }, data: { startedAt: new Date() } });
-      }
-      return job;
+      // Lease times come from the database's clock, the one clock every worker shares.
+      const claimed = await prisma.$executeRaw`
+        UPDATE jobs SET status = 'running', backend = ${backend}, attempts = attempts + 1, error = NULL,
+          started_at = COALESCE(started_at, now()), updated_at = now(),
+          lease_expires_at = now() + make_interval(secs => ${leaseMs / 1000})
+        WHERE id = ${id}::uuid AND cancel_requested_at IS NULL
+          AND (status = 'queued' OR (status = 'running' AND (lease_expires_at IS NULL OR lease_expires_at < now())))`;
+      const job = await prisma.job.findUnique({ where: { id } });
+      if (claimed === 1 && job) return { outcome: 'claimed', job };
+      return job?.status === 'running' ? { outcome: 'busy' } : { outcome: 'gone' };
+    },
+
+    /** Keeps a running job's lease alive; false when the job is no longer running. */
+    async extendLease(id: string, leaseMs: number): Promise<boolean> {
+      const count = await prisma.$executeRaw`
+        UPDATE jobs SET lease_expires_at = now() + make_interval(secs => ${leaseMs / 1000})
+        WHERE id = ${id}::uuid AND status = 'running'`;
+      return count === 1;
     },
 
     /** Moves an unfinished job to a terminal status; false when it had already ended. */
     async finish(id: string, status: 'completed' | 'failed' | 'cancelled', error?: string): Promise<boolean> {
       const count = await prisma.$executeRaw`
-        UPDATE jobs SET status = ${status}::"JobStatus", error = ${error ?? null}, finished_at = now(), updated_at = now(),
+        UPDATE jobs SET status = ${status}::"JobStatus", error = ${error ?? null}, finished_at = now(), updated_at = now(), lease_expires_at = NULL,
           duration_ms = CASE WHEN started_at IS NULL THEN NULL ELSE (extract(epoch FROM now() - started_at) * 1000)::int END
         WHERE id = ${id}::uuid AND status NOT IN ('completed', 'failed', 'cancelled')`;
       if (count === 1) await prisma.checkpoint.deleteMany({ where: { jobId: id } });
@@ -169,7 +179,10 @@ export function createJobsRepository(prisma: PrismaClient) {
 
     /** Puts a running job back to queued, for a worker that is shutting down; not counted as a crash. */
     async handBack(id: string): Promise<void> {
-      await prisma.job.updateMany({ where: { id, status: 'running' }, data: { status: 'queued', handedBack: { increment: 1 } } });
+      await prisma.job.updateMany({
+        where: { id, status: 'running' },
+        data: { status: 'queued', handedBack: { increment: 1 }, leaseExpiresAt: null },
+      });
     },
 
     /** Keeps the latest checkpoint of a job, replacing the one before. */
@@ -200,14 +213,15 @@ export function createJobsRepository(prisma: PrismaClient) {
       ]);
     },
 
-    /** Ids of jobs Postgres holds as queued or running, oldest first, for the reconciler. */
-    async unfinished(limit = 1000): Promise<{ id: string; status: JobStatus }[]> {
-      return prisma.job.findMany({
-        where: { status: { in: ['queued', 'running'] } },
-        orderBy: { createdAt: 'asc' },
-        take: limit,
-        select: { id: true, status: true },
-      });
+    /**
+     * Jobs Postgres holds as queued, or running without a live lease (their worker is gone),
+     * oldest first: the ones the queue must hold a message for.
+     */
+    async orphaned(limit = 1000): Promise<{ id: string; status: JobStatus }[]> {
+      return prisma.$queryRaw`
+        SELECT id::text, status FROM jobs
+        WHERE status = 'queued' OR (status = 'running' AND (lease_expires_at IS NULL OR lease_expires_at < now()))
+        ORDER BY created_at LIMIT ${limit}`;
     },
 
     /** Writes a batch of step losses in one round trip; a step written twice keeps its last value. */

@@ -18,7 +18,7 @@ export async function insertFinishedRun(
   const spec = parsed.spec;
   const id = randomUUID();
   await jobs.create({ id, spec, parameterCount: specParameterCount(spec), totalSteps: totalSteps(spec) });
-  await jobs.claim(id, 'cpu');
+  await jobs.claim(id, 'cpu', 60_000);
   const perEpoch = stepsPerEpoch(spec);
   const startLoss = options.startLoss ?? 2.3;
   const steps = Array.from({ length: perEpoch * spec.epochs }, (_, index) => ({

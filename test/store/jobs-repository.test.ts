@@ -37,13 +37,25 @@ describe('jobs repository', () => {
   it('moves status only forward: a finished job cannot be claimed or finished again', async () => {
     const job = await newJob();
     expect(job.status).toBe('queued');
-    const claimed = await jobs.claim(job.id, 'cpu');
-    expect(claimed).toMatchObject({ status: 'running', attempts: 1, backend: 'cpu' });
-    expect(claimed?.startedAt).toBeInstanceOf(Date);
+    const claimed = await jobs.claim(job.id, 'cpu', 60_000);
+    expect(claimed).toMatchObject({ outcome: 'claimed', job: { status: 'running', attempts: 1, backend: 'cpu' } });
+    expect(claimed.outcome === 'claimed' && claimed.job.startedAt).toBeInstanceOf(Date);
     expect(await jobs.finish(job.id, 'completed')).toBe(true);
     expect(await jobs.finish(job.id, 'failed', 'late')).toBe(false);
-    expect(await jobs.claim(job.id, 'cpu')).toBeNull();
+    expect(await jobs.claim(job.id, 'cpu', 60_000)).toEqual({ outcome: 'gone' });
     expect((await jobs.find(job.id))?.status).toBe('completed');
+  });
+
+  it('lets only one worker hold a running job until its lease runs out', async () => {
+    const job = await newJob();
+    expect((await jobs.claim(job.id, 'cpu', 60_000)).outcome).toBe('claimed');
+    expect(await jobs.claim(job.id, 'cpu', 60_000)).toEqual({ outcome: 'busy' });
+    expect(await jobs.orphaned()).not.toContainEqual(expect.objectContaining({ id: job.id }));
+    expect(await jobs.extendLease(job.id, 1)).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await jobs.orphaned()).toContainEqual({ id: job.id, status: 'running' });
+    const second = await jobs.claim(job.id, 'cpu', 60_000);
+    expect(second).toMatchObject({ outcome: 'claimed', job: { attempts: 2 } });
   });
 
   it('stores epoch metrics once per epoch', async () => {
