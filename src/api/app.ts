@@ -35,6 +35,15 @@ export function buildApp({ jobs, repository, hub, health, logger, bodyLimit, max
   // JSON is the only body this API reads; anything else is a 415 rather than a confusing 400.
   app.removeContentTypeParser('text/plain');
   app.setErrorHandler(errorHandler);
+  // Once closing, answers carry `Connection: close`, so keep-alive clients of requests still in
+  // flight let go and shutdown does not wait for their idle timeout.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) void reply.header('connection', 'close');
+  });
   app.setNotFoundHandler((request) => {
     throw notFound(`route ${request.method} ${request.url.split('?')[0]}`);
   });
