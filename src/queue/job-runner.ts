@@ -165,7 +165,8 @@ export function createJobRunner(deps: JobRunnerDeps) {
     if (outcome.outcome === 'failed') {
       await end(jobId, 'failed', outcome.message, log, { code: outcome.code });
     } else if (outcome.outcome === 'completed') {
-      await end(jobId, 'completed', null, log, { steps: outcome.steps });
+      // Memory figures on every completion make a leak visible in the logs of a long-lived worker.
+      await end(jobId, 'completed', null, log, { steps: outcome.steps, numTensors: outcome.numTensors, rssBytes: process.memoryUsage.rss() });
     } else if (entry.stopReason === 'shutdown') {
       await jobs.handBack(jobId);
       await publish({ type: 'status', jobId, status: 'queued', error: null });

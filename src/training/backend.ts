@@ -17,11 +17,11 @@ async function tryNative(): Promise<boolean> {
   }
 }
 
-async function tryWasm(): Promise<boolean> {
+async function tryWasm(fastPath: boolean): Promise<boolean> {
   try {
     await import('@tensorflow/tfjs-backend-wasm');
     if (!(await tf.setBackend('wasm'))) return false;
-    installWasmFastPath(tf);
+    if (fastPath) installWasmFastPath(tf);
     return true;
   } catch {
     return false;
@@ -34,14 +34,15 @@ let chosen: Promise<BackendName> | undefined;
  * Picks the fastest backend that loads (native TensorFlow, then WebAssembly, then plain JS),
  * once per thread. A preference other than `auto` must load or this rejects.
  */
-export function selectBackend(preference: BackendPreference = 'auto'): Promise<BackendName> {
+export function selectBackend(preference: BackendPreference = 'auto', options: { wasmFastPath?: boolean } = {}): Promise<BackendName> {
   chosen ??= (async () => {
     // Production mode skips tfjs's debug checks and its console advice to install tfjs-node.
     tf.enableProdMode();
     const order: BackendName[] = preference === 'auto' ? ['tensorflow', 'wasm', 'cpu'] : [preference];
     for (const name of order) {
       if (name === 'tensorflow' && (await tryNative())) return name;
-      if (name === 'wasm' && (await tryWasm())) return name;
+      // The fast path is always on in service; benchmarks turn it off to measure the stock kernels.
+      if (name === 'wasm' && (await tryWasm(options.wasmFastPath ?? true))) return name;
       if (name === 'cpu' && (await tf.setBackend('cpu'))) return name;
     }
     throw new Error(`training backend "${preference}" could not be loaded`);

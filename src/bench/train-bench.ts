@@ -1,0 +1,184 @@
+// `npm run bench:train`: training speed on each backend, the cost of the whole system over the bare
+// loop, two concurrent jobs against one, and worker memory over a run of jobs. Prints figures; asserts nothing.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
+import { dropDatabase } from '../store/database.js';
+import { exerciseSpec, networks, type NetworkName } from './networks.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const node = process.execPath;
+
+interface LoopResult {
+  backend: string;
+  network: NetworkName;
+  samples: number;
+  samplesPerSecond: number;
+  wallMs: number;
+  testAccuracy: number;
+}
+
+function runLoop(backend: string, network: NetworkName, samples: number, testSamples = 100, warmup = 640): Promise<LoopResult | null> {
+  return new Promise((resolve) => {
+    const child = spawn(node, [path.join(here, 'loop.js'), backend, network, String(samples), String(testSamples), String(warmup)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('exit', (code) => {
+      const line = output.trim().split('\n').at(-1);
+      resolve(code === 0 && line ? (JSON.parse(line) as LoopResult) : null);
+    });
+  });
+}
+
+function canLoadNative(): Promise<boolean> {
+  return new Promise((resolve) => {
+    const child = spawn(node, ['-e', "import('@tensorflow/tfjs-node').then(() => process.exit(0), () => process.exit(1))"], { cwd: path.join(here, '../..'), stdio: 'ignore' });
+    child.on('exit', (code) => resolve(code === 0));
+  });
+}
+
+const format = (value: number, digits = 0) => value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+async function trainingSpeed(): Promise<void> {
+  console.log('\n== Training speed, bare loop, batch 64, SGD (samples/s, after a warm-up) ==');
+  const plan: [string, NetworkName, number][] = [
+    ['wasm-stock', 'mlp', 3200],
+    ['wasm', 'mlp', 19_200],
+    ['cpu', 'mlp', 640],
+    ['wasm-stock', 'deep', 1600],
+    ['wasm', 'deep', 9600],
+    ['cpu', 'deep', 320],
+  ];
+  if (await canLoadNative()) plan.push(['tensorflow', 'mlp', 19_200], ['tensorflow', 'deep', 9600]);
+  const results = new Map<string, LoopResult>();
+  for (const [backend, network, samples] of plan) {
+    const result = await runLoop(backend, network, samples, 100, backend === 'cpu' ? 128 : 640);
+    if (!result) {
+      console.log(`${networks[network].label.padEnd(26)} ${backend.padEnd(11)} failed to run`);
+      continue;
+    }
+    results.set(`${backend}/${network}`, result);
+    const stock = results.get(`wasm-stock/${network}`);
+    const ratio = stock && backend !== 'wasm-stock' ? `  ${format(result.samplesPerSecond / stock.samplesPerSecond, 2)}x stock wasm` : '';
+    console.log(`${networks[network].label.padEnd(26)} ${backend.padEnd(11)} ${format(result.samplesPerSecond).padStart(7)} samples/s over ${format(samples)} samples${ratio}`);
+  }
+}
+
+interface Service {
+  child: ChildProcess;
+  log: () => string;
+  stop(): Promise<void>;
+}
+
+function startService(entry: 'api' | 'worker', env: NodeJS.ProcessEnv): Promise<Service> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(node, [path.join(here, '../main', `${entry}.js`)], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let log = '';
+    const ready = entry === 'api' ? /api listening/ : /worker waiting for jobs/;
+    const onData = (chunk: Buffer) => {
+      log += chunk.toString();
+      if (ready.test(log)) {
+        child.stdout.off('data', onData);
+        child.stdout.on('data', (more: Buffer) => (log += more.toString()));
+        resolve({
+          child,
+          log: () => log,
+          stop: () => new Promise((done) => (child.exitCode !== null ? done() : (child.once('exit', () => done()), child.kill('SIGTERM')))),
+        });
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', (chunk: Buffer) => (log += chunk.toString()));
+    child.once('exit', (code) => reject(new Error(`${entry} exited with ${code}:\n${log}`)));
+  });
+}
+
+async function submitAndWait(base: string, specs: object[]): Promise<number> {
+  const started = performance.now();
+  const ids = await Promise.all(
+    specs.map(async (spec) => {
+      const response = await fetch(`${base}/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(spec) });
+      return ((await response.json()) as { id: string }).id;
+    }),
+  );
+  await Promise.all(
+    ids.map(
+      (id) =>
+        new Promise<void>((resolve, reject) => {
+          const socket = new WebSocket(`${base.replace('http', 'ws')}/jobs/${id}/events`);
+          socket.on('message', (data) => {
+            const message = JSON.parse(data.toString()) as { type: string; status?: string };
+            if (message.type === 'status' && message.status !== 'queued' && message.status !== 'running' && message.status !== 'completed') {
+              reject(new Error(`job ${id} ended ${message.status}`));
+            }
+          });
+          socket.on('close', () => resolve());
+          socket.on('error', reject);
+        }),
+    ),
+  );
+  return performance.now() - started;
+}
+
+async function system(): Promise<void> {
+  const suffix = `${process.pid}`;
+  const env = {
+    DATABASE_URL: `postgresql://postgres@127.0.0.1:5432/trainer_bench_${suffix}`,
+    QUEUE_PREFIX: `trainer-bench-${suffix}`,
+    PORT: String(3900 + (process.pid % 90)),
+    LOG_LEVEL: 'info',
+    WORKER_CONCURRENCY: '2',
+  };
+  const base = `http://127.0.0.1:${env.PORT}`;
+  const api = await startService('api', env);
+  const worker = await startService('worker', env);
+  try {
+    // Warm the worker: dataset loaded, both threads' kernels compiled.
+    await submitAndWait(base, [exerciseSpec('mlp', 640, 100), exerciseSpec('mlp', 640, 100)]);
+
+    console.log('\n== Whole system over the bare loop (784-512-512-10, 30,000 samples, full test set) ==');
+    const spec = exerciseSpec('mlp', 30_000, 10_000);
+    const bare = await runLoop('wasm', 'mlp', 30_000, 10_000);
+    const systemMs = await submitAndWait(base, [spec]);
+    if (bare) {
+      console.log(`bare loop in one process:            ${format(bare.wallMs / 1000, 2)} s`);
+      console.log(`HTTP -> queue -> worker -> Postgres:  ${format(systemMs / 1000, 2)} s  (submit to final status over WebSocket)`);
+      console.log(`overhead: ${format((systemMs / bare.wallMs - 1) * 100, 1)}%  (ratio ${format(systemMs / bare.wallMs, 3)})`);
+    }
+
+    console.log('\n== Two concurrent jobs over one (WORKER_CONCURRENCY=2, 2 cores) ==');
+    const concurrencySpec = exerciseSpec('mlp', 20_000, 1000);
+    const oneMs = await submitAndWait(base, [concurrencySpec]);
+    const twoMs = await submitAndWait(base, [concurrencySpec, concurrencySpec]);
+    console.log(`one job: ${format(oneMs / 1000, 2)} s   two jobs at once: ${format(twoMs / 1000, 2)} s   ratio ${format(twoMs / oneMs, 2)}`);
+
+    console.log('\n== Worker memory over 20 consecutive jobs (784-512-512-10, 5,000 samples each) ==');
+    for (let index = 0; index < 20; index++) await submitAndWait(base, [exerciseSpec('mlp', 5000, 1000)]);
+    const completions = worker
+      .log()
+      .split('\n')
+      .filter((line) => line.includes('"status":"completed"') && line.includes('rssBytes'))
+      .map((line) => JSON.parse(line) as { rssBytes: number; numTensors: number });
+    const last20 = completions.slice(-20);
+    const rss = last20.map((entry) => entry.rssBytes / 1024 / 1024);
+    const status = readFileSync(`/proc/${worker.child.pid}/status`, 'utf8');
+    const peak = /VmHWM:\s+(\d+) kB/.exec(status)?.[1];
+    console.log(`RSS after job 1: ${format(rss[0] ?? 0)} MiB, job 5: ${format(rss[4] ?? 0)} MiB, job 10: ${format(rss[9] ?? 0)} MiB, job 20: ${format(rss[19] ?? 0)} MiB`);
+    console.log(`growth from job 5 to job 20: ${format((rss[19] ?? 0) - (rss[4] ?? 0), 1)} MiB; peak RSS ${format(Number(peak ?? 0) / 1024)} MiB`);
+    console.log(`training-thread tensors after each job: ${[...new Set(last20.map((entry) => entry.numTensors))].join(', ')}`);
+  } finally {
+    await worker.stop();
+    await api.stop();
+    await dropDatabase(env.DATABASE_URL).catch(() => undefined);
+  }
+}
+
+console.log(`trainer bench:train on ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown cpu'}), node ${process.version}`);
+console.log('reference figures for 784-512-512-10 on this kind of machine: stock tfjs wasm ~640 samples/s, wasm with explicit transposes ~2,700, PyTorch on one core ~17,500');
+await trainingSpeed();
+await system();
