@@ -26,14 +26,24 @@ const TILE = 32;
 // Below about this many multiply-adds per matrix, per-slice XNNPACK calls cost more than the reference loop.
 const MIN_SLICE_WORK = 1 << 16;
 
+// Our replacement kernels, so a second install does not wrap them again.
 const ours = new WeakSet<object>();
 
 const prod = (xs: number[]): number => xs.reduce((p, x) => p * x, 1);
-const isUnbatched = (t: TensorInfo): boolean => prod(t.shape.slice(0, -2)) === 1;
+const outerDims = (t: TensorInfo): number[] => t.shape.slice(0, -2);
+// [rows, cols] of the trailing matrix.
+const matrix = (t: TensorInfo): [number, number] => [t.shape[t.shape.length - 2] ?? 1, t.shape[t.shape.length - 1] ?? 1];
+
+// M, K, N of op(a) [M,K] x op(b) [K,N], plus b's own K to check against.
+function productDims(a: TensorInfo, b: TensorInfo, tA: boolean, tB: boolean): { M: number; K: number; N: number; kB: number } {
+  const [ar, ac] = matrix(a);
+  const [br, bc] = matrix(b);
+  return { M: tA ? ac : ar, K: tA ? ar : ac, N: tB ? br : bc, kB: tB ? bc : br };
+}
 
 // Swaps the last two dims of an unbatched tensor into a new buffer the caller owns.
 function transposeMatrix(transpose: Kernel, backend: WasmBackend, x: TensorInfo): TensorInfo {
-  const [R, C] = x.shape.slice(-2);
+  const [R, C] = matrix(x);
   const run = (shape: number[], perm: number[], src: TensorInfo): TensorInfo =>
     transpose({ inputs: { x: { dataId: src.dataId, shape, dtype: src.dtype } }, backend, attrs: { perm } });
   let out: TensorInfo;
@@ -44,45 +54,46 @@ function transposeMatrix(transpose: Kernel, backend: WasmBackend, x: TensorInfo)
   } else {
     out = run([R, C], [1, 0], x);
   }
-  out.shape = [...x.shape.slice(0, -2), C, R];
+  out.shape = [...outerDims(x), C, R];
   return out;
 }
 
 function wrapMatMul(orig: Kernel, transpose: Kernel, fused: boolean): Kernel {
-  // Weights seen before are likely reused (inference), so packing them once for XNNPACK's
-  // per-tensor operator cache beats transposing them on every call.
-  const seenWeights = new WeakSet<object>();
+  // Weights on their third use are likely to be reused many more times (inference over batches),
+  // so packing them once into XNNPACK's per-tensor operator cache beats transposing them per call;
+  // waiting for the third use keeps a training step plus one validation pass on the cheap path.
+  const weightUses = new WeakMap<object, number>();
 
   // The wasm kernel only reaches XNNPACK for unbatched, untransposed operands; route everything there.
-  const matMul2d: Kernel = ({ inputs, backend, attrs }) => {
-    const a = inputs.a!;
-    const b = inputs.b!;
+  const matMul2d = (args: KernelArgs, a: TensorInfo, b: TensorInfo): TensorInfo => {
+    const { inputs, backend, attrs } = args;
     const tA = attrs.transposeA === true;
     const tB = attrs.transposeB === true;
-    const [M, K] = tA ? a.shape.slice(-2).reverse() : a.shape.slice(-2);
-    const N = tB ? b.shape[b.shape.length - 2] : b.shape[b.shape.length - 1];
+    const { M, K, N } = productDims(a, b, tA, tB);
     const plain = !tA && !tB;
-    const reused = plain && seenWeights.has(b.dataId);
-    if (plain) seenWeights.add(b.dataId);
+    const uses = plain ? (weightUses.get(b.dataId) ?? 0) + 1 : 0;
+    if (plain) weightUses.set(b.dataId, uses);
+    const reused = uses > 2;
     // Either materialise op(A), op(B) and pack op(B), or compute C^T = op(B)^T op(A)^T and pack
     // op(A)^T; the latter consumes a transposed operand in its stored layout and packs the small side.
     const direct = (reused ? 0 : PACK_COST * K * N) + TRANSPOSE_COST * ((tA ? M * K : 0) + (tB ? K * N : 0));
     const swapped = PACK_COST * M * K + TRANSPOSE_COST * ((tA ? 0 : M * K) + (tB ? 0 : K * N) + M * N);
     const canSwap = !fused || (inputs.bias == null && inputs.preluActivationWeights == null && attrs.activation === 'linear');
     const useDirect = !canSwap || direct <= swapped;
-    if (useDirect && plain) return orig({ inputs, backend, attrs });
+    if (useDirect && plain) return orig({ inputs: { ...inputs, a, b }, backend, attrs });
 
     const temps: TensorInfo[] = [];
     const T = (x: TensorInfo): TensorInfo => {
-      temps.push(transposeMatrix(transpose, backend, x));
-      return temps[temps.length - 1];
+      const y = transposeMatrix(transpose, backend, x);
+      temps.push(y);
+      return y;
     };
-    const noTranspose = { ...attrs, transposeA: false, transposeB: false };
+    const untransposed = { ...attrs, transposeA: false, transposeB: false };
     try {
       if (useDirect) {
-        return orig({ inputs: { ...inputs, a: tA ? T(a) : a, b: tB ? T(b) : b }, backend, attrs: noTranspose });
+        return orig({ inputs: { ...inputs, a: tA ? T(a) : a, b: tB ? T(b) : b }, backend, attrs: untransposed });
       }
-      const ct = orig({ inputs: { ...inputs, a: tB ? b : T(b), b: tA ? a : T(a) }, backend, attrs: noTranspose });
+      const ct = orig({ inputs: { ...inputs, a: tB ? b : T(b), b: tA ? a : T(a) }, backend, attrs: untransposed });
       temps.push(ct);
       return transposeMatrix(transpose, backend, ct);
     } finally {
@@ -93,65 +104,60 @@ function wrapMatMul(orig: Kernel, transpose: Kernel, fused: boolean): Kernel {
   // Batched products run slice by slice through matMul2d: the reference loop is slow and, for
   // _FusedMatMul, wrong in tfjs-backend-wasm 4.22 (it indexes the bias by flat output position and
   // clamps relu/relu6 partial sums per 48-wide block of K).
-  const batched: Kernel = (args) => {
-    const { inputs, backend, attrs } = args;
-    const a = inputs.a!;
-    const b = inputs.b!;
-    const tA = attrs.transposeA === true;
-    const [M, K] = tA ? a.shape.slice(-2).reverse() : a.shape.slice(-2);
-    const N = attrs.transposeB === true ? b.shape[b.shape.length - 2] : b.shape[b.shape.length - 1];
+  const batched = (args: KernelArgs, a: TensorInfo, b: TensorInfo): TensorInfo => {
+    const { backend, attrs } = args;
+    const { M, K, N } = productDims(a, b, attrs.transposeA === true, attrs.transposeB === true);
     const rank = Math.max(a.shape.length, b.shape.length) - 2;
-    const outer = (t: TensorInfo): number[] => [...Array<number>(rank + 2 - t.shape.length).fill(1), ...t.shape.slice(0, -2)];
-    const [oa, ob] = [outer(a), outer(b)];
+    const pad = (t: TensorInfo): number[] => [...Array<number>(rank + 2 - t.shape.length).fill(1), ...outerDims(t)];
+    const [oa, ob] = [pad(a), pad(b)];
+    const outOuter = oa.map((d, i) => Math.max(d, ob[i] ?? 1));
     const broadcastOk = oa.every((d, i) => d === ob[i] || d === 1 || ob[i] === 1);
     if (!broadcastOk || (!fused && M * K * N < MIN_SLICE_WORK)) return orig(args);
 
-    const outOuter = oa.map((d, i) => Math.max(d, ob[i]));
     const out = backend.makeOutput([...outOuter, M, N], 'float32');
-    const slice = (t: TensorInfo, dims: number[], flat: number): TensorInfo => {
-      const shape = [1, ...t.shape.slice(-2)]; // _FusedMatMul expects rank 3
+    // Operands without batch dims are passed as views so XNNPACK can reuse their packed weights.
+    const slice = (t: TensorInfo, dims: number[], index: number): TensorInfo => {
+      const shape = [1, ...matrix(t)]; // _FusedMatMul expects rank 3
       if (prod(dims) === 1) return { dataId: t.dataId, shape, dtype: t.dtype };
       const s = backend.makeOutput(shape, t.dtype);
-      const n = shape[1] * shape[2];
-      backend.typedArrayFromHeap(s).set(backend.typedArrayFromHeap(t).subarray(flat * n, (flat + 1) * n));
+      const n = prod(shape);
+      backend.typedArrayFromHeap(s).set(backend.typedArrayFromHeap(t).subarray(index * n, (index + 1) * n));
       return s;
     };
     for (let i = 0; i < prod(outOuter); i++) {
-      let [rem, ia, ib, sa, sb] = [i, 0, 0, 1, 1];
+      // Flat batch index of each operand, with size-1 dims broadcast.
+      let [rest, ia, ib, strideA, strideB] = [i, 0, 0, 1, 1];
       for (let d = rank - 1; d >= 0; d--) {
-        const c = rem % outOuter[d];
-        rem = Math.floor(rem / outOuter[d]);
-        if (oa[d] > 1) ia += c * sa;
-        if (ob[d] > 1) ib += c * sb;
-        sa *= oa[d];
-        sb *= ob[d];
+        const [size, da, db] = [outOuter[d] ?? 1, oa[d] ?? 1, ob[d] ?? 1];
+        const coord = rest % size;
+        rest = Math.floor(rest / size);
+        if (da > 1) ia += coord * strideA;
+        if (db > 1) ib += coord * strideB;
+        strideA *= da;
+        strideB *= db;
       }
       const [as, bs] = [slice(a, oa, ia), slice(b, ob, ib)];
-      const y = matMul2d({ inputs: { ...inputs, a: as, b: bs }, backend, attrs });
+      const y = matMul2d(args, as, bs);
       backend.typedArrayFromHeap(out).set(backend.typedArrayFromHeap(y), i * M * N);
-      for (const t of [y, ...(as.dataId === a.dataId ? [] : [as]), ...(bs.dataId === b.dataId ? [] : [bs])]) {
-        backend.disposeData(t.dataId);
-      }
+      for (const t of [y, as, bs]) if (t.dataId !== a.dataId && t.dataId !== b.dataId) backend.disposeData(t.dataId);
     }
     return out;
   };
 
   return (args) => {
     const { a, b } = args.inputs;
-    if (a!.dtype !== 'float32' || b!.dtype !== 'float32' || Math.min(...a!.shape, ...b!.shape) === 0) return orig(args);
-    const tA = args.attrs.transposeA === true;
-    const tB = args.attrs.transposeB === true;
-    const innerA = a!.shape[a!.shape.length - (tA ? 2 : 1)];
-    const innerB = b!.shape[b!.shape.length - (tB ? 1 : 2)];
-    if (innerA !== innerB) return orig(args); // let the original report the shape error
-    return isUnbatched(a!) && isUnbatched(b!) ? matMul2d(args) : batched(args);
+    if (a == null || b == null || a.dtype !== 'float32' || b.dtype !== 'float32') return orig(args);
+    const { K, kB } = productDims(a, b, args.attrs.transposeA === true, args.attrs.transposeB === true);
+    // Empty and mismatched operands go to the original, which also reports shape errors.
+    if (K !== kB || prod(a.shape) === 0 || prod(b.shape) === 0) return orig(args);
+    const unbatched = prod(outerDims(a)) === 1 && prod(outerDims(b)) === 1;
+    return unbatched ? matMul2d(args, a, b) : batched(args, a, b);
   };
 }
 
 // Engine.clone (used to save every tape input/output for backprop) runs Identity, which the wasm
 // backend implements as a full copy; sharing the buffer like Reshape does is safe as tensors are immutable.
-const shareBuffer: Kernel = ({ inputs, backend }) => {
-  const x = inputs.x!;
+const shareBuffer = (backend: WasmBackend, x: TensorInfo): TensorInfo => {
   backend.incRef(x.dataId);
   return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
 };
@@ -166,14 +172,20 @@ function replace(tf: typeof tfjs, name: string, make: (orig: Kernel) => Kernel):
   tf.registerKernel({ ...config, kernelFunc });
 }
 
-/** Re-registers wasm BatchMatMul/_FusedMatMul (and copying Identity/Cast) so training runs on XNNPACK; idempotent, call after tf.setBackend('wasm'). */
+/** Re-registers wasm BatchMatMul/_FusedMatMul (and the copying Identity/Cast) so training runs on XNNPACK; idempotent, call after tf.setBackend('wasm'). */
 export function installWasmFastPath(tf: typeof tfjs): void {
-  const transpose = tf.getKernel('Transpose', 'wasm');
-  if (transpose == null) throw new Error('wasm kernel Transpose is not registered; import @tensorflow/tfjs-backend-wasm first');
-  const transposeFn = transpose.kernelFunc as unknown as Kernel;
-  replace(tf, 'BatchMatMul', (orig) => wrapMatMul(orig, transposeFn, false));
-  replace(tf, '_FusedMatMul', (orig) => wrapMatMul(orig, transposeFn, true));
-  replace(tf, 'Identity', (orig) => (args) => (args.inputs.x!.dtype === 'string' ? orig(args) : shareBuffer(args)));
-  replace(tf, 'Cast', (orig) => (args) =>
-    args.inputs.x!.dtype === args.attrs.dtype && args.attrs.dtype !== 'string' ? shareBuffer(args) : orig(args));
+  const transposeConfig = tf.getKernel('Transpose', 'wasm');
+  if (transposeConfig == null) throw new Error('wasm kernel Transpose is not registered; import @tensorflow/tfjs-backend-wasm first');
+  const transpose = transposeConfig.kernelFunc as unknown as Kernel;
+  replace(tf, 'BatchMatMul', (orig) => wrapMatMul(orig, transpose, false));
+  replace(tf, '_FusedMatMul', (orig) => wrapMatMul(orig, transpose, true));
+  replace(tf, 'Identity', (orig) => (args) => {
+    const x = args.inputs.x;
+    return x == null || x.dtype === 'string' ? orig(args) : shareBuffer(args.backend, x);
+  });
+  // Cast to the same dtype is another full copy (Relu's gradient casts step(x) to float32).
+  replace(tf, 'Cast', (orig) => (args) => {
+    const x = args.inputs.x;
+    return x == null || x.dtype !== args.attrs.dtype || x.dtype === 'string' ? orig(args) : shareBuffer(args.backend, x);
+  });
 }
