@@ -18,6 +18,7 @@ type Stage = DenseParameters | DropoutStage;
 
 /** A feed-forward network built from a spec: its trainable variables and a forward pass to logits. */
 export interface Model {
+  readonly inputFeatures: number;
   readonly variables: tf.Variable[];
   /** Logits for a [batch, features] input; dropout is active only when `training.dropoutSeed` is given. */
   logits(inputs: tf.Tensor2D, training?: { dropoutSeed: number }): tf.Tensor2D;
@@ -59,6 +60,7 @@ export function buildModel(layers: readonly LayerSpec[], inputFeatures: number, 
   const variables = stages.flatMap((stage) => (stage.kind === 'dense' ? [stage.weights, stage.bias] : []));
 
   return {
+    inputFeatures,
     variables,
     logits(inputs, training) {
       let activations: tf.Tensor2D = inputs;

@@ -72,7 +72,8 @@ export interface TrainingOptions {
   checkpointEverySteps?: number;
 }
 
-function createOptimizer(name: OptimizerName, learningRate: number): tf.Optimizer {
+/** The optimizer a spec names, with tfjs's defaults (momentum 0.9 for `momentum`). */
+export function createOptimizer(name: OptimizerName, learningRate: number): tf.Optimizer {
   switch (name) {
     case 'sgd':
       return tf.train.sgd(learningRate);
@@ -86,7 +87,7 @@ function createOptimizer(name: OptimizerName, learningRate: number): tf.Optimize
 }
 
 // MomentumOptimizer.dispose() forgets the learning-rate scalar its SGD base class keeps (tfjs 4.22).
-function disposeOptimizer(optimizer: tf.Optimizer): void {
+export function disposeOptimizer(optimizer: tf.Optimizer): void {
   optimizer.dispose();
   if (optimizer instanceof tf.MomentumOptimizer) {
     const inherited = (optimizer as unknown as { c?: tf.Tensor }).c;
@@ -108,6 +109,20 @@ function permute(split: DatasetSplit, order: Uint32Array, inputs: Float32Array, 
     inputs.set(split.inputs.subarray(source * features, (source + 1) * features), row * features);
     labels[row] = split.labels[source] as number;
   }
+}
+
+/**
+ * One optimizer step on a batch (row-major inputs and one-hot targets); returns the batch's mean
+ * loss as a scalar the caller disposes.
+ */
+export function trainingStep(model: Model, optimizer: tf.Optimizer, inputs: Float32Array, targets: Float32Array, dropoutSeed: number): tf.Scalar {
+  const features = model.inputFeatures;
+  const size = inputs.length / features;
+  return tf.tidy(() => {
+    const x = tf.tensor2d(inputs, [size, features]);
+    const y = tf.tensor2d(targets, [size, targets.length / size]);
+    return optimizer.minimize(() => tf.losses.softmaxCrossEntropy(y, model.logits(x, { dropoutSeed })), true, model.variables) as tf.Scalar;
+  });
 }
 
 /** Test accuracy and mean test loss over the first `count` test examples, in chunks. */
@@ -234,15 +249,13 @@ export async function train(
         const size = Math.min(spec.batchSize, trainCount - start);
         step += 1;
         const dropoutSeed = (seed + step * 7919) >>> 0;
-        const loss = tf.tidy(() => {
-          const inputs = tf.tensor2d(epochInputs.subarray(start * features, (start + size) * features), [size, features]);
-          const targets = tf.tensor2d(epochTargets.subarray(start * classes, (start + size) * classes), [size, classes]);
-          return optimizer.minimize(
-            () => tf.losses.softmaxCrossEntropy(targets, model.logits(inputs, { dropoutSeed })),
-            true,
-            model.variables,
-          ) as tf.Scalar;
-        });
+        const loss = trainingStep(
+          model,
+          optimizer,
+          epochInputs.subarray(start * features, (start + size) * features),
+          epochTargets.subarray(start * classes, (start + size) * classes),
+          dropoutSeed,
+        );
         pending.push(loss);
         if (pending.length >= lossReadInterval || performance.now() - lastRead >= lossReadIntervalMs) drainLosses(epoch);
         if (checkpointEverySteps > 0 && step % checkpointEverySteps === 0 && batch < batchesPerEpoch - 1) {

@@ -1,0 +1,160 @@
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LayerSpec, OptimizerName } from '../../src/spec/job-spec.js';
+import { loadDataset, type Dataset } from '../../src/training/datasets/index.js';
+import { buildModel } from '../../src/training/model.js';
+import { createOptimizer, disposeOptimizer, trainingStep } from '../../src/training/train.js';
+import { installWasmFastPath } from '../../src/training/wasm-fast-path.js';
+
+// Every layer type and every activation the spec allows.
+const layers: LayerSpec[] = [
+  { type: 'dense', units: 256, activation: 'relu' },
+  { type: 'dropout', rate: 0.3 },
+  { type: 'dense', units: 128, activation: 'tanh' },
+  { type: 'dense', units: 48, activation: 'sigmoid' },
+  { type: 'dense', units: 32, activation: 'linear' },
+  { type: 'dense', units: 10, activation: 'linear' },
+];
+const learningRates: Record<OptimizerName, number> = { sgd: 0.05, momentum: 0.05, adam: 0.001, rmsprop: 0.001 };
+
+interface StepResult {
+  loss: number;
+  initial: Float32Array[];
+  gradients: Float32Array[];
+  weights: Float32Array[];
+}
+
+/** One production training step from the same initial weights and batch, on whichever backend is set. */
+function stepOnce(dataset: Dataset, optimizerName: OptimizerName): StepResult {
+  const batch = 64;
+  const features = dataset.train.features;
+  const inputs = dataset.train.inputs.slice(0, batch * features);
+  const targets = new Float32Array(batch * 10);
+  for (let row = 0; row < batch; row++) targets[row * 10 + (dataset.train.labels[row] as number)] = 1;
+  const model = buildModel(layers, features, 11);
+  const optimizer = createOptimizer(optimizerName, learningRates[optimizerName]);
+  try {
+    const initial = model.variables.map((variable) => Float32Array.from(variable.dataSync()));
+    const gradients = tf.tidy(() => {
+      const x = tf.tensor2d(inputs, [batch, features]);
+      const y = tf.tensor2d(targets, [batch, 10]);
+      const { grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, model.logits(x, { dropoutSeed: 99 })), model.variables);
+      return model.variables.map((variable) => Float32Array.from((grads[variable.name] as tf.Tensor).dataSync()));
+    });
+    const loss = trainingStep(model, optimizer, inputs, targets, 99);
+    const value = loss.dataSync()[0] as number;
+    loss.dispose();
+    return { loss: value, initial, gradients, weights: model.variables.map((variable) => Float32Array.from(variable.dataSync())) };
+  } finally {
+    disposeOptimizer(optimizer);
+    model.dispose();
+  }
+}
+
+/** max |a - b| / max |b|: for sums, where elementwise ratios blow up wherever terms cancel. */
+function normRelative(a: Float32Array, b: Float32Array): number {
+  let difference = 0;
+  let scale = 0;
+  for (let index = 0; index < b.length; index++) {
+    difference = Math.max(difference, Math.abs((a[index] as number) - (b[index] as number)));
+    scale = Math.max(scale, Math.abs(b[index] as number));
+  }
+  return difference / scale;
+}
+
+const minus = (a: Float32Array, b: Float32Array) => a.map((value, index) => value - (b[index] as number));
+
+/**
+ * Largest |a - b| / (|b| + 1e-3) over the elements `include` keeps: below 1e-4 it means
+ * |a - b| <= 1e-4 |b| + 1e-7, relative but for weights that pass through zero.
+ */
+function worstRelative(a: Float32Array, b: Float32Array, include: (index: number) => boolean = () => true): number {
+  let worst = 0;
+  for (let index = 0; index < b.length; index++) {
+    if (!include(index)) continue;
+    worst = Math.max(worst, Math.abs((a[index] as number) - (b[index] as number)) / (Math.abs(b[index] as number) + 1e-3));
+  }
+  return worst;
+}
+
+describe('WebAssembly fast path', () => {
+  let dataset: Dataset;
+  const reference = new Map<OptimizerName, StepResult>();
+
+  beforeAll(async () => {
+    dataset = await loadDataset('mnist');
+    await tf.setBackend('cpu');
+    for (const optimizer of Object.keys(learningRates) as OptimizerName[]) reference.set(optimizer, stepOnce(dataset, optimizer));
+    await tf.setBackend('wasm');
+    installWasmFastPath(tf);
+  });
+  afterAll(async () => {
+    await tf.setBackend('cpu');
+  });
+
+  for (const optimizer of Object.keys(learningRates) as OptimizerName[]) {
+    it(`leaves the same weights as the plain CPU backend after one ${optimizer} step, within 1e-4 relative`, () => {
+      const expected = reference.get(optimizer) as StepResult;
+      const actual = stepOnce(dataset, optimizer);
+      expect(actual.loss).toBeCloseTo(expected.loss, 5);
+      expect(actual.weights).toHaveLength(expected.weights.length);
+      actual.weights.forEach((weights, index) => {
+        expect(actual.initial[index]).toEqual(expected.initial[index]);
+        const gradient = expected.gradients[index] as Float32Array;
+        expect(normRelative(actual.gradients[index] as Float32Array, gradient), `gradient of variable ${index}`).toBeLessThan(1e-4);
+        // Adam and RMSProp divide by sqrt(g^2)+1e-7, so where a gradient is small (below 1e-4) they turn
+        // last-bit rounding into a step-sized difference (between stock wasm and cpu as well); such
+        // elements are judged by the gradient check above instead.
+        const adaptive = optimizer === 'adam' || optimizer === 'rmsprop';
+        const judged = (element: number) => !adaptive || Math.abs(gradient[element] as number) > 1e-4;
+        expect(worstRelative(weights, expected.weights[index] as Float32Array, judged), `variable ${index}`).toBeLessThan(1e-4);
+        if (optimizer === 'sgd' || optimizer === 'momentum') {
+          // The update itself (learning rate x gradient) agrees too, not just weights that barely moved.
+          const update = minus(weights, actual.initial[index] as Float32Array);
+          const expectedUpdate = minus(expected.weights[index] as Float32Array, expected.initial[index] as Float32Array);
+          expect(normRelative(update, expectedUpdate), `update of variable ${index}`).toBeLessThan(1e-4);
+        }
+      });
+    });
+  }
+
+  it('computes every transposed and batched product as the CPU backend does', async () => {
+    const shapes: [number[], number[], boolean, boolean][] = [
+      [[64, 784], [64, 512], true, false],
+      [[64, 512], [784, 512], false, true],
+      [[512, 64], [784, 512], true, true],
+      [[3, 20, 30], [3, 30, 10], false, false],
+      [[3, 30, 20], [1, 10, 30], true, true],
+    ];
+    const values = (shape: number[], seed: number) => tf.randomUniform(shape, -1, 1, 'float32', seed);
+    const compute = () =>
+      shapes.map(([a, b, transposeA, transposeB], index) =>
+        tf.tidy(() => {
+          const plain = tf.matMul(values(a, index), values(b, index + 100), transposeA, transposeB);
+          const bias = values([plain.shape.at(-1) as number], index + 200);
+          const fused = tf.fused.matMul({ a: values(a, index), b: values(b, index + 100), transposeA, transposeB, bias, activation: 'relu' });
+          return [plain.dataSync().slice(), fused.dataSync().slice()];
+        }),
+      );
+    const fast = compute();
+    await tf.setBackend('cpu');
+    const cpu = compute();
+    await tf.setBackend('wasm');
+    fast.forEach(([plain, fused], index) => {
+      const [cpuPlain, cpuFused] = cpu[index] as [Float32Array, Float32Array];
+      expect(normRelative(plain as Float32Array, cpuPlain), `plain product ${index}`).toBeLessThan(1e-5);
+      expect(normRelative(fused as Float32Array, cpuFused), `fused product ${index}`).toBeLessThan(1e-5);
+    });
+  });
+
+  it('leaks no tensors and no backend memory over many steps', () => {
+    stepOnce(dataset, 'adam');
+    const before = tf.memory();
+    for (let index = 0; index < 20; index++) stepOnce(dataset, index % 2 ? 'sgd' : 'adam');
+    const after = tf.memory();
+    expect(after.numTensors).toBe(before.numTensors);
+    expect(after.numBytes).toBe(before.numBytes);
+    expect((after as { numDataBuffers?: number }).numDataBuffers).toBe((before as { numDataBuffers?: number }).numDataBuffers);
+  });
+});
