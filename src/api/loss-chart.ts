@@ -2,6 +2,13 @@ import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import type { Comparison } from './compare.js';
 
+// One subtitle line per run: what it is and how it ended, without repeating what its name says.
+function describe(run: Comparison['runs'][number]): string {
+  const parts = [run.label?.includes(run.architecture) ? null : run.architecture, `${run.parameterCount.toLocaleString('en-US')} parameters`];
+  if (run.finalTestAccuracy !== null) parts.push(`final test accuracy ${(run.finalTestAccuracy * 100).toFixed(1)}%`);
+  return `${run.label}: ${parts.filter(Boolean).join(', ')}`;
+}
+
 /** The original exercise's figure: every run's loss curve overlaid, as SVG, drawn by Vega-Lite. */
 export async function lossChartSvg(comparison: Comparison, xAxis: 'step' | 'epoch'): Promise<string> {
   const values = comparison.curves.runs.flatMap((run) =>
@@ -9,7 +16,7 @@ export async function lossChartSvg(comparison: Comparison, xAxis: 'step' | 'epoc
   );
   const spec: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: 'Training loss', subtitle: comparison.runs.map((run) => `${run.label}: ${run.architecture}`).join('   ') },
+    title: { text: 'Training loss', subtitle: comparison.runs.map(describe) },
     width: 760,
     height: 420,
     background: 'white',
