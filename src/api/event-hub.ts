@@ -7,7 +7,7 @@ export type EventListener = (event: JobEvent) => void;
  * One Redis subscriber connection per API process, shared by every WebSocket. Events come from
  * whichever process published them, so any number of API processes and workers can be mixed.
  */
-export function createEventHub(subscriber: Redis, prefix: string) {
+export function createEventHub(subscriber: Redis, prefix: string, subscribeTimeoutMs = 5000) {
   const listeners = new Map<string, Set<EventListener>>();
   const pending = new Map<string, Promise<unknown>>();
 
@@ -31,9 +31,7 @@ export function createEventHub(subscriber: Redis, prefix: string) {
       pending.set(channel, subscriber.subscribe(channel));
     }
     set.add(listener);
-    // Resolves only once Redis confirmed the subscription, so nothing published after this is missed.
-    await pending.get(channel);
-    return async () => {
+    const unsubscribe = async () => {
       const current = listeners.get(channel);
       if (!current) return;
       current.delete(listener);
@@ -43,6 +41,23 @@ export function createEventHub(subscriber: Redis, prefix: string) {
         await subscriber.unsubscribe(channel).catch(() => undefined);
       }
     };
+    // Resolves only once Redis confirmed the subscription, so nothing published after this is missed;
+    // while Redis is down it gives up after a while rather than leaving the client waiting.
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        pending.get(channel),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error('Redis did not confirm the subscription in time')), subscribeTimeoutMs);
+        }),
+      ]);
+    } catch (error) {
+      await unsubscribe();
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+    return unsubscribe;
   }
 
   return {

@@ -18,6 +18,8 @@ const sequence = (count: number) => Array.from({ length: count }, (_, index) => 
 describe('live events and cancel across processes', () => {
   let database: TestDatabase;
   let api: Service & { address: string };
+  // A second API process's worth of app, as behind a load balancer: events reach it through Redis.
+  let otherApi: Service & { address: string };
   let worker: ChildService;
   let wsBase: string;
 
@@ -27,9 +29,11 @@ describe('live events and cancel across processes', () => {
     worker = spawnService('worker', config);
     await worker.waitFor(/worker waiting for jobs/);
     api = await startApi(config, silentLogger());
+    otherApi = await startApi(config, silentLogger());
     wsBase = api.address.replace(/^http/, 'ws');
   });
   afterAll(async () => {
+    await otherApi?.close();
     await api?.close();
     await worker?.stop();
     await database?.drop();
@@ -57,11 +61,11 @@ describe('live events and cancel across processes', () => {
   // Long enough (about 3 s on wasm) to join mid-way and to cancel while running.
   const longJob = { trainSamples: 12_000, testSamples: 500, epochs: 3, batchSize: 32, model: { layers: [{ type: 'dense', units: 256, activation: 'relu' }, { type: 'dense', units: 10 }] } } as const;
 
-  it('streams every step once, in order, to a subscriber that joins mid-training and to one that joins after', async () => {
+  it('streams every step once, in order, to a subscriber that joins mid-training (on another API) and to one that joins after', async () => {
     const job = await submit(longJob);
     const total = Math.ceil(12_000 / 32) * 3;
     await waitUntil(job.id, (current) => current.progress.step > 50);
-    const midway = await record(`${wsBase}/jobs/${job.id}/events`);
+    const midway = await record(`${otherApi.address.replace(/^http/, 'ws')}/jobs/${job.id}/events`);
     const resumed = await record(`${wsBase}/jobs/${job.id}/events?since=100`);
     const close = await midway.closed;
     await resumed.closed;

@@ -17,7 +17,8 @@ export interface EventRoutesDeps {
 
 const eventsQuery = z.strictObject({ since: z.coerce.number().int().min(0).default(0) });
 
-// Close codes: 1000 normal (job finished), 1001 server going away, 1003 we take no messages, 1008 too slow.
+// Close codes: 1000 normal (job finished), 1001 server going away, 1003 we take no messages,
+// 1008 too slow, 1013 try again later (Redis unreachable).
 function guardedSend(socket: WebSocket, maxBufferedBytes: number, message: object): void {
   if (socket.readyState !== socket.OPEN) return;
   if (socket.bufferedAmount > maxBufferedBytes) {
@@ -64,7 +65,7 @@ export function eventRoutes(app: FastifyInstance, { jobs, repository, hub, maxBu
     });
     stream.start().catch((error: unknown) => {
       request.log.warn({ err: error }, 'event stream failed');
-      socket.close(1011, 'event stream failed; reconnect with ?since=<last step>');
+      socket.close(1013, 'events are unavailable right now; reconnect with ?since=<last step>');
     });
   });
 
@@ -89,7 +90,7 @@ export function eventRoutes(app: FastifyInstance, { jobs, repository, hub, maxBu
         },
         (error: unknown) => {
           request.log.warn({ err: error }, 'event stream failed');
-          socket.close(1011, 'event stream failed');
+          socket.close(1013, 'events are unavailable right now; reconnect later');
         },
       );
   });
