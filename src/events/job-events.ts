@@ -1,18 +1,10 @@
 import type { Redis } from 'ioredis';
+import type { EpochMetrics, StepLoss } from '../spec/metrics.js';
 
 /** What workers (and the API, for queued and cancelled jobs) announce about jobs, through Redis. */
 export type JobEvent =
-  | { type: 'steps'; jobId: string; steps: { step: number; epoch: number; loss: number }[] }
-  | {
-      type: 'epoch';
-      jobId: string;
-      epoch: number;
-      testAccuracy: number;
-      testLoss: number;
-      trainLoss: number;
-      samplesPerSecond: number;
-      durationMs: number;
-    }
+  | { type: 'steps'; jobId: string; steps: StepLoss[] }
+  | ({ type: 'epoch'; jobId: string } & EpochMetrics)
   | { type: 'status'; jobId: string; status: string; error: string | null };
 
 /** Every event of one job. */

@@ -1,4 +1,5 @@
 import type { JobSpec } from '../spec/job-spec.js';
+import type { EpochMetrics, StepLoss } from '../spec/metrics.js';
 import type { PrismaClient } from './database.js';
 import { Prisma, type EpochMetric, type Job, type JobStatus } from './generated/client.js';
 
@@ -48,20 +49,8 @@ export interface StoredCheckpoint {
   tensors: Uint8Array<ArrayBuffer>;
 }
 
-export interface StepRecord {
-  step: number;
-  epoch: number;
-  loss: number;
-}
-
-export interface EpochRecord {
-  epoch: number;
-  testAccuracy: number;
-  testLoss: number;
-  trainLoss: number;
-  durationMs: number;
-  samplesPerSecond: number;
-}
+export type StepRecord = StepLoss;
+export type EpochRecord = EpochMetrics;
 
 function jobRow(job: NewJob) {
   return {

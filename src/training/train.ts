@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { JobSpec, OptimizerName } from '../spec/job-spec.js';
+import type { EpochMetrics, StepLoss } from '../spec/metrics.js';
 import { stepsPerEpoch, testSampleCount, trainSampleCount } from '../spec/model-shape.js';
 import type { Dataset, DatasetSplit } from './datasets/index.js';
 import { captureState, restoreState, type Checkpoint } from './checkpoint.js';
@@ -8,26 +9,7 @@ import { Random } from './random.js';
 
 export type { Checkpoint } from './checkpoint.js';
 
-export interface StepLoss {
-  /** 1-based across the whole job. */
-  step: number;
-  /** 1-based. */
-  epoch: number;
-  loss: number;
-}
-
-export interface EpochMetrics {
-  epoch: number;
-  /** Fraction of test examples classified correctly, 0..1. */
-  testAccuracy: number;
-  testLoss: number;
-  /** Mean of the epoch's step losses. */
-  trainLoss: number;
-  /** Wall time of the epoch: training plus the test pass. */
-  durationMs: number;
-  /** Training examples per second, test pass excluded. */
-  samplesPerSecond: number;
-}
+export type { EpochMetrics, StepLoss } from '../spec/metrics.js';
 
 export interface TrainingHooks {
   /** Called with losses in step order, in batches. */

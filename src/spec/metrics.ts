@@ -1,0 +1,22 @@
+/** The loss of one training step: what the history of a job is made of. */
+export interface StepLoss {
+  /** 1-based across the whole job. */
+  step: number;
+  /** 1-based. */
+  epoch: number;
+  loss: number;
+}
+
+/** What is measured at the end of each epoch. */
+export interface EpochMetrics {
+  epoch: number;
+  /** Fraction of test examples classified correctly, 0..1. */
+  testAccuracy: number;
+  testLoss: number;
+  /** Mean of the epoch's step losses. */
+  trainLoss: number;
+  /** Wall time of the epoch: training plus the test pass. */
+  durationMs: number;
+  /** Training examples per second, test pass excluded. */
+  samplesPerSecond: number;
+}
