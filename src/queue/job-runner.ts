@@ -173,7 +173,7 @@ export function createJobRunner(deps: JobRunnerDeps) {
       log.info({ status: 'queued', steps: outcome.steps }, 'job checkpointed and handed back to the queue');
       return 'handed-back';
     } else if (entry.stopReason === 'timeout') {
-      await end(jobId, 'failed', `stopped after the maximum training time of ${Math.round(maxTrainingMs / 1000)} s (step ${outcome.steps})`, log);
+      await end(jobId, 'failed', `stopped after the maximum training time of ${(maxTrainingMs / 1000).toLocaleString('en-US')} s (step ${outcome.steps})`, log);
     } else {
       await end(jobId, 'cancelled', null, log, { steps: outcome.steps });
     }

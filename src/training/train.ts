@@ -179,6 +179,8 @@ export async function train(
       const loss = values[index] as number;
       const at = pendingFirstStep + index;
       if (!Number.isFinite(loss)) {
+        // The finite steps before it are part of the history the job keeps.
+        if (steps.length > 0) hooks.onSteps?.(steps);
         throw new TrainingError(
           'diverged',
           `training diverged: the loss became ${loss} at step ${at} (epoch ${epoch}); try a lower learningRate than ${spec.learningRate}`,

@@ -1,0 +1,70 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Service } from '../../src/main/process.js';
+import { startApi } from '../../src/main/start-api.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { silentLogger, testConfig } from '../helpers/env.js';
+import { spawnService, type ChildService } from '../helpers/processes.js';
+import { smallSpec } from '../helpers/specs.js';
+
+interface JobBody {
+  id: string;
+  status: string;
+  error: string | null;
+  progress: { step: number; totalSteps: number };
+}
+
+describe('limits enforced by the worker', () => {
+  let database: TestDatabase;
+  let api: Service & { address: string };
+  let worker: ChildService;
+
+  beforeAll(async () => {
+    database = await createTestDatabase('limits');
+    const config = testConfig(database.url, { MAX_TRAINING_MS: '1500' });
+    worker = spawnService('worker', config);
+    await worker.waitFor(/worker waiting for jobs/);
+    api = await startApi(config, silentLogger());
+  });
+  afterAll(async () => {
+    await api?.close();
+    await worker?.stop();
+    await database?.drop();
+  });
+
+  const run = async (overrides: Parameters<typeof smallSpec>[0]) => {
+    const response = await fetch(`${api.address}/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(smallSpec(overrides)) });
+    const { id } = (await response.json()) as JobBody;
+    for (;;) {
+      const job = (await (await fetch(`${api.address}/jobs/${id}`)).json()) as JobBody;
+      if (['completed', 'failed', 'cancelled'].includes(job.status)) return job;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
+  const history = async (id: string) =>
+    ((await (await fetch(`${api.address}/jobs/${id}/history`)).json()) as { steps: { step: number; loss: number }[] }).steps;
+
+  it('fails a diverging job naming the step and suggesting a lower learning rate, keeping the history so far', async () => {
+    const job = await run({
+      learningRate: 10,
+      trainSamples: 2000,
+      epochs: 3,
+      model: { layers: [{ type: 'dense', units: 256, activation: 'relu' }, { type: 'dense', units: 256, activation: 'relu' }, { type: 'dense', units: 10 }] },
+    });
+    expect(job.status).toBe('failed');
+    expect(job.error).toMatch(/loss became (NaN|Infinity|-Infinity) at step (\d+) .*lower learningRate than 10/);
+    const failedAt = Number(/at step (\d+)/.exec(job.error ?? '')?.[1]);
+    const steps = await history(job.id);
+    expect(steps.map((step) => step.step)).toEqual(Array.from({ length: failedAt - 1 }, (_, index) => index + 1));
+    expect(steps.every((step) => Number.isFinite(step.loss))).toBe(true);
+  });
+
+  it('stops a job that runs past MAX_TRAINING_MS and fails it, keeping its history', async () => {
+    const job = await run({ trainSamples: 60_000, epochs: 5, batchSize: 32, model: { layers: [{ type: 'dense', units: 512, activation: 'relu' }, { type: 'dense', units: 10 }] } });
+    expect(job.status).toBe('failed');
+    expect(job.error).toMatch(/maximum training time of 1.5 s \(step \d+\)/);
+    const steps = await history(job.id);
+    expect(steps.length).toBeGreaterThan(10);
+    expect(steps.length).toBeLessThan(job.progress.totalSteps);
+    expect(steps.map((step) => step.step)).toEqual(Array.from({ length: steps.length }, (_, index) => index + 1));
+  });
+});
