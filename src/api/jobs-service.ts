@@ -99,7 +99,7 @@ export function createJobsService({ jobs, enqueue, dequeue, publish, maxParamete
         // The row is the record: the reconciler queues it once the queue is reachable again.
         logger.warn({ jobId: job.id, err: error }, 'could not queue job; the reconciler will retry');
       }
-      await publish({ type: 'status', jobId: job.id, status: 'queued', error: null });
+      publish({ type: 'status', jobId: job.id, status: 'queued', error: null });
       return { job, replayed: false };
     },
 
@@ -122,7 +122,7 @@ export function createJobsService({ jobs, enqueue, dequeue, publish, maxParamete
       }
       if (outcome === 'cancelled') {
         await dequeue(jobId).catch(() => undefined);
-        await publish({ type: 'status', jobId, status: 'cancelled', error: null });
+        publish({ type: 'status', jobId, status: 'cancelled', error: null });
         logger.info({ jobId, status: 'cancelled' }, 'queued job cancelled');
       } else logger.info({ jobId }, 'cancel requested for running job');
       return get(jobId);

@@ -12,21 +12,18 @@ export const jobChannel = (prefix: string, jobId: string) => `${prefix}:events:j
 /** Status and epoch events of all jobs, for dashboards. */
 export const allJobsChannel = (prefix: string) => `${prefix}:events:all`;
 
-export type PublishEvent = (event: JobEvent) => Promise<void>;
+export type PublishEvent = (event: JobEvent) => void;
 
 /**
- * Publishes to the job's channel (and, for status and epoch events, the all-jobs channel).
- * Publishing is best effort: Postgres holds the record, and subscribers replay from it.
+ * Publishes to the job's channel (and, for status and epoch events, the all-jobs channel), in
+ * order, without waiting: publishing is best effort and must never hold up the writes to Postgres,
+ * which holds the record that subscribers replay from. Give it a connection that fails fast.
  */
 export function createEventPublisher(redis: Redis, prefix: string, onError: (error: unknown) => void): PublishEvent {
-  return async (event) => {
+  return (event) => {
     const payload = JSON.stringify(event);
-    try {
-      const pipeline = redis.pipeline().publish(jobChannel(prefix, event.jobId), payload);
-      if (event.type !== 'steps') pipeline.publish(allJobsChannel(prefix), payload);
-      await pipeline.exec();
-    } catch (error) {
-      onError(error);
-    }
+    const pipeline = redis.pipeline().publish(jobChannel(prefix, event.jobId), payload);
+    if (event.type !== 'steps') pipeline.publish(allJobsChannel(prefix), payload);
+    pipeline.exec().catch(onError);
   };
 }

@@ -27,9 +27,12 @@ export async function startWorker(config: Config, logger: Logger): Promise<Servi
   for (const connection of [workerRedis, clientRedis]) {
     connection.on('error', (error) => logger.debug({ err: error }, 'redis connection error'));
   }
+  // Events go out on a connection that fails fast, so a Redis outage drops them instead of queueing.
+  const publisherRedis = createRedis(config.REDIS_URL, 'client');
+  publisherRedis.on('error', (error) => logger.debug({ err: error }, 'redis connection error'));
   const queue = createTrainingQueue(clientRedis, config.QUEUE_PREFIX);
   queue.on('error', (error) => logger.debug({ err: error }, 'queue connection error'));
-  const publish = createEventPublisher(clientRedis, config.QUEUE_PREFIX, (error) =>
+  const publish = createEventPublisher(publisherRedis, config.QUEUE_PREFIX, (error) =>
     logger.debug({ err: error }, 'could not publish a job event'),
   );
   const runner = createJobRunner({
@@ -72,6 +75,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Servi
       await pool.close();
       workerRedis.disconnect();
       clientRedis.disconnect();
+      publisherRedis.disconnect();
       await prisma.$disconnect();
     },
   };

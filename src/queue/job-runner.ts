@@ -60,7 +60,7 @@ export function createJobRunner(deps: JobRunnerDeps) {
 
   async function end(jobId: string, status: 'completed' | 'failed' | 'cancelled', error: string | null, log: Logger, details: object = {}) {
     if (await jobs.finish(jobId, status, error ?? undefined)) {
-      await publish({ type: 'status', jobId, status, error });
+      publish({ type: 'status', jobId, status, error });
     }
     const level = status === 'failed' ? 'warn' : 'info';
     log[level]({ status, ...(error ? { error } : {}), ...details }, `job ${status}`);
@@ -98,7 +98,7 @@ export function createJobRunner(deps: JobRunnerDeps) {
       return 'finished';
     }
     log.info({ status: 'running', attempt: job.attempts, backend }, 'job running');
-    await publish({ type: 'status', jobId, status: 'running', error: null });
+    publish({ type: 'status', jobId, status: 'running', error: null });
 
     // The stored spec was validated at submit; parsing again guards against rows from older versions.
     const parsed = parseJobSpec(job.spec, { maxParameters: Number.MAX_SAFE_INTEGER });
@@ -130,7 +130,7 @@ export function createJobRunner(deps: JobRunnerDeps) {
         onEpoch: (metrics) =>
           afterSteps(async () => {
             await jobs.recordEpoch(jobId, metrics);
-            await publish({ type: 'epoch', jobId, ...metrics });
+            publish({ type: 'epoch', jobId, ...metrics });
             log.info({ epoch: metrics.epoch, testAccuracy: metrics.testAccuracy, testLoss: metrics.testLoss }, 'epoch finished');
           }),
         onCheckpoint: (checkpoint) =>
@@ -169,7 +169,7 @@ export function createJobRunner(deps: JobRunnerDeps) {
       await end(jobId, 'completed', null, log, { steps: outcome.steps, numTensors: outcome.numTensors, rssBytes: process.memoryUsage.rss() });
     } else if (entry.stopReason === 'shutdown') {
       await jobs.handBack(jobId);
-      await publish({ type: 'status', jobId, status: 'queued', error: null });
+      publish({ type: 'status', jobId, status: 'queued', error: null });
       log.info({ status: 'queued', steps: outcome.steps }, 'job checkpointed and handed back to the queue');
       return 'handed-back';
     } else if (entry.stopReason === 'timeout') {

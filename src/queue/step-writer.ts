@@ -15,7 +15,7 @@ export function createStepWriter(
   jobs: Pick<JobsRepository, 'recordSteps'>,
   jobId: string,
   options: StepWriterOptions,
-  onWritten: (steps: StepRecord[]) => Promise<void> = async () => undefined,
+  onWritten: (steps: StepRecord[]) => void = () => undefined,
 ) {
   let buffer: StepRecord[] = [];
   let timer: NodeJS.Timeout | undefined;

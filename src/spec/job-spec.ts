@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { datasetInfo, datasetNames, inputSize } from './datasets.js';
 import { estimateTrainingBytes, formatBytes } from './memory.js';
 import { countParameters } from './model-shape.js';
+import { text } from './text.js';
 
 export const activations = ['relu', 'sigmoid', 'tanh', 'linear'] as const;
 export const optimizers = ['sgd', 'momentum', 'adam', 'rmsprop'] as const;
@@ -34,9 +35,9 @@ const layer = z.discriminatedUnion('type', [denseLayer, dropoutLayer], {
 });
 
 const baseSpec = z.strictObject({
-  name: z.string().trim().min(1).max(limits.nameLength).optional(),
+  name: text().trim().min(1).max(limits.nameLength).optional(),
   tags: z
-    .array(z.string().trim().min(1).max(limits.tagLength))
+    .array(text().trim().min(1).max(limits.tagLength))
     .max(limits.tags)
     .refine((tags) => new Set(tags).size === tags.length, 'tags must be unique')
     .optional(),

@@ -15,7 +15,7 @@ export interface EventRoutesDeps {
   maxBufferedBytes: number;
 }
 
-const eventsQuery = z.strictObject({ since: z.coerce.number().int().min(0).default(0) });
+const eventsQuery = z.strictObject({ since: z.coerce.number().int().min(0).max(2 ** 31 - 1).default(0) });
 
 // Close codes: 1000 normal (job finished), 1001 server going away, 1003 we take no messages,
 // 1008 too slow, 1013 try again later (Redis unreachable).

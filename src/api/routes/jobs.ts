@@ -4,7 +4,8 @@ import { runSorts } from '../../store/jobs-repository.js';
 import type { JobsService } from '../jobs-service.js';
 import { jobView, runSummary } from '../job-view.js';
 import { ApiError } from '../errors.js';
-import { parseRequest } from '../validation.js';
+import { isUuid, parseRequest } from '../validation.js';
+import { text } from '../../spec/text.js';
 
 const statuses = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
 
@@ -18,9 +19,9 @@ const listQuery = z.strictObject({
     .transform((value) => value.split(',').map((part) => part.trim()))
     .pipe(z.array(z.enum(statuses)))
     .optional(),
-  dataset: z.string().max(100).optional(),
-  name: z.string().min(1).max(200).optional(),
-  tag: z.string().min(1).max(50).optional(),
+  dataset: text().max(100).optional(),
+  name: text().min(1).max(200).optional(),
+  tag: text().min(1).max(50).optional(),
   sort: z.enum(runSorts).default('created'),
   order: z.enum(['asc', 'desc']).default('desc'),
   limit: z.coerce.number().int().min(1).max(100).default(20),
@@ -37,13 +38,14 @@ interface Cursor {
 const encodeCursor = (cursor: Cursor) => Buffer.from(JSON.stringify(cursor)).toString('base64url');
 
 function decodeCursor(value: string, sort: string, order: string): { key: number; id: string } {
-  let cursor: Partial<Cursor>;
+  let decoded: unknown;
   try {
-    cursor = JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as Partial<Cursor>;
+    decoded = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'));
   } catch {
-    cursor = {};
+    decoded = null;
   }
-  if (typeof cursor.key !== 'number' || typeof cursor.id !== 'string' || !/^[0-9a-f-]{36}$/.test(cursor.id)) {
+  const cursor: Partial<Cursor> = decoded !== null && typeof decoded === 'object' ? (decoded as Partial<Cursor>) : {};
+  if (typeof cursor.key !== 'number' || !Number.isFinite(cursor.key) || typeof cursor.id !== 'string' || !isUuid(cursor.id)) {
     throw new ApiError(400, 'invalid_query', 'invalid query: cursor', [{ path: 'cursor', message: 'is not a cursor this API issued' }]);
   }
   if (cursor.sort !== sort || cursor.order !== order) {
