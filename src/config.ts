@@ -28,7 +28,8 @@ const envSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: integer(100, 600_000).default(10_000),
   RECONCILE_INTERVAL_MS: integer(1000, 3_600_000).default(30_000),
   MAX_ATTEMPTS: integer(1, 100).default(3),
-  MAX_TRAINING_MS: integer(1000, 30 * 24 * 3_600_000).default(24 * 3_600_000),
+  // The longest delay a Node timer takes (about 24.8 days).
+  MAX_TRAINING_MS: integer(1000, 2_147_483_647).default(24 * 3_600_000),
   CHECKPOINT_EVERY_STEPS: integer(0, 10_000_000).default(0),
   STORE_RETRY_MS: integer(0, 3_600_000).default(120_000),
   LOCK_DURATION_MS: integer(1000, 600_000).default(30_000),

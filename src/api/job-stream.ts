@@ -71,6 +71,9 @@ export function createJobStream({ jobId, since, jobs, hub, send, finish }: JobSt
 
   /** Sends everything Postgres holds beyond what was sent: on connect, and after Redis reconnects. */
   async function replay(): Promise<void> {
+    // History first, then the job: every epoch the job row lists has its steps in that history
+    // already (a worker writes an epoch's steps before its metrics), so the order stays right.
+    let history = await jobs.history(jobId, lastStep);
     const job = await jobs.find(jobId);
     if (!job) return;
     if (seq === 0 && since > 0) {
@@ -78,7 +81,6 @@ export function createJobStream({ jobId, since, jobs, hub, send, finish }: JobSt
       const stepsPerEpoch = job.totalSteps / Math.max(1, (job.spec as { epochs?: number }).epochs ?? 1);
       lastEpoch = Math.floor(since / stepsPerEpoch);
     }
-    const history = await jobs.history(jobId, lastStep);
     for (const metrics of job.epochs) {
       if (metrics.epoch <= lastEpoch) continue;
       // Steps of this epoch first, then its metrics: the order a live client sees.
@@ -95,12 +97,22 @@ export function createJobStream({ jobId, since, jobs, hub, send, finish }: JobSt
       });
     }
     emitSteps(history);
+    if (terminal.has(job.status)) {
+      // The job ended after the history was read: its last steps are in Postgres now.
+      history = await jobs.history(jobId, lastStep);
+      emitSteps(history);
+    }
     deliver({ type: 'status', jobId, status: job.status, error: job.error });
   }
 
   return {
     async start(): Promise<void> {
       unsubscribe = await hub.subscribeJob(jobId, (event) => (replaying ? buffered.push(event) : deliver(event)));
+      // The client may have gone while we subscribed; stop() could not unsubscribe then.
+      if (done) {
+        await unsubscribe();
+        return;
+      }
       await replay();
       replaying = false;
       const held = buffered;
@@ -109,7 +121,7 @@ export function createJobStream({ jobId, since, jobs, hub, send, finish }: JobSt
     },
     /** Catches up from Postgres after live events may have been lost. */
     async resync(): Promise<void> {
-      if (done) return;
+      if (done || replaying) return;
       replaying = true;
       try {
         await replay();

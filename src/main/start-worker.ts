@@ -64,12 +64,11 @@ export async function startWorker(config: Config, logger: Logger): Promise<Servi
 
   return {
     async close() {
-      await reconciler.stop();
-      // Stop taking messages, stop training between batches, and hand running jobs back.
-      const closing = worker.close();
+      // Take nothing new, stop running jobs at a checkpoint and hand them back; then wind down.
       runner.stopAll();
-      await closing;
+      await worker.close();
       runner.close();
+      await reconciler.stop();
       await registry.stop();
       await queue.close();
       await pool.close();

@@ -11,7 +11,9 @@ import { enqueueTraining, type TrainingMessage } from './training-queue.js';
  */
 export async function reconcileQueue(jobs: Pick<JobsRepository, 'orphaned'>, queue: Queue<TrainingMessage>, logger: Logger): Promise<string[]> {
   const requeued: string[] = [];
-  for (const job of await jobs.orphaned()) {
+  // Page through all of them: after an empty restart of Redis there may be many.
+  for (let page = await jobs.orphaned(); page.length > 0; page = await jobs.orphaned(page.at(-1))) {
+   for (const job of page) {
     const state = await queue.getJobState(job.id);
     if (state === 'unknown' || state === 'completed' || state === 'failed') {
       // A finished message for an unfinished job was lost work (a worker gone mid-hand-back, or the
@@ -21,6 +23,7 @@ export async function reconcileQueue(jobs: Pick<JobsRepository, 'orphaned'>, que
       requeued.push(job.id);
       logger.warn({ jobId: job.id, status: job.status, queueState: state }, 'job was missing from the queue; queued again');
     }
+   }
   }
   return requeued;
 }

@@ -16,6 +16,7 @@ export function createStepWriter(
   jobId: string,
   options: StepWriterOptions,
   onWritten: (steps: StepRecord[]) => void = () => undefined,
+  onFailure: (error: unknown) => void = () => undefined,
 ) {
   let buffer: StepRecord[] = [];
   let timer: NodeJS.Timeout | undefined;
@@ -29,13 +30,17 @@ export function createStepWriter(
       const batch = buffer;
       buffer = [];
       // Announced only once committed, so a subscriber that replays from Postgres misses nothing.
+      // After a write has failed for good, later batches are not written: the history keeps no holes.
       writing = writing.then(() =>
-        jobs
-          .recordSteps(jobId, batch)
-          .then(() => onWritten(batch))
-          .catch((error: unknown) => {
-            failure ??= error;
-          }),
+        failure !== undefined
+          ? undefined
+          : jobs
+              .recordSteps(jobId, batch)
+              .then(() => onWritten(batch))
+              .catch((error: unknown) => {
+                failure ??= error;
+                onFailure(error);
+              }),
       );
     }
     return writing;

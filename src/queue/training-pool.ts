@@ -79,6 +79,11 @@ export function createTrainingPool(options: TrainingPoolOptions = {}) {
 
   for (let index = 0; index < size; index++) slots.push(spawn());
 
+  // A thread left holding tensors (or variables, whose names later jobs reuse) is replaced by a fresh one.
+  function retireIfLeaking(slot: Slot, numTensors: number): void {
+    if (numTensors > 0) replace(slot);
+  }
+
   function replace(slot: Slot): void {
     const index = slots.indexOf(slot);
     void slot.thread.terminate();
@@ -117,9 +122,11 @@ export function createTrainingPool(options: TrainingPoolOptions = {}) {
             else if (message.type === 'checkpoint') listener.onCheckpoint(message.checkpoint);
             else if (message.type === 'finished') {
               cleanup();
+              retireIfLeaking(slot, message.numTensors);
               resolve({ outcome: message.outcome, steps: message.steps, numTensors: message.numTensors });
             } else if (message.type === 'failed') {
               cleanup();
+              retireIfLeaking(slot, message.numTensors);
               resolve({ outcome: 'failed', code: message.code, message: message.message, numTensors: message.numTensors });
             }
           };

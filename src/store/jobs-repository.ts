@@ -32,7 +32,7 @@ const sortKeys: Record<RunSort, Prisma.Sql> = {
 
 export const terminalStatuses: readonly JobStatus[] = ['completed', 'failed', 'cancelled'];
 
-export type ClaimResult = { outcome: 'claimed'; job: Job } | { outcome: 'busy' } | { outcome: 'gone' };
+export type ClaimResult = { outcome: 'claimed'; job: Job } | { outcome: 'busy' } | { outcome: 'cancelled' } | { outcome: 'gone' };
 
 export interface NewJob {
   id: string;
@@ -101,16 +101,21 @@ export function createJobsRepository(prisma: PrismaClient) {
      * Takes a job for one more attempt: a queued job, or a running one whose worker's lease has run
      * out. `busy` means another worker holds a live lease on it; `gone` that it ended or never existed.
      */
-    async claim(id: string, backend: string, leaseMs: number): Promise<ClaimResult> {
-      // A job whose cancel was asked for while its worker was lost ends here instead of training again.
-      await prisma.job.updateMany({
-        where: { id, status: { in: ['queued', 'running'] }, cancelRequestedAt: { not: null } },
-        data: { status: 'cancelled', finishedAt: new Date(), leaseExpiresAt: null },
-      });
+    async claim(id: string, backend: string, leaseMs: number, owner: string): Promise<ClaimResult> {
+      // A job whose cancel was asked for while no worker held it ends here instead of training again.
+      const cancelled = await prisma.$executeRaw`
+        UPDATE jobs SET status = 'cancelled', finished_at = now(), updated_at = now(), lease_expires_at = NULL, lease_owner = NULL,
+          duration_ms = CASE WHEN started_at IS NULL THEN NULL ELSE (extract(epoch FROM now() - started_at) * 1000)::int END
+        WHERE id = ${id}::uuid AND cancel_requested_at IS NOT NULL
+          AND (status = 'queued' OR (status = 'running' AND (lease_expires_at IS NULL OR lease_expires_at < now())))`;
+      if (cancelled === 1) {
+        await prisma.checkpoint.deleteMany({ where: { jobId: id } });
+        return { outcome: 'cancelled' };
+      }
       // Lease times come from the database's clock, the one clock every worker shares.
       const claimed = await prisma.$executeRaw`
         UPDATE jobs SET status = 'running', backend = ${backend}, attempts = attempts + 1, error = NULL,
-          started_at = COALESCE(started_at, now()), updated_at = now(),
+          started_at = COALESCE(started_at, now()), updated_at = now(), lease_owner = ${owner}::uuid,
           lease_expires_at = now() + make_interval(secs => ${leaseMs / 1000})
         WHERE id = ${id}::uuid AND cancel_requested_at IS NULL
           AND (status = 'queued' OR (status = 'running' AND (lease_expires_at IS NULL OR lease_expires_at < now())))`;
@@ -119,20 +124,25 @@ export function createJobsRepository(prisma: PrismaClient) {
       return job?.status === 'running' ? { outcome: 'busy' } : { outcome: 'gone' };
     },
 
-    /** Keeps a running job's lease alive; false when the job is no longer running. */
-    async extendLease(id: string, leaseMs: number): Promise<boolean> {
+    /** Keeps the lease of the attempt `owner` alive; false when that attempt no longer holds the job. */
+    async extendLease(id: string, owner: string, leaseMs: number): Promise<boolean> {
       const count = await prisma.$executeRaw`
         UPDATE jobs SET lease_expires_at = now() + make_interval(secs => ${leaseMs / 1000})
-        WHERE id = ${id}::uuid AND status = 'running'`;
+        WHERE id = ${id}::uuid AND status = 'running' AND lease_owner = ${owner}::uuid`;
       return count === 1;
     },
 
-    /** Moves an unfinished job to a terminal status; false when it had already ended. */
-    async finish(id: string, status: 'completed' | 'failed' | 'cancelled', error?: string): Promise<boolean> {
+    /**
+     * Moves an unfinished job to a terminal status; false when it had already ended, or when
+     * `owner` is given and that attempt no longer holds the job.
+     */
+    async finish(id: string, status: 'completed' | 'failed' | 'cancelled', error?: string, owner?: string): Promise<boolean> {
       const count = await prisma.$executeRaw`
-        UPDATE jobs SET status = ${status}::"JobStatus", error = ${error ?? null}, finished_at = now(), updated_at = now(), lease_expires_at = NULL,
+        UPDATE jobs SET status = ${status}::"JobStatus", error = ${error ?? null}, finished_at = now(), updated_at = now(),
+          lease_expires_at = NULL, lease_owner = NULL,
           duration_ms = CASE WHEN started_at IS NULL THEN NULL ELSE (extract(epoch FROM now() - started_at) * 1000)::int END
-        WHERE id = ${id}::uuid AND status NOT IN ('completed', 'failed', 'cancelled')`;
+        WHERE id = ${id}::uuid AND status NOT IN ('completed', 'failed', 'cancelled')
+          AND (${owner ?? null}::uuid IS NULL OR lease_owner = ${owner ?? null}::uuid)`;
       if (count === 1) await prisma.checkpoint.deleteMany({ where: { jobId: id } });
       return count === 1;
     },
@@ -166,11 +176,11 @@ export function createJobsRepository(prisma: PrismaClient) {
       return rows.map((row) => row.id);
     },
 
-    /** Puts a running job back to queued, for a worker that is shutting down; not counted as a crash. */
-    async handBack(id: string): Promise<void> {
+    /** Puts a running job back to queued, for an attempt that stops without ending it; not counted as a crash. */
+    async handBack(id: string, owner: string): Promise<void> {
       await prisma.job.updateMany({
-        where: { id, status: 'running' },
-        data: { status: 'queued', handedBack: { increment: 1 }, leaseExpiresAt: null },
+        where: { id, status: 'running', leaseOwner: owner },
+        data: { status: 'queued', handedBack: { increment: 1 }, leaseExpiresAt: null, leaseOwner: null },
       });
     },
 
@@ -206,11 +216,12 @@ export function createJobsRepository(prisma: PrismaClient) {
      * Jobs Postgres holds as queued, or running without a live lease (their worker is gone),
      * oldest first: the ones the queue must hold a message for.
      */
-    async orphaned(limit = 1000): Promise<{ id: string; status: JobStatus }[]> {
+    async orphaned(after?: { createdAt: Date; id: string }, limit = 500): Promise<{ id: string; status: JobStatus; createdAt: Date }[]> {
+      const from = after ? Prisma.sql`AND (created_at, id) > (${after.createdAt}, ${after.id}::uuid)` : Prisma.empty;
       return prisma.$queryRaw`
-        SELECT id::text, status FROM jobs
-        WHERE status = 'queued' OR (status = 'running' AND (lease_expires_at IS NULL OR lease_expires_at < now()))
-        ORDER BY created_at LIMIT ${limit}`;
+        SELECT id::text, status, created_at AS "createdAt" FROM jobs
+        WHERE (status = 'queued' OR (status = 'running' AND (lease_expires_at IS NULL OR lease_expires_at < now()))) ${from}
+        ORDER BY created_at, id LIMIT ${limit}`;
     },
 
     /** Writes a batch of step losses in one round trip; a step written twice keeps its last value. */
@@ -250,8 +261,11 @@ export function createJobsRepository(prisma: PrismaClient) {
       ]);
     },
 
-    /** One page of runs, filtered and sorted, with each row's sort key for the next cursor. */
-    async listRuns(query: RunQuery): Promise<{ runs: JobWithEpochs[]; keys: number[] }> {
+    /**
+     * One page of runs, filtered and sorted, with each row's sort key for the next cursor and
+     * whether more rows follow.
+     */
+    async listRuns(query: RunQuery): Promise<{ runs: JobWithEpochs[]; keys: number[]; more: boolean }> {
       const key = sortKeys[query.sort];
       const conditions: Prisma.Sql[] = [Prisma.sql`TRUE`];
       if (query.statuses?.length) conditions.push(Prisma.sql`status::text IN (${Prisma.join(query.statuses)})`);
@@ -270,13 +284,15 @@ export function createJobsRepository(prisma: PrismaClient) {
         SELECT id, ${key}::float8 AS sort_key FROM jobs
         WHERE ${Prisma.join(conditions, ' AND ')}
         ORDER BY ${key} ${direction}, id ${direction}
-        LIMIT ${query.limit}`;
+        LIMIT ${query.limit + 1}`;
+      const more = rows.length > query.limit;
+      rows.length = Math.min(rows.length, query.limit);
       const found = await prisma.job.findMany({
         where: { id: { in: rows.map((row) => row.id) } },
         include: { epochs: { orderBy: { epoch: 'asc' } } },
       });
       const byId = new Map(found.map((job) => [job.id, job]));
-      return { runs: rows.flatMap((row) => byId.get(row.id) ?? []), keys: rows.map((row) => Number(row.sort_key)) };
+      return { runs: rows.flatMap((row) => byId.get(row.id) ?? []), keys: rows.map((row) => Number(row.sort_key)), more };
     },
 
     /** Jobs with their epochs, in the order of `ids`; missing ids are left out. */

@@ -151,12 +151,13 @@ export async function train(
   const batchesPerEpoch = stepsPerEpoch(spec);
   const seed = spec.seed ?? 0;
 
+  // Built before anything else can throw, and freed by the `finally` below whatever happens next.
   const model = buildModel(spec.model.layers, features, seed);
   const optimizer = createOptimizer(spec.optimizer, spec.learningRate);
   const shuffleRandom = new Random(seed ^ 0x5bd1e995);
-  const order = new Uint32Array(trainCount);
-  const epochInputs = new Float32Array(trainCount * features);
-  const epochLabels = new Uint8Array(trainCount);
+  let order = new Uint32Array(0);
+  let epochInputs = new Float32Array(0);
+  let epochLabels = new Uint8Array(0);
   const epochs: EpochMetrics[] = [];
   let step = 0;
   let pending: tf.Scalar[] = [];
@@ -200,6 +201,9 @@ export async function train(
   };
 
   try {
+    order = new Uint32Array(trainCount);
+    epochInputs = new Float32Array(trainCount * features);
+    epochLabels = new Uint8Array(trainCount);
     let firstEpoch = 1;
     let skipBatches = 0;
     if (resume) {

@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.js';
 import type { Service } from '../../src/main/process.js';
@@ -167,10 +168,26 @@ describe('dependency restarts with real processes', () => {
     await api.waitFor(/"address":"http:\/\/127\.0\.0\.1:\d+"/);
     const address = /"address":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(api.output())?.[1] as string;
     const socket = await record(`${address.replace('http', 'ws')}/events`);
-    const inFlight = fetch(`${address}/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(smallSpec()) });
-    await sleep(5);
+    // A request truly in flight: half its body is sent before SIGTERM, the rest after.
+    const body = JSON.stringify(smallSpec());
+    const { port } = new URL(address);
+    let request: http.ClientRequest | undefined;
+    const inFlight = new Promise<number>((resolve, reject) => {
+      request = http.request(
+        { host: '127.0.0.1', port: Number(port), path: '/jobs', method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+        (response) => {
+          response.resume();
+          response.on('end', () => resolve(response.statusCode ?? 0));
+        },
+      );
+      request.on('error', reject);
+    });
+    request?.write(body.slice(0, 20));
+    await sleep(300);
     const exit = api.stop('SIGTERM');
-    expect((await inFlight).status).toBe(201);
+    await sleep(200);
+    request?.end(body.slice(20));
+    expect(await inFlight).toBe(201);
     expect((await socket.closed).code).toBe(1001);
     expect(await exit).toBe(0);
     await expect(fetch(`${address}/health`)).rejects.toThrow();

@@ -18,7 +18,8 @@ export async function insertFinishedRun(
   const spec = parsed.spec;
   const id = randomUUID();
   await jobs.create({ id, spec, parameterCount: specParameterCount(spec), totalSteps: totalSteps(spec) });
-  await jobs.claim(id, 'cpu', 60_000);
+  const owner = randomUUID();
+  await jobs.claim(id, 'cpu', 60_000, owner);
   const perEpoch = stepsPerEpoch(spec);
   const startLoss = options.startLoss ?? 2.3;
   const steps = Array.from({ length: perEpoch * spec.epochs }, (_, index) => ({
@@ -31,6 +32,6 @@ export async function insertFinishedRun(
   for (const [index, testAccuracy] of accuracies.entries()) {
     await jobs.recordEpoch(id, { epoch: index + 1, testAccuracy, testLoss: 1 - testAccuracy, trainLoss: 0.5, durationMs: 1000, samplesPerSecond: 2000 });
   }
-  await jobs.finish(id, options.status ?? 'completed');
+  await jobs.finish(id, options.status ?? 'completed', undefined, owner);
   return { id, spec, steps };
 }

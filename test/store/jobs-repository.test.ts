@@ -37,25 +37,57 @@ describe('jobs repository', () => {
   it('moves status only forward: a finished job cannot be claimed or finished again', async () => {
     const job = await newJob();
     expect(job.status).toBe('queued');
-    const claimed = await jobs.claim(job.id, 'cpu', 60_000);
+    const claimed = await jobs.claim(job.id, 'cpu', 60_000, randomUUID());
     expect(claimed).toMatchObject({ outcome: 'claimed', job: { status: 'running', attempts: 1, backend: 'cpu' } });
     expect(claimed.outcome === 'claimed' && claimed.job.startedAt).toBeInstanceOf(Date);
     expect(await jobs.finish(job.id, 'completed')).toBe(true);
     expect(await jobs.finish(job.id, 'failed', 'late')).toBe(false);
-    expect(await jobs.claim(job.id, 'cpu', 60_000)).toEqual({ outcome: 'gone' });
+    expect(await jobs.claim(job.id, 'cpu', 60_000, randomUUID())).toEqual({ outcome: 'gone' });
     expect((await jobs.find(job.id))?.status).toBe('completed');
   });
 
-  it('lets only one worker hold a running job until its lease runs out', async () => {
+  it('lets only one attempt hold a running job until its lease runs out, and only it renew or end it', async () => {
     const job = await newJob();
-    expect((await jobs.claim(job.id, 'cpu', 60_000)).outcome).toBe('claimed');
-    expect(await jobs.claim(job.id, 'cpu', 60_000)).toEqual({ outcome: 'busy' });
+    const first = randomUUID();
+    expect((await jobs.claim(job.id, 'cpu', 60_000, first)).outcome).toBe('claimed');
+    expect(await jobs.claim(job.id, 'cpu', 60_000, randomUUID())).toEqual({ outcome: 'busy' });
     expect(await jobs.orphaned()).not.toContainEqual(expect.objectContaining({ id: job.id }));
-    expect(await jobs.extendLease(job.id, 1)).toBe(true);
+    expect(await jobs.extendLease(job.id, randomUUID(), 60_000)).toBe(false);
+    expect(await jobs.extendLease(job.id, first, 1)).toBe(true);
     await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(await jobs.orphaned()).toContainEqual({ id: job.id, status: 'running' });
-    const second = await jobs.claim(job.id, 'cpu', 60_000);
-    expect(second).toMatchObject({ outcome: 'claimed', job: { attempts: 2 } });
+    expect(await jobs.orphaned()).toContainEqual(expect.objectContaining({ id: job.id, status: 'running' }));
+    const second = randomUUID();
+    expect(await jobs.claim(job.id, 'cpu', 60_000, second)).toMatchObject({ outcome: 'claimed', job: { attempts: 2 } });
+    // The first attempt has lost the job: it can neither renew the lease nor end the job.
+    expect(await jobs.extendLease(job.id, first, 60_000)).toBe(false);
+    expect(await jobs.finish(job.id, 'completed', undefined, first)).toBe(false);
+    expect(await jobs.finish(job.id, 'completed', undefined, second)).toBe(true);
+  });
+
+  it('ends a job cancelled while no worker held it when it is next claimed', async () => {
+    const job = await newJob();
+    expect(await jobs.requestCancel(job.id)).toBe('cancelled');
+    expect(await jobs.claim(job.id, 'cpu', 60_000, randomUUID())).toEqual({ outcome: 'gone' });
+    const running = await newJob();
+    const owner = randomUUID();
+    await jobs.claim(running.id, 'cpu', 60_000, owner);
+    expect(await jobs.requestCancel(running.id)).toBe('requested');
+    // Its worker still holds it: the cancel is left to that worker.
+    expect(await jobs.claim(running.id, 'cpu', 60_000, randomUUID())).toEqual({ outcome: 'busy' });
+    await jobs.extendLease(running.id, owner, 1);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await jobs.claim(running.id, 'cpu', 60_000, randomUUID())).toEqual({ outcome: 'cancelled' });
+    expect((await jobs.find(running.id))?.status).toBe('cancelled');
+  });
+
+  it('pages through every orphaned job', async () => {
+    const created = await Promise.all(Array.from({ length: 7 }, () => newJob()));
+    const seen: string[] = [];
+    for (let page = await jobs.orphaned(undefined, 3); page.length > 0; page = await jobs.orphaned(page.at(-1), 3)) {
+      seen.push(...page.map((row) => row.id));
+    }
+    for (const job of created) expect(seen).toContain(job.id);
+    expect(new Set(seen).size).toBe(seen.length);
   });
 
   it('stores epoch metrics once per epoch', async () => {

@@ -67,7 +67,7 @@ export function jobRoutes(app: FastifyInstance, jobs: JobsService): void {
 
   app.get('/jobs', async (request) => {
     const query = parseRequest(listQuery, request.query);
-    const { runs, keys } = await jobs.list({
+    const { runs, keys, more } = await jobs.list({
       ...(query.status ? { statuses: query.status } : {}),
       ...(query.dataset ? { dataset: query.dataset } : {}),
       ...(query.name ? { nameContains: query.name } : {}),
@@ -79,7 +79,7 @@ export function jobRoutes(app: FastifyInstance, jobs: JobsService): void {
     });
     const last = runs.at(-1);
     const nextCursor =
-      last && runs.length === query.limit ? encodeCursor({ sort: query.sort, order: query.order, key: keys.at(-1) as number, id: last.id }) : null;
+      last && more ? encodeCursor({ sort: query.sort, order: query.order, key: keys.at(-1) as number, id: last.id }) : null;
     return { runs: runs.map(runSummary), nextCursor };
   });
 
