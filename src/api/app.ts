@@ -20,10 +20,12 @@ export interface AppDeps {
   bodyLimit: number;
   /** Per WebSocket client; past it the client is disconnected. */
   maxBufferedBytes?: number;
+  /** How long a client may leave replayed history unread before it is disconnected. */
+  slowClientMs?: number;
 }
 
 /** The HTTP app, without listening: the server listens, tests inject. */
-export function buildApp({ jobs, repository, hub, health, logger, bodyLimit, maxBufferedBytes = 4 * 1024 * 1024 }: AppDeps): FastifyInstance {
+export function buildApp({ jobs, repository, hub, health, logger, bodyLimit, maxBufferedBytes = 4 * 1024 * 1024, slowClientMs = 10_000 }: AppDeps): FastifyInstance {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit,
@@ -58,7 +60,7 @@ export function buildApp({ jobs, repository, hub, health, logger, bodyLimit, max
   void app.register(async (routes) => {
     jobRoutes(routes, jobs);
     compareRoutes(routes, jobs);
-    eventRoutes(routes, { jobs, repository, hub, maxBufferedBytes });
+    eventRoutes(routes, { jobs, repository, hub, maxBufferedBytes, slowClientMs });
     healthRoutes(routes, health);
   });
   return app;

@@ -65,9 +65,20 @@ export function createEventHub(subscriber: Redis, prefix: string, subscribeTimeo
     subscribeJob: (jobId: string, listener: EventListener) => subscribe(jobChannel(prefix, jobId), listener),
     /** Status and epoch events of all jobs. */
     subscribeAll: (listener: EventListener) => subscribe(allJobsChannel(prefix), listener),
-    /** Called when the subscriber reconnects: messages published meanwhile were lost. */
+    /**
+     * Called after the subscriber reconnected and its subscriptions are confirmed again: messages
+     * published while it was away were lost, so listeners catch up from Postgres.
+     */
     onReconnect(callback: () => void): void {
-      subscriber.on('ready', callback);
+      let connectedBefore = subscriber.status === 'ready';
+      subscriber.on('ready', () => {
+        if (!connectedBefore) {
+          connectedBefore = true;
+          return;
+        }
+        // ioredis re-subscribes on its own, but says `ready` before Redis has confirmed it.
+        Promise.all([...listeners.keys()].map((channel) => subscriber.subscribe(channel))).then(callback, () => undefined);
+      });
     },
   };
 }

@@ -20,6 +20,8 @@ export interface JobStreamDeps {
   jobs: Pick<JobsRepository, 'find' | 'history'>;
   hub: EventHub;
   send(message: StreamMessage): void;
+  /** Resolves when the client has read enough of what was sent to take more (used while replaying). */
+  drain?(): Promise<void>;
   /** Called once the terminal status was sent. */
   finish(): void;
 }
@@ -28,7 +30,7 @@ export interface JobStreamDeps {
  * Feeds one WebSocket: subscribes first, replays from Postgres what the client has not seen, then
  * passes live events through, dropping anything already sent, so the seam has no gap and no duplicate.
  */
-export function createJobStream({ jobId, since, jobs, hub, send, finish }: JobStreamDeps) {
+export function createJobStream({ jobId, since, jobs, hub, send, drain = async () => undefined, finish }: JobStreamDeps) {
   let seq = 0;
   let lastStep = since;
   let lastEpoch = 0;
@@ -54,6 +56,16 @@ export function createJobStream({ jobId, since, jobs, hub, send, finish }: JobSt
       const chunk = fresh.slice(start, start + stepsPerMessage);
       lastStep = (chunk[chunk.length - 1] as StepRecord).step;
       emit({ type: 'steps', jobId, steps: chunk });
+    }
+  };
+
+  // A long history goes out a message at a time, each once the client has caught up, so replaying
+  // a million steps needs neither the memory for all of it nor a client that reads instantly.
+  const replaySteps = async (steps: readonly StepRecord[]) => {
+    const fresh = steps.filter((step) => step.step > lastStep);
+    for (let start = 0; start < fresh.length && !done; start += stepsPerMessage) {
+      emitSteps(fresh.slice(start, start + stepsPerMessage));
+      await drain();
     }
   };
 
@@ -84,7 +96,7 @@ export function createJobStream({ jobId, since, jobs, hub, send, finish }: JobSt
     for (const metrics of job.epochs) {
       if (metrics.epoch <= lastEpoch) continue;
       // Steps of this epoch first, then its metrics: the order a live client sees.
-      emitSteps(history.filter((step) => step.epoch <= metrics.epoch));
+      await replaySteps(history.filter((step) => step.epoch <= metrics.epoch));
       deliver({
         type: 'epoch',
         jobId,
@@ -96,11 +108,11 @@ export function createJobStream({ jobId, since, jobs, hub, send, finish }: JobSt
         durationMs: metrics.durationMs,
       });
     }
-    emitSteps(history);
+    await replaySteps(history);
     if (terminal.has(job.status)) {
       // The job ended after the history was read: its last steps are in Postgres now.
       history = await jobs.history(jobId, lastStep);
-      emitSteps(history);
+      await replaySteps(history);
     }
     deliver({ type: 'status', jobId, status: job.status, error: job.error });
   }

@@ -15,6 +15,7 @@ import { redisUrl, silentLogger } from '../helpers/env.js';
 import { insertFinishedRun } from '../helpers/fixtures.js';
 import { parseJobSpec } from '../../src/spec/job-spec.js';
 import { smallSpec } from '../helpers/specs.js';
+import { record, stepsOf } from '../helpers/websocket.js';
 
 // Malformed values of every kind JSON can carry, plus the ones that need special care in JS.
 const nastyValue = fc.oneof(
@@ -87,6 +88,7 @@ describe('hostile input', () => {
       hub: createEventHub(subscriber, prefix),
       // Small enough that a client which stops reading trips it within a few messages.
       maxBufferedBytes: 64 * 1024,
+      slowClientMs: 1000,
       health: { database: async () => undefined, redis: async () => undefined, workers: async () => [] },
       jobs: createJobsService({
         jobs,
@@ -198,6 +200,14 @@ describe('hostile input', () => {
       expect(await oversizedClosed).toBe(1009);
 
       expect((await app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
+    });
+
+    it('replays a long history in full to a client that keeps reading, whatever the buffer bound', async () => {
+      const recording = await record(`${address.replace('http', 'ws')}/jobs/${finishedJobId}/events`);
+      expect((await recording.closed).code).toBe(1000);
+      const steps = stepsOf(recording.messages);
+      expect(steps).toHaveLength(180_000);
+      expect(steps.at(-1)?.step).toBe(180_000);
     });
 
     it('disconnects a client that stops reading once its buffer passes the bound', async () => {

@@ -13,6 +13,8 @@ export interface EventRoutesDeps {
   hub: EventHub;
   /** A client whose unsent data passes this many bytes is disconnected instead of growing memory. */
   maxBufferedBytes: number;
+  /** How long a replay waits for a client to read what it was sent before giving up on it. */
+  slowClientMs: number;
 }
 
 const eventsQuery = z.strictObject({ since: z.coerce.number().int().min(0).max(2 ** 31 - 1).default(0) });
@@ -35,7 +37,20 @@ function refuseMessages(socket: WebSocket): void {
   socket.on('message', () => socket.close(1003, 'this stream takes no messages'));
 }
 
-export function eventRoutes(app: FastifyInstance, { jobs, repository, hub, maxBufferedBytes }: EventRoutesDeps): void {
+// Waits until the client has read most of what it was sent; cuts it off if it does not in time.
+async function drained(socket: WebSocket, maxBufferedBytes: number, slowClientMs: number): Promise<void> {
+  const deadline = Date.now() + slowClientMs;
+  while (socket.readyState === socket.OPEN && socket.bufferedAmount > maxBufferedBytes / 2) {
+    if (Date.now() > deadline) {
+      socket.close(1008, 'client is not reading fast enough');
+      setTimeout(() => socket.terminate(), 1000).unref();
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+export function eventRoutes(app: FastifyInstance, { jobs, repository, hub, maxBufferedBytes, slowClientMs }: EventRoutesDeps): void {
   const streams = new Set<{ resync(): Promise<void> }>();
   hub.onReconnect(() => {
     for (const stream of streams) void stream.resync().catch(() => undefined);
@@ -56,6 +71,7 @@ export function eventRoutes(app: FastifyInstance, { jobs, repository, hub, maxBu
       jobs: repository,
       hub,
       send: (message) => guardedSend(socket, maxBufferedBytes, message),
+      drain: () => drained(socket, maxBufferedBytes, slowClientMs),
       finish: () => socket.close(1000, 'job finished'),
     });
     streams.add(stream);
