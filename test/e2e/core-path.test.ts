@@ -1,9 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Service } from '../../src/main/process.js';
-import { startApi } from '../../src/main/start-api.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { silentLogger, testConfig } from '../helpers/env.js';
-import { spawnService, type ChildService } from '../helpers/processes.js';
+import { startStack, type Stack } from '../helpers/stack.js';
 import { smallSpec } from '../helpers/specs.js';
 
 interface JobBody {
@@ -16,22 +12,16 @@ interface JobBody {
 }
 
 describe('core path: HTTP -> queue -> worker process -> Postgres', () => {
-  let database: TestDatabase;
-  let api: Service & { address: string };
-  let worker: ChildService;
+  let stack: Stack;
+  let api: Stack['api'];
+  let database: Stack['database'];
+  let worker: Stack['worker'];
 
   beforeAll(async () => {
-    database = await createTestDatabase('core_path');
-    const config = testConfig(database.url);
-    worker = spawnService('worker', config);
-    await worker.waitFor(/worker waiting for jobs/);
-    api = await startApi(config, silentLogger());
+    stack = await startStack('core_path');
+    ({ api, database, worker } = stack);
   });
-  afterAll(async () => {
-    await api?.close();
-    await worker?.stop();
-    await database?.drop();
-  });
+  afterAll(() => stack?.stop());
 
   async function followToEnd(id: string): Promise<{ statuses: string[]; job: JobBody }> {
     const statuses: string[] = [];
