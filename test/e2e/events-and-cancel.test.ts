@@ -59,7 +59,13 @@ describe('live events and cancel across processes', () => {
   const cancel = (id: string) => fetch(`${api.address}/jobs/${id}/cancel`, { method: 'POST' });
 
   // Long enough (about 3 s on wasm) to join mid-way and to cancel while running.
-  const longJob = { trainSamples: 12_000, testSamples: 500, epochs: 3, batchSize: 32, model: { layers: [{ type: 'dense', units: 256, activation: 'relu' }, { type: 'dense', units: 10 }] } } as const;
+  const longJob: Parameters<typeof smallSpec>[0] = {
+    trainSamples: 12_000,
+    testSamples: 500,
+    epochs: 3,
+    batchSize: 32,
+    model: { layers: [{ type: 'dense', units: 256, activation: 'relu' }, { type: 'dense', units: 10 }] },
+  };
 
   it('streams every step once, in order, to a subscriber that joins mid-training (on another API) and to one that joins after', async () => {
     const job = await submit(longJob);

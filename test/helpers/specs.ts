@@ -4,7 +4,7 @@ import type { JobSpecInput } from '../../src/spec/job-spec.js';
 export const mlpLayers = [
   { type: 'dense', units: 512, activation: 'relu' },
   { type: 'dense', units: 512, activation: 'relu' },
-  { type: 'dense', units: 10 },
+  { type: 'dense', units: 10, activation: 'linear' },
 ] as const satisfies JobSpecInput['model']['layers'];
 
 /** A small, quick job: a narrow network on slices of MNIST. */
