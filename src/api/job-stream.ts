@@ -1,8 +1,8 @@
 import type { JobEvent } from '../events/job-events.js';
-import type { JobsRepository, StepRecord } from '../store/jobs-repository.js';
+import { terminalStatuses, type JobsRepository, type StepRecord } from '../store/jobs-repository.js';
 import type { EventHub } from './event-hub.js';
 
-const terminal = new Set(['completed', 'failed', 'cancelled']);
+const terminal = new Set<string>(terminalStatuses);
 const stepsPerMessage = 1000;
 
 /** A message on a job's WebSocket; `seq` grows by one per message on the connection. */

@@ -12,7 +12,7 @@ export function parseRequest<T extends z.ZodType>(schema: T, input: unknown, wha
   throw new ApiError(400, `invalid_${what}`, `invalid ${what}: ${[...new Set(issues.map((issue) => issue.path))].join(', ')}`, issues);
 }
 
-const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function isUuid(value: string): boolean {
   return uuidPattern.test(value);

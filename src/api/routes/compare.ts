@@ -2,14 +2,14 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { JobsService } from '../jobs-service.js';
 import { lossChartSvg } from '../loss-chart.js';
-import { parseRequest } from '../validation.js';
+import { parseRequest, uuidPattern } from '../validation.js';
 
 const ids = z
   .string()
   .transform((value) => value.split(',').map((id) => id.trim()).filter(Boolean))
   .pipe(
     z
-      .array(z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be a UUID'))
+      .array(z.string().regex(uuidPattern, 'must be a UUID'))
       .min(2, 'name 2 to 20 runs')
       .max(20, 'name 2 to 20 runs'),
   );
