@@ -58,7 +58,56 @@ function transposeMatrix(transpose: Kernel, backend: WasmBackend, x: TensorInfo)
   return out;
 }
 
-function wrapMatMul(orig: Kernel, transpose: Kernel, fused: boolean): Kernel {
+/** The backend kernels the fast path composes with the original matMul. */
+interface HelperKernels {
+  transpose: Kernel;
+  add: Kernel;
+  activations: Partial<Record<string, Kernel>>;
+}
+
+// _FusedMatMul activations we can apply after the product with the backend's own kernel.
+const activationKernels = { relu: 'Relu', relu6: 'Relu6', sigmoid: 'Sigmoid', elu: 'Elu', leakyrelu: 'LeakyRelu' } as const;
+
+/** What _FusedMatMul adds after the product: a bias per column and an activation. */
+interface Epilogue {
+  bias?: TensorInfo;
+  activation: string;
+  attrs: NamedAttrMap;
+  /** Elementwise passes over the output it takes when run separately. */
+  passes: number;
+}
+
+// The fused call's bias and activation when they can run as separate kernels: a bias of one value per
+// output column (whatever its rank) and an activation without per-element weights. Otherwise undefined,
+// and the product must go to the original kernel, which fuses them itself.
+function separableEpilogue(args: KernelArgs, N: number, helpers: HelperKernels): Epilogue | undefined {
+  const { bias, preluActivationWeights } = args.inputs;
+  const activation = String(args.attrs.activation ?? 'linear');
+  if (preluActivationWeights != null || (activation !== 'linear' && helpers.activations[activation] == null)) return undefined;
+  if (bias != null && (bias.dtype !== 'float32' || prod(bias.shape) !== N)) return undefined;
+  return {
+    ...(bias == null ? {} : { bias: { dataId: bias.dataId, shape: [N], dtype: bias.dtype } }),
+    activation,
+    attrs: { alpha: args.attrs.leakyreluAlpha ?? 0.2 },
+    passes: (bias == null ? 0 : 1) + (activation === 'linear' ? 0 : 1),
+  };
+}
+
+/** Applies `epilogue` to `product`, freeing each intermediate; returns the final output. */
+function applyEpilogue(helpers: HelperKernels, backend: WasmBackend, product: TensorInfo, epilogue: Epilogue): TensorInfo {
+  let out = product;
+  const then = (next: TensorInfo) => {
+    backend.disposeData(out.dataId);
+    out = next;
+  };
+  if (epilogue.bias != null) then(helpers.add({ inputs: { a: out, b: epilogue.bias }, backend, attrs: {} }));
+  const activate = helpers.activations[epilogue.activation];
+  if (activate != null) then(activate({ inputs: { x: out }, backend, attrs: epilogue.attrs }));
+  return out;
+}
+
+function wrapMatMul(orig: Kernel, helpers: HelperKernels, fused: boolean): Kernel {
+  const { transpose } = helpers;
   // Weights on their third use are likely to be reused many more times (inference over batches),
   // so packing them once into XNNPACK's per-tensor operator cache beats transposing them per call;
   // waiting for the third use keeps a training step plus one validation pass on the cheap path.
@@ -74,12 +123,14 @@ function wrapMatMul(orig: Kernel, transpose: Kernel, fused: boolean): Kernel {
     const uses = plain ? (weightUses.get(b.dataId) ?? 0) + 1 : 0;
     if (plain) weightUses.set(b.dataId, uses);
     const reused = uses > 2;
+    // A fused bias and activation either stay inside the original kernel (direct) or run as separate
+    // kernels after a swapped product.
+    const epilogue: Epilogue | undefined = fused ? separableEpilogue(args, N, helpers) : { activation: 'linear', attrs: {}, passes: 0 };
     // Either materialise op(A), op(B) and pack op(B), or compute C^T = op(B)^T op(A)^T and pack
     // op(A)^T; the latter consumes a transposed operand in its stored layout and packs the small side.
     const direct = (reused ? 0 : PACK_COST * K * N) + TRANSPOSE_COST * ((tA ? M * K : 0) + (tB ? K * N : 0));
-    const swapped = PACK_COST * M * K + TRANSPOSE_COST * ((tA ? 0 : M * K) + (tB ? 0 : K * N) + M * N);
-    const canSwap = !fused || (inputs.bias == null && inputs.preluActivationWeights == null && attrs.activation === 'linear');
-    const useDirect = !canSwap || direct <= swapped;
+    const swapped = PACK_COST * M * K + TRANSPOSE_COST * ((tA ? 0 : M * K) + (tB ? 0 : K * N) + M * N * (1 + (epilogue?.passes ?? 0)));
+    const useDirect = epilogue == null || direct <= swapped;
     if (useDirect && plain) return orig({ inputs: { ...inputs, a, b }, backend, attrs });
 
     const temps: TensorInfo[] = [];
@@ -93,9 +144,9 @@ function wrapMatMul(orig: Kernel, transpose: Kernel, fused: boolean): Kernel {
       if (useDirect) {
         return orig({ inputs: { ...inputs, a: tA ? T(a) : a, b: tB ? T(b) : b }, backend, attrs: untransposed });
       }
-      const ct = orig({ inputs: { ...inputs, a: tB ? b : T(b), b: tA ? a : T(a) }, backend, attrs: untransposed });
+      const ct = orig({ inputs: { a: tB ? b : T(b), b: tA ? a : T(a) }, backend, attrs: { ...untransposed, activation: 'linear' } });
       temps.push(ct);
-      return transposeMatrix(transpose, backend, ct);
+      return applyEpilogue(helpers, backend, transposeMatrix(transpose, backend, ct), epilogue);
     } finally {
       for (const t of temps) backend.disposeData(t.dataId);
     }
@@ -174,11 +225,18 @@ function replace(tf: typeof tfjs, name: string, make: (orig: Kernel) => Kernel):
 
 /** Re-registers wasm BatchMatMul/_FusedMatMul (and the copying Identity/Cast) so training runs on XNNPACK; idempotent, call after tf.setBackend('wasm'). */
 export function installWasmFastPath(tf: typeof tfjs): void {
-  const transposeConfig = tf.getKernel('Transpose', 'wasm');
-  if (transposeConfig == null) throw new Error('wasm kernel Transpose is not registered; import @tensorflow/tfjs-backend-wasm first');
-  const transpose = transposeConfig.kernelFunc as unknown as Kernel;
-  replace(tf, 'BatchMatMul', (orig) => wrapMatMul(orig, transpose, false));
-  replace(tf, '_FusedMatMul', (orig) => wrapMatMul(orig, transpose, true));
+  const kernel = (name: string): Kernel => {
+    const config = tf.getKernel(name, 'wasm');
+    if (config == null) throw new Error(`wasm kernel ${name} is not registered; import @tensorflow/tfjs-backend-wasm first`);
+    return config.kernelFunc as unknown as Kernel;
+  };
+  const helpers: HelperKernels = {
+    transpose: kernel('Transpose'),
+    add: kernel('Add'),
+    activations: Object.fromEntries(Object.entries(activationKernels).map(([activation, name]) => [activation, kernel(name)])),
+  };
+  replace(tf, 'BatchMatMul', (orig) => wrapMatMul(orig, helpers, false));
+  replace(tf, '_FusedMatMul', (orig) => wrapMatMul(orig, helpers, true));
   replace(tf, 'Identity', (orig) => (args) => {
     const x = args.inputs.x;
     return x == null || x.dtype === 'string' ? orig(args) : shareBuffer(args.backend, x);

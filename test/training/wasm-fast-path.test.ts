@@ -148,6 +148,42 @@ describe('WebAssembly fast path', () => {
     });
   });
 
+  it('applies a fused bias and every fused activation as the CPU backend does', async () => {
+    // Training-sized products, where the fast path computes the product swapped and then adds the bias
+    // and applies the activation itself (prelu stays inside the original kernel). The wasm backend
+    // accepts only rank-1 biases.
+    const activations = ['linear', 'relu', 'relu6', 'sigmoid', 'elu', 'leakyrelu', 'prelu'] as const;
+    const biasShapes = [[200], null];
+    const values = (shape: number[], seed: number) => tf.randomUniform(shape, -2, 2, 'float32', seed);
+    const compute = () =>
+      activations.flatMap((activation, index) =>
+        biasShapes.map((biasShape, variant) =>
+          tf.tidy(() => {
+            const seed = index * 10 + variant;
+            return tf.fused
+              .matMul({
+                a: values([64, 300], seed),
+                b: values([300, 200], seed + 100),
+                ...(biasShape ? { bias: values(biasShape, seed + 200) } : {}),
+                activation,
+                ...(activation === 'prelu' ? { preluActivationWeights: values([200], seed + 300) } : {}),
+                ...(activation === 'leakyrelu' ? { leakyreluAlpha: 0.1 } : {}),
+              })
+              .dataSync()
+              .slice();
+          }),
+        ),
+      );
+    const fast = compute();
+    await tf.setBackend('cpu');
+    const cpu = compute();
+    await tf.setBackend('wasm');
+    fast.forEach((output, index) => {
+      const label = `${activations[Math.floor(index / biasShapes.length)]} with bias ${JSON.stringify(biasShapes[index % biasShapes.length])}`;
+      expect(normRelative(output as Float32Array, cpu[index] as Float32Array), label).toBeLessThan(1e-5);
+    });
+  });
+
   it('leaks no tensors and no backend memory over many steps', () => {
     stepOnce(dataset, 'adam');
     const before = tf.memory();
