@@ -13,7 +13,7 @@ import { jobRoutes } from './routes/jobs.js';
 
 export interface AppDeps {
   jobs: JobsService;
-  repository: Pick<JobsRepository, 'find' | 'history'>;
+  repository: Pick<JobsRepository, 'find' | 'historyPages'>;
   hub: EventHub;
   health: HealthChecks;
   logger: Logger;

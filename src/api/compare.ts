@@ -2,7 +2,6 @@ import { datasetInfo, inputSize, type DatasetName } from '../spec/datasets.js';
 import type { JobSpec, LayerSpec } from '../spec/job-spec.js';
 import { layerSizes } from '../spec/model-shape.js';
 import type { JobWithEpochs, StepRecord } from '../store/jobs-repository.js';
-import { lttb } from './downsample.js';
 
 const hyperparameterNames = ['dataset', 'epochs', 'learningRate', 'batchSize', 'optimizer', 'trainSamples', 'testSamples', 'seed'] as const;
 
@@ -43,18 +42,18 @@ export interface CurvePoint {
   loss: number;
 }
 
-/** A run's loss curve, downsampled to about `points`, with x both as step and as epoch fraction. */
-export function lossCurve(job: JobWithEpochs, history: readonly StepRecord[], points: number) {
+/** A run's (downsampled) loss curve, with x both as step and as epoch fraction. */
+export function lossCurve(job: JobWithEpochs, sampled: readonly StepRecord[]) {
   const perEpoch = stepsPerEpochOf(job);
-  return lttb(history, points, (step) => step.step, (step) => step.loss).map((step) => ({
+  return sampled.map((step) => ({
     step: step.step,
     epochFraction: step.step / perEpoch,
     loss: step.loss,
   }));
 }
 
-/** Everything /compare shows for runs side by side. */
-export function compareRuns(jobs: readonly JobWithEpochs[], histories: ReadonlyMap<string, readonly StepRecord[]>, points: number) {
+/** Everything /compare shows for runs side by side, given each run's history downsampled to about `points`. */
+export function compareRuns(jobs: readonly JobWithEpochs[], sampledHistories: ReadonlyMap<string, readonly StepRecord[]>, points: number) {
   const labels = runLabels(jobs);
   const specs = jobs.map(specOf);
   const differing = hyperparameterNames.filter((name) => new Set(specs.map((spec) => JSON.stringify(spec[name] ?? null))).size > 1);
@@ -94,7 +93,7 @@ export function compareRuns(jobs: readonly JobWithEpochs[], histories: ReadonlyM
     architecture: { runs: jobs.map((job) => job.id), layers },
     curves: {
       points,
-      runs: jobs.map((job) => ({ id: job.id, label: labels.get(job.id), points: lossCurve(job, histories.get(job.id) ?? [], points) })),
+      runs: jobs.map((job) => ({ id: job.id, label: labels.get(job.id), points: lossCurve(job, sampledHistories.get(job.id) ?? []) })),
     },
   };
 }

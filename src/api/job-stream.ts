@@ -1,5 +1,5 @@
 import type { JobEvent } from '../events/job-events.js';
-import { terminalStatuses, type JobsRepository, type StepRecord } from '../store/jobs-repository.js';
+import { terminalStatuses, type JobsRepository, type JobWithEpochs, type StepRecord } from '../store/jobs-repository.js';
 import type { EventHub } from './event-hub.js';
 
 const terminal = new Set<string>(terminalStatuses);
@@ -17,7 +17,7 @@ export interface JobStreamDeps {
   jobId: string;
   /** Replay steps after this one (0 replays everything). */
   since: number;
-  jobs: Pick<JobsRepository, 'find' | 'history'>;
+  jobs: Pick<JobsRepository, 'find' | 'historyPages'>;
   hub: EventHub;
   send(message: StreamMessage): void;
   /** Resolves when the client has read enough of what was sent to take more (used while replaying). */
@@ -81,11 +81,22 @@ export function createJobStream({ jobId, since, jobs, hub, send, drain = async (
     }
   };
 
+  const deliverEpoch = (metrics: JobWithEpochs['epochs'][number]) =>
+    deliver({
+      type: 'epoch',
+      jobId,
+      epoch: metrics.epoch,
+      testAccuracy: metrics.testAccuracy,
+      testLoss: metrics.testLoss,
+      trainLoss: metrics.trainLoss,
+      samplesPerSecond: metrics.samplesPerSecond,
+      durationMs: metrics.durationMs,
+    });
+
   /** Sends everything Postgres holds beyond what was sent: on connect, and after Redis reconnects. */
   async function replay(): Promise<void> {
-    // History first, then the job: every epoch the job row lists has its steps in that history
-    // already (a worker writes an epoch's steps before its metrics), so the order stays right.
-    let history = await jobs.history(jobId, lastStep);
+    // The job first: once it has ended, all its steps are in Postgres (a worker writes them before
+    // the final status), so reading them afterwards misses none.
     const job = await jobs.find(jobId);
     if (!job) return;
     if (seq === 0 && since > 0) {
@@ -93,27 +104,29 @@ export function createJobStream({ jobId, since, jobs, hub, send, drain = async (
       const stepsPerEpoch = job.totalSteps / Math.max(1, (job.spec as { epochs?: number }).epochs ?? 1);
       lastEpoch = Math.floor(since / stepsPerEpoch);
     }
-    for (const metrics of job.epochs) {
-      if (metrics.epoch <= lastEpoch) continue;
-      // Steps of this epoch first, then its metrics: the order a live client sees.
-      await replaySteps(history.filter((step) => step.epoch <= metrics.epoch));
-      deliver({
-        type: 'epoch',
-        jobId,
-        epoch: metrics.epoch,
-        testAccuracy: metrics.testAccuracy,
-        testLoss: metrics.testLoss,
-        trainLoss: metrics.trainLoss,
-        samplesPerSecond: metrics.samplesPerSecond,
-        durationMs: metrics.durationMs,
-      });
+    let epochs = job.epochs;
+    // Each epoch's metrics go out after its steps and before the next epoch's first step, the order a
+    // live client sees. A worker records an epoch's metrics before any step of the next, so when a
+    // step's previous epoch is not among those read, the job row has it by now.
+    const deliverEpochsBefore = async (epoch: number) => {
+      if (epoch - 1 > lastEpoch && !epochs.some((metrics) => metrics.epoch === epoch - 1)) {
+        epochs = (await jobs.find(jobId))?.epochs ?? epochs;
+      }
+      for (const metrics of epochs) if (metrics.epoch < epoch) deliverEpoch(metrics);
+    };
+    // Read a page at a time, so replaying a long history never holds it whole.
+    for await (const page of jobs.historyPages(jobId, { after: lastStep })) {
+      for (let from = 0; from < page.length && !done; ) {
+        const epoch = (page[from] as StepRecord).epoch;
+        let to = from + 1;
+        while (to < page.length && (page[to] as StepRecord).epoch === epoch) to += 1;
+        await deliverEpochsBefore(epoch);
+        await replaySteps(page.slice(from, to));
+        from = to;
+      }
+      if (done) return;
     }
-    await replaySteps(history);
-    if (terminal.has(job.status)) {
-      // The job ended after the history was read: its last steps are in Postgres now.
-      history = await jobs.history(jobId, lastStep);
-      await replaySteps(history);
-    }
+    for (const metrics of epochs) deliverEpoch(metrics);
     deliver({ type: 'status', jobId, status: job.status, error: job.error });
   }
 

@@ -5,9 +5,17 @@ import { parseJobSpec } from '../spec/job-spec.js';
 import { specParameterCount, totalSteps } from '../spec/model-shape.js';
 import type { JobsRepository, JobWithEpochs, RunQuery, StepRecord } from '../store/jobs-repository.js';
 import { compareRuns } from './compare.js';
-import { lttb } from './downsample.js';
+import { lttbPaged } from './downsample.js';
 import { ApiError, notFound } from './errors.js';
 import { isUuid } from './validation.js';
+
+/** A job's loss history as the API serves it: steps in order, in pages. */
+export interface History {
+  steps: AsyncIterable<readonly StepRecord[]> | Iterable<readonly StepRecord[]>;
+  /** Steps recorded when downsampled; null when `steps` is the whole history. */
+  totalSteps: number | null;
+  downsampling: 'lttb' | null;
+}
 
 export interface JobsServiceDeps {
   jobs: JobsRepository;
@@ -44,6 +52,13 @@ export function createJobsService({ jobs, enqueue, dequeue, publish, maxParamete
     const job = await jobs.find(checkId(id));
     if (!job) throw notFound(`job ${id}`);
     return job;
+  }
+
+  /** A job's loss history downsampled (LTTB) to at most `points`, read twice a page at a time. */
+  async function sampledHistory(jobId: string, points: number): Promise<StepRecord[]> {
+    const { count, lastStep } = await jobs.historyExtent(jobId);
+    const read = () => jobs.historyPages(jobId, { through: lastStep });
+    return lttbPaged(count, points, read, (step) => step.step, (step) => step.loss);
   }
 
   return {
@@ -103,12 +118,15 @@ export function createJobsService({ jobs, enqueue, dequeue, publish, maxParamete
       return { job, replayed: false };
     },
 
-    /** The history, whole or downsampled (LTTB) to about `points`, always keeping the first and last step. */
-    async history(id: string, points?: number): Promise<{ steps: StepRecord[]; totalSteps: number }> {
+    /**
+     * The history, whole or downsampled (LTTB) to about `points`, always keeping the first and last
+     * step; read from Postgres a page at a time, and a whole history is passed on the same way.
+     */
+    async history(id: string, points?: number): Promise<History> {
       const job = await get(id);
-      const steps = await jobs.history(job.id);
-      if (points === undefined) return { steps, totalSteps: steps.length };
-      return { steps: lttb(steps, points, (step) => step.step, (step) => step.loss), totalSteps: steps.length };
+      const { count, lastStep } = await jobs.historyExtent(job.id);
+      if (points === undefined || count <= points) return { steps: jobs.historyPages(job.id, { through: lastStep }), totalSteps: null, downsampling: null };
+      return { steps: [await sampledHistory(job.id, points)], totalSteps: count, downsampling: 'lttb' };
     },
 
     /** Cancels a queued job at once or asks a running one's worker to stop; 409 once it has ended. */
@@ -138,8 +156,8 @@ export function createJobsService({ jobs, enqueue, dequeue, publish, maxParamete
       const found = await jobs.findMany(unique);
       const missing = unique.filter((id) => !found.some((job) => job.id === id));
       if (missing.length > 0) throw new ApiError(404, 'not_found', `no job with id ${missing.join(', ')}`);
-      const histories = new Map(await Promise.all(found.map(async (job) => [job.id, await jobs.history(job.id)] as const)));
-      return compareRuns(found, histories, points);
+      const curves = new Map(await Promise.all(found.map(async (job) => [job.id, await sampledHistory(job.id, points)] as const)));
+      return compareRuns(found, curves, points);
     },
   };
 }

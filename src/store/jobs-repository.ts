@@ -50,6 +50,15 @@ export interface StoredCheckpoint {
 }
 
 export type StepRecord = StepLoss;
+
+export interface HistoryRange {
+  /** Steps after this one (default 0: from the first). */
+  after?: number;
+  /** Steps up to and including this one (default: the last). */
+  through?: number;
+  /** Steps per query. */
+  pageSize?: number;
+}
 export type EpochRecord = EpochMetrics;
 
 function jobRow(job: NewJob) {
@@ -302,13 +311,28 @@ export function createJobsRepository(prisma: PrismaClient) {
       return ids.flatMap((id) => byId.get(id) ?? []);
     },
 
-    /** The recorded steps of a job after `afterStep` (all by default), in order. */
-    history(id: string, afterStep = 0): Promise<StepRecord[]> {
-      return prisma.stepLoss.findMany({
-        where: { jobId: id, step: { gt: afterStep } },
-        orderBy: { step: 'asc' },
-        select: { step: true, epoch: true, loss: true },
-      });
+    /** How many steps a job has recorded, and the last of them (0 when none). */
+    async historyExtent(id: string): Promise<{ count: number; lastStep: number }> {
+      const { _count, _max } = await prisma.stepLoss.aggregate({ where: { jobId: id }, _count: true, _max: { step: true } });
+      return { count: _count, lastStep: _max.step ?? 0 };
+    },
+
+    /**
+     * A job's recorded steps after `after` and up to `through` (all by default), in order, a page at
+     * a time, so a long history is never held whole.
+     */
+    async *historyPages(id: string, { after = 0, through, pageSize = 5000 }: HistoryRange = {}): AsyncGenerator<StepRecord[]> {
+      for (let from = after; ; ) {
+        const page = await prisma.stepLoss.findMany({
+          where: { jobId: id, step: through === undefined ? { gt: from } : { gt: from, lte: through } },
+          orderBy: { step: 'asc' },
+          take: pageSize,
+          select: { step: true, epoch: true, loss: true },
+        });
+        if (page.length > 0) yield page;
+        if (page.length < pageSize) return;
+        from = (page[page.length - 1] as StepRecord).step;
+      }
     },
   };
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { lttb } from '../../src/api/downsample.js';
+import fc from 'fast-check';
+import { lttb, lttbPaged } from '../../src/api/downsample.js';
 
 const series = (length: number, y: (x: number) => number) => Array.from({ length }, (_, x) => ({ x, y: y(x) }));
 const sample = (points: { x: number; y: number }[], target: number) => lttb(points, target, (p) => p.x, (p) => p.y);
@@ -27,5 +28,40 @@ describe('LTTB downsampling', () => {
     expect(sample(points, 100).some((p) => p.y === 10)).toBe(true);
     const strided = points.filter((_, index) => index % 50 === 0);
     expect(strided.some((p) => p.y === 10)).toBe(false);
+  });
+
+  it('downsamples a series read in pages to exactly the points it picks from the whole array', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.double({ min: -1e3, max: 1e3, noNaN: true }), { minLength: 0, maxLength: 400 }),
+        fc.integer({ min: 2, max: 450 }),
+        fc.integer({ min: 1, max: 50 }),
+        async (ys, target, pageSize) => {
+          const points = ys.map((y, x) => ({ x: x + 1, y }));
+          let reads = 0;
+          const read = async function* () {
+            reads += 1;
+            for (let start = 0; start < points.length; start += pageSize) yield points.slice(start, start + pageSize);
+          };
+          const paged = await lttbPaged(points.length, target, read, (p) => p.x, (p) => p.y);
+          expect(paged).toEqual(sample(points, target));
+          expect(reads).toBeLessThanOrEqual(2);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('still ends with the last point, in order, when the series grows between its two reads', async () => {
+    const points = series(1000, (x) => Math.cos(x / 30));
+    let reads = 0;
+    const read = async function* () {
+      reads += 1;
+      yield reads === 1 ? points.slice(0, 900) : points;
+    };
+    const sampled = await lttbPaged(900, 50, read, (p) => p.x, (p) => p.y);
+    expect(sampled.at(-1)).toBe(points.at(-1));
+    expect(sampled[0]).toBe(points[0]);
+    expect(sampled.map((p) => p.x)).toEqual([...sampled.map((p) => p.x)].sort((a, b) => a - b));
   });
 });

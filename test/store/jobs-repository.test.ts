@@ -14,6 +14,12 @@ describe('jobs repository', () => {
   });
   afterAll(() => database.drop());
 
+  async function readAll<T>(pages: AsyncIterable<readonly T[]>): Promise<T[]> {
+    const all: T[] = [];
+    for await (const page of pages) all.push(...page);
+    return all;
+  }
+
   async function newJob() {
     const parsed = parseJobSpec(smallSpec(), { maxParameters: 1e9 });
     if (!parsed.ok) throw new Error('bad spec');
@@ -25,13 +31,31 @@ describe('jobs repository', () => {
     const batch = Array.from({ length: 40 }, (_, index) => ({ step: index + 1, epoch: 1, loss: 2 - index / 100 }));
     await jobs.recordSteps(job.id, batch);
     await jobs.recordSteps(job.id, batch.slice(10, 30).map((step) => ({ ...step, loss: 9 })));
-    const history = await jobs.history(job.id);
+    const history = await readAll(jobs.historyPages(job.id));
     expect(history.map((step) => step.step)).toEqual(batch.map((step) => step.step));
     expect(history[15]?.loss).toBe(9);
     expect(history[35]?.loss).toBeCloseTo(2 - 35 / 100, 10);
     const reread = await jobs.find(job.id);
     expect(reread?.step).toBe(40);
     expect(reread?.epoch).toBe(1);
+  });
+
+  it('reads a history in pages of the requested size, within the requested range, and gives its extent', async () => {
+    const job = await newJob();
+    expect(await jobs.historyExtent(job.id)).toEqual({ count: 0, lastStep: 0 });
+    expect(await readAll(jobs.historyPages(job.id))).toEqual([]);
+    const steps = Array.from({ length: 25 }, (_, index) => ({ step: index + 1, epoch: index < 12 ? 1 : 2, loss: index / 7 }));
+    await jobs.recordSteps(job.id, steps);
+    expect(await jobs.historyExtent(job.id)).toEqual({ count: 25, lastStep: 25 });
+    const pages: number[][] = [];
+    for await (const page of jobs.historyPages(job.id, { pageSize: 10 })) pages.push(page.map((step) => step.step));
+    expect(pages.map((page) => page.length)).toEqual([10, 10, 5]);
+    expect(pages.flat()).toEqual(steps.map((step) => step.step));
+    // An exact multiple of the page size ends without an empty page.
+    const ranged: number[][] = [];
+    for await (const page of jobs.historyPages(job.id, { after: 3, through: 22, pageSize: 5 })) ranged.push(page.map((step) => step.step));
+    expect(ranged).toEqual([[4, 5, 6, 7, 8], [9, 10, 11, 12, 13], [14, 15, 16, 17, 18], [19, 20, 21, 22]]);
+    expect((await readAll(jobs.historyPages(job.id, { after: 20 })))[0]).toEqual({ step: 21, epoch: 2, loss: 20 / 7 });
   });
 
   it('moves status only forward: a finished job cannot be claimed or finished again', async () => {

@@ -9,7 +9,7 @@ import { parseRequest } from '../validation.js';
 
 export interface EventRoutesDeps {
   jobs: JobsService;
-  repository: Pick<JobsRepository, 'find' | 'history'>;
+  repository: Pick<JobsRepository, 'find' | 'historyPages'>;
   hub: EventHub;
   /** A client whose unsent data passes this many bytes is disconnected instead of growing memory. */
   maxBufferedBytes: number;

@@ -1,9 +1,11 @@
+import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { runSorts } from '../../store/jobs-repository.js';
 import type { JobsService } from '../jobs-service.js';
 import { jobView, runSummary } from '../job-view.js';
 import { ApiError } from '../errors.js';
+import { historyBody } from '../history-body.js';
 import { isUuid, parseRequest } from '../validation.js';
 import { text } from '../../spec/text.js';
 
@@ -85,16 +87,11 @@ export function jobRoutes(app: FastifyInstance, jobs: JobsService): void {
 
   app.get<{ Params: { id: string } }>('/jobs/:id', async (request) => jobView(await jobs.get(request.params.id)));
 
-  app.get<{ Params: { id: string } }>('/jobs/:id/history', async (request) => {
+  app.get<{ Params: { id: string } }>('/jobs/:id/history', async (request, reply) => {
     const { points } = parseRequest(historyQuery, request.query);
-    const { steps, totalSteps } = await jobs.history(request.params.id, points);
-    return {
-      jobId: request.params.id.toLowerCase(),
-      count: steps.length,
-      totalSteps,
-      downsampling: points === undefined || steps.length === totalSteps ? null : 'lttb',
-      steps,
-    };
+    // Unknown jobs and an unreachable database fail here, before the body starts.
+    const history = await jobs.history(request.params.id, points);
+    return reply.type('application/json; charset=utf-8').send(Readable.from(historyBody(request.params.id.toLowerCase(), history)));
   });
 
   app.post<{ Params: { id: string } }>('/jobs/:id/cancel', async (request, reply) => {

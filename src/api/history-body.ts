@@ -1,0 +1,16 @@
+import type { History } from './jobs-service.js';
+
+/**
+ * The JSON body of GET /jobs/:id/history, produced a page of steps at a time so a long history is
+ * never held whole; the counts come last, once the steps are out.
+ */
+export async function* historyBody(jobId: string, history: History): AsyncGenerator<string> {
+  yield `{"jobId":${JSON.stringify(jobId)},"downsampling":${JSON.stringify(history.downsampling)},"steps":[`;
+  let count = 0;
+  for await (const page of history.steps) {
+    if (page.length === 0) continue;
+    yield (count > 0 ? ',' : '') + page.map(({ step, epoch, loss }) => JSON.stringify({ step, epoch, loss })).join(',');
+    count += page.length;
+  }
+  yield `],"count":${count},"totalSteps":${history.totalSteps ?? count}}`;
+}
