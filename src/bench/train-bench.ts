@@ -1,6 +1,6 @@
 // `npm run bench:train`: training speed on each backend, the cost of the whole system over the bare
 // loop, two concurrent jobs against one, and worker memory over a run of jobs. Prints figures; asserts nothing.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { dropDatabase } from '../store/database.js';
 import { exerciseSpec, networks, type NetworkName } from './networks.js';
+import { startService } from './services.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const node = process.execPath;
@@ -108,35 +109,6 @@ async function accuracy(): Promise<void> {
   }
   console.log(`${format(result.samplesPerSecond)} samples/s over the three epochs`);
   target('784-512-512-10 test accuracy after 3 epochs: at least 92%', `${format(result.testAccuracy * 100, 2)}%`, result.testAccuracy >= 0.92);
-}
-
-interface Service {
-  child: ChildProcess;
-  log: () => string;
-  stop(): Promise<void>;
-}
-
-function startService(entry: 'api' | 'worker', env: NodeJS.ProcessEnv): Promise<Service> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(node, [path.join(here, '../main', `${entry}.js`)], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let log = '';
-    const ready = entry === 'api' ? /api listening/ : /worker waiting for jobs/;
-    const onData = (chunk: Buffer) => {
-      log += chunk.toString();
-      if (ready.test(log)) {
-        child.stdout.off('data', onData);
-        child.stdout.on('data', (more: Buffer) => (log += more.toString()));
-        resolve({
-          child,
-          log: () => log,
-          stop: () => new Promise((done) => (child.exitCode !== null ? done() : (child.once('exit', () => done()), child.kill('SIGTERM')))),
-        });
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', (chunk: Buffer) => (log += chunk.toString()));
-    child.once('exit', (code) => reject(new Error(`${entry} exited with ${code}:\n${log}`)));
-  });
 }
 
 async function submitAndWait(base: string, specs: object[]): Promise<number> {

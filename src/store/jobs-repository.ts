@@ -75,6 +75,11 @@ function jobRow(job: NewJob) {
 
 /** Every read and write of jobs, their epoch metrics and their step losses. */
 export function createJobsRepository(prisma: PrismaClient) {
+  async function historyExtent(id: string): Promise<{ count: number; lastStep: number }> {
+    const { _count, _max } = await prisma.stepLoss.aggregate({ where: { jobId: id }, _count: true, _max: { step: true } });
+    return { count: _count, lastStep: _max.step ?? 0 };
+  }
+
   return {
     /** Inserts a queued job. */
     create(job: NewJob): Promise<JobWithEpochs> {
@@ -312,26 +317,23 @@ export function createJobsRepository(prisma: PrismaClient) {
     },
 
     /** How many steps a job has recorded, and the last of them (0 when none). */
-    async historyExtent(id: string): Promise<{ count: number; lastStep: number }> {
-      const { _count, _max } = await prisma.stepLoss.aggregate({ where: { jobId: id }, _count: true, _max: { step: true } });
-      return { count: _count, lastStep: _max.step ?? 0 };
-    },
+    historyExtent,
 
     /**
-     * A job's recorded steps after `after` and up to `through` (all by default), in order, a page at
-     * a time, so a long history is never held whole.
+     * A job's recorded steps after `after` and up to `through` (by default, the last recorded when
+     * called), in order, a page at a time, so a long history is never held whole.
      */
     async *historyPages(id: string, { after = 0, through, pageSize = 5000 }: HistoryRange = {}): AsyncGenerator<StepRecord[]> {
-      for (let from = after; ; ) {
+      const last = through ?? (await historyExtent(id)).lastStep;
+      // Each page is a closed range of step numbers: however stale the table's statistics, the
+      // planner then never sorts the rest of a long history to find a page's worth.
+      for (let from = after; from < last; from += pageSize) {
         const page = await prisma.stepLoss.findMany({
-          where: { jobId: id, step: through === undefined ? { gt: from } : { gt: from, lte: through } },
+          where: { jobId: id, step: { gt: from, lte: Math.min(from + pageSize, last) } },
           orderBy: { step: 'asc' },
-          take: pageSize,
           select: { step: true, epoch: true, loss: true },
         });
         if (page.length > 0) yield page;
-        if (page.length < pageSize) return;
-        from = (page[page.length - 1] as StepRecord).step;
       }
     },
   };

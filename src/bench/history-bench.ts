@@ -1,0 +1,117 @@
+// `npm run bench:history [steps]`: what serving a long loss history costs the API process: its RSS
+// while a client reads the whole history, a downsampled one, a comparison and a WebSocket replay,
+// against the same process idle. Prints figures; asserts nothing.
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import WebSocket from 'ws';
+import { parseJobSpec } from '../spec/job-spec.js';
+import { specParameterCount, totalSteps } from '../spec/model-shape.js';
+import { createPrismaClient, dropDatabase } from '../store/database.js';
+import { createJobsRepository, type JobsRepository } from '../store/jobs-repository.js';
+import { exerciseSpec } from './networks.js';
+import { startService } from './services.js';
+
+const stepCount = Number(process.argv[2] ?? 1_000_000);
+const format = (value: number, digits = 0) => value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const mib = (bytes: number) => `${format(bytes / 1024 / 1024)} MiB`;
+
+function rssBytes(pid: number): number {
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(match?.[1] ?? 0) * 1024;
+}
+
+/** Runs `work` while sampling `pid`'s RSS every 5 ms; returns its result, the peak RSS and the time. */
+async function measured<T>(pid: number, work: () => Promise<T>): Promise<{ result: T; peak: number; ms: number }> {
+  let peak = rssBytes(pid);
+  const sampler = setInterval(() => (peak = Math.max(peak, rssBytes(pid))), 5);
+  const started = performance.now();
+  try {
+    const result = await work();
+    return { result, peak: Math.max(peak, rssBytes(pid)), ms: performance.now() - started };
+  } finally {
+    clearInterval(sampler);
+  }
+}
+
+/** A finished job with `steps` steps, written as a worker would, in batches. */
+async function insertRun(jobs: JobsRepository, steps: number, batchSize: number): Promise<string> {
+  // MNIST has 60,000 training examples: as many epochs as keep each within 50,000 steps.
+  const epochs = Math.max(1, Math.ceil((steps * batchSize) / 50_000));
+  const parsed = parseJobSpec({ ...exerciseSpec('mlp', Math.ceil(steps / epochs) * batchSize, 1000, epochs), batchSize }, { maxParameters: 1e9 });
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
+  const id = randomUUID();
+  await jobs.create({ id, spec: parsed.spec, parameterCount: specParameterCount(parsed.spec), totalSteps: totalSteps(parsed.spec) });
+  const owner = randomUUID();
+  await jobs.claim(id, 'wasm', 600_000, owner);
+  const perEpoch = totalSteps(parsed.spec) / epochs;
+  for (let first = 1; first <= steps; first += 20_000) {
+    const batch = Array.from({ length: Math.min(20_000, steps - first + 1) }, (_, index) => {
+      const step = first + index;
+      return { step, epoch: Math.ceil(step / perEpoch), loss: 2.3 / (1 + step / perEpoch) + 0.05 * Math.sin(step) };
+    });
+    await jobs.recordSteps(id, batch);
+  }
+  for (let epoch = 1; epoch <= epochs; epoch++) {
+    await jobs.recordEpoch(id, { epoch, testAccuracy: 0.9, testLoss: 0.3, trainLoss: 0.3, durationMs: 1000, samplesPerSecond: 5000 });
+  }
+  await jobs.finish(id, 'completed', undefined, owner);
+  return id;
+}
+
+function replay(url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let steps = 0;
+    const socket = new WebSocket(url);
+    socket.on('message', (data) => {
+      const message = JSON.parse(data.toString()) as { type: string; steps?: unknown[] };
+      if (message.type === 'steps') steps += message.steps?.length ?? 0;
+    });
+    socket.on('close', () => resolve(steps));
+    socket.on('error', reject);
+  });
+}
+
+const suffix = `${process.pid}`;
+const env = {
+  DATABASE_URL: `postgresql://postgres@127.0.0.1:5432/trainer_bench_history_${suffix}`,
+  QUEUE_PREFIX: `trainer-bench-history-${suffix}`,
+  PORT: String(3800 + (process.pid % 90)),
+  LOG_LEVEL: 'info',
+};
+const base = `http://127.0.0.1:${env.PORT}`;
+console.log(`trainer bench:history: the API process serving one run of ${format(stepCount)} steps`);
+const api = await startService('api', env);
+const prisma = createPrismaClient(env.DATABASE_URL);
+try {
+  const jobs = createJobsRepository(prisma);
+  const started = performance.now();
+  const id = await insertRun(jobs, stepCount, 1);
+  const other = await insertRun(jobs, 1000, 32);
+  console.log(`wrote ${format(stepCount)} steps in ${format((performance.now() - started) / 1000, 1)} s`);
+  const pid = api.child.pid as number;
+  // Warm the routes on the small run, then let the heap settle.
+  await (await fetch(`${base}/jobs/${other}/history`)).arrayBuffer();
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const idle = rssBytes(pid);
+  console.log(`API RSS idle: ${mib(idle)}\n`);
+
+  const report = (label: string, peak: number, ms: number, detail: string) =>
+    console.log(`${label.padEnd(34)} ${format(ms / 1000, 2).padStart(6)} s   peak RSS ${mib(peak).padStart(9)} (${peak >= idle ? '+' : ''}${mib(peak - idle)} over idle)   ${detail}`);
+
+  const whole = await measured(pid, async () => (await fetch(`${base}/jobs/${id}/history`)).text());
+  const body = JSON.parse(whole.result) as { count: number };
+  report('GET /jobs/:id/history', whole.peak, whole.ms, `${format(body.count)} steps, ${format(whole.result.length / 1e6, 1)} MB of JSON`);
+
+  const sampled = await measured(pid, async () => (await (await fetch(`${base}/jobs/${id}/history?points=1000`)).json()) as { count: number });
+  report('GET /jobs/:id/history?points=1000', sampled.peak, sampled.ms, `${format(sampled.result.count)} points`);
+
+  const compared = await measured(pid, async () => (await fetch(`${base}/compare?ids=${id},${other}&points=500`)).status);
+  report('GET /compare (this run and another)', compared.peak, compared.ms, `status ${compared.result}`);
+
+  const replayed = await measured(pid, () => replay(`${base.replace('http', 'ws')}/jobs/${id}/events`));
+  report('WebSocket replay', replayed.peak, replayed.ms, `${format(replayed.result)} steps`);
+} finally {
+  await prisma.$disconnect();
+  await api.stop();
+  await dropDatabase(env.DATABASE_URL).catch(() => undefined);
+}
