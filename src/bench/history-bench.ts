@@ -9,7 +9,7 @@ import { specParameterCount, totalSteps } from '../spec/model-shape.js';
 import { createPrismaClient, dropDatabase } from '../store/database.js';
 import { createJobsRepository, type JobsRepository } from '../store/jobs-repository.js';
 import { exerciseSpec } from './networks.js';
-import { startService } from './services.js';
+import { deleteQueueKeys, startService } from './services.js';
 
 const stepCount = Number(process.argv[2] ?? 1_000_000);
 const format = (value: number, digits = 0) => value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
@@ -114,4 +114,5 @@ try {
   await prisma.$disconnect();
   await api.stop();
   await dropDatabase(env.DATABASE_URL).catch(() => undefined);
+  await deleteQueueKeys(env.QUEUE_PREFIX);
 }

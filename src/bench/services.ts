@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { deletePrefixedKeys } from '../queue/redis.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -34,3 +35,9 @@ export function startService(entry: 'api' | 'worker', env: NodeJS.ProcessEnv): P
   });
 }
 
+
+/** Leaves Redis as the benchmark found it (REDIS_URL, or the local default). */
+export async function deleteQueueKeys(prefix: string): Promise<void> {
+  // Best effort: a benchmark's figures matter more than its leftovers.
+  await deletePrefixedKeys(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', prefix).catch(() => undefined);
+}

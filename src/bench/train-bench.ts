@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { dropDatabase } from '../store/database.js';
 import { exerciseSpec, networks, type NetworkName } from './networks.js';
-import { startService } from './services.js';
+import { deleteQueueKeys, startService } from './services.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const node = process.execPath;
@@ -213,6 +213,7 @@ async function system(): Promise<void> {
     await worker.stop();
     await api.stop();
     await dropDatabase(env.DATABASE_URL).catch(() => undefined);
+    await deleteQueueKeys(env.QUEUE_PREFIX);
   }
 }
 

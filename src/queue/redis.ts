@@ -13,3 +13,19 @@ export function createRedis(url: string, purpose: 'worker' | 'client'): Redis {
 }
 
 export type { Redis };
+
+/** Deletes every key under a queue prefix at `url`, as tests and benchmarks do when they finish. */
+export async function deletePrefixedKeys(url: string, prefix: string): Promise<void> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      if (keys.length > 0) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}

@@ -10,8 +10,8 @@ import { createJobsService } from '../../src/api/jobs-service.js';
 import { createEventPublisher } from '../../src/events/job-events.js';
 import { createRedis, type Redis } from '../../src/queue/redis.js';
 import { createJobsRepository } from '../../src/store/jobs-repository.js';
-import { createTestDatabase, uniqueName, type TestDatabase } from '../helpers/database.js';
-import { redisUrl, silentLogger } from '../helpers/env.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { queuePrefix, redisUrl, silentLogger } from '../helpers/env.js';
 import { insertFinishedRun } from '../helpers/fixtures.js';
 import { parseJobSpec } from '../../src/spec/job-spec.js';
 import { smallSpec } from '../helpers/specs.js';
@@ -77,7 +77,7 @@ describe('hostile input', () => {
   beforeAll(async () => {
     database = await createTestDatabase('hostile');
     const jobs = createJobsRepository(database.prisma);
-    const prefix = `trainer-test-${uniqueName('hostile')}`;
+    const prefix = queuePrefix('hostile');
     redis = createRedis(redisUrl, 'client');
     subscriber = createRedis(redisUrl, 'worker');
     const publish = createEventPublisher(redis, prefix, () => undefined);
