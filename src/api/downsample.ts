@@ -1,4 +1,14 @@
 /**
+ * Where each of LTTB's `target - 2` buckets starts among `length` points: evenly between the first
+ * and the last point, in integers so every point but those two lands in exactly one bucket. Bucket
+ * `target - 2` starts at the last point, and the one after it ends the series.
+ */
+function bucketStarts(length: number, target: number): (bucket: number) => number {
+  const buckets = target - 2;
+  return (bucket) => (bucket > buckets ? length : Math.floor((bucket * (length - 2)) / buckets) + 1);
+}
+
+/**
  * Largest-Triangle-Three-Buckets (Steinarsson, 2013): keeps `target` points of a series, always
  * the first and the last, choosing in each bucket the point that spans the largest triangle with
  * its neighbours, so peaks, dips and the curve's overall shape survive.
@@ -7,14 +17,13 @@ export function lttb<T>(points: readonly T[], target: number, x: (point: T) => n
   if (target >= points.length || points.length <= 2) return [...points];
   if (target <= 2) return [points[0] as T, points[points.length - 1] as T];
   const sampled: T[] = [points[0] as T];
-  const bucketSize = (points.length - 2) / (target - 2);
+  const start = bucketStarts(points.length, target);
   let anchor = 0;
   for (let bucket = 0; bucket < target - 2; bucket++) {
-    const start = Math.floor(bucket * bucketSize) + 1;
-    const end = Math.floor((bucket + 1) * bucketSize) + 1;
-    // The next bucket's average is the triangle's third corner.
+    const end = start(bucket + 1);
+    // The next bucket's average (the last point's, after the last bucket) is the triangle's third corner.
     const nextStart = end;
-    const nextEnd = Math.min(Math.floor((bucket + 2) * bucketSize) + 1, points.length);
+    const nextEnd = Math.min(start(bucket + 2), points.length);
     let averageX = 0;
     let averageY = 0;
     for (let index = nextStart; index < nextEnd; index++) {
@@ -26,9 +35,9 @@ export function lttb<T>(points: readonly T[], target: number, x: (point: T) => n
     averageY /= count;
     const anchorX = x(points[anchor] as T);
     const anchorY = y(points[anchor] as T);
-    let best = start;
+    let best = start(bucket);
     let bestArea = -1;
-    for (let index = start; index < end; index++) {
+    for (let index = start(bucket); index < end; index++) {
       const point = points[index] as T;
       const area = Math.abs((anchorX - averageX) * (y(point) - anchorY) - (anchorX - x(point)) * (averageY - anchorY));
       if (area > bestArea) {
@@ -61,10 +70,17 @@ export async function lttbPaged<T>(
     for await (const page of read()) all.push(...page);
     return lttb(all, target, x, y);
   }
-  const buckets = Math.max(0, target - 2);
-  const bucketSize = (length - 2) / Math.max(1, buckets);
-  // Index of the first point of `bucket`; bucket `buckets` starts at the last point.
-  const start = (bucket: number) => (bucket >= buckets ? length - 1 : Math.floor(bucket * bucketSize) + 1);
+  if (target <= 2) {
+    let first: T | undefined;
+    let last: T | undefined;
+    for await (const page of read()) {
+      first ??= page[0];
+      last = page.at(-1) ?? last;
+    }
+    return first === undefined || last === undefined ? [] : first === last ? [first] : [first, last];
+  }
+  const buckets = target - 2;
+  const start = bucketStarts(length, target);
 
   const sumX = new Float64Array(buckets);
   const sumY = new Float64Array(buckets);
@@ -111,7 +127,7 @@ export async function lttbPaged<T>(
         sampled.push(point);
         anchorX = x(point);
         anchorY = y(point);
-      } else if (index < length - 1 && buckets > 0) {
+      } else if (index < length - 1) {
         while (index >= start(bucket + 1)) {
           settle();
           bucket += 1;
@@ -121,6 +137,8 @@ export async function lttbPaged<T>(
         const averageX = next < buckets ? (sumX[next] as number) / Math.max(1, counts[next] as number) : lastX;
         const averageY = next < buckets ? (sumY[next] as number) / Math.max(1, counts[next] as number) : lastY;
         const area = Math.abs((anchorX - averageX) * (y(point) - anchorY) - (anchorX - x(point)) * (averageY - anchorY));
+        // As in lttb: a bucket's first point stands until an area beats -1 (a NaN area never does).
+        best ??= point;
         if (area > bestArea) {
           bestArea = area;
           best = point;
@@ -130,6 +148,7 @@ export async function lttbPaged<T>(
     }
   }
   settle();
-  if (last !== undefined && index > 1) sampled.push(last);
+  // A series that shrank between the reads may have settled on its last point already.
+  if (last !== undefined && index > 1 && last !== sampled.at(-1)) sampled.push(last);
   return sampled;
 }

@@ -104,12 +104,14 @@ export function createJobStream({ jobId, since, jobs, hub, send, drain = async (
       const stepsPerEpoch = job.totalSteps / Math.max(1, (job.spec as { epochs?: number }).epochs ?? 1);
       lastEpoch = Math.floor(since / stepsPerEpoch);
     }
-    let epochs = job.epochs;
     // Each epoch's metrics go out after its steps and before the next epoch's first step, the order a
     // live client sees. A worker records an epoch's metrics before any step of the next, so when a
     // step's previous epoch is not among those read, the job row has it by now.
+    let epochs = job.epochs;
+    let refreshedFor = 0;
     const deliverEpochsBefore = async (epoch: number) => {
-      if (epoch - 1 > lastEpoch && !epochs.some((metrics) => metrics.epoch === epoch - 1)) {
+      if (epoch - 1 > lastEpoch && epoch > refreshedFor && !epochs.some((metrics) => metrics.epoch === epoch - 1)) {
+        refreshedFor = epoch;
         epochs = (await jobs.find(jobId))?.epochs ?? epochs;
       }
       for (const metrics of epochs) if (metrics.epoch < epoch) deliverEpoch(metrics);
@@ -126,7 +128,9 @@ export function createJobStream({ jobId, since, jobs, hub, send, drain = async (
       }
       if (done) return;
     }
-    for (const metrics of epochs) deliverEpoch(metrics);
+    // Only epochs the job had when first read: all their steps are in the history just sent. Later
+    // ones may end after it, and arrive live.
+    for (const metrics of job.epochs) deliverEpoch(metrics);
     deliver({ type: 'status', jobId, status: job.status, error: job.error });
   }
 

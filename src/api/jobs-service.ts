@@ -55,8 +55,8 @@ export function createJobsService({ jobs, enqueue, dequeue, publish, maxParamete
   }
 
   /** A job's loss history downsampled (LTTB) to at most `points`, read twice a page at a time. */
-  async function sampledHistory(jobId: string, points: number): Promise<StepRecord[]> {
-    const { count, lastStep } = await jobs.historyExtent(jobId);
+  async function sampledHistory(jobId: string, points: number, extent?: { count: number; lastStep: number }): Promise<StepRecord[]> {
+    const { count, lastStep } = extent ?? (await jobs.historyExtent(jobId));
     const read = () => jobs.historyPages(jobId, { through: lastStep });
     return lttbPaged(count, points, read, (step) => step.step, (step) => step.loss);
   }
@@ -124,9 +124,11 @@ export function createJobsService({ jobs, enqueue, dequeue, publish, maxParamete
      */
     async history(id: string, points?: number): Promise<History> {
       const job = await get(id);
-      const { count, lastStep } = await jobs.historyExtent(job.id);
-      if (points === undefined || count <= points) return { steps: jobs.historyPages(job.id, { through: lastStep }), totalSteps: null, downsampling: null };
-      return { steps: [await sampledHistory(job.id, points)], totalSteps: count, downsampling: 'lttb' };
+      const extent = await jobs.historyExtent(job.id);
+      if (points === undefined || extent.count <= points) {
+        return { steps: jobs.historyPages(job.id, { through: extent.lastStep }), totalSteps: null, downsampling: null };
+      }
+      return { steps: [await sampledHistory(job.id, points, extent)], totalSteps: extent.count, downsampling: 'lttb' };
     },
 
     /** Cancels a queued job at once or asks a running one's worker to stop; 409 once it has ended. */

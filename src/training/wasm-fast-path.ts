@@ -78,32 +78,42 @@ interface Epilogue {
 }
 
 // The fused call's bias and activation when they can run as separate kernels: a bias of one value per
-// output column (whatever its rank) and an activation without per-element weights. Otherwise undefined,
-// and the product must go to the original kernel, which fuses them itself.
+// output column and an activation without per-element weights. Otherwise undefined, and the product
+// must go to the original kernel, which fuses them itself.
 function separableEpilogue(args: KernelArgs, N: number, helpers: HelperKernels): Epilogue | undefined {
   const { bias, preluActivationWeights } = args.inputs;
   const activation = String(args.attrs.activation ?? 'linear');
   if (preluActivationWeights != null || (activation !== 'linear' && helpers.activations[activation] == null)) return undefined;
-  if (bias != null && (bias.dtype !== 'float32' || prod(bias.shape) !== N)) return undefined;
+  // Only the rank-1 bias the wasm kernel itself accepts: one value per output column.
+  if (bias != null && (bias.dtype !== 'float32' || bias.shape.length !== 1 || bias.shape[0] !== N)) return undefined;
   return {
-    ...(bias == null ? {} : { bias: { dataId: bias.dataId, shape: [N], dtype: bias.dtype } }),
+    ...(bias == null ? {} : { bias }),
     activation,
     attrs: { alpha: args.attrs.leakyreluAlpha ?? 0.2 },
     passes: (bias == null ? 0 : 1) + (activation === 'linear' ? 0 : 1),
   };
 }
 
-/** Applies `epilogue` to `product`, freeing each intermediate; returns the final output. */
+/** Applies `epilogue` to `product`, freeing `product` and each intermediate; returns the final output. */
 function applyEpilogue(helpers: HelperKernels, backend: WasmBackend, product: TensorInfo, epilogue: Epilogue): TensorInfo {
   let out = product;
-  const then = (next: TensorInfo) => {
+  try {
+    if (epilogue.bias != null) {
+      const added = helpers.add({ inputs: { a: out, b: epilogue.bias }, backend, attrs: {} });
+      backend.disposeData(out.dataId);
+      out = added;
+    }
+    const activate = helpers.activations[epilogue.activation];
+    if (activate != null) {
+      const activated = activate({ inputs: { x: out }, backend, attrs: epilogue.attrs });
+      backend.disposeData(out.dataId);
+      out = activated;
+    }
+    return out;
+  } catch (error) {
     backend.disposeData(out.dataId);
-    out = next;
-  };
-  if (epilogue.bias != null) then(helpers.add({ inputs: { a: out, b: epilogue.bias }, backend, attrs: {} }));
-  const activate = helpers.activations[epilogue.activation];
-  if (activate != null) then(activate({ inputs: { x: out }, backend, attrs: epilogue.attrs }));
-  return out;
+    throw error;
+  }
 }
 
 function wrapMatMul(orig: Kernel, helpers: HelperKernels, fused: boolean): Kernel {

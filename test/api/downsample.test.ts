@@ -52,6 +52,24 @@ describe('LTTB downsampling', () => {
     );
   });
 
+  it('agrees with the array version for every length up to 120 and every target, where bucket bounds round', async () => {
+    const pages = <T,>(points: T[], size: number) =>
+      async function* () {
+        for (let start = 0; start < points.length; start += size) yield points.slice(start, start + size);
+      };
+    for (let length = 3; length <= 120; length++) {
+      // A spike next to the end: where float bucket bounds once dropped the second-to-last point.
+      const points = series(length, (x) => (x === length - 2 ? 50 : Math.sin(x * 1.7) + x / 10));
+      for (let target = 2; target < length; target++) {
+        const paged = await lttbPaged(length, target, pages(points, 7), (p) => p.x, (p) => p.y);
+        expect(paged, `length ${length}, target ${target}`).toEqual(sample(points, target));
+        expect(paged).toHaveLength(target);
+      }
+    }
+    // The case that found it: 17 points to 13, spike at index 15.
+    expect(sample(series(17, (x) => (x === 15 ? 10 : 0)), 13).map((p) => p.x)).toContain(15);
+  });
+
   it('still ends with the last point, in order, when the series grows between its two reads', async () => {
     const points = series(1000, (x) => Math.cos(x / 30));
     let reads = 0;

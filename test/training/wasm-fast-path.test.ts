@@ -184,6 +184,18 @@ describe('WebAssembly fast path', () => {
     });
   });
 
+  it('leaves a bias of any other shape to the original kernel, which rejects it as stock tfjs does', () => {
+    // [N, 1] with M = N has N values, as a per-column bias has, but means one per row. Transposed
+    // operands make the swapped product the cheaper one, where the bias would be applied separately.
+    const attempt = () =>
+      tf.tidy(() =>
+        tf.fused
+          .matMul({ a: tf.ones([600, 200]), b: tf.ones([200, 600]), transposeA: true, transposeB: true, bias: tf.ones([200, 1]), activation: 'relu' })
+          .dataSync(),
+      );
+    expect(attempt).toThrow(/rank-1 bias/);
+  });
+
   it('leaks no tensors and no backend memory over many steps', () => {
     stepOnce(dataset, 'adam');
     const before = tf.memory();
