@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { allJobsChannel, jobChannel, type JobEvent } from '../events/job-events.js';
+import { withTimeout } from './with-timeout.js';
 
 export type EventListener = (event: JobEvent) => void;
 
@@ -43,19 +44,11 @@ export function createEventHub(subscriber: Redis, prefix: string, subscribeTimeo
     };
     // Resolves only once Redis confirmed the subscription, so nothing published after this is missed;
     // while Redis is down it gives up after a while rather than leaving the client waiting.
-    let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([
-        pending.get(channel),
-        new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error('Redis did not confirm the subscription in time')), subscribeTimeoutMs);
-        }),
-      ]);
+      await withTimeout(Promise.resolve(pending.get(channel)), subscribeTimeoutMs, 'Redis did not confirm the subscription in time');
     } catch (error) {
       await unsubscribe();
       throw error;
-    } finally {
-      clearTimeout(timer);
     }
     return unsubscribe;
   }

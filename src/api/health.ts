@@ -1,3 +1,5 @@
+import { withTimeout } from './with-timeout.js';
+
 /** What /health reports; each check is supplied by whoever composes the app. */
 export interface HealthChecks {
   database(): Promise<void>;
@@ -13,19 +15,11 @@ export interface WorkerInfo {
 
 async function probe(check: () => Promise<void>, timeoutMs: number) {
   const started = performance.now();
-  let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([
-      check(),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-      }),
-    ]);
+    await withTimeout(check(), timeoutMs, `no answer within ${timeoutMs} ms`);
     return { ok: true as const, latencyMs: Math.round(performance.now() - started) };
   } catch (error) {
     return { ok: false as const, error: (error as Error).message };
-  } finally {
-    clearTimeout(timer);
   }
 }
 

@@ -9,7 +9,8 @@ export async function* historyBody(jobId: string, history: History): AsyncGenera
   let count = 0;
   for await (const page of history.steps) {
     if (page.length === 0) continue;
-    yield (count > 0 ? ',' : '') + page.map(({ step, epoch, loss }) => JSON.stringify({ step, epoch, loss })).join(',');
+    // Pages hold { step, epoch, loss } rows only: one array's JSON, without its brackets.
+    yield (count > 0 ? ',' : '') + JSON.stringify(page).slice(1, -1);
     count += page.length;
   }
   yield `],"count":${count},"totalSteps":${history.totalSteps ?? count}}`;

@@ -1,6 +1,8 @@
 import type { JobEvent } from '../events/job-events.js';
 import { terminalStatuses, type JobsRepository, type JobWithEpochs, type StepRecord } from '../store/jobs-repository.js';
+import { stepsPerEpochOf } from './compare.js';
 import type { EventHub } from './event-hub.js';
+import { epochMetrics } from './job-view.js';
 
 const terminal = new Set<string>(terminalStatuses);
 const stepsPerMessage = 1000;
@@ -62,9 +64,8 @@ export function createJobStream({ jobId, since, jobs, hub, send, drain = async (
   // A long history goes out a message at a time, each once the client has caught up, so replaying
   // a million steps needs neither the memory for all of it nor a client that reads instantly.
   const replaySteps = async (steps: readonly StepRecord[]) => {
-    const fresh = steps.filter((step) => step.step > lastStep);
-    for (let start = 0; start < fresh.length && !done; start += stepsPerMessage) {
-      emitSteps(fresh.slice(start, start + stepsPerMessage));
+    for (let start = 0; start < steps.length && !done; start += stepsPerMessage) {
+      emitSteps(steps.slice(start, start + stepsPerMessage));
       await drain();
     }
   };
@@ -81,17 +82,7 @@ export function createJobStream({ jobId, since, jobs, hub, send, drain = async (
     }
   };
 
-  const deliverEpoch = (metrics: JobWithEpochs['epochs'][number]) =>
-    deliver({
-      type: 'epoch',
-      jobId,
-      epoch: metrics.epoch,
-      testAccuracy: metrics.testAccuracy,
-      testLoss: metrics.testLoss,
-      trainLoss: metrics.trainLoss,
-      samplesPerSecond: metrics.samplesPerSecond,
-      durationMs: metrics.durationMs,
-    });
+  const deliverEpoch = (metrics: JobWithEpochs['epochs'][number]) => deliver({ type: 'epoch', jobId, ...epochMetrics(metrics) });
 
   /** Sends everything Postgres holds beyond what was sent: on connect, and after Redis reconnects. */
   async function replay(): Promise<void> {
@@ -101,8 +92,7 @@ export function createJobStream({ jobId, since, jobs, hub, send, drain = async (
     if (!job) return;
     if (seq === 0 && since > 0) {
       // Epochs that ended at or before `since` count as seen.
-      const stepsPerEpoch = job.totalSteps / Math.max(1, (job.spec as { epochs?: number }).epochs ?? 1);
-      lastEpoch = Math.floor(since / stepsPerEpoch);
+      lastEpoch = Math.floor(since / stepsPerEpochOf(job));
     }
     // Each epoch's metrics go out after its steps and before the next epoch's first step, the order a
     // live client sees. A worker records an epoch's metrics before any step of the next, so when a
@@ -134,6 +124,14 @@ export function createJobStream({ jobId, since, jobs, hub, send, drain = async (
     deliver({ type: 'status', jobId, status: job.status, error: job.error });
   }
 
+  // Ends a replay: what arrived live meanwhile goes out now, minus anything the replay already sent.
+  const releaseBuffered = () => {
+    replaying = false;
+    const held = buffered;
+    buffered = [];
+    held.forEach(deliver);
+  };
+
   return {
     async start(): Promise<void> {
       unsubscribe = await hub.subscribeJob(jobId, (event) => (replaying ? buffered.push(event) : deliver(event)));
@@ -143,10 +141,7 @@ export function createJobStream({ jobId, since, jobs, hub, send, drain = async (
         return;
       }
       await replay();
-      replaying = false;
-      const held = buffered;
-      buffered = [];
-      held.forEach(deliver);
+      releaseBuffered();
     },
     /** Catches up from Postgres after live events may have been lost. */
     async resync(): Promise<void> {
@@ -155,10 +150,7 @@ export function createJobStream({ jobId, since, jobs, hub, send, drain = async (
       try {
         await replay();
       } finally {
-        replaying = false;
-        const held = buffered;
-        buffered = [];
-        held.forEach(deliver);
+        releaseBuffered();
       }
     },
     async stop(): Promise<void> {

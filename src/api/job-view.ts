@@ -1,5 +1,18 @@
+import type { EpochMetrics } from '../spec/metrics.js';
 import type { JobWithEpochs } from '../store/jobs-repository.js';
 import { architectureOf, specOf } from './compare.js';
+
+/** One epoch's metrics as the API shows them, in job views and event streams alike. */
+export function epochMetrics(epoch: JobWithEpochs['epochs'][number]): EpochMetrics {
+  return {
+    epoch: epoch.epoch,
+    testAccuracy: epoch.testAccuracy,
+    testLoss: epoch.testLoss,
+    trainLoss: epoch.trainLoss,
+    durationMs: epoch.durationMs,
+    samplesPerSecond: epoch.samplesPerSecond,
+  };
+}
 
 /** The public JSON shape of a job. */
 export function jobView(job: JobWithEpochs) {
@@ -19,14 +32,7 @@ export function jobView(job: JobWithEpochs) {
       fraction: job.totalSteps > 0 ? job.step / job.totalSteps : 0,
     },
     metrics: {
-      epochs: job.epochs.map((epoch) => ({
-        epoch: epoch.epoch,
-        testAccuracy: epoch.testAccuracy,
-        testLoss: epoch.testLoss,
-        trainLoss: epoch.trainLoss,
-        durationMs: epoch.durationMs,
-        samplesPerSecond: epoch.samplesPerSecond,
-      })),
+      epochs: job.epochs.map(epochMetrics),
     },
     error: job.error,
     tags: job.tags,

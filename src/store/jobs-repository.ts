@@ -1,7 +1,8 @@
 import type { JobSpec } from '../spec/job-spec.js';
 import type { EpochMetrics, StepLoss } from '../spec/metrics.js';
 import type { PrismaClient } from './database.js';
-import { Prisma, type EpochMetric, type Job, type JobStatus } from './generated/client.js';
+import { Prisma, type EpochMetric, type Job } from './generated/client.js';
+import { JobStatus } from './generated/enums.js';
 
 export type { EpochMetric, Job, JobStatus };
 export type JobWithEpochs = Job & { epochs: EpochMetric[] };
@@ -29,6 +30,9 @@ const sortKeys: Record<RunSort, Prisma.Sql> = {
   bestAccuracy: Prisma.sql`COALESCE(best_test_accuracy, -1)`,
   duration: Prisma.sql`COALESCE(duration_ms, -1)::float8`,
 };
+
+/** Every status a job can have, in the order a job goes through them. */
+export const jobStatuses = Object.values(JobStatus) as [JobStatus, ...JobStatus[]];
 
 export const terminalStatuses: readonly JobStatus[] = ['completed', 'failed', 'cancelled'];
 

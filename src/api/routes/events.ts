@@ -21,13 +21,17 @@ const eventsQuery = z.strictObject({ since: z.coerce.number().int().min(0).max(2
 
 // Close codes: 1000 normal (job finished), 1001 server going away, 1003 we take no messages,
 // 1008 too slow, 1013 try again later (Redis unreachable).
+// The close frame queues behind everything unsent, so a client that never reads is cut off
+// shortly after instead of holding memory until the close handshake times out.
+function cutOff(socket: WebSocket): void {
+  socket.close(1008, 'client is not reading fast enough');
+  setTimeout(() => socket.terminate(), 1000).unref();
+}
+
 function guardedSend(socket: WebSocket, maxBufferedBytes: number, message: object): void {
   if (socket.readyState !== socket.OPEN) return;
   if (socket.bufferedAmount > maxBufferedBytes) {
-    // The close frame queues behind everything unsent, so a client that never reads is cut off
-    // shortly after instead of holding memory until the close handshake times out.
-    socket.close(1008, 'client is not reading fast enough');
-    setTimeout(() => socket.terminate(), 1000).unref();
+    cutOff(socket);
     return;
   }
   socket.send(JSON.stringify(message));
@@ -42,8 +46,7 @@ async function drained(socket: WebSocket, maxBufferedBytes: number, slowClientMs
   const deadline = Date.now() + slowClientMs;
   while (socket.readyState === socket.OPEN && socket.bufferedAmount > maxBufferedBytes / 2) {
     if (Date.now() > deadline) {
-      socket.close(1008, 'client is not reading fast enough');
-      setTimeout(() => socket.terminate(), 1000).unref();
+      cutOff(socket);
       return;
     }
     await new Promise((resolve) => setTimeout(resolve, 10));

@@ -1,15 +1,13 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { runSorts } from '../../store/jobs-repository.js';
+import { jobStatuses, runSorts } from '../../store/jobs-repository.js';
 import type { JobsService } from '../jobs-service.js';
 import { jobView, runSummary } from '../job-view.js';
 import { ApiError } from '../errors.js';
 import { historyBody } from '../history-body.js';
 import { isUuid, parseRequest } from '../validation.js';
 import { text } from '../../spec/text.js';
-
-const statuses = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
 
 const historyQuery = z.strictObject({
   points: z.coerce.number().int().min(2).max(1_000_000).optional(),
@@ -19,7 +17,7 @@ const listQuery = z.strictObject({
   status: z
     .string()
     .transform((value) => value.split(',').map((part) => part.trim()))
-    .pipe(z.array(z.enum(statuses)))
+    .pipe(z.array(z.enum(jobStatuses)))
     .optional(),
   dataset: text().max(100).optional(),
   name: text().min(1).max(200).optional(),
