@@ -58,6 +58,8 @@ export function createJobRunner(deps: JobRunnerDeps) {
     saveCheckpoint: (id, checkpoint) => durably(() => deps.jobs.saveCheckpoint(id, checkpoint)),
     finish: (id, status, error, owner) => durably(() => deps.jobs.finish(id, status, error, owner)),
     handBack: (id, owner) => durably(() => deps.jobs.handBack(id, owner)),
+    loadCheckpoint: (id) => durably(() => deps.jobs.loadCheckpoint(id)),
+    rewindTo: (id, point) => durably(() => deps.jobs.rewindTo(id, point)),
   };
 
   async function end(jobId: string, owner: string | undefined, status: 'completed' | 'failed' | 'cancelled', error: string | null, log: Logger, details: object = {}) {
@@ -70,12 +72,12 @@ export function createJobRunner(deps: JobRunnerDeps) {
 
   /** Where this attempt starts: the latest checkpoint, or the beginning. The record is rewound to match. */
   async function startingPoint(job: Job, spec: JobSpec, log: Logger): Promise<Checkpoint | undefined> {
-    const stored = job.attempts > 1 ? await durably(() => deps.jobs.loadCheckpoint(job.id)) : null;
+    const stored = job.attempts > 1 ? await jobs.loadCheckpoint(job.id) : null;
     const resume = stored ? decodeCheckpoint(stored) : undefined;
     const step = resume?.step ?? 0;
     const progressEpoch = step === 0 ? 0 : Math.ceil(step / stepsPerEpoch(spec));
     if (job.attempts > 1) {
-      await durably(() => deps.jobs.rewindTo(job.id, { step, completedEpochs: resume?.epoch ?? 0, progressEpoch }));
+      await jobs.rewindTo(job.id, { step, completedEpochs: resume?.epoch ?? 0, progressEpoch });
       log.info({ fromStep: step, attempt: job.attempts }, resume ? 'resuming from checkpoint' : 'restarting from the beginning');
     }
     return resume;

@@ -14,17 +14,22 @@ export function createRedis(url: string, purpose: 'worker' | 'client'): Redis {
 
 export type { Redis };
 
+/** The keys matching `pattern`, a SCAN batch at a time (never KEYS, which blocks Redis). */
+export async function* scanKeys(redis: Redis, pattern: string, count = 1000): AsyncGenerator<string[]> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', count);
+    if (keys.length > 0) yield keys;
+    cursor = next;
+  } while (cursor !== '0');
+}
+
 /** Deletes every key under a queue prefix at `url`, as tests and benchmarks do when they finish. */
 export async function deletePrefixedKeys(url: string, prefix: string): Promise<void> {
   const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
   try {
     await redis.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      if (keys.length > 0) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
+    for await (const keys of scanKeys(redis, `${prefix}:*`)) await redis.del(...keys);
   } finally {
     redis.disconnect();
   }

@@ -1,5 +1,5 @@
 import os from 'node:os';
-import type { Redis } from 'ioredis';
+import { scanKeys, type Redis } from './redis.js';
 
 export interface WorkerAnnouncement {
   id: string;
@@ -38,12 +38,7 @@ export function announceWorker(redis: Redis, prefix: string, details: Omit<Worke
 /** Workers whose announcement has not expired. */
 export async function listWorkers(redis: Redis, prefix: string): Promise<WorkerAnnouncement[]> {
   const keys: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, batch] = await redis.scan(cursor, 'MATCH', keyPattern(prefix), 'COUNT', 200);
-    cursor = next;
-    keys.push(...batch);
-  } while (cursor !== '0');
+  for await (const batch of scanKeys(redis, keyPattern(prefix), 200)) keys.push(...batch);
   if (keys.length === 0) return [];
   const values = await redis.mget(...keys);
   return values.flatMap((value) => (value ? [JSON.parse(value) as WorkerAnnouncement] : []));

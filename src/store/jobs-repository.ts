@@ -77,6 +77,15 @@ function jobRow(job: NewJob) {
   };
 }
 
+// A job as the repository returns it: with its epochs, in order.
+const withEpochs = { epochs: { orderBy: { epoch: 'asc' } } } as const;
+
+// A job no live attempt holds: still queued, or running under a lease that has run out.
+const unheld = Prisma.sql`(status = 'queued' OR (status = 'running' AND (lease_expires_at IS NULL OR lease_expires_at < now())))`;
+
+// The job's time from its first start to now, for a job that is ending.
+const durationSoFar = Prisma.sql`CASE WHEN started_at IS NULL THEN NULL ELSE (extract(epoch FROM now() - started_at) * 1000)::int END`;
+
 /** Every read and write of jobs, their epoch metrics and their step losses. */
 export function createJobsRepository(prisma: PrismaClient) {
   async function historyExtent(id: string): Promise<{ count: number; lastStep: number }> {
@@ -84,10 +93,16 @@ export function createJobsRepository(prisma: PrismaClient) {
     return { count: _count, lastStep: _max.step ?? 0 };
   }
 
+  async function findMany(ids: readonly string[]): Promise<JobWithEpochs[]> {
+    const found = await prisma.job.findMany({ where: { id: { in: [...ids] } }, include: withEpochs });
+    const byId = new Map(found.map((job) => [job.id, job]));
+    return ids.flatMap((id) => byId.get(id) ?? []);
+  }
+
   return {
     /** Inserts a queued job. */
     create(job: NewJob): Promise<JobWithEpochs> {
-      return prisma.job.create({ data: jobRow(job), include: { epochs: { orderBy: { epoch: 'asc' } } } });
+      return prisma.job.create({ data: jobRow(job), include: withEpochs });
     },
 
     /**
@@ -97,7 +112,7 @@ export function createJobsRepository(prisma: PrismaClient) {
     async createWithKey(job: NewJob, key: string, bodyHash: string): Promise<JobWithEpochs | null> {
       try {
         const [created] = await prisma.$transaction([
-          prisma.job.create({ data: jobRow(job), include: { epochs: { orderBy: { epoch: 'asc' } } } }),
+          prisma.job.create({ data: jobRow(job), include: withEpochs }),
           prisma.idempotencyKey.create({ data: { key, bodyHash, jobId: job.id } }),
         ]);
         return created;
@@ -112,7 +127,7 @@ export function createJobsRepository(prisma: PrismaClient) {
     },
 
     find(id: string): Promise<JobWithEpochs | null> {
-      return prisma.job.findUnique({ where: { id }, include: { epochs: { orderBy: { epoch: 'asc' } } } });
+      return prisma.job.findUnique({ where: { id }, include: withEpochs });
     },
 
     /**
@@ -123,9 +138,8 @@ export function createJobsRepository(prisma: PrismaClient) {
       // A job whose cancel was asked for while no worker held it ends here instead of training again.
       const cancelled = await prisma.$executeRaw`
         UPDATE jobs SET status = 'cancelled', finished_at = now(), updated_at = now(), lease_expires_at = NULL, lease_owner = NULL,
-          duration_ms = CASE WHEN started_at IS NULL THEN NULL ELSE (extract(epoch FROM now() - started_at) * 1000)::int END
-        WHERE id = ${id}::uuid AND cancel_requested_at IS NOT NULL
-          AND (status = 'queued' OR (status = 'running' AND (lease_expires_at IS NULL OR lease_expires_at < now())))`;
+          duration_ms = ${durationSoFar}
+        WHERE id = ${id}::uuid AND cancel_requested_at IS NOT NULL AND ${unheld}`;
       if (cancelled === 1) {
         await prisma.checkpoint.deleteMany({ where: { jobId: id } });
         return { outcome: 'cancelled' };
@@ -135,8 +149,7 @@ export function createJobsRepository(prisma: PrismaClient) {
         UPDATE jobs SET status = 'running', backend = ${backend}, attempts = attempts + 1, error = NULL,
           started_at = COALESCE(started_at, now()), updated_at = now(), lease_owner = ${owner}::uuid,
           lease_expires_at = now() + make_interval(secs => ${leaseMs / 1000})
-        WHERE id = ${id}::uuid AND cancel_requested_at IS NULL
-          AND (status = 'queued' OR (status = 'running' AND (lease_expires_at IS NULL OR lease_expires_at < now())))`;
+        WHERE id = ${id}::uuid AND cancel_requested_at IS NULL AND ${unheld}`;
       const job = await prisma.job.findUnique({ where: { id } });
       if (claimed === 1 && job) return { outcome: 'claimed', job };
       return job?.status === 'running' ? { outcome: 'busy' } : { outcome: 'gone' };
@@ -158,8 +171,8 @@ export function createJobsRepository(prisma: PrismaClient) {
       const count = await prisma.$executeRaw`
         UPDATE jobs SET status = ${status}::"JobStatus", error = ${error ?? null}, finished_at = now(), updated_at = now(),
           lease_expires_at = NULL, lease_owner = NULL,
-          duration_ms = CASE WHEN started_at IS NULL THEN NULL ELSE (extract(epoch FROM now() - started_at) * 1000)::int END
-        WHERE id = ${id}::uuid AND status NOT IN ('completed', 'failed', 'cancelled')
+          duration_ms = ${durationSoFar}
+        WHERE id = ${id}::uuid AND status::text NOT IN (${Prisma.join(terminalStatuses)})
           AND (${owner ?? null}::uuid IS NULL OR lease_owner = ${owner ?? null}::uuid)`;
       if (count === 1) await prisma.checkpoint.deleteMany({ where: { jobId: id } });
       return count === 1;
@@ -238,7 +251,7 @@ export function createJobsRepository(prisma: PrismaClient) {
       const from = after ? Prisma.sql`AND (created_at, id) > (${after.createdAt}, ${after.id}::uuid)` : Prisma.empty;
       return prisma.$queryRaw`
         SELECT id::text, status, created_at AS "createdAt" FROM jobs
-        WHERE (status = 'queued' OR (status = 'running' AND (lease_expires_at IS NULL OR lease_expires_at < now()))) ${from}
+        WHERE ${unheld} ${from}
         ORDER BY created_at, id LIMIT ${limit}`;
     },
 
@@ -305,20 +318,11 @@ export function createJobsRepository(prisma: PrismaClient) {
         LIMIT ${query.limit + 1}`;
       const more = rows.length > query.limit;
       rows.length = Math.min(rows.length, query.limit);
-      const found = await prisma.job.findMany({
-        where: { id: { in: rows.map((row) => row.id) } },
-        include: { epochs: { orderBy: { epoch: 'asc' } } },
-      });
-      const byId = new Map(found.map((job) => [job.id, job]));
-      return { runs: rows.flatMap((row) => byId.get(row.id) ?? []), keys: rows.map((row) => Number(row.sort_key)), more };
+      return { runs: await findMany(rows.map((row) => row.id)), keys: rows.map((row) => Number(row.sort_key)), more };
     },
 
     /** Jobs with their epochs, in the order of `ids`; missing ids are left out. */
-    async findMany(ids: readonly string[]): Promise<JobWithEpochs[]> {
-      const found = await prisma.job.findMany({ where: { id: { in: [...ids] } }, include: { epochs: { orderBy: { epoch: 'asc' } } } });
-      const byId = new Map(found.map((job) => [job.id, job]));
-      return ids.flatMap((id) => byId.get(id) ?? []);
-    },
+    findMany,
 
     /** How many steps a job has recorded, and the last of them (0 when none). */
     historyExtent,
