@@ -18,11 +18,13 @@ export function estimateTrainingBytes(spec: Pick<JobSpec, 'dataset' | 'model' | 
   const parameters = countParameters(spec.model.layers, features);
   const sizes = layerSizes(spec.model.layers, features);
   const units = sizes.slice(1).reduce((sum, size) => sum + size, 0);
-  const dropoutUnits = spec.model.layers.reduce((sum, layer, index) => {
-    if (layer.type !== 'dropout') return sum;
-    const before = spec.model.layers.slice(0, index).filter((candidate) => candidate.type === 'dense').at(-1);
-    return sum + (before?.type === 'dense' ? before.units : features);
-  }, 0);
+  // A dropout layer masks the width of whatever comes before it.
+  let width = features;
+  let dropoutUnits = 0;
+  for (const layer of spec.model.layers) {
+    if (layer.type === 'dense') width = layer.units;
+    else dropoutUnits += width;
+  }
   const widest = Math.max(...sizes);
   const slots = optimizerSlots[spec.optimizer];
   const parameterBytes = parameters * floatBytes * (2 + slots);

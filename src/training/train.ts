@@ -218,7 +218,6 @@ export async function train(
 
     for (let epoch = firstEpoch; epoch <= spec.epochs; epoch++) {
       const epochStart = performance.now();
-      if (epoch !== firstEpoch || skipBatches === 0) epochLossSum = 0;
       epochShuffleState = shuffleRandom.state;
       for (let index = 0; index < trainCount; index++) order[index] = index;
       shuffleRandom.shuffle(order);

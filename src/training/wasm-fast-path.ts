@@ -223,9 +223,14 @@ const shareBuffer = (backend: WasmBackend, x: TensorInfo): TensorInfo => {
   return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
 };
 
-function replace(tf: typeof tfjs, name: string, make: (orig: Kernel) => Kernel): void {
+function wasmKernel(tf: typeof tfjs, name: string): KernelConfig {
   const config: KernelConfig | undefined = tf.getKernel(name, 'wasm');
   if (config == null) throw new Error(`wasm kernel ${name} is not registered; import @tensorflow/tfjs-backend-wasm first`);
+  return config;
+}
+
+function replace(tf: typeof tfjs, name: string, make: (orig: Kernel) => Kernel): void {
+  const config = wasmKernel(tf, name);
   if (ours.has(config.kernelFunc)) return;
   const kernelFunc = make(config.kernelFunc as unknown as Kernel) as unknown as KernelFunc;
   ours.add(kernelFunc);
@@ -235,11 +240,7 @@ function replace(tf: typeof tfjs, name: string, make: (orig: Kernel) => Kernel):
 
 /** Re-registers wasm BatchMatMul/_FusedMatMul (and the copying Identity/Cast) so training runs on XNNPACK; idempotent, call after tf.setBackend('wasm'). */
 export function installWasmFastPath(tf: typeof tfjs): void {
-  const kernel = (name: string): Kernel => {
-    const config = tf.getKernel(name, 'wasm');
-    if (config == null) throw new Error(`wasm kernel ${name} is not registered; import @tensorflow/tfjs-backend-wasm first`);
-    return config.kernelFunc as unknown as Kernel;
-  };
+  const kernel = (name: string) => wasmKernel(tf, name).kernelFunc as unknown as Kernel;
   const helpers: HelperKernels = {
     transpose: kernel('Transpose'),
     add: kernel('Add'),
