@@ -2,23 +2,17 @@
 // while a client reads the whole history, a downsampled one, a comparison and a WebSocket replay,
 // against the same process idle. Prints figures; asserts nothing.
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import WebSocket from 'ws';
 import { parseJobSpec } from '../spec/job-spec.js';
 import { specParameterCount, totalSteps } from '../spec/model-shape.js';
 import { createPrismaClient, dropDatabase } from '../store/database.js';
 import { createJobsRepository, type JobsRepository } from '../store/jobs-repository.js';
 import { exerciseSpec } from './networks.js';
-import { deleteQueueKeys, startService } from './services.js';
+import { deleteQueueKeys, format, procStatusBytes, startService } from './services.js';
 
 const stepCount = Number(process.argv[2] ?? 1_000_000);
-const format = (value: number, digits = 0) => value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const mib = (bytes: number) => `${format(bytes / 1024 / 1024)} MiB`;
-
-function rssBytes(pid: number): number {
-  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return Number(match?.[1] ?? 0) * 1024;
-}
+const rssBytes = (pid: number) => procStatusBytes(pid, 'VmRSS');
 
 /** Runs `work` while sampling `pid`'s RSS every 5 ms; returns its result, the peak RSS and the time. */
 async function measured<T>(pid: number, work: () => Promise<T>): Promise<{ result: T; peak: number; ms: number }> {

@@ -1,14 +1,13 @@
 // `npm run bench:train`: training speed on each backend, the cost of the whole system over the bare
 // loop, two concurrent jobs against one, and worker memory over a run of jobs. Prints figures; asserts nothing.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { dropDatabase } from '../store/database.js';
 import { exerciseSpec, networks, type NetworkName } from './networks.js';
-import { deleteQueueKeys, startService } from './services.js';
+import { deleteQueueKeys, format, procStatusBytes, startService } from './services.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const node = process.execPath;
@@ -44,7 +43,6 @@ function canLoadNative(): Promise<boolean> {
   });
 }
 
-const format = (value: number, digits = 0) => value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 // This machine is noisy: repeated measurements report their median.
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
 
@@ -205,10 +203,9 @@ async function system(): Promise<void> {
       .map((line) => JSON.parse(line) as { rssBytes: number; numTensors: number });
     const last20 = completions.slice(-20);
     const rss = last20.map((entry) => entry.rssBytes / 1024 / 1024);
-    const status = readFileSync(`/proc/${worker.child.pid}/status`, 'utf8');
-    const peak = /VmHWM:\s+(\d+) kB/.exec(status)?.[1];
+    const peak = procStatusBytes(worker.child.pid as number, 'VmHWM');
     console.log(`RSS after job 1: ${format(rss[0] ?? 0)} MiB, job 5: ${format(rss[4] ?? 0)} MiB, job 10: ${format(rss[9] ?? 0)} MiB, job 20: ${format(rss[19] ?? 0)} MiB`);
-    console.log(`growth from job 5 to job 20: ${format((rss[19] ?? 0) - (rss[4] ?? 0), 1)} MiB; peak RSS ${format(Number(peak ?? 0) / 1024)} MiB`);
+    console.log(`growth from job 5 to job 20: ${format((rss[19] ?? 0) - (rss[4] ?? 0), 1)} MiB; peak RSS ${format(peak / 1024 / 1024)} MiB`);
     const tensorCounts = [...new Set(last20.map((entry) => entry.numTensors))];
     console.log(`training-thread tensors after each job: ${tensorCounts.join(', ')}`);
     // Flat: after the first few jobs have grown the heaps, less than 2% more by job 20.

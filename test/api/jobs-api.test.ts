@@ -23,7 +23,7 @@ describe('jobs API', () => {
     queue = new Queue(trainingQueueName, { connection: { url: redisUrl }, prefix: config.QUEUE_PREFIX });
   });
   afterAll(async () => {
-    await queue.obliterate({ force: true });
+    // The file's Redis keys go with the shared cleanup (test/helpers/redis-cleanup.ts).
     await queue.close();
     await api.close();
     await database.drop();
