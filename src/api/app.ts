@@ -25,7 +25,16 @@ export interface AppDeps {
 }
 
 /** The HTTP app, without listening: the server listens, tests inject. */
-export function buildApp({ jobs, repository, hub, health, logger, bodyLimit, maxBufferedBytes = 4 * 1024 * 1024, slowClientMs = 10_000 }: AppDeps): FastifyInstance {
+export function buildApp({
+  jobs,
+  repository,
+  hub,
+  health,
+  logger,
+  bodyLimit,
+  maxBufferedBytes = 4 * 1024 * 1024,
+  slowClientMs = 10_000,
+}: AppDeps): FastifyInstance {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit,

@@ -1,9 +1,18 @@
-import { datasetInfo, inputSize, type DatasetName } from '../spec/datasets.js';
-import type { JobSpec, LayerSpec } from '../spec/job-spec.js';
-import { layerSizes } from '../spec/model-shape.js';
+import { datasetInfo, inputSize, type DatasetName } from '../domain/datasets.js';
+import type { JobSpec, LayerSpec } from '../domain/job-spec.js';
+import { layerSizes } from '../domain/model-shape.js';
 import type { JobWithEpochs, StepRecord } from '../store/jobs-repository.js';
 
-const hyperparameterNames = ['dataset', 'epochs', 'learningRate', 'batchSize', 'optimizer', 'trainSamples', 'testSamples', 'seed'] as const;
+const hyperparameterNames = [
+  'dataset',
+  'epochs',
+  'learningRate',
+  'batchSize',
+  'optimizer',
+  'trainSamples',
+  'testSamples',
+  'seed',
+] as const;
 
 export function specOf(job: { spec: unknown }): JobSpec {
   return job.spec as JobSpec;
@@ -53,10 +62,16 @@ export function lossCurve(job: JobWithEpochs, sampled: readonly StepRecord[]) {
 }
 
 /** Everything /compare shows for runs side by side, given each run's history downsampled to about `points`. */
-export function compareRuns(jobs: readonly JobWithEpochs[], sampledHistories: ReadonlyMap<string, readonly StepRecord[]>, points: number) {
+export function compareRuns(
+  jobs: readonly JobWithEpochs[],
+  sampledHistories: ReadonlyMap<string, readonly StepRecord[]>,
+  points: number,
+) {
   const labels = runLabels(jobs);
   const specs = jobs.map(specOf);
-  const differing = hyperparameterNames.filter((name) => new Set(specs.map((spec) => JSON.stringify(spec[name] ?? null))).size > 1);
+  const differing = hyperparameterNames.filter(
+    (name) => new Set(specs.map((spec) => JSON.stringify(spec[name] ?? null))).size > 1,
+  );
   const shared = Object.fromEntries(
     hyperparameterNames.filter((name) => !differing.includes(name)).map((name) => [name, specs[0]?.[name] ?? null]),
   );
@@ -93,7 +108,11 @@ export function compareRuns(jobs: readonly JobWithEpochs[], sampledHistories: Re
     architecture: { runs: jobs.map((job) => job.id), layers },
     curves: {
       points,
-      runs: jobs.map((job) => ({ id: job.id, label: labels.get(job.id), points: lossCurve(job, sampledHistories.get(job.id) ?? []) })),
+      runs: jobs.map((job) => ({
+        id: job.id,
+        label: labels.get(job.id),
+        points: lossCurve(job, sampledHistories.get(job.id) ?? []),
+      })),
     },
   };
 }

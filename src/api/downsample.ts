@@ -136,7 +136,9 @@ export async function lttbPaged<T>(
         const next = bucket + 1;
         const averageX = next < buckets ? (sumX[next] as number) / Math.max(1, counts[next] as number) : lastX;
         const averageY = next < buckets ? (sumY[next] as number) / Math.max(1, counts[next] as number) : lastY;
-        const area = Math.abs((anchorX - averageX) * (y(point) - anchorY) - (anchorX - x(point)) * (averageY - anchorY));
+        const area = Math.abs(
+          (anchorX - averageX) * (y(point) - anchorY) - (anchorX - x(point)) * (averageY - anchorY),
+        );
         // As in lttb: a bucket's first point stands until an area beats -1 (a NaN area never does).
         best ??= point;
         if (area > bestArea) {

@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import type { SpecIssue } from '../spec/job-spec.js';
+import type { SpecIssue } from '../domain/job-spec.js';
 
 /** An error meant for the client: an HTTP status, a stable code and a human message. */
 export class ApiError extends Error {
@@ -31,7 +31,8 @@ const fastifyCodes: Record<string, string> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_json',
 };
 
-const unreachable = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|connection (is )?(closed|terminated|refused)|terminating connection|Can't reach database|timed out fetching a new connection|the database system is (starting up|shutting down)|Stream isn't writeable|MaxRetriesPerRequest/i;
+const unreachable =
+  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|connection (is )?(closed|terminated|refused)|terminating connection|Can't reach database|timed out fetching a new connection|the database system is (starting up|shutting down)|Stream isn't writeable|MaxRetriesPerRequest/i;
 
 /** Which dependency an error says is unreachable, if any. */
 export function unavailableDependency(error: unknown): 'database' | 'queue' | null {
@@ -50,14 +51,21 @@ export function unavailableDependency(error: unknown): 'database' | 'queue' | nu
 /** The one place an error becomes an HTTP response. Clients never see a stack trace. */
 export function errorHandler(error: FastifyError | ApiError, request: FastifyRequest, reply: FastifyReply): void {
   if (error instanceof ApiError) {
-    const body: ErrorBody = { error: error.message, code: error.code, ...(error.issues ? { issues: error.issues } : {}) };
+    const body: ErrorBody = {
+      error: error.message,
+      code: error.code,
+      ...(error.issues ? { issues: error.issues } : {}),
+    };
     void reply.status(error.statusCode).send(body);
     return;
   }
   const status = error.statusCode ?? 500;
   if (status >= 400 && status < 500) {
     const code = fastifyCodes[error.code] ?? (error instanceof SyntaxError ? 'invalid_json' : 'bad_request');
-    const message = status === 413 ? `request body is larger than the limit of ${request.routeOptions.bodyLimit ?? 'the server'} bytes` : error.message;
+    const message =
+      status === 413
+        ? `request body is larger than the limit of ${request.routeOptions.bodyLimit ?? 'the server'} bytes`
+        : error.message;
     void reply.status(status).send({ error: message, code } satisfies ErrorBody);
     return;
   }
@@ -68,9 +76,14 @@ export function errorHandler(error: FastifyError | ApiError, request: FastifyReq
     void reply
       .status(503)
       .header('retry-after', '5')
-      .send({ error: `${what} is unavailable right now; try again shortly`, code: `${dependency}_unavailable` } satisfies ErrorBody);
+      .send({
+        error: `${what} is unavailable right now; try again shortly`,
+        code: `${dependency}_unavailable`,
+      } satisfies ErrorBody);
     return;
   }
   request.log.error({ err: error }, 'request failed');
-  void reply.status(500).send({ error: 'internal error; the server logged the details', code: 'internal_error' } satisfies ErrorBody);
+  void reply
+    .status(500)
+    .send({ error: 'internal error; the server logged the details', code: 'internal_error' } satisfies ErrorBody);
 }

@@ -45,7 +45,11 @@ export function createEventHub(subscriber: Redis, prefix: string, subscribeTimeo
     // Resolves only once Redis confirmed the subscription, so nothing published after this is missed;
     // while Redis is down it gives up after a while rather than leaving the client waiting.
     try {
-      await withTimeout(Promise.resolve(pending.get(channel)), subscribeTimeoutMs, 'Redis did not confirm the subscription in time');
+      await withTimeout(
+        Promise.resolve(pending.get(channel)),
+        subscribeTimeoutMs,
+        'Redis did not confirm the subscription in time',
+      );
     } catch (error) {
       await unsubscribe();
       throw error;
@@ -70,7 +74,10 @@ export function createEventHub(subscriber: Redis, prefix: string, subscribeTimeo
           return;
         }
         // ioredis re-subscribes on its own, but says `ready` before Redis has confirmed it.
-        Promise.all([...listeners.keys()].map((channel) => subscriber.subscribe(channel))).then(callback, () => undefined);
+        Promise.all([...listeners.keys()].map((channel) => subscriber.subscribe(channel))).then(
+          callback,
+          () => undefined,
+        );
       });
     },
   };

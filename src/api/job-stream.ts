@@ -1,5 +1,10 @@
 import type { JobEvent } from '../events/job-events.js';
-import { terminalStatuses, type JobsRepository, type JobWithEpochs, type StepRecord } from '../store/jobs-repository.js';
+import {
+  terminalStatuses,
+  type JobsRepository,
+  type JobWithEpochs,
+  type StepRecord,
+} from '../store/jobs-repository.js';
 import { stepsPerEpochOf } from './compare.js';
 import type { EventHub } from './event-hub.js';
 import { epochMetrics } from './job-view.js';
@@ -32,7 +37,15 @@ export interface JobStreamDeps {
  * Feeds one WebSocket: subscribes first, replays from Postgres what the client has not seen, then
  * passes live events through, dropping anything already sent, so the seam has no gap and no duplicate.
  */
-export function createJobStream({ jobId, since, jobs, hub, send, drain = async () => undefined, finish }: JobStreamDeps) {
+export function createJobStream({
+  jobId,
+  since,
+  jobs,
+  hub,
+  send,
+  drain = async () => undefined,
+  finish,
+}: JobStreamDeps) {
   let seq = 0;
   let lastStep = since;
   let lastEpoch = 0;
@@ -82,7 +95,8 @@ export function createJobStream({ jobId, since, jobs, hub, send, drain = async (
     }
   };
 
-  const deliverEpoch = (metrics: JobWithEpochs['epochs'][number]) => deliver({ type: 'epoch', jobId, ...epochMetrics(metrics) });
+  const deliverEpoch = (metrics: JobWithEpochs['epochs'][number]) =>
+    deliver({ type: 'epoch', jobId, ...epochMetrics(metrics) });
 
   /** Sends everything Postgres holds beyond what was sent: on connect, and after Redis reconnects. */
   async function replay(): Promise<void> {
@@ -108,7 +122,7 @@ export function createJobStream({ jobId, since, jobs, hub, send, drain = async (
     };
     // Read a page at a time, so replaying a long history never holds it whole.
     for await (const page of jobs.historyPages(jobId, { after: lastStep })) {
-      for (let from = 0; from < page.length && !done; ) {
+      for (let from = 0; from < page.length && !done;) {
         const epoch = (page[from] as StepRecord).epoch;
         let to = from + 1;
         while (to < page.length && (page[to] as StepRecord).epoch === epoch) to += 1;

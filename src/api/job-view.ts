@@ -1,4 +1,4 @@
-import type { EpochMetrics } from '../spec/metrics.js';
+import type { EpochMetrics } from '../domain/metrics.js';
 import type { JobWithEpochs } from '../store/jobs-repository.js';
 import { architectureOf, specOf } from './compare.js';
 
@@ -45,7 +45,12 @@ export function jobView(job: JobWithEpochs) {
     finishedAt: job.finishedAt?.toISOString() ?? null,
     updatedAt: job.updatedAt.toISOString(),
     durationMs: job.durationMs,
-    links: { self: `/jobs/${job.id}`, history: `/jobs/${job.id}/history`, events: `/jobs/${job.id}/events`, cancel: `/jobs/${job.id}/cancel` },
+    links: {
+      self: `/jobs/${job.id}`,
+      history: `/jobs/${job.id}/history`,
+      events: `/jobs/${job.id}/events`,
+      cancel: `/jobs/${job.id}/cancel`,
+    },
   };
 }
 
@@ -62,7 +67,12 @@ export function runSummary(job: JobWithEpochs) {
     tags: job.tags,
     architecture: architectureOf(spec),
     parameterCount: job.parameterCount,
-    hyperparameters: { epochs: spec.epochs, learningRate: spec.learningRate, batchSize: spec.batchSize, optimizer: spec.optimizer },
+    hyperparameters: {
+      epochs: spec.epochs,
+      learningRate: spec.learningRate,
+      batchSize: spec.batchSize,
+      optimizer: spec.optimizer,
+    },
     epochsCompleted: job.epochs.length,
     finalTestAccuracy: job.finalTestAccuracy,
     bestTestAccuracy: job.bestTestAccuracy,

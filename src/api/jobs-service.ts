@@ -1,8 +1,8 @@
 import { createHash, randomInt, randomUUID } from 'node:crypto';
 import type { PublishEvent } from '../events/job-events.js';
 import type { Logger } from '../logger.js';
-import { parseJobSpec } from '../spec/job-spec.js';
-import { specParameterCount, totalSteps } from '../spec/model-shape.js';
+import { parseJobSpec } from '../domain/job-spec.js';
+import { specParameterCount, totalSteps } from '../domain/model-shape.js';
 import type { JobsRepository, JobWithEpochs, RunQuery, StepRecord } from '../store/jobs-repository.js';
 import { compareRuns } from './compare.js';
 import { lttbPaged } from './downsample.js';
@@ -42,12 +42,21 @@ function canonicalJson(value: unknown): string {
 const idempotencyKeyPattern = /^[\x21-\x7e]{1,200}$/;
 
 function checkId(id: string): string {
-  if (!isUuid(id)) throw new ApiError(400, 'invalid_id', 'job id must be a UUID', [{ path: 'id', message: 'must be a UUID' }]);
+  if (!isUuid(id))
+    throw new ApiError(400, 'invalid_id', 'job id must be a UUID', [{ path: 'id', message: 'must be a UUID' }]);
   return id.toLowerCase();
 }
 
 /** Submitting, reading, cancelling and comparing jobs, independent of HTTP. */
-export function createJobsService({ jobs, enqueue, dequeue, publish, maxParameters, maxJobMemoryBytes, logger }: JobsServiceDeps) {
+export function createJobsService({
+  jobs,
+  enqueue,
+  dequeue,
+  publish,
+  maxParameters,
+  maxJobMemoryBytes,
+  logger,
+}: JobsServiceDeps) {
   async function get(id: string): Promise<JobWithEpochs> {
     const job = await jobs.find(checkId(id));
     if (!job) throw notFound(`job ${id}`);
@@ -55,10 +64,20 @@ export function createJobsService({ jobs, enqueue, dequeue, publish, maxParamete
   }
 
   /** A job's loss history downsampled (LTTB) to at most `points`, read twice a page at a time. */
-  async function sampledHistory(jobId: string, points: number, extent?: { count: number; lastStep: number }): Promise<StepRecord[]> {
+  async function sampledHistory(
+    jobId: string,
+    points: number,
+    extent?: { count: number; lastStep: number },
+  ): Promise<StepRecord[]> {
     const { count, lastStep } = extent ?? (await jobs.historyExtent(jobId));
     const read = () => jobs.historyPages(jobId, { through: lastStep });
-    return lttbPaged(count, points, read, (step) => step.step, (step) => step.loss);
+    return lttbPaged(
+      count,
+      points,
+      read,
+      (step) => step.step,
+      (step) => step.loss,
+    );
   }
 
   return {
@@ -71,16 +90,24 @@ export function createJobsService({ jobs, enqueue, dequeue, publish, maxParamete
      */
     async submit(body: unknown, idempotencyKey?: string): Promise<{ job: JobWithEpochs; replayed: boolean }> {
       if (idempotencyKey !== undefined && !idempotencyKeyPattern.test(idempotencyKey)) {
-        throw new ApiError(400, 'invalid_idempotency_key', 'Idempotency-Key must be 1 to 200 printable ASCII characters', [
-          { path: 'Idempotency-Key', message: 'must be 1 to 200 printable ASCII characters' },
-        ]);
+        throw new ApiError(
+          400,
+          'invalid_idempotency_key',
+          'Idempotency-Key must be 1 to 200 printable ASCII characters',
+          [{ path: 'Idempotency-Key', message: 'must be 1 to 200 printable ASCII characters' }],
+        );
       }
-      const bodyHash = idempotencyKey === undefined ? '' : createHash('sha256').update(canonicalJson(body)).digest('hex');
+      const bodyHash =
+        idempotencyKey === undefined ? '' : createHash('sha256').update(canonicalJson(body)).digest('hex');
       const replay = async (): Promise<{ job: JobWithEpochs; replayed: boolean } | null> => {
         const existing = idempotencyKey === undefined ? null : await jobs.findByIdempotencyKey(idempotencyKey);
         if (!existing) return null;
         if (existing.bodyHash !== bodyHash) {
-          throw new ApiError(422, 'idempotency_key_reused', 'this Idempotency-Key was already used with a different body');
+          throw new ApiError(
+            422,
+            'idempotency_key_reused',
+            'this Idempotency-Key was already used with a different body',
+          );
         }
         return { job: await get(existing.jobId), replayed: true };
       };
@@ -138,7 +165,11 @@ export function createJobsService({ jobs, enqueue, dequeue, publish, maxParamete
       if (outcome === null) throw notFound(`job ${id}`);
       if (outcome === 'finished') {
         const job = await get(jobId);
-        throw new ApiError(409, 'job_finished', `job ${jobId} has already ${job.status === 'cancelled' ? 'been cancelled' : job.status}`);
+        throw new ApiError(
+          409,
+          'job_finished',
+          `job ${jobId} has already ${job.status === 'cancelled' ? 'been cancelled' : job.status}`,
+        );
       }
       if (outcome === 'cancelled') {
         await dequeue(jobId).catch(() => undefined);
@@ -158,7 +189,9 @@ export function createJobsService({ jobs, enqueue, dequeue, publish, maxParamete
       const found = await jobs.findMany(unique);
       const missing = unique.filter((id) => !found.some((job) => job.id === id));
       if (missing.length > 0) throw new ApiError(404, 'not_found', `no job with id ${missing.join(', ')}`);
-      const curves = new Map(await Promise.all(found.map(async (job) => [job.id, await sampledHistory(job.id, points)] as const)));
+      const curves = new Map(
+        await Promise.all(found.map(async (job) => [job.id, await sampledHistory(job.id, points)] as const)),
+      );
       return compareRuns(found, curves, points);
     },
   };

@@ -9,7 +9,12 @@ export function parseRequest<T extends z.ZodType>(schema: T, input: unknown, wha
     path: issue.path.map(String).join('.') || what,
     message: issue.code === 'unrecognized_keys' ? `unknown parameter(s): ${issue.keys.join(', ')}` : issue.message,
   }));
-  throw new ApiError(400, `invalid_${what}`, `invalid ${what}: ${[...new Set(issues.map((issue) => issue.path))].join(', ')}`, issues);
+  throw new ApiError(
+    400,
+    `invalid_${what}`,
+    `invalid ${what}: ${[...new Set(issues.map((issue) => issue.path))].join(', ')}`,
+    issues,
+  );
 }
 
 export const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

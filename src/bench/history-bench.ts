@@ -3,8 +3,8 @@
 // against the same process idle. Prints figures; asserts nothing.
 import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
-import { parseJobSpec } from '../spec/job-spec.js';
-import { specParameterCount, totalSteps } from '../spec/model-shape.js';
+import { parseJobSpec } from '../domain/job-spec.js';
+import { specParameterCount, totalSteps } from '../domain/model-shape.js';
 import { createPrismaClient, dropDatabase } from '../store/database.js';
 import { createJobsRepository, type JobsRepository } from '../store/jobs-repository.js';
 import { exerciseSpec } from './networks.js';
@@ -31,10 +31,18 @@ async function measured<T>(pid: number, work: () => Promise<T>): Promise<{ resul
 async function insertRun(jobs: JobsRepository, steps: number, batchSize: number): Promise<string> {
   // MNIST has 60,000 training examples: as many epochs as keep each within 50,000 steps.
   const epochs = Math.max(1, Math.ceil((steps * batchSize) / 50_000));
-  const parsed = parseJobSpec({ ...exerciseSpec('mlp', Math.ceil(steps / epochs) * batchSize, 1000, epochs), batchSize }, { maxParameters: 1e9 });
+  const parsed = parseJobSpec(
+    { ...exerciseSpec('mlp', Math.ceil(steps / epochs) * batchSize, 1000, epochs), batchSize },
+    { maxParameters: 1e9 },
+  );
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
   const id = randomUUID();
-  await jobs.create({ id, spec: parsed.spec, parameterCount: specParameterCount(parsed.spec), totalSteps: totalSteps(parsed.spec) });
+  await jobs.create({
+    id,
+    spec: parsed.spec,
+    parameterCount: specParameterCount(parsed.spec),
+    totalSteps: totalSteps(parsed.spec),
+  });
   const owner = randomUUID();
   await jobs.claim(id, 'wasm', 600_000, owner);
   const perEpoch = totalSteps(parsed.spec) / epochs;
@@ -46,7 +54,14 @@ async function insertRun(jobs: JobsRepository, steps: number, batchSize: number)
     await jobs.recordSteps(id, batch);
   }
   for (let epoch = 1; epoch <= epochs; epoch++) {
-    await jobs.recordEpoch(id, { epoch, testAccuracy: 0.9, testLoss: 0.3, trainLoss: 0.3, durationMs: 1000, samplesPerSecond: 5000 });
+    await jobs.recordEpoch(id, {
+      epoch,
+      testAccuracy: 0.9,
+      testLoss: 0.3,
+      trainLoss: 0.3,
+      durationMs: 1000,
+      samplesPerSecond: 5000,
+    });
   }
   await jobs.finish(id, 'completed', undefined, owner);
   return id;
@@ -90,16 +105,29 @@ try {
   console.log(`API RSS idle: ${mib(idle)}\n`);
 
   const report = (label: string, peak: number, ms: number, detail: string) =>
-    console.log(`${label.padEnd(34)} ${format(ms / 1000, 2).padStart(6)} s   peak RSS ${mib(peak).padStart(9)} (${peak >= idle ? '+' : ''}${mib(peak - idle)} over idle)   ${detail}`);
+    console.log(
+      `${label.padEnd(34)} ${format(ms / 1000, 2).padStart(6)} s   peak RSS ${mib(peak).padStart(9)} (${peak >= idle ? '+' : ''}${mib(peak - idle)} over idle)   ${detail}`,
+    );
 
   const whole = await measured(pid, async () => (await fetch(`${base}/jobs/${id}/history`)).text());
   const body = JSON.parse(whole.result) as { count: number };
-  report('GET /jobs/:id/history', whole.peak, whole.ms, `${format(body.count)} steps, ${format(whole.result.length / 1e6, 1)} MB of JSON`);
+  report(
+    'GET /jobs/:id/history',
+    whole.peak,
+    whole.ms,
+    `${format(body.count)} steps, ${format(whole.result.length / 1e6, 1)} MB of JSON`,
+  );
 
-  const sampled = await measured(pid, async () => (await (await fetch(`${base}/jobs/${id}/history?points=1000`)).json()) as { count: number });
+  const sampled = await measured(
+    pid,
+    async () => (await (await fetch(`${base}/jobs/${id}/history?points=1000`)).json()) as { count: number },
+  );
   report('GET /jobs/:id/history?points=1000', sampled.peak, sampled.ms, `${format(sampled.result.count)} points`);
 
-  const compared = await measured(pid, async () => (await fetch(`${base}/compare?ids=${id},${other}&points=500`)).status);
+  const compared = await measured(
+    pid,
+    async () => (await fetch(`${base}/compare?ids=${id},${other}&points=500`)).status,
+  );
   report('GET /compare (this run and another)', compared.peak, compared.ms, `status ${compared.result}`);
 
   const replayed = await measured(pid, () => replay(`${base.replace('http', 'ws')}/jobs/${id}/events`));

@@ -1,18 +1,21 @@
 // One measurement of the bare training loop in a fresh process, printed as one JSON line:
 //   node dist/bench/loop.js <wasm|wasm-stock|cpu|tensorflow> <mlp|deep> <trainSamples> [testSamples] [warmupSamples] [epochs]
-import { parseJobSpec } from '../spec/job-spec.js';
+import { parseJobSpec } from '../domain/job-spec.js';
 import { selectBackend, type BackendName } from '../training/backend.js';
 import { loadDataset } from '../training/datasets/index.js';
 import { train } from '../training/train.js';
 import { exerciseSpec, type NetworkName } from './networks.js';
 
-const [backendArgument = 'wasm', network = 'mlp', samples = '6400', tests = '100', warmup = '640', epochCount = '1'] = process.argv.slice(2);
+const [backendArgument = 'wasm', network = 'mlp', samples = '6400', tests = '100', warmup = '640', epochCount = '1'] =
+  process.argv.slice(2);
 const stock = backendArgument === 'wasm-stock';
 const backend = await selectBackend((stock ? 'wasm' : backendArgument) as BackendName, { wasmFastPath: !stock });
 const dataset = await loadDataset('mnist');
 
 function spec(trainSamples: number, epochs = 1) {
-  const parsed = parseJobSpec(exerciseSpec(network as NetworkName, trainSamples, Number(tests), epochs), { maxParameters: Number.MAX_SAFE_INTEGER });
+  const parsed = parseJobSpec(exerciseSpec(network as NetworkName, trainSamples, Number(tests), epochs), {
+    maxParameters: Number.MAX_SAFE_INTEGER,
+  });
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
   return parsed.spec;
 }

@@ -15,13 +15,19 @@ export interface Service {
 /** Starts `dist/main/<entry>.js` with `env` added, resolving once it says it is ready. */
 export function startService(entry: 'api' | 'worker', env: NodeJS.ProcessEnv): Promise<Service> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(here, '../main', `${entry}.js`)], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [path.join(here, '../main', `${entry}.js`)], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let log = '';
     const ready = entry === 'api' ? /api listening/ : /worker waiting for jobs/;
     const service: Service = {
       child,
       log: () => log,
-      stop: () => new Promise((done) => (child.exitCode !== null ? done() : (child.once('exit', () => done()), child.kill('SIGTERM')))),
+      stop: () =>
+        new Promise((done) =>
+          child.exitCode !== null ? done() : (child.once('exit', () => done()), child.kill('SIGTERM')),
+        ),
     };
     // Resolving again once ready is a no-op, as is rejecting after that.
     child.stdout.on('data', (chunk: Buffer) => {
@@ -34,7 +40,8 @@ export function startService(entry: 'api' | 'worker', env: NodeJS.ProcessEnv): P
 }
 
 /** A number for a report: grouped thousands, `digits` decimals. */
-export const format = (value: number, digits = 0) => value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+export const format = (value: number, digits = 0) =>
+  value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 /** A `/proc/<pid>/status` memory field (VmRSS, VmHWM, ...) in bytes. */
 export function procStatusBytes(pid: number, field: 'VmRSS' | 'VmHWM'): number {

@@ -22,11 +22,30 @@ interface LoopResult {
   epochs: { epoch: number; testAccuracy: number; testLoss: number }[];
 }
 
-function runLoop(backend: string, network: NetworkName, samples: number, testSamples = 100, warmup = 640, epochs = 1): Promise<LoopResult | null> {
+function runLoop(
+  backend: string,
+  network: NetworkName,
+  samples: number,
+  testSamples = 100,
+  warmup = 640,
+  epochs = 1,
+): Promise<LoopResult | null> {
   return new Promise((resolve) => {
-    const child = spawn(node, [path.join(here, 'loop.js'), backend, network, String(samples), String(testSamples), String(warmup), String(epochs)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      node,
+      [
+        path.join(here, 'loop.js'),
+        backend,
+        network,
+        String(samples),
+        String(testSamples),
+        String(warmup),
+        String(epochs),
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.on('exit', (code) => {
@@ -38,7 +57,11 @@ function runLoop(backend: string, network: NetworkName, samples: number, testSam
 
 function canLoadNative(): Promise<boolean> {
   return new Promise((resolve) => {
-    const child = spawn(node, ['-e', "import('@tensorflow/tfjs-node').then(() => process.exit(0), () => process.exit(1))"], { cwd: path.join(here, '../..'), stdio: 'ignore' });
+    const child = spawn(
+      node,
+      ['-e', "import('@tensorflow/tfjs-node').then(() => process.exit(0), () => process.exit(1))"],
+      { cwd: path.join(here, '../..'), stdio: 'ignore' },
+    );
     child.on('exit', (code) => resolve(code === 0));
   });
 }
@@ -56,7 +79,9 @@ const targets: Target[] = [];
 const target = (goal: string, measured: string, met: boolean) => targets.push({ goal, measured, met });
 
 async function trainingSpeed(): Promise<void> {
-  console.log('\n== Training speed, bare loop, batch 64, SGD (samples/s after a warm-up; the fast path is the median of 3 runs) ==');
+  console.log(
+    '\n== Training speed, bare loop, batch 64, SGD (samples/s after a warm-up; the fast path is the median of 3 runs) ==',
+  );
   const plan: [string, NetworkName, number, number][] = [
     ['wasm-stock', 'mlp', 3200, 1],
     ['wasm', 'mlp', 19_200, 3],
@@ -90,12 +115,22 @@ async function trainingSpeed(): Promise<void> {
     const stock = speeds.get(`wasm-stock/${network}`);
     return stock ? `, ${format(fast(network) / stock, 1)}x stock` : '';
   };
-  target('784-512-512-10 on wasm: at least 5,000 samples/s (stretch 6,000)', `${format(fast('mlp'))} samples/s${stockRatio('mlp')}`, fast('mlp') >= 5000);
-  target('784-512-1024-512-128-10 on wasm: at least 2,200 samples/s', `${format(fast('deep'))} samples/s${stockRatio('deep')}`, fast('deep') >= 2200);
+  target(
+    '784-512-512-10 on wasm: at least 5,000 samples/s (stretch 6,000)',
+    `${format(fast('mlp'))} samples/s${stockRatio('mlp')}`,
+    fast('mlp') >= 5000,
+  );
+  target(
+    '784-512-1024-512-128-10 on wasm: at least 2,200 samples/s',
+    `${format(fast('deep'))} samples/s${stockRatio('deep')}`,
+    fast('deep') >= 2200,
+  );
 }
 
 async function accuracy(): Promise<void> {
-  console.log('\n== Accuracy of the original exercise (784-512-512-10, 3 epochs of all 60,000, SGD lr 0.01, batch 64, fast path) ==');
+  console.log(
+    '\n== Accuracy of the original exercise (784-512-512-10, 3 epochs of all 60,000, SGD lr 0.01, batch 64, fast path) ==',
+  );
   const result = await runLoop('wasm', 'mlp', 60_000, 10_000, 0, 3);
   if (!result) {
     console.log('failed to run');
@@ -103,10 +138,16 @@ async function accuracy(): Promise<void> {
     return;
   }
   for (const epoch of result.epochs) {
-    console.log(`epoch ${epoch.epoch}: test accuracy ${format(epoch.testAccuracy * 100, 2)}%, test loss ${format(epoch.testLoss, 4)}`);
+    console.log(
+      `epoch ${epoch.epoch}: test accuracy ${format(epoch.testAccuracy * 100, 2)}%, test loss ${format(epoch.testLoss, 4)}`,
+    );
   }
   console.log(`${format(result.samplesPerSecond)} samples/s over the three epochs`);
-  target('784-512-512-10 test accuracy after 3 epochs: at least 92%', `${format(result.testAccuracy * 100, 2)}%`, result.testAccuracy >= 0.92);
+  target(
+    '784-512-512-10 test accuracy after 3 epochs: at least 92%',
+    `${format(result.testAccuracy * 100, 2)}%`,
+    result.testAccuracy >= 0.92,
+  );
 }
 
 /** Submits `specs` at once and waits until every job has ended; the time that took and the jobs' ids. */
@@ -114,7 +155,11 @@ async function submitAndWait(base: string, specs: object[]): Promise<{ ms: numbe
   const started = performance.now();
   const ids = await Promise.all(
     specs.map(async (spec) => {
-      const response = await fetch(`${base}/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(spec) });
+      const response = await fetch(`${base}/jobs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(spec),
+      });
       return ((await response.json()) as { id: string }).id;
     }),
   );
@@ -125,7 +170,12 @@ async function submitAndWait(base: string, specs: object[]): Promise<{ ms: numbe
           const socket = new WebSocket(`${base.replace('http', 'ws')}/jobs/${id}/events`);
           socket.on('message', (data) => {
             const message = JSON.parse(data.toString()) as { type: string; status?: string };
-            if (message.type === 'status' && message.status !== 'queued' && message.status !== 'running' && message.status !== 'completed') {
+            if (
+              message.type === 'status' &&
+              message.status !== 'queued' &&
+              message.status !== 'running' &&
+              message.status !== 'completed'
+            ) {
               reject(new Error(`job ${id} ended ${message.status}`));
             }
           });
@@ -155,7 +205,9 @@ async function system(): Promise<void> {
 
     // Training speed alone varies by several percent from one run to the next here, so each side
     // runs five times, alternating, and the medians are compared.
-    console.log('\n== Whole system over the bare loop (784-512-512-10, 20,000 samples, full test set; medians of 5) ==');
+    console.log(
+      '\n== Whole system over the bare loop (784-512-512-10, 20,000 samples, full test set; medians of 5) ==',
+    );
     const spec = exerciseSpec('mlp', 20_000, 10_000);
     const bareMs: number[] = [];
     const systemMs: number[] = [];
@@ -166,13 +218,19 @@ async function system(): Promise<void> {
       const { ms, ids } = await submitAndWait(base, [spec]);
       systemMs.push(ms);
       // What the worker spent in the job's epochs (training and testing); the rest is the system's.
-      const job = (await (await fetch(`${base}/jobs/${ids[0]}`)).json()) as { metrics: { epochs: { durationMs: number }[] } };
+      const job = (await (await fetch(`${base}/jobs/${ids[0]}`)).json()) as {
+        metrics: { epochs: { durationMs: number }[] };
+      };
       outsideMs.push(ms - job.metrics.epochs.reduce((sum, epoch) => sum + epoch.durationMs, 0));
     }
     console.log(`bare loop in one process:            ${bareMs.map((ms) => format(ms / 1000, 2)).join(', ')} s`);
-    console.log(`HTTP -> queue -> worker -> Postgres:  ${systemMs.map((ms) => format(ms / 1000, 2)).join(', ')} s  (submit to final status over WebSocket)`);
+    console.log(
+      `HTTP -> queue -> worker -> Postgres:  ${systemMs.map((ms) => format(ms / 1000, 2)).join(', ')} s  (submit to final status over WebSocket)`,
+    );
     const overhead = (median(systemMs) / median(bareMs) - 1) * 100;
-    console.log(`overhead: ${format(overhead, 1)}% (median ${format(median(systemMs) / 1000, 2)} s over median ${format(median(bareMs) / 1000, 2)} s)`);
+    console.log(
+      `overhead: ${format(overhead, 1)}% (median ${format(median(systemMs) / 1000, 2)} s over median ${format(median(bareMs) / 1000, 2)} s)`,
+    );
     console.log(
       `time outside the job's epochs (submit, queue, claim, model setup, final writes, notification): median ${format(median(outsideMs))} ms, ${format((median(outsideMs) / median(systemMs)) * 100, 1)}% of the job`,
     );
@@ -185,14 +243,20 @@ async function system(): Promise<void> {
       const oneMs = (await submitAndWait(base, [concurrencySpec])).ms;
       const twoMs = (await submitAndWait(base, [concurrencySpec, concurrencySpec])).ms;
       pairs.push(twoMs / oneMs);
-      console.log(`one job: ${format(oneMs / 1000, 2)} s   two jobs at once: ${format(twoMs / 1000, 2)} s   ratio ${format(twoMs / oneMs, 2)}`);
+      console.log(
+        `one job: ${format(oneMs / 1000, 2)} s   two jobs at once: ${format(twoMs / 1000, 2)} s   ratio ${format(twoMs / oneMs, 2)}`,
+      );
     }
     const bareOne = await runLoop('wasm', 'mlp', 15_000, 1000);
     const barePair = await Promise.all([runLoop('wasm', 'mlp', 15_000, 1000), runLoop('wasm', 'mlp', 15_000, 1000)]);
     target('two concurrent jobs: within 1.3x the time of one', `${format(median(pairs), 2)}x`, median(pairs) <= 1.3);
-    console.log(`median ratio ${format(median(pairs), 2)}; for reference, two bare loops in two processes at once: ${
-      bareOne && barePair[0] && barePair[1] ? format(Math.max(barePair[0].wallMs, barePair[1].wallMs) / bareOne.wallMs, 2) : 'n/a'
-    } of one`);
+    console.log(
+      `median ratio ${format(median(pairs), 2)}; for reference, two bare loops in two processes at once: ${
+        bareOne && barePair[0] && barePair[1]
+          ? format(Math.max(barePair[0].wallMs, barePair[1].wallMs) / bareOne.wallMs, 2)
+          : 'n/a'
+      } of one`,
+    );
 
     console.log('\n== Worker memory over 20 consecutive jobs (784-512-512-10, 5,000 samples each) ==');
     for (let index = 0; index < 20; index++) await submitAndWait(base, [exerciseSpec('mlp', 5000, 1000)]);
@@ -204,8 +268,12 @@ async function system(): Promise<void> {
     const last20 = completions.slice(-20);
     const rss = last20.map((entry) => entry.rssBytes / 1024 / 1024);
     const peak = procStatusBytes(worker.child.pid as number, 'VmHWM');
-    console.log(`RSS after job 1: ${format(rss[0] ?? 0)} MiB, job 5: ${format(rss[4] ?? 0)} MiB, job 10: ${format(rss[9] ?? 0)} MiB, job 20: ${format(rss[19] ?? 0)} MiB`);
-    console.log(`growth from job 5 to job 20: ${format((rss[19] ?? 0) - (rss[4] ?? 0), 1)} MiB; peak RSS ${format(peak / 1024 / 1024)} MiB`);
+    console.log(
+      `RSS after job 1: ${format(rss[0] ?? 0)} MiB, job 5: ${format(rss[4] ?? 0)} MiB, job 10: ${format(rss[9] ?? 0)} MiB, job 20: ${format(rss[19] ?? 0)} MiB`,
+    );
+    console.log(
+      `growth from job 5 to job 20: ${format((rss[19] ?? 0) - (rss[4] ?? 0), 1)} MiB; peak RSS ${format(peak / 1024 / 1024)} MiB`,
+    );
     const tensorCounts = [...new Set(last20.map((entry) => entry.numTensors))];
     console.log(`training-thread tensors after each job: ${tensorCounts.join(', ')}`);
     // Flat: after the first few jobs have grown the heaps, less than 2% more by job 20.
@@ -223,8 +291,12 @@ async function system(): Promise<void> {
   }
 }
 
-console.log(`trainer bench:train on ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown cpu'}), node ${process.version}`);
-console.log('reference figures for 784-512-512-10 on this kind of machine: stock tfjs wasm ~640 samples/s, wasm with explicit transposes ~2,700, PyTorch on one core ~17,500');
+console.log(
+  `trainer bench:train on ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown cpu'}), node ${process.version}`,
+);
+console.log(
+  'reference figures for 784-512-512-10 on this kind of machine: stock tfjs wasm ~640 samples/s, wasm with explicit transposes ~2,700, PyTorch on one core ~17,500',
+);
 await trainingSpeed();
 await accuracy();
 await system();

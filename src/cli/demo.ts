@@ -19,7 +19,10 @@ const base = options.url.replace(/\/$/, '');
 const dense = (units: number, activation: 'relu' | 'linear' = 'relu') => ({ type: 'dense', units, activation });
 const networks = [
   { name: 'mlp 784-512-512-10', layers: [dense(512), dense(512), dense(10, 'linear')] },
-  { name: 'deep 784-512-1024-512-128-10', layers: [dense(512), dense(1024), dense(512), dense(128), dense(10, 'linear')] },
+  {
+    name: 'deep 784-512-1024-512-128-10',
+    layers: [dense(512), dense(1024), dense(512), dense(128), dense(10, 'linear')],
+  },
 ];
 
 interface EpochEvent {
@@ -43,7 +46,11 @@ function follow(id: string, label: string, epochs: number): Promise<string> {
     const socket = new WebSocket(`${base.replace(/^http/, 'ws')}/jobs/${id}/events`);
     let status = 'queued';
     socket.on('message', (data) => {
-      const message = JSON.parse(data.toString()) as { type: string; status?: string; error?: string | null } & Partial<EpochEvent>;
+      const message = JSON.parse(data.toString()) as {
+        type: string;
+        status?: string;
+        error?: string | null;
+      } & Partial<EpochEvent>;
       if (message.type === 'epoch') {
         const event = message as EpochEvent;
         console.log(
@@ -88,7 +95,11 @@ async function main(): Promise<void> {
       }),
     ),
   );
-  jobs.forEach((job, index) => console.log(`submitted ${networks[index]?.name} as ${job.id} (${job.parameterCount.toLocaleString('en-US')} parameters)`));
+  jobs.forEach((job, index) =>
+    console.log(
+      `submitted ${networks[index]?.name} as ${job.id} (${job.parameterCount.toLocaleString('en-US')} parameters)`,
+    ),
+  );
 
   const outcomes = await Promise.all(jobs.map((job, index) => follow(job.id, networks[index]?.name ?? job.id, epochs)));
   if (outcomes.some((outcome) => outcome !== 'completed')) {
@@ -112,7 +123,9 @@ async function main(): Promise<void> {
     architecture: { layers: { index: number; same: boolean; byRun: (string | null)[] }[] };
   }>(`/compare?ids=${ids}`);
 
-  console.log('\nrun                             parameters  final acc  best acc  final test loss  training time  samples/s  backend');
+  console.log(
+    '\nrun                             parameters  final acc  best acc  final test loss  training time  samples/s  backend',
+  );
   for (const run of comparison.runs) {
     console.log(
       `${run.label.padEnd(31)} ${run.parameterCount.toLocaleString('en-US').padStart(10)}  ${percent(run.finalTestAccuracy).padStart(9)}  ` +
@@ -123,7 +136,9 @@ async function main(): Promise<void> {
   console.log(`hyperparameters that differ: ${comparison.differingHyperparameters.join(', ') || 'none'}`);
   console.log('layers:');
   for (const layer of comparison.architecture.layers) {
-    console.log(`  ${String(layer.index).padStart(2)} ${layer.same ? ' ' : '*'} ${layer.byRun.map((description) => (description ?? '-').padEnd(20)).join(' ')}`);
+    console.log(
+      `  ${String(layer.index).padStart(2)} ${layer.same ? ' ' : '*'} ${layer.byRun.map((description) => (description ?? '-').padEnd(20)).join(' ')}`,
+    );
   }
 
   const svg = await fetch(`${base}/compare.svg?ids=${ids}`);

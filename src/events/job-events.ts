@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { EpochMetrics, StepLoss } from '../spec/metrics.js';
+import type { EpochMetrics, StepLoss } from '../domain/metrics.js';
 
 /** What workers (and the API, for queued and cancelled jobs) announce about jobs, through Redis. */
 export type JobEvent =

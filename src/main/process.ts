@@ -10,7 +10,10 @@ export interface Service {
  * Runs a service as this process: validates the environment (exit 1 with the reasons when it is
  * bad), starts, and closes gracefully on SIGTERM or SIGINT within SHUTDOWN_TIMEOUT_MS.
  */
-export async function runProcess(name: string, start: (config: Config, logger: Logger) => Promise<Service>): Promise<void> {
+export async function runProcess(
+  name: string,
+  start: (config: Config, logger: Logger) => Promise<Service>,
+): Promise<void> {
   let config: Config;
   try {
     config = loadConfig();

@@ -20,11 +20,14 @@ export async function startApi(config: Config, logger: Logger): Promise<Service 
   const redis = createRedis(config.REDIS_URL, 'client');
   // Subscribers must ride out Redis restarts, so this one queues commands while offline.
   const subscriber = createRedis(config.REDIS_URL, 'worker');
-  for (const connection of [redis, subscriber]) connection.on('error', (error) => logger.debug({ err: error }, 'redis connection error'));
+  for (const connection of [redis, subscriber])
+    connection.on('error', (error) => logger.debug({ err: error }, 'redis connection error'));
   const queue = createTrainingQueue(redis, config.QUEUE_PREFIX);
   queue.on('error', (error) => logger.debug({ err: error }, 'queue connection error'));
   const repository = createJobsRepository(prisma);
-  const publish = createEventPublisher(redis, config.QUEUE_PREFIX, (error) => logger.debug({ err: error }, 'could not publish a job event'));
+  const publish = createEventPublisher(redis, config.QUEUE_PREFIX, (error) =>
+    logger.debug({ err: error }, 'could not publish a job event'),
+  );
   const app = buildApp({
     logger,
     bodyLimit: config.BODY_LIMIT_BYTES,

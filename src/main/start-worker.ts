@@ -1,12 +1,12 @@
 import type { Config } from '../config.js';
 import { createEventPublisher } from '../events/job-events.js';
 import type { Logger } from '../logger.js';
-import { createJobRunner } from '../queue/job-runner.js';
-import { reconcileQueue, startReconciler } from '../queue/reconciler.js';
+import { createJobRunner } from '../worker/job-runner.js';
+import { reconcileQueue, startReconciler } from '../worker/reconciler.js';
 import { createRedis } from '../queue/redis.js';
-import { createTrainingPool } from '../queue/training-pool.js';
+import { createTrainingPool } from '../worker/training-pool.js';
 import { createTrainingQueue } from '../queue/training-queue.js';
-import { createTrainingWorker } from '../queue/training-worker.js';
+import { createTrainingWorker } from '../worker/training-worker.js';
 import { announceWorker } from '../queue/worker-registry.js';
 import { createPrismaClient } from '../store/database.js';
 import { createJobsRepository } from '../store/jobs-repository.js';
@@ -58,7 +58,10 @@ export async function startWorker(config: Config, logger: Logger): Promise<Servi
     runner,
     logger,
   });
-  const registry = announceWorker(clientRedis, config.QUEUE_PREFIX, { backend, concurrency: config.WORKER_CONCURRENCY });
+  const registry = announceWorker(clientRedis, config.QUEUE_PREFIX, {
+    backend,
+    concurrency: config.WORKER_CONCURRENCY,
+  });
   const reconciler = startReconciler(() => reconcileQueue(jobs, queue, logger), config.RECONCILE_INTERVAL_MS, logger);
   logger.info({ prefix: config.QUEUE_PREFIX }, 'worker waiting for jobs');
 

@@ -13,7 +13,12 @@ export interface WorkerAnnouncement {
 const keyPattern = (prefix: string) => `${prefix}:workers:*`;
 
 /** Announces this worker in Redis every `intervalMs`; the entry expires if the worker dies. */
-export function announceWorker(redis: Redis, prefix: string, details: Omit<WorkerAnnouncement, 'id' | 'host' | 'pid' | 'startedAt'>, intervalMs = 5000) {
+export function announceWorker(
+  redis: Redis,
+  prefix: string,
+  details: Omit<WorkerAnnouncement, 'id' | 'host' | 'pid' | 'startedAt'>,
+  intervalMs = 5000,
+) {
   const announcement: WorkerAnnouncement = {
     id: `${os.hostname()}:${process.pid}`,
     host: os.hostname(),

@@ -1,5 +1,5 @@
-import type { JobSpec } from '../spec/job-spec.js';
-import type { EpochMetrics, StepLoss } from '../spec/metrics.js';
+import type { JobSpec } from '../domain/job-spec.js';
+import type { EpochMetrics, StepLoss } from '../domain/metrics.js';
 import type { PrismaClient } from './database.js';
 import { Prisma, type EpochMetric, type Job } from './generated/client.js';
 import { JobStatus } from './generated/enums.js';
@@ -36,7 +36,8 @@ export const jobStatuses = Object.values(JobStatus) as [JobStatus, ...JobStatus[
 
 export const terminalStatuses: readonly JobStatus[] = ['completed', 'failed', 'cancelled'];
 
-export type ClaimResult = { outcome: 'claimed'; job: Job } | { outcome: 'busy' } | { outcome: 'cancelled' } | { outcome: 'gone' };
+export type ClaimResult =
+  { outcome: 'claimed'; job: Job } | { outcome: 'busy' } | { outcome: 'cancelled' } | { outcome: 'gone' };
 
 export interface NewJob {
   id: string;
@@ -89,7 +90,11 @@ const durationSoFar = Prisma.sql`CASE WHEN started_at IS NULL THEN NULL ELSE (ex
 /** Every read and write of jobs, their epoch metrics and their step losses. */
 export function createJobsRepository(prisma: PrismaClient) {
   async function historyExtent(id: string): Promise<{ count: number; lastStep: number }> {
-    const { _count, _max } = await prisma.stepLoss.aggregate({ where: { jobId: id }, _count: true, _max: { step: true } });
+    const { _count, _max } = await prisma.stepLoss.aggregate({
+      where: { jobId: id },
+      _count: true,
+      _max: { step: true },
+    });
     return { count: _count, lastStep: _max.step ?? 0 };
   }
 
@@ -167,7 +172,12 @@ export function createJobsRepository(prisma: PrismaClient) {
      * Moves an unfinished job to a terminal status; false when it had already ended, or when
      * `owner` is given and that attempt no longer holds the job.
      */
-    async finish(id: string, status: 'completed' | 'failed' | 'cancelled', error?: string, owner?: string): Promise<boolean> {
+    async finish(
+      id: string,
+      status: 'completed' | 'failed' | 'cancelled',
+      error?: string,
+      owner?: string,
+    ): Promise<boolean> {
       const count = await prisma.$executeRaw`
         UPDATE jobs SET status = ${status}::"JobStatus", error = ${error ?? null}, finished_at = now(), updated_at = now(),
           lease_expires_at = NULL, lease_owner = NULL,
@@ -228,14 +238,20 @@ export function createJobsRepository(prisma: PrismaClient) {
     },
 
     async loadCheckpoint(id: string): Promise<StoredCheckpoint | null> {
-      return prisma.checkpoint.findUnique({ where: { jobId: id }, select: { step: true, epoch: true, state: true, tensors: true } });
+      return prisma.checkpoint.findUnique({
+        where: { jobId: id },
+        select: { step: true, epoch: true, state: true, tensors: true },
+      });
     },
 
     /**
      * Makes the record agree with the point an attempt resumes from: steps after `step` and
      * metrics of epochs after `epoch` are removed, so the new attempt writes them exactly once.
      */
-    async rewindTo(id: string, position: { step: number; completedEpochs: number; progressEpoch: number }): Promise<void> {
+    async rewindTo(
+      id: string,
+      position: { step: number; completedEpochs: number; progressEpoch: number },
+    ): Promise<void> {
       await prisma.$transaction([
         prisma.stepLoss.deleteMany({ where: { jobId: id, step: { gt: position.step } } }),
         prisma.epochMetric.deleteMany({ where: { jobId: id, epoch: { gt: position.completedEpochs } } }),
@@ -247,7 +263,10 @@ export function createJobsRepository(prisma: PrismaClient) {
      * Jobs Postgres holds as queued, or running without a live lease (their worker is gone),
      * oldest first: the ones the queue must hold a message for.
      */
-    async orphaned(after?: { createdAt: Date; id: string }, limit = 500): Promise<{ id: string; status: JobStatus; createdAt: Date }[]> {
+    async orphaned(
+      after?: { createdAt: Date; id: string },
+      limit = 500,
+    ): Promise<{ id: string; status: JobStatus; createdAt: Date }[]> {
       const from = after ? Prisma.sql`AND (created_at, id) > (${after.createdAt}, ${after.id}::uuid)` : Prisma.empty;
       return prisma.$queryRaw`
         SELECT id::text, status, created_at AS "createdAt" FROM jobs
@@ -331,7 +350,10 @@ export function createJobsRepository(prisma: PrismaClient) {
      * A job's recorded steps after `after` and up to `through` (by default, the last recorded when
      * called), in order, a page at a time, so a long history is never held whole.
      */
-    async *historyPages(id: string, { after = 0, through, pageSize = 5000 }: HistoryRange = {}): AsyncGenerator<StepRecord[]> {
+    async *historyPages(
+      id: string,
+      { after = 0, through, pageSize = 5000 }: HistoryRange = {},
+    ): AsyncGenerator<StepRecord[]> {
       const last = through ?? (await historyExtent(id)).lastStep;
       // Each page is a closed range of step numbers: however stale the table's statistics, the
       // planner then never sorts the rest of a long history to find a page's worth.

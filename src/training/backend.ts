@@ -34,7 +34,10 @@ let chosen: Promise<BackendName> | undefined;
  * Picks the fastest backend that loads (native TensorFlow, then WebAssembly, then plain JS),
  * once per thread. A preference other than `auto` must load or this rejects.
  */
-export function selectBackend(preference: BackendPreference = 'auto', options: { wasmFastPath?: boolean } = {}): Promise<BackendName> {
+export function selectBackend(
+  preference: BackendPreference = 'auto',
+  options: { wasmFastPath?: boolean } = {},
+): Promise<BackendName> {
   chosen ??= (async () => {
     // Production mode skips tfjs's debug checks and its console advice to install tfjs-node.
     tf.enableProdMode();

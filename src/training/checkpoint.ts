@@ -27,7 +27,10 @@ function record(name: string, tensor: tf.Tensor): TensorRecord {
 }
 
 /** Reads the model's weights and the optimizer's slots off the backend. */
-export async function captureState(model: Model, optimizer: tf.Optimizer): Promise<Pick<Checkpoint, 'weights' | 'optimizer'>> {
+export async function captureState(
+  model: Model,
+  optimizer: tf.Optimizer,
+): Promise<Pick<Checkpoint, 'weights' | 'optimizer'>> {
   const slots = await optimizer.getWeights();
   try {
     return {
@@ -41,9 +44,15 @@ export async function captureState(model: Model, optimizer: tf.Optimizer): Promi
 }
 
 /** Puts checkpointed weights and optimizer slots back; shapes must match the model. */
-export async function restoreState(model: Model, optimizer: tf.Optimizer, checkpoint: Pick<Checkpoint, 'weights' | 'optimizer'>): Promise<void> {
+export async function restoreState(
+  model: Model,
+  optimizer: tf.Optimizer,
+  checkpoint: Pick<Checkpoint, 'weights' | 'optimizer'>,
+): Promise<void> {
   if (checkpoint.weights.length !== model.variables.length) {
-    throw new Error(`checkpoint holds ${checkpoint.weights.length} weight tensors, the model has ${model.variables.length}`);
+    throw new Error(
+      `checkpoint holds ${checkpoint.weights.length} weight tensors, the model has ${model.variables.length}`,
+    );
   }
   model.variables.forEach((variable, index) => {
     const saved = checkpoint.weights[index] as TensorRecord;

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { Activation, LayerSpec } from '../spec/job-spec.js';
+import type { Activation, LayerSpec } from '../domain/job-spec.js';
 import { Random } from './random.js';
 
 interface DenseParameters {
@@ -50,9 +50,15 @@ export function buildModel(layers: readonly LayerSpec[], inputFeatures: number, 
       kind: 'dense',
       // tidy frees the initial tensors; the variables hold their own reference to the values.
       weights: tf.tidy(() =>
-        tf.variable(tf.tensor2d(uniformInit(random, fanIn * layer.units, bound), [fanIn, layer.units]), true, `dense${index}/kernel`),
+        tf.variable(
+          tf.tensor2d(uniformInit(random, fanIn * layer.units, bound), [fanIn, layer.units]),
+          true,
+          `dense${index}/kernel`,
+        ),
       ),
-      bias: tf.tidy(() => tf.variable(tf.tensor1d(uniformInit(random, layer.units, bound)), true, `dense${index}/bias`)),
+      bias: tf.tidy(() =>
+        tf.variable(tf.tensor1d(uniformInit(random, layer.units, bound)), true, `dense${index}/bias`),
+      ),
       activation: layer.activation,
     });
     fanIn = layer.units;

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import type { JobSpec, OptimizerName } from '../spec/job-spec.js';
-import type { EpochMetrics, StepLoss } from '../spec/metrics.js';
-import { stepsPerEpoch, testSampleCount, trainSampleCount } from '../spec/model-shape.js';
+import type { JobSpec, OptimizerName } from '../domain/job-spec.js';
+import type { EpochMetrics, StepLoss } from '../domain/metrics.js';
+import { stepsPerEpoch, testSampleCount, trainSampleCount } from '../domain/model-shape.js';
 import type { Dataset, DatasetSplit } from './datasets/index.js';
 import { captureState, restoreState, type Checkpoint } from './checkpoint.js';
 import { buildModel, type Model } from './model.js';
@@ -9,7 +9,7 @@ import { Random } from './random.js';
 
 export type { Checkpoint } from './checkpoint.js';
 
-export type { EpochMetrics, StepLoss } from '../spec/metrics.js';
+export type { EpochMetrics, StepLoss } from '../domain/metrics.js';
 
 export interface TrainingHooks {
   /** Called with losses in step order, in batches. */
@@ -97,13 +97,23 @@ function permute(split: DatasetSplit, order: Uint32Array, inputs: Float32Array, 
  * One optimizer step on a batch (row-major inputs and one-hot targets); returns the batch's mean
  * loss as a scalar the caller disposes.
  */
-export function trainingStep(model: Model, optimizer: tf.Optimizer, inputs: Float32Array, targets: Float32Array, dropoutSeed: number): tf.Scalar {
+export function trainingStep(
+  model: Model,
+  optimizer: tf.Optimizer,
+  inputs: Float32Array,
+  targets: Float32Array,
+  dropoutSeed: number,
+): tf.Scalar {
   const features = model.inputFeatures;
   const size = inputs.length / features;
   return tf.tidy(() => {
     const x = tf.tensor2d(inputs, [size, features]);
     const y = tf.tensor2d(targets, [size, targets.length / size]);
-    return optimizer.minimize(() => tf.losses.softmaxCrossEntropy(y, model.logits(x, { dropoutSeed })), true, model.variables) as tf.Scalar;
+    return optimizer.minimize(
+      () => tf.losses.softmaxCrossEntropy(y, model.logits(x, { dropoutSeed })),
+      true,
+      model.variables,
+    ) as tf.Scalar;
   });
 }
 
@@ -114,10 +124,19 @@ export function evaluate(model: Model, split: DatasetSplit, count: number, class
   for (let start = 0; start < count; start += chunk) {
     const size = Math.min(chunk, count - start);
     const [chunkLoss, chunkCorrect] = tf.tidy(() => {
-      const inputs = tf.tensor2d(split.inputs.subarray(start * split.features, (start + size) * split.features), [size, split.features]);
+      const inputs = tf.tensor2d(split.inputs.subarray(start * split.features, (start + size) * split.features), [
+        size,
+        split.features,
+      ]);
       const labels = tf.tensor1d(split.labels.subarray(start, start + size), 'int32');
       const logits = model.logits(inputs);
-      const loss = tf.losses.softmaxCrossEntropy(tf.oneHot(labels, classes), logits, undefined, undefined, tf.Reduction.SUM);
+      const loss = tf.losses.softmaxCrossEntropy(
+        tf.oneHot(labels, classes),
+        logits,
+        undefined,
+        undefined,
+        tf.Reduction.SUM,
+      );
       const hits = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'float32'));
       return [loss.dataSync()[0] ?? Number.NaN, hits.dataSync()[0] ?? 0];
     });
@@ -244,7 +263,8 @@ export async function train(
           dropoutSeed,
         );
         pending.push(loss);
-        if (pending.length >= lossReadInterval || performance.now() - lastRead >= lossReadIntervalMs) drainLosses(epoch);
+        if (pending.length >= lossReadInterval || performance.now() - lastRead >= lossReadIntervalMs)
+          drainLosses(epoch);
         if (checkpointEverySteps > 0 && step % checkpointEverySteps === 0 && batch < batchesPerEpoch - 1) {
           drainLosses(epoch);
           await checkpoint(epoch - 1);

@@ -32,10 +32,18 @@ const ours = new WeakSet<object>();
 const prod = (xs: number[]): number => xs.reduce((p, x) => p * x, 1);
 const outerDims = (t: TensorInfo): number[] => t.shape.slice(0, -2);
 // [rows, cols] of the trailing matrix.
-const matrix = (t: TensorInfo): [number, number] => [t.shape[t.shape.length - 2] ?? 1, t.shape[t.shape.length - 1] ?? 1];
+const matrix = (t: TensorInfo): [number, number] => [
+  t.shape[t.shape.length - 2] ?? 1,
+  t.shape[t.shape.length - 1] ?? 1,
+];
 
 // M, K, N of op(a) [M,K] x op(b) [K,N], plus b's own K to check against.
-function productDims(a: TensorInfo, b: TensorInfo, tA: boolean, tB: boolean): { M: number; K: number; N: number; kB: number } {
+function productDims(
+  a: TensorInfo,
+  b: TensorInfo,
+  tA: boolean,
+  tB: boolean,
+): { M: number; K: number; N: number; kB: number } {
   const [ar, ac] = matrix(a);
   const [br, bc] = matrix(b);
   return { M: tA ? ac : ar, K: tA ? ar : ac, N: tB ? br : bc, kB: tB ? bc : br };
@@ -66,7 +74,13 @@ interface HelperKernels {
 }
 
 // _FusedMatMul activations we can apply after the product with the backend's own kernel.
-const activationKernels = { relu: 'Relu', relu6: 'Relu6', sigmoid: 'Sigmoid', elu: 'Elu', leakyrelu: 'LeakyRelu' } as const;
+const activationKernels = {
+  relu: 'Relu',
+  relu6: 'Relu6',
+  sigmoid: 'Sigmoid',
+  elu: 'Elu',
+  leakyrelu: 'LeakyRelu',
+} as const;
 
 /** What _FusedMatMul adds after the product: a bias per column and an activation. */
 interface Epilogue {
@@ -83,7 +97,8 @@ interface Epilogue {
 function separableEpilogue(args: KernelArgs, N: number, helpers: HelperKernels): Epilogue | undefined {
   const { bias, preluActivationWeights } = args.inputs;
   const activation = String(args.attrs.activation ?? 'linear');
-  if (preluActivationWeights != null || (activation !== 'linear' && helpers.activations[activation] == null)) return undefined;
+  if (preluActivationWeights != null || (activation !== 'linear' && helpers.activations[activation] == null))
+    return undefined;
   // Only the rank-1 bias the wasm kernel itself accepts: one value per output column.
   if (bias != null && (bias.dtype !== 'float32' || bias.shape.length !== 1 || bias.shape[0] !== N)) return undefined;
   return {
@@ -95,7 +110,12 @@ function separableEpilogue(args: KernelArgs, N: number, helpers: HelperKernels):
 }
 
 /** Applies `epilogue` to `product`, freeing `product` and each intermediate; returns the final output. */
-function applyEpilogue(helpers: HelperKernels, backend: WasmBackend, product: TensorInfo, epilogue: Epilogue): TensorInfo {
+function applyEpilogue(
+  helpers: HelperKernels,
+  backend: WasmBackend,
+  product: TensorInfo,
+  epilogue: Epilogue,
+): TensorInfo {
   let out = product;
   try {
     if (epilogue.bias != null) {
@@ -135,11 +155,15 @@ function wrapMatMul(orig: Kernel, helpers: HelperKernels, fused: boolean): Kerne
     const reused = uses > 2;
     // A fused bias and activation either stay inside the original kernel (direct) or run as separate
     // kernels after a swapped product.
-    const epilogue: Epilogue | undefined = fused ? separableEpilogue(args, N, helpers) : { activation: 'linear', attrs: {}, passes: 0 };
+    const epilogue: Epilogue | undefined = fused
+      ? separableEpilogue(args, N, helpers)
+      : { activation: 'linear', attrs: {}, passes: 0 };
     // Either materialise op(A), op(B) and pack op(B), or compute C^T = op(B)^T op(A)^T and pack
     // op(A)^T; the latter consumes a transposed operand in its stored layout and packs the small side.
     const direct = (reused ? 0 : PACK_COST * K * N) + TRANSPOSE_COST * ((tA ? M * K : 0) + (tB ? K * N : 0));
-    const swapped = PACK_COST * M * K + TRANSPOSE_COST * ((tA ? 0 : M * K) + (tB ? 0 : K * N) + M * N * (1 + (epilogue?.passes ?? 0)));
+    const swapped =
+      PACK_COST * M * K +
+      TRANSPOSE_COST * ((tA ? 0 : M * K) + (tB ? 0 : K * N) + M * N * (1 + (epilogue?.passes ?? 0)));
     const useDirect = epilogue == null || direct <= swapped;
     if (useDirect && plain) return orig({ inputs: { ...inputs, a, b }, backend, attrs });
 
@@ -154,7 +178,11 @@ function wrapMatMul(orig: Kernel, helpers: HelperKernels, fused: boolean): Kerne
       if (useDirect) {
         return orig({ inputs: { ...inputs, a: tA ? T(a) : a, b: tB ? T(b) : b }, backend, attrs: untransposed });
       }
-      const ct = orig({ inputs: { a: tB ? b : T(b), b: tA ? a : T(a) }, backend, attrs: { ...untransposed, activation: 'linear' } });
+      const ct = orig({
+        inputs: { a: tB ? b : T(b), b: tA ? a : T(a) },
+        backend,
+        attrs: { ...untransposed, activation: 'linear' },
+      });
       temps.push(ct);
       return applyEpilogue(helpers, backend, transposeMatrix(transpose, backend, ct), epilogue);
     } finally {
@@ -225,7 +253,8 @@ const shareBuffer = (backend: WasmBackend, x: TensorInfo): TensorInfo => {
 
 function wasmKernel(tf: typeof tfjs, name: string): KernelConfig {
   const config: KernelConfig | undefined = tf.getKernel(name, 'wasm');
-  if (config == null) throw new Error(`wasm kernel ${name} is not registered; import @tensorflow/tfjs-backend-wasm first`);
+  if (config == null)
+    throw new Error(`wasm kernel ${name} is not registered; import @tensorflow/tfjs-backend-wasm first`);
   return config;
 }
 
@@ -244,7 +273,9 @@ export function installWasmFastPath(tf: typeof tfjs): void {
   const helpers: HelperKernels = {
     transpose: kernel('Transpose'),
     add: kernel('Add'),
-    activations: Object.fromEntries(Object.entries(activationKernels).map(([activation, name]) => [activation, kernel(name)])),
+    activations: Object.fromEntries(
+      Object.entries(activationKernels).map(([activation, name]) => [activation, kernel(name)]),
+    ),
   };
   replace(tf, 'BatchMatMul', (orig) => wrapMatMul(orig, helpers, false));
   replace(tf, '_FusedMatMul', (orig) => wrapMatMul(orig, helpers, true));
@@ -255,6 +286,8 @@ export function installWasmFastPath(tf: typeof tfjs): void {
   // Cast to the same dtype is another full copy (Relu's gradient casts step(x) to float32).
   replace(tf, 'Cast', (orig) => (args) => {
     const x = args.inputs.x;
-    return x == null || x.dtype !== args.attrs.dtype || x.dtype === 'string' ? orig(args) : shareBuffer(args.backend, x);
+    return x == null || x.dtype !== args.attrs.dtype || x.dtype === 'string'
+      ? orig(args)
+      : shareBuffer(args.backend, x);
   });
 }

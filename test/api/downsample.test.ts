@@ -3,7 +3,13 @@ import fc from 'fast-check';
 import { lttb, lttbPaged } from '../../src/api/downsample.js';
 
 const series = (length: number, y: (x: number) => number) => Array.from({ length }, (_, x) => ({ x, y: y(x) }));
-const sample = (points: { x: number; y: number }[], target: number) => lttb(points, target, (p) => p.x, (p) => p.y);
+const sample = (points: { x: number; y: number }[], target: number) =>
+  lttb(
+    points,
+    target,
+    (p) => p.x,
+    (p) => p.y,
+  );
 
 describe('LTTB downsampling', () => {
   it('returns the requested number of points, keeping the first and the last', () => {
@@ -43,7 +49,13 @@ describe('LTTB downsampling', () => {
             reads += 1;
             for (let start = 0; start < points.length; start += pageSize) yield points.slice(start, start + pageSize);
           };
-          const paged = await lttbPaged(points.length, target, read, (p) => p.x, (p) => p.y);
+          const paged = await lttbPaged(
+            points.length,
+            target,
+            read,
+            (p) => p.x,
+            (p) => p.y,
+          );
           expect(paged).toEqual(sample(points, target));
           expect(reads).toBeLessThanOrEqual(2);
         },
@@ -53,7 +65,7 @@ describe('LTTB downsampling', () => {
   });
 
   it('agrees with the array version for every length up to 120 and every target, where bucket bounds round', async () => {
-    const pages = <T,>(points: T[], size: number) =>
+    const pages = <T>(points: T[], size: number) =>
       async function* () {
         for (let start = 0; start < points.length; start += size) yield points.slice(start, start + size);
       };
@@ -61,13 +73,24 @@ describe('LTTB downsampling', () => {
       // A spike next to the end: where float bucket bounds once dropped the second-to-last point.
       const points = series(length, (x) => (x === length - 2 ? 50 : Math.sin(x * 1.7) + x / 10));
       for (let target = 2; target < length; target++) {
-        const paged = await lttbPaged(length, target, pages(points, 7), (p) => p.x, (p) => p.y);
+        const paged = await lttbPaged(
+          length,
+          target,
+          pages(points, 7),
+          (p) => p.x,
+          (p) => p.y,
+        );
         expect(paged, `length ${length}, target ${target}`).toEqual(sample(points, target));
         expect(paged).toHaveLength(target);
       }
     }
     // The case that found it: 17 points to 13, spike at index 15.
-    expect(sample(series(17, (x) => (x === 15 ? 10 : 0)), 13).map((p) => p.x)).toContain(15);
+    expect(
+      sample(
+        series(17, (x) => (x === 15 ? 10 : 0)),
+        13,
+      ).map((p) => p.x),
+    ).toContain(15);
   });
 
   it('still ends with the last point, in order, when the series grows between its two reads', async () => {
@@ -77,7 +100,13 @@ describe('LTTB downsampling', () => {
       reads += 1;
       yield reads === 1 ? points.slice(0, 900) : points;
     };
-    const sampled = await lttbPaged(900, 50, read, (p) => p.x, (p) => p.y);
+    const sampled = await lttbPaged(
+      900,
+      50,
+      read,
+      (p) => p.x,
+      (p) => p.y,
+    );
     expect(sampled.at(-1)).toBe(points.at(-1));
     expect(sampled[0]).toBe(points[0]);
     expect(sampled.map((p) => p.x)).toEqual([...sampled.map((p) => p.x)].sort((a, b) => a - b));

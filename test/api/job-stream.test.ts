@@ -2,14 +2,21 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEventHub } from '../../src/api/event-hub.js';
 import { createJobStream, type StreamMessage } from '../../src/api/job-stream.js';
-import { parseJobSpec } from '../../src/spec/job-spec.js';
+import { parseJobSpec } from '../../src/domain/job-spec.js';
 import { createRedis, type Redis } from '../../src/queue/redis.js';
 import { createJobsRepository, type JobsRepository } from '../../src/store/jobs-repository.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { queuePrefix, redisUrl } from '../helpers/env.js';
 import { smallSpec } from '../helpers/specs.js';
 
-const metrics = (epoch: number) => ({ epoch, testAccuracy: 0.5, testLoss: 1, trainLoss: 1, durationMs: 10, samplesPerSecond: 100 });
+const metrics = (epoch: number) => ({
+  epoch,
+  testAccuracy: 0.5,
+  testLoss: 1,
+  trainLoss: 1,
+  durationMs: 10,
+  samplesPerSecond: 100,
+});
 const steps = (from: number, to: number, epoch: number) =>
   Array.from({ length: to - from + 1 }, (_, index) => ({ step: from + index, epoch, loss: 1 / (from + index) }));
 
@@ -72,7 +79,11 @@ describe('replaying a job that moves on while it is read', () => {
     await stream.stop();
 
     const order = sent.map((message) =>
-      message.type === 'steps' ? `steps ${message.steps.map((step) => step.step).join(',')}` : message.type === 'epoch' ? `epoch ${message.epoch}` : `status ${message.status}`,
+      message.type === 'steps'
+        ? `steps ${message.steps.map((step) => step.step).join(',')}`
+        : message.type === 'epoch'
+          ? `epoch ${message.epoch}`
+          : `status ${message.status}`,
     );
     // Epoch 2's last steps (5, 6) came after the history was read: its metrics must wait for them live.
     expect(order).toEqual(['steps 1,2,3', 'epoch 1', 'steps 4', 'status running']);

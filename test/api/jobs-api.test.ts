@@ -60,7 +60,13 @@ describe('jobs API', () => {
   it('answers GET /jobs/:id and GET /jobs/:id/history', async () => {
     const created = await (await postJson(smallSpec())).json();
     const fetched = await (await fetch(`${api.address}/jobs/${created.id}`)).json();
-    expect(fetched).toMatchObject({ id: created.id, status: 'queued', createdAt: created.createdAt, startedAt: null, finishedAt: null });
+    expect(fetched).toMatchObject({
+      id: created.id,
+      status: 'queued',
+      createdAt: created.createdAt,
+      startedAt: null,
+      finishedAt: null,
+    });
     const history = await fetch(`${api.address}/jobs/${created.id}/history`);
     expect(history.status).toBe(200);
     expect(await history.json()).toEqual({ jobId: created.id, count: 0, totalSteps: 0, downsampling: null, steps: [] });
@@ -73,7 +79,11 @@ describe('jobs API', () => {
     const body = await response.json();
     expect(body.code).toBe('invalid_spec');
     expect(body.error).toMatch(/epochs/);
-    expect(body.issues.map((issue: { path: string }) => issue.path).sort()).toEqual(['epochs', 'extra', 'learningRate']);
+    expect(body.issues.map((issue: { path: string }) => issue.path).sort()).toEqual([
+      'epochs',
+      'extra',
+      'learningRate',
+    ]);
     expect(await database.prisma.job.count()).toBe(before);
   });
 
@@ -148,6 +158,11 @@ describe('jobs API', () => {
     const response = await fetch(`${api.address}/health`);
     expect(response.status).toBe(200);
     const report = await response.json();
-    expect(report).toMatchObject({ status: 'ok', database: { ok: true }, redis: { ok: true }, training: { workers: 0, backends: [] } });
+    expect(report).toMatchObject({
+      status: 'ok',
+      database: { ok: true },
+      redis: { ok: true },
+      training: { workers: 0, backends: [] },
+    });
   });
 });

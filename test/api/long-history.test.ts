@@ -30,7 +30,11 @@ describe('histories longer than a page', () => {
     const jobs = createJobsRepository(database.prisma);
     api = await startApi(testConfig(database.url), silentLogger());
     // 3 epochs of 4,001 steps: 12,003 in all.
-    long = await insertFinishedRun(jobs, { name: 'long', trainSamples: 4001, batchSize: 1, epochs: 3 }, { accuracies: [0.5, 0.6, 0.7] });
+    long = await insertFinishedRun(
+      jobs,
+      { name: 'long', trainSamples: 4001, batchSize: 1, epochs: 3 },
+      { accuracies: [0.5, 0.6, 0.7] },
+    );
     other = await insertFinishedRun(jobs, { name: 'other' });
   });
   afterAll(async () => {
@@ -46,7 +50,12 @@ describe('histories longer than a page', () => {
   });
 
   it('downsamples a long history to the points LTTB picks from the whole of it', async () => {
-    const expected = lttb(long.steps, 300, (step: Step) => step.step, (step: Step) => step.loss);
+    const expected = lttb(
+      long.steps,
+      300,
+      (step: Step) => step.step,
+      (step: Step) => step.loss,
+    );
     const { body } = await get(`/jobs/${long.id}/history?points=300`);
     expect(body).toEqual({ jobId: long.id, downsampling: 'lttb', steps: expected, count: 300, totalSteps: 12_003 });
     // Asking for at least as many points as there are steps gives the whole history.
@@ -57,9 +66,18 @@ describe('histories longer than a page', () => {
   it('compares a long run by the same downsampled curve', async () => {
     const { status, body } = await get(`/compare?ids=${long.id},${other.id}&points=120`);
     expect(status).toBe(200);
-    const curve = (body.curves.runs as { id: string; points: { step: number; loss: number }[] }[]).find((run) => run.id === long.id);
-    const expected = lttb(long.steps, 120, (step: Step) => step.step, (step: Step) => step.loss);
-    expect(curve?.points.map(({ step, loss }) => ({ step, loss }))).toEqual(expected.map(({ step, loss }) => ({ step, loss })));
+    const curve = (body.curves.runs as { id: string; points: { step: number; loss: number }[] }[]).find(
+      (run) => run.id === long.id,
+    );
+    const expected = lttb(
+      long.steps,
+      120,
+      (step: Step) => step.step,
+      (step: Step) => step.loss,
+    );
+    expect(curve?.points.map(({ step, loss }) => ({ step, loss }))).toEqual(
+      expected.map(({ step, loss }) => ({ step, loss })),
+    );
   });
 
   it('replays a long history over WebSocket with each epoch between its last step and the next epoch first', async () => {
@@ -88,6 +106,8 @@ describe('histories longer than a page', () => {
     const recording = await record(`${api.address.replace('http', 'ws')}/jobs/${long.id}/events?since=6500`);
     await recording.closed;
     expect(stepsOf(recording.messages)).toEqual(long.steps.slice(6500));
-    expect(recording.messages.filter((message) => message.type === 'epoch').map((message) => message.epoch)).toEqual([2, 3]);
+    expect(recording.messages.filter((message) => message.type === 'epoch').map((message) => message.epoch)).toEqual([
+      2, 3,
+    ]);
   });
 });

@@ -32,10 +32,24 @@ describe('past runs and comparison', () => {
     database = await createTestDatabase('runs_api');
     jobs = createJobsRepository(database.prisma);
     api = await startApi(testConfig(database.url), silentLogger());
-    small = await insertFinishedRun(jobs, { name: 'small net', tags: ['baseline'], batchSize: 64 }, { accuracies: [0.8, 0.85] });
+    small = await insertFinishedRun(
+      jobs,
+      { name: 'small net', tags: ['baseline'], batchSize: 64 },
+      { accuracies: [0.8, 0.85] },
+    );
     wide = await insertFinishedRun(
       jobs,
-      { name: 'wide net', tags: ['baseline', 'wide'], batchSize: 32, model: { layers: [{ type: 'dense', units: 512, activation: 'relu' }, { type: 'dense', units: 10 }] } },
+      {
+        name: 'wide net',
+        tags: ['baseline', 'wide'],
+        batchSize: 32,
+        model: {
+          layers: [
+            { type: 'dense', units: 512, activation: 'relu' },
+            { type: 'dense', units: 10 },
+          ],
+        },
+      },
       { accuracies: [0.9, 0.88] },
     );
     deep = await insertFinishedRun(
@@ -66,8 +80,18 @@ describe('past runs and comparison', () => {
     const { status, body } = await get('/jobs');
     expect(status).toBe(200);
     expect(body.runs.map((run: Summary) => run.name)).toEqual(['deep net', 'wide net', 'small net']);
-    expect(body.runs[0]).toMatchObject({ architecture: '784-512-1024-512-128-10', finalTestAccuracy: 0.95, bestTestAccuracy: 0.95, status: 'failed' });
-    expect(body.runs[1]).toMatchObject({ architecture: '784-512-10', finalTestAccuracy: 0.88, bestTestAccuracy: 0.9, tags: ['baseline', 'wide'] });
+    expect(body.runs[0]).toMatchObject({
+      architecture: '784-512-1024-512-128-10',
+      finalTestAccuracy: 0.95,
+      bestTestAccuracy: 0.95,
+      status: 'failed',
+    });
+    expect(body.runs[1]).toMatchObject({
+      architecture: '784-512-10',
+      finalTestAccuracy: 0.88,
+      bestTestAccuracy: 0.9,
+      tags: ['baseline', 'wide'],
+    });
     expect(body.runs[1].durationMs).toBeGreaterThanOrEqual(0);
     expect(body.runs[1].backend).toBe('cpu');
     expect(body.nextCursor).toBeNull();
@@ -93,7 +117,9 @@ describe('past runs and comparison', () => {
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const page: { body: { runs: Summary[]; nextCursor: string | null } } = await get(`/jobs?sort=finalAccuracy&limit=1${cursor ? `&cursor=${cursor}` : ''}`);
+      const page: { body: { runs: Summary[]; nextCursor: string | null } } = await get(
+        `/jobs?sort=finalAccuracy&limit=1${cursor ? `&cursor=${cursor}` : ''}`,
+      );
       expect(page.body.runs.length).toBeLessThanOrEqual(1);
       seen.push(...page.body.runs.map((run) => run.name));
       cursor = page.body.nextCursor;
@@ -131,9 +157,22 @@ describe('past runs and comparison', () => {
     expect(status).toBe(200);
     expect(body.differingHyperparameters).toEqual(['batchSize']);
     expect(body.sharedHyperparameters).toMatchObject({ epochs: 2, learningRate: 0.05, optimizer: 'sgd' });
-    expect(body.runs.map((run: { hyperparameters: object }) => run.hyperparameters)).toEqual([{ batchSize: 64 }, { batchSize: 32 }]);
-    expect(body.runs.map((run: { parameterCount: number }) => run.parameterCount)).toEqual([784 * 64 + 64 + 64 * 10 + 10, 784 * 512 + 512 + 512 * 10 + 10]);
-    expect(body.runs[1]).toMatchObject({ label: 'wide net', finalTestAccuracy: 0.88, bestTestAccuracy: 0.9, finalTestLoss: expect.closeTo(0.12, 6), trainingMs: 2000, samplesPerSecond: 2000 });
+    expect(body.runs.map((run: { hyperparameters: object }) => run.hyperparameters)).toEqual([
+      { batchSize: 64 },
+      { batchSize: 32 },
+    ]);
+    expect(body.runs.map((run: { parameterCount: number }) => run.parameterCount)).toEqual([
+      784 * 64 + 64 + 64 * 10 + 10,
+      784 * 512 + 512 + 512 * 10 + 10,
+    ]);
+    expect(body.runs[1]).toMatchObject({
+      label: 'wide net',
+      finalTestAccuracy: 0.88,
+      bestTestAccuracy: 0.9,
+      finalTestLoss: expect.closeTo(0.12, 6),
+      trainingMs: 2000,
+      samplesPerSecond: 2000,
+    });
     expect(body.architecture.layers).toEqual([
       { index: 0, same: false, byRun: ['dense 64 relu', 'dense 512 relu'] },
       { index: 1, same: true, byRun: ['dense 10 linear', 'dense 10 linear'] },

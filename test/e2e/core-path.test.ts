@@ -8,7 +8,16 @@ interface JobBody {
   backend: string | null;
   attempts: number;
   progress: { epoch: number; step: number; totalSteps: number };
-  metrics: { epochs: { epoch: number; testAccuracy: number; testLoss: number; trainLoss: number; durationMs: number; samplesPerSecond: number }[] };
+  metrics: {
+    epochs: {
+      epoch: number;
+      testAccuracy: number;
+      testLoss: number;
+      trainLoss: number;
+      durationMs: number;
+      samplesPerSecond: number;
+    }[];
+  };
 }
 
 describe('core path: HTTP -> queue -> worker process -> Postgres', () => {
@@ -44,7 +53,12 @@ describe('core path: HTTP -> queue -> worker process -> Postgres', () => {
           epochs: 2,
           batchSize: 64,
           learningRate: 0.05,
-          model: { layers: [{ type: 'dense', units: 128, activation: 'relu' }, { type: 'dense', units: 10 }] },
+          model: {
+            layers: [
+              { type: 'dense', units: 128, activation: 'relu' },
+              { type: 'dense', units: 10 },
+            ],
+          },
         }),
       ),
     });
@@ -52,7 +66,11 @@ describe('core path: HTTP -> queue -> worker process -> Postgres', () => {
     const created = (await response.json()) as JobBody;
     const { statuses, job } = await followToEnd(created.id);
 
-    expect([created.status, ...statuses.filter((status) => status !== 'queued')]).toEqual(['queued', 'running', 'completed']);
+    expect([created.status, ...statuses.filter((status) => status !== 'queued')]).toEqual([
+      'queued',
+      'running',
+      'completed',
+    ]);
     const stepsPerEpoch = Math.ceil(2000 / 64);
     expect(job.progress).toEqual({ epoch: 2, step: stepsPerEpoch * 2, totalSteps: stepsPerEpoch * 2, fraction: 1 });
     expect(job.backend).toMatch(/^(tensorflow|wasm|cpu)$/);

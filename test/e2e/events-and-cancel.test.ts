@@ -64,7 +64,12 @@ describe('live events and cancel across processes', () => {
     testSamples: 500,
     epochs: 3,
     batchSize: 32,
-    model: { layers: [{ type: 'dense', units: 256, activation: 'relu' }, { type: 'dense', units: 10 }] },
+    model: {
+      layers: [
+        { type: 'dense', units: 256, activation: 'relu' },
+        { type: 'dense', units: 10 },
+      ],
+    },
   };
 
   it('streams every step once, in order, to a subscriber that joins mid-training (on another API) and to one that joins after', async () => {

@@ -21,7 +21,11 @@ describe('limits enforced by the worker', () => {
   afterAll(() => stack?.stop());
 
   const run = async (overrides: Parameters<typeof smallSpec>[0]) => {
-    const response = await fetch(`${api.address}/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(smallSpec(overrides)) });
+    const response = await fetch(`${api.address}/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(smallSpec(overrides)),
+    });
     const { id } = (await response.json()) as JobBody;
     for (;;) {
       const job = (await (await fetch(`${api.address}/jobs/${id}`)).json()) as JobBody;
@@ -30,14 +34,21 @@ describe('limits enforced by the worker', () => {
     }
   };
   const history = async (id: string) =>
-    ((await (await fetch(`${api.address}/jobs/${id}/history`)).json()) as { steps: { step: number; loss: number }[] }).steps;
+    ((await (await fetch(`${api.address}/jobs/${id}/history`)).json()) as { steps: { step: number; loss: number }[] })
+      .steps;
 
   it('fails a diverging job naming the step and suggesting a lower learning rate, keeping the history so far', async () => {
     const job = await run({
       learningRate: 10,
       trainSamples: 2000,
       epochs: 3,
-      model: { layers: [{ type: 'dense', units: 256, activation: 'relu' }, { type: 'dense', units: 256, activation: 'relu' }, { type: 'dense', units: 10 }] },
+      model: {
+        layers: [
+          { type: 'dense', units: 256, activation: 'relu' },
+          { type: 'dense', units: 256, activation: 'relu' },
+          { type: 'dense', units: 10 },
+        ],
+      },
     });
     expect(job.status).toBe('failed');
     expect(job.error).toMatch(/loss became (NaN|Infinity|-Infinity) at step (\d+) .*lower learningRate than 10/);
@@ -48,7 +59,17 @@ describe('limits enforced by the worker', () => {
   });
 
   it('stops a job that runs past MAX_TRAINING_MS and fails it, keeping its history', async () => {
-    const job = await run({ trainSamples: 60_000, epochs: 5, batchSize: 32, model: { layers: [{ type: 'dense', units: 512, activation: 'relu' }, { type: 'dense', units: 10 }] } });
+    const job = await run({
+      trainSamples: 60_000,
+      epochs: 5,
+      batchSize: 32,
+      model: {
+        layers: [
+          { type: 'dense', units: 512, activation: 'relu' },
+          { type: 'dense', units: 10 },
+        ],
+      },
+    });
     expect(job.status).toBe('failed');
     expect(job.error).toMatch(/maximum training time of 4 s \(step \d+\)/);
     const steps = await history(job.id);

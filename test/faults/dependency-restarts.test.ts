@@ -24,15 +24,25 @@ const longSpec = smallSpec({
   testSamples: 500,
   epochs: 3,
   batchSize: 32,
-  model: { layers: [{ type: 'dense', units: 256, activation: 'relu' }, { type: 'dense', units: 10 }] },
+  model: {
+    layers: [
+      { type: 'dense', units: 256, activation: 'relu' },
+      { type: 'dense', units: 10 },
+    ],
+  },
 });
 const totalSteps = Math.ceil(6000 / 32) * 3;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const report = (fault: string, figures: Record<string, unknown>) => console.log(`[fault] ${fault}: ${JSON.stringify(figures)}`);
+const report = (fault: string, figures: Record<string, unknown>) =>
+  console.log(`[fault] ${fault}: ${JSON.stringify(figures)}`);
 
 function client(address: string) {
   const submit = async (body: unknown = longSpec) => {
-    const response = await fetch(`${address}/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const response = await fetch(`${address}/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     expect(response.status).toBe(201);
     return (await response.json()) as JobBody;
   };
@@ -53,7 +63,9 @@ function client(address: string) {
 }
 
 async function stepsOf(prisma: PrismaClient, jobId: string): Promise<number[]> {
-  return (await prisma.stepLoss.findMany({ where: { jobId }, orderBy: { step: 'asc' }, select: { step: true } })).map((row) => row.step);
+  return (await prisma.stepLoss.findMany({ where: { jobId }, orderBy: { step: 'asc' }, select: { step: true } })).map(
+    (row) => row.step,
+  );
 }
 
 const everyStep = Array.from({ length: totalSteps }, (_, index) => index + 1);
@@ -81,7 +93,11 @@ describe('dependency restarts with real processes', () => {
     cleanups.push(() => redis.stop());
     const database: TestDatabase = await createTestDatabase('redis_restart');
     cleanups.push(() => database.drop());
-    const config = testConfig(database.url, { REDIS_URL: redis.url, RECONCILE_INTERVAL_MS: '1000', LOCK_DURATION_MS: '3000' });
+    const config = testConfig(database.url, {
+      REDIS_URL: redis.url,
+      RECONCILE_INTERVAL_MS: '1000',
+      LOCK_DURATION_MS: '3000',
+    });
     const { api } = await stack(config);
     const { submit, waitUntil } = client(api.address);
 
@@ -99,7 +115,8 @@ describe('dependency restarts with real processes', () => {
     await redis.start();
     const back = Date.now();
 
-    for (const job of [running, queuedBefore, acceptedWhileDown]) await waitUntil(job.id, (current) => current.status === 'completed');
+    for (const job of [running, queuedBefore, acceptedWhileDown])
+      await waitUntil(job.id, (current) => current.status === 'completed');
     const allDone = Date.now();
     const steps = await stepsOf(database.prisma, running.id);
     expect(steps).toEqual(everyStep);
@@ -174,7 +191,13 @@ describe('dependency restarts with real processes', () => {
     let request: http.ClientRequest | undefined;
     const inFlight = new Promise<number>((resolve, reject) => {
       request = http.request(
-        { host: '127.0.0.1', port: Number(port), path: '/jobs', method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+        {
+          host: '127.0.0.1',
+          port: Number(port),
+          path: '/jobs',
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        },
         (response) => {
           response.resume();
           response.on('end', () => resolve(response.statusCode ?? 0));

@@ -23,7 +23,12 @@ const spec = smallSpec({
   testSamples: 500,
   epochs: 3,
   batchSize: 32,
-  model: { layers: [{ type: 'dense', units: 256, activation: 'relu' }, { type: 'dense', units: 10 }] },
+  model: {
+    layers: [
+      { type: 'dense', units: 256, activation: 'relu' },
+      { type: 'dense', units: 10 },
+    ],
+  },
 });
 const stepsPerEpoch = Math.ceil(6000 / 32);
 const totalSteps = stepsPerEpoch * 3;
@@ -42,7 +47,11 @@ describe('worker faults with real processes', () => {
     return worker;
   };
   const submit = async () => {
-    const response = await fetch(`${api.address}/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(spec) });
+    const response = await fetch(`${api.address}/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(spec),
+    });
     return (await response.json()) as JobBody;
   };
   const getJob = async (id: string) => (await (await fetch(`${api.address}/jobs/${id}`)).json()) as JobBody;
@@ -59,12 +68,18 @@ describe('worker faults with real processes', () => {
     const rows = await database.prisma.stepLoss.findMany({ where: { jobId: id }, orderBy: { step: 'asc' } });
     return { steps: rows.map((row) => row.step), losses: rows.map((row) => row.loss) };
   };
-  const report = (fault: string, figures: Record<string, unknown>) => console.log(`[fault] ${fault}: ${JSON.stringify(figures)}`);
+  const report = (fault: string, figures: Record<string, unknown>) =>
+    console.log(`[fault] ${fault}: ${JSON.stringify(figures)}`);
 
   beforeAll(async () => {
     database = await createTestDatabase('worker_faults');
     // Short locks so a dead worker's job is taken over in seconds rather than half a minute.
-    config = testConfig(database.url, { LOCK_DURATION_MS: '2000', STALLED_INTERVAL_MS: '1000', MAX_ATTEMPTS: '3', WORKER_CONCURRENCY: '1' });
+    config = testConfig(database.url, {
+      LOCK_DURATION_MS: '2000',
+      STALLED_INTERVAL_MS: '1000',
+      MAX_ATTEMPTS: '3',
+      WORKER_CONCURRENCY: '1',
+    });
     api = await startApi(config, silentLogger());
     const worker = await startWorker();
     const job = await submit();
@@ -144,7 +159,10 @@ describe('worker faults with real processes', () => {
     const job = await submit();
     for (let attempt = 1; attempt <= 3; attempt++) {
       const worker = await startWorker();
-      await waitUntil(job.id, (current) => current.attempts === attempt && current.status === 'running' && current.progress.step > 0);
+      await waitUntil(
+        job.id,
+        (current) => current.attempts === attempt && current.status === 'running' && current.progress.step > 0,
+      );
       await worker.stop('SIGKILL');
     }
     const started = Date.now();
@@ -152,6 +170,10 @@ describe('worker faults with real processes', () => {
     const failed = await waitUntil(job.id, (current) => current.status === 'failed');
     expect(failed.error).toMatch(/gave up after 3 attempts/);
     expect(failed.attempts).toBe(4);
-    report('job that kills its worker every time', { attempts: failed.attempts, msToGiveUpAfterLastKill: Date.now() - started, error: failed.error });
+    report('job that kills its worker every time', {
+      attempts: failed.attempts,
+      msToGiveUpAfterLastKill: Date.now() - started,
+      error: failed.error,
+    });
   });
 });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { parseJobSpec, type JobSpecInput } from '../../src/spec/job-spec.js';
-import { specParameterCount, stepsPerEpoch, totalSteps } from '../../src/spec/model-shape.js';
+import { parseJobSpec, type JobSpecInput } from '../../src/domain/job-spec.js';
+import { specParameterCount, stepsPerEpoch, totalSteps } from '../../src/domain/model-shape.js';
 import type { JobsRepository } from '../../src/store/jobs-repository.js';
 import { smallSpec } from './specs.js';
 
@@ -30,7 +30,14 @@ export async function insertFinishedRun(
   await jobs.recordSteps(id, steps);
   const accuracies = options.accuracies ?? Array.from({ length: spec.epochs }, (_, index) => 0.8 + index * 0.05);
   for (const [index, testAccuracy] of accuracies.entries()) {
-    await jobs.recordEpoch(id, { epoch: index + 1, testAccuracy, testLoss: 1 - testAccuracy, trainLoss: 0.5, durationMs: 1000, samplesPerSecond: 2000 });
+    await jobs.recordEpoch(id, {
+      epoch: index + 1,
+      testAccuracy,
+      testLoss: 1 - testAccuracy,
+      trainLoss: 0.5,
+      durationMs: 1000,
+      samplesPerSecond: 2000,
+    });
   }
   await jobs.finish(id, options.status ?? 'completed', undefined, owner);
   return { id, spec, steps };

@@ -38,7 +38,9 @@ export async function startOwnRedis() {
   const port = await freePort();
   let child: ChildProcess | undefined;
   const start = async () => {
-    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+      stdio: 'ignore',
+    });
     await waitForPort(port);
   };
   const stop = async () => {
@@ -68,9 +70,16 @@ export async function startOwnPostgres() {
   const dataDirectory = path.join(directory, 'data');
   const asRoot = process.getuid?.() === 0;
   const owner = asRoot ? spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' }) : undefined;
-  if (asRoot && owner) chownSync(directory, Number(owner.stdout.trim()), Number(spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).stdout.trim()));
+  if (asRoot && owner)
+    chownSync(
+      directory,
+      Number(owner.stdout.trim()),
+      Number(spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).stdout.trim()),
+    );
   const run = (command: string, args: string[]) => {
-    const [file, argv] = asRoot ? ['runuser', ['-u', 'postgres', '--', path.join(postgresBin(), command), ...args]] : [path.join(postgresBin(), command), args];
+    const [file, argv] = asRoot
+      ? ['runuser', ['-u', 'postgres', '--', path.join(postgresBin(), command), ...args]]
+      : [path.join(postgresBin(), command), args];
     const result = spawnSync(file as string, argv as string[], { encoding: 'utf8' });
     if (result.status !== 0) throw new Error(`${command} failed: ${result.stderr}${result.stdout}`);
   };
@@ -80,7 +89,8 @@ export async function startOwnPostgres() {
     run('pg_ctl', ['-D', dataDirectory, '-o', options, '-l', path.join(directory, 'log'), '-w', 'start']);
     await waitForPort(port);
   };
-  const stop = async (mode: 'fast' | 'immediate' = 'immediate') => run('pg_ctl', ['-D', dataDirectory, '-m', mode, '-w', 'stop']);
+  const stop = async (mode: 'fast' | 'immediate' = 'immediate') =>
+    run('pg_ctl', ['-D', dataDirectory, '-m', mode, '-w', 'stop']);
   await start();
   return {
     server: `postgresql://postgres@127.0.0.1:${port}`,

@@ -14,10 +14,18 @@ export interface ChildService {
 }
 
 /** Starts `dist/main/<entry>.js` with the test's configuration as its environment. */
-export function spawnService(entry: 'worker' | 'api' | 'all', config: Config, extraEnv: Record<string, string> = {}): ChildService {
+export function spawnService(
+  entry: 'worker' | 'api' | 'all',
+  config: Config,
+  extraEnv: Record<string, string> = {},
+): ChildService {
   const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'info', ...extraEnv };
-  for (const [key, value] of Object.entries(config)) if (!(key in extraEnv) && key !== 'LOG_LEVEL') env[key] = String(value);
-  const child = spawn(process.execPath, [path.join(root, 'dist/main', `${entry}.js`)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  for (const [key, value] of Object.entries(config))
+    if (!(key in extraEnv) && key !== 'LOG_LEVEL') env[key] = String(value);
+  const child = spawn(process.execPath, [path.join(root, 'dist/main', `${entry}.js`)], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let log = '';
   child.stdout?.on('data', (chunk: Buffer) => (log += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (log += chunk.toString()));

@@ -1,4 +1,4 @@
-import type { JobSpecInput } from '../../src/spec/job-spec.js';
+import type { JobSpecInput } from '../../src/domain/job-spec.js';
 
 /** The original exercise's first network. */
 export const mlpLayers = [
@@ -17,7 +17,12 @@ export function smallSpec(overrides: Partial<JobSpecInput> = {}): JobSpecInput {
     epochs: 2,
     learningRate: 0.05,
     batchSize: 64,
-    model: { layers: [{ type: 'dense', units: 64, activation: 'relu' }, { type: 'dense', units: 10 }] },
+    model: {
+      layers: [
+        { type: 'dense', units: 64, activation: 'relu' },
+        { type: 'dense', units: 10 },
+      ],
+    },
     ...overrides,
   };
 }

@@ -23,5 +23,7 @@ export function record(url: string): Promise<Recording> {
 
 /** Steps carried by `steps` messages, flattened in arrival order. */
 export function stepsOf(messages: Record<string, unknown>[]): { step: number; epoch: number; loss: number }[] {
-  return messages.flatMap((message) => (message.type === 'steps' ? (message.steps as { step: number; epoch: number; loss: number }[]) : []));
+  return messages.flatMap((message) =>
+    message.type === 'steps' ? (message.steps as { step: number; epoch: number; loss: number }[]) : [],
+  );
 }

@@ -13,13 +13,31 @@ import { createJobsRepository } from '../../src/store/jobs-repository.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { queuePrefix, redisUrl, silentLogger } from '../helpers/env.js';
 import { insertFinishedRun } from '../helpers/fixtures.js';
-import { parseJobSpec } from '../../src/spec/job-spec.js';
+import { parseJobSpec } from '../../src/domain/job-spec.js';
 import { smallSpec } from '../helpers/specs.js';
 import { record, stepsOf } from '../helpers/websocket.js';
 
 // Malformed values of every kind JSON can carry, plus the ones that need special care in JS.
 const nastyValue = fc.oneof(
-  fc.constantFrom(null, true, false, 0, -1, 1e308, -1e308, 5e-324, 2 ** 53 + 1, '', ' ', 'NaN', 'Infinity', '__proto__', 'constructor', '\u0000', '\ud800'),
+  fc.constantFrom(
+    null,
+    true,
+    false,
+    0,
+    -1,
+    1e308,
+    -1e308,
+    5e-324,
+    2 ** 53 + 1,
+    '',
+    ' ',
+    'NaN',
+    'Infinity',
+    '__proto__',
+    'constructor',
+    '\u0000',
+    '\ud800',
+  ),
   fc.string({ maxLength: 50 }),
   fc.double(),
   fc.integer(),
@@ -27,7 +45,23 @@ const nastyValue = fc.oneof(
   fc.dictionary(fc.string({ maxLength: 10 }), fc.anything({ maxDepth: 2 }), { maxKeys: 5 }),
 );
 
-const fieldNames = ['name', 'dataset', 'seed', 'trainSamples', 'testSamples', 'model', 'epochs', 'learningRate', 'batchSize', 'optimizer', 'tags', '__proto__', 'constructor', 'prototype', 'extra'];
+const fieldNames = [
+  'name',
+  'dataset',
+  'seed',
+  'trainSamples',
+  'testSamples',
+  'model',
+  'epochs',
+  'learningRate',
+  'batchSize',
+  'optimizer',
+  'tags',
+  '__proto__',
+  'constructor',
+  'prototype',
+  'extra',
+];
 const layerFields = ['type', 'units', 'activation', 'rate', '__proto__', 'constructor'];
 
 // A valid spec with one to three fields (at the top or in a layer) replaced by something nasty.
@@ -37,7 +71,9 @@ const brokenSpec = fc
     fc.option(fc.tuple(fc.constantFrom(...layerFields), nastyValue)),
   )
   .map(([fields, layerField]) => {
-    const spec = JSON.parse(JSON.stringify(smallSpec())) as Record<string, unknown> & { model: { layers: Record<string, unknown>[] } };
+    const spec = JSON.parse(JSON.stringify(smallSpec())) as Record<string, unknown> & {
+      model: { layers: Record<string, unknown>[] };
+    };
     for (const [field, value] of fields) spec[field] = value;
     if (layerField && spec.model && Array.isArray(spec.model.layers) && spec.model.layers[0]) {
       spec.model.layers[0][layerField[0]] = layerField[1];
@@ -49,8 +85,14 @@ const brokenSpec = fc
 
 const deepNesting = fc.integer({ min: 100, max: 5000 }).map((depth) => `${'['.repeat(depth)}${']'.repeat(depth)}`);
 const deepObject = fc.integer({ min: 100, max: 3000 }).map((depth) => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`);
-const hugeArray = fc.integer({ min: 10_000, max: 100_000 }).map((length) => JSON.stringify({ ...smallSpec(), model: { layers: Array(length).fill({ type: 'dense', units: 10 }) } }));
-const hugeString = fc.integer({ min: 1000, max: 500_000 }).map((length) => JSON.stringify({ ...smallSpec(), name: 'x'.repeat(length) }));
+const hugeArray = fc
+  .integer({ min: 10_000, max: 100_000 })
+  .map((length) =>
+    JSON.stringify({ ...smallSpec(), model: { layers: Array(length).fill({ type: 'dense', units: 10 }) } }),
+  );
+const hugeString = fc
+  .integer({ min: 1000, max: 500_000 })
+  .map((length) => JSON.stringify({ ...smallSpec(), name: 'x'.repeat(length) }));
 const garbageText = fc.string({ maxLength: 200 });
 const unstorableText = fc.constantFrom(
   JSON.stringify({ ...smallSpec(), name: 'nul\u0000inside' }),
@@ -60,10 +102,31 @@ const unstorableText = fc.constantFrom(
 const protoPayloads = fc.constantFrom(
   '{"__proto__": {"polluted": true}, "epochs": 1}',
   '{"constructor": {"prototype": {"polluted": true}}}',
-  JSON.stringify({ ...smallSpec(), model: { layers: [{ type: 'dense', units: 10, __proto__: { polluted: 1 } }] } }).replace('"units"', '"__proto__":{"x":1},"units"'),
+  JSON.stringify({
+    ...smallSpec(),
+    model: { layers: [{ type: 'dense', units: 10, __proto__: { polluted: 1 } }] },
+  }).replace('"units"', '"__proto__":{"x":1},"units"'),
 );
-const anyBody = fc.oneof(brokenSpec, deepNesting, deepObject, hugeArray, hugeString, garbageText, protoPayloads, unstorableText);
-const contentTypes = fc.constantFrom('application/json', 'application/json; charset=utf-8', 'text/plain', 'application/xml', 'multipart/form-data; boundary=x', 'application/x-www-form-urlencoded', '', 'application/json; charset=latin1');
+const anyBody = fc.oneof(
+  brokenSpec,
+  deepNesting,
+  deepObject,
+  hugeArray,
+  hugeString,
+  garbageText,
+  protoPayloads,
+  unstorableText,
+);
+const contentTypes = fc.constantFrom(
+  'application/json',
+  'application/json; charset=utf-8',
+  'text/plain',
+  'application/xml',
+  'multipart/form-data; boundary=x',
+  'application/x-www-form-urlencoded',
+  '',
+  'application/json; charset=latin1',
+);
 
 describe('hostile input', () => {
   let database: TestDatabase;
@@ -102,7 +165,9 @@ describe('hostile input', () => {
     });
     address = await app.listen({ host: '127.0.0.1', port: 0 });
     // 180,000 steps: about 10 MB to replay, more than the kernel's socket buffers hold.
-    finishedJobId = (await insertFinishedRun(jobs, { trainSamples: 60_000, batchSize: 1, epochs: 3 }, { accuracies: [0.5, 0.6, 0.7] })).id;
+    finishedJobId = (
+      await insertFinishedRun(jobs, { trainSamples: 60_000, batchSize: 1, epochs: 3 }, { accuracies: [0.5, 0.6, 0.7] })
+    ).id;
   });
   afterAll(async () => {
     await app.close();
@@ -115,7 +180,9 @@ describe('hostile input', () => {
     let sent = 0;
     await fc.assert(
       fc.asyncProperty(anyBody, contentTypes, fc.boolean(), async (body, contentType, invalidUtf8) => {
-        const payload = invalidUtf8 ? Buffer.concat([Buffer.from(body.slice(0, 100)), Buffer.from([0xff, 0xfe, 0xc3, 0x28])]) : body;
+        const payload = invalidUtf8
+          ? Buffer.concat([Buffer.from(body.slice(0, 100)), Buffer.from([0xff, 0xfe, 0xc3, 0x28])])
+          : body;
         const response = await app.inject({
           method: 'POST',
           url: '/jobs',
@@ -138,7 +205,12 @@ describe('hostile input', () => {
   });
 
   it('rejects a body over the limit with 413 without reading it all', async () => {
-    const response = await app.inject({ method: 'POST', url: '/jobs', payload: 'x'.repeat(2 * 1024 * 1024), headers: { 'content-type': 'application/json' } });
+    const response = await app.inject({
+      method: 'POST',
+      url: '/jobs',
+      payload: 'x'.repeat(2 * 1024 * 1024),
+      headers: { 'content-type': 'application/json' },
+    });
     expect(response.statusCode).toBe(413);
   });
 
@@ -149,9 +221,27 @@ describe('hostile input', () => {
           fc.string({ maxLength: 300 }),
           fc.string({ maxLength: 50, unit: 'binary' }),
           // Cursors that decode to JSON of the wrong shape.
-          fc.constantFrom('bnVsbA', Buffer.from('{"key":1,"id":"------------------------------------","sort":"created","order":"desc"}').toString('base64url'), Buffer.from('[1,2]').toString('base64url')),
+          fc.constantFrom(
+            'bnVsbA',
+            Buffer.from(
+              '{"key":1,"id":"------------------------------------","sort":"created","order":"desc"}',
+            ).toString('base64url'),
+            Buffer.from('[1,2]').toString('base64url'),
+          ),
         ),
-        fc.constantFrom('/jobs/', '/jobs?status=', '/jobs?sort=', '/jobs?limit=', '/jobs?cursor=', '/jobs?name=', '/jobs?tag=', '/jobs?dataset=', '/compare?ids=', '/compare.svg?ids=', '/jobs/x/history?points='),
+        fc.constantFrom(
+          '/jobs/',
+          '/jobs?status=',
+          '/jobs?sort=',
+          '/jobs?limit=',
+          '/jobs?cursor=',
+          '/jobs?name=',
+          '/jobs?tag=',
+          '/jobs?dataset=',
+          '/compare?ids=',
+          '/compare.svg?ids=',
+          '/jobs/x/history?points=',
+        ),
         async (value, route) => {
           const response = await app.inject({ method: 'GET', url: `${route}${encodeURIComponent(value)}` });
           expect(response.statusCode, `${route}${value}`).toBeLessThan(500);
@@ -164,13 +254,19 @@ describe('hostile input', () => {
   it('is healthy after all that', async () => {
     const response = await app.inject({ method: 'GET', url: '/health' });
     expect(response.statusCode).toBe(200);
-    const created = await app.inject({ method: 'POST', url: '/jobs', payload: smallSpec(), headers: { 'content-type': 'application/json' } });
+    const created = await app.inject({
+      method: 'POST',
+      url: '/jobs',
+      payload: smallSpec(),
+      headers: { 'content-type': 'application/json' },
+    });
     expect(created.statusCode).toBe(201);
   });
 
   describe('WebSocket', () => {
     const connect = (path: string) => new WebSocket(`${address.replace('http', 'ws')}${path}`);
-    const closeOf = (socket: WebSocket) => new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)));
+    const closeOf = (socket: WebSocket) =>
+      new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)));
 
     it('refuses unknown and malformed job ids before upgrading', async () => {
       for (const [path, status] of [
@@ -180,7 +276,9 @@ describe('hostile input', () => {
       ] as const) {
         const socket = connect(path);
         socket.on('error', () => undefined);
-        const refused = await new Promise<number>((resolve) => socket.on('unexpected-response', (_request, response) => resolve(response.statusCode ?? 0)));
+        const refused = await new Promise<number>((resolve) =>
+          socket.on('unexpected-response', (_request, response) => resolve(response.statusCode ?? 0)),
+        );
         expect(refused).toBe(status);
         socket.terminate();
       }
@@ -224,7 +322,10 @@ describe('hostile input', () => {
       // Drain what the kernel holds so the server's termination becomes visible.
       raw.on('data', () => undefined);
       raw.resume();
-      const outcome = await Promise.race([gone, new Promise<'still connected'>((resolve) => setTimeout(() => resolve('still connected'), 10_000))]);
+      const outcome = await Promise.race([
+        gone,
+        new Promise<'still connected'>((resolve) => setTimeout(() => resolve('still connected'), 10_000)),
+      ]);
       raw.destroy();
       expect(outcome).toBe('disconnected');
       expect((await app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);

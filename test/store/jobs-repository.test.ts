@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseJobSpec } from '../../src/spec/job-spec.js';
+import { parseJobSpec } from '../../src/domain/job-spec.js';
 import { createJobsRepository, type JobsRepository } from '../../src/store/jobs-repository.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { smallSpec } from '../helpers/specs.js';
@@ -30,7 +30,10 @@ describe('jobs repository', () => {
     const job = await newJob();
     const batch = Array.from({ length: 40 }, (_, index) => ({ step: index + 1, epoch: 1, loss: 2 - index / 100 }));
     await jobs.recordSteps(job.id, batch);
-    await jobs.recordSteps(job.id, batch.slice(10, 30).map((step) => ({ ...step, loss: 9 })));
+    await jobs.recordSteps(
+      job.id,
+      batch.slice(10, 30).map((step) => ({ ...step, loss: 9 })),
+    );
     const history = await readAll(jobs.historyPages(job.id));
     expect(history.map((step) => step.step)).toEqual(batch.map((step) => step.step));
     expect(history[15]?.loss).toBe(9);
@@ -44,7 +47,11 @@ describe('jobs repository', () => {
     const job = await newJob();
     expect(await jobs.historyExtent(job.id)).toEqual({ count: 0, lastStep: 0 });
     expect(await readAll(jobs.historyPages(job.id))).toEqual([]);
-    const steps = Array.from({ length: 25 }, (_, index) => ({ step: index + 1, epoch: index < 12 ? 1 : 2, loss: index / 7 }));
+    const steps = Array.from({ length: 25 }, (_, index) => ({
+      step: index + 1,
+      epoch: index < 12 ? 1 : 2,
+      loss: index / 7,
+    }));
     await jobs.recordSteps(job.id, steps);
     expect(await jobs.historyExtent(job.id)).toEqual({ count: 25, lastStep: 25 });
     const pages: number[][] = [];
@@ -53,8 +60,14 @@ describe('jobs repository', () => {
     expect(pages.flat()).toEqual(steps.map((step) => step.step));
     // An exact multiple of the page size ends without an empty page.
     const ranged: number[][] = [];
-    for await (const page of jobs.historyPages(job.id, { after: 3, through: 22, pageSize: 5 })) ranged.push(page.map((step) => step.step));
-    expect(ranged).toEqual([[4, 5, 6, 7, 8], [9, 10, 11, 12, 13], [14, 15, 16, 17, 18], [19, 20, 21, 22]]);
+    for await (const page of jobs.historyPages(job.id, { after: 3, through: 22, pageSize: 5 }))
+      ranged.push(page.map((step) => step.step));
+    expect(ranged).toEqual([
+      [4, 5, 6, 7, 8],
+      [9, 10, 11, 12, 13],
+      [14, 15, 16, 17, 18],
+      [19, 20, 21, 22],
+    ]);
     expect((await readAll(jobs.historyPages(job.id, { after: 20 })))[0]).toEqual({ step: 21, epoch: 2, loss: 20 / 7 });
   });
 
@@ -116,7 +129,14 @@ describe('jobs repository', () => {
 
   it('stores epoch metrics once per epoch', async () => {
     const job = await newJob();
-    const metrics = { epoch: 1, testAccuracy: 0.9, testLoss: 0.3, trainLoss: 0.4, durationMs: 100, samplesPerSecond: 1000 };
+    const metrics = {
+      epoch: 1,
+      testAccuracy: 0.9,
+      testLoss: 0.3,
+      trainLoss: 0.4,
+      durationMs: 100,
+      samplesPerSecond: 1000,
+    };
     await jobs.recordEpoch(job.id, metrics);
     await jobs.recordEpoch(job.id, { ...metrics, testAccuracy: 0.91 });
     const reread = await jobs.find(job.id);

@@ -10,14 +10,29 @@ describe('migrate', () => {
 
   it('creates a missing database, applies every migration once, and records them as prisma migrate does', async () => {
     const first = await migrate(url);
-    expect(first).toEqual(['20261128000000_init', '20261128010000_runs_and_cancel', '20261128020000_checkpoints_idempotency', '20261128030000_job_lease', '20261128040000_lease_owner']);
+    expect(first).toEqual([
+      '20261128000000_init',
+      '20261128010000_runs_and_cancel',
+      '20261128020000_checkpoints_idempotency',
+      '20261128030000_job_lease',
+      '20261128040000_lease_owner',
+    ]);
     expect(await migrate(url)).toEqual([]);
     await withConnection(url, async (client) => {
       const tables = await client.query<{ table_name: string }>(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name",
       );
-      expect(tables.rows.map((row) => row.table_name)).toEqual(['_prisma_migrations', 'checkpoints', 'epoch_metrics', 'idempotency_keys', 'jobs', 'step_losses']);
-      const recorded = await client.query('SELECT migration_name, checksum, finished_at, applied_steps_count FROM "_prisma_migrations"');
+      expect(tables.rows.map((row) => row.table_name)).toEqual([
+        '_prisma_migrations',
+        'checkpoints',
+        'epoch_metrics',
+        'idempotency_keys',
+        'jobs',
+        'step_losses',
+      ]);
+      const recorded = await client.query(
+        'SELECT migration_name, checksum, finished_at, applied_steps_count FROM "_prisma_migrations"',
+      );
       expect(recorded.rows).toHaveLength(5);
       expect(recorded.rows[0].checksum).toMatch(/^[0-9a-f]{64}$/);
       expect(recorded.rows[0].finished_at).not.toBeNull();
@@ -28,7 +43,13 @@ describe('migrate', () => {
     const fresh = `postgresql://postgres@127.0.0.1:5432/trainer_test_${uniqueName('migrate_race')}`;
     try {
       const results = await Promise.all([migrate(fresh), migrate(fresh), migrate(fresh)]);
-      expect(results.flat().sort()).toEqual(['20261128000000_init', '20261128010000_runs_and_cancel', '20261128020000_checkpoints_idempotency', '20261128030000_job_lease', '20261128040000_lease_owner']);
+      expect(results.flat().sort()).toEqual([
+        '20261128000000_init',
+        '20261128010000_runs_and_cancel',
+        '20261128020000_checkpoints_idempotency',
+        '20261128030000_job_lease',
+        '20261128040000_lease_owner',
+      ]);
     } finally {
       await dropDatabase(fresh);
     }

@@ -1,9 +1,16 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseJobSpec, type JobSpec, type JobSpecInput } from '../../src/spec/job-spec.js';
+import { parseJobSpec, type JobSpec, type JobSpecInput } from '../../src/domain/job-spec.js';
 import { selectBackend } from '../../src/training/backend.js';
 import { loadDataset, type Dataset } from '../../src/training/datasets/index.js';
-import { train, TrainingError, type Checkpoint, type EpochMetrics, type StepLoss, type TrainingOptions } from '../../src/training/train.js';
+import {
+  train,
+  TrainingError,
+  type Checkpoint,
+  type EpochMetrics,
+  type StepLoss,
+  type TrainingOptions,
+} from '../../src/training/train.js';
 import { smallSpec } from '../helpers/specs.js';
 
 function spec(overrides: Partial<JobSpecInput> = {}): JobSpec {
@@ -19,7 +26,11 @@ async function record(jobSpec: JobSpec, dataset: Dataset, options: TrainingOptio
   const result = await train(
     jobSpec,
     dataset,
-    { onSteps: (batch) => steps.push(...batch), onEpoch: (metrics) => epochs.push(metrics), onCheckpoint: (checkpoint) => checkpoints.push(checkpoint) },
+    {
+      onSteps: (batch) => steps.push(...batch),
+      onEpoch: (metrics) => epochs.push(metrics),
+      onCheckpoint: (checkpoint) => checkpoints.push(checkpoint),
+    },
     options,
     resume,
   );
@@ -46,7 +57,10 @@ describe('train', () => {
   });
 
   it('records every step once, in order, and metrics per epoch well above chance', async () => {
-    const { result, steps, epochs } = await record(spec({ trainSamples: 2000, testSamples: 500, epochs: 2, batchSize: 64 }), dataset);
+    const { result, steps, epochs } = await record(
+      spec({ trainSamples: 2000, testSamples: 500, epochs: 2, batchSize: 64 }),
+      dataset,
+    );
     const perEpoch = Math.ceil(2000 / 64);
     expect(result.outcome).toBe('completed');
     expect(steps.map((step) => step.step)).toEqual(Array.from({ length: perEpoch * 2 }, (_, index) => index + 1));
@@ -99,12 +113,17 @@ describe('train', () => {
   it('stops between batches when asked, and still frees its tensors', async () => {
     const baseline = tf.memory().numTensors;
     let seen = 0;
-    const result = await train(spec({ trainSamples: 2000, epochs: 3 }), dataset, {
-      onSteps: (batch) => {
-        seen += batch.length;
+    const result = await train(
+      spec({ trainSamples: 2000, epochs: 3 }),
+      dataset,
+      {
+        onSteps: (batch) => {
+          seen += batch.length;
+        },
+        shouldStop: () => seen >= 5 && 'stop',
       },
-      shouldStop: () => seen >= 5 && 'stop',
-    }, { lossReadInterval: 1 });
+      { lossReadInterval: 1 },
+    );
     expect(result.outcome).toBe('stopped');
     expect(result.steps).toBe(5);
     expect(tf.memory().numTensors).toBe(baseline);
@@ -116,7 +135,19 @@ describe('train', () => {
     let caught: unknown;
     try {
       await train(
-        spec({ learningRate: 10, optimizer: 'sgd', trainSamples: 1000, epochs: 3, model: { layers: [{ type: 'dense', units: 256, activation: 'relu' }, { type: 'dense', units: 256, activation: 'relu' }, { type: 'dense', units: 10 }] } }),
+        spec({
+          learningRate: 10,
+          optimizer: 'sgd',
+          trainSamples: 1000,
+          epochs: 3,
+          model: {
+            layers: [
+              { type: 'dense', units: 256, activation: 'relu' },
+              { type: 'dense', units: 256, activation: 'relu' },
+              { type: 'dense', units: 10 },
+            ],
+          },
+        }),
         dataset,
         { onSteps: (batch) => steps.push(...batch) },
         { lossReadInterval: 1 },
@@ -141,7 +172,13 @@ describe('train', () => {
           testSamples: 100,
           epochs: 3,
           batchSize: 64,
-          model: { layers: [{ type: 'dense', units: 32, activation: 'relu' }, { type: 'dropout', rate: 0.2 }, { type: 'dense', units: 10 }] },
+          model: {
+            layers: [
+              { type: 'dense', units: 32, activation: 'relu' },
+              { type: 'dropout', rate: 0.2 },
+              { type: 'dense', units: 10 },
+            ],
+          },
         });
         const uninterrupted = await record(jobSpec, dataset, { checkpointEverySteps: 7 });
         const epochEnd = uninterrupted.checkpoints.find((checkpoint) => checkpoint.step === 10) as Checkpoint;
@@ -153,8 +190,12 @@ describe('train', () => {
           const resumed = await record(jobSpec, dataset, {}, checkpoint);
           expect(resumed.steps).toEqual(uninterrupted.steps.slice(checkpoint.step));
           expect(resumed.epochs.map((metrics) => metrics.epoch)).toEqual([2, 3]);
-          expect(resumed.epochs.map(({ testAccuracy, testLoss, trainLoss }) => ({ testAccuracy, testLoss, trainLoss }))).toEqual(
-            uninterrupted.epochs.slice(1).map(({ testAccuracy, testLoss, trainLoss }) => ({ testAccuracy, testLoss, trainLoss })),
+          expect(
+            resumed.epochs.map(({ testAccuracy, testLoss, trainLoss }) => ({ testAccuracy, testLoss, trainLoss })),
+          ).toEqual(
+            uninterrupted.epochs
+              .slice(1)
+              .map(({ testAccuracy, testLoss, trainLoss }) => ({ testAccuracy, testLoss, trainLoss })),
           );
         }
       });

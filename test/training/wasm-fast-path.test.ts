@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LayerSpec, OptimizerName } from '../../src/spec/job-spec.js';
+import type { LayerSpec, OptimizerName } from '../../src/domain/job-spec.js';
 import { loadDataset, type Dataset } from '../../src/training/datasets/index.js';
 import { buildModel } from '../../src/training/model.js';
 import { createOptimizer, disposeOptimizer, trainingStep } from '../../src/training/train.js';
@@ -39,13 +39,21 @@ function stepOnce(dataset: Dataset, optimizerName: OptimizerName): StepResult {
     const gradients = tf.tidy(() => {
       const x = tf.tensor2d(inputs, [batch, features]);
       const y = tf.tensor2d(targets, [batch, 10]);
-      const { grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, model.logits(x, { dropoutSeed: 99 })), model.variables);
+      const { grads } = tf.variableGrads(
+        () => tf.losses.softmaxCrossEntropy(y, model.logits(x, { dropoutSeed: 99 })),
+        model.variables,
+      );
       return model.variables.map((variable) => Float32Array.from((grads[variable.name] as tf.Tensor).dataSync()));
     });
     const loss = trainingStep(model, optimizer, inputs, targets, 99);
     const value = loss.dataSync()[0] as number;
     loss.dispose();
-    return { loss: value, initial, gradients, weights: model.variables.map((variable) => Float32Array.from(variable.dataSync())) };
+    return {
+      loss: value,
+      initial,
+      gradients,
+      weights: model.variables.map((variable) => Float32Array.from(variable.dataSync())),
+    };
   } finally {
     disposeOptimizer(optimizer);
     model.dispose();
@@ -73,7 +81,10 @@ function worstRelative(a: Float32Array, b: Float32Array, include: (index: number
   let worst = 0;
   for (let index = 0; index < b.length; index++) {
     if (!include(index)) continue;
-    worst = Math.max(worst, Math.abs((a[index] as number) - (b[index] as number)) / (Math.abs(b[index] as number) + 1e-3));
+    worst = Math.max(
+      worst,
+      Math.abs((a[index] as number) - (b[index] as number)) / (Math.abs(b[index] as number) + 1e-3),
+    );
   }
   return worst;
 }
@@ -85,7 +96,8 @@ describe('WebAssembly fast path', () => {
   beforeAll(async () => {
     dataset = await loadDataset('mnist');
     await tf.setBackend('cpu');
-    for (const optimizer of Object.keys(learningRates) as OptimizerName[]) reference.set(optimizer, stepOnce(dataset, optimizer));
+    for (const optimizer of Object.keys(learningRates) as OptimizerName[])
+      reference.set(optimizer, stepOnce(dataset, optimizer));
     await tf.setBackend('wasm');
     installWasmFastPath(tf);
   });
@@ -102,17 +114,26 @@ describe('WebAssembly fast path', () => {
       actual.weights.forEach((weights, index) => {
         expect(actual.initial[index]).toEqual(expected.initial[index]);
         const gradient = expected.gradients[index] as Float32Array;
-        expect(normRelative(actual.gradients[index] as Float32Array, gradient), `gradient of variable ${index}`).toBeLessThan(1e-4);
+        expect(
+          normRelative(actual.gradients[index] as Float32Array, gradient),
+          `gradient of variable ${index}`,
+        ).toBeLessThan(1e-4);
         // Adam and RMSProp divide by sqrt(g^2)+1e-7, so where a gradient is small (below 1e-4) they turn
         // last-bit rounding into a step-sized difference (between stock wasm and cpu as well); such
         // elements are judged by the gradient check above instead.
         const adaptive = optimizer === 'adam' || optimizer === 'rmsprop';
         const judged = (element: number) => !adaptive || Math.abs(gradient[element] as number) > 1e-4;
-        expect(worstRelative(weights, expected.weights[index] as Float32Array, judged), `variable ${index}`).toBeLessThan(1e-4);
+        expect(
+          worstRelative(weights, expected.weights[index] as Float32Array, judged),
+          `variable ${index}`,
+        ).toBeLessThan(1e-4);
         if (optimizer === 'sgd' || optimizer === 'momentum') {
           // The update itself (learning rate x gradient) agrees too, not just weights that barely moved.
           const update = minus(weights, actual.initial[index] as Float32Array);
-          const expectedUpdate = minus(expected.weights[index] as Float32Array, expected.initial[index] as Float32Array);
+          const expectedUpdate = minus(
+            expected.weights[index] as Float32Array,
+            expected.initial[index] as Float32Array,
+          );
           expect(normRelative(update, expectedUpdate), `update of variable ${index}`).toBeLessThan(1e-4);
         }
       });
@@ -133,7 +154,14 @@ describe('WebAssembly fast path', () => {
         tf.tidy(() => {
           const plain = tf.matMul(values(a, index), values(b, index + 100), transposeA, transposeB);
           const bias = values([plain.shape.at(-1) as number], index + 200);
-          const fused = tf.fused.matMul({ a: values(a, index), b: values(b, index + 100), transposeA, transposeB, bias, activation: 'relu' });
+          const fused = tf.fused.matMul({
+            a: values(a, index),
+            b: values(b, index + 100),
+            transposeA,
+            transposeB,
+            bias,
+            activation: 'relu',
+          });
           return [plain.dataSync().slice(), fused.dataSync().slice()];
         }),
       );
@@ -190,7 +218,14 @@ describe('WebAssembly fast path', () => {
     const attempt = () =>
       tf.tidy(() =>
         tf.fused
-          .matMul({ a: tf.ones([600, 200]), b: tf.ones([200, 600]), transposeA: true, transposeB: true, bias: tf.ones([200, 1]), activation: 'relu' })
+          .matMul({
+            a: tf.ones([600, 200]),
+            b: tf.ones([200, 600]),
+            transposeA: true,
+            transposeB: true,
+            bias: tf.ones([200, 1]),
+            activation: 'relu',
+          })
           .dataSync(),
       );
     expect(attempt).toThrow(/rank-1 bias/);
@@ -203,6 +238,8 @@ describe('WebAssembly fast path', () => {
     const after = tf.memory();
     expect(after.numTensors).toBe(before.numTensors);
     expect(after.numBytes).toBe(before.numBytes);
-    expect((after as { numDataBuffers?: number }).numDataBuffers).toBe((before as { numDataBuffers?: number }).numDataBuffers);
+    expect((after as { numDataBuffers?: number }).numDataBuffers).toBe(
+      (before as { numDataBuffers?: number }).numDataBuffers,
+    );
   });
 });

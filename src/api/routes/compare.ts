@@ -6,12 +6,14 @@ import { parseRequest, uuidPattern } from '../validation.js';
 
 const ids = z
   .string()
-  .transform((value) => value.split(',').map((id) => id.trim()).filter(Boolean))
+  .transform((value) =>
+    value
+      .split(',')
+      .map((id) => id.trim())
+      .filter(Boolean),
+  )
   .pipe(
-    z
-      .array(z.string().regex(uuidPattern, 'must be a UUID'))
-      .min(2, 'name 2 to 20 runs')
-      .max(20, 'name 2 to 20 runs'),
+    z.array(z.string().regex(uuidPattern, 'must be a UUID')).min(2, 'name 2 to 20 runs').max(20, 'name 2 to 20 runs'),
   );
 
 const compareQuery = z.strictObject({ ids, points: z.coerce.number().int().min(2).max(5000).default(200) });

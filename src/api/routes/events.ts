@@ -17,7 +17,14 @@ export interface EventRoutesDeps {
   slowClientMs: number;
 }
 
-const eventsQuery = z.strictObject({ since: z.coerce.number().int().min(0).max(2 ** 31 - 1).default(0) });
+const eventsQuery = z.strictObject({
+  since: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 31 - 1)
+    .default(0),
+});
 
 // Close codes: 1000 normal (job finished), 1001 server going away, 1003 we take no messages,
 // 1008 too slow, 1013 try again later (Redis unreachable).
@@ -53,7 +60,10 @@ async function drained(socket: WebSocket, maxBufferedBytes: number, slowClientMs
   }
 }
 
-export function eventRoutes(app: FastifyInstance, { jobs, repository, hub, maxBufferedBytes, slowClientMs }: EventRoutesDeps): void {
+export function eventRoutes(
+  app: FastifyInstance,
+  { jobs, repository, hub, maxBufferedBytes, slowClientMs }: EventRoutesDeps,
+): void {
   const streams = new Set<{ resync(): Promise<void> }>();
   hub.onReconnect(() => {
     for (const stream of streams) void stream.resync().catch(() => undefined);
@@ -65,28 +75,32 @@ export function eventRoutes(app: FastifyInstance, { jobs, repository, hub, maxBu
     await jobs.get(request.params.id);
   };
 
-  app.get<{ Params: { id: string } }>('/jobs/:id/events', { websocket: true, preValidation: jobMustExist }, (socket, request) => {
-    const { since } = parseRequest(eventsQuery, request.query);
-    refuseMessages(socket);
-    const stream = createJobStream({
-      jobId: request.params.id.toLowerCase(),
-      since,
-      jobs: repository,
-      hub,
-      send: (message) => guardedSend(socket, maxBufferedBytes, message),
-      drain: () => drained(socket, maxBufferedBytes, slowClientMs),
-      finish: () => socket.close(1000, 'job finished'),
-    });
-    streams.add(stream);
-    socket.on('close', () => {
-      streams.delete(stream);
-      void stream.stop();
-    });
-    stream.start().catch((error: unknown) => {
-      request.log.warn({ err: error }, 'event stream failed');
-      socket.close(1013, 'events are unavailable right now; reconnect with ?since=<last step>');
-    });
-  });
+  app.get<{ Params: { id: string } }>(
+    '/jobs/:id/events',
+    { websocket: true, preValidation: jobMustExist },
+    (socket, request) => {
+      const { since } = parseRequest(eventsQuery, request.query);
+      refuseMessages(socket);
+      const stream = createJobStream({
+        jobId: request.params.id.toLowerCase(),
+        since,
+        jobs: repository,
+        hub,
+        send: (message) => guardedSend(socket, maxBufferedBytes, message),
+        drain: () => drained(socket, maxBufferedBytes, slowClientMs),
+        finish: () => socket.close(1000, 'job finished'),
+      });
+      streams.add(stream);
+      socket.on('close', () => {
+        streams.delete(stream);
+        void stream.stop();
+      });
+      stream.start().catch((error: unknown) => {
+        request.log.warn({ err: error }, 'event stream failed');
+        socket.close(1013, 'events are unavailable right now; reconnect with ?since=<last step>');
+      });
+    },
+  );
 
   app.get('/events', { websocket: true }, (socket, request) => {
     refuseMessages(socket);

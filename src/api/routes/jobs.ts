@@ -7,7 +7,7 @@ import { jobView, runSummary } from '../job-view.js';
 import { ApiError } from '../errors.js';
 import { historyBody } from '../history-body.js';
 import { isUuid, parseRequest } from '../validation.js';
-import { text } from '../../spec/text.js';
+import { text } from '../../domain/text.js';
 
 const historyQuery = z.strictObject({
   points: z.coerce.number().int().min(2).max(1_000_000).optional(),
@@ -45,8 +45,15 @@ function decodeCursor(value: string, sort: string, order: string): { key: number
     decoded = null;
   }
   const cursor: Partial<Cursor> = decoded !== null && typeof decoded === 'object' ? (decoded as Partial<Cursor>) : {};
-  if (typeof cursor.key !== 'number' || !Number.isFinite(cursor.key) || typeof cursor.id !== 'string' || !isUuid(cursor.id)) {
-    throw new ApiError(400, 'invalid_query', 'invalid query: cursor', [{ path: 'cursor', message: 'is not a cursor this API issued' }]);
+  if (
+    typeof cursor.key !== 'number' ||
+    !Number.isFinite(cursor.key) ||
+    typeof cursor.id !== 'string' ||
+    !isUuid(cursor.id)
+  ) {
+    throw new ApiError(400, 'invalid_query', 'invalid query: cursor', [
+      { path: 'cursor', message: 'is not a cursor this API issued' },
+    ]);
   }
   if (cursor.sort !== sort || cursor.order !== order) {
     throw new ApiError(400, 'invalid_query', 'invalid query: cursor', [
@@ -79,7 +86,9 @@ export function jobRoutes(app: FastifyInstance, jobs: JobsService): void {
     });
     const last = runs.at(-1);
     const nextCursor =
-      last && more ? encodeCursor({ sort: query.sort, order: query.order, key: keys.at(-1) as number, id: last.id }) : null;
+      last && more
+        ? encodeCursor({ sort: query.sort, order: query.order, key: keys.at(-1) as number, id: last.id })
+        : null;
     return { runs: runs.map(runSummary), nextCursor };
   });
 
@@ -89,7 +98,9 @@ export function jobRoutes(app: FastifyInstance, jobs: JobsService): void {
     const { points } = parseRequest(historyQuery, request.query);
     // Unknown jobs and an unreachable database fail here, before the body starts.
     const history = await jobs.history(request.params.id, points);
-    return reply.type('application/json; charset=utf-8').send(Readable.from(historyBody(request.params.id.toLowerCase(), history)));
+    return reply
+      .type('application/json; charset=utf-8')
+      .send(Readable.from(historyBody(request.params.id.toLowerCase(), history)));
   });
 
   app.post<{ Params: { id: string } }>('/jobs/:id/cancel', async (request, reply) => {

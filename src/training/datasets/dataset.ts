@@ -1,4 +1,4 @@
-import type { DatasetInfo } from '../../spec/datasets.js';
+import type { DatasetInfo } from '../../domain/datasets.js';
 
 /** One split, ready to train on: inputs scaled, normalised and flattened, one row per example. */
 export interface DatasetSplit {

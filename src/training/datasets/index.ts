@@ -1,4 +1,4 @@
-import type { DatasetName } from '../../spec/datasets.js';
+import type { DatasetName } from '../../domain/datasets.js';
 import type { Dataset } from './dataset.js';
 import { loadMnist } from './mnist.js';
 

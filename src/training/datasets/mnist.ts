@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { datasets } from '../../spec/datasets.js';
+import { datasets } from '../../domain/datasets.js';
 import { normalisePixels, sharedCopy, type Dataset, type DatasetSplit } from './dataset.js';
 import { readIdx } from './idx.js';
 

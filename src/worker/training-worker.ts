@@ -1,7 +1,7 @@
 import { DelayedError, Worker, type ConnectionOptions } from 'bullmq';
 import type { Logger } from '../logger.js';
 import type { JobRunner } from './job-runner.js';
-import { trainingQueueName, type TrainingMessage } from './training-queue.js';
+import { trainingQueueName, type TrainingMessage } from '../queue/training-queue.js';
 
 export interface TrainingWorkerOptions {
   connection: ConnectionOptions;

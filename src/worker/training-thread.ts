@@ -28,7 +28,9 @@ port.on('message', (request: TrainRequest) => {
       onEpoch: (metrics) => send({ type: 'epoch', jobId, metrics }),
       onCheckpoint: (checkpoint) => {
         // Handed over, not copied: these buffers are fresh copies made for this checkpoint.
-        const buffers = [...checkpoint.weights, ...checkpoint.optimizer].map((tensor) => tensor.values.buffer as ArrayBuffer);
+        const buffers = [...checkpoint.weights, ...checkpoint.optimizer].map(
+          (tensor) => tensor.values.buffer as ArrayBuffer,
+        );
         send({ type: 'checkpoint', jobId, checkpoint }, buffers);
       },
       shouldStop: () => {
@@ -39,7 +41,14 @@ port.on('message', (request: TrainRequest) => {
     { checkpointEverySteps },
     resume,
   ).then(
-    (result) => send({ type: 'finished', jobId, outcome: result.outcome, steps: result.steps, numTensors: tf.memory().numTensors }),
+    (result) =>
+      send({
+        type: 'finished',
+        jobId,
+        outcome: result.outcome,
+        steps: result.steps,
+        numTensors: tf.memory().numTensors,
+      }),
     (error: unknown) => {
       const code = error instanceof TrainingError ? error.code : 'training_error';
       const message = error instanceof Error ? error.message : String(error);

@@ -12,7 +12,9 @@ const evaluationBatch = 1000;
  * and optimizer slots, activations of a batch kept for backpropagation, the test pass, the epoch's
  * shuffled copy of the inputs and a checkpoint being written.
  */
-export function estimateTrainingBytes(spec: Pick<JobSpec, 'dataset' | 'model' | 'batchSize' | 'optimizer' | 'trainSamples'>): number {
+export function estimateTrainingBytes(
+  spec: Pick<JobSpec, 'dataset' | 'model' | 'batchSize' | 'optimizer' | 'trainSamples'>,
+): number {
   const info = datasetInfo(spec.dataset);
   const features = inputSize(info);
   const parameters = countParameters(spec.model.layers, features);

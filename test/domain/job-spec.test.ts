@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseJobSpec, type SpecIssue } from '../../src/spec/job-spec.js';
-import { countParameters, layerSizes, totalSteps } from '../../src/spec/model-shape.js';
+import { parseJobSpec, type SpecIssue } from '../../src/domain/job-spec.js';
+import { countParameters, layerSizes, totalSteps } from '../../src/domain/model-shape.js';
 import { mlpLayers, smallSpec } from '../helpers/specs.js';
 
 const limits = { maxParameters: 20_000_000 };
@@ -17,7 +17,10 @@ function expectIssue(input: unknown, path: string, message: RegExp): void {
 
 describe('job spec', () => {
   it('fills in defaults: dataset mnist, optimizer sgd, linear activation', () => {
-    const result = parseJobSpec({ epochs: 1, learningRate: 0.1, batchSize: 8, model: { layers: [{ type: 'dense', units: 10 }] } }, limits);
+    const result = parseJobSpec(
+      { epochs: 1, learningRate: 0.1, batchSize: 8, model: { layers: [{ type: 'dense', units: 10 }] } },
+      limits,
+    );
     expect(result).toEqual({
       ok: true,
       spec: {
@@ -52,8 +55,16 @@ describe('job spec', () => {
 
   it('names unknown fields at any depth', () => {
     expectIssue({ ...smallSpec(), colour: 'red' }, 'colour', /unknown field/);
-    expectIssue(smallSpec({ model: { layers: [{ type: 'dense', units: 10, bias: false } as never] } }), 'model.layers.0.bias', /unknown field/);
-    expectIssue({ ...smallSpec(), model: { layers: [{ type: 'dense', units: 10 }], extra: 1 } }, 'model.extra', /unknown field/);
+    expectIssue(
+      smallSpec({ model: { layers: [{ type: 'dense', units: 10, bias: false } as never] } }),
+      'model.layers.0.bias',
+      /unknown field/,
+    );
+    expectIssue(
+      { ...smallSpec(), model: { layers: [{ type: 'dense', units: 10 }], extra: 1 } },
+      'model.extra',
+      /unknown field/,
+    );
   });
 
   it('requires model, epochs, learningRate and batchSize', () => {
@@ -91,7 +102,11 @@ describe('job spec', () => {
 
   it('wants 1 to 32 layers', () => {
     expectIssue(smallSpec({ model: { layers: [] } }), 'model.layers', />=1/);
-    expectIssue(smallSpec({ model: { layers: Array.from({ length: 33 }, () => ({ type: 'dense', units: 10 }) as const) } }), 'model.layers', /<=32/);
+    expectIssue(
+      smallSpec({ model: { layers: Array.from({ length: 33 }, () => ({ type: 'dense', units: 10 }) as const) } }),
+      'model.layers',
+      /<=32/,
+    );
   });
 
   it('checks each dense layer: units 1..8192 integer, known activation', () => {
@@ -104,19 +119,46 @@ describe('job spec', () => {
   });
 
   it('checks dropout rate in [0, 1)', () => {
-    const withDropout = (rate: number) => smallSpec({ model: { layers: [{ type: 'dropout', rate }, { type: 'dense', units: 10 }] } });
+    const withDropout = (rate: number) =>
+      smallSpec({
+        model: {
+          layers: [
+            { type: 'dropout', rate },
+            { type: 'dense', units: 10 },
+          ],
+        },
+      });
     expectIssue(withDropout(1), 'model.layers.0.rate', /less than 1/);
     expectIssue(withDropout(-0.1), 'model.layers.0.rate', /at least 0|>=0/);
     expect(parseJobSpec(withDropout(0.99), limits).ok).toBe(true);
   });
 
   it('rejects unknown layer types', () => {
-    expectIssue(smallSpec({ model: { layers: [{ type: 'conv2d', filters: 3 } as never, { type: 'dense', units: 10 }] } }), 'model.layers.0.type', /dense.*dropout/);
+    expectIssue(
+      smallSpec({ model: { layers: [{ type: 'conv2d', filters: 3 } as never, { type: 'dense', units: 10 }] } }),
+      'model.layers.0.type',
+      /dense.*dropout/,
+    );
   });
 
   it('wants the last layer to be dense with one unit per class', () => {
-    expectIssue(smallSpec({ model: { layers: [{ type: 'dense', units: 12 }] } }), 'model.layers.0.units', /must have 10 units.*got 12/);
-    expectIssue(smallSpec({ model: { layers: [{ type: 'dense', units: 10 }, { type: 'dropout', rate: 0.2 }] } }), 'model.layers.1', /end with a dense layer of 10 units/);
+    expectIssue(
+      smallSpec({ model: { layers: [{ type: 'dense', units: 12 }] } }),
+      'model.layers.0.units',
+      /must have 10 units.*got 12/,
+    );
+    expectIssue(
+      smallSpec({
+        model: {
+          layers: [
+            { type: 'dense', units: 10 },
+            { type: 'dropout', rate: 0.2 },
+          ],
+        },
+      }),
+      'model.layers.1',
+      /end with a dense layer of 10 units/,
+    );
   });
 
   it('bounds epochs, learningRate, batchSize and optimizer', () => {
@@ -133,19 +175,40 @@ describe('job spec', () => {
   });
 
   it('caps the parameter count and reports the computed count', () => {
-    const big = smallSpec({ model: { layers: [{ type: 'dense', units: 8192 }, { type: 'dense', units: 8192 }, { type: 'dense', units: 10 }] } });
+    const big = smallSpec({
+      model: {
+        layers: [
+          { type: 'dense', units: 8192 },
+          { type: 'dense', units: 8192 },
+          { type: 'dense', units: 10 },
+        ],
+      },
+    });
     expectIssue(big, 'model.layers', /73,629,706 parameters; the limit is 20,000,000/);
     expect(parseJobSpec(big, { maxParameters: 100_000_000 }).ok).toBe(true);
   });
 
   it('refuses a job whose training would need more memory than allowed, saying how much', () => {
-    const wide = smallSpec({ batchSize: 4096, model: { layers: Array.from({ length: 31 }, () => ({ type: 'dense', units: 700 }) as const).concat([{ type: 'dense', units: 10 }] as never) } });
+    const wide = smallSpec({
+      batchSize: 4096,
+      model: {
+        layers: Array.from({ length: 31 }, () => ({ type: 'dense', units: 700 }) as const).concat([
+          { type: 'dense', units: 10 },
+        ] as never),
+      },
+    });
     const memoryLimits = { maxParameters: 20_000_000, maxJobMemoryBytes: 512 * 1024 ** 2 };
     const result = parseJobSpec(wide, memoryLimits);
     expect(result.ok).toBe(false);
-    if (!result.ok) expect(result.issues).toContainEqual({ path: 'batchSize', message: expect.stringMatching(/needs about [\d.]+ (MiB|GiB); the limit is 512.0 MiB/) });
+    if (!result.ok)
+      expect(result.issues).toContainEqual({
+        path: 'batchSize',
+        message: expect.stringMatching(/needs about [\d.]+ (MiB|GiB); the limit is 512.0 MiB/),
+      });
     expect(parseJobSpec({ ...wide, batchSize: 64 }, memoryLimits).ok).toBe(true);
-    expect(parseJobSpec(smallSpec({ model: { layers: [...mlpLayers] }, trainSamples: 60_000 }), memoryLimits).ok).toBe(true);
+    expect(parseJobSpec(smallSpec({ model: { layers: [...mlpLayers] }, trainSamples: 60_000 }), memoryLimits).ok).toBe(
+      true,
+    );
   });
 
   it('accepts up to 20 unique tags of up to 50 characters', () => {
@@ -165,8 +228,14 @@ describe('model shape', () => {
   it('counts parameters of the original exercise networks', () => {
     expect(layerSizes(mlpLayers, 784)).toEqual([784, 512, 512, 10]);
     expect(countParameters(mlpLayers, 784)).toBe(784 * 512 + 512 + 512 * 512 + 512 + 512 * 10 + 10);
-    const deep = [512, 1024, 512, 128, 10].map((units) => ({ type: 'dense' as const, units, activation: 'relu' as const }));
-    expect(countParameters(deep, 784)).toBe(784 * 512 + 512 + 512 * 1024 + 1024 + 1024 * 512 + 512 + 512 * 128 + 128 + 128 * 10 + 10);
+    const deep = [512, 1024, 512, 128, 10].map((units) => ({
+      type: 'dense' as const,
+      units,
+      activation: 'relu' as const,
+    }));
+    expect(countParameters(deep, 784)).toBe(
+      784 * 512 + 512 + 512 * 1024 + 1024 + 1024 * 512 + 512 + 512 * 128 + 128 + 128 * 10 + 10,
+    );
   });
 
   it('counts steps as ceil(samples / batch) x epochs', () => {

@@ -46,7 +46,11 @@ export function decodeCheckpoint(stored: StoredCheckpoint): Checkpoint {
   // Copy into an aligned buffer: a Buffer from the driver may start at any byte offset.
   const blob = new Float32Array(new Uint8Array(stored.tensors).buffer);
   const read = (entries: TensorEntry[]) =>
-    entries.map((entry) => ({ name: entry.name, shape: entry.shape, values: blob.slice(entry.offset, entry.offset + entry.length) }));
+    entries.map((entry) => ({
+      name: entry.name,
+      shape: entry.shape,
+      values: blob.slice(entry.offset, entry.offset + entry.length),
+    }));
   return {
     step: stored.step,
     epoch: stored.epoch,

@@ -5,7 +5,12 @@
  */
 export async function retrying<T>(
   operation: () => Promise<T>,
-  options: { totalMs: number; initialDelayMs?: number; maxDelayMs?: number; onRetry?: (error: unknown, attempt: number) => void },
+  options: {
+    totalMs: number;
+    initialDelayMs?: number;
+    maxDelayMs?: number;
+    onRetry?: (error: unknown, attempt: number) => void;
+  },
 ): Promise<T> {
   const deadline = Date.now() + options.totalMs;
   let delay = options.initialDelayMs ?? 100;

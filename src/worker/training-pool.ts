@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { JobSpec } from '../spec/job-spec.js';
+import type { JobSpec } from '../domain/job-spec.js';
 import type { BackendName, BackendPreference } from '../training/backend.js';
 import { loadDataset } from '../training/datasets/index.js';
 import type { Checkpoint, EpochMetrics, StepLoss } from '../training/train.js';
@@ -40,7 +40,8 @@ interface Slot {
 // Threads run compiled JavaScript; from sources (tests, tsx) use the build in dist/.
 function defaultThreadFile(): string {
   const here = fileURLToPath(import.meta.url);
-  if (here.endsWith('.ts')) return here.replace(/[\\/]src[\\/]queue[\\/]training-pool\.ts$/, '/dist/queue/training-thread.js');
+  if (here.endsWith('.ts'))
+    return here.replace(/[\\/]src[\\/]worker[\\/]training-pool\.ts$/, '/dist/worker/training-thread.js');
   return fileURLToPath(new URL('./training-thread.js', import.meta.url));
 }
 
@@ -100,7 +101,12 @@ export function createTrainingPool(options: TrainingPoolOptions = {}) {
     },
 
     /** Trains `spec` on a free thread; throws if none is free (callers keep concurrency <= size). */
-    async run(jobId: string, spec: JobSpec, listener: TrainingListener, options: RunOptions = {}): Promise<RunningTraining> {
+    async run(
+      jobId: string,
+      spec: JobSpec,
+      listener: TrainingListener,
+      options: RunOptions = {},
+    ): Promise<RunningTraining> {
       const slot = slots.find((candidate) => !candidate.busy);
       if (!slot) throw new Error('no free training thread');
       slot.busy = true;
@@ -127,13 +133,23 @@ export function createTrainingPool(options: TrainingPoolOptions = {}) {
             } else if (message.type === 'failed') {
               cleanup();
               retireIfLeaking(slot, message.numTensors);
-              resolve({ outcome: 'failed', code: message.code, message: message.message, numTensors: message.numTensors });
+              resolve({
+                outcome: 'failed',
+                code: message.code,
+                message: message.message,
+                numTensors: message.numTensors,
+              });
             }
           };
           const onError = (error: Error) => {
             cleanup();
             replace(slot);
-            resolve({ outcome: 'failed', code: 'thread_crashed', message: `training thread crashed: ${error.message}`, numTensors: -1 });
+            resolve({
+              outcome: 'failed',
+              code: 'thread_crashed',
+              message: `training thread crashed: ${error.message}`,
+              numTensors: -1,
+            });
           };
           const onExit = (code: number) => onError(new Error(`exited with code ${code}`));
           slot.thread.on('message', onMessage);

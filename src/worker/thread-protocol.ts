@@ -1,4 +1,4 @@
-import type { JobSpec } from '../spec/job-spec.js';
+import type { JobSpec } from '../domain/job-spec.js';
 import type { BackendName, BackendPreference } from '../training/backend.js';
 import type { Dataset } from '../training/datasets/index.js';
 import type { Checkpoint, EpochMetrics, StepLoss } from '../training/train.js';

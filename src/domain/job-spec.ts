@@ -30,8 +30,7 @@ const dropoutLayer = z.strictObject({
 });
 
 const layer = z.discriminatedUnion('type', [denseLayer, dropoutLayer], {
-  error: (issue) =>
-    issue.code === 'invalid_union' ? 'type must be "dense" or "dropout"' : undefined,
+  error: (issue) => (issue.code === 'invalid_union' ? 'type must be "dense" or "dropout"' : undefined),
 });
 
 const baseSpec = z.strictObject({
@@ -42,7 +41,11 @@ const baseSpec = z.strictObject({
     .refine((tags) => new Set(tags).size === tags.length, 'tags must be unique')
     .optional(),
   dataset: z.enum(datasetNames).default('mnist'),
-  seed: z.int().min(0).max(2 ** 32 - 1).optional(),
+  seed: z
+    .int()
+    .min(0)
+    .max(2 ** 32 - 1)
+    .optional(),
   trainSamples: z.int().min(1).optional(),
   testSamples: z.int().min(1).optional(),
   model: z.strictObject({

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { PublishEvent } from '../events/job-events.js';
 import type { Logger } from '../logger.js';
-import { parseJobSpec, type JobSpec } from '../spec/job-spec.js';
-import { stepsPerEpoch } from '../spec/model-shape.js';
+import { parseJobSpec, type JobSpec } from '../domain/job-spec.js';
+import { stepsPerEpoch } from '../domain/model-shape.js';
 import type { Job, JobsRepository } from '../store/jobs-repository.js';
 import type { Checkpoint } from '../training/train.js';
 import { decodeCheckpoint, encodeCheckpoint } from './checkpoint-codec.js';
@@ -45,12 +45,26 @@ interface ActiveJob {
 
 /** Runs queued jobs to a terminal state: claims each, trains it on the pool, records and announces everything. */
 export function createJobRunner(deps: JobRunnerDeps) {
-  const { pool, logger, publish, steps, maxAttempts, maxTrainingMs, checkpointEverySteps, storeRetryMs, leaseMs, cancelPollMs = 500 } = deps;
+  const {
+    pool,
+    logger,
+    publish,
+    steps,
+    maxAttempts,
+    maxTrainingMs,
+    checkpointEverySteps,
+    storeRetryMs,
+    leaseMs,
+    cancelPollMs = 500,
+  } = deps;
   const active = new Map<string, ActiveJob>();
   let closing = false;
   // While training runs, every write is retried through a database outage (bounded), so no step is lost.
   const durably = <T>(write: () => Promise<T>) =>
-    retrying(write, { totalMs: storeRetryMs, onRetry: (error, attempt) => logger.warn({ err: error, attempt }, 'database write failed; retrying') });
+    retrying(write, {
+      totalMs: storeRetryMs,
+      onRetry: (error, attempt) => logger.warn({ err: error, attempt }, 'database write failed; retrying'),
+    });
   const jobs: JobsRepository = {
     ...deps.jobs,
     recordSteps: (id, records) => durably(() => deps.jobs.recordSteps(id, records)),
@@ -62,7 +76,14 @@ export function createJobRunner(deps: JobRunnerDeps) {
     rewindTo: (id, point) => durably(() => deps.jobs.rewindTo(id, point)),
   };
 
-  async function end(jobId: string, owner: string | undefined, status: 'completed' | 'failed' | 'cancelled', error: string | null, log: Logger, details: object = {}) {
+  async function end(
+    jobId: string,
+    owner: string | undefined,
+    status: 'completed' | 'failed' | 'cancelled',
+    error: string | null,
+    log: Logger,
+    details: object = {},
+  ) {
     if (await jobs.finish(jobId, status, error ?? undefined, owner)) {
       publish({ type: 'status', jobId, status, error });
     }
@@ -78,7 +99,10 @@ export function createJobRunner(deps: JobRunnerDeps) {
     const progressEpoch = step === 0 ? 0 : Math.ceil(step / stepsPerEpoch(spec));
     if (job.attempts > 1) {
       await jobs.rewindTo(job.id, { step, completedEpochs: resume?.epoch ?? 0, progressEpoch });
-      log.info({ fromStep: step, attempt: job.attempts }, resume ? 'resuming from checkpoint' : 'restarting from the beginning');
+      log.info(
+        { fromStep: step, attempt: job.attempts },
+        resume ? 'resuming from checkpoint' : 'restarting from the beginning',
+      );
     }
     return resume;
   }
@@ -106,7 +130,13 @@ export function createJobRunner(deps: JobRunnerDeps) {
     const job = claim.job;
     const crashed = job.attempts - 1 - job.handedBack;
     if (crashed >= maxAttempts) {
-      await end(jobId, owner, 'failed', `gave up after ${crashed} attempts: each time, the worker training this job stopped without finishing it (crash, out of memory or a lost machine)`, log);
+      await end(
+        jobId,
+        owner,
+        'failed',
+        `gave up after ${crashed} attempts: each time, the worker training this job stopped without finishing it (crash, out of memory or a lost machine)`,
+        log,
+      );
       return 'finished';
     }
     log.info({ status: 'running', attempt: job.attempts, backend }, 'job running');
@@ -132,15 +162,27 @@ export function createJobRunner(deps: JobRunnerDeps) {
       // The stored spec was validated at submit; parsing again guards against rows from older versions.
       const parsed = parseJobSpec(job.spec, { maxParameters: Number.MAX_SAFE_INTEGER });
       if (!parsed.ok) {
-        await end(jobId, owner, 'failed', `stored spec is no longer valid: ${parsed.issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ')}`, log);
+        await end(
+          jobId,
+          owner,
+          'failed',
+          `stored spec is no longer valid: ${parsed.issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ')}`,
+          log,
+        );
         return 'finished';
       }
 
       let training: RunningTraining;
-      const writer = createStepWriter(jobs, jobId, steps, (written) => publish({ type: 'steps', jobId, steps: written }), () => {
-        // Once a write has failed for good there is no point training on: stop and fail the job.
-        if (entry) stop(jobId, 'store');
-      });
+      const writer = createStepWriter(
+        jobs,
+        jobId,
+        steps,
+        (written) => publish({ type: 'steps', jobId, steps: written }),
+        () => {
+          // Once a write has failed for good there is no point training on: stop and fail the job.
+          if (entry) stop(jobId, 'store');
+        },
+      );
       // Epoch metrics and checkpoints land after the steps before them, in order, one at a time.
       let writes: Promise<void> = Promise.resolve();
       let writeFailure: unknown;
@@ -169,7 +211,10 @@ export function createJobRunner(deps: JobRunnerDeps) {
               afterSteps(async () => {
                 await jobs.recordEpoch(jobId, metrics);
                 publish({ type: 'epoch', jobId, ...metrics });
-                log.info({ epoch: metrics.epoch, testAccuracy: metrics.testAccuracy, testLoss: metrics.testLoss }, 'epoch finished');
+                log.info(
+                  { epoch: metrics.epoch, testAccuracy: metrics.testAccuracy, testLoss: metrics.testLoss },
+                  'epoch finished',
+                );
               }),
             onCheckpoint: (checkpoint) =>
               afterSteps(async () => {
@@ -208,20 +253,31 @@ export function createJobRunner(deps: JobRunnerDeps) {
         await end(jobId, owner, 'failed', `could not store training results: ${(error as Error).message}`, log);
         return 'finished';
       }
-      if (outcome.numTensors > 0) log.warn({ numTensors: outcome.numTensors }, 'training thread holds tensors after the job');
+      if (outcome.numTensors > 0)
+        log.warn({ numTensors: outcome.numTensors }, 'training thread holds tensors after the job');
 
       if (outcome.outcome === 'failed') {
         await end(jobId, owner, 'failed', outcome.message, log, { code: outcome.code });
       } else if (outcome.outcome === 'completed') {
         // Memory figures on every completion make a leak visible in the logs of a long-lived worker.
-        await end(jobId, owner, 'completed', null, log, { steps: outcome.steps, numTensors: outcome.numTensors, rssBytes: process.memoryUsage.rss() });
+        await end(jobId, owner, 'completed', null, log, {
+          steps: outcome.steps,
+          numTensors: outcome.numTensors,
+          rssBytes: process.memoryUsage.rss(),
+        });
       } else if (entry.stopReason === 'shutdown') {
         await jobs.handBack(jobId, owner);
         publish({ type: 'status', jobId, status: 'queued', error: null });
         log.info({ status: 'queued', steps: outcome.steps }, 'job checkpointed and handed back to the queue');
         return 'handed-back';
       } else if (entry.stopReason === 'timeout') {
-        await end(jobId, owner, 'failed', `stopped after the maximum training time of ${(maxTrainingMs / 1000).toLocaleString('en-US')} s (step ${outcome.steps})`, log);
+        await end(
+          jobId,
+          owner,
+          'failed',
+          `stopped after the maximum training time of ${(maxTrainingMs / 1000).toLocaleString('en-US')} s (step ${outcome.steps})`,
+          log,
+        );
       } else {
         await end(jobId, owner, 'cancelled', null, log, { steps: outcome.steps });
       }
