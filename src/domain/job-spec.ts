@@ -153,3 +153,31 @@ export function parseJobSpec(input: unknown, specLimits: SpecLimits): SpecParseR
   if (parsed.success) return { ok: true, spec: parsed.data };
   return { ok: false, issues: describeIssues(parsed.error.issues) };
 }
+
+/**
+ * A spec as the store keeps it: parsed, every default filled in, and the server-filled `seed` present
+ * (the API draws one for a spec without it; a stored spec written without one trains with seed 0).
+ */
+export type StoredJobSpec = Omit<JobSpec, 'seed'> & { seed: number };
+
+export type StoredSpecParseResult = { ok: true; spec: StoredJobSpec } | { ok: false; issues: SpecIssue[] };
+
+/** The spec a new job is stored with: the seed it will train with is written out. */
+export function toStoredJobSpec(spec: JobSpec): StoredJobSpec {
+  return { ...spec, seed: spec.seed ?? 0 };
+}
+
+/**
+ * Reads back a spec the store holds. It was validated at submission; this checks its shape and the
+ * dataset's rules again (a row from an older version may no longer fit them) but not the resource
+ * limits, which are admission policy and may have changed since the job was accepted.
+ */
+export function parseStoredJobSpec(stored: unknown): StoredSpecParseResult {
+  const parsed = parseJobSpec(stored, { maxParameters: Number.MAX_SAFE_INTEGER });
+  return parsed.ok ? { ok: true, spec: toStoredJobSpec(parsed.spec) } : parsed;
+}
+
+/** Spec problems as one line: `path: message; path: message`. */
+export function describeSpecIssues(issues: readonly SpecIssue[]): string {
+  return issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ');
+}

@@ -30,12 +30,12 @@ describe('migrate', () => {
         'jobs',
         'step_losses',
       ]);
-      const recorded = await client.query(
+      const recorded = await client.query<{ migration_name: string; checksum: string; finished_at: Date | null }>(
         'SELECT migration_name, checksum, finished_at, applied_steps_count FROM "_prisma_migrations"',
       );
       expect(recorded.rows).toHaveLength(5);
-      expect(recorded.rows[0].checksum).toMatch(/^[0-9a-f]{64}$/);
-      expect(recorded.rows[0].finished_at).not.toBeNull();
+      expect(recorded.rows[0]?.checksum).toMatch(/^[0-9a-f]{64}$/);
+      expect(recorded.rows[0]?.finished_at).not.toBeNull();
     });
   });
 

@@ -1,0 +1,63 @@
+import {
+  describeSpecIssues,
+  parseStoredJobSpec,
+  toStoredJobSpec,
+  type JobSpec,
+  type StoredJobSpec,
+} from '../../domain/job-spec.js';
+import type { Prisma, EpochMetric, Job as JobRow } from '../generated/client.js';
+
+export type { EpochMetric };
+
+/**
+ * A job's spec as read from its row: parsed once, here. A spec that no longer parses (a row from an
+ * older version) does not make the row unreadable: the job comes back with `spec: null` and
+ * `specError` saying why, so listings still show it and the worker fails it with that reason.
+ */
+export type JobSpecField = { spec: StoredJobSpec; specError: null } | { spec: null; specError: string };
+
+/** A job as the store returns it. */
+export type Job = Omit<JobRow, 'spec'> & JobSpecField;
+export type JobWithEpochs = Job & { epochs: EpochMetric[] };
+
+/** A job to insert; a spec without a seed is stored with seed 0, the one it has always trained with. */
+export interface NewJob {
+  id: string;
+  spec: JobSpec;
+  parameterCount: number;
+  totalSteps: number;
+}
+
+/** Prisma's `include` for a job with its epochs, in order. */
+export const withEpochs = { epochs: { orderBy: { epoch: 'asc' } } } as const;
+
+/** The one conversion of a spec into the JSON column: a stored spec is plain JSON as it is. */
+function specJson(spec: StoredJobSpec): Prisma.InputJsonObject {
+  return spec;
+}
+
+/** The row a new job is inserted as. */
+export function newJobRow(job: NewJob) {
+  return {
+    id: job.id,
+    name: job.spec.name ?? null,
+    tags: job.spec.tags ?? [],
+    dataset: job.spec.dataset,
+    spec: specJson(toStoredJobSpec(job.spec)),
+    parameterCount: job.parameterCount,
+    totalSteps: job.totalSteps,
+  };
+}
+
+function specField(stored: Prisma.JsonValue): JobSpecField {
+  const parsed = parseStoredJobSpec(stored);
+  return parsed.ok
+    ? { spec: parsed.spec, specError: null }
+    : { spec: null, specError: describeSpecIssues(parsed.issues) };
+}
+
+/** A job row (with or without its relations) as the store returns it: its spec parsed. */
+export function toJob<Row extends JobRow>(row: Row): Omit<Row, 'spec'> & JobSpecField {
+  const { spec, ...columns } = row;
+  return { ...columns, ...specField(spec) };
+}
