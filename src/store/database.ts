@@ -45,8 +45,9 @@ export async function ensureDatabase(databaseUrl: string): Promise<void> {
       await client.query(`CREATE DATABASE ${quoteIdentifier(name)}`);
     } catch (error) {
       // Another process created it between our check and our CREATE.
-      const code = (error as { code?: string }).code;
-      if (code !== '42P04' && code !== '23505') throw error;
+      // 42P04: duplicate_database; 23505: the catalog's unique index, when both CREATEs overlap.
+      const raced = error instanceof pg.DatabaseError && (error.code === '42P04' || error.code === '23505');
+      if (!raced) throw error;
     }
   });
 }
