@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LayerSpec, OptimizerName } from '../../src/domain/job-spec.js';
 import { loadDataset, type Dataset } from '../../src/training/datasets/index.js';
 import { buildModel } from '../../src/training/model.js';
-import { createOptimizer, disposeOptimizer, trainingStep } from '../../src/training/train.js';
+import { createOptimizer, disposeOptimizer, trainingStep } from '../../src/training/optimizer.js';
 import { installWasmFastPath } from '../../src/training/wasm-fast-path.js';
 
 // Every layer type and every activation the spec allows.
