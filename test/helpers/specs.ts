@@ -1,11 +1,8 @@
+import { exerciseNetworks } from '../../src/domain/exercise.js';
 import type { JobSpecInput } from '../../src/domain/job-spec.js';
 
-/** The original exercise's first network. */
-export const mlpLayers = [
-  { type: 'dense', units: 512, activation: 'relu' },
-  { type: 'dense', units: 512, activation: 'relu' },
-  { type: 'dense', units: 10, activation: 'linear' },
-] as const satisfies JobSpecInput['model']['layers'];
+/** The original exercise's first network (784-512-512-10). */
+export const mlpLayers = exerciseNetworks.mlp.layers;
 
 /** A small, quick job: a narrow network on slices of MNIST. */
 export function smallSpec(overrides: Partial<JobSpecInput> = {}): JobSpecInput {
