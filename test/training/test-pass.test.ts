@@ -1,19 +1,12 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseJobSpec, type JobSpec } from '../../src/domain/job-spec.js';
 import { selectBackend } from '../../src/training/backend.js';
 import { loadDataset, type Dataset } from '../../src/training/datasets/index.js';
 import { buildModel } from '../../src/training/model.js';
 import { testPass, type TestPredictions } from '../../src/training/test-pass.js';
 import { train, type EpochMetrics } from '../../src/training/train.js';
-import { smallSpec } from '../helpers/specs.js';
+import { parsedSmallSpec } from '../helpers/specs.js';
 
-function spec(): JobSpec {
-  const parsed = parseJobSpec(smallSpec({ trainSamples: 320, testSamples: 250, epochs: 2 }), {
-    maxParameters: 20_000_000,
-  });
-  if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
-  return parsed.spec;
-}
+const spec = () => parsedSmallSpec({ trainSamples: 320, testSamples: 250, epochs: 2 });
 
 describe('test pass', () => {
   let dataset: Dataset;
