@@ -7,8 +7,8 @@ import { parseJobSpec } from '../domain/job-spec.js';
 import { specParameterCount, totalSteps } from '../domain/model-shape.js';
 import { createPrismaClient, dropDatabase } from '../store/database.js';
 import { createJobsRepository, type JobsRepository } from '../store/jobs-repository.js';
-import { exerciseSpec } from './networks.js';
-import { deleteQueueKeys, format, procStatusBytes, startService } from './services.js';
+import { benchSpec } from './networks.js';
+import { deleteQueueKeys, format, messageText, procStatusBytes, startService } from './services.js';
 
 const stepCount = Number(process.argv[2] ?? 1_000_000);
 const mib = (bytes: number) => `${format(bytes / 1024 / 1024)} MiB`;
@@ -32,7 +32,7 @@ async function insertRun(jobs: JobsRepository, steps: number, batchSize: number)
   // MNIST has 60,000 training examples: as many epochs as keep each within 50,000 steps.
   const epochs = Math.max(1, Math.ceil((steps * batchSize) / 50_000));
   const parsed = parseJobSpec(
-    { ...exerciseSpec('mlp', Math.ceil(steps / epochs) * batchSize, 1000, epochs), batchSize },
+    { ...benchSpec('mlp', Math.ceil(steps / epochs) * batchSize, 1000, epochs), batchSize },
     { maxParameters: 1e9 },
   );
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
@@ -72,7 +72,7 @@ function replay(url: string): Promise<number> {
     let steps = 0;
     const socket = new WebSocket(url);
     socket.on('message', (data) => {
-      const message = JSON.parse(data.toString()) as { type: string; steps?: unknown[] };
+      const message = JSON.parse(messageText(data)) as { type: string; steps?: unknown[] };
       if (message.type === 'steps') steps += message.steps?.length ?? 0;
     });
     socket.on('close', () => resolve(steps));

@@ -4,7 +4,7 @@ import { parseJobSpec } from '../domain/job-spec.js';
 import { selectBackend, type BackendName } from '../training/backend.js';
 import { loadDataset } from '../training/datasets/index.js';
 import { train } from '../training/train.js';
-import { exerciseSpec, type NetworkName } from './networks.js';
+import { benchSpec, type NetworkName } from './networks.js';
 
 const [backendArgument = 'wasm', network = 'mlp', samples = '6400', tests = '100', warmup = '640', epochCount = '1'] =
   process.argv.slice(2);
@@ -13,7 +13,7 @@ const backend = await selectBackend((stock ? 'wasm' : backendArgument) as Backen
 const dataset = await loadDataset('mnist');
 
 function spec(trainSamples: number, epochs = 1) {
-  const parsed = parseJobSpec(exerciseSpec(network as NetworkName, trainSamples, Number(tests), epochs), {
+  const parsed = parseJobSpec(benchSpec(network as NetworkName, trainSamples, Number(tests), epochs), {
     maxParameters: Number.MAX_SAFE_INTEGER,
   });
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));

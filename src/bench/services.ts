@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type WebSocket from 'ws';
 import { deletePrefixedKeys } from '../queue/redis.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -53,4 +54,10 @@ export function procStatusBytes(pid: number, field: 'VmRSS' | 'VmHWM'): number {
 export async function deleteQueueKeys(prefix: string): Promise<void> {
   // Best effort: a benchmark's figures matter more than its leftovers.
   await deletePrefixedKeys(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', prefix).catch(() => undefined);
+}
+
+/** A WebSocket message's text (ws hands text frames over as bytes). */
+export function messageText(data: WebSocket.RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString();
+  return data instanceof ArrayBuffer ? Buffer.from(data).toString() : data.toString();
 }

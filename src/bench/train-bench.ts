@@ -5,9 +5,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
+import { exerciseNetworks } from '../domain/exercise.js';
 import { dropDatabase } from '../store/database.js';
-import { exerciseSpec, networks, type NetworkName } from './networks.js';
-import { deleteQueueKeys, format, procStatusBytes, startService } from './services.js';
+import { benchSpec, type NetworkName } from './networks.js';
+import { deleteQueueKeys, format, messageText, procStatusBytes, startService, type Service } from './services.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const node = process.execPath;
@@ -93,7 +94,7 @@ async function trainingSpeed(): Promise<void> {
   if (await canLoadNative()) plan.push(['tensorflow', 'mlp', 19_200, 1], ['tensorflow', 'deep', 9600, 1]);
   const speeds = new Map<string, number>();
   for (const [backend, network, samples, runs] of plan) {
-    const label = `${networks[network].label.padEnd(26)} ${backend.padEnd(11)}`;
+    const label = `${exerciseNetworks[network].label.padEnd(26)} ${backend.padEnd(11)}`;
     const rates: number[] = [];
     for (let run = 0; run < runs; run++) {
       const result = await runLoop(backend, network, samples, 100, backend === 'cpu' ? 128 : 640);
@@ -169,7 +170,7 @@ async function submitAndWait(base: string, specs: object[]): Promise<{ ms: numbe
         new Promise<void>((resolve, reject) => {
           const socket = new WebSocket(`${base.replace('http', 'ws')}/jobs/${id}/events`);
           socket.on('message', (data) => {
-            const message = JSON.parse(data.toString()) as { type: string; status?: string };
+            const message = JSON.parse(messageText(data)) as { type: string; status?: string };
             if (
               message.type === 'status' &&
               message.status !== 'queued' &&
@@ -187,6 +188,95 @@ async function submitAndWait(base: string, specs: object[]): Promise<{ ms: numbe
   return { ms: performance.now() - started, ids };
 }
 
+/** The whole system (HTTP, queue, worker, Postgres) against the bare training loop on the same job. */
+async function systemOverhead(base: string): Promise<void> {
+  // Training speed alone varies by several percent from one run to the next here, so each side
+  // runs five times, alternating, and the medians are compared.
+  console.log('\n== Whole system over the bare loop (784-512-512-10, 20,000 samples, full test set; medians of 5) ==');
+  const spec = benchSpec('mlp', 20_000, 10_000);
+  const bareMs: number[] = [];
+  const systemMs: number[] = [];
+  const outsideMs: number[] = [];
+  for (let round = 0; round < 5; round++) {
+    const bare = await runLoop('wasm', 'mlp', 20_000, 10_000);
+    if (bare) bareMs.push(bare.wallMs);
+    const { ms, ids } = await submitAndWait(base, [spec]);
+    systemMs.push(ms);
+    // What the worker spent in the job's epochs (training and testing); the rest is the system's.
+    const job = (await (await fetch(`${base}/jobs/${ids[0]}`)).json()) as {
+      metrics: { epochs: { durationMs: number }[] };
+    };
+    outsideMs.push(ms - job.metrics.epochs.reduce((sum, epoch) => sum + epoch.durationMs, 0));
+  }
+  console.log(`bare loop in one process:            ${bareMs.map((ms) => format(ms / 1000, 2)).join(', ')} s`);
+  console.log(
+    `HTTP -> queue -> worker -> Postgres:  ${systemMs.map((ms) => format(ms / 1000, 2)).join(', ')} s  (submit to final status over WebSocket)`,
+  );
+  const overhead = (median(systemMs) / median(bareMs) - 1) * 100;
+  console.log(
+    `overhead: ${format(overhead, 1)}% (median ${format(median(systemMs) / 1000, 2)} s over median ${format(median(bareMs) / 1000, 2)} s)`,
+  );
+  console.log(
+    `time outside the job's epochs (submit, queue, claim, model setup, final writes, notification): median ${format(median(outsideMs))} ms, ${format((median(outsideMs) / median(systemMs)) * 100, 1)}% of the job`,
+  );
+  target('whole system over the bare loop: at most 5% slower', `${format(overhead, 1)}%`, overhead <= 5);
+}
+
+/** Two jobs at once on a worker with two training threads, against one. */
+async function concurrency(base: string): Promise<void> {
+  console.log('\n== Two concurrent jobs over one (WORKER_CONCURRENCY=2, 2 cores; median of 3) ==');
+  const concurrencySpec = benchSpec('mlp', 15_000, 1000);
+  const pairs: number[] = [];
+  for (let round = 0; round < 3; round++) {
+    const oneMs = (await submitAndWait(base, [concurrencySpec])).ms;
+    const twoMs = (await submitAndWait(base, [concurrencySpec, concurrencySpec])).ms;
+    pairs.push(twoMs / oneMs);
+    console.log(
+      `one job: ${format(oneMs / 1000, 2)} s   two jobs at once: ${format(twoMs / 1000, 2)} s   ratio ${format(twoMs / oneMs, 2)}`,
+    );
+  }
+  const bareOne = await runLoop('wasm', 'mlp', 15_000, 1000);
+  const barePair = await Promise.all([runLoop('wasm', 'mlp', 15_000, 1000), runLoop('wasm', 'mlp', 15_000, 1000)]);
+  target('two concurrent jobs: within 1.3x the time of one', `${format(median(pairs), 2)}x`, median(pairs) <= 1.3);
+  console.log(
+    `median ratio ${format(median(pairs), 2)}; for reference, two bare loops in two processes at once: ${
+      bareOne && barePair[0] && barePair[1]
+        ? format(Math.max(barePair[0].wallMs, barePair[1].wallMs) / bareOne.wallMs, 2)
+        : 'n/a'
+    } of one`,
+  );
+}
+
+/** The worker's RSS and training-thread tensor count over 20 consecutive jobs. */
+async function workerMemory(base: string, worker: Service): Promise<void> {
+  console.log('\n== Worker memory over 20 consecutive jobs (784-512-512-10, 5,000 samples each) ==');
+  for (let index = 0; index < 20; index++) await submitAndWait(base, [benchSpec('mlp', 5000, 1000)]);
+  const completions = worker
+    .log()
+    .split('\n')
+    .filter((line) => line.includes('"status":"completed"') && line.includes('rssBytes'))
+    .map((line) => JSON.parse(line) as { rssBytes: number; numTensors: number });
+  const last20 = completions.slice(-20);
+  const rss = last20.map((entry) => entry.rssBytes / 1024 / 1024);
+  const peak = procStatusBytes(worker.child.pid as number, 'VmHWM');
+  console.log(
+    `RSS after job 1: ${format(rss[0] ?? 0)} MiB, job 5: ${format(rss[4] ?? 0)} MiB, job 10: ${format(rss[9] ?? 0)} MiB, job 20: ${format(rss[19] ?? 0)} MiB`,
+  );
+  console.log(
+    `growth from job 5 to job 20: ${format((rss[19] ?? 0) - (rss[4] ?? 0), 1)} MiB; peak RSS ${format(peak / 1024 / 1024)} MiB`,
+  );
+  const tensorCounts = [...new Set(last20.map((entry) => entry.numTensors))];
+  console.log(`training-thread tensors after each job: ${tensorCounts.join(', ')}`);
+  // Flat: after the first few jobs have grown the heaps, less than 2% more by job 20.
+  const growth = (rss[19] ?? 0) - (rss[4] ?? 0);
+  target(
+    'worker RSS and tensor count flat over 20 jobs',
+    `RSS ${growth >= 0 ? '+' : ''}${format(growth, 1)} MiB from job 5 to job 20 (${format(rss[19] ?? 0)} MiB); tensors ${tensorCounts.join(', ')}`,
+    rss.length === 20 && growth < 0.02 * (rss[4] ?? 0) && tensorCounts.length === 1 && tensorCounts[0] === 0,
+  );
+}
+
+/** Starts an API and a worker on a fresh database and queue prefix, measures them, and cleans up. */
 async function system(): Promise<void> {
   const suffix = `${process.pid}`;
   const env = {
@@ -201,88 +291,10 @@ async function system(): Promise<void> {
   const worker = await startService('worker', env);
   try {
     // Warm the worker: dataset loaded, both threads' kernels compiled.
-    await submitAndWait(base, [exerciseSpec('mlp', 640, 100), exerciseSpec('mlp', 640, 100)]);
-
-    // Training speed alone varies by several percent from one run to the next here, so each side
-    // runs five times, alternating, and the medians are compared.
-    console.log(
-      '\n== Whole system over the bare loop (784-512-512-10, 20,000 samples, full test set; medians of 5) ==',
-    );
-    const spec = exerciseSpec('mlp', 20_000, 10_000);
-    const bareMs: number[] = [];
-    const systemMs: number[] = [];
-    const outsideMs: number[] = [];
-    for (let round = 0; round < 5; round++) {
-      const bare = await runLoop('wasm', 'mlp', 20_000, 10_000);
-      if (bare) bareMs.push(bare.wallMs);
-      const { ms, ids } = await submitAndWait(base, [spec]);
-      systemMs.push(ms);
-      // What the worker spent in the job's epochs (training and testing); the rest is the system's.
-      const job = (await (await fetch(`${base}/jobs/${ids[0]}`)).json()) as {
-        metrics: { epochs: { durationMs: number }[] };
-      };
-      outsideMs.push(ms - job.metrics.epochs.reduce((sum, epoch) => sum + epoch.durationMs, 0));
-    }
-    console.log(`bare loop in one process:            ${bareMs.map((ms) => format(ms / 1000, 2)).join(', ')} s`);
-    console.log(
-      `HTTP -> queue -> worker -> Postgres:  ${systemMs.map((ms) => format(ms / 1000, 2)).join(', ')} s  (submit to final status over WebSocket)`,
-    );
-    const overhead = (median(systemMs) / median(bareMs) - 1) * 100;
-    console.log(
-      `overhead: ${format(overhead, 1)}% (median ${format(median(systemMs) / 1000, 2)} s over median ${format(median(bareMs) / 1000, 2)} s)`,
-    );
-    console.log(
-      `time outside the job's epochs (submit, queue, claim, model setup, final writes, notification): median ${format(median(outsideMs))} ms, ${format((median(outsideMs) / median(systemMs)) * 100, 1)}% of the job`,
-    );
-    target('whole system over the bare loop: at most 5% slower', `${format(overhead, 1)}%`, overhead <= 5);
-
-    console.log('\n== Two concurrent jobs over one (WORKER_CONCURRENCY=2, 2 cores; median of 3) ==');
-    const concurrencySpec = exerciseSpec('mlp', 15_000, 1000);
-    const pairs: number[] = [];
-    for (let round = 0; round < 3; round++) {
-      const oneMs = (await submitAndWait(base, [concurrencySpec])).ms;
-      const twoMs = (await submitAndWait(base, [concurrencySpec, concurrencySpec])).ms;
-      pairs.push(twoMs / oneMs);
-      console.log(
-        `one job: ${format(oneMs / 1000, 2)} s   two jobs at once: ${format(twoMs / 1000, 2)} s   ratio ${format(twoMs / oneMs, 2)}`,
-      );
-    }
-    const bareOne = await runLoop('wasm', 'mlp', 15_000, 1000);
-    const barePair = await Promise.all([runLoop('wasm', 'mlp', 15_000, 1000), runLoop('wasm', 'mlp', 15_000, 1000)]);
-    target('two concurrent jobs: within 1.3x the time of one', `${format(median(pairs), 2)}x`, median(pairs) <= 1.3);
-    console.log(
-      `median ratio ${format(median(pairs), 2)}; for reference, two bare loops in two processes at once: ${
-        bareOne && barePair[0] && barePair[1]
-          ? format(Math.max(barePair[0].wallMs, barePair[1].wallMs) / bareOne.wallMs, 2)
-          : 'n/a'
-      } of one`,
-    );
-
-    console.log('\n== Worker memory over 20 consecutive jobs (784-512-512-10, 5,000 samples each) ==');
-    for (let index = 0; index < 20; index++) await submitAndWait(base, [exerciseSpec('mlp', 5000, 1000)]);
-    const completions = worker
-      .log()
-      .split('\n')
-      .filter((line) => line.includes('"status":"completed"') && line.includes('rssBytes'))
-      .map((line) => JSON.parse(line) as { rssBytes: number; numTensors: number });
-    const last20 = completions.slice(-20);
-    const rss = last20.map((entry) => entry.rssBytes / 1024 / 1024);
-    const peak = procStatusBytes(worker.child.pid as number, 'VmHWM');
-    console.log(
-      `RSS after job 1: ${format(rss[0] ?? 0)} MiB, job 5: ${format(rss[4] ?? 0)} MiB, job 10: ${format(rss[9] ?? 0)} MiB, job 20: ${format(rss[19] ?? 0)} MiB`,
-    );
-    console.log(
-      `growth from job 5 to job 20: ${format((rss[19] ?? 0) - (rss[4] ?? 0), 1)} MiB; peak RSS ${format(peak / 1024 / 1024)} MiB`,
-    );
-    const tensorCounts = [...new Set(last20.map((entry) => entry.numTensors))];
-    console.log(`training-thread tensors after each job: ${tensorCounts.join(', ')}`);
-    // Flat: after the first few jobs have grown the heaps, less than 2% more by job 20.
-    const growth = (rss[19] ?? 0) - (rss[4] ?? 0);
-    target(
-      'worker RSS and tensor count flat over 20 jobs',
-      `RSS ${growth >= 0 ? '+' : ''}${format(growth, 1)} MiB from job 5 to job 20 (${format(rss[19] ?? 0)} MiB); tensors ${tensorCounts.join(', ')}`,
-      rss.length === 20 && growth < 0.02 * (rss[4] ?? 0) && tensorCounts.length === 1 && tensorCounts[0] === 0,
-    );
+    await submitAndWait(base, [benchSpec('mlp', 640, 100), benchSpec('mlp', 640, 100)]);
+    await systemOverhead(base);
+    await concurrency(base);
+    await workerMemory(base, worker);
   } finally {
     await worker.stop();
     await api.stop();

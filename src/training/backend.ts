@@ -19,9 +19,10 @@ async function tryNative(): Promise<boolean> {
 
 async function tryWasm(fastPath: boolean): Promise<boolean> {
   try {
-    await import('@tensorflow/tfjs-backend-wasm');
+    const { version_wasm: wasmVersion } = await import('@tensorflow/tfjs-backend-wasm');
     if (!(await tf.setBackend('wasm'))) return false;
-    if (fastPath) installWasmFastPath(tf);
+    // On an unexpected tfjs version this warns and leaves the stock kernels, which are correct.
+    if (fastPath) installWasmFastPath(tf, wasmVersion);
     return true;
   } catch {
     return false;

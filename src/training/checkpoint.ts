@@ -57,7 +57,9 @@ export async function restoreState(
   model.variables.forEach((variable, index) => {
     const saved = checkpoint.weights[index] as TensorRecord;
     if (saved.shape.join('x') !== variable.shape.join('x')) {
-      throw new Error(`checkpoint weight ${saved.name} has shape ${saved.shape}, the model wants ${variable.shape}`);
+      throw new Error(
+        `checkpoint weight ${saved.name} has shape ${saved.shape.join(',')}, the model wants ${variable.shape.join(',')}`,
+      );
     }
     tf.tidy(() => variable.assign(tf.tensor(saved.values, saved.shape)));
   });

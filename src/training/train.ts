@@ -1,15 +1,20 @@
-import * as tf from '@tensorflow/tfjs';
-import type { JobSpec, OptimizerName } from '../domain/job-spec.js';
+import type * as tf from '@tensorflow/tfjs';
+import type { JobSpec } from '../domain/job-spec.js';
 import type { EpochMetrics, StepLoss } from '../domain/metrics.js';
 import { stepsPerEpoch, testSampleCount, trainSampleCount } from '../domain/model-shape.js';
-import type { Dataset, DatasetSplit } from './datasets/index.js';
+import type { Dataset } from './datasets/index.js';
 import { captureState, restoreState, type Checkpoint } from './checkpoint.js';
+import { EpochBatches } from './epoch-batches.js';
+import { StepLossReader } from './loss-reader.js';
 import { buildModel, type Model } from './model.js';
+import { createOptimizer, disposeOptimizer, trainingStep } from './optimizer.js';
 import { Random } from './random.js';
+import { testPass, type TestPredictions } from './test-pass.js';
 
 export type { Checkpoint } from './checkpoint.js';
-
 export type { EpochMetrics, StepLoss } from '../domain/metrics.js';
+export type { TestPredictions } from './test-pass.js';
+export { TrainingError } from './training-error.js';
 
 export interface TrainingHooks {
   /** Called with losses in step order, in batches. */
@@ -22,6 +27,11 @@ export interface TrainingHooks {
   shouldStop?(): StopRequest;
   /** Called at the end of every epoch but the last, and on a `checkpoint` stop. */
   onCheckpoint?(checkpoint: Checkpoint): void;
+  /**
+   * Called during each epoch's test pass with every chunk's predicted classes, in example order
+   * (before that epoch's `onEpoch`); costs one extra read-back per chunk only when given.
+   */
+  onTestPredictions?(epoch: number, predictions: TestPredictions): void;
 }
 
 export type StopRequest = 'stop' | 'checkpoint' | null | undefined | false;
@@ -30,17 +40,6 @@ export interface TrainingResult {
   outcome: 'completed' | 'stopped';
   epochs: EpochMetrics[];
   steps: number;
-}
-
-/** A training failure a user can act on, such as a diverging loss. */
-export class TrainingError extends Error {
-  constructor(
-    readonly code: 'diverged',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'TrainingError';
-  }
 }
 
 export interface TrainingOptions {
@@ -52,98 +51,6 @@ export interface TrainingOptions {
   evaluationBatchSize?: number;
   /** Also checkpoint every this many steps within an epoch (0: only at epoch ends). */
   checkpointEverySteps?: number;
-}
-
-/** The optimizer a spec names, with tfjs's defaults (momentum 0.9 for `momentum`). */
-export function createOptimizer(name: OptimizerName, learningRate: number): tf.Optimizer {
-  switch (name) {
-    case 'sgd':
-      return tf.train.sgd(learningRate);
-    case 'momentum':
-      return tf.train.momentum(learningRate, 0.9);
-    case 'adam':
-      return tf.train.adam(learningRate);
-    case 'rmsprop':
-      return tf.train.rmsprop(learningRate);
-  }
-}
-
-// MomentumOptimizer.dispose() forgets the learning-rate scalar its SGD base class keeps (tfjs 4.22).
-export function disposeOptimizer(optimizer: tf.Optimizer): void {
-  optimizer.dispose();
-  if (optimizer instanceof tf.MomentumOptimizer) {
-    const inherited = (optimizer as unknown as { c?: tf.Tensor }).c;
-    if (inherited && !inherited.isDisposed) inherited.dispose();
-  }
-}
-
-function oneHot(labels: Uint8Array, classes: number): Float32Array {
-  const encoded = new Float32Array(labels.length * classes);
-  for (let index = 0; index < labels.length; index++) encoded[index * classes + (labels[index] as number)] = 1;
-  return encoded;
-}
-
-/** Copies the first `count` examples of `split` into `order`, so batches are contiguous views. */
-function permute(split: DatasetSplit, order: Uint32Array, inputs: Float32Array, labels: Uint8Array): void {
-  const features = split.features;
-  for (let row = 0; row < order.length; row++) {
-    const source = order[row] as number;
-    inputs.set(split.inputs.subarray(source * features, (source + 1) * features), row * features);
-    labels[row] = split.labels[source] as number;
-  }
-}
-
-/**
- * One optimizer step on a batch (row-major inputs and one-hot targets); returns the batch's mean
- * loss as a scalar the caller disposes.
- */
-export function trainingStep(
-  model: Model,
-  optimizer: tf.Optimizer,
-  inputs: Float32Array,
-  targets: Float32Array,
-  dropoutSeed: number,
-): tf.Scalar {
-  const features = model.inputFeatures;
-  const size = inputs.length / features;
-  return tf.tidy(() => {
-    const x = tf.tensor2d(inputs, [size, features]);
-    const y = tf.tensor2d(targets, [size, targets.length / size]);
-    return optimizer.minimize(
-      () => tf.losses.softmaxCrossEntropy(y, model.logits(x, { dropoutSeed })),
-      true,
-      model.variables,
-    ) as tf.Scalar;
-  });
-}
-
-/** Test accuracy and mean test loss over the first `count` test examples, in chunks. */
-export function evaluate(model: Model, split: DatasetSplit, count: number, classes: number, chunk: number) {
-  let correct = 0;
-  let lossSum = 0;
-  for (let start = 0; start < count; start += chunk) {
-    const size = Math.min(chunk, count - start);
-    const [chunkLoss, chunkCorrect] = tf.tidy(() => {
-      const inputs = tf.tensor2d(split.inputs.subarray(start * split.features, (start + size) * split.features), [
-        size,
-        split.features,
-      ]);
-      const labels = tf.tensor1d(split.labels.subarray(start, start + size), 'int32');
-      const logits = model.logits(inputs);
-      const loss = tf.losses.softmaxCrossEntropy(
-        tf.oneHot(labels, classes),
-        logits,
-        undefined,
-        undefined,
-        tf.Reduction.SUM,
-      );
-      const hits = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'float32'));
-      return [loss.dataSync()[0] ?? Number.NaN, hits.dataSync()[0] ?? 0];
-    });
-    lossSum += chunkLoss;
-    correct += chunkCorrect;
-  }
-  return { testAccuracy: correct / count, testLoss: lossSum / count };
 }
 
 /**
@@ -158,139 +65,164 @@ export async function train(
   options: TrainingOptions = {},
   resume?: Checkpoint,
 ): Promise<TrainingResult> {
-  const lossReadInterval = options.lossReadInterval ?? 50;
-  const lossReadIntervalMs = options.lossReadIntervalMs ?? 100;
-  const evaluationBatchSize = options.evaluationBatchSize ?? 1000;
-  const checkpointEverySteps = options.checkpointEverySteps ?? 0;
-  const { train: trainSplit, test: testSplit, info } = dataset;
-  const trainCount = trainSampleCount(spec);
-  const testCount = testSampleCount(spec);
-  const classes = info.numClasses;
-  const features = trainSplit.features;
-  const batchesPerEpoch = stepsPerEpoch(spec);
-  const seed = spec.seed ?? 0;
-
-  // Built before anything else can throw, and freed by the `finally` below whatever happens next.
-  const model = buildModel(spec.model.layers, features, seed);
-  const optimizer = createOptimizer(spec.optimizer, spec.learningRate);
-  const shuffleRandom = new Random(seed ^ 0x5bd1e995);
-  let order = new Uint32Array(0);
-  let epochInputs = new Float32Array(0);
-  let epochLabels = new Uint8Array(0);
-  const epochs: EpochMetrics[] = [];
-  let step = 0;
-  let pending: tf.Scalar[] = [];
-  let pendingFirstStep = 1;
-  let lastRead = performance.now();
-  let epochLossSum = 0;
-  let epochShuffleState = shuffleRandom.state;
-
-  // Reads queued loss scalars in one transfer instead of one blocking read per step.
-  const drainLosses = (epoch: number) => {
-    lastRead = performance.now();
-    if (pending.length === 0) return;
-    const stacked = tf.stack(pending);
-    const values = stacked.dataSync();
-    stacked.dispose();
-    for (const scalar of pending) scalar.dispose();
-    pending = [];
-    const steps: StepLoss[] = [];
-    for (let index = 0; index < values.length; index++) {
-      const loss = values[index] as number;
-      const at = pendingFirstStep + index;
-      if (!Number.isFinite(loss)) {
-        // The finite steps before it are part of the history the job keeps.
-        if (steps.length > 0) hooks.onSteps?.(steps);
-        throw new TrainingError(
-          'diverged',
-          `training diverged: the loss became ${loss} at step ${at} (epoch ${epoch}); try a lower learningRate than ${spec.learningRate}`,
-        );
-      }
-      epochLossSum += loss;
-      steps.push({ step: at, epoch, loss });
-    }
-    pendingFirstStep += values.length;
-    hooks.onSteps?.(steps);
-  };
-
-  const checkpoint = async (completedEpochs: number): Promise<void> => {
-    if (!hooks.onCheckpoint) return;
-    const state = await captureState(model, optimizer);
-    hooks.onCheckpoint({ step, epoch: completedEpochs, shuffleState: epochShuffleState, epochLossSum, ...state });
-  };
-
+  const run = new TrainingRun(spec, dataset, hooks, options);
   try {
-    order = new Uint32Array(trainCount);
-    epochInputs = new Float32Array(trainCount * features);
-    epochLabels = new Uint8Array(trainCount);
-    let firstEpoch = 1;
-    let skipBatches = 0;
-    if (resume) {
-      await restoreState(model, optimizer, resume);
-      step = resume.step;
-      pendingFirstStep = step + 1;
-      firstEpoch = Math.floor(step / batchesPerEpoch) + 1;
-      skipBatches = step - (firstEpoch - 1) * batchesPerEpoch;
-      shuffleRandom.state = resume.shuffleState;
-      epochLossSum = skipBatches > 0 ? resume.epochLossSum : 0;
+    const start = resume ? await run.restore(resume) : { epoch: 1, batch: 0 };
+    for (let epoch = start.epoch; epoch <= spec.epochs; epoch++) {
+      const finished = await run.runEpoch(epoch, epoch === start.epoch ? start.batch : 0);
+      if (!finished) return run.result('stopped');
     }
-
-    for (let epoch = firstEpoch; epoch <= spec.epochs; epoch++) {
-      const epochStart = performance.now();
-      epochShuffleState = shuffleRandom.state;
-      for (let index = 0; index < trainCount; index++) order[index] = index;
-      shuffleRandom.shuffle(order);
-      permute(trainSplit, order, epochInputs, epochLabels);
-      const epochTargets = oneHot(epochLabels, classes);
-      const startBatch = epoch === firstEpoch ? skipBatches : 0;
-
-      for (let batch = startBatch; batch < batchesPerEpoch; batch++) {
-        const stopRequest = hooks.shouldStop?.();
-        if (stopRequest) {
-          drainLosses(epoch);
-          if (stopRequest === 'checkpoint') await checkpoint(epoch - 1);
-          return { outcome: 'stopped', epochs, steps: step };
-        }
-        const start = batch * spec.batchSize;
-        const size = Math.min(spec.batchSize, trainCount - start);
-        step += 1;
-        const dropoutSeed = (seed + step * 7919) >>> 0;
-        const loss = trainingStep(
-          model,
-          optimizer,
-          epochInputs.subarray(start * features, (start + size) * features),
-          epochTargets.subarray(start * classes, (start + size) * classes),
-          dropoutSeed,
-        );
-        pending.push(loss);
-        if (pending.length >= lossReadInterval || performance.now() - lastRead >= lossReadIntervalMs)
-          drainLosses(epoch);
-        if (checkpointEverySteps > 0 && step % checkpointEverySteps === 0 && batch < batchesPerEpoch - 1) {
-          drainLosses(epoch);
-          await checkpoint(epoch - 1);
-        }
-      }
-      drainLosses(epoch);
-      const trainingMs = performance.now() - epochStart;
-      const evaluation = evaluate(model, testSplit, testCount, classes, evaluationBatchSize);
-      const samplesThisAttempt = Math.min(trainCount, (batchesPerEpoch - startBatch) * spec.batchSize);
-      const metrics: EpochMetrics = {
-        epoch,
-        ...evaluation,
-        trainLoss: epochLossSum / batchesPerEpoch,
-        durationMs: Math.round(performance.now() - epochStart),
-        samplesPerSecond: samplesThisAttempt / (trainingMs / 1000),
-      };
-      epochs.push(metrics);
-      hooks.onEpoch?.(metrics);
-      epochLossSum = 0;
-      epochShuffleState = shuffleRandom.state;
-      if (epoch < spec.epochs) await checkpoint(epoch);
-    }
-    return { outcome: 'completed', epochs, steps: step };
+    return run.result('completed');
   } finally {
-    for (const scalar of pending) scalar.dispose();
-    disposeOptimizer(optimizer);
-    model.dispose();
+    run.dispose();
+  }
+}
+
+/** Where a run starts: the epoch (1-based) and the batch within it (0-based). */
+interface StartPoint {
+  epoch: number;
+  batch: number;
+}
+
+/**
+ * One call of `train`, phase by phase: prepare (the constructor), restore, then per epoch its
+ * batches, the test pass and the epoch-end checkpoint; `dispose` frees what prepare built.
+ */
+class TrainingRun {
+  private readonly seed: number;
+  private readonly batchesPerEpoch: number;
+  private readonly batches: EpochBatches;
+  private readonly model: Model;
+  private readonly optimizer: tf.Optimizer;
+  private readonly losses: StepLossReader;
+  private readonly shuffleRandom: Random;
+  private readonly checkpointEverySteps: number;
+  private readonly evaluationBatchSize: number;
+  private readonly epochs: EpochMetrics[] = [];
+  /** Global steps done. */
+  private step = 0;
+  /** Shuffle state a checkpoint taken now resumes from: before this epoch's shuffle, or the next one's. */
+  private epochShuffleState: number;
+
+  /** Prepare: the epoch buffers, then the model and optimizer that `dispose` frees whatever happens next. */
+  constructor(
+    private readonly spec: JobSpec,
+    private readonly dataset: Dataset,
+    private readonly hooks: TrainingHooks,
+    options: TrainingOptions,
+  ) {
+    this.seed = spec.seed ?? 0;
+    this.batchesPerEpoch = stepsPerEpoch(spec);
+    this.checkpointEverySteps = options.checkpointEverySteps ?? 0;
+    this.evaluationBatchSize = options.evaluationBatchSize ?? 1000;
+    const { train: trainSplit, info } = dataset;
+    this.batches = new EpochBatches(trainSplit, trainSampleCount(spec), info.numClasses, spec.batchSize);
+    this.model = buildModel(spec.model.layers, trainSplit.features, this.seed);
+    this.optimizer = createOptimizer(spec.optimizer, spec.learningRate);
+    this.losses = new StepLossReader(hooks, {
+      interval: options.lossReadInterval ?? 50,
+      intervalMs: options.lossReadIntervalMs ?? 100,
+      learningRate: spec.learningRate,
+    });
+    this.shuffleRandom = new Random(this.seed ^ 0x5bd1e995);
+    this.epochShuffleState = this.shuffleRandom.state;
+  }
+
+  /** Restore: weights, optimizer state, step, shuffle state and the epoch's loss sum from `checkpoint`. */
+  async restore(checkpoint: Checkpoint): Promise<StartPoint> {
+    await restoreState(this.model, this.optimizer, checkpoint);
+    this.step = checkpoint.step;
+    const epoch = Math.floor(this.step / this.batchesPerEpoch) + 1;
+    const batch = this.step - (epoch - 1) * this.batchesPerEpoch;
+    this.shuffleRandom.state = checkpoint.shuffleState;
+    this.losses.resumeAt(this.step + 1, batch > 0 ? checkpoint.epochLossSum : 0);
+    return { epoch, batch };
+  }
+
+  /** One epoch from `startBatch`: shuffle, batches, test pass, checkpoint. False when a stop was asked. */
+  async runEpoch(epoch: number, startBatch: number): Promise<boolean> {
+    const epochStart = performance.now();
+    this.epochShuffleState = this.shuffleRandom.state;
+    this.batches.shuffle(this.shuffleRandom);
+    if (!(await this.runBatches(epoch, startBatch))) return false;
+    this.losses.drain(epoch);
+    const trainingMs = performance.now() - epochStart;
+    const metrics: EpochMetrics = {
+      epoch,
+      ...this.test(epoch),
+      trainLoss: this.losses.epochLossSum / this.batchesPerEpoch,
+      durationMs: Math.round(performance.now() - epochStart),
+      samplesPerSecond: this.samplesTrained(startBatch) / (trainingMs / 1000),
+    };
+    this.epochs.push(metrics);
+    this.hooks.onEpoch?.(metrics);
+    this.losses.epochLossSum = 0;
+    this.epochShuffleState = this.shuffleRandom.state;
+    if (epoch < this.spec.epochs) await this.checkpoint(epoch);
+    return true;
+  }
+
+  /** The epoch's batches from `startBatch`, polling for a stop before each. False when one was asked. */
+  private async runBatches(epoch: number, startBatch: number): Promise<boolean> {
+    for (let batch = startBatch; batch < this.batchesPerEpoch; batch++) {
+      const stopRequest = this.hooks.shouldStop?.();
+      if (stopRequest) {
+        this.losses.drain(epoch);
+        if (stopRequest === 'checkpoint') await this.checkpoint(epoch - 1);
+        return false;
+      }
+      this.step += 1;
+      const { inputs, targets } = this.batches.batch(batch);
+      const dropoutSeed = (this.seed + this.step * 7919) >>> 0;
+      this.losses.push(trainingStep(this.model, this.optimizer, inputs, targets, dropoutSeed), epoch);
+      const every = this.checkpointEverySteps;
+      if (every > 0 && this.step % every === 0 && batch < this.batchesPerEpoch - 1) {
+        this.losses.drain(epoch);
+        await this.checkpoint(epoch - 1);
+      }
+    }
+    return true;
+  }
+
+  /** The test pass after `epoch`'s batches, handing predictions to `onTestPredictions` when it is given. */
+  private test(epoch: number) {
+    const { hooks } = this;
+    const settings = {
+      count: testSampleCount(this.spec),
+      classes: this.dataset.info.numClasses,
+      chunkSize: this.evaluationBatchSize,
+    };
+    const onPredictions = hooks.onTestPredictions
+      ? (predictions: TestPredictions) => hooks.onTestPredictions?.(epoch, predictions)
+      : undefined;
+    return testPass(this.model, this.dataset.test, settings, onPredictions);
+  }
+
+  /** Training examples this call trained on in an epoch started at `startBatch`. */
+  private samplesTrained(startBatch: number): number {
+    return Math.min(trainSampleCount(this.spec), (this.batchesPerEpoch - startBatch) * this.spec.batchSize);
+  }
+
+  /** Checkpoint: reports the state to continue from, `completedEpochs` epochs and `step` steps in. */
+  private async checkpoint(completedEpochs: number): Promise<void> {
+    if (!this.hooks.onCheckpoint) return;
+    const state = await captureState(this.model, this.optimizer);
+    this.hooks.onCheckpoint({
+      step: this.step,
+      epoch: completedEpochs,
+      shuffleState: this.epochShuffleState,
+      epochLossSum: this.losses.epochLossSum,
+      ...state,
+    });
+  }
+
+  result(outcome: TrainingResult['outcome']): TrainingResult {
+    return { outcome, epochs: this.epochs, steps: this.step };
+  }
+
+  dispose(): void {
+    this.losses.dispose();
+    disposeOptimizer(this.optimizer);
+    this.model.dispose();
   }
 }

@@ -15,6 +15,37 @@ interface KernelArgs {
 }
 type Kernel = (args: KernelArgs) => TensorInfo;
 
+/**
+ * The @tensorflow/tfjs-core and @tensorflow/tfjs-backend-wasm release these kernels were written
+ * and checked against (test/training/wasm-fast-path.test.ts). They lean on that release's internals
+ * (kernel names and attributes, BackendWasm's private methods, the reference kernels' bugs), so
+ * on any other release the fast path stays out until it has been checked again and this is updated.
+ */
+export const FAST_PATH_TFJS_VERSION = '4.22.0';
+
+/** Installed versions the fast path depends on. */
+export interface TfjsVersions {
+  /** @tensorflow/tfjs-core (`tf.version_core`). */
+  core: string;
+  /** @tensorflow/tfjs-backend-wasm (its `version_wasm`). */
+  wasm: string;
+}
+
+/** Why the fast path must not run on `versions`, or undefined when they are the ones it was written for. */
+export function fastPathVersionMismatch(versions: TfjsVersions): string | undefined {
+  const wrong = [
+    ...(versions.core === FAST_PATH_TFJS_VERSION ? [] : [`@tensorflow/tfjs-core ${versions.core}`]),
+    ...(versions.wasm === FAST_PATH_TFJS_VERSION ? [] : [`@tensorflow/tfjs-backend-wasm ${versions.wasm}`]),
+  ];
+  if (wrong.length === 0) return undefined;
+  return (
+    `the WebAssembly fast path (src/training/wasm-fast-path.ts) was written for tfjs ${FAST_PATH_TFJS_VERSION} ` +
+    `and patches its internals, but ${wrong.join(' and ')} ${wrong.length > 1 ? 'are' : 'is'} installed: ` +
+    `pin @tensorflow/* to ${FAST_PATH_TFJS_VERSION} exactly, or check the fast path against the new release ` +
+    `(test/training/wasm-fast-path.test.ts) and update FAST_PATH_TFJS_VERSION`
+  );
+}
+
 // Relative per-element costs on the wasm SIMD build: XNNPACK packs its weight operand (always `b`,
 // with XNN_FLAG_TRANSPOSE_WEIGHTS) about 6x slower than the Transpose kernel copies.
 const PACK_COST = 6;
@@ -96,7 +127,7 @@ interface Epilogue {
 // must go to the original kernel, which fuses them itself.
 function separableEpilogue(args: KernelArgs, N: number, helpers: HelperKernels): Epilogue | undefined {
   const { bias, preluActivationWeights } = args.inputs;
-  const activation = String(args.attrs.activation ?? 'linear');
+  const activation = typeof args.attrs.activation === 'string' ? args.attrs.activation : 'linear';
   if (preluActivationWeights != null || (activation !== 'linear' && helpers.activations[activation] == null))
     return undefined;
   // Only the rank-1 bias the wasm kernel itself accepts: one value per output column.
@@ -136,103 +167,133 @@ function applyEpilogue(
   }
 }
 
-function wrapMatMul(orig: Kernel, helpers: HelperKernels, fused: boolean): Kernel {
-  const { transpose } = helpers;
+/** What a wrapped BatchMatMul or _FusedMatMul works with. */
+interface MatMulContext {
+  orig: Kernel;
+  helpers: HelperKernels;
+  /** Whether this is _FusedMatMul, whose bias and activation follow the product. */
+  fused: boolean;
   // Weights on their third use are likely to be reused many more times (inference over batches),
   // so packing them once into XNNPACK's per-tensor operator cache beats transposing them per call;
   // waiting for the third use keeps a training step plus one validation pass on the cheap path.
-  const weightUses = new WeakMap<object, number>();
+  weightUses: WeakMap<object, number>;
+}
 
-  // The wasm kernel only reaches XNNPACK for unbatched, untransposed operands; route everything there.
-  const matMul2d = (args: KernelArgs, a: TensorInfo, b: TensorInfo): TensorInfo => {
-    const { inputs, backend, attrs } = args;
-    const tA = attrs.transposeA === true;
-    const tB = attrs.transposeB === true;
-    const { M, K, N } = productDims(a, b, tA, tB);
-    const plain = !tA && !tB;
-    const uses = plain ? (weightUses.get(b.dataId) ?? 0) + 1 : 0;
-    if (plain) weightUses.set(b.dataId, uses);
-    const reused = uses > 2;
-    // A fused bias and activation either stay inside the original kernel (direct) or run as separate
-    // kernels after a swapped product.
-    const epilogue: Epilogue | undefined = fused
-      ? separableEpilogue(args, N, helpers)
-      : { activation: 'linear', attrs: {}, passes: 0 };
-    // Either materialise op(A), op(B) and pack op(B), or compute C^T = op(B)^T op(A)^T and pack
-    // op(A)^T; the latter consumes a transposed operand in its stored layout and packs the small side.
-    const direct = (reused ? 0 : PACK_COST * K * N) + TRANSPOSE_COST * ((tA ? M * K : 0) + (tB ? K * N : 0));
-    const swapped =
-      PACK_COST * M * K +
-      TRANSPOSE_COST * ((tA ? 0 : M * K) + (tB ? 0 : K * N) + M * N * (1 + (epilogue?.passes ?? 0)));
-    const useDirect = epilogue == null || direct <= swapped;
-    if (useDirect && plain) return orig({ inputs: { ...inputs, a, b }, backend, attrs });
+/** How matMul2d computes a product: directly (op(A) op(B)) or swapped (C^T = op(B)^T op(A)^T). */
+interface ProductPlan {
+  tA: boolean;
+  tB: boolean;
+  /** Neither operand is transposed. */
+  plain: boolean;
+  useDirect: boolean;
+  /** The fused bias and activation when the product may be swapped; undefined keeps it direct. */
+  epilogue: Epilogue | undefined;
+}
 
-    const temps: TensorInfo[] = [];
-    const T = (x: TensorInfo): TensorInfo => {
-      const y = transposeMatrix(transpose, backend, x);
-      temps.push(y);
-      return y;
-    };
-    const untransposed = { ...attrs, transposeA: false, transposeB: false };
-    try {
-      if (useDirect) {
-        return orig({ inputs: { ...inputs, a: tA ? T(a) : a, b: tB ? T(b) : b }, backend, attrs: untransposed });
-      }
-      const ct = orig({
-        inputs: { a: tB ? b : T(b), b: tA ? a : T(a) },
-        backend,
-        attrs: { ...untransposed, activation: 'linear' },
-      });
-      temps.push(ct);
-      return applyEpilogue(helpers, backend, transposeMatrix(transpose, backend, ct), epilogue);
-    } finally {
-      for (const t of temps) backend.disposeData(t.dataId);
-    }
+function planProduct(context: MatMulContext, args: KernelArgs, a: TensorInfo, b: TensorInfo): ProductPlan {
+  const { attrs } = args;
+  const tA = attrs.transposeA === true;
+  const tB = attrs.transposeB === true;
+  const { M, K, N } = productDims(a, b, tA, tB);
+  const plain = !tA && !tB;
+  const uses = plain ? (context.weightUses.get(b.dataId) ?? 0) + 1 : 0;
+  if (plain) context.weightUses.set(b.dataId, uses);
+  const reused = uses > 2;
+  // A fused bias and activation either stay inside the original kernel (direct) or run as separate
+  // kernels after a swapped product.
+  const epilogue: Epilogue | undefined = context.fused
+    ? separableEpilogue(args, N, context.helpers)
+    : { activation: 'linear', attrs: {}, passes: 0 };
+  // Either materialise op(A), op(B) and pack op(B), or compute C^T = op(B)^T op(A)^T and pack
+  // op(A)^T; the latter consumes a transposed operand in its stored layout and packs the small side.
+  const direct = (reused ? 0 : PACK_COST * K * N) + TRANSPOSE_COST * ((tA ? M * K : 0) + (tB ? K * N : 0));
+  const swapped =
+    PACK_COST * M * K + TRANSPOSE_COST * ((tA ? 0 : M * K) + (tB ? 0 : K * N) + M * N * (1 + (epilogue?.passes ?? 0)));
+  return { tA, tB, plain, useDirect: epilogue == null || direct <= swapped, epilogue };
+}
+
+// The wasm kernel only reaches XNNPACK for unbatched, untransposed operands; route everything there.
+function matMul2d(context: MatMulContext, args: KernelArgs, a: TensorInfo, b: TensorInfo): TensorInfo {
+  const { orig, helpers } = context;
+  const { inputs, backend, attrs } = args;
+  const { tA, tB, plain, useDirect, epilogue } = planProduct(context, args, a, b);
+  if (useDirect && plain) return orig({ inputs: { ...inputs, a, b }, backend, attrs });
+
+  const temps: TensorInfo[] = [];
+  const T = (x: TensorInfo): TensorInfo => {
+    const y = transposeMatrix(helpers.transpose, backend, x);
+    temps.push(y);
+    return y;
   };
-
-  // Batched products run slice by slice through matMul2d: the reference loop is slow and, for
-  // _FusedMatMul, wrong in tfjs-backend-wasm 4.22 (it indexes the bias by flat output position and
-  // clamps relu/relu6 partial sums per 48-wide block of K).
-  const batched = (args: KernelArgs, a: TensorInfo, b: TensorInfo): TensorInfo => {
-    const { backend, attrs } = args;
-    const { M, K, N } = productDims(a, b, attrs.transposeA === true, attrs.transposeB === true);
-    const rank = Math.max(a.shape.length, b.shape.length) - 2;
-    const pad = (t: TensorInfo): number[] => [...Array<number>(rank + 2 - t.shape.length).fill(1), ...outerDims(t)];
-    const [oa, ob] = [pad(a), pad(b)];
-    const outOuter = oa.map((d, i) => Math.max(d, ob[i] ?? 1));
-    const broadcastOk = oa.every((d, i) => d === ob[i] || d === 1 || ob[i] === 1);
-    if (!broadcastOk || (!fused && M * K * N < MIN_SLICE_WORK)) return orig(args);
-
-    const out = backend.makeOutput([...outOuter, M, N], 'float32');
-    // Operands without batch dims are passed as views so XNNPACK can reuse their packed weights.
-    const slice = (t: TensorInfo, dims: number[], index: number): TensorInfo => {
-      const shape = [1, ...matrix(t)]; // _FusedMatMul expects rank 3
-      if (prod(dims) === 1) return { dataId: t.dataId, shape, dtype: t.dtype };
-      const s = backend.makeOutput(shape, t.dtype);
-      const n = prod(shape);
-      backend.typedArrayFromHeap(s).set(backend.typedArrayFromHeap(t).subarray(index * n, (index + 1) * n));
-      return s;
-    };
-    for (let i = 0; i < prod(outOuter); i++) {
-      // Flat batch index of each operand, with size-1 dims broadcast.
-      let [rest, ia, ib, strideA, strideB] = [i, 0, 0, 1, 1];
-      for (let d = rank - 1; d >= 0; d--) {
-        const [size, da, db] = [outOuter[d] ?? 1, oa[d] ?? 1, ob[d] ?? 1];
-        const coord = rest % size;
-        rest = Math.floor(rest / size);
-        if (da > 1) ia += coord * strideA;
-        if (db > 1) ib += coord * strideB;
-        strideA *= da;
-        strideB *= db;
-      }
-      const [as, bs] = [slice(a, oa, ia), slice(b, ob, ib)];
-      const y = matMul2d(args, as, bs);
-      backend.typedArrayFromHeap(out).set(backend.typedArrayFromHeap(y), i * M * N);
-      for (const t of [y, as, bs]) if (t.dataId !== a.dataId && t.dataId !== b.dataId) backend.disposeData(t.dataId);
+  const untransposed = { ...attrs, transposeA: false, transposeB: false };
+  try {
+    if (useDirect || epilogue == null) {
+      return orig({ inputs: { ...inputs, a: tA ? T(a) : a, b: tB ? T(b) : b }, backend, attrs: untransposed });
     }
-    return out;
-  };
+    const ct = orig({
+      inputs: { a: tB ? b : T(b), b: tA ? a : T(a) },
+      backend,
+      attrs: { ...untransposed, activation: 'linear' },
+    });
+    temps.push(ct);
+    return applyEpilogue(helpers, backend, transposeMatrix(helpers.transpose, backend, ct), epilogue);
+  } finally {
+    for (const t of temps) backend.disposeData(t.dataId);
+  }
+}
 
+/** Flat batch index into each operand for output batch `index`, with size-1 dims broadcast. */
+function operandIndices(index: number, outOuter: number[], oa: number[], ob: number[]): [number, number] {
+  let [rest, ia, ib, strideA, strideB] = [index, 0, 0, 1, 1];
+  for (let d = outOuter.length - 1; d >= 0; d--) {
+    const [size, da, db] = [outOuter[d] ?? 1, oa[d] ?? 1, ob[d] ?? 1];
+    const coord = rest % size;
+    rest = Math.floor(rest / size);
+    if (da > 1) ia += coord * strideA;
+    if (db > 1) ib += coord * strideB;
+    strideA *= da;
+    strideB *= db;
+  }
+  return [ia, ib];
+}
+
+// Matrix `index` of `t` as a rank-3 tensor (_FusedMatMul expects rank 3). Operands without batch dims
+// are passed as views so XNNPACK can reuse their packed weights; others are copied out.
+function matrixSlice(backend: WasmBackend, t: TensorInfo, dims: number[], index: number): TensorInfo {
+  const shape = [1, ...matrix(t)];
+  if (prod(dims) === 1) return { dataId: t.dataId, shape, dtype: t.dtype };
+  const s = backend.makeOutput(shape, t.dtype);
+  const n = prod(shape);
+  backend.typedArrayFromHeap(s).set(backend.typedArrayFromHeap(t).subarray(index * n, (index + 1) * n));
+  return s;
+}
+
+// Batched products run slice by slice through matMul2d: the reference loop is slow and, for
+// _FusedMatMul, wrong in tfjs-backend-wasm 4.22 (it indexes the bias by flat output position and
+// clamps relu/relu6 partial sums per 48-wide block of K).
+function batchedMatMul(context: MatMulContext, args: KernelArgs, a: TensorInfo, b: TensorInfo): TensorInfo {
+  const { backend, attrs } = args;
+  const { M, K, N } = productDims(a, b, attrs.transposeA === true, attrs.transposeB === true);
+  const rank = Math.max(a.shape.length, b.shape.length) - 2;
+  const pad = (t: TensorInfo): number[] => [...Array<number>(rank + 2 - t.shape.length).fill(1), ...outerDims(t)];
+  const [oa, ob] = [pad(a), pad(b)];
+  const outOuter = oa.map((d, i) => Math.max(d, ob[i] ?? 1));
+  const broadcastOk = oa.every((d, i) => d === ob[i] || d === 1 || ob[i] === 1);
+  if (!broadcastOk || (!context.fused && M * K * N < MIN_SLICE_WORK)) return context.orig(args);
+
+  const out = backend.makeOutput([...outOuter, M, N], 'float32');
+  for (let i = 0; i < prod(outOuter); i++) {
+    const [ia, ib] = operandIndices(i, outOuter, oa, ob);
+    const [as, bs] = [matrixSlice(backend, a, oa, ia), matrixSlice(backend, b, ob, ib)];
+    const y = matMul2d(context, args, as, bs);
+    backend.typedArrayFromHeap(out).set(backend.typedArrayFromHeap(y), i * M * N);
+    for (const t of [y, as, bs]) if (t.dataId !== a.dataId && t.dataId !== b.dataId) backend.disposeData(t.dataId);
+  }
+  return out;
+}
+
+function wrapMatMul(orig: Kernel, helpers: HelperKernels, fused: boolean): Kernel {
+  const context: MatMulContext = { orig, helpers, fused, weightUses: new WeakMap() };
   return (args) => {
     const { a, b } = args.inputs;
     if (a == null || b == null || a.dtype !== 'float32' || b.dtype !== 'float32') return orig(args);
@@ -240,7 +301,7 @@ function wrapMatMul(orig: Kernel, helpers: HelperKernels, fused: boolean): Kerne
     // Empty and mismatched operands go to the original, which also reports shape errors.
     if (K !== kB || prod(a.shape) === 0 || prod(b.shape) === 0) return orig(args);
     const unbatched = prod(outerDims(a)) === 1 && prod(outerDims(b)) === 1;
-    return unbatched ? matMul2d(args, a, b) : batched(args, a, b);
+    return unbatched ? matMul2d(context, args, a, b) : batchedMatMul(context, args, a, b);
   };
 }
 
@@ -267,8 +328,20 @@ function replace(tf: typeof tfjs, name: string, make: (orig: Kernel) => Kernel):
   tf.registerKernel({ ...config, kernelFunc });
 }
 
-/** Re-registers wasm BatchMatMul/_FusedMatMul (and the copying Identity/Cast) so training runs on XNNPACK; idempotent, call after tf.setBackend('wasm'). */
-export function installWasmFastPath(tf: typeof tfjs): void {
+/**
+ * Re-registers wasm BatchMatMul/_FusedMatMul (and the copying Identity/Cast) so training runs on
+ * XNNPACK; idempotent, call after tf.setBackend('wasm') with the loaded backend's `version_wasm`.
+ * On a tfjs release other than FAST_PATH_TFJS_VERSION it installs nothing, emits a process warning
+ * and returns false: training then runs on the stock wasm kernels, slower but correct.
+ */
+export function installWasmFastPath(tf: typeof tfjs, wasmVersion: string): boolean {
+  const mismatch = fastPathVersionMismatch({ core: tf.version_core, wasm: wasmVersion });
+  if (mismatch !== undefined) {
+    process.emitWarning(`${mismatch}; training runs on the stock WebAssembly kernels`, {
+      code: 'TRAINER_WASM_FAST_PATH_VERSION',
+    });
+    return false;
+  }
   const kernel = (name: string) => wasmKernel(tf, name).kernelFunc as unknown as Kernel;
   const helpers: HelperKernels = {
     transpose: kernel('Transpose'),
@@ -290,4 +363,5 @@ export function installWasmFastPath(tf: typeof tfjs): void {
       ? orig(args)
       : shareBuffer(args.backend, x);
   });
+  return true;
 }

@@ -1,11 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-wasm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { version_wasm } from '@tensorflow/tfjs-backend-wasm';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { LayerSpec, OptimizerName } from '../../src/domain/job-spec.js';
 import { loadDataset, type Dataset } from '../../src/training/datasets/index.js';
 import { buildModel } from '../../src/training/model.js';
-import { createOptimizer, disposeOptimizer, trainingStep } from '../../src/training/train.js';
-import { installWasmFastPath } from '../../src/training/wasm-fast-path.js';
+import { createOptimizer, disposeOptimizer, trainingStep } from '../../src/training/optimizer.js';
+import {
+  FAST_PATH_TFJS_VERSION,
+  fastPathVersionMismatch,
+  installWasmFastPath,
+} from '../../src/training/wasm-fast-path.js';
 
 // Every layer type and every activation the spec allows.
 const layers: LayerSpec[] = [
@@ -89,17 +93,56 @@ function worstRelative(a: Float32Array, b: Float32Array, include: (index: number
   return worst;
 }
 
+const installed = { core: tf.version_core, wasm: version_wasm };
+
+describe('the tfjs version the WebAssembly fast path was written for', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it(`is the one installed (${FAST_PATH_TFJS_VERSION})`, () => {
+    const mismatch = fastPathVersionMismatch(installed);
+    // The whole message, which says which package differs and what to do about it.
+    if (mismatch !== undefined) expect.fail(mismatch);
+  });
+
+  it('is refused with a message naming the package, both versions and the fix', () => {
+    const message = fastPathVersionMismatch({ core: FAST_PATH_TFJS_VERSION, wasm: '4.23.0' });
+    expect(message).toContain(`written for tfjs ${FAST_PATH_TFJS_VERSION}`);
+    expect(message).toContain('@tensorflow/tfjs-backend-wasm 4.23.0 is installed');
+    expect(message).not.toContain('tfjs-core');
+    expect(message).toContain(`pin @tensorflow/* to ${FAST_PATH_TFJS_VERSION} exactly`);
+    expect(message).toContain('update FAST_PATH_TFJS_VERSION');
+    expect(fastPathVersionMismatch({ core: '4.23.0', wasm: '4.23.0' })).toContain(
+      '@tensorflow/tfjs-core 4.23.0 and @tensorflow/tfjs-backend-wasm 4.23.0 are installed',
+    );
+  });
+
+  it('keeps the stock kernels and warns when installed on another version', () => {
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    const before = tf.getKernel('BatchMatMul', 'wasm')?.kernelFunc;
+    expect(installWasmFastPath(tf, '4.23.0')).toBe(false);
+    expect(tf.getKernel('BatchMatMul', 'wasm')?.kernelFunc).toBe(before);
+    expect(warn).toHaveBeenCalledWith(expect.stringMatching(/stock WebAssembly kernels/), {
+      code: 'TRAINER_WASM_FAST_PATH_VERSION',
+    });
+  });
+});
+
 describe('WebAssembly fast path', () => {
   let dataset: Dataset;
   const reference = new Map<OptimizerName, StepResult>();
 
   beforeAll(async () => {
+    // Fails every test below loudly, with what to do, rather than checking kernels written for another release.
+    const mismatch = fastPathVersionMismatch(installed);
+    if (mismatch !== undefined) throw new Error(mismatch);
     dataset = await loadDataset('mnist');
     await tf.setBackend('cpu');
     for (const optimizer of Object.keys(learningRates) as OptimizerName[])
       reference.set(optimizer, stepOnce(dataset, optimizer));
     await tf.setBackend('wasm');
-    installWasmFastPath(tf);
+    expect(installWasmFastPath(tf, version_wasm)).toBe(true);
   });
   afterAll(async () => {
     await tf.setBackend('cpu');

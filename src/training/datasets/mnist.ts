@@ -16,7 +16,9 @@ async function loadSplit(directory: string, prefix: 'train' | 't10k'): Promise<D
   const labels = await readIdx(path.join(directory, `${prefix}-labels-idx1-ubyte`));
   const [count = 0, rows = 0, columns = 0] = images.dimensions;
   if (rows * columns !== 784 || labels.dimensions[0] !== count) {
-    throw new Error(`unexpected MNIST ${prefix} shapes: images ${images.dimensions}, labels ${labels.dimensions}`);
+    throw new Error(
+      `unexpected MNIST ${prefix} shapes: images ${images.dimensions.join(',')}, labels ${labels.dimensions.join(',')}`,
+    );
   }
   return { inputs: normalisePixels(images.values, info), labels: sharedCopy(labels.values), count, features: 784 };
 }
