@@ -169,23 +169,29 @@ export function createJobsRepository(prisma: PrismaClient) {
     },
 
     /**
-     * Moves an unfinished job to a terminal status; false when it had already ended, or when
-     * `owner` is given and that attempt no longer holds the job.
+     * Moves an unfinished job to a terminal status and returns the status written: `cancelled`,
+     * whatever was asked, when a cancel request was committed first (the race between a cancel and
+     * the end of training is decided here, in one statement). Null when it had already ended, or
+     * when `owner` is given and that attempt no longer holds the job.
      */
     async finish(
       id: string,
       status: 'completed' | 'failed' | 'cancelled',
       error?: string,
       owner?: string,
-    ): Promise<boolean> {
-      const count = await prisma.$executeRaw`
-        UPDATE jobs SET status = ${status}::"JobStatus", error = ${error ?? null}, finished_at = now(), updated_at = now(),
-          lease_expires_at = NULL, lease_owner = NULL,
+    ): Promise<'completed' | 'failed' | 'cancelled' | null> {
+      const rows = await prisma.$queryRaw<{ status: 'completed' | 'failed' | 'cancelled' }[]>`
+        UPDATE jobs SET
+          status = CASE WHEN cancel_requested_at IS NOT NULL THEN 'cancelled' ELSE ${status}::"JobStatus" END,
+          error = CASE WHEN cancel_requested_at IS NOT NULL THEN NULL ELSE ${error ?? null} END,
+          finished_at = now(), updated_at = now(), lease_expires_at = NULL, lease_owner = NULL,
           duration_ms = ${durationSoFar}
         WHERE id = ${id}::uuid AND status::text NOT IN (${Prisma.join(terminalStatuses)})
-          AND (${owner ?? null}::uuid IS NULL OR lease_owner = ${owner ?? null}::uuid)`;
-      if (count === 1) await prisma.checkpoint.deleteMany({ where: { jobId: id } });
-      return count === 1;
+          AND (${owner ?? null}::uuid IS NULL OR lease_owner = ${owner ?? null}::uuid)
+        RETURNING status::text AS status`;
+      const written = rows[0]?.status ?? null;
+      if (written) await prisma.checkpoint.deleteMany({ where: { jobId: id } });
+      return written;
     },
 
     /**

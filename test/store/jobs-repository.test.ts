@@ -77,8 +77,8 @@ describe('jobs repository', () => {
     const claimed = await jobs.claim(job.id, 'cpu', 60_000, randomUUID());
     expect(claimed).toMatchObject({ outcome: 'claimed', job: { status: 'running', attempts: 1, backend: 'cpu' } });
     expect(claimed.outcome === 'claimed' && claimed.job.startedAt).toBeInstanceOf(Date);
-    expect(await jobs.finish(job.id, 'completed')).toBe(true);
-    expect(await jobs.finish(job.id, 'failed', 'late')).toBe(false);
+    expect(await jobs.finish(job.id, 'completed')).toBe('completed');
+    expect(await jobs.finish(job.id, 'failed', 'late')).toBeNull();
     expect(await jobs.claim(job.id, 'cpu', 60_000, randomUUID())).toEqual({ outcome: 'gone' });
     expect((await jobs.find(job.id))?.status).toBe('completed');
   });
@@ -97,8 +97,8 @@ describe('jobs repository', () => {
     expect(await jobs.claim(job.id, 'cpu', 60_000, second)).toMatchObject({ outcome: 'claimed', job: { attempts: 2 } });
     // The first attempt has lost the job: it can neither renew the lease nor end the job.
     expect(await jobs.extendLease(job.id, first, 60_000)).toBe(false);
-    expect(await jobs.finish(job.id, 'completed', undefined, first)).toBe(false);
-    expect(await jobs.finish(job.id, 'completed', undefined, second)).toBe(true);
+    expect(await jobs.finish(job.id, 'completed', undefined, first)).toBeNull();
+    expect(await jobs.finish(job.id, 'completed', undefined, second)).toBe('completed');
   });
 
   it('ends a job cancelled while no worker held it when it is next claimed', async () => {
@@ -115,6 +115,22 @@ describe('jobs repository', () => {
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(await jobs.claim(running.id, 'cpu', 60_000, randomUUID())).toEqual({ outcome: 'cancelled' });
     expect((await jobs.find(running.id))?.status).toBe('cancelled');
+  });
+
+  it('ends a job cancelled when its cancel was committed before the final write, and refuses a later cancel', async () => {
+    const job = await newJob();
+    const owner = randomUUID();
+    await jobs.claim(job.id, 'cpu', 60_000, owner);
+    expect(await jobs.requestCancel(job.id)).toBe('requested');
+    expect(await jobs.finish(job.id, 'failed', 'diverged', owner)).toBe('cancelled');
+    expect(await jobs.find(job.id)).toMatchObject({ status: 'cancelled', error: null });
+
+    const late = await newJob();
+    const lateOwner = randomUUID();
+    await jobs.claim(late.id, 'cpu', 60_000, lateOwner);
+    expect(await jobs.finish(late.id, 'completed', undefined, lateOwner)).toBe('completed');
+    expect(await jobs.requestCancel(late.id)).toBe('finished');
+    expect(await jobs.find(late.id)).toMatchObject({ status: 'completed', cancelRequestedAt: null });
   });
 
   it('pages through every orphaned job', async () => {
