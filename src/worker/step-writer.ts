@@ -55,7 +55,10 @@ export function createStepWriter(
     flush,
     async close(): Promise<void> {
       await flush();
+      // eslint-disable-next-line @typescript-eslint/only-throw-error -- rethrows what recordSteps threw, unchanged
       if (failure !== undefined) throw failure;
     },
   };
 }
+
+export type StepWriter = ReturnType<typeof createStepWriter>;
