@@ -2,11 +2,26 @@ import type { Logger } from '../logger.js';
 import type { JobsRepository } from '../store/jobs-repository.js';
 import { retrying } from './retry.js';
 
+/** What the job runner needs of the store. */
+export type RunnerStore = Pick<
+  JobsRepository,
+  | 'claim'
+  | 'extendLease'
+  | 'finish'
+  | 'handBack'
+  | 'cancelRequested'
+  | 'recordSteps'
+  | 'recordEpoch'
+  | 'saveCheckpoint'
+  | 'loadCheckpoint'
+  | 'rewindTo'
+>;
+
 /**
  * The repository as a running attempt uses it: every write (and the checkpoint read) is retried
  * through a database outage for up to `storeRetryMs`, so no step is lost to a restart of Postgres.
  */
-export function durableJobs(jobs: JobsRepository, storeRetryMs: number, logger: Logger): JobsRepository {
+export function durableJobs(jobs: RunnerStore, storeRetryMs: number, logger: Logger): RunnerStore {
   const durably = <T>(write: () => Promise<T>) =>
     retrying(write, {
       totalMs: storeRetryMs,

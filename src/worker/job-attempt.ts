@@ -2,10 +2,11 @@ import type { PublishEvent } from '../events/job-events.js';
 import type { Logger } from '../logger.js';
 import { parseJobSpec, type JobSpec } from '../domain/job-spec.js';
 import { stepsPerEpoch } from '../domain/model-shape.js';
-import type { Job, JobsRepository } from '../store/jobs-repository.js';
+import type { Job } from '../store/jobs-repository.js';
 import type { Checkpoint } from '../training/train.js';
 import { crashedAttempts, gaveUpError, startDeadline } from './attempt-limits.js';
 import { decodeCheckpoint, encodeCheckpoint } from './checkpoint-codec.js';
+import type { RunnerStore } from './durable-jobs.js';
 import { attemptEnd, type FinalStatus, type StopReason } from './final-status.js';
 import { JobLease } from './lease.js';
 import { createResultWriter, type ResultWriter } from './result-writer.js';
@@ -21,9 +22,9 @@ export type RunResult = 'finished' | 'skipped' | 'busy' | 'handed-back';
 /** What every attempt of a runner shares. */
 export interface AttemptContext {
   /** Writes retried through a database outage. */
-  jobs: JobsRepository;
+  jobs: RunnerStore;
   /** Lease renewals, not retried: a renewal that fails is simply tried again at the next tick. */
-  extendLease: JobsRepository['extendLease'];
+  extendLease: RunnerStore['extendLease'];
   pool: Pick<TrainingPool, 'run'>;
   publish: PublishEvent;
   steps: StepWriterOptions;

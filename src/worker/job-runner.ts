@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { PublishEvent } from '../events/job-events.js';
 import type { Logger } from '../logger.js';
-import type { ClaimResult, JobsRepository } from '../store/jobs-repository.js';
-import { durableJobs } from './durable-jobs.js';
+import type { ClaimResult } from '../store/jobs-repository.js';
+import { durableJobs, type RunnerStore } from './durable-jobs.js';
 import type { StopReason } from './final-status.js';
 import { JobAttempt, type RunResult } from './job-attempt.js';
 import type { StepWriterOptions } from './step-writer.js';
@@ -11,7 +11,7 @@ import type { TrainingPool } from './training-pool.js';
 export type { RunResult } from './job-attempt.js';
 
 export interface JobRunnerDeps {
-  jobs: JobsRepository;
+  jobs: RunnerStore;
   pool: Pick<TrainingPool, 'ready' | 'run'>;
   logger: Logger;
   publish: PublishEvent;
@@ -126,7 +126,7 @@ export type JobRunner = ReturnType<typeof createJobRunner>;
 
 /** Asks Postgres every `cancelPollMs` which held jobs were cancelled, and cancels those. */
 function pollCancels(
-  jobs: Pick<JobsRepository, 'cancelRequested'>,
+  jobs: Pick<RunnerStore, 'cancelRequested'>,
   heldIds: () => string[],
   cancel: (jobId: string) => void,
   { cancelPollMs = 500 }: Pick<JobRunnerDeps, 'cancelPollMs'>,

@@ -22,12 +22,16 @@ export function createResultWriter(writer: StepWriter, options: ResultWriterOpti
       if (!options.abandoned()) writer.add(steps);
     },
 
-    /** Queues `write` behind the steps received so far and the writes queued before it. */
+    /** Queues `write` behind the steps received so far (not those received later) and the writes queued before it. */
     afterSteps(write: () => Promise<void>): void {
+      // Cut the steps here, synchronously: steps that arrive while earlier writes are pending go after `write`.
+      const stepsBefore = options.abandoned() ? Promise.resolve() : writer.flush();
       chain = chain.then(async () => {
         if (failure !== undefined || options.abandoned()) return;
         try {
-          await writer.flush();
+          await stepsBefore;
+          // Its steps could not be stored: writing it would leave a hole before it.
+          if (writer.failed) return;
           await write();
         } catch (error) {
           failure ??= error;
