@@ -103,7 +103,8 @@ export function fakePool() {
       const result = new Promise<TrainingOutcome>((resolve) => (end = resolve));
       const training: DrivenTraining = { listener, stops: [], end };
       trainings.push(training);
-      notify(training);
+      // Announced once the runner has it in hand, as a real pool's `run` resolves after the thread has the job.
+      setImmediate(() => notify(training));
       const running: RunningTraining = { stop: (how = 'stop') => void training.stops.push(how), result };
       return Promise.resolve(running);
     }),
