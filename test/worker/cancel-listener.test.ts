@@ -42,7 +42,7 @@ describe('the cancel listener', () => {
     const subscriber = new Redis(redisUrl, { maxRetriesPerRequest: null });
     const publisher = new Redis(redisUrl);
     connections.push(subscriber, publisher);
-    const clientId = (await subscriber.client('ID')) as number;
+    const clientId = await subscriber.client('ID');
     const cancelled: string[] = [];
     const listener = listenForCancels(subscriber, prefix, (id) => cancelled.push(id), silentLogger());
     await listener.subscribed;

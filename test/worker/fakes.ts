@@ -113,9 +113,7 @@ export function fakePool() {
     pool,
     trainings,
     /** Resolves with the next training to start (or the last one, if it already has). */
-    started(): Promise<DrivenTraining> {
-      return new Promise((resolve) => (notify = resolve));
-    },
+    started: (): Promise<DrivenTraining> => new Promise((resolve) => (notify = resolve)),
   };
 }
 
