@@ -142,7 +142,7 @@ try {
     'ms',
   );
   report(
-    'steps trained after the 202 caught',
+    'last step - progress.step in 202',
     measurements.map((m) => m.stepsAfter),
     'steps',
   );
