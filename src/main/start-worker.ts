@@ -1,17 +1,60 @@
 import type { Config } from '../config.js';
 import { createEventPublisher } from '../events/job-events.js';
 import type { Logger } from '../logger.js';
-import { createJobRunner } from '../worker/job-runner.js';
-import { reconcileQueue, startReconciler } from '../worker/reconciler.js';
-import { createRedis } from '../queue/redis.js';
-import { createTrainingPool } from '../worker/training-pool.js';
+import { createRedis, type Redis } from '../queue/redis.js';
 import { createTrainingQueue } from '../queue/training-queue.js';
-import { createTrainingWorker } from '../worker/training-worker.js';
 import { announceWorker } from '../queue/worker-registry.js';
 import { createPrismaClient } from '../store/database.js';
-import { createJobsRepository } from '../store/jobs-repository.js';
+import { createJobsRepository, type JobsRepository } from '../store/jobs-repository.js';
 import { migrate } from '../store/migrate.js';
+import { listenForCancels } from '../worker/cancel-listener.js';
+import { createJobRunner, type JobRunner } from '../worker/job-runner.js';
+import { reconcileQueue, startReconciler } from '../worker/reconciler.js';
+import { createTrainingPool, type TrainingPool } from '../worker/training-pool.js';
+import { createTrainingWorker } from '../worker/training-worker.js';
 import type { Service } from './process.js';
+
+/** The worker's Redis connections, each for one purpose. */
+function connectRedis(config: Config, logger: Logger) {
+  const connections = {
+    // BullMQ's blocking consumer, and its queue and registry commands: both wait through an outage.
+    worker: createRedis(config.REDIS_URL, 'worker'),
+    client: createRedis(config.REDIS_URL, 'worker'),
+    // A subscribed connection can do nothing else; it subscribes again by itself after a reconnect.
+    cancels: createRedis(config.REDIS_URL, 'worker'),
+    // Events go out on a connection that fails fast, so a Redis outage drops them instead of queueing.
+    publisher: createRedis(config.REDIS_URL, 'client'),
+  };
+  for (const connection of Object.values(connections)) {
+    connection.on('error', (error) => logger.debug({ err: error }, 'redis connection error'));
+  }
+  return {
+    ...connections,
+    disconnect: () => Object.values(connections).forEach((connection: Redis) => connection.disconnect()),
+  };
+}
+
+function createRunner(
+  config: Config,
+  logger: Logger,
+  deps: { jobs: JobsRepository; pool: TrainingPool; publisher: Redis },
+): JobRunner {
+  const publish = createEventPublisher(deps.publisher, config.QUEUE_PREFIX, (error) =>
+    logger.debug({ err: error }, 'could not publish a job event'),
+  );
+  return createJobRunner({
+    jobs: deps.jobs,
+    pool: deps.pool,
+    logger,
+    publish,
+    steps: { flushMs: config.STEP_FLUSH_MS, flushCount: config.STEP_FLUSH_COUNT },
+    maxAttempts: config.MAX_ATTEMPTS,
+    maxTrainingMs: config.MAX_TRAINING_MS,
+    checkpointEverySteps: config.CHECKPOINT_EVERY_STEPS,
+    storeRetryMs: config.STORE_RETRY_MS,
+    leaseMs: config.LOCK_DURATION_MS,
+  });
+}
 
 /** Composes and starts a training worker: a pool of training threads fed by the queue. */
 export async function startWorker(config: Config, logger: Logger): Promise<Service> {
@@ -22,33 +65,14 @@ export async function startWorker(config: Config, logger: Logger): Promise<Servi
   const backend = await pool.ready();
   logger.info({ backend, concurrency: config.WORKER_CONCURRENCY }, 'training threads ready');
 
-  const workerRedis = createRedis(config.REDIS_URL, 'worker');
-  const clientRedis = createRedis(config.REDIS_URL, 'worker');
-  for (const connection of [workerRedis, clientRedis]) {
-    connection.on('error', (error) => logger.debug({ err: error }, 'redis connection error'));
-  }
-  // Events go out on a connection that fails fast, so a Redis outage drops them instead of queueing.
-  const publisherRedis = createRedis(config.REDIS_URL, 'client');
-  publisherRedis.on('error', (error) => logger.debug({ err: error }, 'redis connection error'));
-  const queue = createTrainingQueue(clientRedis, config.QUEUE_PREFIX);
+  const redis = connectRedis(config, logger);
+  const queue = createTrainingQueue(redis.client, config.QUEUE_PREFIX);
   queue.on('error', (error) => logger.debug({ err: error }, 'queue connection error'));
-  const publish = createEventPublisher(publisherRedis, config.QUEUE_PREFIX, (error) =>
-    logger.debug({ err: error }, 'could not publish a job event'),
-  );
-  const runner = createJobRunner({
-    jobs,
-    pool,
-    logger,
-    publish,
-    steps: { flushMs: config.STEP_FLUSH_MS, flushCount: config.STEP_FLUSH_COUNT },
-    maxAttempts: config.MAX_ATTEMPTS,
-    maxTrainingMs: config.MAX_TRAINING_MS,
-    checkpointEverySteps: config.CHECKPOINT_EVERY_STEPS,
-    storeRetryMs: config.STORE_RETRY_MS,
-    leaseMs: config.LOCK_DURATION_MS,
-  });
+  const runner = createRunner(config, logger, { jobs, pool, publisher: redis.publisher });
+  // Cancels are pushed by the API processes; the runner also polls Postgres for any push that is lost.
+  const cancels = listenForCancels(redis.cancels, config.QUEUE_PREFIX, (jobId) => runner.cancel(jobId), logger);
   const worker = createTrainingWorker({
-    connection: workerRedis,
+    connection: redis.worker,
     prefix: config.QUEUE_PREFIX,
     concurrency: config.WORKER_CONCURRENCY,
     lockDurationMs: config.LOCK_DURATION_MS,
@@ -58,7 +82,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Servi
     runner,
     logger,
   });
-  const registry = announceWorker(clientRedis, config.QUEUE_PREFIX, {
+  const registry = announceWorker(redis.client, config.QUEUE_PREFIX, {
     backend,
     concurrency: config.WORKER_CONCURRENCY,
   });
@@ -71,13 +95,12 @@ export async function startWorker(config: Config, logger: Logger): Promise<Servi
       runner.stopAll();
       await worker.close();
       runner.close();
+      await cancels.close();
       await reconciler.stop();
       await registry.stop();
       await queue.close();
       await pool.close();
-      workerRedis.disconnect();
-      clientRedis.disconnect();
-      publisherRedis.disconnect();
+      redis.disconnect();
       await prisma.$disconnect();
     },
   };

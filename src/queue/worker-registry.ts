@@ -29,7 +29,7 @@ export function announceWorker(
   const key = `${prefix}:workers:${announcement.id}`;
   const beat = () => redis.set(key, JSON.stringify(announcement), 'PX', intervalMs * 3).catch(() => undefined);
   void beat();
-  const timer = setInterval(beat, intervalMs);
+  const timer = setInterval(() => void beat(), intervalMs);
   timer.unref();
   return {
     announcement,

@@ -52,10 +52,18 @@ export function createStepWriter(
       if (buffer.length >= options.flushCount) void flush();
       else timer ??= setTimeout(() => void flush(), options.flushMs);
     },
+    /** Starts writing what is buffered now; resolves once it and every batch before it were tried. */
     flush,
+    /** True once a write has failed for good. */
+    get failed(): boolean {
+      return failure !== undefined;
+    },
     async close(): Promise<void> {
       await flush();
+      // eslint-disable-next-line @typescript-eslint/only-throw-error -- rethrows what recordSteps threw, unchanged
       if (failure !== undefined) throw failure;
     },
   };
 }
+
+export type StepWriter = ReturnType<typeof createStepWriter>;

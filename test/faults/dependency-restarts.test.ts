@@ -110,7 +110,7 @@ describe('dependency restarts with real processes', () => {
     const acceptedWhileDown = await submit({ ...longSpec, epochs: 1 });
     const health = await fetch(`${api.address}/health`);
     expect(health.status).toBe(503);
-    expect((await health.json()).redis.ok).toBe(false);
+    expect(((await health.json()) as { redis: { ok: boolean } }).redis.ok).toBe(false);
     await sleep(1000);
     await redis.start();
     const back = Date.now();
@@ -152,7 +152,7 @@ describe('dependency restarts with real processes', () => {
     const down = Date.now();
     const during = await fetch(`${api.address}/jobs/${job.id}`);
     expect(during.status).toBe(503);
-    const body = await during.json();
+    const body = (await during.json()) as { code: string; error: string };
     expect(body).toMatchObject({ code: 'database_unavailable' });
     expect(body.error).toMatch(/database.*unavailable/);
     const health = await fetch(`${api.address}/health`);

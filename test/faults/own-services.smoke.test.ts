@@ -7,8 +7,10 @@ it('starts, stops and restarts private Postgres and Redis', async () => {
   const pg = await startOwnPostgres();
   const redis = await startOwnRedis();
   try {
-    const one = await withConnection(`${pg.server}/postgres`, (client) => client.query('SELECT 1 AS one'));
-    expect(one.rows[0].one).toBe(1);
+    const one = await withConnection(`${pg.server}/postgres`, (client) =>
+      client.query<{ one: number }>('SELECT 1 AS one'),
+    );
+    expect(one.rows[0]?.one).toBe(1);
     const client = createRedis(redis.url, 'worker');
     client.on('error', () => undefined);
     await client.set('k', 'v');
@@ -19,8 +21,8 @@ it('starts, stops and restarts private Postgres and Redis', async () => {
     await pg.stop();
     await expect(withConnection(`${pg.server}/postgres`, (c) => c.query('SELECT 1'))).rejects.toThrow();
     await pg.start();
-    const again = await withConnection(`${pg.server}/postgres`, (c) => c.query('SELECT 2 AS two'));
-    expect(again.rows[0].two).toBe(2);
+    const again = await withConnection(`${pg.server}/postgres`, (c) => c.query<{ two: number }>('SELECT 2 AS two'));
+    expect(again.rows[0]?.two).toBe(2);
   } finally {
     await redis.stop();
     await pg.destroy();

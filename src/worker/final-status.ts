@@ -1,0 +1,49 @@
+import type { TrainingOutcome } from './training-pool.js';
+
+/** Why the runner asked a training to stop before it completed. */
+export type StopReason = 'cancel' | 'shutdown' | 'timeout' | 'store' | 'lease-lost';
+
+export type FinalStatus = 'completed' | 'failed' | 'cancelled';
+
+/** What an attempt does once its training has ended. */
+export type AttemptEnd =
+  | { action: 'finish'; status: FinalStatus; error: string | null }
+  | { action: 'hand-back' }
+  /** Another worker owns the job now: this attempt writes nothing more. */
+  | { action: 'abandon' };
+
+export interface EndedTraining {
+  outcome: TrainingOutcome;
+  stopReason: StopReason | undefined;
+  /** The first write of the attempt's results that failed for good, if any. */
+  writeFailure: unknown;
+  maxTrainingMs: number;
+}
+
+const finish = (status: FinalStatus, error: string | null = null): AttemptEnd => ({ action: 'finish', status, error });
+
+/**
+ * The table from (training outcome, stop reason) to what the attempt asks for. The store has the
+ * last word on the status: a cancel committed before the final write makes any `finish` `cancelled`.
+ */
+export function attemptEnd({ outcome, stopReason, writeFailure, maxTrainingMs }: EndedTraining): AttemptEnd {
+  if (stopReason === 'lease-lost') return { action: 'abandon' };
+  if (writeFailure !== undefined) {
+    const message = writeFailure instanceof Error ? writeFailure.message : 'unknown error';
+    return finish('failed', `could not store training results: ${message}`);
+  }
+  if (outcome.outcome === 'failed') return finish('failed', outcome.message);
+  if (outcome.outcome === 'completed') return finish('completed');
+  switch (stopReason) {
+    case 'shutdown':
+      return { action: 'hand-back' };
+    case 'timeout':
+      return finish(
+        'failed',
+        `stopped after the maximum training time of ${(maxTrainingMs / 1000).toLocaleString('en-US')} s (step ${outcome.steps})`,
+      );
+    default:
+      // A cancel; `store` stops always come with a write failure, handled above.
+      return finish('cancelled');
+  }
+}

@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { attemptEnd, type StopReason } from '../../src/worker/final-status.js';
+import type { TrainingOutcome } from '../../src/worker/training-pool.js';
+
+const completed: TrainingOutcome = { outcome: 'completed', steps: 100, numTensors: 0 };
+const stopped: TrainingOutcome = { outcome: 'stopped', steps: 42, numTensors: 0 };
+const failed: TrainingOutcome = { outcome: 'failed', code: 'diverged', message: 'loss became NaN', numTensors: 0 };
+
+const end = (outcome: TrainingOutcome, stopReason?: StopReason, writeFailure?: unknown) =>
+  attemptEnd({ outcome, stopReason, writeFailure, maxTrainingMs: 4000 });
+
+describe('the attempt outcome table', () => {
+  it.each([
+    ['completed', completed, undefined, { action: 'finish', status: 'completed', error: null }],
+    ['completed although a cancel came', completed, 'cancel', { action: 'finish', status: 'completed', error: null }],
+    ['failed', failed, undefined, { action: 'finish', status: 'failed', error: 'loss became NaN' }],
+    ['stopped by a cancel', stopped, 'cancel', { action: 'finish', status: 'cancelled', error: null }],
+    ['stopped for shutdown', stopped, 'shutdown', { action: 'hand-back' }],
+    [
+      'stopped at the deadline',
+      stopped,
+      'timeout',
+      { action: 'finish', status: 'failed', error: 'stopped after the maximum training time of 4 s (step 42)' },
+    ],
+    ['stopped after losing the lease', stopped, 'lease-lost', { action: 'abandon' }],
+    ['completed after losing the lease', completed, 'lease-lost', { action: 'abandon' }],
+  ] as const)('%s', (_name, outcome, reason, expected) => {
+    expect(end(outcome, reason)).toEqual(expected);
+  });
+
+  it('fails a job whose results could not be stored, whatever training did', () => {
+    for (const outcome of [completed, stopped, failed]) {
+      expect(end(outcome, 'store', new Error('connection refused'))).toEqual({
+        action: 'finish',
+        status: 'failed',
+        error: 'could not store training results: connection refused',
+      });
+    }
+  });
+});

@@ -1,0 +1,167 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createJobRunner, type JobRunnerDeps } from '../../src/worker/job-runner.js';
+import { silentLogger } from '../helpers/env.js';
+import { eventLog, fakeJob, fakePool, fakeStore, jobId, statusesOf } from './fakes.js';
+
+const stopped = { outcome: 'stopped', steps: 7, numTensors: 0 } as const;
+const completed = { outcome: 'completed', steps: 64, numTensors: 0 } as const;
+
+function setup(job = fakeJob(), overrides: Partial<JobRunnerDeps> = {}) {
+  const { store, writes, state } = fakeStore(job);
+  const { pool, started } = fakePool();
+  const { events, publish } = eventLog();
+  const runner = createJobRunner({
+    jobs: store,
+    pool,
+    logger: silentLogger(),
+    publish,
+    steps: { flushMs: 60_000, flushCount: 1000 },
+    maxAttempts: 3,
+    maxTrainingMs: 3_600_000,
+    checkpointEverySteps: 0,
+    leaseMs: 30_000,
+    storeRetryMs: 0,
+    ...overrides,
+  });
+  runners.push(runner);
+  return { runner, store, writes, state, started, events };
+}
+const runners: ReturnType<typeof createJobRunner>[] = [];
+afterEach(() => {
+  for (const runner of runners.splice(0)) runner.close();
+  vi.useRealTimers();
+});
+
+describe('the job runner', () => {
+  it('delivers a cancel to the training it holds at once, and ends the job cancelled', async () => {
+    const { runner, started, events, writes } = setup();
+    const running = runner.run(jobId);
+    const training = await started();
+    training.listener.onSteps([{ step: 1, epoch: 1, loss: 2 }]);
+    expect(runner.cancel(jobId)).toBe(true);
+    expect(training.stops).toEqual(['stop']);
+    training.end(stopped);
+    await expect(running).resolves.toBe('finished');
+    expect(writes).toEqual(['steps 1-1', 'finish cancelled']);
+    expect(statusesOf(events)).toEqual(['running', 'cancelled']);
+  });
+
+  it('ignores a cancel for a job it does not hold', async () => {
+    const { runner, started } = setup();
+    expect(runner.cancel(jobId)).toBe(false);
+    const running = runner.run(jobId);
+    const training = await started();
+    expect(runner.cancel('00000000-0000-4000-8000-00000000ffff')).toBe(false);
+    expect(training.stops).toEqual([]);
+    training.end(completed);
+    await running;
+  });
+
+  it('applies a cancel that arrives between the claim and the start of training as soon as training starts', async () => {
+    const { runner, store, started } = setup(fakeJob({ attempts: 2 }));
+    let loaded: () => void = () => undefined;
+    store.loadCheckpoint.mockImplementation(() => new Promise((resolve) => (loaded = () => resolve(null))));
+    const running = runner.run(jobId);
+    await vi.waitFor(() => expect(store.loadCheckpoint).toHaveBeenCalled());
+    expect(runner.cancel(jobId)).toBe(true);
+    loaded();
+    const training = await started();
+    expect(training.stops).toEqual(['stop']);
+    training.end(stopped);
+    await expect(running).resolves.toBe('finished');
+  });
+
+  it('announces the status the store wrote: cancelled when the cancel was committed before training completed', async () => {
+    const { runner, started, events, state, store } = setup();
+    const running = runner.run(jobId);
+    const training = await started();
+    state.cancelCommitted = true;
+    training.end(completed);
+    await running;
+    expect(store.finish).toHaveBeenCalledWith(jobId, 'completed', undefined, expect.any(String));
+    expect(events.at(-1)).toEqual({ type: 'status', jobId, status: 'cancelled', error: null });
+  });
+
+  it('finds a cancel by polling Postgres when no announcement arrives', async () => {
+    const { runner, started, state } = setup(fakeJob(), { cancelPollMs: 20 });
+    const running = runner.run(jobId);
+    const training = await started();
+    state.cancelCommitted = true;
+    await vi.waitFor(() => expect(training.stops).toContain('stop'));
+    training.end(stopped);
+    await expect(running).resolves.toBe('finished');
+  });
+
+  it('hands a job back after a checkpoint when the worker stops, and takes no new one', async () => {
+    const { runner, started, events, writes } = setup();
+    const running = runner.run(jobId);
+    const training = await started();
+    runner.stopAll();
+    expect(training.stops).toEqual(['checkpoint']);
+    // A cancel after the shutdown does not turn the hand-back into a cancel.
+    runner.cancel(jobId);
+    expect(new Set(training.stops)).toEqual(new Set(['checkpoint']));
+    training.end(stopped);
+    await expect(running).resolves.toBe('handed-back');
+    expect(writes).toEqual(['hand-back']);
+    expect(statusesOf(events)).toEqual(['running', 'queued']);
+    await expect(runner.run(jobId)).resolves.toBe('handed-back');
+  });
+
+  it('hands a job back, uncounted, when its training cannot start', async () => {
+    const { runner, store, writes } = setup();
+    store.loadCheckpoint.mockRejectedValue(new Error('unreachable'));
+    const job = fakeJob({ attempts: 2 });
+    store.claim.mockResolvedValue({ outcome: 'claimed', job });
+    await expect(runner.run(jobId)).rejects.toThrow('unreachable');
+    expect(writes).toEqual(['hand-back']);
+  });
+
+  it('fails a job whose workers crashed maxAttempts times, not counting hand-backs', async () => {
+    const handedBack = setup(fakeJob({ attempts: 4, handedBack: 1 }));
+    const training = handedBack.started();
+    const running = handedBack.runner.run(jobId);
+    (await training).end(completed);
+    await expect(running).resolves.toBe('finished');
+    expect(handedBack.writes).toEqual(['finish completed']);
+
+    const crashed = setup(fakeJob({ attempts: 4 }));
+    await expect(crashed.runner.run(jobId)).resolves.toBe('finished');
+    expect(crashed.store.finish).toHaveBeenCalledWith(
+      jobId,
+      'failed',
+      expect.stringMatching(/^gave up after 3 attempts/),
+      expect.any(String),
+    );
+  });
+
+  it('stops writing and abandons the attempt when another worker takes the lease', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    const { runner, started, state, writes } = setup(fakeJob(), { leaseMs: 3000 });
+    const running = runner.run(jobId);
+    const training = await started();
+    state.leaseHeld = false;
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(training.stops).toEqual(['stop']);
+    training.listener.onSteps([{ step: 1, epoch: 1, loss: 2 }]);
+    training.end(stopped);
+    await expect(running).resolves.toBe('skipped');
+    expect(writes).toEqual([]);
+  });
+
+  it('fails a job that trains past the time limit, counted from its first start', async () => {
+    const startedAt = new Date(Date.now() - 950);
+    const { runner, started, store } = setup(fakeJob({ startedAt }), { maxTrainingMs: 1000 });
+    const running = runner.run(jobId);
+    const training = await started();
+    await vi.waitFor(() => expect(training.stops).toEqual(['stop']));
+    training.end(stopped);
+    await running;
+    expect(store.finish).toHaveBeenCalledWith(
+      jobId,
+      'failed',
+      'stopped after the maximum training time of 1 s (step 7)',
+      expect.any(String),
+    );
+  });
+});
