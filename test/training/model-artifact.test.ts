@@ -47,11 +47,11 @@ function expectSamePredictions(actual: number[][], wanted: number[][]): void {
 
 describe('model artifact', () => {
   const model = buildModel(layers, features, 11);
-  const inputs = tf.randomUniform([5, features], -1, 2, 'float32', 3) as tf.Tensor2D;
+  const inputs = tf.randomUniform<tf.Rank.R2>([5, features], -1, 2, 'float32', 3);
   let expected: number[][];
   let files: LayersModelFiles;
   beforeAll(async () => {
-    expected = tf.tidy(() => tf.softmax(model.logits(inputs))).arraySync() as number[][];
+    expected = tf.tidy(() => tf.softmax(model.logits(inputs))).arraySync();
     const layersModel = toLayersModel(model, layers);
     files = await serializeLayersModel(layersModel, { trainer: { classCount: 10 } });
     layersModel.dispose();
