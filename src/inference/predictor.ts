@@ -87,6 +87,47 @@ function packRequest(
   return packImages(request.images, [height, width], options.maxInputs, options.imageLimits);
 }
 
+// Requests of at least this many rows per thread are split across the threads.
+const minRowsPerPart = 256;
+
+/** `packed`'s rows in up to `threads` parts of whole rows, each in its own buffer (it is handed over). */
+function splitRows(packed: Packed & { ok: true }, threads: number) {
+  const features = packed.values.length / packed.rows;
+  const parts = Math.max(1, Math.min(threads, Math.floor(packed.rows / minRowsPerPart)));
+  if (parts === 1) return [{ inputs: packed.values, rows: packed.rows, features }];
+  const rowsPerPart = Math.ceil(packed.rows / parts);
+  return Array.from({ length: parts }, (_, part) => {
+    const first = part * rowsPerPart;
+    const rows = Math.min(rowsPerPart, packed.rows - first);
+    return { inputs: packed.values.slice(first * features, (first + rows) * features), rows, features };
+  });
+}
+
+function joinResults(results: InferenceResult[]): InferenceResult {
+  if (results.length === 1) return results[0] as InferenceResult;
+  const join = <T extends Int32Array | Float32Array>(parts: T[], make: (length: number) => T): T => {
+    const joined = make(parts.reduce((sum, part) => sum + part.length, 0));
+    let offset = 0;
+    for (const part of parts) {
+      joined.set(part, offset);
+      offset += part.length;
+    }
+    return joined;
+  };
+  return {
+    labels: join(
+      results.map((result) => result.labels),
+      (length) => new Int32Array(length),
+    ),
+    probabilities: join(
+      results.map((result) => result.probabilities),
+      (length) => new Float32Array(length),
+    ),
+    classCount: results[0]?.classCount ?? 0,
+    built: results.some((result) => result.built),
+  };
+}
+
 function toPredictions(result: InferenceResult, rows: number, model: PredictorModel): Prediction[] {
   const topK = result.labels.length / rows;
   return Array.from({ length: rows }, (_, row) => {
@@ -153,19 +194,20 @@ export function createPredictor(options: PredictorOptions) {
       if (typeof topK !== 'number') return { ok: false, error: topK };
       const packed: Packed = await packRequest(model, request, settings);
       if (!packed.ok) return packed;
-      const modelFiles = await filesFor(model.key);
-      const task: InferenceTask = {
+      const task = {
         key: model.key,
-        files: modelFiles,
-        inputs: packed.values,
-        rows: packed.rows,
-        features: packed.values.length / packed.rows,
+        files: await filesFor(model.key),
         preprocessing: model.preprocessing,
         topK,
         cacheBytes: settings.cacheBytes,
       };
-      const result = await pool.run(task, { transferList: [packed.values.buffer as ArrayBuffer] });
-      if (result.built) counters.threadBuilds++;
+      const results = await Promise.all(
+        splitRows(packed, settings.threads).map((part) =>
+          pool.run({ ...task, ...part }, { transferList: [part.inputs.buffer as ArrayBuffer] }),
+        ),
+      );
+      counters.threadBuilds += results.filter((result) => result.built).length;
+      const result = joinResults(results);
       return { ok: true, predictions: toPredictions(result, packed.rows, model) };
     },
 

@@ -32,7 +32,8 @@ function rawInputs(count: number, seed: number): number[][] {
   return Array.from({ length: count }, () => Array.from({ length: 784 }, next));
 }
 
-const testInputs = rawInputs(300, 1);
+// Enough rows to be split across both threads.
+const testInputs = rawInputs(600, 1);
 
 async function fixture(seed: number): Promise<Fixture> {
   const model = buildModel(layers, 784, seed);
@@ -85,7 +86,7 @@ describe('predictor', () => {
     const outcome = await predictor.predict(modelOf('a'), { inputs: testInputs, topK: 10 });
     if (!outcome.ok) throw new Error(JSON.stringify(outcome.error));
     const expected = fixtures.get('a')!.expected;
-    expect(outcome.predictions).toHaveLength(300);
+    expect(outcome.predictions).toHaveLength(600);
     for (const [row, prediction] of outcome.predictions.entries()) {
       const wanted = expected[row]!;
       const best = wanted.indexOf(Math.max(...wanted));
