@@ -163,7 +163,7 @@ async function main(): Promise<void> {
   const predictor = createPredictor({
     threads,
     cacheBytes,
-    loadArtifacts: (key): Promise<ModelFiles> =>
+    loadArtifacts: ({ key }): Promise<ModelFiles> =>
       Promise.resolve({ modelJson, weights: randomWeights(weightBytes, Number(key.split('-')[1])) }),
   });
   console.log(

@@ -34,9 +34,12 @@ export interface Prediction {
 
 export type PredictOutcome = { ok: true; predictions: Prediction[] } | { ok: false; error: PredictError };
 
-export interface PredictorOptions {
-  /** Loads a model's files from wherever they are stored; called once per key while it stays cached. */
-  loadArtifacts(key: string): Promise<ModelFiles>;
+export interface PredictorOptions<M extends PredictorModel = PredictorModel> {
+  /**
+   * Loads a model's files from wherever they are stored (`model` may carry its artifact ids); called
+   * once per `model.key` while the files stay cached, however many requests want them at once.
+   */
+  loadArtifacts(model: M): Promise<ModelFiles>;
   /** Bound of each model cache (the files here, the loaded models in each thread), in bytes. */
   cacheBytes: number;
   threads?: number;
@@ -70,7 +73,7 @@ function parseTopK(topK: unknown, classCount: number): number | PredictError {
 function packRequest(
   model: PredictorModel,
   request: PredictRequest,
-  options: Required<PredictorOptions>,
+  options: Required<PredictorOptions<never>>,
 ): Packed | Promise<Packed> {
   const features = model.inputShape.reduce((product, dimension) => product * dimension, 1);
   if ((request.inputs === undefined) === (request.images === undefined)) {
@@ -156,8 +159,8 @@ function createPool(threadFile: string, threads: number) {
  * requests share the load) and kept in a byte-bounded LRU; each thread keeps the models it built in
  * another. Input problems come back as a `PredictError` value; infrastructure failures reject.
  */
-export function createPredictor(options: PredictorOptions) {
-  const settings: Required<PredictorOptions> = {
+export function createPredictor<M extends PredictorModel = PredictorModel>(options: PredictorOptions<M>) {
+  const settings: Required<PredictorOptions<M>> = {
     threads: Math.max(1, Math.min(2, os.availableParallelism())),
     maxInputs: 1000,
     inputRange: { min: 0, max: 255 },
@@ -170,13 +173,14 @@ export function createPredictor(options: PredictorOptions) {
   const loading = new Map<string, Promise<ModelFiles>>();
   const counters = { loads: 0, threadBuilds: 0 };
 
-  function filesFor(key: string): Promise<ModelFiles> {
+  function filesFor(model: M): Promise<ModelFiles> {
+    const key = model.key;
     const cached = files.get(key);
     if (cached) return Promise.resolve(cached);
     let pending = loading.get(key);
     if (!pending) {
       counters.loads++;
-      pending = settings.loadArtifacts(key).then((loaded) => {
+      pending = settings.loadArtifacts(model).then((loaded) => {
         const sharedFiles = { modelJson: shared(loaded.modelJson), weights: shared(loaded.weights) };
         files.set(key, sharedFiles, sharedFiles.modelJson.byteLength + sharedFiles.weights.byteLength);
         return sharedFiles;
@@ -189,14 +193,14 @@ export function createPredictor(options: PredictorOptions) {
 
   return {
     /** Validates `request` against `model` and answers the topK classes of each input, in order. */
-    async predict(model: PredictorModel, request: PredictRequest): Promise<PredictOutcome> {
+    async predict(model: M, request: PredictRequest): Promise<PredictOutcome> {
       const topK = parseTopK(request.topK, model.classCount);
       if (typeof topK !== 'number') return { ok: false, error: topK };
       const packed: Packed = await packRequest(model, request, settings);
       if (!packed.ok) return packed;
       const task = {
         key: model.key,
-        files: await filesFor(model.key),
+        files: await filesFor(model),
         preprocessing: model.preprocessing,
         topK,
         cacheBytes: settings.cacheBytes,

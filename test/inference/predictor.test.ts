@@ -73,7 +73,7 @@ describe('predictor', () => {
       threads: 2,
       // Room for two models' files.
       cacheBytes: Math.floor(modelBytes * 2.5),
-      loadArtifacts: async (key) => {
+      loadArtifacts: async ({ key }) => {
         loads.push(key);
         await new Promise((resolve) => setTimeout(resolve, 50));
         return fixtures.get(key)!.files;

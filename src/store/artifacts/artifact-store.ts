@@ -51,3 +51,12 @@ export async function* rechunk(source: ArtifactContent, size: number): AsyncGene
   }
   if (pendingBytes > 0) yield Buffer.concat(pending, pendingBytes);
 }
+
+/** The whole content of artifact `id`, or null for an unknown id; for artifacts known to be small. */
+export async function readArtifactBytes(store: ArtifactStore, id: string): Promise<Buffer | null> {
+  const stream = await store.open(id);
+  if (!stream) return null;
+  const pieces: Uint8Array[] = [];
+  for await (const piece of stream as AsyncIterable<Uint8Array>) pieces.push(piece);
+  return Buffer.concat(pieces);
+}

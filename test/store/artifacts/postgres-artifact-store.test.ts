@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rechunk, type ArtifactStore } from '../../../src/store/artifacts/artifact-store.js';
+import { readArtifactBytes, rechunk, type ArtifactStore } from '../../../src/store/artifacts/artifact-store.js';
 import { createPostgresArtifactStore } from '../../../src/store/artifacts/postgres-artifact-store.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/database.js';
 
@@ -71,6 +71,13 @@ describe('Postgres artifact store', () => {
     const info = await store.stat(stored.id);
     expect(info).toMatchObject({ sha256: stored.sha256, bytes: content.length });
     expect(info?.createdAt).toBeInstanceOf(Date);
+  });
+
+  it('reads a whole artifact into one buffer on request', async () => {
+    const content = randomBytes(chunkBytes + 7);
+    const stored = await store.put([content]);
+    expect((await readArtifactBytes(store, stored.id))?.equals(content)).toBe(true);
+    expect(await readArtifactBytes(store, randomUUID())).toBeNull();
   });
 
   it('stores empty content as an artifact of zero bytes', async () => {
