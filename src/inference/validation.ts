@@ -37,19 +37,10 @@ export function checkList(field: string, list: unknown, maxInputs: number): Pred
   return null;
 }
 
-// The first problem of one input, or null.
-function inputIssue(input: unknown, path: string, features: number, range: InputRange): PredictIssue | null {
-  if (!Array.isArray(input)) return { path, message: `must be an array of ${features} numbers` };
-  if (input.length !== features) return { path, message: `must have ${features} values, got ${input.length}` };
-  for (let index = 0; index < features; index++) {
-    const value: unknown = input[index];
-    const at = `${path}[${index}]`;
-    if (typeof value !== 'number') return { path: at, message: `must be a number, got ${typeof value}` };
-    if (!Number.isFinite(value)) return { path: at, message: `must be a finite number, got ${value}` };
-    if (value < range.min || value > range.max)
-      return { path: at, message: `must be between ${range.min} and ${range.max}, got ${value}` };
-  }
-  return null;
+function valueIssue(value: unknown, at: string, range: InputRange): PredictIssue {
+  if (typeof value !== 'number') return { path: at, message: `must be a number, got ${typeof value}` };
+  if (!Number.isFinite(value)) return { path: at, message: `must be a finite number, got ${value}` };
+  return { path: at, message: `must be between ${range.min} and ${range.max}, got ${value}` };
 }
 
 export interface InputRange {
@@ -62,14 +53,33 @@ export function packInputs(inputs: unknown, features: number, range: InputRange,
   const listError = checkList('inputs', inputs, maxInputs);
   if (listError) return { ok: false, error: listError };
   const rows = inputs as unknown[];
+  const values = new Float32Array(rows.length * features);
   const issues: PredictIssue[] = [];
-  for (const [index, input] of rows.entries()) {
-    const issue = inputIssue(input, `inputs[${index}]`, features, range);
+  for (let row = 0; row < rows.length && issues.length < maxIssues; row++) {
+    const issue = packRow(rows[row], `inputs[${row}]`, features, values, row * features, range);
     if (issue) issues.push(issue);
-    if (issues.length >= maxIssues) break;
   }
   if (issues.length > 0) return { ok: false, error: invalid(issues) };
-  const values = new Float32Array(rows.length * features);
-  for (const [index, input] of rows.entries()) values.set(input as number[], index * features);
   return { ok: true, values, rows: rows.length };
+}
+
+// Copies one input into `values` at `offset`, or gives its first problem. One pass, as this runs on
+// the API's event loop for up to 784,000 values a request.
+function packRow(
+  input: unknown,
+  path: string,
+  features: number,
+  values: Float32Array,
+  offset: number,
+  { min, max }: InputRange,
+): PredictIssue | null {
+  if (!Array.isArray(input)) return { path, message: `must be an array of ${features} numbers` };
+  if (input.length !== features) return { path, message: `must have ${features} values, got ${input.length}` };
+  for (let index = 0; index < features; index++) {
+    const value: unknown = input[index];
+    // NaN fails every comparison and the infinities are out of range: one test refuses them all.
+    if (typeof value === 'number' && value >= min && value <= max) values[offset + index] = value;
+    else return valueIssue(value, `${path}[${index}]`, { min, max });
+  }
+  return null;
 }
