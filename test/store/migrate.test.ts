@@ -1,7 +1,14 @@
+import { readdirSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { dropDatabase, withConnection } from '../../src/store/database.js';
 import { migrate } from '../../src/store/migrate.js';
 import { uniqueName } from '../helpers/database.js';
+
+// Every migration folder in Prisma's layout, in the order their timestamps give.
+const migrationNames = readdirSync(new URL('../../prisma/migrations/', import.meta.url), { withFileTypes: true })
+  .filter((entry) => entry.isDirectory())
+  .map((entry) => entry.name)
+  .sort();
 
 const url = `postgresql://postgres@127.0.0.1:5432/trainer_test_${uniqueName('migrate')}`;
 
@@ -10,13 +17,7 @@ describe('migrate', () => {
 
   it('creates a missing database, applies every migration once, and records them as prisma migrate does', async () => {
     const first = await migrate(url);
-    expect(first).toEqual([
-      '20261128000000_init',
-      '20261128010000_runs_and_cancel',
-      '20261128020000_checkpoints_idempotency',
-      '20261128030000_job_lease',
-      '20261128040000_lease_owner',
-    ]);
+    expect(first).toEqual(migrationNames);
     expect(await migrate(url)).toEqual([]);
     await withConnection(url, async (client) => {
       const tables = await client.query<{ table_name: string }>(
@@ -24,16 +25,19 @@ describe('migrate', () => {
       );
       expect(tables.rows.map((row) => row.table_name)).toEqual([
         '_prisma_migrations',
+        'artifact_chunks',
+        'artifacts',
         'checkpoints',
         'epoch_metrics',
         'idempotency_keys',
         'jobs',
+        'models',
         'step_losses',
       ]);
       const recorded = await client.query<{ migration_name: string; checksum: string; finished_at: Date | null }>(
         'SELECT migration_name, checksum, finished_at, applied_steps_count FROM "_prisma_migrations"',
       );
-      expect(recorded.rows).toHaveLength(5);
+      expect(recorded.rows).toHaveLength(migrationNames.length);
       expect(recorded.rows[0]?.checksum).toMatch(/^[0-9a-f]{64}$/);
       expect(recorded.rows[0]?.finished_at).not.toBeNull();
     });
@@ -43,13 +47,7 @@ describe('migrate', () => {
     const fresh = `postgresql://postgres@127.0.0.1:5432/trainer_test_${uniqueName('migrate_race')}`;
     try {
       const results = await Promise.all([migrate(fresh), migrate(fresh), migrate(fresh)]);
-      expect(results.flat().sort()).toEqual([
-        '20261128000000_init',
-        '20261128010000_runs_and_cancel',
-        '20261128020000_checkpoints_idempotency',
-        '20261128030000_job_lease',
-        '20261128040000_lease_owner',
-      ]);
+      expect(results.flat().sort()).toEqual(migrationNames);
     } finally {
       await dropDatabase(fresh);
     }

@@ -1,0 +1,91 @@
+// A trained model in the TensorFlow.js layers format (model.json + weights.bin), so that
+// `tf.loadLayersModel(url)` loads it unchanged in a browser or in Node.
+import * as tf from '@tensorflow/tfjs';
+import type { LayerSpec } from '../domain/job-spec.js';
+import type { Model } from './model.js';
+
+/** The two files of a model in TensorFlow.js layers format. */
+export interface LayersModelFiles {
+  /** model.json, UTF-8; its weights manifest names `weights.bin` (relative to model.json). */
+  modelJson: Buffer;
+  /** The weights, float32 little-endian, in the manifest's order. */
+  weights: Buffer;
+}
+
+/** The file name model.json's weights manifest gives the weights. */
+export const weightsFileName = 'weights.bin';
+
+/**
+ * The training model as a tfjs LayersModel on flattened, preprocessed input: its dense layers with
+ * copies of their weights, then a softmax, so the model answers probabilities. Dropout is left out
+ * (it does nothing at inference).
+ */
+export function toLayersModel(model: Model, layers: readonly LayerSpec[]): tf.LayersModel {
+  const dense = layers.filter((layer) => layer.type === 'dense');
+  const sequential = tf.sequential({ name: 'trainer_model' });
+  for (const [index, layer] of dense.entries()) {
+    sequential.add(
+      tf.layers.dense({
+        units: layer.units,
+        activation: layer.activation,
+        name: `dense_${index}`,
+        ...(index === 0 ? { inputShape: [model.inputFeatures] } : {}),
+      }),
+    );
+  }
+  sequential.add(tf.layers.activation({ activation: 'softmax', name: 'probabilities' }));
+  // Model.variables are kernel, bias of each dense layer in order: the order setWeights expects.
+  sequential.setWeights(model.variables);
+  return sequential;
+}
+
+function joinWeights(weightData: tf.io.WeightData | undefined): Buffer {
+  if (weightData === undefined) return Buffer.alloc(0);
+  return Buffer.from(new tf.io.CompositeArrayBuffer(weightData).slice());
+}
+
+/** Saves `model` as model.json and weights.bin bytes; `metadata` lands in model.json's userDefinedMetadata. */
+export async function serializeLayersModel(
+  model: tf.LayersModel,
+  metadata?: { [key: string]: object },
+): Promise<LayersModelFiles> {
+  let files: LayersModelFiles | undefined;
+  await model.save(
+    tf.io.withSaveHandler((artifacts) => {
+      const modelJson: tf.io.ModelJSON = {
+        modelTopology: artifacts.modelTopology as object,
+        format: artifacts.format ?? 'layers-model',
+        generatedBy: artifacts.generatedBy ?? `TensorFlow.js tfjs-layers v${tf.version_layers}`,
+        convertedBy: artifacts.convertedBy ?? null,
+        weightsManifest: [{ paths: [weightsFileName], weights: artifacts.weightSpecs ?? [] }],
+        ...(metadata ? { userDefinedMetadata: metadata } : {}),
+      };
+      files = { modelJson: Buffer.from(JSON.stringify(modelJson)), weights: joinWeights(artifacts.weightData) };
+      return Promise.resolve({ modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) });
+    }),
+  );
+  if (!files) throw new Error('tfjs did not save the model');
+  return files;
+}
+
+/** Loads a model saved by `serializeLayersModel` (or any single-file layers model) from its bytes. */
+export async function loadLayersModelFromFiles(files: {
+  modelJson: Uint8Array;
+  weights: Uint8Array;
+}): Promise<tf.LayersModel> {
+  const json = JSON.parse(Buffer.from(files.modelJson).toString('utf8')) as tf.io.ModelJSON;
+  const weightSpecs = (json.weightsManifest ?? []).flatMap((group) => group.weights);
+  // A fresh ArrayBuffer: the bytes may be a view into a larger or shared buffer.
+  const weightData = new Uint8Array(files.weights).buffer;
+  return tf.loadLayersModel(
+    tf.io.fromMemory({
+      modelTopology: json.modelTopology,
+      weightSpecs,
+      weightData,
+      format: json.format,
+      generatedBy: json.generatedBy,
+      convertedBy: json.convertedBy,
+      ...(json.userDefinedMetadata ? { userDefinedMetadata: json.userDefinedMetadata } : {}),
+    }),
+  );
+}
