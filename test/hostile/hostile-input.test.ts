@@ -147,7 +147,6 @@ describe('hostile input', () => {
     app = buildApp({
       logger: silentLogger(),
       bodyLimit: 1024 * 1024,
-      repository: jobs,
       hub: createEventHub(subscriber, prefix),
       // Small enough that a client which stops reading trips it within a few messages.
       maxBufferedBytes: 64 * 1024,
@@ -157,6 +156,7 @@ describe('hostile input', () => {
         jobs,
         enqueue: async () => undefined,
         dequeue: async () => undefined,
+        announceCancel: async () => undefined,
         publish,
         maxParameters: 20_000_000,
         maxJobMemoryBytes: 2 * 1024 ** 3,
