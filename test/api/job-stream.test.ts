@@ -9,6 +9,7 @@ import { createJobsRepository, type JobsRepository } from '../../src/store/jobs-
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { queuePrefix, redisUrl, silentLogger } from '../helpers/env.js';
 import { smallSpec } from '../helpers/specs.js';
+import { idleQueue } from '../helpers/stand-ins.js';
 
 const metrics = (epoch: number) => ({
   epoch,
@@ -48,10 +49,7 @@ describe('replaying a job that moves on while it is read', () => {
     // epoch 1 and starts epoch 2; by the time the row is read again, epoch 2 is over too.
     const service = createJobsService({
       jobs,
-      enqueue: async () => undefined,
-      dequeue: async () => undefined,
-      announceCancel: async () => undefined,
-      publish: () => undefined,
+      ...idleQueue,
       maxParameters: 1e9,
       maxJobMemoryBytes: 1e12,
       logger: silentLogger(),

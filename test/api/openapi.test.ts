@@ -6,6 +6,7 @@ import type { EventHub } from '../../src/api/event-hub.js';
 import { createJobsService } from '../../src/api/jobs-service.js';
 import type { JobsRepository } from '../../src/store/jobs-repository.js';
 import { silentLogger } from '../helpers/env.js';
+import { healthyChecks, idleQueue } from '../helpers/stand-ins.js';
 
 interface Operation {
   summary?: string;
@@ -18,11 +19,8 @@ type OpenApiDocument = { openapi: string; paths: Record<string, Record<string, O
 
 // Only the document is read here: nothing reaches the store or Redis.
 const unusedStore = {} as JobsRepository;
-const quietHub: EventHub = {
-  subscribeJob: async () => async () => undefined,
-  subscribeAll: async () => async () => undefined,
-  onReconnect: () => undefined,
-};
+const unsubscribed = () => Promise.resolve(() => Promise.resolve());
+const quietHub: EventHub = { subscribeJob: unsubscribed, subscribeAll: unsubscribed, onReconnect: () => undefined };
 
 describe('the OpenAPI document', () => {
   let app: FastifyInstance;
@@ -34,13 +32,10 @@ describe('the OpenAPI document', () => {
       logger: silentLogger(),
       bodyLimit: 1024 * 1024,
       hub: quietHub,
-      health: { database: async () => undefined, redis: async () => undefined, workers: async () => [] },
+      health: healthyChecks,
       jobs: createJobsService({
         jobs: unusedStore,
-        enqueue: async () => undefined,
-        dequeue: async () => undefined,
-        announceCancel: async () => undefined,
-        publish: () => undefined,
+        ...idleQueue,
         maxParameters: 20_000_000,
         maxJobMemoryBytes: 2 * 1024 ** 3,
         logger: silentLogger(),
@@ -59,7 +54,7 @@ describe('the OpenAPI document', () => {
 
   it('is a valid OpenAPI 3.1 document', async () => {
     expect(document.openapi).toMatch(/^3\.1\./);
-    const result = await new Validator().validate(document as unknown as Parameters<Validator['validate']>[0]);
+    const result = await new Validator().validate(document);
     expect(result.errors ?? []).toEqual([]);
     expect(result.valid).toBe(true);
   });
@@ -68,7 +63,7 @@ describe('the OpenAPI document', () => {
     // HEAD routes are fastify's automatic twins of GET ones; hidden ones are /docs's own files.
     const registered = routes
       .flatMap((route) => (Array.isArray(route.method) ? route.method : [route.method]).map((method) => ({ ...route, method })))
-      .filter((route) => route.method !== 'HEAD' && !(route.schema as { hide?: boolean } | undefined)?.hide)
+      .filter((route) => route.method !== 'HEAD' && !route.schema?.hide)
       .map((route) => `${route.method} ${route.url.replace(/:(\w+)/g, '{$1}')}`);
     const documented = Object.entries(document.paths).flatMap(([path, operations]) =>
       Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`),

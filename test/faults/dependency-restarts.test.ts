@@ -10,14 +10,9 @@ import { redisUrl, silentLogger, testConfig } from '../helpers/env.js';
 import { startOwnPostgres, startOwnRedis } from '../helpers/own-services.js';
 import { spawnService, type ChildService } from '../helpers/processes.js';
 import { smallSpec } from '../helpers/specs.js';
+import type { JobView } from '../../src/api/schemas/job.js';
 import { record } from '../helpers/websocket.js';
 
-interface JobBody {
-  id: string;
-  status: string;
-  attempts: number;
-  progress: { step: number; totalSteps: number };
-}
 
 const longSpec = smallSpec({
   trainSamples: 6000,
@@ -44,15 +39,15 @@ function client(address: string) {
       body: JSON.stringify(body),
     });
     expect(response.status).toBe(201);
-    return (await response.json()) as JobBody;
+    return (await response.json()) as JobView;
   };
-  const getJob = async (id: string) => (await (await fetch(`${address}/jobs/${id}`)).json()) as JobBody;
-  const waitUntil = async (id: string, done: (job: JobBody) => boolean, timeoutMs = 90_000) => {
+  const getJob = async (id: string) => (await (await fetch(`${address}/jobs/${id}`)).json()) as JobView;
+  const waitUntil = async (id: string, done: (job: JobView) => boolean, timeoutMs = 90_000) => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const response = await fetch(`${address}/jobs/${id}`).catch(() => null);
       if (response?.ok) {
-        const job = (await response.json()) as JobBody;
+        const job = (await response.json()) as JobView;
         if (done(job)) return job;
       }
       if (Date.now() > deadline) throw new Error(`job ${id} did not get there in time`);

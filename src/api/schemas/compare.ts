@@ -6,7 +6,7 @@ function distinctIds(ids: readonly string[], context: z.core.$RefinementCtx<stri
   const seen = new Set<string>();
   for (const id of ids) {
     const key = id.toLowerCase();
-    if (seen.has(key)) context.addIssue({ code: 'custom', message: `names run ${id} more than once; name 2 to 20 distinct runs` });
+    if (seen.has(key)) context.addIssue({ code: "custom", message: `names run ${key} more than once; name 2 to 20 distinct runs` });
     seen.add(key);
   }
 }
