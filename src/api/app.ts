@@ -25,8 +25,10 @@ export interface AppDeps {
 }
 
 function createServer(logger: Logger, bodyLimit: number): FastifyInstance {
+  // Seen as fastify's base logger, so the app is a plain FastifyInstance.
+  const loggerInstance: FastifyBaseLogger = logger;
   const app = Fastify({
-    loggerInstance: logger as FastifyBaseLogger,
+    loggerInstance,
     bodyLimit,
     // Ids never need to be long; refuse absurd ones early.
     routerOptions: { maxParamLength: 200 },
@@ -43,11 +45,13 @@ function createServer(logger: Logger, bodyLimit: number): FastifyInstance {
   // Once closing, answers carry `Connection: close`, so keep-alive clients of requests still in
   // flight let go and shutdown does not wait for their idle timeout.
   let closing = false;
-  app.addHook('preClose', async () => {
+  app.addHook('preClose', (done) => {
     closing = true;
+    done();
   });
-  app.addHook('onSend', async (_request, reply) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (closing) void reply.header('connection', 'close');
+    done(null, payload);
   });
   return app;
 }

@@ -1,4 +1,4 @@
-import { datasetInfo, inputSize, type DatasetName } from '../domain/datasets.js';
+import { datasetInfo, inputSize } from '../domain/datasets.js';
 import type { JobSpec, LayerSpec } from '../domain/job-spec.js';
 import { layerSizes } from '../domain/model-shape.js';
 import type { JobWithEpochs, StepRecord } from '../store/jobs-repository.js';
@@ -23,7 +23,7 @@ export function specOf(job: { spec: unknown }): JobSpec {
 
 /** "784-512-512-10": input features, then every dense layer's units. */
 export function architectureOf(spec: JobSpec): string {
-  return layerSizes(spec.model.layers, inputSize(datasetInfo(spec.dataset as DatasetName))).join('-');
+  return layerSizes(spec.model.layers, inputSize(datasetInfo(spec.dataset))).join('-');
 }
 
 function describeLayer(layer: LayerSpec | undefined): string | null {
@@ -119,4 +119,3 @@ export function compareRuns(
     },
   };
 }
-

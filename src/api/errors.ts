@@ -40,7 +40,10 @@ function sendDomainError(error: DomainError, request: FastifyRequest, reply: Fas
 
 /** An answer for a route that does not exist. */
 export function routeNotFound(request: FastifyRequest, reply: FastifyReply): void {
-  const body: ErrorBody = { error: `route ${request.method} ${request.url.split('?')[0]} was not found`, code: 'not_found' };
+  const body: ErrorBody = {
+    error: `route ${request.method} ${request.url.split('?')[0]} was not found`,
+    code: 'not_found',
+  };
   void reply.status(404).send(body);
 }
 

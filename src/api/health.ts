@@ -3,10 +3,10 @@ import { withTimeout } from './with-timeout.js';
 
 /** What /health reports; each check is supplied by whoever composes the app. */
 export interface HealthChecks {
-  database(): Promise<void>;
-  redis(): Promise<void>;
+  database: () => Promise<void>;
+  redis: () => Promise<void>;
   /** Workers that announced themselves recently, with the training backend each one uses. */
-  workers(): Promise<WorkerView[]>;
+  workers: () => Promise<WorkerView[]>;
 }
 
 async function probe(check: () => Promise<void>, timeoutMs: number) {

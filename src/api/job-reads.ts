@@ -52,20 +52,17 @@ export function createJobReads(jobs: Store) {
     sampledHistory,
 
     /** The job, or null when there is none with this id. */
-    find(id: string): Promise<JobWithEpochs | null> {
-      return jobs.find(checkId(id));
-    },
+    find: (id: string): Promise<JobWithEpochs | null> => jobs.find(checkId(id)),
 
     /** A job's steps after `after`, in order, a page at a time, so a long history is never held whole. */
-    stepsAfter(id: string, after: number): AsyncIterable<readonly StepRecord[]> {
-      return jobs.historyPages(checkId(id), { after });
-    },
+    stepsAfter: (id: string, after: number): AsyncIterable<readonly StepRecord[]> =>
+      jobs.historyPages(checkId(id), { after }),
 
     /**
      * The history, whole or downsampled (LTTB) to about `points`, always keeping the first and last
      * step; read from Postgres a page at a time, and a whole history is passed on the same way.
      */
-    async history(id: string, points?: number): Promise<History> {
+    history: async (id: string, points?: number): Promise<History> => {
       const job = await get(id);
       const extent = await jobs.historyExtent(job.id);
       if (points === undefined || extent.count <= points) {

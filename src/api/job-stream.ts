@@ -21,11 +21,11 @@ export interface JobStreamDeps {
   /** Where the job and its recorded steps are read. */
   jobs: Pick<JobsService, 'find' | 'stepsAfter'>;
   hub: EventHub;
-  send(message: StreamMessage): void;
+  send: (message: StreamMessage) => void;
   /** Resolves when the client has read enough of what was sent to take more (used while replaying). */
-  drain?(): Promise<void>;
+  drain?: () => Promise<void>;
   /** Called once the terminal status was sent. */
-  finish(): void;
+  finish: () => void;
 }
 
 /**
@@ -38,7 +38,7 @@ function createSender({ jobId, since, send, finish }: Pick<JobStreamDeps, 'jobId
   const emit = (message: Unsequenced<StreamMessage>) => {
     if (sent.done) return;
     sent.seq += 1;
-    send({ seq: sent.seq, ...message } as StreamMessage);
+    send({ seq: sent.seq, ...message });
     if (message.type === 'status' && terminal.has(message.status)) {
       sent.done = true;
       finish();
@@ -80,7 +80,10 @@ type Sender = ReturnType<typeof createSender>;
  * Each epoch's metrics go out after its steps and before the next epoch's first step, the order a
  * live client sees.
  */
-async function replay({ jobId, since, jobs, drain }: Required<Pick<JobStreamDeps, 'jobId' | 'since' | 'jobs' | 'drain'>>, sender: Sender): Promise<void> {
+async function replay(
+  { jobId, since, jobs, drain }: Required<Pick<JobStreamDeps, 'jobId' | 'since' | 'jobs' | 'drain'>>,
+  sender: Sender,
+): Promise<void> {
   const { sent } = sender;
   // The job first: once it has ended, all its steps are in Postgres (a worker writes them before
   // the final status), so reading them afterwards misses none.
@@ -145,7 +148,7 @@ async function replaySteps(steps: readonly StepRecord[], sender: Sender, drain: 
  * Feeds one WebSocket: subscribes first, replays from Postgres what the client has not seen, then
  * passes live events through, dropping anything already sent, so the seam has no gap and no duplicate.
  */
-export function createJobStream({ drain = async () => undefined, ...deps }: JobStreamDeps) {
+export function createJobStream({ drain = () => Promise.resolve(), ...deps }: JobStreamDeps) {
   const sender = createSender(deps);
   let replaying = true;
   let buffered: JobEvent[] = [];

@@ -13,11 +13,11 @@ export type { History } from './job-reads.js';
 export interface JobsServiceDeps {
   jobs: JobsRepository;
   /** Queues training of a job already committed; may fail, the job then waits for the reconciler. */
-  enqueue(jobId: string): Promise<void>;
+  enqueue: (jobId: string) => Promise<void>;
   /** Removes a queued job's message, best effort: a worker skips cancelled jobs anyway. */
-  dequeue(jobId: string): Promise<void>;
+  dequeue: (jobId: string) => Promise<void>;
   /** Tells the worker holding a running job that its cancel was committed, best effort (it also polls). */
-  announceCancel(jobId: string): Promise<void>;
+  announceCancel: (jobId: string) => Promise<void>;
   publish: PublishEvent;
   maxParameters: number;
   maxJobMemoryBytes: number;
@@ -35,7 +35,7 @@ export interface RunPage {
 
 type CancelDeps = Pick<JobsServiceDeps, 'dequeue' | 'announceCancel' | 'publish' | 'logger'> & {
   jobs: Pick<JobsRepository, 'requestCancel'>;
-  get(id: string): Promise<JobWithEpochs>;
+  get: (id: string) => Promise<JobWithEpochs>;
 };
 
 /** Cancels a queued job at once or asks a running one's worker to stop; JobAlreadyFinished once it has ended. */

@@ -39,7 +39,7 @@ export const openApiRoutes: FastifyPluginCallbackZod = (app, _options, done) => 
         response: { 200: z.record(z.string(), z.unknown()).describe('An OpenAPI 3.1 document') },
       },
     },
-    async () => app.swagger() as unknown as Record<string, unknown>,
+    () => app.swagger() as unknown as Record<string, unknown>,
   );
   void app.register(swaggerUi, { routePrefix: '/docs' });
   done();

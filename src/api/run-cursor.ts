@@ -21,7 +21,7 @@ const refused = (message: string) => InvalidRequest.of('query', [{ path: 'cursor
 function decoded(value: string): Partial<Cursor> {
   try {
     const parsed: unknown = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'));
-    return parsed !== null && typeof parsed === 'object' ? (parsed as Partial<Cursor>) : {};
+    return parsed !== null && typeof parsed === 'object' ? parsed : {};
   } catch {
     return {};
   }

@@ -14,8 +14,8 @@ export interface Submitted {
 
 export interface SubmitDeps {
   jobs: Pick<JobsRepository, 'create' | 'createWithKey' | 'findByIdempotencyKey'>;
-  get(id: string): Promise<JobWithEpochs>;
-  enqueue(jobId: string): Promise<void>;
+  get: (id: string) => Promise<JobWithEpochs>;
+  enqueue: (jobId: string) => Promise<void>;
   publish: PublishEvent;
   limits: SpecLimits;
   logger: Logger;

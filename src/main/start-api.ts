@@ -52,7 +52,9 @@ export async function startApi(config: Config, logger: Logger): Promise<Service 
       await queue.remove(jobId);
     },
     announceCancel: (jobId) => announceCancel(redis, prefix, jobId),
-    publish: createEventPublisher(redis, prefix, (error) => logger.debug({ err: error }, 'could not publish a job event')),
+    publish: createEventPublisher(redis, prefix, (error) =>
+      logger.debug({ err: error }, 'could not publish a job event'),
+    ),
     maxParameters: config.MAX_PARAMETERS,
     maxJobMemoryBytes: config.MAX_JOB_MEMORY_BYTES,
     logger,

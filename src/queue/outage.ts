@@ -14,7 +14,8 @@ const socketCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE',
 // ioredis rejects commands on a closed connection ("Connection is closed.") and on one that is down
 // while its offline queue is off ("Stream isn't writeable and enableOfflineQueue options is false")
 // with plain Errors, no code or class: their message is all there is to go by.
-const ioredisPlainMessages = /^(Connection is closed\.|Stream isn't writeable and enableOfflineQueue options is false)$/;
+const ioredisPlainMessages =
+  /^(Connection is closed\.|Stream isn't writeable and enableOfflineQueue options is false)$/;
 
 interface ErrorFields {
   code?: unknown;
@@ -31,9 +32,9 @@ function saysUnavailable(error: ErrorFields): boolean {
 
 export function isQueueUnavailable(error: unknown): boolean {
   const seen = new Set<unknown>();
-  for (let current = error; current !== null && typeof current === 'object' && !seen.has(current); ) {
+  for (let current = error; current !== null && typeof current === 'object' && !seen.has(current);) {
     seen.add(current);
-    if (saysUnavailable(current as ErrorFields)) return true;
+    if (saysUnavailable(current)) return true;
     current = (current as ErrorFields).cause;
   }
   return false;

@@ -74,7 +74,10 @@ describe('LTTB downsampling', () => {
   });
 
   it('agrees with the array version for every length up to 120 and every target, where bucket bounds round', async () => {
-    const pages = <T>(points: T[], size: number) => () => pagesOf(points, size);
+    const pages =
+      <T>(points: T[], size: number) =>
+      () =>
+        pagesOf(points, size);
     for (let length = 3; length <= 120; length++) {
       // A spike next to the end: where float bucket bounds once dropped the second-to-last point.
       const points = series(length, (x) => (x === length - 2 ? 50 : Math.sin(x * 1.7) + x / 10));

@@ -75,7 +75,13 @@ describe('jobs API', () => {
     });
     const history = await fetch(`${api.address}/jobs/${created.id}/history`);
     expect(history.status).toBe(200);
-    expect(await bodyOf<HistoryBody>(history)).toEqual({ jobId: created.id, count: 0, totalSteps: 0, downsampling: null, steps: [] });
+    expect(await bodyOf<HistoryBody>(history)).toEqual({
+      jobId: created.id,
+      count: 0,
+      totalSteps: 0,
+      downsampling: null,
+      steps: [],
+    });
   });
 
   it('rejects an invalid spec with 400 naming every bad field, and stores nothing', async () => {
@@ -85,11 +91,7 @@ describe('jobs API', () => {
     const body = await bodyOf<ErrorBody>(response);
     expect(body.code).toBe('invalid_spec');
     expect(body.error).toMatch(/epochs/);
-    expect(body.issues?.map((issue) => issue.path).sort()).toEqual([
-      'epochs',
-      'extra',
-      'learningRate',
-    ]);
+    expect(body.issues?.map((issue) => issue.path).sort()).toEqual(['epochs', 'extra', 'learningRate']);
     expect(await database.prisma.job.count()).toBe(before);
   });
 

@@ -62,7 +62,9 @@ describe('the OpenAPI document', () => {
   it('lists every route the app registers, each with a summary and its success and error responses', () => {
     // HEAD routes are fastify's automatic twins of GET ones; hidden ones are /docs's own files.
     const registered = routes
-      .flatMap((route) => (Array.isArray(route.method) ? route.method : [route.method]).map((method) => ({ ...route, method })))
+      .flatMap((route) =>
+        (Array.isArray(route.method) ? route.method : [route.method]).map((method) => ({ ...route, method })),
+      )
       .filter((route) => route.method !== 'HEAD' && !route.schema?.hide)
       .map((route) => `${route.method} ${route.url.replace(/:(\w+)/g, '{$1}')}`);
     const documented = Object.entries(document.paths).flatMap(([path, operations]) =>
@@ -75,8 +77,15 @@ describe('the OpenAPI document', () => {
         const name = `${method.toUpperCase()} ${path}`;
         expect(operation.summary, name).toBeTruthy();
         const statuses = Object.keys(operation.responses);
-        expect(statuses.some((status) => /^[12]\d\d$/.test(status)), name).toBe(true);
-        if (name !== 'GET /openapi.json') expect(statuses.some((status) => /^[45]\d\d$/.test(status)), name).toBe(true);
+        expect(
+          statuses.some((status) => /^[12]\d\d$/.test(status)),
+          name,
+        ).toBe(true);
+        if (name !== 'GET /openapi.json')
+          expect(
+            statuses.some((status) => /^[45]\d\d$/.test(status)),
+            name,
+          ).toBe(true);
       }
     }
   });

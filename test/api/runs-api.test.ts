@@ -113,7 +113,9 @@ describe('past runs and comparison', () => {
     const seen: (string | null)[] = [];
     let cursor: string | null = null;
     do {
-      const page: { body: RunList } = await get<RunList>(`/jobs?sort=finalAccuracy&limit=1${cursor ? `&cursor=${cursor}` : ''}`);
+      const page: { body: RunList } = await get<RunList>(
+        `/jobs?sort=finalAccuracy&limit=1${cursor ? `&cursor=${cursor}` : ''}`,
+      );
       expect(page.body.runs.length).toBeLessThanOrEqual(1);
       seen.push(...page.body.runs.map((run) => run.name));
       cursor = page.body.nextCursor;
@@ -155,10 +157,7 @@ describe('past runs and comparison', () => {
     expect(comparisonSchema.safeParse(body).error).toBeUndefined();
     expect(body.differingHyperparameters).toEqual(['batchSize']);
     expect(body.sharedHyperparameters).toMatchObject({ epochs: 2, learningRate: 0.05, optimizer: 'sgd' });
-    expect(body.runs.map((run) => run.hyperparameters)).toEqual([
-      { batchSize: 64 },
-      { batchSize: 32 },
-    ]);
+    expect(body.runs.map((run) => run.hyperparameters)).toEqual([{ batchSize: 64 }, { batchSize: 32 }]);
     expect(body.runs.map((run) => run.parameterCount)).toEqual([
       784 * 64 + 64 + 64 * 10 + 10,
       784 * 512 + 512 + 512 * 10 + 10,

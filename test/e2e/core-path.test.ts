@@ -5,7 +5,6 @@ import type { HealthReport } from '../../src/api/schemas/health.js';
 import type { HistoryBody } from '../../src/api/schemas/history.js';
 import type { JobView } from '../../src/api/schemas/job.js';
 
-
 describe('core path: HTTP -> queue -> worker process -> Postgres', () => {
   let stack: Stack;
   let api: Stack['api'];

@@ -10,7 +10,6 @@ import type { HistoryBody } from '../../src/api/schemas/history.js';
 import type { JobView } from '../../src/api/schemas/job.js';
 import { record, stepsOf } from '../helpers/websocket.js';
 
-
 const sequence = (count: number) => Array.from({ length: count }, (_, index) => index + 1);
 
 describe('live events and cancel across processes', () => {
@@ -105,13 +104,9 @@ describe('live events and cancel across processes', () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     all.socket.close();
     const mine = all.messages.filter((message) => message.jobId === job.id);
-    expect(mine.map((message) => (message.type === 'status' ? message.status : `epoch ${message.epoch as number}`))).toEqual([
-      'queued',
-      'running',
-      'epoch 1',
-      'epoch 2',
-      'completed',
-    ]);
+    expect(
+      mine.map((message) => (message.type === 'status' ? message.status : `epoch ${message.epoch as number}`)),
+    ).toEqual(['queued', 'running', 'epoch 1', 'epoch 2', 'completed']);
     expect(all.messages.every((message) => message.type !== 'steps')).toBe(true);
   });
 

@@ -3,7 +3,6 @@ import { startStack, type Stack } from '../helpers/stack.js';
 import { smallSpec } from '../helpers/specs.js';
 import type { JobView } from '../../src/api/schemas/job.js';
 
-
 describe('limits enforced by the worker', () => {
   let stack: Stack;
   let api: Stack['api'];

@@ -10,9 +10,10 @@ import { redisUrl, silentLogger, testConfig } from '../helpers/env.js';
 import { startOwnPostgres, startOwnRedis } from '../helpers/own-services.js';
 import { spawnService, type ChildService } from '../helpers/processes.js';
 import { smallSpec } from '../helpers/specs.js';
+import type { ErrorBody } from '../../src/api/schemas/common.js';
+import type { HealthReport } from '../../src/api/schemas/health.js';
 import type { JobView } from '../../src/api/schemas/job.js';
 import { record } from '../helpers/websocket.js';
-
 
 const longSpec = smallSpec({
   trainSamples: 6000,
@@ -105,7 +106,7 @@ describe('dependency restarts with real processes', () => {
     const acceptedWhileDown = await submit({ ...longSpec, epochs: 1 });
     const health = await fetch(`${api.address}/health`);
     expect(health.status).toBe(503);
-    expect((await health.json()).redis.ok).toBe(false);
+    expect(((await health.json()) as HealthReport).redis.ok).toBe(false);
     await sleep(1000);
     await redis.start();
     const back = Date.now();
@@ -147,7 +148,7 @@ describe('dependency restarts with real processes', () => {
     const down = Date.now();
     const during = await fetch(`${api.address}/jobs/${job.id}`);
     expect(during.status).toBe(503);
-    const body = await during.json();
+    const body = (await during.json()) as ErrorBody;
     expect(body).toMatchObject({ code: 'database_unavailable' });
     expect(body.error).toMatch(/database.*unavailable/);
     const health = await fetch(`${api.address}/health`);

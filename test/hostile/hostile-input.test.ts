@@ -263,7 +263,10 @@ describe('hostile input', () => {
     for (const [route, field] of numeric) {
       for (const value of ['0x10', '1e2', ' 5', '+5', '5.0', '-0', '']) {
         const response = await app.inject({ method: 'GET', url: `${route}${encodeURIComponent(value)}` });
-        expect({ url: `${route}${value}`, status: response.statusCode }).toEqual({ url: `${route}${value}`, status: 400 });
+        expect({ url: `${route}${value}`, status: response.statusCode }).toEqual({
+          url: `${route}${value}`,
+          status: 400,
+        });
         const body = response.json<ErrorBody>();
         expect(body.code).toBe('invalid_query');
         expect(body.issues?.map((issue) => issue.path)).toContain(field);

@@ -110,7 +110,10 @@ function allEventsRoute(app: App, { hub, maxBufferedBytes }: EventRoutesDeps): v
     summary: 'Stream status and epoch events of every job (WebSocket)',
     description:
       'A WebSocket (GET with Upgrade: websocket) carrying the status changes and epoch metrics of every job, live; no steps.',
-    response: { 101: { ...upgrade, content: { 'application/json': { schema: allJobsMessage } } }, 500: commonErrors[500] },
+    response: {
+      101: { ...upgrade, content: { 'application/json': { schema: allJobsMessage } } },
+      500: commonErrors[500],
+    },
   };
   app.get('/events', { websocket: true, schema }, (socket, request) => {
     refuseMessages(socket);

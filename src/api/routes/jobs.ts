@@ -102,7 +102,7 @@ function writeRoutes(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsSer
           : validatorCompiler(route as unknown as Parameters<typeof validatorCompiler>[0]),
     },
     async (request, reply) => {
-      const { job, replayed } = await jobs.submit(request.body as unknown, request.headers['idempotency-key']);
+      const { job, replayed } = await jobs.submit(request.body, request.headers['idempotency-key']);
       if (replayed) void reply.header('idempotent-replayed', 'true');
       return reply.status(201).header('location', `/jobs/${job.id}`).send(jobView(job));
     },

@@ -4,7 +4,9 @@ import { z } from 'zod';
 export const errorBody = z
   .object({
     error: z.string().describe('What went wrong, for a human'),
-    code: z.string().describe('Stable, for programs: not_found, invalid_query, invalid_spec, database_unavailable, ...'),
+    code: z
+      .string()
+      .describe('Stable, for programs: not_found, invalid_query, invalid_spec, database_unavailable, ...'),
     issues: z
       .array(z.object({ path: z.string(), message: z.string() }))
       .optional()

@@ -6,7 +6,8 @@ function distinctIds(ids: readonly string[], context: z.core.$RefinementCtx<stri
   const seen = new Set<string>();
   for (const id of ids) {
     const key = id.toLowerCase();
-    if (seen.has(key)) context.addIssue({ code: "custom", message: `names run ${key} more than once; name 2 to 20 distinct runs` });
+    if (seen.has(key))
+      context.addIssue({ code: 'custom', message: `names run ${key} more than once; name 2 to 20 distinct runs` });
     seen.add(key);
   }
 }
@@ -64,7 +65,7 @@ const comparedRun = z.object({
   bestTestAccuracy: z.number().nullable(),
   finalTestLoss: z.number().nullable(),
   epochsCompleted: z.int(),
-  trainingMs: z.int().describe('Sum of the epochs\' durations'),
+  trainingMs: z.int().describe("Sum of the epochs' durations"),
   samplesPerSecond: z.number().nullable().describe('Mean over the epochs'),
   backend: z.string().nullable(),
 });

@@ -121,7 +121,10 @@ export const runListQuery = z.strictObject({
   dataset: text().max(100).optional(),
   name: text().min(1).max(200).optional().describe('Case-insensitive part of the name'),
   tag: text().min(1).max(50).optional(),
-  sort: z.enum(runSorts).default('created').meta({ examples: ['bestAccuracy'] }),
+  sort: z
+    .enum(runSorts)
+    .default('created')
+    .meta({ examples: ['bestAccuracy'] }),
   order: z.enum(['asc', 'desc']).default('desc'),
   limit: decimalInteger(1, 100, '10').default(20),
   cursor: z.string().max(500).optional().describe('`nextCursor` of the previous page, with the same sort and order'),
