@@ -14,8 +14,12 @@ async function* guardedPages<T>(pages: AsyncIterable<T>): AsyncGenerator<T> {
   }
 }
 
+const isThenable = (value: unknown): value is PromiseLike<unknown> =>
+  value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function';
+
 function guardResult(result: unknown): unknown {
-  if (result instanceof Promise) return result.catch(translate);
+  // Prisma's queries are thenables of its own, not Promises.
+  if (isThenable(result)) return Promise.resolve(result).catch(translate);
   if (result !== null && typeof result === 'object' && Symbol.asyncIterator in result) {
     return guardedPages(result as AsyncIterable<unknown>);
   }
