@@ -1,8 +1,6 @@
 import type { FastifySchemaValidationError } from 'fastify';
 import { InvalidRequest, type FieldIssue } from '../domain/errors.js';
 
-export { uuidPattern } from './schemas/common.js';
-
 type RequestPart = 'body' | 'querystring' | 'params' | 'headers';
 
 // The zod issue's own fields, which the type provider passes on as `params`.
