@@ -1,7 +1,10 @@
-import { datasetInfo, inputSize, type DatasetName } from '../domain/datasets.js';
+import { datasetInfo, inputSize } from '../domain/datasets.js';
 import type { JobSpec, LayerSpec } from '../domain/job-spec.js';
 import { layerSizes } from '../domain/model-shape.js';
 import type { JobWithEpochs, StepRecord } from '../store/jobs-repository.js';
+import type { Comparison } from './schemas/compare.js';
+
+export type { Comparison };
 
 const hyperparameterNames = [
   'dataset',
@@ -20,7 +23,7 @@ export function specOf(job: { spec: unknown }): JobSpec {
 
 /** "784-512-512-10": input features, then every dense layer's units. */
 export function architectureOf(spec: JobSpec): string {
-  return layerSizes(spec.model.layers, inputSize(datasetInfo(spec.dataset as DatasetName))).join('-');
+  return layerSizes(spec.model.layers, inputSize(datasetInfo(spec.dataset))).join('-');
 }
 
 function describeLayer(layer: LayerSpec | undefined): string | null {
@@ -66,7 +69,7 @@ export function compareRuns(
   jobs: readonly JobWithEpochs[],
   sampledHistories: ReadonlyMap<string, readonly StepRecord[]>,
   points: number,
-) {
+): Comparison {
   const labels = runLabels(jobs);
   const specs = jobs.map(specOf);
   const differing = hyperparameterNames.filter(
@@ -88,7 +91,7 @@ export function compareRuns(
       const speeds = job.epochs.map((epoch) => epoch.samplesPerSecond);
       return {
         id: job.id,
-        label: labels.get(job.id),
+        label: labels.get(job.id) ?? job.id,
         name: job.name,
         status: job.status,
         architecture: architectureOf(spec),
@@ -110,11 +113,9 @@ export function compareRuns(
       points,
       runs: jobs.map((job) => ({
         id: job.id,
-        label: labels.get(job.id),
+        label: labels.get(job.id) ?? job.id,
         points: lossCurve(job, sampledHistories.get(job.id) ?? []),
       })),
     },
   };
 }
-
-export type Comparison = ReturnType<typeof compareRuns>;

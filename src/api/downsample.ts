@@ -52,41 +52,44 @@ export function lttb<T>(points: readonly T[], target: number, x: (point: T) => n
   return sampled;
 }
 
-/**
- * `lttb` of a series of `length` points that `read` yields in order, page by page, and yields again
- * on a second call: the same points as `lttb` of the whole array, holding only O(target) of it.
- * Reads the series twice (bucket averages first, then the choice in each bucket); when the series
- * changes in between, the result is still in order and ends with the last point read.
- */
-export async function lttbPaged<T>(
+type Coordinate<T> = (point: T) => number;
+
+/** The series when there is nothing to choose: all of it, or just its first and last point. */
+async function readWhole<T>(
   length: number,
   target: number,
   read: () => AsyncIterable<readonly T[]>,
-  x: (point: T) => number,
-  y: (point: T) => number,
+  x: Coordinate<T>,
+  y: Coordinate<T>,
 ): Promise<T[]> {
-  if (target >= length || length <= 2) {
+  if (target > 2) {
     const all: T[] = [];
     for await (const page of read()) all.push(...page);
     return lttb(all, target, x, y);
   }
-  if (target <= 2) {
-    let first: T | undefined;
-    let last: T | undefined;
-    for await (const page of read()) {
-      first ??= page[0];
-      last = page.at(-1) ?? last;
-    }
-    return first === undefined || last === undefined ? [] : first === last ? [first] : [first, last];
+  let first: T | undefined;
+  let last: T | undefined;
+  for await (const page of read()) {
+    first ??= page[0];
+    last = page.at(-1) ?? last;
   }
+  return first === undefined || last === undefined ? [] : first === last ? [first] : [first, last];
+}
+
+/** LTTB's first pass: the average point of each bucket, and the last point (the last bucket's third corner). */
+async function bucketAverages<T>(
+  length: number,
+  target: number,
+  read: () => AsyncIterable<readonly T[]>,
+  x: Coordinate<T>,
+  y: Coordinate<T>,
+) {
   const buckets = target - 2;
   const start = bucketStarts(length, target);
-
   const sumX = new Float64Array(buckets);
   const sumY = new Float64Array(buckets);
   const counts = new Float64Array(buckets);
-  let lastX = 0;
-  let lastY = 0;
+  const last = { x: 0, y: 0 };
   let index = 0;
   let bucket = 0;
   for await (const page of read()) {
@@ -97,47 +100,65 @@ export async function lttbPaged<T>(
         sumY[bucket] = (sumY[bucket] as number) + y(point);
         counts[bucket] = (counts[bucket] as number) + 1;
       } else if (index === length - 1) {
-        lastX = x(point);
-        lastY = y(point);
+        last.x = x(point);
+        last.y = y(point);
       }
       index += 1;
     }
   }
+  // The third corner of bucket `bucket`'s triangles: the next bucket's average, or the last point.
+  return (bucket: number) => {
+    const next = bucket + 1;
+    if (next >= buckets) return last;
+    const count = Math.max(1, counts[next] as number);
+    return { x: (sumX[next] as number) / count, y: (sumY[next] as number) / count };
+  };
+}
 
+/**
+ * `lttb` of a series of `length` points that `read` yields in order, page by page, and yields again
+ * on a second call: the same points as `lttb` of the whole array, holding only O(target) of it.
+ * Reads the series twice (bucket averages first, then the choice in each bucket); when the series
+ * changes in between, the result is still in order and ends with the last point read.
+ */
+export async function lttbPaged<T>(
+  length: number,
+  target: number,
+  read: () => AsyncIterable<readonly T[]>,
+  x: Coordinate<T>,
+  y: Coordinate<T>,
+): Promise<T[]> {
+  if (target >= length || length <= 2 || target <= 2) return readWhole(length, target, read, x, y);
+  const corner = await bucketAverages(length, target, read, x, y);
+  const start = bucketStarts(length, target);
   const sampled: T[] = [];
-  let anchorX = 0;
-  let anchorY = 0;
+  let anchor = { x: 0, y: 0 };
   let best: T | undefined;
   let bestArea = -1;
   let last: T | undefined;
   const settle = () => {
     if (best === undefined) return;
     sampled.push(best);
-    anchorX = x(best);
-    anchorY = y(best);
+    anchor = { x: x(best), y: y(best) };
     best = undefined;
     bestArea = -1;
   };
-  index = 0;
-  bucket = 0;
+  let index = 0;
+  let bucket = 0;
   for await (const page of read()) {
     for (const point of page) {
       last = point;
       if (index === 0) {
         sampled.push(point);
-        anchorX = x(point);
-        anchorY = y(point);
+        anchor = { x: x(point), y: y(point) };
       } else if (index < length - 1) {
         while (index >= start(bucket + 1)) {
           settle();
           bucket += 1;
         }
-        // The next bucket's average (the last point for the last bucket) is the triangle's third corner.
-        const next = bucket + 1;
-        const averageX = next < buckets ? (sumX[next] as number) / Math.max(1, counts[next] as number) : lastX;
-        const averageY = next < buckets ? (sumY[next] as number) / Math.max(1, counts[next] as number) : lastY;
+        const average = corner(bucket);
         const area = Math.abs(
-          (anchorX - averageX) * (y(point) - anchorY) - (anchorX - x(point)) * (averageY - anchorY),
+          (anchor.x - average.x) * (y(point) - anchor.y) - (anchor.x - x(point)) * (average.y - anchor.y),
         );
         // As in lttb: a bucket's first point stands until an area beats -1 (a NaN area never does).
         best ??= point;

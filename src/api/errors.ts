@@ -1,25 +1,50 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import type { SpecIssue } from '../domain/job-spec.js';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import {
+  DependencyUnavailable,
+  DomainError,
+  IdempotencyConflict,
+  InvalidRequest,
+  InvalidSpec,
+  JobAlreadyFinished,
+  JobNotFound,
+} from '../domain/errors.js';
+import type { ErrorBody } from './schemas/common.js';
+import { requestValidationError } from './validation.js';
 
-/** An error meant for the client: an HTTP status, a stable code and a human message. */
-export class ApiError extends Error {
-  constructor(
-    readonly statusCode: number,
-    readonly code: string,
-    message: string,
-    readonly issues?: SpecIssue[],
-  ) {
-    super(message);
-    this.name = 'ApiError';
-  }
+export type { ErrorBody };
+
+/** The HTTP status of each domain error; the one place that knows. */
+function statusOf(error: DomainError): number {
+  if (error instanceof JobNotFound) return 404;
+  if (error instanceof InvalidSpec || error instanceof InvalidRequest) return 400;
+  if (error instanceof IdempotencyConflict) return 422;
+  if (error instanceof JobAlreadyFinished) return 409;
+  if (error instanceof DependencyUnavailable) return 503;
+  return 500;
 }
 
-export const notFound = (what: string) => new ApiError(404, 'not_found', `${what} was not found`);
+function bodyOf(error: DomainError): ErrorBody {
+  const issues = error instanceof InvalidSpec || error instanceof InvalidRequest ? error.issues : undefined;
+  return { error: error.message, code: error.code, ...(issues ? { issues: [...issues] } : {}) };
+}
 
-export interface ErrorBody {
-  error: string;
-  code: string;
-  issues?: SpecIssue[];
+function sendDomainError(error: DomainError, request: FastifyRequest, reply: FastifyReply): void {
+  const status = statusOf(error);
+  if (error instanceof DependencyUnavailable) {
+    request.log.warn({ err: error.cause ?? error }, `${error.dependency} unavailable`);
+    void reply.header('retry-after', '5');
+  }
+  void reply.status(status).send(bodyOf(error));
+}
+
+/** An answer for a route that does not exist. */
+export function routeNotFound(request: FastifyRequest, reply: FastifyReply): void {
+  const body: ErrorBody = {
+    error: `route ${request.method} ${request.url.split('?')[0]} was not found`,
+    code: 'not_found',
+  };
+  void reply.status(404).send(body);
 }
 
 // Fastify's own client errors (body parsing, limits, content types) keep their status with a stable code.
@@ -31,56 +56,25 @@ const fastifyCodes: Record<string, string> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_json',
 };
 
-const unreachable =
-  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|connection (is )?(closed|terminated|refused)|terminating connection|Can't reach database|timed out fetching a new connection|the database system is (starting up|shutting down)|Stream isn't writeable|MaxRetriesPerRequest/i;
-
-/** Which dependency an error says is unreachable, if any. */
-export function unavailableDependency(error: unknown): 'database' | 'queue' | null {
-  const seen = new Set<unknown>();
-  for (let current = error; current && !seen.has(current); current = (current as { cause?: unknown }).cause) {
-    seen.add(current);
-    const { message = '', code = '', name = '' } = current as { message?: string; code?: string; name?: string };
-    if (['P1001', 'P1002', 'P1017', 'P2024'].includes(code)) return 'database';
-    if (unreachable.test(`${code} ${message}`)) {
-      return /redis|stream isn't writeable|MaxRetriesPerRequest/i.test(`${name} ${message}`) ? 'queue' : 'database';
-    }
-  }
-  return null;
+function sendClientError(error: FastifyError, status: number, request: FastifyRequest, reply: FastifyReply): void {
+  const code = fastifyCodes[error.code] ?? (error instanceof SyntaxError ? 'invalid_json' : 'bad_request');
+  const message =
+    status === 413
+      ? `request body is larger than the limit of ${request.routeOptions.bodyLimit ?? 'the server'} bytes`
+      : error.message;
+  void reply.status(status).send({ error: message, code } satisfies ErrorBody);
 }
 
 /** The one place an error becomes an HTTP response. Clients never see a stack trace. */
-export function errorHandler(error: FastifyError | ApiError, request: FastifyRequest, reply: FastifyReply): void {
-  if (error instanceof ApiError) {
-    const body: ErrorBody = {
-      error: error.message,
-      code: error.code,
-      ...(error.issues ? { issues: error.issues } : {}),
-    };
-    void reply.status(error.statusCode).send(body);
-    return;
+export function errorHandler(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): void {
+  if (error instanceof DomainError) return sendDomainError(error, request, reply);
+  if (hasZodFastifySchemaValidationErrors(error)) {
+    const part = (error as FastifyError).validationContext;
+    return sendDomainError(requestValidationError(part, error.validation), request, reply);
   }
-  const status = error.statusCode ?? 500;
+  const status = (error as FastifyError).statusCode ?? 500;
   if (status >= 400 && status < 500) {
-    const code = fastifyCodes[error.code] ?? (error instanceof SyntaxError ? 'invalid_json' : 'bad_request');
-    const message =
-      status === 413
-        ? `request body is larger than the limit of ${request.routeOptions.bodyLimit ?? 'the server'} bytes`
-        : error.message;
-    void reply.status(status).send({ error: message, code } satisfies ErrorBody);
-    return;
-  }
-  const dependency = unavailableDependency(error);
-  if (dependency) {
-    request.log.warn({ err: error }, `${dependency} unavailable`);
-    const what = dependency === 'database' ? 'the database (Postgres)' : 'the queue (Redis)';
-    void reply
-      .status(503)
-      .header('retry-after', '5')
-      .send({
-        error: `${what} is unavailable right now; try again shortly`,
-        code: `${dependency}_unavailable`,
-      } satisfies ErrorBody);
-    return;
+    return sendClientError(error as FastifyError, status, request, reply);
   }
   request.log.error({ err: error }, 'request failed');
   void reply

@@ -4,6 +4,18 @@ import { withTimeout } from './with-timeout.js';
 
 export type EventListener = (event: JobEvent) => void;
 
+// Hands a published event to a channel's listeners; a payload that is not JSON is dropped.
+function dispatch(listeners: ReadonlySet<EventListener> | undefined, payload: string): void {
+  if (!listeners) return;
+  let event: JobEvent;
+  try {
+    event = JSON.parse(payload) as JobEvent;
+  } catch {
+    return;
+  }
+  for (const listener of listeners) listener(event);
+}
+
 /**
  * One Redis subscriber connection per API process, shared by every WebSocket. Events come from
  * whichever process published them, so any number of API processes and workers can be mixed.
@@ -12,17 +24,7 @@ export function createEventHub(subscriber: Redis, prefix: string, subscribeTimeo
   const listeners = new Map<string, Set<EventListener>>();
   const pending = new Map<string, Promise<unknown>>();
 
-  subscriber.on('message', (channel: string, payload: string) => {
-    const set = listeners.get(channel);
-    if (!set) return;
-    let event: JobEvent;
-    try {
-      event = JSON.parse(payload) as JobEvent;
-    } catch {
-      return;
-    }
-    for (const listener of set) listener(event);
-  });
+  subscriber.on('message', (channel: string, payload: string) => dispatch(listeners.get(channel), payload));
 
   async function subscribe(channel: string, listener: EventListener): Promise<() => Promise<void>> {
     let set = listeners.get(channel);

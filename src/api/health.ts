@@ -1,16 +1,12 @@
+import type { WorkerView } from './schemas/health.js';
 import { withTimeout } from './with-timeout.js';
 
 /** What /health reports; each check is supplied by whoever composes the app. */
 export interface HealthChecks {
-  database(): Promise<void>;
-  redis(): Promise<void>;
+  database: () => Promise<void>;
+  redis: () => Promise<void>;
   /** Workers that announced themselves recently, with the training backend each one uses. */
-  workers(): Promise<WorkerInfo[]>;
-}
-
-/** A live worker as its registry describes it; only the backend is read here. */
-export interface WorkerInfo {
-  backend: string;
+  workers: () => Promise<WorkerView[]>;
 }
 
 async function probe(check: () => Promise<void>, timeoutMs: number) {

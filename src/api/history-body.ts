@@ -1,11 +1,11 @@
-import type { History } from './jobs-service.js';
+import type { History } from './job-reads.js';
 
 /**
- * The JSON body of GET /jobs/:id/history, produced a page of steps at a time so a long history is
- * never held whole; the counts come last, once the steps are out.
+ * The JSON body of GET /jobs/:id/history (schemas/history.ts), produced a page of steps at a time
+ * so a long history is never held whole; the counts come last, once the steps are out.
  */
-export async function* historyBody(jobId: string, history: History): AsyncGenerator<string> {
-  yield `{"jobId":${JSON.stringify(jobId)},"downsampling":${JSON.stringify(history.downsampling)},"steps":[`;
+export async function* historyBody(history: History): AsyncGenerator<string> {
+  yield `{"jobId":${JSON.stringify(history.jobId)},"downsampling":${JSON.stringify(history.downsampling)},"steps":[`;
   let count = 0;
   for await (const page of history.steps) {
     if (page.length === 0) continue;

@@ -1,6 +1,9 @@
 import type { EpochMetrics } from '../domain/metrics.js';
 import type { JobWithEpochs } from '../store/jobs-repository.js';
 import { architectureOf, specOf } from './compare.js';
+import type { JobView, RunSummary } from './schemas/job.js';
+
+export type { JobView, RunSummary };
 
 /** One epoch's metrics as the API shows them, in job views and event streams alike. */
 export function epochMetrics(epoch: JobWithEpochs['epochs'][number]): EpochMetrics {
@@ -15,13 +18,13 @@ export function epochMetrics(epoch: JobWithEpochs['epochs'][number]): EpochMetri
 }
 
 /** The public JSON shape of a job. */
-export function jobView(job: JobWithEpochs) {
+export function jobView(job: JobWithEpochs): JobView {
   return {
     id: job.id,
     name: job.name,
     status: job.status,
     dataset: job.dataset,
-    spec: job.spec,
+    spec: specOf(job),
     backend: job.backend,
     parameterCount: job.parameterCount,
     attempts: job.attempts,
@@ -54,10 +57,8 @@ export function jobView(job: JobWithEpochs) {
   };
 }
 
-export type JobView = ReturnType<typeof jobView>;
-
 /** One line of GET /jobs: enough to compare runs at a glance. */
-export function runSummary(job: JobWithEpochs) {
+export function runSummary(job: JobWithEpochs): RunSummary {
   const spec = specOf(job);
   return {
     id: job.id,

@@ -1,24 +1,41 @@
-import type { z } from 'zod';
-import { ApiError } from './errors.js';
+import type { FastifySchemaValidationError } from 'fastify';
+import { InvalidRequest, type FieldIssue } from '../domain/errors.js';
 
-/** Parses query parameters (or any request part) with a zod schema, or throws a 400 naming each field. */
-export function parseRequest<T extends z.ZodType>(schema: T, input: unknown, what = 'query'): z.output<T> {
-  const parsed = schema.safeParse(input);
-  if (parsed.success) return parsed.data;
-  const issues = parsed.error.issues.map((issue) => ({
-    path: issue.path.map(String).join('.') || what,
-    message: issue.code === 'unrecognized_keys' ? `unknown parameter(s): ${issue.keys.join(', ')}` : issue.message,
-  }));
-  throw new ApiError(
-    400,
-    `invalid_${what}`,
-    `invalid ${what}: ${[...new Set(issues.map((issue) => issue.path))].join(', ')}`,
-    issues,
-  );
+type RequestPart = 'body' | 'querystring' | 'params' | 'headers';
+
+// The zod issue's own fields, which the type provider passes on as `params`.
+interface IssueParams {
+  keys?: unknown;
 }
 
-export const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** One issue per zod issue, named by its dotted path (or by the part of the request, for the whole of it). */
+function fieldIssues(errors: readonly FastifySchemaValidationError[], whole: string): FieldIssue[] {
+  return errors.map((error) => {
+    const keys = (error.params as IssueParams | undefined)?.keys;
+    const unknownKeys = error.keyword === 'unrecognized_keys' && Array.isArray(keys);
+    return {
+      path: error.instancePath.split('/').filter(Boolean).join('.') || whole,
+      message: unknownKeys ? `unknown parameter(s): ${keys.join(', ')}` : (error.message ?? 'is invalid'),
+    };
+  });
+}
 
-export function isUuid(value: string): boolean {
-  return uuidPattern.test(value);
+/**
+ * The domain error for a request the route's zod schemas refused. The only path parameter of this
+ * API is a job id, and the only header it reads is Idempotency-Key, so each part has one answer.
+ */
+export function requestValidationError(
+  part: RequestPart | undefined,
+  errors: readonly FastifySchemaValidationError[],
+): InvalidRequest {
+  switch (part) {
+    case 'params':
+      return new InvalidRequest('invalid_id', 'job id must be a UUID', fieldIssues(errors, 'id'));
+    case 'headers':
+      return new InvalidRequest('invalid_idempotency_key', 'send one Idempotency-Key header');
+    case 'body':
+      return InvalidRequest.of('body', fieldIssues(errors, 'body'));
+    default:
+      return InvalidRequest.of('query', fieldIssues(errors, 'query'));
+  }
 }

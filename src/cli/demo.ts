@@ -3,6 +3,10 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
+import type { ErrorBody } from '../api/schemas/common.js';
+import type { Comparison } from '../api/schemas/compare.js';
+import type { JobStreamMessage } from '../api/schemas/events.js';
+import type { JobView } from '../api/schemas/job.js';
 
 const { values: options } = parseArgs({
   options: {
@@ -25,42 +29,36 @@ const networks = [
   },
 ];
 
-interface EpochEvent {
-  type: 'epoch';
-  epoch: number;
-  testAccuracy: number;
-  testLoss: number;
-  trainLoss: number;
-  samplesPerSecond: number;
-}
-
 async function request<T>(path: string, init?: RequestInit): Promise<T> {
   const response = await fetch(`${base}${path}`, init);
-  const body = (await response.json()) as T & { error?: string };
-  if (!response.ok) throw new Error(`${init?.method ?? 'GET'} ${path}: ${response.status} ${body.error ?? ''}`);
-  return body;
+  const body = (await response.json()) as T | ErrorBody;
+  if (!response.ok) {
+    throw new Error(`${init?.method ?? 'GET'} ${path}: ${response.status} ${(body as ErrorBody).error ?? ''}`);
+  }
+  return body as T;
 }
 
+function printEvent(message: JobStreamMessage, label: string, epochs: number): void {
+  if (message.type === 'epoch') {
+    console.log(
+      `${label.padEnd(30)} epoch ${message.epoch}/${epochs}  test accuracy ${(message.testAccuracy * 100).toFixed(1)}%  ` +
+        `test loss ${message.testLoss.toFixed(4)}  train loss ${message.trainLoss.toFixed(4)}  ${Math.round(message.samplesPerSecond)} samples/s`,
+    );
+  } else if (message.type === 'status' && message.error) {
+    console.log(`${label.padEnd(30)} ${message.status}: ${message.error}`);
+  }
+}
+
+/** Prints a job's epochs as they end; resolves with its final status once the server closes the stream. */
 function follow(id: string, label: string, epochs: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = new WebSocket(`${base.replace(/^http/, 'ws')}/jobs/${id}/events`);
     let status = 'queued';
     socket.on('message', (data) => {
-      const message = JSON.parse(data.toString()) as {
-        type: string;
-        status?: string;
-        error?: string | null;
-      } & Partial<EpochEvent>;
-      if (message.type === 'epoch') {
-        const event = message as EpochEvent;
-        console.log(
-          `${label.padEnd(30)} epoch ${event.epoch}/${epochs}  test accuracy ${(event.testAccuracy * 100).toFixed(1)}%  ` +
-            `test loss ${event.testLoss.toFixed(4)}  train loss ${event.trainLoss.toFixed(4)}  ${Math.round(event.samplesPerSecond)} samples/s`,
-        );
-      } else if (message.type === 'status' && message.status) {
-        status = message.status;
-        if (message.error) console.log(`${label.padEnd(30)} ${message.status}: ${message.error}`);
-      }
+      // Text frames arrive as one Buffer (no binaryType is set).
+      const message = JSON.parse((data as Buffer).toString()) as JobStreamMessage;
+      if (message.type === 'status') status = message.status;
+      printEvent(message, label, epochs);
     });
     socket.on('close', () => resolve(status));
     socket.on('error', reject);
@@ -69,16 +67,15 @@ function follow(id: string, label: string, epochs: number): Promise<string> {
 
 const percent = (value: number | null) => (value === null ? '-' : `${(value * 100).toFixed(1)}%`);
 
-async function main(): Promise<void> {
-  const started = performance.now();
-  const epochs = Number(options.epochs);
+/** Submits both networks with the exercise's hyperparameters. */
+async function submitNetworks(): Promise<JobView[]> {
   const slice = {
     ...(options['train-samples'] ? { trainSamples: Number(options['train-samples']) } : {}),
     ...(options['test-samples'] ? { testSamples: Number(options['test-samples']) } : {}),
   };
   const jobs = await Promise.all(
     networks.map((network) =>
-      request<{ id: string; parameterCount: number }>('/jobs', {
+      request<JobView>('/jobs', {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({
@@ -86,7 +83,7 @@ async function main(): Promise<void> {
           tags: ['demo'],
           seed: Number(options.seed),
           model: { layers: network.layers },
-          epochs,
+          epochs: Number(options.epochs),
           learningRate: 0.01,
           batchSize: 64,
           optimizer: 'sgd',
@@ -100,29 +97,10 @@ async function main(): Promise<void> {
       `submitted ${networks[index]?.name} as ${job.id} (${job.parameterCount.toLocaleString('en-US')} parameters)`,
     ),
   );
+  return jobs;
+}
 
-  const outcomes = await Promise.all(jobs.map((job, index) => follow(job.id, networks[index]?.name ?? job.id, epochs)));
-  if (outcomes.some((outcome) => outcome !== 'completed')) {
-    throw new Error(`not every job completed: ${outcomes.join(', ')}`);
-  }
-
-  const ids = jobs.map((job) => job.id).join(',');
-  const comparison = await request<{
-    runs: {
-      label: string;
-      architecture: string;
-      parameterCount: number;
-      finalTestAccuracy: number | null;
-      bestTestAccuracy: number | null;
-      finalTestLoss: number | null;
-      trainingMs: number;
-      samplesPerSecond: number | null;
-      backend: string | null;
-    }[];
-    differingHyperparameters: string[];
-    architecture: { layers: { index: number; same: boolean; byRun: (string | null)[] }[] };
-  }>(`/compare?ids=${ids}`);
-
+function printComparison(comparison: Comparison): void {
   console.log(
     '\nrun                             parameters  final acc  best acc  final test loss  training time  samples/s  backend',
   );
@@ -140,7 +118,18 @@ async function main(): Promise<void> {
       `  ${String(layer.index).padStart(2)} ${layer.same ? ' ' : '*'} ${layer.byRun.map((description) => (description ?? '-').padEnd(20)).join(' ')}`,
     );
   }
+}
 
+async function main(): Promise<void> {
+  const started = performance.now();
+  const jobs = await submitNetworks();
+  const epochs = Number(options.epochs);
+  const outcomes = await Promise.all(jobs.map((job, index) => follow(job.id, networks[index]?.name ?? job.id, epochs)));
+  if (outcomes.some((outcome) => outcome !== 'completed')) {
+    throw new Error(`not every job completed: ${outcomes.join(', ')}`);
+  }
+  const ids = jobs.map((job) => job.id).join(',');
+  printComparison(await request<Comparison>(`/compare?ids=${ids}`));
   const svg = await fetch(`${base}/compare.svg?ids=${ids}`);
   if (!svg.ok) throw new Error(`GET /compare.svg: ${svg.status}`);
   await writeFile(options.out, await svg.text());

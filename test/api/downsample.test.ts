@@ -11,6 +11,15 @@ const sample = (points: { x: number; y: number }[], target: number) =>
     (p) => p.y,
   );
 
+// A series read a page at a time, as the store reads a history.
+async function* pagesOf<T>(points: readonly T[], size: number): AsyncGenerator<T[]> {
+  const pages = Array.from({ length: Math.ceil(points.length / size) }, (_, index) =>
+    points.slice(index * size, (index + 1) * size),
+  );
+  // Each page arrives a turn later, as from the database.
+  for (const page of pages) yield await Promise.resolve(page);
+}
+
 describe('LTTB downsampling', () => {
   it('returns the requested number of points, keeping the first and the last', () => {
     const points = series(10_000, (x) => Math.exp(-x / 2000));
@@ -45,9 +54,9 @@ describe('LTTB downsampling', () => {
         async (ys, target, pageSize) => {
           const points = ys.map((y, x) => ({ x: x + 1, y }));
           let reads = 0;
-          const read = async function* () {
+          const read = () => {
             reads += 1;
-            for (let start = 0; start < points.length; start += pageSize) yield points.slice(start, start + pageSize);
+            return pagesOf(points, pageSize);
           };
           const paged = await lttbPaged(
             points.length,
@@ -65,10 +74,10 @@ describe('LTTB downsampling', () => {
   });
 
   it('agrees with the array version for every length up to 120 and every target, where bucket bounds round', async () => {
-    const pages = <T>(points: T[], size: number) =>
-      async function* () {
-        for (let start = 0; start < points.length; start += size) yield points.slice(start, start + size);
-      };
+    const pages =
+      <T>(points: T[], size: number) =>
+      () =>
+        pagesOf(points, size);
     for (let length = 3; length <= 120; length++) {
       // A spike next to the end: where float bucket bounds once dropped the second-to-last point.
       const points = series(length, (x) => (x === length - 2 ? 50 : Math.sin(x * 1.7) + x / 10));
@@ -96,9 +105,9 @@ describe('LTTB downsampling', () => {
   it('still ends with the last point, in order, when the series grows between its two reads', async () => {
     const points = series(1000, (x) => Math.cos(x / 30));
     let reads = 0;
-    const read = async function* () {
+    const read = () => {
       reads += 1;
-      yield reads === 1 ? points.slice(0, 900) : points;
+      return pagesOf(reads === 1 ? points.slice(0, 900) : points, points.length);
     };
     const sampled = await lttbPaged(
       900,

@@ -2,12 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEventHub } from '../../src/api/event-hub.js';
 import { createJobStream, type StreamMessage } from '../../src/api/job-stream.js';
+import { createJobsService, type JobsService } from '../../src/api/jobs-service.js';
 import { parseJobSpec } from '../../src/domain/job-spec.js';
 import { createRedis, type Redis } from '../../src/queue/redis.js';
 import { createJobsRepository, type JobsRepository } from '../../src/store/jobs-repository.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { queuePrefix, redisUrl } from '../helpers/env.js';
+import { queuePrefix, redisUrl, silentLogger } from '../helpers/env.js';
 import { smallSpec } from '../helpers/specs.js';
+import { idleQueue } from '../helpers/stand-ins.js';
 
 const metrics = (epoch: number) => ({
   epoch,
@@ -45,24 +47,31 @@ describe('replaying a job that moves on while it is read', () => {
 
     // The worker keeps going between the stream's reads: after the job row is first read it finishes
     // epoch 1 and starts epoch 2; by the time the row is read again, epoch 2 is over too.
+    const service = createJobsService({
+      jobs,
+      ...idleQueue,
+      maxParameters: 1e9,
+      maxJobMemoryBytes: 1e12,
+      logger: silentLogger(),
+    });
     let pagesCalls = 0;
     let finds = 0;
-    const racingJobs: Pick<JobsRepository, 'find' | 'historyPages'> = {
+    const racingJobs: Pick<JobsService, 'find' | 'stepsAfter'> = {
       async find(jobId) {
         finds += 1;
         if (finds === 2) {
           await jobs.recordSteps(id, steps(5, 6, 2));
           await jobs.recordEpoch(id, metrics(2));
         }
-        return jobs.find(jobId);
+        return service.find(jobId);
       },
-      async *historyPages(jobId, range) {
+      async *stepsAfter(jobId, after) {
         pagesCalls += 1;
         if (pagesCalls === 1) {
           await jobs.recordEpoch(id, metrics(1));
           await jobs.recordSteps(id, steps(4, 4, 2));
         }
-        yield* jobs.historyPages(jobId, range);
+        yield* service.stepsAfter(jobId, after);
       },
     };
 

@@ -6,6 +6,10 @@ import { trainingQueueName } from '../../src/queue/training-queue.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { redisUrl, silentLogger, testConfig } from '../helpers/env.js';
 import { smallSpec } from '../helpers/specs.js';
+import type { ErrorBody } from '../../src/api/schemas/common.js';
+import type { HealthReport } from '../../src/api/schemas/health.js';
+import type { HistoryBody } from '../../src/api/schemas/history.js';
+import type { JobView } from '../../src/api/schemas/job.js';
 
 describe('jobs API', () => {
   let database: TestDatabase;
@@ -15,6 +19,8 @@ describe('jobs API', () => {
   const post = (body: BodyInit | null, headers: Record<string, string> = { 'content-type': 'application/json' }) =>
     fetch(`${api.address}/jobs`, { method: 'POST', body, headers });
   const postJson = (value: unknown) => post(JSON.stringify(value));
+  // The body of an answer, typed by the API's own schema of it.
+  const bodyOf = async <T>(response: Response) => (await response.json()) as T;
 
   beforeAll(async () => {
     database = await createTestDatabase('jobs_api');
@@ -32,7 +38,7 @@ describe('jobs API', () => {
   it('accepts a job: 201, Location, stored as queued before it is queued', async () => {
     const response = await postJson(smallSpec({ name: 'first' }));
     expect(response.status).toBe(201);
-    const job = await response.json();
+    const job = await bodyOf<JobView>(response);
     expect(response.headers.get('location')).toBe(`/jobs/${job.id}`);
     expect(job).toMatchObject({
       status: 'queued',
@@ -53,13 +59,13 @@ describe('jobs API', () => {
 
   it('gives every job a seed, so any run can be repeated', async () => {
     const { seed: _omitted, ...withoutSeed } = smallSpec();
-    const job = await (await postJson(withoutSeed)).json();
+    const job = await bodyOf<JobView>(await postJson(withoutSeed));
     expect(Number.isInteger(job.spec.seed)).toBe(true);
   });
 
   it('answers GET /jobs/:id and GET /jobs/:id/history', async () => {
-    const created = await (await postJson(smallSpec())).json();
-    const fetched = await (await fetch(`${api.address}/jobs/${created.id}`)).json();
+    const created = await bodyOf<JobView>(await postJson(smallSpec()));
+    const fetched = await bodyOf<JobView>(await fetch(`${api.address}/jobs/${created.id}`));
     expect(fetched).toMatchObject({
       id: created.id,
       status: 'queued',
@@ -69,28 +75,30 @@ describe('jobs API', () => {
     });
     const history = await fetch(`${api.address}/jobs/${created.id}/history`);
     expect(history.status).toBe(200);
-    expect(await history.json()).toEqual({ jobId: created.id, count: 0, totalSteps: 0, downsampling: null, steps: [] });
+    expect(await bodyOf<HistoryBody>(history)).toEqual({
+      jobId: created.id,
+      count: 0,
+      totalSteps: 0,
+      downsampling: null,
+      steps: [],
+    });
   });
 
   it('rejects an invalid spec with 400 naming every bad field, and stores nothing', async () => {
     const before = await database.prisma.job.count();
     const response = await postJson({ ...smallSpec(), epochs: 0, learningRate: -1, extra: true });
     expect(response.status).toBe(400);
-    const body = await response.json();
+    const body = await bodyOf<ErrorBody>(response);
     expect(body.code).toBe('invalid_spec');
     expect(body.error).toMatch(/epochs/);
-    expect(body.issues.map((issue: { path: string }) => issue.path).sort()).toEqual([
-      'epochs',
-      'extra',
-      'learningRate',
-    ]);
+    expect(body.issues?.map((issue) => issue.path).sort()).toEqual(['epochs', 'extra', 'learningRate']);
     expect(await database.prisma.job.count()).toBe(before);
   });
 
   it('rejects a body over 1 MiB with 413', async () => {
     const response = await post(JSON.stringify({ ...smallSpec(), name: 'x'.repeat(1024 * 1024) }));
     expect(response.status).toBe(413);
-    expect((await response.json()).code).toBe('body_too_large');
+    expect((await bodyOf<ErrorBody>(response)).code).toBe('body_too_large');
   });
 
   it('rejects bodies that are not JSON objects with 400 or 415, never 500', async () => {
@@ -107,7 +115,7 @@ describe('jobs API', () => {
     for (const [body, headers, status] of cases) {
       const response = await post(body, headers);
       expect({ body, status: response.status }).toEqual({ body, status });
-      const payload = await response.json();
+      const payload = await bodyOf<ErrorBody>(response);
       expect(typeof payload.error).toBe('string');
       expect(payload).not.toHaveProperty('stack');
     }
@@ -116,12 +124,12 @@ describe('jobs API', () => {
   it('answers 404 for an unknown job and 400 for a malformed id', async () => {
     const unknown = await fetch(`${api.address}/jobs/00000000-0000-4000-8000-000000000000`);
     expect(unknown.status).toBe(404);
-    expect((await unknown.json()).code).toBe('not_found');
+    expect((await bodyOf<ErrorBody>(unknown)).code).toBe('not_found');
     const unknownHistory = await fetch(`${api.address}/jobs/00000000-0000-4000-8000-000000000000/history`);
     expect(unknownHistory.status).toBe(404);
     const malformed = await fetch(`${api.address}/jobs/not-a-uuid`);
     expect(malformed.status).toBe(400);
-    expect((await malformed.json()).issues).toEqual([{ path: 'id', message: 'must be a UUID' }]);
+    expect((await bodyOf<ErrorBody>(malformed)).issues).toEqual([{ path: 'id', message: 'must be a UUID' }]);
     expect((await fetch(`${api.address}/jobs/${'a'.repeat(5000)}`)).status).toBeLessThan(500);
   });
 
@@ -130,16 +138,16 @@ describe('jobs API', () => {
     const headers = { 'content-type': 'application/json', 'idempotency-key': 'key-1' };
     const first = await post(body, headers);
     expect(first.status).toBe(201);
-    const job = await first.json();
+    const job = await bodyOf<JobView>(first);
     // Same body with keys in another order is the same request.
-    const reordered = JSON.stringify(Object.fromEntries(Object.entries(JSON.parse(body)).reverse()));
+    const reordered = JSON.stringify(Object.fromEntries(Object.entries(JSON.parse(body) as object).reverse()));
     const again = await post(reordered, headers);
     expect(again.status).toBe(201);
     expect(again.headers.get('idempotent-replayed')).toBe('true');
-    expect((await again.json()).id).toBe(job.id);
+    expect((await bodyOf<JobView>(again)).id).toBe(job.id);
     const different = await post(JSON.stringify(smallSpec({ name: 'other' })), headers);
     expect(different.status).toBe(422);
-    expect((await different.json()).code).toBe('idempotency_key_reused');
+    expect((await bodyOf<ErrorBody>(different)).code).toBe('idempotency_key_reused');
     expect(await database.prisma.job.count({ where: { name: 'idempotent' } })).toBe(1);
     expect((await post(body, { ...headers, 'idempotency-key': 'x'.repeat(201) })).status).toBe(400);
   });
@@ -149,7 +157,7 @@ describe('jobs API', () => {
     const headers = { 'content-type': 'application/json', 'idempotency-key': 'race-key' };
     const responses = await Promise.all(Array.from({ length: 8 }, () => post(body, headers)));
     expect(responses.map((response) => response.status)).toEqual(Array(8).fill(201));
-    const ids = new Set(await Promise.all(responses.map(async (response) => (await response.json()).id)));
+    const ids = new Set(await Promise.all(responses.map(async (response) => (await bodyOf<JobView>(response)).id)));
     expect(ids.size).toBe(1);
     expect(await database.prisma.job.count({ where: { name: 'raced' } })).toBe(1);
   });
@@ -157,7 +165,7 @@ describe('jobs API', () => {
   it('reports the database and Redis on /health', async () => {
     const response = await fetch(`${api.address}/health`);
     expect(response.status).toBe(200);
-    const report = await response.json();
+    const report = await bodyOf<HealthReport>(response);
     expect(report).toMatchObject({
       status: 'ok',
       database: { ok: true },

@@ -8,11 +8,10 @@ import { silentLogger, testConfig } from '../helpers/env.js';
 import { insertFinishedRun } from '../helpers/fixtures.js';
 import { record, stepsOf } from '../helpers/websocket.js';
 
-interface Step {
-  step: number;
-  epoch: number;
-  loss: number;
-}
+import type { Comparison } from '../../src/api/schemas/compare.js';
+import type { HistoryBody } from '../../src/api/schemas/history.js';
+
+type Step = HistoryBody['steps'][number];
 
 // Histories longer than the 5,000 steps the store reads per query, so every reader crosses pages.
 describe('histories longer than a page', () => {
@@ -20,9 +19,10 @@ describe('histories longer than a page', () => {
   let api: Service & { address: string };
   let long: Awaited<ReturnType<typeof insertFinishedRun>>;
   let other: Awaited<ReturnType<typeof insertFinishedRun>>;
-  const get = async (path: string) => {
+  // An answer's status, type and body, the body typed by the API's own schema of it.
+  const get = async <T>(path: string) => {
     const response = await fetch(`${api.address}${path}`);
-    return { status: response.status, type: response.headers.get('content-type'), body: await response.json() };
+    return { status: response.status, type: response.headers.get('content-type'), body: (await response.json()) as T };
   };
 
   beforeAll(async () => {
@@ -43,7 +43,7 @@ describe('histories longer than a page', () => {
   });
 
   it('serves a whole history as JSON, every step once and in order, with its counts', async () => {
-    const { status, type, body } = await get(`/jobs/${long.id}/history`);
+    const { status, type, body } = await get<HistoryBody>(`/jobs/${long.id}/history`);
     expect(status).toBe(200);
     expect(type).toMatch(/^application\/json/);
     expect(body).toEqual({ jobId: long.id, downsampling: null, steps: long.steps, count: 12_003, totalSteps: 12_003 });
@@ -56,19 +56,17 @@ describe('histories longer than a page', () => {
       (step: Step) => step.step,
       (step: Step) => step.loss,
     );
-    const { body } = await get(`/jobs/${long.id}/history?points=300`);
+    const { body } = await get<HistoryBody>(`/jobs/${long.id}/history?points=300`);
     expect(body).toEqual({ jobId: long.id, downsampling: 'lttb', steps: expected, count: 300, totalSteps: 12_003 });
     // Asking for at least as many points as there are steps gives the whole history.
-    const whole = await get(`/jobs/${long.id}/history?points=12003`);
+    const whole = await get<HistoryBody>(`/jobs/${long.id}/history?points=12003`);
     expect(whole.body).toMatchObject({ downsampling: null, count: 12_003, totalSteps: 12_003 });
   });
 
   it('compares a long run by the same downsampled curve', async () => {
-    const { status, body } = await get(`/compare?ids=${long.id},${other.id}&points=120`);
+    const { status, body } = await get<Comparison>(`/compare?ids=${long.id},${other.id}&points=120`);
     expect(status).toBe(200);
-    const curve = (body.curves.runs as { id: string; points: { step: number; loss: number }[] }[]).find(
-      (run) => run.id === long.id,
-    );
+    const curve = body.curves.runs.find((run) => run.id === long.id);
     const expected = lttb(
       long.steps,
       120,

@@ -1,24 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { smallSpec } from '../helpers/specs.js';
-
-interface JobBody {
-  id: string;
-  status: string;
-  backend: string | null;
-  attempts: number;
-  progress: { epoch: number; step: number; totalSteps: number };
-  metrics: {
-    epochs: {
-      epoch: number;
-      testAccuracy: number;
-      testLoss: number;
-      trainLoss: number;
-      durationMs: number;
-      samplesPerSecond: number;
-    }[];
-  };
-}
+import type { HealthReport } from '../../src/api/schemas/health.js';
+import type { HistoryBody } from '../../src/api/schemas/history.js';
+import type { JobView } from '../../src/api/schemas/job.js';
 
 describe('core path: HTTP -> queue -> worker process -> Postgres', () => {
   let stack: Stack;
@@ -32,10 +17,10 @@ describe('core path: HTTP -> queue -> worker process -> Postgres', () => {
   });
   afterAll(() => stack?.stop());
 
-  async function followToEnd(id: string): Promise<{ statuses: string[]; job: JobBody }> {
+  async function followToEnd(id: string): Promise<{ statuses: string[]; job: JobView }> {
     const statuses: string[] = [];
     for (;;) {
-      const job = (await (await fetch(`${api.address}/jobs/${id}`)).json()) as JobBody;
+      const job = (await (await fetch(`${api.address}/jobs/${id}`)).json()) as JobView;
       if (statuses.at(-1) !== job.status) statuses.push(job.status);
       if (['completed', 'failed', 'cancelled'].includes(job.status)) return { statuses, job };
       await new Promise((resolve) => setTimeout(resolve, 25));
@@ -63,7 +48,7 @@ describe('core path: HTTP -> queue -> worker process -> Postgres', () => {
       ),
     });
     expect(response.status).toBe(201);
-    const created = (await response.json()) as JobBody;
+    const created = (await response.json()) as JobView;
     const { statuses, job } = await followToEnd(created.id);
 
     expect([created.status, ...statuses.filter((status) => status !== 'queued')]).toEqual([
@@ -87,7 +72,7 @@ describe('core path: HTTP -> queue -> worker process -> Postgres', () => {
     const rows = await database.prisma.stepLoss.findMany({ where: { jobId: created.id }, orderBy: { step: 'asc' } });
     expect(rows.map((row) => row.step)).toEqual(Array.from({ length: stepsPerEpoch * 2 }, (_, index) => index + 1));
     expect(rows.filter((row) => row.epoch === 2)).toHaveLength(stepsPerEpoch);
-    const history = await (await fetch(`${api.address}/jobs/${created.id}/history`)).json();
+    const history = (await (await fetch(`${api.address}/jobs/${created.id}/history`)).json()) as HistoryBody;
     expect(history.count).toBe(stepsPerEpoch * 2);
     expect(history.steps[0]).toEqual({ step: 1, epoch: 1, loss: rows[0]?.loss });
 
@@ -97,7 +82,7 @@ describe('core path: HTTP -> queue -> worker process -> Postgres', () => {
   });
 
   it('reports the worker and its training backend on /health', async () => {
-    const report = await (await fetch(`${api.address}/health`)).json();
+    const report = (await (await fetch(`${api.address}/health`)).json()) as HealthReport;
     expect(report.training.workers).toBe(1);
     expect(report.training.backends).toHaveLength(1);
   });

@@ -5,13 +5,10 @@ import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { silentLogger, testConfig } from '../helpers/env.js';
 import { spawnService, type ChildService } from '../helpers/processes.js';
 import { smallSpec } from '../helpers/specs.js';
+import type { ErrorBody } from '../../src/api/schemas/common.js';
+import type { HistoryBody } from '../../src/api/schemas/history.js';
+import type { JobView } from '../../src/api/schemas/job.js';
 import { record, stepsOf } from '../helpers/websocket.js';
-
-interface JobBody {
-  id: string;
-  status: string;
-  progress: { step: number; totalSteps: number };
-}
 
 const sequence = (count: number) => Array.from({ length: count }, (_, index) => index + 1);
 
@@ -46,10 +43,10 @@ describe('live events and cancel across processes', () => {
       body: JSON.stringify(smallSpec(overrides)),
     });
     expect(response.status).toBe(201);
-    return (await response.json()) as JobBody;
+    return (await response.json()) as JobView;
   };
-  const getJob = async (id: string) => (await (await fetch(`${api.address}/jobs/${id}`)).json()) as JobBody;
-  const waitUntil = async (id: string, done: (job: JobBody) => boolean) => {
+  const getJob = async (id: string) => (await (await fetch(`${api.address}/jobs/${id}`)).json()) as JobView;
+  const waitUntil = async (id: string, done: (job: JobView) => boolean) => {
     for (;;) {
       const job = await getJob(id);
       if (done(job)) return job;
@@ -96,7 +93,7 @@ describe('live events and cancel across processes', () => {
       expect(stepsOf(messages.slice(0, firstEpoch)).at(-1)?.step).toBe(total / 3);
     }
     expect(stepsOf(resumed.messages).map((step) => step.step)).toEqual(sequence(total).slice(100));
-    const history = await (await fetch(`${api.address}/jobs/${job.id}/history`)).json();
+    const history = (await (await fetch(`${api.address}/jobs/${job.id}/history`)).json()) as HistoryBody;
     expect(stepsOf(late.messages)).toEqual(history.steps);
   });
 
@@ -107,13 +104,9 @@ describe('live events and cancel across processes', () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     all.socket.close();
     const mine = all.messages.filter((message) => message.jobId === job.id);
-    expect(mine.map((message) => (message.type === 'status' ? message.status : `epoch ${message.epoch}`))).toEqual([
-      'queued',
-      'running',
-      'epoch 1',
-      'epoch 2',
-      'completed',
-    ]);
+    expect(
+      mine.map((message) => (message.type === 'status' ? message.status : `epoch ${message.epoch as number}`)),
+    ).toEqual(['queued', 'running', 'epoch 1', 'epoch 2', 'completed']);
     expect(all.messages.every((message) => message.type !== 'steps')).toBe(true);
   });
 
@@ -132,8 +125,8 @@ describe('live events and cancel across processes', () => {
     expect(Date.now() - asked).toBeLessThan(2000);
     expect(ended.status).toBe('cancelled');
     expect(ended.progress.step).toBeLessThan(ended.progress.totalSteps);
-    const history = await (await fetch(`${api.address}/jobs/${job.id}/history`)).json();
-    expect(history.steps.map((step: { step: number }) => step.step)).toEqual(sequence(history.count));
+    const history = (await (await fetch(`${api.address}/jobs/${job.id}/history`)).json()) as HistoryBody;
+    expect(history.steps.map((step) => step.step)).toEqual(sequence(history.count));
     expect(history.count).toBeGreaterThan(20);
     expect((await cancel(job.id)).status).toBe(409);
   });
@@ -144,7 +137,7 @@ describe('live events and cancel across processes', () => {
     const queued = await submit({ trainSamples: 500, testSamples: 100, epochs: 1 });
     const response = await cancel(queued.id);
     expect(response.status).toBe(200);
-    expect((await response.json()).status).toBe('cancelled');
+    expect(((await response.json()) as JobView).status).toBe('cancelled');
     await cancel(blocker.id);
     await waitUntil(blocker.id, (current) => current.status === 'cancelled');
     await new Promise((resolve) => setTimeout(resolve, 500));
@@ -155,7 +148,7 @@ describe('live events and cancel across processes', () => {
     await waitUntil(finished.id, (current) => current.status === 'completed');
     const refused = await cancel(finished.id);
     expect(refused.status).toBe(409);
-    expect((await refused.json()).error).toMatch(/already completed/);
+    expect(((await refused.json()) as ErrorBody).error).toMatch(/already completed/);
     expect((await cancel('00000000-0000-4000-8000-000000000000')).status).toBe(404);
   });
 });

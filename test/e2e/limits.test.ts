@@ -1,13 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { smallSpec } from '../helpers/specs.js';
-
-interface JobBody {
-  id: string;
-  status: string;
-  error: string | null;
-  progress: { step: number; totalSteps: number };
-}
+import type { JobView } from '../../src/api/schemas/job.js';
 
 describe('limits enforced by the worker', () => {
   let stack: Stack;
@@ -26,9 +20,9 @@ describe('limits enforced by the worker', () => {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(smallSpec(overrides)),
     });
-    const { id } = (await response.json()) as JobBody;
+    const { id } = (await response.json()) as JobView;
     for (;;) {
-      const job = (await (await fetch(`${api.address}/jobs/${id}`)).json()) as JobBody;
+      const job = (await (await fetch(`${api.address}/jobs/${id}`)).json()) as JobView;
       if (['completed', 'failed', 'cancelled'].includes(job.status)) return job;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }

@@ -10,14 +10,10 @@ import { redisUrl, silentLogger, testConfig } from '../helpers/env.js';
 import { startOwnPostgres, startOwnRedis } from '../helpers/own-services.js';
 import { spawnService, type ChildService } from '../helpers/processes.js';
 import { smallSpec } from '../helpers/specs.js';
+import type { ErrorBody } from '../../src/api/schemas/common.js';
+import type { HealthReport } from '../../src/api/schemas/health.js';
+import type { JobView } from '../../src/api/schemas/job.js';
 import { record } from '../helpers/websocket.js';
-
-interface JobBody {
-  id: string;
-  status: string;
-  attempts: number;
-  progress: { step: number; totalSteps: number };
-}
 
 const longSpec = smallSpec({
   trainSamples: 6000,
@@ -44,15 +40,15 @@ function client(address: string) {
       body: JSON.stringify(body),
     });
     expect(response.status).toBe(201);
-    return (await response.json()) as JobBody;
+    return (await response.json()) as JobView;
   };
-  const getJob = async (id: string) => (await (await fetch(`${address}/jobs/${id}`)).json()) as JobBody;
-  const waitUntil = async (id: string, done: (job: JobBody) => boolean, timeoutMs = 90_000) => {
+  const getJob = async (id: string) => (await (await fetch(`${address}/jobs/${id}`)).json()) as JobView;
+  const waitUntil = async (id: string, done: (job: JobView) => boolean, timeoutMs = 90_000) => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const response = await fetch(`${address}/jobs/${id}`).catch(() => null);
       if (response?.ok) {
-        const job = (await response.json()) as JobBody;
+        const job = (await response.json()) as JobView;
         if (done(job)) return job;
       }
       if (Date.now() > deadline) throw new Error(`job ${id} did not get there in time`);
@@ -110,7 +106,7 @@ describe('dependency restarts with real processes', () => {
     const acceptedWhileDown = await submit({ ...longSpec, epochs: 1 });
     const health = await fetch(`${api.address}/health`);
     expect(health.status).toBe(503);
-    expect(((await health.json()) as { redis: { ok: boolean } }).redis.ok).toBe(false);
+    expect(((await health.json()) as HealthReport).redis.ok).toBe(false);
     await sleep(1000);
     await redis.start();
     const back = Date.now();
@@ -152,7 +148,7 @@ describe('dependency restarts with real processes', () => {
     const down = Date.now();
     const during = await fetch(`${api.address}/jobs/${job.id}`);
     expect(during.status).toBe(503);
-    const body = (await during.json()) as { code: string; error: string };
+    const body = (await during.json()) as ErrorBody;
     expect(body).toMatchObject({ code: 'database_unavailable' });
     expect(body.error).toMatch(/database.*unavailable/);
     const health = await fetch(`${api.address}/health`);

@@ -80,7 +80,7 @@ export async function startOwnPostgres() {
     const [file, argv] = asRoot
       ? ['runuser', ['-u', 'postgres', '--', path.join(postgresBin(), command), ...args]]
       : [path.join(postgresBin(), command), args];
-    const result = spawnSync(file as string, argv as string[], { encoding: 'utf8' });
+    const result = spawnSync(file, argv, { encoding: 'utf8' });
     if (result.status !== 0) throw new Error(`${command} failed: ${result.stderr}${result.stdout}`);
   };
   run('initdb', ['-D', dataDirectory, '-A', 'trust', '-U', 'postgres', '--no-sync']);
@@ -89,8 +89,10 @@ export async function startOwnPostgres() {
     run('pg_ctl', ['-D', dataDirectory, '-o', options, '-l', path.join(directory, 'log'), '-w', 'start']);
     await waitForPort(port);
   };
-  const stop = async (mode: 'fast' | 'immediate' = 'immediate') =>
+  const stop = (mode: 'fast' | 'immediate' = 'immediate') => {
     run('pg_ctl', ['-D', dataDirectory, '-m', mode, '-w', 'stop']);
+    return Promise.resolve();
+  };
   await start();
   return {
     server: `postgresql://postgres@127.0.0.1:${port}`,

@@ -14,7 +14,8 @@ export function record(url: string): Promise<Recording> {
     const closed = new Promise<{ code: number; reason: string }>((done) =>
       socket.on('close', (code, reason) => done({ code, reason: reason.toString() })),
     );
-    socket.on('message', (data) => messages.push(JSON.parse(data.toString()) as Record<string, unknown>));
+    // Text frames arrive as one Buffer (no binaryType is set).
+    socket.on('message', (data) => messages.push(JSON.parse((data as Buffer).toString()) as Record<string, unknown>));
     socket.once('open', () => resolve({ messages, closed, socket }));
     socket.once('unexpected-response', (_request, response) => reject(new Error(`HTTP ${response.statusCode}`)));
     socket.once('error', reject);

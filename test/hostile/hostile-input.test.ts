@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { buildApp } from '../../src/api/app.js';
+import type { ErrorBody } from '../../src/api/schemas/common.js';
 import { createEventHub } from '../../src/api/event-hub.js';
 import { createJobsService } from '../../src/api/jobs-service.js';
 import { createEventPublisher } from '../../src/events/job-events.js';
@@ -15,6 +16,7 @@ import { queuePrefix, redisUrl, silentLogger } from '../helpers/env.js';
 import { insertFinishedRun } from '../helpers/fixtures.js';
 import { parseJobSpec } from '../../src/domain/job-spec.js';
 import { smallSpec } from '../helpers/specs.js';
+import { healthyChecks, idleQueue } from '../helpers/stand-ins.js';
 import { record, stepsOf } from '../helpers/websocket.js';
 
 // Malformed values of every kind JSON can carry, plus the ones that need special care in JS.
@@ -147,16 +149,14 @@ describe('hostile input', () => {
     app = buildApp({
       logger: silentLogger(),
       bodyLimit: 1024 * 1024,
-      repository: jobs,
       hub: createEventHub(subscriber, prefix),
       // Small enough that a client which stops reading trips it within a few messages.
       maxBufferedBytes: 64 * 1024,
       slowClientMs: 1000,
-      health: { database: async () => undefined, redis: async () => undefined, workers: async () => [] },
+      health: healthyChecks,
       jobs: createJobsService({
         jobs,
-        enqueue: async () => undefined,
-        dequeue: async () => undefined,
+        ...idleQueue,
         publish,
         maxParameters: 20_000_000,
         maxJobMemoryBytes: 2 * 1024 ** 3,
@@ -249,6 +249,31 @@ describe('hostile input', () => {
       ),
       { numRuns: 300 },
     );
+  });
+
+  it('accepts only plain decimal integers in numeric query parameters, naming the field otherwise', async () => {
+    const other = '00000000-0000-4000-8000-000000000000';
+    const numeric: [string, string][] = [
+      ['/jobs?limit=', 'limit'],
+      [`/jobs/${finishedJobId}/history?points=`, 'points'],
+      [`/compare?ids=${finishedJobId},${other}&points=`, 'points'],
+      [`/compare.svg?ids=${finishedJobId},${other}&points=`, 'points'],
+      [`/jobs/${finishedJobId}/events?since=`, 'since'],
+    ];
+    for (const [route, field] of numeric) {
+      for (const value of ['0x10', '1e2', ' 5', '+5', '5.0', '-0', '']) {
+        const response = await app.inject({ method: 'GET', url: `${route}${encodeURIComponent(value)}` });
+        expect({ url: `${route}${value}`, status: response.statusCode }).toEqual({
+          url: `${route}${value}`,
+          status: 400,
+        });
+        const body = response.json<ErrorBody>();
+        expect(body.code).toBe('invalid_query');
+        expect(body.issues?.map((issue) => issue.path)).toContain(field);
+      }
+    }
+    expect((await app.inject({ method: 'GET', url: `/jobs/${finishedJobId}/history?points=10` })).statusCode).toBe(200);
+    expect((await app.inject({ method: 'GET', url: '/jobs?limit=5' })).statusCode).toBe(200);
   });
 
   it('is healthy after all that', async () => {

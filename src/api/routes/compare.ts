@@ -1,36 +1,51 @@
-import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
 import type { JobsService } from '../jobs-service.js';
 import { lossChartSvg } from '../loss-chart.js';
-import { parseRequest, uuidPattern } from '../validation.js';
+import { commonErrors, errorBody } from '../schemas/common.js';
+import { chartQuery, compareQuery, comparison } from '../schemas/compare.js';
 
-const ids = z
-  .string()
-  .transform((value) =>
-    value
-      .split(',')
-      .map((id) => id.trim())
-      .filter(Boolean),
-  )
-  .pipe(
-    z.array(z.string().regex(uuidPattern, 'must be a UUID')).min(2, 'name 2 to 20 runs').max(20, 'name 2 to 20 runs'),
+const badQuery = errorBody.describe('Fewer than 2 or more than 20 distinct runs, a bad id or parameter');
+const unknownJobs = errorBody.describe('Some of the ids name no job; the message lists them');
+
+export const compareRoutes: FastifyPluginCallbackZod<{ jobs: JobsService }> = (app, { jobs }, done) => {
+  app.get(
+    '/compare',
+    {
+      schema: {
+        summary: 'Compare runs side by side',
+        description:
+          'Per run the architecture, differing hyperparameters, accuracy, loss and speed; a layer-by-layer diff; loss curves downsampled to `points`, by step and by epoch.',
+        querystring: compareQuery,
+        response: { 200: comparison, 400: badQuery, 404: unknownJobs, ...commonErrors },
+      },
+    },
+    async (request) => jobs.compare(request.query.ids, request.query.points),
   );
 
-const compareQuery = z.strictObject({ ids, points: z.coerce.number().int().min(2).max(5000).default(200) });
-const chartQuery = compareQuery.extend({
-  points: z.coerce.number().int().min(2).max(5000).default(500),
-  x: z.enum(['step', 'epoch']).default('step'),
-});
-
-export function compareRoutes(app: FastifyInstance, jobs: JobsService): void {
-  app.get('/compare', async (request) => {
-    const query = parseRequest(compareQuery, request.query);
-    return jobs.compare(query.ids, query.points);
-  });
-
-  app.get('/compare.svg', async (request, reply) => {
-    const query = parseRequest(chartQuery, request.query);
-    const svg = await lossChartSvg(await jobs.compare(query.ids, query.points), query.x);
-    return reply.type('image/svg+xml; charset=utf-8').send(svg);
-  });
-}
+  app.get(
+    '/compare.svg',
+    {
+      schema: {
+        summary: 'Draw the loss curves of runs overlaid',
+        description: 'An SVG drawn by Vega-Lite, with a legend of run names; `x=epoch` aligns runs by epoch.',
+        querystring: chartQuery,
+        produces: ['image/svg+xml'],
+        response: {
+          200: {
+            description: 'The chart',
+            content: { 'image/svg+xml': { schema: z.string().describe('An SVG document') } },
+          },
+          400: badQuery,
+          404: unknownJobs,
+          ...commonErrors,
+        },
+      },
+    },
+    async (request, reply) => {
+      const svg = await lossChartSvg(await jobs.compare(request.query.ids, request.query.points), request.query.x);
+      return reply.type('image/svg+xml; charset=utf-8').send(svg);
+    },
+  );
+  done();
+};

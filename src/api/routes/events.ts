@@ -1,15 +1,14 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
+import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
 import type { WebSocket } from 'ws';
-import { z } from 'zod';
-import type { JobsRepository } from '../../store/jobs-repository.js';
 import type { EventHub } from '../event-hub.js';
 import { createJobStream } from '../job-stream.js';
 import type { JobsService } from '../jobs-service.js';
-import { parseRequest } from '../validation.js';
+import { commonErrors, errorBody, jobIdParams } from '../schemas/common.js';
+import { allJobsMessage, eventsQuery, jobStreamMessage } from '../schemas/events.js';
 
 export interface EventRoutesDeps {
   jobs: JobsService;
-  repository: Pick<JobsRepository, 'find' | 'historyPages'>;
   hub: EventHub;
   /** A client whose unsent data passes this many bytes is disconnected instead of growing memory. */
   maxBufferedBytes: number;
@@ -17,14 +16,8 @@ export interface EventRoutesDeps {
   slowClientMs: number;
 }
 
-const eventsQuery = z.strictObject({
-  since: z.coerce
-    .number()
-    .int()
-    .min(0)
-    .max(2 ** 31 - 1)
-    .default(0),
-});
+type App = Parameters<FastifyPluginCallbackZod>[0];
+type Resyncable = { resync(): Promise<void> };
 
 // Close codes: 1000 normal (job finished), 1001 server going away, 1003 we take no messages,
 // 1008 too slow, 1013 try again later (Redis unreachable).
@@ -60,31 +53,40 @@ async function drained(socket: WebSocket, maxBufferedBytes: number, slowClientMs
   }
 }
 
-export function eventRoutes(
-  app: FastifyInstance,
-  { jobs, repository, hub, maxBufferedBytes, slowClientMs }: EventRoutesDeps,
-): void {
-  const streams = new Set<{ resync(): Promise<void> }>();
-  hub.onReconnect(() => {
-    for (const stream of streams) void stream.resync().catch(() => undefined);
-  });
+const upgrade = {
+  description:
+    'Switching Protocols: the connection becomes a WebSocket that carries these messages as JSON text frames',
+};
 
-  // Checked before the upgrade, so an unknown job is a plain 404 (and a bad id a 400).
-  const jobMustExist = async (request: FastifyRequest<{ Params: { id: string } }>, _reply: FastifyReply) => {
-    parseRequest(eventsQuery, request.query);
-    await jobs.get(request.params.id);
-  };
-
-  app.get<{ Params: { id: string } }>(
+function jobEventsRoute(app: App, deps: EventRoutesDeps, streams: Set<Resyncable>): void {
+  const { jobs, hub, maxBufferedBytes, slowClientMs } = deps;
+  app.get(
     '/jobs/:id/events',
-    { websocket: true, preValidation: jobMustExist },
+    {
+      websocket: true,
+      schema: {
+        summary: "Stream a job's events (WebSocket)",
+        description:
+          'A WebSocket (GET with Upgrade: websocket). Replays what happened so far (steps after `since`), then streams live: steps batched every ~250 ms, epoch metrics, status changes. Closes with 1000 after the final status, 1008 when the client reads too slowly, 1013 when events are unavailable (reconnect with ?since=<last step>).',
+        params: jobIdParams,
+        querystring: eventsQuery,
+        response: {
+          101: { ...upgrade, content: { 'application/json': { schema: jobStreamMessage } } },
+          400: errorBody.describe('A bad id or `since`'),
+          404: errorBody.describe('No job has this id'),
+        },
+      },
+      // Checked before the upgrade (and after the query is validated), so an unknown job is a plain 404.
+      preHandler: async (request: FastifyRequest<{ Params: { id: string } }>) => {
+        await jobs.get(request.params.id);
+      },
+    },
     (socket, request) => {
-      const { since } = parseRequest(eventsQuery, request.query);
       refuseMessages(socket);
       const stream = createJobStream({
         jobId: request.params.id.toLowerCase(),
-        since,
-        jobs: repository,
+        since: request.query.since,
+        jobs,
         hub,
         send: (message) => guardedSend(socket, maxBufferedBytes, message),
         drain: () => drained(socket, maxBufferedBytes, slowClientMs),
@@ -101,8 +103,19 @@ export function eventRoutes(
       });
     },
   );
+}
 
-  app.get('/events', { websocket: true }, (socket, request) => {
+function allEventsRoute(app: App, { hub, maxBufferedBytes }: EventRoutesDeps): void {
+  const schema = {
+    summary: 'Stream status and epoch events of every job (WebSocket)',
+    description:
+      'A WebSocket (GET with Upgrade: websocket) carrying the status changes and epoch metrics of every job, live; no steps.',
+    response: {
+      101: { ...upgrade, content: { 'application/json': { schema: allJobsMessage } } },
+      500: commonErrors[500],
+    },
+  };
+  app.get('/events', { websocket: true, schema }, (socket, request) => {
     refuseMessages(socket);
     let seq = 0;
     let unsubscribe: (() => Promise<void>) | undefined;
@@ -111,20 +124,34 @@ export function eventRoutes(
       closed = true;
       void unsubscribe?.();
     });
-    hub
-      .subscribeAll((event) => {
-        seq += 1;
-        guardedSend(socket, maxBufferedBytes, { seq, ...event });
-      })
-      .then(
-        (stop) => {
-          unsubscribe = stop;
-          if (closed) void stop();
-        },
-        (error: unknown) => {
-          request.log.warn({ err: error }, 'event stream failed');
-          socket.close(1013, 'events are unavailable right now; reconnect later');
-        },
-      );
+    const send = (event: object) => {
+      seq += 1;
+      guardedSend(socket, maxBufferedBytes, { seq, ...event });
+    };
+    hub.subscribeAll(send).then(
+      (stop) => {
+        unsubscribe = stop;
+        if (closed) void stop();
+      },
+      (error: unknown) => {
+        request.log.warn({ err: error }, 'event stream failed');
+        socket.close(1013, 'events are unavailable right now; reconnect later');
+      },
+    );
   });
 }
+
+export const eventRoutes: FastifyPluginCallbackZod<EventRoutesDeps> = (app, deps, done) => {
+  // @fastify/websocket hides its routes from the OpenAPI document; these are part of the API, so
+  // they are documented as GET operations (this hook runs after that plugin's, on these routes only).
+  app.addHook('onRoute', (route) => {
+    if (route.websocket && route.method === 'GET' && route.schema) route.schema.hide = false;
+  });
+  const streams = new Set<Resyncable>();
+  deps.hub.onReconnect(() => {
+    for (const stream of streams) void stream.resync().catch(() => undefined);
+  });
+  jobEventsRoute(app, deps, streams);
+  allEventsRoute(app, deps);
+  done();
+};

@@ -1,9 +1,24 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
 import { healthReport, type HealthChecks } from '../health.js';
+import { healthReport as healthSchema } from '../schemas/health.js';
 
-export function healthRoutes(app: FastifyInstance, checks: HealthChecks): void {
-  app.get('/health', async (_request, reply) => {
-    const report = await healthReport(checks);
-    return reply.status(report.ok ? 200 : 503).send({ status: report.ok ? 'ok' : 'unavailable', ...report });
-  });
-}
+export const healthRoutes: FastifyPluginCallbackZod<{ checks: HealthChecks }> = (app, { checks }, done) => {
+  app.get(
+    '/health',
+    {
+      schema: {
+        summary: 'Check the server and its dependencies',
+        description: 'Probes Postgres and Redis; lists live workers and their training backends.',
+        response: {
+          200: healthSchema.describe('Postgres and Redis answer'),
+          503: healthSchema.describe('Postgres or Redis does not answer; the report says which'),
+        },
+      },
+    },
+    async (_request, reply) => {
+      const report = await healthReport(checks);
+      return reply.status(report.ok ? 200 : 503).send({ status: report.ok ? 'ok' : 'unavailable', ...report });
+    },
+  );
+  done();
+};

@@ -1,111 +1,140 @@
 import { Readable } from 'node:stream';
-import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
-import { jobStatuses, runSorts } from '../../store/jobs-repository.js';
+import { validatorCompiler, type FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
 import type { JobsService } from '../jobs-service.js';
 import { jobView, runSummary } from '../job-view.js';
-import { ApiError } from '../errors.js';
 import { historyBody } from '../history-body.js';
-import { isUuid, parseRequest } from '../validation.js';
-import { text } from '../../domain/text.js';
+import { commonErrors, errorBody, jobIdParams } from '../schemas/common.js';
+import { historyBody as historySchema, historyQuery, type HistoryBody } from '../schemas/history.js';
+import { jobSpecBody, jobView as jobSchema, runList, runListQuery, submitHeaders } from '../schemas/job.js';
 
-const historyQuery = z.strictObject({
-  points: z.coerce.number().int().min(2).max(1_000_000).optional(),
-});
+const badId = errorBody.describe('The id is not a UUID');
+const unknownJob = errorBody.describe('No job has this id');
 
-const listQuery = z.strictObject({
-  status: z
-    .string()
-    .transform((value) => value.split(',').map((part) => part.trim()))
-    .pipe(z.array(z.enum(jobStatuses)))
-    .optional(),
-  dataset: text().max(100).optional(),
-  name: text().min(1).max(200).optional(),
-  tag: text().min(1).max(50).optional(),
-  sort: z.enum(runSorts).default('created'),
-  order: z.enum(['asc', 'desc']).default('desc'),
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.string().max(500).optional(),
-});
+function readRoutes(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsService): void {
+  app.get(
+    '/jobs',
+    {
+      schema: {
+        summary: 'List past runs',
+        description:
+          'Newest first by default; filter by status, dataset, name and tag; sort by accuracy or duration. Runs without a value yet sort as lowest.',
+        querystring: runListQuery,
+        response: { 200: runList, 400: errorBody.describe('A bad query parameter'), ...commonErrors },
+      },
+    },
+    async (request) => {
+      const { status, dataset, name, tag, sort, order, limit, cursor } = request.query;
+      const page = await jobs.list({
+        ...(status ? { statuses: status } : {}),
+        ...(dataset ? { dataset } : {}),
+        ...(name ? { nameContains: name } : {}),
+        ...(tag ? { tag } : {}),
+        ...(cursor ? { cursor } : {}),
+        sort,
+        order,
+        limit,
+      });
+      return { runs: page.runs.map(runSummary), nextCursor: page.nextCursor };
+    },
+  );
 
-interface Cursor {
-  sort: string;
-  order: string;
-  key: number;
-  id: string;
+  app.get(
+    '/jobs/:id',
+    {
+      schema: {
+        summary: 'Get a job',
+        description: 'Status, spec, progress, per-epoch metrics, backend, timestamps and error.',
+        params: jobIdParams,
+        response: { 200: jobSchema, 400: badId, 404: unknownJob, ...commonErrors },
+      },
+    },
+    async (request) => jobView(await jobs.get(request.params.id)),
+  );
+
+  app.get(
+    '/jobs/:id/history',
+    {
+      schema: {
+        summary: "Get a job's loss history",
+        description:
+          'Every recorded step, streamed from Postgres a page at a time; `points` downsamples with Largest-Triangle-Three-Buckets, keeping the first and last step.',
+        params: jobIdParams,
+        querystring: historyQuery,
+        response: { 200: historySchema, 400: errorBody, 404: unknownJob, ...commonErrors },
+      },
+    },
+    async (request, reply) => {
+      // Unknown jobs and an unreachable database fail here, before the body starts.
+      const history = await jobs.history(request.params.id, request.query.points);
+      // Fastify sends a stream as it is, past the serializer: the schema documents this body, and
+      // test/api/openapi.test.ts checks an answer against it.
+      const body = Readable.from(historyBody(history)) as unknown as HistoryBody;
+      return reply.type('application/json; charset=utf-8').send(body);
+    },
+  );
 }
 
-const encodeCursor = (cursor: Cursor) => Buffer.from(JSON.stringify(cursor)).toString('base64url');
+function writeRoutes(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsService): void {
+  app.post(
+    '/jobs',
+    {
+      schema: {
+        summary: 'Submit a training job',
+        description:
+          'Stored before it is queued. With an Idempotency-Key, a repeat with the same body returns the same job (header Idempotent-Replayed: true).',
+        headers: submitHeaders,
+        body: jobSpecBody,
+        response: {
+          201: jobSchema.describe('The job, queued; Location names it'),
+          400: errorBody.describe('An invalid spec or Idempotency-Key: `issues` names every bad field'),
+          413: errorBody.describe('The body is over the size limit'),
+          415: errorBody.describe('The body is not JSON'),
+          422: errorBody.describe('The Idempotency-Key was used with a different body'),
+          ...commonErrors,
+        },
+      },
+      // The jobs service validates the spec, against limits of this server's configuration, and
+      // after an idempotent replay is ruled out: the schema above documents the body and types it.
+      // fastify types `route.schema` as the whole route schema; at run time it is the part being compiled.
+      validatorCompiler: (route) =>
+        route.httpPart === 'body'
+          ? (value: unknown) => ({ value })
+          : validatorCompiler(route as unknown as Parameters<typeof validatorCompiler>[0]),
+    },
+    async (request, reply) => {
+      const { job, replayed } = await jobs.submit(request.body, request.headers['idempotency-key']);
+      if (replayed) void reply.header('idempotent-replayed', 'true');
+      return reply.status(201).header('location', `/jobs/${job.id}`).send(jobView(job));
+    },
+  );
 
-function decodeCursor(value: string, sort: string, order: string): { key: number; id: string } {
-  let decoded: unknown;
-  try {
-    decoded = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'));
-  } catch {
-    decoded = null;
-  }
-  const cursor: Partial<Cursor> = decoded !== null && typeof decoded === 'object' ? (decoded as Partial<Cursor>) : {};
-  if (
-    typeof cursor.key !== 'number' ||
-    !Number.isFinite(cursor.key) ||
-    typeof cursor.id !== 'string' ||
-    !isUuid(cursor.id)
-  ) {
-    throw new ApiError(400, 'invalid_query', 'invalid query: cursor', [
-      { path: 'cursor', message: 'is not a cursor this API issued' },
-    ]);
-  }
-  if (cursor.sort !== sort || cursor.order !== order) {
-    throw new ApiError(400, 'invalid_query', 'invalid query: cursor', [
-      { path: 'cursor', message: `belongs to sort=${cursor.sort}&order=${cursor.order}; repeat those with it` },
-    ]);
-  }
-  return { key: cursor.key, id: cursor.id };
+  app.post(
+    '/jobs/:id/cancel',
+    {
+      schema: {
+        summary: 'Cancel a job',
+        description: '200 for a queued job (it never starts); 202 for a running one, which stops between batches.',
+        params: jobIdParams,
+        response: {
+          200: jobSchema.describe('Cancelled'),
+          202: jobSchema.describe('Cancel requested; the worker stops it'),
+          400: badId,
+          404: unknownJob,
+          409: errorBody.describe('The job has already ended'),
+          ...commonErrors,
+        },
+      },
+    },
+    async (request, reply) => {
+      const job = await jobs.cancel(request.params.id);
+      // 200 when the job is already cancelled; 202 while its worker is stopping it.
+      return reply.status(job.status === 'cancelled' ? 200 : 202).send(jobView(job));
+    },
+  );
 }
 
-export function jobRoutes(app: FastifyInstance, jobs: JobsService): void {
-  app.post('/jobs', async (request, reply) => {
-    const key = request.headers['idempotency-key'];
-    if (Array.isArray(key)) throw new ApiError(400, 'invalid_idempotency_key', 'send one Idempotency-Key header');
-    const { job, replayed } = await jobs.submit(request.body, key);
-    if (replayed) void reply.header('idempotent-replayed', 'true');
-    return reply.status(201).header('location', `/jobs/${job.id}`).send(jobView(job));
-  });
-
-  app.get('/jobs', async (request) => {
-    const query = parseRequest(listQuery, request.query);
-    const { runs, keys, more } = await jobs.list({
-      ...(query.status ? { statuses: query.status } : {}),
-      ...(query.dataset ? { dataset: query.dataset } : {}),
-      ...(query.name ? { nameContains: query.name } : {}),
-      ...(query.tag ? { tag: query.tag } : {}),
-      sort: query.sort,
-      order: query.order,
-      limit: query.limit,
-      ...(query.cursor ? { after: decodeCursor(query.cursor, query.sort, query.order) } : {}),
-    });
-    const last = runs.at(-1);
-    const nextCursor =
-      last && more
-        ? encodeCursor({ sort: query.sort, order: query.order, key: keys.at(-1) as number, id: last.id })
-        : null;
-    return { runs: runs.map(runSummary), nextCursor };
-  });
-
-  app.get<{ Params: { id: string } }>('/jobs/:id', async (request) => jobView(await jobs.get(request.params.id)));
-
-  app.get<{ Params: { id: string } }>('/jobs/:id/history', async (request, reply) => {
-    const { points } = parseRequest(historyQuery, request.query);
-    // Unknown jobs and an unreachable database fail here, before the body starts.
-    const history = await jobs.history(request.params.id, points);
-    return reply
-      .type('application/json; charset=utf-8')
-      .send(Readable.from(historyBody(request.params.id.toLowerCase(), history)));
-  });
-
-  app.post<{ Params: { id: string } }>('/jobs/:id/cancel', async (request, reply) => {
-    const job = await jobs.cancel(request.params.id);
-    // 200 when the job is already cancelled; 202 while its worker is stopping it.
-    return reply.status(job.status === 'cancelled' ? 200 : 202).send(jobView(job));
-  });
-}
+export const jobRoutes: FastifyPluginCallbackZod<{ jobs: JobsService }> = (app, { jobs }, done) => {
+  readRoutes(app, jobs);
+  writeRoutes(app, jobs);
+  done();
+};

@@ -1,0 +1,76 @@
+import { InvalidRequest, JobNotFound } from '../domain/errors.js';
+import type { JobsRepository, JobWithEpochs, StepRecord } from '../store/jobs-repository.js';
+import { lttbPaged } from './downsample.js';
+import { uuidPattern } from './schemas/common.js';
+
+/** A job's loss history as the API serves it: steps in order, in pages. */
+export interface History {
+  jobId: string;
+  steps: AsyncIterable<readonly StepRecord[]> | Iterable<readonly StepRecord[]>;
+  /** Steps recorded when downsampled; null when `steps` is the whole history. */
+  totalSteps: number | null;
+  downsampling: 'lttb' | null;
+}
+
+/** A job id as the store keys it, or InvalidRequest when it is not a UUID. */
+export function checkId(id: string): string {
+  if (!uuidPattern.test(id)) {
+    throw new InvalidRequest('invalid_id', 'job id must be a UUID', [{ path: 'id', message: 'must be a UUID' }]);
+  }
+  return id.toLowerCase();
+}
+
+type Store = Pick<JobsRepository, 'find' | 'historyExtent' | 'historyPages'>;
+
+/** Reading jobs and their loss histories. */
+export function createJobReads(jobs: Store) {
+  async function get(id: string): Promise<JobWithEpochs> {
+    const job = await jobs.find(checkId(id));
+    if (!job) throw new JobNotFound([id]);
+    return job;
+  }
+
+  /** A job's loss history downsampled (LTTB) to at most `points`, read twice a page at a time. */
+  async function sampledHistory(
+    jobId: string,
+    points: number,
+    extent?: { count: number; lastStep: number },
+  ): Promise<StepRecord[]> {
+    const { count, lastStep } = extent ?? (await jobs.historyExtent(jobId));
+    const read = () => jobs.historyPages(jobId, { through: lastStep });
+    return lttbPaged(
+      count,
+      points,
+      read,
+      (step) => step.step,
+      (step) => step.loss,
+    );
+  }
+
+  return {
+    get,
+    sampledHistory,
+
+    /** The job, or null when there is none with this id. */
+    find: (id: string): Promise<JobWithEpochs | null> => jobs.find(checkId(id)),
+
+    /** A job's steps after `after`, in order, a page at a time, so a long history is never held whole. */
+    stepsAfter: (id: string, after: number): AsyncIterable<readonly StepRecord[]> =>
+      jobs.historyPages(checkId(id), { after }),
+
+    /**
+     * The history, whole or downsampled (LTTB) to about `points`, always keeping the first and last
+     * step; read from Postgres a page at a time, and a whole history is passed on the same way.
+     */
+    history: async (id: string, points?: number): Promise<History> => {
+      const job = await get(id);
+      const extent = await jobs.historyExtent(job.id);
+      if (points === undefined || extent.count <= points) {
+        const steps = jobs.historyPages(job.id, { through: extent.lastStep });
+        return { jobId: job.id, steps, totalSteps: null, downsampling: null };
+      }
+      const steps = [await sampledHistory(job.id, points, extent)];
+      return { jobId: job.id, steps, totalSteps: extent.count, downsampling: 'lttb' };
+    },
+  };
+}

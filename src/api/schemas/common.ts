@@ -1,0 +1,48 @@
+import { z } from 'zod';
+
+/** The body of every error answer: a human message, a stable code and, for bad fields, each of them. */
+export const errorBody = z
+  .object({
+    error: z.string().describe('What went wrong, for a human'),
+    code: z
+      .string()
+      .describe('Stable, for programs: not_found, invalid_query, invalid_spec, database_unavailable, ...'),
+    issues: z
+      .array(z.object({ path: z.string(), message: z.string() }))
+      .optional()
+      .describe('One entry per bad field, when the request had bad fields'),
+  })
+  .meta({ id: 'Error' });
+export type ErrorBody = z.output<typeof errorBody>;
+
+export const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export const jobId = z
+  .string()
+  .regex(uuidPattern, 'must be a UUID')
+  .meta({ description: 'A job id (UUID)', examples: ['5b0c6f1e-3a52-4c1e-9d8f-2f4b7a9e0c13'] });
+
+/** The path parameters of every /jobs/:id route. */
+export const jobIdParams = z.object({ id: jobId });
+
+/**
+ * A whole number in a query string: decimal digits only, so `0x10`, `1e2`, `+5`, ` 5` and `5.0`
+ * are refused rather than read as numbers.
+ */
+export function decimalInteger(min: number, max: number, example?: string) {
+  // Examples go on the string a client writes: a pipe's JSON schema is its input's.
+  return z
+    .string()
+    .regex(/^[0-9]+$/, 'must be a whole number written in decimal digits')
+    .meta(example === undefined ? {} : { examples: [example] })
+    .transform(Number)
+    .pipe(z.int().min(min).max(max));
+}
+
+export const isoTime = z.iso.datetime();
+
+/** Error answers every route may give, besides its own. */
+export const commonErrors = {
+  500: errorBody.describe('Unexpected failure; the server logged the details'),
+  503: errorBody.describe('Postgres or Redis is unreachable; retry after the Retry-After header'),
+};

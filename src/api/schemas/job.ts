@@ -1,0 +1,140 @@
+import { z } from 'zod';
+import { jobSpecSchema } from '../../domain/job-spec.js';
+import { jobStatuses, runSorts } from '../../store/jobs-repository.js';
+import { text } from '../../domain/text.js';
+import { decimalInteger, isoTime, jobId } from './common.js';
+import { epochMetrics } from './metrics.js';
+
+/**
+ * A job spec: what POST /jobs takes (defaults may be left out) and what a job shows (every default
+ * filled in, and a seed). The limits that depend on the server's configuration are checked by the
+ * jobs service, so this schema leaves them out.
+ */
+export const jobSpec = jobSpecSchema({ maxParameters: Number.MAX_SAFE_INTEGER }).meta({ id: 'JobSpec' });
+
+/** The exercise's first network on a slice of MNIST: the example request body. */
+const exampleSpec = {
+  name: 'mlp-128',
+  tags: ['demo'],
+  trainSamples: 2000,
+  testSamples: 500,
+  seed: 1,
+  model: {
+    layers: [
+      { type: 'dense', units: 128, activation: 'relu' },
+      { type: 'dense', units: 10 },
+    ],
+  },
+  epochs: 2,
+  learningRate: 0.05,
+  batchSize: 64,
+  optimizer: 'sgd',
+};
+
+/** The body of POST /jobs: a job spec, with an example. */
+export const jobSpecBody = jobSpecSchema({ maxParameters: Number.MAX_SAFE_INTEGER }).meta({
+  description: 'A job spec; unknown fields are errors at every level',
+  examples: [exampleSpec],
+});
+
+export const jobStatus = z.enum(jobStatuses).meta({ id: 'JobStatus' });
+
+/** The public JSON shape of a job. */
+export const jobView = z
+  .object({
+    id: jobId,
+    name: z.string().nullable(),
+    status: jobStatus,
+    dataset: z.string(),
+    spec: jobSpec,
+    backend: z.string().nullable().describe('The training backend of the last attempt: tensorflow, wasm or cpu'),
+    parameterCount: z.int(),
+    attempts: z.int(),
+    progress: z.object({
+      epoch: z.int(),
+      step: z.int(),
+      totalSteps: z.int(),
+      fraction: z.number().describe('step / totalSteps, 0..1'),
+    }),
+    metrics: z.object({ epochs: z.array(epochMetrics) }),
+    error: z.string().nullable(),
+    tags: z.array(z.string()),
+    architecture: z.string().describe('Input features, then every dense layer\'s units: "784-512-512-10"'),
+    finalTestAccuracy: z.number().nullable(),
+    bestTestAccuracy: z.number().nullable(),
+    cancelRequested: z.boolean(),
+    createdAt: isoTime,
+    startedAt: isoTime.nullable(),
+    finishedAt: isoTime.nullable(),
+    updatedAt: isoTime,
+    durationMs: z.int().nullable(),
+    links: z.object({ self: z.string(), history: z.string(), events: z.string(), cancel: z.string() }),
+  })
+  .meta({ id: 'Job' });
+export type JobView = z.output<typeof jobView>;
+
+/** One line of GET /jobs: enough to compare runs at a glance. */
+export const runSummary = z
+  .object({
+    id: jobId,
+    name: z.string().nullable(),
+    status: jobStatus,
+    dataset: z.string(),
+    tags: z.array(z.string()),
+    architecture: z.string(),
+    parameterCount: z.int(),
+    hyperparameters: z.object({
+      epochs: z.int(),
+      learningRate: z.number(),
+      batchSize: z.int(),
+      optimizer: z.string(),
+    }),
+    epochsCompleted: z.int(),
+    finalTestAccuracy: z.number().nullable(),
+    bestTestAccuracy: z.number().nullable(),
+    finalTestLoss: z.number().nullable(),
+    durationMs: z.int().nullable(),
+    backend: z.string().nullable(),
+    createdAt: isoTime,
+    finishedAt: isoTime.nullable(),
+    links: z.object({ self: z.string() }),
+  })
+  .meta({ id: 'RunSummary' });
+export type RunSummary = z.output<typeof runSummary>;
+
+export const runList = z
+  .object({
+    runs: z.array(runSummary),
+    nextCursor: z.string().nullable().describe('Pass as `cursor` for the next page; null on the last page'),
+  })
+  .meta({ id: 'RunList' });
+export type RunList = z.output<typeof runList>;
+
+export const runListQuery = z.strictObject({
+  status: z
+    .string()
+    .meta({ examples: ['completed,failed'] })
+    .transform((value) => value.split(',').map((part) => part.trim()))
+    .pipe(z.array(z.enum(jobStatuses)))
+    .optional()
+    .describe('Comma-separated statuses'),
+  dataset: text().max(100).optional(),
+  name: text().min(1).max(200).optional().describe('Case-insensitive part of the name'),
+  tag: text().min(1).max(50).optional(),
+  sort: z
+    .enum(runSorts)
+    .default('created')
+    .meta({ examples: ['bestAccuracy'] }),
+  order: z.enum(['asc', 'desc']).default('desc'),
+  limit: decimalInteger(1, 100, '10').default(20),
+  cursor: z.string().max(500).optional().describe('`nextCursor` of the previous page, with the same sort and order'),
+});
+export type RunListQuery = z.output<typeof runListQuery>;
+
+/** The only header POST /jobs reads. */
+export const submitHeaders = z.object({
+  'idempotency-key': z
+    .string()
+    .optional()
+    .describe('1 to 200 printable ASCII characters; a repeat with the same body returns the same job'),
+});

@@ -1,0 +1,96 @@
+import { createHash, randomInt, randomUUID } from 'node:crypto';
+import { IdempotencyConflict, InvalidRequest, InvalidSpec } from '../domain/errors.js';
+import { parseJobSpec, type SpecLimits } from '../domain/job-spec.js';
+import { specParameterCount, totalSteps } from '../domain/model-shape.js';
+import type { PublishEvent } from '../events/job-events.js';
+import type { Logger } from '../logger.js';
+import type { JobsRepository, JobWithEpochs } from '../store/jobs-repository.js';
+
+export interface Submitted {
+  job: JobWithEpochs;
+  /** True when an idempotency key had already created this job. */
+  replayed: boolean;
+}
+
+export interface SubmitDeps {
+  jobs: Pick<JobsRepository, 'create' | 'createWithKey' | 'findByIdempotencyKey'>;
+  get: (id: string) => Promise<JobWithEpochs>;
+  enqueue: (jobId: string) => Promise<void>;
+  publish: PublishEvent;
+  limits: SpecLimits;
+  logger: Logger;
+}
+
+// Key order does not change what a body means, so it does not change its hash either.
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+const idempotencyKeyPattern = /^[\x21-\x7e]{1,200}$/;
+
+function checkIdempotencyKey(key: string | undefined): void {
+  if (key !== undefined && !idempotencyKeyPattern.test(key)) {
+    throw new InvalidRequest('invalid_idempotency_key', 'Idempotency-Key must be 1 to 200 printable ASCII characters', [
+      { path: 'Idempotency-Key', message: 'must be 1 to 200 printable ASCII characters' },
+    ]);
+  }
+}
+
+/** A new job's row from a valid body: every default filled in, and always a seed, so any run can be repeated. */
+function newJob(body: unknown, limits: SpecLimits) {
+  const parsed = parseJobSpec(body, limits);
+  if (!parsed.ok) throw new InvalidSpec(parsed.issues);
+  const spec = { ...parsed.spec, seed: parsed.spec.seed ?? randomInt(0, 2 ** 32 - 1) };
+  return { id: randomUUID(), spec, parameterCount: specParameterCount(spec), totalSteps: totalSteps(spec) };
+}
+
+/**
+ * Validates, stores (committed before queueing) and queues a job. With an idempotency key, a repeat
+ * of the same body returns the job the key first created (`replayed`), and a different body under
+ * the same key is an IdempotencyConflict.
+ */
+export function createSubmit({ jobs, get, enqueue, publish, limits, logger }: SubmitDeps) {
+  async function replay(key: string | undefined, bodyHash: string): Promise<Submitted | null> {
+    const existing = key === undefined ? null : await jobs.findByIdempotencyKey(key);
+    if (!existing) return null;
+    if (existing.bodyHash !== bodyHash) throw new IdempotencyConflict();
+    return { job: await get(existing.jobId), replayed: true };
+  }
+
+  async function store(body: unknown, key: string | undefined, bodyHash: string): Promise<Submitted> {
+    const job = newJob(body, limits);
+    if (key === undefined) return { job: await jobs.create(job), replayed: false };
+    const created = await jobs.createWithKey(job, key, bodyHash);
+    if (created) return { job: created, replayed: false };
+    // A concurrent request with the same key won the race; answer as it did.
+    const raced = await replay(key, bodyHash);
+    if (!raced) throw new Error('idempotency key vanished after a conflict');
+    return raced;
+  }
+
+  async function queue(job: JobWithEpochs): Promise<void> {
+    logger.info({ jobId: job.id, status: 'queued' }, 'job queued');
+    try {
+      await enqueue(job.id);
+    } catch (error) {
+      // The row is the record: the reconciler queues it once the queue is reachable again.
+      logger.warn({ jobId: job.id, err: error }, 'could not queue job; the reconciler will retry');
+    }
+    publish({ type: 'status', jobId: job.id, status: 'queued', error: null });
+  }
+
+  return async function submit(body: unknown, idempotencyKey?: string): Promise<Submitted> {
+    checkIdempotencyKey(idempotencyKey);
+    const bodyHash = idempotencyKey === undefined ? '' : createHash('sha256').update(canonicalJson(body)).digest('hex');
+    const earlier = await replay(idempotencyKey, bodyHash);
+    if (earlier) return earlier;
+    const submitted = await store(body, idempotencyKey, bodyHash);
+    if (!submitted.replayed) await queue(submitted.job);
+    return submitted;
+  };
+}
