@@ -57,7 +57,15 @@ export const evaluationSchema = z.object({
   accuracy: share,
   confusionMatrix: z.array(z.array(count)),
   classes: z.array(
-    z.object({ label: count, support: count, predicted: count, precision: share, recall: share, f1: share, accuracy: share }),
+    z.object({
+      label: count,
+      support: count,
+      predicted: count,
+      precision: share,
+      recall: share,
+      f1: share,
+      accuracy: share,
+    }),
   ),
   macro: z.object({ precision: share, recall: share, f1: share }),
   mistakes: z.array(z.object({ index: count, trueLabel: count, predictedLabel: count, confidence: z.number() })),

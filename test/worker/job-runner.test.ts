@@ -276,6 +276,22 @@ describe('the job runner', () => {
       expect(models.records.get('best')).toMatchObject({ epoch: 1, testAccuracy: 0.9 });
     });
 
+    it('keeps a failed job’s model of its last completed epoch, stored before the job ends', async () => {
+      const { runner, started, writes, models } = setup();
+      const running = runner.run(jobId);
+      const training = await started();
+      epoch(training, 1, 0.6);
+      training.listener.onSteps([{ step: 2, epoch: 2, loss: Number.NaN }]);
+      training.end({ outcome: 'failed', code: 'diverged', message: 'loss became NaN at step 2', numTensors: 0 });
+      await running;
+      expect(writes.filter((write) => write.startsWith('model') || write.startsWith('finish'))).toEqual([
+        'model best 1',
+        'model final 1',
+        'finish failed',
+      ]);
+      expect(models.records.get('final')).toMatchObject({ epoch: 1, testAccuracy: 0.6 });
+    });
+
     const bestOfEarlierAttempt = () =>
       Promise.resolve({
         jobId,
