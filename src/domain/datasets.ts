@@ -7,9 +7,13 @@ export interface DatasetInfo {
   readonly numClasses: number;
   readonly trainSize: number;
   readonly testSize: number;
+  /** Raw feature values run from 0 to this (255 for 8-bit pixels); training divides by it first. */
+  readonly maxRawValue: number;
   /** Pixel statistics after scaling to [0, 1], used to normalise inputs. */
   readonly mean: number;
   readonly std: number;
+  /** Names of the classes in label order, for datasets whose labels are not self-explanatory. */
+  readonly classNames?: readonly string[];
 }
 
 /** Every dataset a job may name; a new one is one more entry here plus a loader in training/datasets. */
@@ -21,6 +25,7 @@ export const datasets = {
     numClasses: 10,
     trainSize: 60_000,
     testSize: 10_000,
+    maxRawValue: 255,
     mean: 0.1307,
     std: 0.3081,
   },
@@ -37,4 +42,9 @@ export function datasetInfo(name: DatasetName): DatasetInfo {
 /** Number of input features once an example is flattened. */
 export function inputSize(info: DatasetInfo): number {
   return info.inputShape.reduce((product, dimension) => product * dimension, 1);
+}
+
+/** How a raw example becomes model input, (raw * scale - mean) / std: what training does to the dataset. */
+export function preprocessingOf(info: DatasetInfo): { scale: number; mean: number; std: number } {
+  return { scale: 1 / info.maxRawValue, mean: info.mean, std: info.std };
 }

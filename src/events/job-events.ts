@@ -4,7 +4,8 @@ import type { EpochMetrics, StepLoss } from '../domain/metrics.js';
 /** What workers (and the API, for queued and cancelled jobs) announce about jobs, through Redis. */
 export type JobEvent =
   | { type: 'steps'; jobId: string; steps: StepLoss[] }
-  | ({ type: 'epoch'; jobId: string } & EpochMetrics)
+  /** `perClassAccuracy`: each class's test accuracy in label order, when the epoch was evaluated. */
+  | ({ type: 'epoch'; jobId: string; perClassAccuracy?: (number | null)[] } & EpochMetrics)
   | { type: 'status'; jobId: string; status: string; error: string | null };
 
 /** Every event of one job. */

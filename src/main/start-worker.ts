@@ -4,11 +4,14 @@ import type { Logger } from '../logger.js';
 import { createRedis, type Redis } from '../queue/redis.js';
 import { createTrainingQueue } from '../queue/training-queue.js';
 import { announceWorker } from '../queue/worker-registry.js';
-import { createPrismaClient } from '../store/database.js';
+import { createPostgresArtifactStore } from '../store/artifacts/postgres-artifact-store.js';
+import { createPrismaClient, type PrismaClient } from '../store/database.js';
 import { createJobsRepository, type JobsRepository } from '../store/jobs-repository.js';
 import { migrate } from '../store/migrate.js';
+import { createModelsRepository } from '../store/models-repository.js';
 import { listenForCancels } from '../worker/cancel-listener.js';
 import { createJobRunner, type JobRunner } from '../worker/job-runner.js';
+import type { ModelStore } from '../worker/model-keeper.js';
 import { reconcileQueue, startReconciler } from '../worker/reconciler.js';
 import { createTrainingPool, type TrainingPool } from '../worker/training-pool.js';
 import { createTrainingWorker } from '../worker/training-worker.js';
@@ -34,16 +37,28 @@ function connectRedis(config: Config, logger: Logger) {
   };
 }
 
+/** Trained models: their files in the artifact store (Postgres for now), their records in `models`. */
+function modelStore(prisma: PrismaClient): ModelStore {
+  const artifacts = createPostgresArtifactStore(prisma);
+  const models = createModelsRepository(prisma);
+  return {
+    putArtifact: (content) => artifacts.put(content),
+    saveModel: (record) => models.save(record),
+    findModel: (jobId, version) => models.find(jobId, version),
+  };
+}
+
 function createRunner(
   config: Config,
   logger: Logger,
-  deps: { jobs: JobsRepository; pool: TrainingPool; publisher: Redis },
+  deps: { jobs: JobsRepository; models: ModelStore; pool: TrainingPool; publisher: Redis },
 ): JobRunner {
   const publish = createEventPublisher(deps.publisher, config.QUEUE_PREFIX, (error) =>
     logger.debug({ err: error }, 'could not publish a job event'),
   );
   return createJobRunner({
     jobs: deps.jobs,
+    models: deps.models,
     pool: deps.pool,
     logger,
     publish,
@@ -68,7 +83,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Servi
   const redis = connectRedis(config, logger);
   const queue = createTrainingQueue(redis.client, config.QUEUE_PREFIX);
   queue.on('error', (error) => logger.debug({ err: error }, 'queue connection error'));
-  const runner = createRunner(config, logger, { jobs, pool, publisher: redis.publisher });
+  const runner = createRunner(config, logger, { jobs, models: modelStore(prisma), pool, publisher: redis.publisher });
   // Cancels are pushed by the API processes; the runner also polls Postgres for any push that is lost.
   const cancels = listenForCancels(redis.cancels, config.QUEUE_PREFIX, (jobId) => runner.cancel(jobId), logger);
   const worker = createTrainingWorker({

@@ -17,7 +17,12 @@ export {
   type JobRecordsRepository,
   type OrphanedJob,
 } from './jobs/job-records.js';
-export { createEpochMetricsRepository, type EpochMetricsRepository, type EpochRecord } from './jobs/epoch-metrics.js';
+export {
+  createEpochMetricsRepository,
+  type EpochEvaluation,
+  type EpochMetricsRepository,
+  type EpochRecord,
+} from './jobs/epoch-metrics.js';
 export {
   createStepHistoryRepository,
   type HistoryRange,

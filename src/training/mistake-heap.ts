@@ -1,4 +1,4 @@
-import type { Mistake } from './evaluation.js';
+import type { Mistake } from '../domain/evaluation.js';
 
 // Less confident first; at equal confidence the later example counts as less important.
 const weaker = (a: Mistake, b: Mistake): boolean =>

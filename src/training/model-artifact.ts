@@ -89,3 +89,25 @@ export async function loadLayersModelFromFiles(files: {
     }),
   );
 }
+
+/** A model exported for keeping: its layers-format files and the tfjs release that wrote them. */
+export interface ExportedModel extends LayersModelFiles {
+  tfjsVersion: string;
+}
+
+/**
+ * The training model as it is now, in layers format (see `toLayersModel`); `metadata` lands in
+ * model.json. Copies the weights, so training may go on at once; leaves no tensors behind.
+ */
+export async function exportModel(
+  model: Model,
+  layers: readonly LayerSpec[],
+  metadata?: { [key: string]: object },
+): Promise<ExportedModel> {
+  const layersModel = toLayersModel(model, layers);
+  try {
+    return { ...(await serializeLayersModel(layersModel, metadata)), tfjsVersion: tf.version.tfjs };
+  } finally {
+    layersModel.dispose();
+  }
+}

@@ -10,6 +10,8 @@ export interface TestPredictions {
   predicted: Int32Array;
   /** True class per example, a view into the split. */
   labels: Uint8Array;
+  /** Probability (softmax of the logits) of the predicted class, per example. */
+  confidences: Float32Array;
 }
 
 export interface TestPassSettings {
@@ -29,8 +31,8 @@ export interface TestResult {
 
 /**
  * Test accuracy and mean test loss over the first `count` test examples, a chunk at a time. With
- * `onPredictions`, each chunk's predicted classes are also read back and handed over, in example
- * order, so a caller can accumulate more (a confusion matrix) without a second pass; the results
+ * `onPredictions`, each chunk's predicted classes and their probabilities are also read back and
+ * handed over, in example order, so a caller can accumulate more (a confusion matrix) without a second pass; the results
  * are the same either way.
  */
 export function testPass(
@@ -64,11 +66,14 @@ export function testPass(
         loss: loss.dataSync()[0] ?? Number.NaN,
         hits: hits.dataSync()[0] ?? 0,
         predicted: onPredictions ? (predicted.dataSync() as Int32Array) : undefined,
+        // The largest probability is the predicted class's: argMax of the logits is argMax of their softmax.
+        confidences: onPredictions ? (tf.max(tf.softmax(logits), 1).dataSync() as Float32Array) : undefined,
       };
     });
     lossSum += chunk.loss;
     correct += chunk.hits;
-    if (chunk.predicted) onPredictions?.({ start, predicted: chunk.predicted, labels });
+    if (chunk.predicted && chunk.confidences)
+      onPredictions?.({ start, predicted: chunk.predicted, labels, confidences: chunk.confidences });
   }
   return { testAccuracy: correct / count, testLoss: lossSum / count };
 }

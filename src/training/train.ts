@@ -14,6 +14,7 @@ import { testPass, type TestPredictions } from './test-pass.js';
 export type { Checkpoint } from './checkpoint.js';
 export type { EpochMetrics, StepLoss } from '../domain/metrics.js';
 export type { TestPredictions } from './test-pass.js';
+export type { Model } from './model.js';
 export { TrainingError } from './training-error.js';
 
 export interface TrainingHooks {
@@ -28,10 +29,16 @@ export interface TrainingHooks {
   /** Called at the end of every epoch but the last, and on a `checkpoint` stop. */
   onCheckpoint?(checkpoint: Checkpoint): void;
   /**
-   * Called during each epoch's test pass with every chunk's predicted classes, in example order
-   * (before that epoch's `onEpoch`); costs one extra read-back per chunk only when given.
+   * Called during each epoch's test pass with every chunk's predicted classes and their
+   * probabilities, in example order (before that epoch's `onEpoch`); costs two extra read-backs per
+   * chunk only when given.
    */
   onTestPredictions?(epoch: number, predictions: TestPredictions): void;
+  /**
+   * Called after each epoch's `onEpoch` (before its checkpoint) with the model as that epoch left it,
+   * for a caller that keeps a copy (serialises it); awaited. The model is only lent for the call.
+   */
+  onEpochModel?(metrics: EpochMetrics, model: Model): Promise<void> | void;
 }
 
 export type StopRequest = 'stop' | 'checkpoint' | null | undefined | false;
@@ -156,6 +163,7 @@ class TrainingRun {
     };
     this.epochs.push(metrics);
     this.hooks.onEpoch?.(metrics);
+    await this.hooks.onEpochModel?.(metrics, this.model);
     this.losses.epochLossSum = 0;
     this.epochShuffleState = this.shuffleRandom.state;
     if (epoch < this.spec.epochs) await this.checkpoint(epoch);

@@ -1,5 +1,6 @@
 import type { Logger } from '../logger.js';
 import type { JobsRepository } from '../store/jobs-repository.js';
+import type { ModelStore } from './model-keeper.js';
 import { retrying } from './retry.js';
 
 /** What the job runner needs of the store. */
@@ -21,12 +22,16 @@ export type RunnerStore = Pick<
  * The repository as a running attempt uses it: every write (and the checkpoint read) is retried
  * through a database outage for up to `storeRetryMs`, so no step is lost to a restart of Postgres.
  */
-export function durableJobs(jobs: RunnerStore, storeRetryMs: number, logger: Logger): RunnerStore {
-  const durably = <T>(write: () => Promise<T>) =>
+function retrier(storeRetryMs: number, logger: Logger) {
+  return <T>(write: () => Promise<T>) =>
     retrying(write, {
       totalMs: storeRetryMs,
       onRetry: (error, attempt) => logger.warn({ err: error, attempt }, 'database write failed; retrying'),
     });
+}
+
+export function durableJobs(jobs: RunnerStore, storeRetryMs: number, logger: Logger): RunnerStore {
+  const durably = retrier(storeRetryMs, logger);
   return {
     ...jobs,
     recordSteps: (id, records) => durably(() => jobs.recordSteps(id, records)),
@@ -36,5 +41,18 @@ export function durableJobs(jobs: RunnerStore, storeRetryMs: number, logger: Log
     handBack: (id, owner) => durably(() => jobs.handBack(id, owner)),
     loadCheckpoint: (id) => durably(() => jobs.loadCheckpoint(id)),
     rewindTo: (id, point) => durably(() => jobs.rewindTo(id, point)),
+  };
+}
+
+/**
+ * The model store retried like the jobs' writes. A retried `put` stores its content again from the
+ * start (a failed put leaves nothing behind); `content` must be iterable more than once.
+ */
+export function durableModels(store: ModelStore, storeRetryMs: number, logger: Logger): ModelStore {
+  const durably = retrier(storeRetryMs, logger);
+  return {
+    putArtifact: (content) => durably(() => store.putArtifact(content)),
+    saveModel: (record) => durably(() => store.saveModel(record)),
+    findModel: (jobId, version) => durably(() => store.findModel(jobId, version)),
   };
 }

@@ -1,3 +1,4 @@
+import { perClassAccuracy } from '../domain/evaluation.js';
 import type { PublishEvent } from '../events/job-events.js';
 import type { Logger } from '../logger.js';
 import type { StoredJobSpec } from '../domain/job-spec.js';
@@ -9,6 +10,7 @@ import { decodeCheckpoint, encodeCheckpoint } from './checkpoint-codec.js';
 import type { RunnerStore } from './durable-jobs.js';
 import { attemptEnd, type FinalStatus, type StopReason } from './final-status.js';
 import { JobLease } from './lease.js';
+import { createModelKeeper, type ModelStore } from './model-keeper.js';
 import { createResultWriter, type ResultWriter } from './result-writer.js';
 import { createStepWriter, type StepWriterOptions } from './step-writer.js';
 import type { RunningTraining, TrainingListener, TrainingOutcome, TrainingPool } from './training-pool.js';
@@ -23,6 +25,8 @@ export type RunResult = 'finished' | 'skipped' | 'busy' | 'handed-back';
 export interface AttemptContext {
   /** Writes retried through a database outage. */
   jobs: RunnerStore;
+  /** Model writes, retried through a database outage. */
+  models: ModelStore;
   /** Lease renewals, not retried: a renewal that fails is simply tried again at the next tick. */
   extendLease: RunnerStore['extendLease'];
   pool: Pick<TrainingPool, 'run'>;
@@ -107,7 +111,7 @@ export class JobAttempt {
     const { jobs, pool, checkpointEverySteps } = this.context;
     try {
       const resume = await this.#startingPoint(spec);
-      return await pool.run(this.job.id, spec, this.#listener(results), {
+      return await pool.run(this.job.id, spec, this.#listener(spec, results), {
         checkpointEverySteps,
         ...(resume ? { resume } : {}),
       });
@@ -132,17 +136,29 @@ export class JobAttempt {
     return createResultWriter(writer, { abandoned: () => this.#lease.lost, onFailure: () => this.stop('store') });
   }
 
-  #listener(results: ResultWriter): TrainingListener {
+  /**
+   * Writes what training reports in the order it came, each after the steps before it: an epoch's
+   * metrics, then its model, then its checkpoint. A job's checkpoint is only deleted when it ends,
+   * after this chain has drained, so its models are committed by then.
+   */
+  #listener(spec: StoredJobSpec, results: ResultWriter): TrainingListener {
     const { jobs, publish } = this.context;
     const jobId = this.job.id;
+    const keeper = createModelKeeper(this.context.models, jobId, spec.dataset);
     return {
       onSteps: (records) => results.addSteps(records),
-      onEpoch: (metrics) =>
+      onEpoch: (metrics, evaluation) =>
         results.afterSteps(async () => {
-          await jobs.recordEpoch(jobId, metrics);
-          publish({ type: 'epoch', jobId, ...metrics });
+          await jobs.recordEpoch(jobId, evaluation ? { ...metrics, evaluation } : metrics);
+          const perClass = evaluation ? { perClassAccuracy: perClassAccuracy(evaluation) } : {};
+          publish({ type: 'epoch', jobId, ...metrics, ...perClass });
           const { epoch, testAccuracy, testLoss } = metrics;
           this.log.info({ epoch, testAccuracy, testLoss }, 'epoch finished');
+        }),
+      onModel: (model) =>
+        results.afterSteps(async () => {
+          const { best } = await keeper.keep(model);
+          this.log.debug({ epoch: model.epoch, bytes: model.weights.byteLength, best }, 'model stored');
         }),
       onCheckpoint: (checkpoint) =>
         results.afterSteps(async () => {

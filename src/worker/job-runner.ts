@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { PublishEvent } from '../events/job-events.js';
 import type { Logger } from '../logger.js';
 import type { ClaimResult } from '../store/jobs-repository.js';
-import { durableJobs, type RunnerStore } from './durable-jobs.js';
+import { durableJobs, durableModels, type RunnerStore } from './durable-jobs.js';
 import type { StopReason } from './final-status.js';
 import { JobAttempt, type RunResult } from './job-attempt.js';
+import type { ModelStore } from './model-keeper.js';
 import type { StepWriterOptions } from './step-writer.js';
 import type { TrainingPool } from './training-pool.js';
 
@@ -12,6 +13,8 @@ export type { RunResult } from './job-attempt.js';
 
 export interface JobRunnerDeps {
   jobs: RunnerStore;
+  /** Where each epoch's trained model is kept. */
+  models: ModelStore;
   pool: Pick<TrainingPool, 'ready' | 'run'>;
   logger: Logger;
   publish: PublishEvent;
@@ -62,6 +65,7 @@ export function createJobRunner(deps: JobRunnerDeps) {
   const context = {
     ...deps,
     jobs: durableJobs(deps.jobs, deps.storeRetryMs, logger),
+    models: durableModels(deps.models, deps.storeRetryMs, logger),
     extendLease: (id: string, owner: string, ms: number) => deps.jobs.extendLease(id, owner, ms),
   };
 

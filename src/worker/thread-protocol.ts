@@ -1,6 +1,7 @@
 import type { JobSpec } from '../domain/job-spec.js';
 import type { BackendName, BackendPreference } from '../training/backend.js';
 import type { Dataset } from '../training/datasets/index.js';
+import type { Evaluation } from '../domain/evaluation.js';
 import type { Checkpoint, EpochMetrics, StepLoss } from '../training/train.js';
 
 /** Values of a job's stop flag. */
@@ -23,11 +24,26 @@ export interface TrainRequest {
   checkpointEverySteps: number;
 }
 
+/** The model as one epoch left it, in TensorFlow.js layers format. */
+export interface EpochModel {
+  epoch: number;
+  testAccuracy: number;
+  /** model.json, UTF-8. */
+  modelJson: Uint8Array;
+  /** weights.bin; its buffer is handed over from the thread, not copied. */
+  weights: Uint8Array;
+  /** The tfjs release that wrote the files. */
+  tfjsVersion: string;
+}
+
 export type ThreadMessage =
   | { type: 'ready'; backend: BackendName }
   | { type: 'startup-failed'; message: string }
   | { type: 'steps'; jobId: string; steps: StepLoss[] }
-  | { type: 'epoch'; jobId: string; metrics: EpochMetrics }
+  /** An epoch's metrics and, from threads that gather it, its evaluation on the test set. */
+  | { type: 'epoch'; jobId: string; metrics: EpochMetrics; evaluation?: Evaluation }
+  /** Sent after the epoch's `epoch` message and before its checkpoint. */
+  | { type: 'model'; jobId: string; model: EpochModel }
   | { type: 'checkpoint'; jobId: string; checkpoint: Checkpoint }
   | { type: 'finished'; jobId: string; outcome: 'completed' | 'stopped'; steps: number; numTensors: number }
   | { type: 'failed'; jobId: string; code: string; message: string; numTensors: number };

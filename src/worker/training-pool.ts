@@ -1,15 +1,18 @@
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
+import type { Evaluation } from '../domain/evaluation.js';
 import type { JobSpec } from '../domain/job-spec.js';
 import type { BackendName, BackendPreference } from '../training/backend.js';
 import { loadDataset, type Dataset } from '../training/datasets/index.js';
 import type { Checkpoint, EpochMetrics, StepLoss } from '../training/train.js';
-import { stopSignals, type ThreadSettings, type TrainRequest } from './thread-protocol.js';
+import { stopSignals, type EpochModel, type ThreadSettings, type TrainRequest } from './thread-protocol.js';
 import { followJob, spawnSlot, type Slot, type ThreadFate } from './training-slot.js';
 
 export interface TrainingListener {
   onSteps(steps: StepLoss[]): void;
-  onEpoch(metrics: EpochMetrics): void;
+  onEpoch(metrics: EpochMetrics, evaluation?: Evaluation): void;
+  /** The model as an epoch left it; comes after that epoch's `onEpoch` and before its checkpoint. */
+  onModel(model: EpochModel): void;
   onCheckpoint(checkpoint: Checkpoint): void;
 }
 

@@ -31,7 +31,7 @@ export function spawnSlot(threadFile: string, settings: ThreadSettings): Slot {
 export type ThreadFate = 'reusable' | 'leaking' | 'crashed';
 
 /**
- * Follows `jobId` on a slot's thread: passes its steps, epochs and checkpoints to `listener` and
+ * Follows `jobId` on a slot's thread: passes its steps, epochs, models and checkpoints to `listener` and
  * resolves with the outcome once the thread says it finished or failed, or dies. `onDone` learns
  * what became of the thread, after the slot is free again.
  */
@@ -56,7 +56,8 @@ export function followJob(
     const onMessage = (message: ThreadMessage) => {
       if (!('jobId' in message) || message.jobId !== jobId) return;
       if (message.type === 'steps') listener.onSteps(message.steps);
-      else if (message.type === 'epoch') listener.onEpoch(message.metrics);
+      else if (message.type === 'epoch') listener.onEpoch(message.metrics, message.evaluation);
+      else if (message.type === 'model') listener.onModel(message.model);
       else if (message.type === 'checkpoint') listener.onCheckpoint(message.checkpoint);
       else if (message.type === 'finished') {
         const { outcome, steps, numTensors } = message;

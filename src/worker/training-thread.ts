@@ -4,7 +4,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../training/backend.js';
 import { train, TrainingError } from '../training/train.js';
-import { stopSignals, type ThreadMessage, type ThreadSettings, type TrainRequest } from './thread-protocol.js';
+import type { ThreadMessage, ThreadSettings, TrainRequest } from './thread-protocol.js';
+import { threadHooks } from './training-hooks.js';
 
 const port = parentPort;
 if (!port) throw new Error('training-thread must run as a worker thread');
@@ -19,28 +20,8 @@ try {
 }
 
 port.on('message', (request: TrainRequest) => {
-  const { jobId, spec, dataset, stopFlag, resume, checkpointEverySteps } = request;
-  train(
-    spec,
-    dataset,
-    {
-      onSteps: (steps) => send({ type: 'steps', jobId, steps }),
-      onEpoch: (metrics) => send({ type: 'epoch', jobId, metrics }),
-      onCheckpoint: (checkpoint) => {
-        // Handed over, not copied: these buffers are fresh copies made for this checkpoint.
-        const buffers = [...checkpoint.weights, ...checkpoint.optimizer].map(
-          (tensor) => tensor.values.buffer as ArrayBuffer,
-        );
-        send({ type: 'checkpoint', jobId, checkpoint }, buffers);
-      },
-      shouldStop: () => {
-        const signal = Atomics.load(stopFlag, 0);
-        return signal === stopSignals.checkpoint ? 'checkpoint' : signal === stopSignals.stop ? 'stop' : null;
-      },
-    },
-    { checkpointEverySteps },
-    resume,
-  ).then(
+  const { jobId, spec, dataset, resume, checkpointEverySteps } = request;
+  train(spec, dataset, threadHooks(request, send), { checkpointEverySteps }, resume).then(
     (result) =>
       send({
         type: 'finished',

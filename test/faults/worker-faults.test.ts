@@ -105,6 +105,13 @@ describe('worker faults with real processes', () => {
     await first.stop('SIGKILL');
     const killedAt = Date.now();
     const recordedBeforeKill = (await losses(job.id)).steps.length;
+    // Epoch 1 ended before the kill: its model is stored, and stays the best unless a later epoch beats it.
+    const models = () =>
+      database.prisma.trainedModel.findMany({ where: { jobId: job.id }, orderBy: { version: 'asc' } });
+    expect((await models()).map((model) => [model.version, model.epoch])).toEqual([
+      ['final', 1],
+      ['best', 1],
+    ]);
     await startWorker();
     const resumed = await waitUntil(job.id, (current) => current.attempts === 2 && current.status === 'running');
     const recoveredMs = Date.now() - killedAt;
@@ -117,6 +124,9 @@ describe('worker faults with real processes', () => {
     expect(history.losses).toEqual(reference);
     const epochs = await database.prisma.epochMetric.findMany({ where: { jobId: job.id }, orderBy: { epoch: 'asc' } });
     expect(epochs.map((epoch) => epoch.epoch)).toEqual([1, 2, 3]);
+    const [final, best] = await models();
+    expect(final).toMatchObject({ epoch: 3, testAccuracy: epochs[2]?.testAccuracy });
+    expect(best?.testAccuracy).toBe(Math.max(...epochs.map((epoch) => epoch.testAccuracy)));
     report('worker killed with SIGKILL mid-epoch', {
       stepsRecordedBeforeKill: recordedBeforeKill,
       stepsLost: totalSteps - new Set(history.steps).size,

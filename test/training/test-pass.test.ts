@@ -28,8 +28,11 @@ describe('test pass', () => {
         [200, 50],
       ]);
       let correct = 0;
-      for (const { start, predicted, labels } of chunks) {
+      for (const { start, predicted, labels, confidences } of chunks) {
         expect(labels).toEqual(dataset.test.labels.subarray(start, start + predicted.length));
+        // The predicted class's softmax probability: the largest of ten, so at least a tenth.
+        expect(confidences).toHaveLength(predicted.length);
+        expect(confidences.every((confidence) => confidence >= 0.1 && confidence <= 1)).toBe(true);
         predicted.forEach((predictedClass, index) => (correct += predictedClass === labels[index] ? 1 : 0));
       }
       expect(correct / 250).toBe(withPredictions.testAccuracy);

@@ -3,7 +3,9 @@
 import { vi } from 'vitest';
 import type { JobEvent } from '../../src/events/job-events.js';
 import type { Job, StepRecord } from '../../src/store/jobs-repository.js';
+import type { ModelRecord, NewModelRecord } from '../../src/store/models-repository.js';
 import type { RunnerStore } from '../../src/worker/durable-jobs.js';
+import type { ModelStore } from '../../src/worker/model-keeper.js';
 import type {
   RunningTraining,
   TrainingListener,
@@ -85,6 +87,34 @@ export function fakeStore(job: Job = fakeJob()) {
     rewindTo: vi.fn<RunnerStore['rewindTo']>(() => Promise.resolve()),
   } satisfies RunnerStore;
   return { store, writes, state };
+}
+
+/**
+ * A model store that keeps records in memory and logs each write into `writes` (as `artifact <n>`
+ * and `model <version> <epoch>`), so a test sees them in order with the store's other writes.
+ */
+export function fakeModelStore(writes: string[] = [], stored: NewModelRecord[] = []) {
+  const records = new Map(stored.map((record) => [record.version, record]));
+  let artifacts = 0;
+  const store = {
+    putArtifact: vi.fn<ModelStore['putArtifact']>(async (content) => {
+      let bytes = 0;
+      for await (const piece of content) bytes += piece.length;
+      artifacts += 1;
+      writes.push(`artifact ${artifacts}`);
+      return { id: `00000000-0000-4000-8000-${String(artifacts).padStart(12, '0')}`, sha256: '', bytes };
+    }),
+    saveModel: vi.fn<ModelStore['saveModel']>((record) => {
+      records.set(record.version, record);
+      writes.push(`model ${record.version} ${record.epoch}`);
+      return Promise.resolve({ ...record, createdAt: new Date() });
+    }),
+    findModel: vi.fn<ModelStore['findModel']>((_jobId, version) => {
+      const record = records.get(version);
+      return Promise.resolve(record ? ({ ...record, createdAt: new Date() } satisfies ModelRecord) : null);
+    }),
+  } satisfies ModelStore;
+  return { store, records };
 }
 
 /** One training the test ends by hand: `stops` records each stop request, `end` resolves its result. */

@@ -1,17 +1,30 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createJobRunner, type JobRunnerDeps } from '../../src/worker/job-runner.js';
+import { createEvaluationAccumulator } from '../../src/training/evaluation.js';
+import type { EpochModel } from '../../src/worker/thread-protocol.js';
 import { silentLogger } from '../helpers/env.js';
-import { eventLog, fakeJob, fakePool, fakeStore, jobId, statusesOf } from './fakes.js';
+import {
+  eventLog,
+  fakeJob,
+  fakeModelStore,
+  fakePool,
+  fakeStore,
+  jobId,
+  statusesOf,
+  type DrivenTraining,
+} from './fakes.js';
 
 const stopped = { outcome: 'stopped', steps: 7, numTensors: 0 } as const;
 const completed = { outcome: 'completed', steps: 64, numTensors: 0 } as const;
 
 function setup(job = fakeJob(), overrides: Partial<JobRunnerDeps> = {}) {
   const { store, writes, state } = fakeStore(job);
+  const models = fakeModelStore(writes);
   const { pool, started } = fakePool();
   const { events, publish } = eventLog();
   const runner = createJobRunner({
     jobs: store,
+    models: models.store,
     pool,
     logger: silentLogger(),
     publish,
@@ -24,7 +37,7 @@ function setup(job = fakeJob(), overrides: Partial<JobRunnerDeps> = {}) {
     ...overrides,
   });
   runners.push(runner);
-  return { runner, store, writes, state, started, events };
+  return { runner, store, models, writes, state, started, events };
 }
 const runners: ReturnType<typeof createJobRunner>[] = [];
 afterEach(() => {
@@ -163,5 +176,134 @@ describe('the job runner', () => {
       'stopped after the maximum training time of 1 s (step 7)',
       expect.any(String),
     );
+  });
+
+  describe('trained models', () => {
+    const metrics = (epoch: number, testAccuracy: number) => ({
+      epoch,
+      testAccuracy,
+      testLoss: 1,
+      trainLoss: 1,
+      durationMs: 10,
+      samplesPerSecond: 100,
+    });
+    const model = (epoch: number, testAccuracy: number): EpochModel => ({
+      epoch,
+      testAccuracy,
+      modelJson: new Uint8Array([123, 125]),
+      weights: new Uint8Array(8),
+      tfjsVersion: '4.22.0',
+    });
+    const evaluation = () => {
+      const accumulator = createEvaluationAccumulator(2);
+      accumulator.add({ firstIndex: 0, trueLabels: [0, 1, 1], predictedLabels: [0, 1, 0], confidences: [1, 1, 0.9] });
+      return accumulator.result();
+    };
+    const epoch = (training: DrivenTraining, number: number, testAccuracy: number) => {
+      training.listener.onSteps([{ step: number, epoch: number, loss: 1 }]);
+      training.listener.onEpoch(metrics(number, testAccuracy), evaluation());
+      training.listener.onModel(model(number, testAccuracy));
+    };
+
+    it('stores every epoch’s model as final and as best when at least as good, after its metrics and before its checkpoint', async () => {
+      const { runner, started, writes, events, models, store } = setup();
+      const running = runner.run(jobId);
+      const training = await started();
+      epoch(training, 1, 0.8);
+      training.listener.onCheckpoint({
+        step: 1,
+        epoch: 1,
+        shuffleState: 1,
+        epochLossSum: 0,
+        weights: [],
+        optimizer: [],
+      });
+      epoch(training, 2, 0.7);
+      epoch(training, 3, 0.8);
+      training.end(completed);
+      await running;
+      // Later steps may be written while earlier results are (the step writer runs ahead); the rest keep their order.
+      expect(writes.indexOf('steps 1-1')).toBeLessThan(writes.indexOf('epoch 1'));
+      expect(writes.filter((write) => !write.startsWith('steps'))).toEqual([
+        'epoch 1',
+        'artifact 1',
+        'artifact 2',
+        'model best 1',
+        'model final 1',
+        'checkpoint 1',
+        'epoch 2',
+        'artifact 3',
+        'artifact 4',
+        'model final 2',
+        'epoch 3',
+        'artifact 5',
+        'artifact 6',
+        // A tie with the best so far: the later epoch, here the final one, is the best.
+        'model best 3',
+        'model final 3',
+        'finish completed',
+      ]);
+      expect(models.records.get('final')).toMatchObject({
+        epoch: 3,
+        testAccuracy: 0.8,
+        inputShape: [28, 28],
+        preprocessing: { scale: 1 / 255, mean: 0.1307, std: 0.3081 },
+        classCount: 10,
+        classNames: null,
+        tfjsVersion: '4.22.0',
+      });
+      expect(models.records.get('best')?.weightsArtifactId).toBe(models.records.get('final')?.weightsArtifactId);
+      expect(store.recordEpoch).toHaveBeenCalledWith(jobId, { ...metrics(1, 0.8), evaluation: evaluation() });
+      const epochEvents = events.filter((event) => event.type === 'epoch');
+      expect(epochEvents.map((event) => event.perClassAccuracy)).toEqual([
+        [1, 0.5],
+        [1, 0.5],
+        [1, 0.5],
+      ]);
+    });
+
+    it('keeps the best model of an earlier attempt unless a later epoch is at least as good', async () => {
+      const { runner, started, writes, models } = setup(fakeJob({ attempts: 2 }));
+      await models.store.saveModel({ ...(await bestOfEarlierAttempt()), version: 'best' });
+      writes.length = 0;
+      const running = runner.run(jobId);
+      const training = await started();
+      epoch(training, 2, 0.85);
+      training.end(stopped);
+      runner.cancel(jobId);
+      await running;
+      expect(writes).toEqual(['steps 2-2', 'epoch 2', 'artifact 1', 'artifact 2', 'model final 2', 'finish cancelled']);
+      expect(models.records.get('best')).toMatchObject({ epoch: 1, testAccuracy: 0.9 });
+    });
+
+    it('keeps a failed job’s model of its last completed epoch, stored before the job ends', async () => {
+      const { runner, started, writes, models } = setup();
+      const running = runner.run(jobId);
+      const training = await started();
+      epoch(training, 1, 0.6);
+      training.listener.onSteps([{ step: 2, epoch: 2, loss: Number.NaN }]);
+      training.end({ outcome: 'failed', code: 'diverged', message: 'loss became NaN at step 2', numTensors: 0 });
+      await running;
+      expect(writes.filter((write) => write.startsWith('model') || write.startsWith('finish'))).toEqual([
+        'model best 1',
+        'model final 1',
+        'finish failed',
+      ]);
+      expect(models.records.get('final')).toMatchObject({ epoch: 1, testAccuracy: 0.6 });
+    });
+
+    const bestOfEarlierAttempt = () =>
+      Promise.resolve({
+        jobId,
+        epoch: 1,
+        modelJsonArtifactId: 'a',
+        weightsArtifactId: 'b',
+        tfjsVersion: '4.22.0',
+        inputShape: [28, 28],
+        preprocessing: { scale: 1 / 255, mean: 0.1307, std: 0.3081 },
+        classCount: 10,
+        classNames: null,
+        testAccuracy: 0.9,
+      });
   });
 });

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { JobSpec } from '../../src/domain/job-spec.js';
 import type { Dataset } from '../../src/training/datasets/index.js';
 import type { Checkpoint, EpochMetrics, StepLoss } from '../../src/training/train.js';
+import type { EpochModel } from '../../src/worker/thread-protocol.js';
 import { createTrainingPool, type TrainingPool } from '../../src/worker/training-pool.js';
 import { smallSpec } from '../helpers/specs.js';
 
@@ -12,10 +13,16 @@ const noDataset = () => Promise.resolve({} as Dataset);
 const spec = (name: string, epochs = 2) => ({ ...smallSpec({ name, epochs }), dataset: 'mnist' }) as JobSpec;
 
 function recorder() {
-  const seen = { steps: [] as StepLoss[], epochs: [] as EpochMetrics[], checkpoints: [] as Checkpoint[] };
+  const seen = {
+    steps: [] as StepLoss[],
+    epochs: [] as EpochMetrics[],
+    models: [] as EpochModel[],
+    checkpoints: [] as Checkpoint[],
+  };
   const listener = {
     onSteps: (steps: StepLoss[]) => void seen.steps.push(...steps),
     onEpoch: (metrics: EpochMetrics) => void seen.epochs.push(metrics),
+    onModel: (model: EpochModel) => void seen.models.push(model),
     onCheckpoint: (checkpoint: Checkpoint) => void seen.checkpoints.push(checkpoint),
   };
   return { seen, listener };
@@ -40,6 +47,10 @@ describe('the training pool', () => {
     expect(await training.result).toEqual({ outcome: 'completed', steps: 20, numTensors: 0 });
     expect(seen.steps.map((step) => step.step)).toEqual(Array.from({ length: 20 }, (_, index) => index + 1));
     expect(seen.epochs.map((metrics) => metrics.epoch)).toEqual([1, 2]);
+    expect(seen.models.map((model) => [model.epoch, new Float32Array(model.weights.buffer)[0]])).toEqual([
+      [1, 10],
+      [2, 20],
+    ]);
   });
 
   it('stops a thread that is busy in a synchronous loop between two batches, without waiting for it to yield', async () => {

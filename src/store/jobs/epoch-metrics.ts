@@ -1,20 +1,41 @@
+import { z } from 'zod';
+import { evaluationSchema, type Evaluation } from '../../domain/evaluation.js';
 import type { EpochMetrics } from '../../domain/metrics.js';
 import type { PrismaClient } from '../database.js';
+import { Prisma } from '../generated/client.js';
 
-export type EpochRecord = EpochMetrics;
+/** An epoch's metrics, with its evaluation on the test set when training gathered one. */
+export type EpochRecord = EpochMetrics & { evaluation?: Evaluation };
+
+/** One epoch's evaluation as the store returns it. */
+export interface EpochEvaluation {
+  epoch: number;
+  testAccuracy: number;
+  evaluation: Evaluation;
+}
 
 /** Each job's per-epoch test metrics, and the final and best accuracy kept on the job for sorting. */
 export interface EpochMetricsRepository {
   /** Stores one epoch's metrics, idempotent per (job, epoch), and the job's final and best accuracy. */
   recordEpoch: (id: string, metrics: EpochRecord) => Promise<void>;
+  /**
+   * The evaluation of a job's epoch `epoch`, by default of its last recorded epoch; null when the
+   * job has no such epoch or the epoch was recorded without an evaluation.
+   */
+  findEvaluation: (id: string, epoch?: number) => Promise<EpochEvaluation | null>;
+  /** Each evaluated epoch's per-class accuracy (label order, null for a class absent from the test set). */
+  perClassAccuracy: (id: string) => Promise<Map<number, (number | null)[]>>;
 }
 
-async function recordEpoch(prisma: PrismaClient, id: string, metrics: EpochRecord): Promise<void> {
+async function recordEpoch(prisma: PrismaClient, id: string, record: EpochRecord): Promise<void> {
+  const { evaluation, ...metrics } = record;
+  const evaluationJson = evaluation ? (evaluation satisfies Prisma.InputJsonObject) : Prisma.DbNull;
+  const row = { ...metrics, evaluation: evaluationJson };
   await prisma.$transaction([
     prisma.epochMetric.upsert({
       where: { jobId_epoch: { jobId: id, epoch: metrics.epoch } },
-      create: { jobId: id, ...metrics },
-      update: metrics,
+      create: { jobId: id, ...row },
+      update: row,
     }),
     prisma.$executeRaw`
       UPDATE jobs SET
@@ -27,6 +48,32 @@ async function recordEpoch(prisma: PrismaClient, id: string, metrics: EpochRecor
   ]);
 }
 
+async function findEvaluation(prisma: PrismaClient, id: string, epoch?: number): Promise<EpochEvaluation | null> {
+  const row = await prisma.epochMetric.findFirst({
+    where: { jobId: id, ...(epoch === undefined ? {} : { epoch }) },
+    orderBy: { epoch: 'desc' },
+    select: { epoch: true, testAccuracy: true, evaluation: true },
+  });
+  if (!row || row.evaluation === null) return null;
+  return { epoch: row.epoch, testAccuracy: row.testAccuracy, evaluation: evaluationSchema.parse(row.evaluation) };
+}
+
+const accuracyRows = z.array(z.object({ epoch: z.number().int(), accuracy: z.array(z.number().nullable()) }));
+
+async function perClassAccuracy(prisma: PrismaClient, id: string): Promise<Map<number, (number | null)[]>> {
+  // Only the numbers leave the database, not the whole evaluations.
+  const rows = accuracyRows.parse(
+    await prisma.$queryRaw`
+      SELECT epoch, jsonb_path_query_array(evaluation, '$.classes[*].accuracy') AS accuracy
+      FROM epoch_metrics WHERE job_id = ${id}::uuid AND evaluation IS NOT NULL ORDER BY epoch`,
+  );
+  return new Map(rows.map((row) => [row.epoch, row.accuracy]));
+}
+
 export function createEpochMetricsRepository(prisma: PrismaClient): EpochMetricsRepository {
-  return { recordEpoch: (id, metrics) => recordEpoch(prisma, id, metrics) };
+  return {
+    recordEpoch: (id, metrics) => recordEpoch(prisma, id, metrics),
+    findEvaluation: (id, epoch) => findEvaluation(prisma, id, epoch),
+    perClassAccuracy: (id) => perClassAccuracy(prisma, id),
+  };
 }

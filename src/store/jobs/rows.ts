@@ -5,9 +5,10 @@ import {
   type JobSpec,
   type StoredJobSpec,
 } from '../../domain/job-spec.js';
-import type { Prisma, EpochMetric, Job as JobRow } from '../generated/client.js';
+import type { Prisma, EpochMetric as EpochMetricRow, Job as JobRow } from '../generated/client.js';
 
-export type { EpochMetric };
+/** An epoch's metrics as a job carries them; its evaluation is read on its own (`findEvaluation`). */
+export type EpochMetric = Omit<EpochMetricRow, 'evaluation'>;
 
 /**
  * A job's spec as read from its row: parsed once, here. A spec that no longer parses (a row from an
@@ -28,8 +29,8 @@ export interface NewJob {
   totalSteps: number;
 }
 
-/** Prisma's `include` for a job with its epochs, in order. */
-export const withEpochs = { epochs: { orderBy: { epoch: 'asc' } } } as const;
+/** Prisma's `include` for a job with its epochs, in order, without their evaluations (kilobytes each). */
+export const withEpochs = { epochs: { orderBy: { epoch: 'asc' }, omit: { evaluation: true } } } as const;
 
 /** The one conversion of a spec into the JSON column: a stored spec is plain JSON as it is. */
 function specJson(spec: StoredJobSpec): Prisma.InputJsonObject {

@@ -15,10 +15,10 @@ export interface Dataset {
   readonly test: DatasetSplit;
 }
 
-/** Pixels / 255, then (x - mean) / std, into shared memory. */
+/** Pixels / maxRawValue, then (x - mean) / std, into shared memory (see `preprocessingOf`). */
 export function normalisePixels(pixels: Uint8Array, info: DatasetInfo): Float32Array {
   const inputs = new Float32Array(new SharedArrayBuffer(pixels.length * Float32Array.BYTES_PER_ELEMENT));
-  const scale = 1 / (255 * info.std);
+  const scale = 1 / (info.maxRawValue * info.std);
   const shift = info.mean / info.std;
   for (let index = 0; index < pixels.length; index++) inputs[index] = (pixels[index] as number) * scale - shift;
   return inputs;

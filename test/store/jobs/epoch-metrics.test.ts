@@ -5,6 +5,7 @@ import {
   type EpochMetricsRepository,
   type JobRecordsRepository,
 } from '../../../src/store/jobs-repository.js';
+import { createEvaluationAccumulator } from '../../../src/training/evaluation.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/database.js';
 import { queuedJob } from './queued-job.js';
 
@@ -38,5 +39,40 @@ describe('epoch metrics repository', () => {
     const reread = await records.find(job.id);
     expect(reread).toMatchObject({ finalTestAccuracy: 0.9, finalTestLoss: 0.25, bestTestAccuracy: 0.95 });
     expect(reread?.epochs.map((epoch) => epoch.epoch)).toEqual([1, 2, 3]);
+  });
+
+  it('keeps each epoch’s evaluation apart from the job’s epochs, and reads it back by epoch or the last', async () => {
+    const job = await queuedJob(records);
+    const evaluationOf = (correct: number) => {
+      const accumulator = createEvaluationAccumulator(3);
+      const predictedLabels = [0, 1, 2, 0].map((label, index) => (index < correct ? label : (label + 1) % 3));
+      accumulator.add({ firstIndex: 0, trueLabels: [0, 1, 2, 0], predictedLabels, confidences: [0.9, 0.8, 0.7, 0.6] });
+      return accumulator.result();
+    };
+    await epochs.recordEpoch(job.id, { ...metrics, epoch: 1, testAccuracy: 0.5, evaluation: evaluationOf(2) });
+    await epochs.recordEpoch(job.id, { ...metrics, epoch: 2, testAccuracy: 0.75, evaluation: evaluationOf(3) });
+    expect(await epochs.findEvaluation(job.id, 1)).toEqual({
+      epoch: 1,
+      testAccuracy: 0.5,
+      evaluation: evaluationOf(2),
+    });
+    expect(await epochs.findEvaluation(job.id)).toEqual({ epoch: 2, testAccuracy: 0.75, evaluation: evaluationOf(3) });
+    expect(evaluationOf(3).mistakes).toEqual([{ index: 3, trueLabel: 0, predictedLabel: 1, confidence: 0.6 }]);
+    expect(await epochs.perClassAccuracy(job.id)).toEqual(
+      new Map([
+        [1, [0.5, 1, 0]],
+        [2, [0.5, 1, 1]],
+      ]),
+    );
+    expect(await epochs.findEvaluation(job.id, 3)).toBeNull();
+    const reread = await records.find(job.id);
+    expect(reread?.epochs[0]).not.toHaveProperty('evaluation');
+  });
+
+  it('records an epoch without an evaluation, whose evaluation then reads as null', async () => {
+    const job = await queuedJob(records);
+    await epochs.recordEpoch(job.id, metrics);
+    expect(await epochs.findEvaluation(job.id)).toBeNull();
+    expect(await epochs.perClassAccuracy(job.id)).toEqual(new Map());
   });
 });

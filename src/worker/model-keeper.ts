@@ -1,0 +1,63 @@
+import { datasetInfo, preprocessingOf, type DatasetName } from '../domain/datasets.js';
+import type { ArtifactStore } from '../store/artifacts/artifact-store.js';
+import type { ModelsRepository, NewModelRecord } from '../store/models-repository.js';
+import type { EpochModel } from './thread-protocol.js';
+
+/** What keeping models needs of the store: the artifact store's `put` and the models repository. */
+export interface ModelStore {
+  putArtifact: ArtifactStore['put'];
+  saveModel: ModelsRepository['save'];
+  findModel: ModelsRepository['find'];
+}
+
+/**
+ * Keeps a job's trained models as its epochs end. Every epoch's model is stored as the job's
+ * `final` at once, so whatever stops the job (completion, a cancel, a failure, a dead worker) it
+ * keeps the model of its last completed epoch; a failed job keeps that one, not its checkpoint's
+ * weights (a mid-epoch checkpoint has no test accuracy to go with them). An epoch's model is also
+ * the job's `best` when its test accuracy is at least the best stored so far: the latest of equal
+ * epochs wins, so the final one when it ties. The accuracy to beat is read from the store, so
+ * `best` carries over from earlier attempts. When both versions are the same epoch's they share
+ * artifacts.
+ */
+export function createModelKeeper(store: ModelStore, jobId: string, dataset: DatasetName) {
+  const info = datasetInfo(dataset);
+  const usage = {
+    inputShape: [...info.inputShape],
+    preprocessing: preprocessingOf(info),
+    classCount: info.numClasses,
+    classNames: info.classNames ? [...info.classNames] : null,
+  };
+  // Undefined until read from the store; null when the job has no best model yet.
+  let bestAccuracy: number | null | undefined;
+
+  return {
+    /** Stores `model` as `final`, and as `best` when it is at least as good as the best so far. */
+    async keep(model: EpochModel): Promise<{ best: boolean }> {
+      if (bestAccuracy === undefined) {
+        const stored = await store.findModel(jobId, 'best');
+        bestAccuracy = stored ? (stored.testAccuracy ?? Number.NEGATIVE_INFINITY) : null;
+      }
+      const modelJson = await store.putArtifact([model.modelJson]);
+      const weights = await store.putArtifact([model.weights]);
+      const record: Omit<NewModelRecord, 'version'> = {
+        jobId,
+        epoch: model.epoch,
+        modelJsonArtifactId: modelJson.id,
+        weightsArtifactId: weights.id,
+        tfjsVersion: model.tfjsVersion,
+        testAccuracy: model.testAccuracy,
+        ...usage,
+      };
+      const best = bestAccuracy === null || model.testAccuracy >= bestAccuracy;
+      if (best) {
+        await store.saveModel({ ...record, version: 'best' });
+        bestAccuracy = model.testAccuracy;
+      }
+      await store.saveModel({ ...record, version: 'final' });
+      return { best };
+    },
+  };
+}
+
+export type ModelKeeper = ReturnType<typeof createModelKeeper>;
