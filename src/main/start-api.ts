@@ -4,6 +4,10 @@ import { buildApp } from '../api/app.js';
 import { createEventHub } from '../api/event-hub.js';
 import type { HealthChecks } from '../api/health.js';
 import { createJobsService } from '../api/jobs-service.js';
+import { createModelsService, modelFilesLoader, noEvaluations, type StoredModel } from '../api/models-service.js';
+import { createPredictor } from '../inference/predictor.js';
+import { createPostgresArtifactStore } from '../store/artifacts/postgres-artifact-store.js';
+import { createModelsRepository } from '../store/models-repository.js';
 import { createEventPublisher } from '../events/job-events.js';
 import { announceCancel } from '../queue/cancel-channel.js';
 import { createRedis, type Redis } from '../queue/redis.js';
@@ -59,18 +63,36 @@ export async function startApi(config: Config, logger: Logger): Promise<Service 
     maxJobMemoryBytes: config.MAX_JOB_MEMORY_BYTES,
     logger,
   });
+  const artifacts = createPostgresArtifactStore(prisma);
+  // Inference runs on these threads, never on the event loop; closed after the app stops answering.
+  const predictor = createPredictor<StoredModel>({
+    loadArtifacts: modelFilesLoader(artifacts),
+    cacheBytes: config.MODEL_CACHE_BYTES,
+    threads: config.PREDICT_THREADS,
+  });
+  const models = createModelsService({
+    jobs: createJobsRepository(prisma),
+    models: createModelsRepository(prisma),
+    artifacts,
+    predict: (model, request) => predictor.predict(model, request),
+    // Stand-in until the epoch metrics store evaluations (findEvaluation in store/jobs/epoch-metrics.ts).
+    evaluations: noEvaluations,
+  });
   const app = buildApp({
     logger,
     bodyLimit: config.BODY_LIMIT_BYTES,
     hub: createEventHub(subscriber, prefix),
     jobs,
     health: healthChecks(prisma, redis, prefix),
+    models,
+    predictBodyLimit: config.PREDICT_BODY_LIMIT_BYTES,
   });
   const address = await app.listen({ host: config.HOST, port: config.PORT });
   return {
     address,
     async close() {
       await app.close();
+      await predictor.close();
       await queue.close();
       redis.disconnect();
       subscriber.disconnect();

@@ -1,49 +1,9 @@
 // Where a model fails: a confusion matrix and per-class metrics gathered batch by batch during the
 // test pass (no extra pass over the data), plus the most confident mistakes.
+import type { ClassMetrics, Evaluation } from '../domain/evaluation.js';
 import { MistakeHeap } from './mistake-heap.js';
 
-/** A test example the model got wrong. */
-export interface Mistake {
-  /** Index of the example in the test split. */
-  index: number;
-  trueLabel: number;
-  predictedLabel: number;
-  /** The probability the model gave its (wrong) prediction. */
-  confidence: number;
-}
-
-/**
- * Metrics of one class. A ratio whose denominator is zero is null rather than 0, so "never predicted"
- * is not reported as "always wrong": precision is null for a class never predicted, recall (and
- * accuracy) for a class absent from the test set, F1 = 2TP / (2TP + FP + FN) for a class neither
- * present nor predicted.
- */
-export interface ClassMetrics {
-  label: number;
-  /** Test examples of this class. */
-  support: number;
-  /** Test examples predicted as this class. */
-  predicted: number;
-  precision: number | null;
-  recall: number | null;
-  f1: number | null;
-  /** Share of this class's examples classified correctly (the same number as recall). */
-  accuracy: number | null;
-}
-
-export interface Evaluation {
-  classCount: number;
-  count: number;
-  correct: number;
-  accuracy: number | null;
-  /** confusionMatrix[true label][predicted label] = number of test examples. */
-  confusionMatrix: number[][];
-  classes: ClassMetrics[];
-  /** Means over the classes whose value is defined (null when none is). */
-  macro: { precision: number | null; recall: number | null; f1: number | null };
-  /** The most confident mistakes, most confident first (ties: lower index first). */
-  mistakes: Mistake[];
-}
+export type { ClassMetrics, Evaluation, Mistake } from '../domain/evaluation.js';
 
 /** Predictions of one test batch, example by example. */
 export interface BatchPredictions {
