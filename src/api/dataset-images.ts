@@ -16,6 +16,7 @@ export async function renderExample(
   // sharp encodes on libuv's thread pool, off the event loop.
   const png = await sharp(found.pixels, { raw: { width, height, channels: 1 } })
     .resize(width * scale, height * scale, { kernel: 'nearest' })
+    .toColourspace('b-w')
     .png()
     .toBuffer();
   return { png, label: found.label };

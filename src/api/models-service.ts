@@ -92,6 +92,19 @@ function predictError(outcome: PredictOutcome & { ok: false }): Error {
   return code === 'too_many_inputs' ? new TooManyItems(message, issues) : new InvalidRequest(code, message, issues);
 }
 
+function predictorModel(record: ModelRecord): StoredModel {
+  return {
+    // Artifacts are immutable, so their ids name the content as well as its hash would.
+    key: `${record.modelJsonArtifactId}/${record.weightsArtifactId}`,
+    inputShape: record.inputShape,
+    preprocessing: record.preprocessing,
+    classCount: record.classCount,
+    classNames: record.classNames,
+    modelJsonArtifactId: record.modelJsonArtifactId,
+    weightsArtifactId: record.weightsArtifactId,
+  };
+}
+
 /** Downloading, predicting with and evaluating the models of jobs, independent of HTTP. */
 export function createModelsService(deps: ModelsServiceDeps) {
   const jobs = guardStore(deps.jobs);
@@ -141,17 +154,7 @@ export function createModelsService(deps: ModelsServiceDeps) {
       request: PredictRequest,
     ): Promise<{ version: ModelVersion; epoch: number; predictions: Prediction[] }> {
       const record = await modelOf(id, version);
-      const model: StoredModel = {
-        // Artifacts are immutable, so their ids name the content as well as its hash would.
-        key: `${record.modelJsonArtifactId}/${record.weightsArtifactId}`,
-        inputShape: record.inputShape,
-        preprocessing: record.preprocessing,
-        classCount: record.classCount,
-        classNames: record.classNames,
-        modelJsonArtifactId: record.modelJsonArtifactId,
-        weightsArtifactId: record.weightsArtifactId,
-      };
-      const outcome = await deps.predict(model, request);
+      const outcome = await deps.predict(predictorModel(record), request);
       if (!outcome.ok) throw predictError(outcome);
       return { version, epoch: record.epoch, predictions: outcome.predictions };
     },

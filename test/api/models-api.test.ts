@@ -11,6 +11,7 @@ import { createModelsRepository, type ModelsRepository } from '../../src/store/m
 import type { ArtifactStore } from '../../src/store/artifacts/artifact-store.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { silentLogger, testConfig } from '../helpers/env.js';
+import { pngBomb } from '../inference/png-bomb.js';
 import { preprocessing, rawInputs, storedJob, storedModel } from './model-fixtures.js';
 
 interface Predictions {
@@ -163,5 +164,74 @@ describe('trained models over HTTP', () => {
     expect(((await response.json()) as ErrorBody).code).toBe('no_evaluation');
     expect((await get('/jobs/00000000-0000-4000-8000-000000000000/evaluation')).status).toBe(404);
     expect((await get(`/jobs/${jobId}/evaluation?epoch=zero`)).status).toBe(400);
+  });
+
+  describe('hostile predict bodies get a 4xx naming the problem, never a 5xx', () => {
+    const good = rawInputs(1, 3)[0]!;
+    const refusals: [string, unknown, number, RegExp][] = [
+      ['a wrong length', { inputs: [good, good.slice(1)] }, 400, /inputs\[1\]: must have 784 values, got 783/],
+      ['a string', { inputs: [[...good.slice(1), 'x']] }, 400, /inputs\[0\]\[783\]: must be a number/],
+      ['NaN as a string', { inputs: [[...good.slice(1), 'NaN']] }, 400, /inputs\[0\]\[783\]: must be a number/],
+      ['a value out of range', { inputs: [[...good.slice(1), 256]] }, 400, /inputs\[0\]\[783\]: must be between 0/],
+      ['a negative value', { inputs: [[-1, ...good.slice(1)]] }, 400, /inputs\[0\]\[0\]/],
+      ['null inputs', { inputs: null }, 400, /inputs: must be an array/],
+      ['an empty list', { inputs: [] }, 400, /inputs: must hold at least one/],
+      ['nested too deep', { inputs: [[good]] }, 400, /inputs\[0\]: must have 784 values/],
+      ['both lists', { inputs: [good], images: ['x'] }, 400, /exactly one of inputs or images/],
+      ['neither list', { topK: 3 }, 400, /exactly one of inputs or images/],
+      ['a bad topK', { inputs: [good], topK: 11 }, 400, /topK: must be an integer from 1 to 10/],
+      ['a string topK', { inputs: [good], topK: '3' }, 400, /topK/],
+      ['a bad version', { inputs: [good], version: 'latest' }, 400, /version/],
+      ['an unknown field', { inputs: [good], extra: 1 }, 400, /extra/],
+      ['broken base64', { images: ['not base64 at all!'] }, 400, /images\[0\]: is not valid base64/],
+      [
+        'base64 of no image',
+        { images: [Buffer.from('hello world').toString('base64')] },
+        400,
+        /images\[0\]: is not a PNG/,
+      ],
+      ['a truncated PNG', { images: ['iVBORw0KGgoAAAANSUhEUgAA'] }, 400, /images\[0\]/],
+      ['an array body', [good], 400, /body/],
+      ['a number body', 5, 400, /body/],
+      ['1,001 inputs', { inputs: Array.from({ length: 1001 }, () => [0]) }, 413, /at most 1000 inputs/],
+    ];
+
+    it.each(refusals)('%s', async (_name, body, status, message) => {
+      const response = await predict(jobId, body);
+      const answer = (await response.json()) as ErrorBody;
+      expect(response.status).toBe(status);
+      const issues = (answer.issues ?? []).map((issue) => `${issue.path}: ${issue.message}`).join('; ');
+      expect(`${answer.error}; ${issues}`).toMatch(message);
+    });
+
+    it('refuses a PNG bomb (20000 x 20000) without decoding it', async () => {
+      const bomb = await pngBomb(20_000, 20_000);
+      const started = performance.now();
+      const response = await predict(jobId, { images: [bomb.toString('base64')] });
+      expect(response.status).toBe(400);
+      const answer = (await response.json()) as ErrorBody;
+      expect(answer.issues?.[0]?.path).toBe('images[0]');
+      expect(answer.issues?.[0]?.message).toMatch(/too large/);
+      expect(performance.now() - started).toBeLessThan(5000);
+    });
+
+    it('takes a full 1,000-input request (about 3 MB of JSON) and refuses a body over 16 MiB with 413', async () => {
+      const thousand = await predict(jobId, { inputs: Array.from({ length: 1000 }, () => good) });
+      expect(thousand.status).toBe(200);
+      expect(((await thousand.json()) as Predictions).predictions).toHaveLength(1000);
+      const huge = await predict(jobId, `{"inputs":[[${'0,'.repeat(9_000_000)}0]]}`);
+      expect(huge.status).toBe(413);
+      expect(((await huge.json()) as ErrorBody).error).toMatch(/limit of 16777216 bytes/);
+    });
+
+    it('answers invalid JSON with 400 and a non-JSON body with 415', async () => {
+      expect((await predict(jobId, '{"inputs": [[1,2,')).status).toBe(400);
+      const text = await fetch(`${api.address}/jobs/${jobId}/predict`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain' },
+        body: 'hello',
+      });
+      expect(text.status).toBe(415);
+    });
   });
 });

@@ -15,7 +15,6 @@ export const datasetRoutes: FastifyPluginCallbackZod<{ examples: DatasetExamples
           'A grey PNG of the example (header X-Example-Label holds its label), `scale` times its size; for instance the test examples /jobs/:id/evaluation lists as mistakes.',
         params: exampleParams,
         querystring: exampleQuery,
-        produces: ['image/png'],
         response: {
           200: { description: 'The example', content: { 'image/png': { schema: z.string().describe('A PNG') } } },
           400: errorBody.describe('A bad split, index or scale'),

@@ -21,10 +21,7 @@ const unknownJob = errorBody.describe('No job has this id');
 const noModel = errorBody.describe('The job has no model of this version yet (code no_model)');
 const notModified = z.null().describe('Not modified: the If-None-Match ETag is current');
 const ifNoneMatch = z.object({
-  'if-none-match': z
-    .string()
-    .optional()
-    .describe('An ETag of an earlier answer: 304 while it is current'),
+  'if-none-match': z.string().optional().describe('An ETag of an earlier answer: 304 while it is current'),
 });
 
 function downloadRoutes(app: App, models: ModelsService): void {
@@ -62,7 +59,6 @@ function downloadRoutes(app: App, models: ModelsService): void {
         params: jobIdParams,
         querystring: weightsQuery,
         headers: ifNoneMatch,
-        produces: ['application/octet-stream'],
         response: {
           200: {
             description: 'The weights',

@@ -89,7 +89,9 @@ export const predictions = z
       z.object({
         label: z.int().describe('The most likely class'),
         className: z.string().optional(),
-        probabilities: z.array(z.object({ label: z.int(), probability: z.number() })).describe('topK, most likely first'),
+        probabilities: z
+          .array(z.object({ label: z.int(), probability: z.number() }))
+          .describe('topK, most likely first'),
       }),
     ),
   })
