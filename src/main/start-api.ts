@@ -64,17 +64,20 @@ export async function startApi(config: Config, logger: Logger): Promise<Service 
     logger,
   });
   const artifacts = createPostgresArtifactStore(prisma);
-  // Inference runs on these threads, never on the event loop; closed after the app stops answering.
-  const predictor = createPredictor<StoredModel>({
-    loadArtifacts: modelFilesLoader(artifacts),
-    cacheBytes: config.MODEL_CACHE_BYTES,
-    threads: config.PREDICT_THREADS,
-  });
+  // Inference runs on threads of this pool, never on the event loop. Started at the first prediction,
+  // so an API that never predicts holds no tfjs threads; closed after the app stops answering.
+  let predictor: ReturnType<typeof createPredictor<StoredModel>> | undefined;
+  const startedPredictor = () =>
+    (predictor ??= createPredictor<StoredModel>({
+      loadArtifacts: modelFilesLoader(artifacts),
+      cacheBytes: config.MODEL_CACHE_BYTES,
+      threads: config.PREDICT_THREADS,
+    }));
   const models = createModelsService({
     jobs: createJobsRepository(prisma),
     models: createModelsRepository(prisma),
     artifacts,
-    predict: (model, request) => predictor.predict(model, request),
+    predict: (model, request) => startedPredictor().predict(model, request),
     // Stand-in until the epoch metrics store evaluations (findEvaluation in store/jobs/epoch-metrics.ts).
     evaluations: noEvaluations,
   });
@@ -92,7 +95,7 @@ export async function startApi(config: Config, logger: Logger): Promise<Service 
     address,
     async close() {
       await app.close();
-      await predictor.close();
+      await predictor?.close();
       await queue.close();
       redis.disconnect();
       subscriber.disconnect();
