@@ -212,7 +212,7 @@ describe('trained models over HTTP', () => {
       const answer = (await response.json()) as ErrorBody;
       expect(answer.issues?.[0]?.path).toBe('images[0]');
       expect(answer.issues?.[0]?.message).toMatch(/too large/);
-      expect(performance.now() - started).toBeLessThan(5000);
+      expect(performance.now() - started).toBeLessThan(10_000);
     });
 
     it('takes a full 1,000-input request (about 3 MB of JSON) and refuses a body over 16 MiB with 413', async () => {
