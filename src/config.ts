@@ -26,6 +26,12 @@ const envSchema = z.object({
   // WebAssembly memory tops out at 4 GiB; keep a job's estimate well below it.
   MAX_JOB_MEMORY_BYTES: integer(1024 * 1024, 1024 ** 4).default(2 * 1024 ** 3),
   BODY_LIMIT_BYTES: integer(1024, 64 * 1024 * 1024).default(1024 * 1024),
+  // POST /jobs/:id/predict alone: 1,000 inputs of 784 numbers are about 4 MB of JSON, 1,000 images more.
+  PREDICT_BODY_LIMIT_BYTES: integer(1024, 256 * 1024 * 1024).default(16 * 1024 * 1024),
+  // Inference threads of the API; each holds its own cache of loaded models.
+  PREDICT_THREADS: integer(1, 64).default(Math.max(1, Math.min(2, os.availableParallelism()))),
+  // Bound of the API's cache of model files, and of each inference thread's cache of loaded models.
+  MODEL_CACHE_BYTES: integer(1024 * 1024, 64 * 1024 ** 3).default(256 * 1024 * 1024),
   STEP_FLUSH_MS: integer(10, 60_000).default(250),
   STEP_FLUSH_COUNT: integer(1, 100_000).default(1000),
   SHUTDOWN_TIMEOUT_MS: integer(100, 600_000).default(10_000),

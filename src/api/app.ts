@@ -11,6 +11,10 @@ import { compareRoutes } from './routes/compare.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
+import { datasetRoutes } from './routes/datasets.js';
+import { modelRoutes } from './routes/models.js';
+import type { ModelsService } from './models-service.js';
+import { createBundledDatasetExamples, type DatasetExamples } from '../datasets/examples.js';
 
 export interface AppDeps {
   jobs: JobsService;
@@ -22,6 +26,12 @@ export interface AppDeps {
   maxBufferedBytes?: number;
   /** How long a client may leave replayed history unread before it is disconnected. */
   slowClientMs?: number;
+  /** Trained models: download, predict, evaluation. Left out, those routes are not served. */
+  models?: ModelsService;
+  /** POST /jobs/:id/predict's own body limit (1,000 inputs are several MB of JSON). */
+  predictBodyLimit?: number;
+  /** Where dataset examples come from; the bundled datasets unless told. */
+  datasetExamples?: DatasetExamples;
 }
 
 function createServer(logger: Logger, bodyLimit: number): FastifyInstance {
@@ -65,6 +75,9 @@ export function buildApp({
   bodyLimit,
   maxBufferedBytes = 4 * 1024 * 1024,
   slowClientMs = 10_000,
+  models,
+  predictBodyLimit = 16 * 1024 * 1024,
+  datasetExamples = createBundledDatasetExamples(),
 }: AppDeps): FastifyInstance {
   const app = createServer(logger, bodyLimit);
   registerOpenApi(app);
@@ -80,6 +93,8 @@ export function buildApp({
   void app.register(compareRoutes, { jobs });
   void app.register(eventRoutes, { jobs, hub, maxBufferedBytes, slowClientMs });
   void app.register(healthRoutes, { checks: health });
+  if (models) void app.register(modelRoutes, { models, predictBodyLimit });
+  void app.register(datasetRoutes, { examples: datasetExamples });
   void app.register(openApiRoutes);
   return app;
 }

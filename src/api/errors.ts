@@ -3,11 +3,16 @@ import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import {
   DependencyUnavailable,
   DomainError,
+  EvaluationNotAvailable,
   IdempotencyConflict,
   InvalidRequest,
   InvalidSpec,
   JobAlreadyFinished,
   JobNotFound,
+  JobStillActive,
+  ModelNotAvailable,
+  ResourceNotFound,
+  TooManyItems,
 } from '../domain/errors.js';
 import type { ErrorBody } from './schemas/common.js';
 import { requestValidationError } from './validation.js';
@@ -16,16 +21,21 @@ export type { ErrorBody };
 
 /** The HTTP status of each domain error; the one place that knows. */
 function statusOf(error: DomainError): number {
-  if (error instanceof JobNotFound) return 404;
+  if (error instanceof JobNotFound || error instanceof ResourceNotFound) return 404;
   if (error instanceof InvalidSpec || error instanceof InvalidRequest) return 400;
   if (error instanceof IdempotencyConflict) return 422;
-  if (error instanceof JobAlreadyFinished) return 409;
+  if (error instanceof JobAlreadyFinished || error instanceof JobStillActive) return 409;
+  if (error instanceof ModelNotAvailable || error instanceof EvaluationNotAvailable) return 409;
+  if (error instanceof TooManyItems) return 413;
   if (error instanceof DependencyUnavailable) return 503;
   return 500;
 }
 
 function bodyOf(error: DomainError): ErrorBody {
-  const issues = error instanceof InvalidSpec || error instanceof InvalidRequest ? error.issues : undefined;
+  const issues =
+    error instanceof InvalidSpec || error instanceof InvalidRequest || error instanceof TooManyItems
+      ? error.issues
+      : undefined;
   return { error: error.message, code: error.code, ...(issues ? { issues: [...issues] } : {}) };
 }
 

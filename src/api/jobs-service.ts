@@ -1,4 +1,4 @@
-import { JobAlreadyFinished, JobNotFound } from '../domain/errors.js';
+import { JobAlreadyFinished, JobNotFound, JobStillActive } from '../domain/errors.js';
 import type { PublishEvent } from '../events/job-events.js';
 import type { Logger } from '../logger.js';
 import type { JobsRepository, JobWithEpochs, RunQuery } from '../store/jobs-repository.js';
@@ -86,6 +86,15 @@ export function createJobsService(deps: JobsServiceDeps) {
     submit: createSubmit({ ...deps, jobs, get: reads.get, limits }),
     cancel: createCancel({ ...deps, jobs, get: reads.get }),
     list: (request: RunListRequest) => listRuns(jobs, request),
+
+    /** Deletes an ended job and all it holds; JobStillActive while it is queued or running. */
+    async remove(id: string): Promise<void> {
+      const jobId = checkId(id);
+      const result = await jobs.deleteEndedJob(jobId);
+      if (result.outcome === 'gone') throw new JobNotFound([id]);
+      if (result.outcome === 'active') throw new JobStillActive(jobId, result.status);
+      deps.logger.info({ jobId }, 'job deleted');
+    },
 
     /** 2 to 20 runs side by side, loss curves downsampled to about `points` each. */
     async compare(ids: readonly string[], points: number) {

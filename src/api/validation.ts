@@ -21,16 +21,20 @@ function fieldIssues(errors: readonly FastifySchemaValidationError[], whole: str
 }
 
 /**
- * The domain error for a request the route's zod schemas refused. The only path parameter of this
- * API is a job id, and the only header it reads is Idempotency-Key, so each part has one answer.
+ * The domain error for a request the route's zod schemas refused. A bad job id is `invalid_id`, other
+ * path parameters (a dataset's split or index) `invalid_path`; the only header read is Idempotency-Key.
  */
 export function requestValidationError(
   part: RequestPart | undefined,
   errors: readonly FastifySchemaValidationError[],
 ): InvalidRequest {
   switch (part) {
-    case 'params':
-      return new InvalidRequest('invalid_id', 'job id must be a UUID', fieldIssues(errors, 'id'));
+    case 'params': {
+      const issues = fieldIssues(errors, 'id');
+      return issues.every((issue) => issue.path === 'id')
+        ? new InvalidRequest('invalid_id', 'job id must be a UUID', issues)
+        : InvalidRequest.of('path', issues);
+    }
     case 'headers':
       return new InvalidRequest('invalid_idempotency_key', 'send one Idempotency-Key header');
     case 'body':

@@ -1,12 +1,12 @@
 // `npm run bench:predict`: the predictor (inference thread pool, model caches, input validation) on
 // the exercise's 784-512-512-10 network with random weights: warm single-input latency at a steady
 // rate, batch latency and throughput, the cold first request, and RSS with 20 models used in turn
-// through a cache sized for about 5. Measures the predictor directly; an HTTP pass can wrap the same
-// steps around `POST /jobs/:id/predict` once the route exists.
-import { buildModel } from '../training/model.js';
-import { serializeLayersModel, toLayersModel } from '../training/model-artifact.js';
+// through a cache sized for about 5. First the predictor directly, then the same through the running
+// API's `POST /jobs/:id/predict` (predict-http-bench.ts). `-- --direct-only` or `-- --http-only` runs one of them.
 import { createPredictor, type ModelFiles, type Predictor, type PredictorModel } from '../inference/predictor.js';
 import { exerciseNetworks as networks } from '../domain/exercise.js';
+import { httpPass } from './predict-http-bench.js';
+import { percentile, randomWeights, template, verdict } from './predict-fixtures.js';
 import { format, procStatusBytes } from './services.js';
 
 const features = 784;
@@ -17,37 +17,6 @@ const cachedModels = 5;
 const rounds = 6;
 const mib = (bytes: number) => `${format(bytes / 1024 / 1024, 1)} MiB`;
 const rss = () => procStatusBytes(process.pid, 'VmRSS');
-
-function percentile(values: number[], fraction: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))] ?? NaN;
-}
-
-function verdict(label: string, met: boolean, detail: string): void {
-  console.log(`  ${met ? 'met   ' : 'MISSED'}  ${label}: ${detail}`);
-}
-
-/** model.json of the network (the same for every model) and a weights size; weights come per key. */
-async function template(): Promise<{ modelJson: Buffer; weightBytes: number }> {
-  const layers = networks.mlp.layers;
-  const model = buildModel(layers, features, 1);
-  const layersModel = toLayersModel(model, layers);
-  const files = await serializeLayersModel(layersModel);
-  layersModel.dispose();
-  model.dispose();
-  return { modelJson: files.modelJson, weightBytes: files.weights.length };
-}
-
-// Deterministic small random weights for model number `seed`, as a store would return them.
-function randomWeights(bytes: number, seed: number): Buffer {
-  const values = new Float32Array(bytes / 4);
-  let state = seed * 7919 + 1;
-  for (let index = 0; index < values.length; index++) {
-    state = (state * 1664525 + 1013904223) >>> 0;
-    values[index] = (state / 2 ** 32 - 0.5) * 0.1;
-  }
-  return Buffer.from(values.buffer);
-}
 
 function randomInputs(count: number): number[][] {
   return Array.from({ length: count }, () => Array.from({ length: features }, () => Math.floor(Math.random() * 256)));
@@ -198,4 +167,6 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+if (!process.argv.includes('--http-only')) await main();
+// The same measures through the real API: HTTP, JSON, the store and the route around the predictor.
+if (!process.argv.includes('--direct-only')) await httpPass();

@@ -96,3 +96,65 @@ export class DependencyUnavailable extends DomainError {
     this.name = 'DependencyUnavailable';
   }
 }
+
+/** A change that only an ended job allows (deleting it), asked of a queued or running one. */
+export class JobStillActive extends DomainError {
+  readonly code = 'job_active';
+  constructor(
+    readonly jobId: string,
+    readonly status: string,
+  ) {
+    super(`job ${jobId} is ${status}; cancel it first (POST /jobs/${jobId}/cancel), then delete it once it has ended`);
+    this.name = 'JobStillActive';
+  }
+}
+
+/** A job that exists but has no stored model of this version yet. */
+export class ModelNotAvailable extends DomainError {
+  readonly code = 'no_model';
+  constructor(
+    readonly jobId: string,
+    readonly version: string,
+    readonly status: string,
+  ) {
+    const when =
+      status === 'queued' || status === 'running'
+        ? `it is ${status}; its model is stored when it ends`
+        : `it ${status === 'cancelled' ? 'was cancelled' : status} before any model was stored`;
+    super(`job ${jobId} has no ${version} model: ${when}`);
+    this.name = 'ModelNotAvailable';
+  }
+}
+
+/** A job that exists but has no evaluation recorded (for this epoch) yet. */
+export class EvaluationNotAvailable extends DomainError {
+  readonly code = 'no_evaluation';
+  constructor(
+    readonly jobId: string,
+    readonly epoch?: number,
+  ) {
+    super(`job ${jobId} has no evaluation recorded ${epoch === undefined ? 'yet' : `for epoch ${epoch}`}`);
+    this.name = 'EvaluationNotAvailable';
+  }
+}
+
+/** Something other than a job that does not exist: a dataset, or an example beyond a split's end. */
+export class ResourceNotFound extends DomainError {
+  readonly code = 'not_found';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ResourceNotFound';
+  }
+}
+
+/** A request holding more items than one request may: `issues` names the field and the limit. */
+export class TooManyItems extends DomainError {
+  readonly code = 'too_many_inputs';
+  constructor(
+    message: string,
+    readonly issues: readonly FieldIssue[],
+  ) {
+    super(message);
+    this.name = 'TooManyItems';
+  }
+}

@@ -4,6 +4,10 @@ import { buildApp } from '../api/app.js';
 import { createEventHub } from '../api/event-hub.js';
 import type { HealthChecks } from '../api/health.js';
 import { createJobsService } from '../api/jobs-service.js';
+import { createModelsService, modelFilesLoader, type StoredModel } from '../api/models-service.js';
+import { createPredictor } from '../inference/predictor.js';
+import { createPostgresArtifactStore } from '../store/artifacts/postgres-artifact-store.js';
+import { createModelsRepository } from '../store/models-repository.js';
 import { createEventPublisher } from '../events/job-events.js';
 import { announceCancel } from '../queue/cancel-channel.js';
 import { createRedis, type Redis } from '../queue/redis.js';
@@ -45,8 +49,9 @@ export async function startApi(config: Config, logger: Logger): Promise<Service 
   if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
   const { prisma, redis, subscriber, queue } = connect(config, logger);
   const prefix = config.QUEUE_PREFIX;
+  const repository = createJobsRepository(prisma);
   const jobs = createJobsService({
-    jobs: createJobsRepository(prisma),
+    jobs: repository,
     enqueue: (jobId) => enqueueTraining(queue, jobId),
     dequeue: async (jobId) => {
       await queue.remove(jobId);
@@ -59,18 +64,38 @@ export async function startApi(config: Config, logger: Logger): Promise<Service 
     maxJobMemoryBytes: config.MAX_JOB_MEMORY_BYTES,
     logger,
   });
+  const artifacts = createPostgresArtifactStore(prisma);
+  // Inference runs on threads of this pool, never on the event loop. Started at the first prediction,
+  // so an API that never predicts holds no tfjs threads; closed after the app stops answering.
+  let predictor: ReturnType<typeof createPredictor<StoredModel>> | undefined;
+  const startedPredictor = () =>
+    (predictor ??= createPredictor<StoredModel>({
+      loadArtifacts: modelFilesLoader(artifacts),
+      cacheBytes: config.MODEL_CACHE_BYTES,
+      threads: config.PREDICT_THREADS,
+    }));
+  const models = createModelsService({
+    jobs: repository,
+    models: createModelsRepository(prisma),
+    artifacts,
+    predict: (model, request) => startedPredictor().predict(model, request),
+    evaluations: { find: (jobId, epoch) => repository.findEvaluation(jobId, epoch) },
+  });
   const app = buildApp({
     logger,
     bodyLimit: config.BODY_LIMIT_BYTES,
     hub: createEventHub(subscriber, prefix),
     jobs,
     health: healthChecks(prisma, redis, prefix),
+    models,
+    predictBodyLimit: config.PREDICT_BODY_LIMIT_BYTES,
   });
   const address = await app.listen({ host: config.HOST, port: config.PORT });
   return {
     address,
     async close() {
       await app.close();
+      await predictor?.close();
       await queue.close();
       redis.disconnect();
       subscriber.disconnect();

@@ -2,6 +2,7 @@ import type { PrismaClient } from './database.js';
 import { createCheckpointsRepository, type CheckpointsRepository } from './jobs/checkpoints.js';
 import { createEpochMetricsRepository, type EpochMetricsRepository } from './jobs/epoch-metrics.js';
 import { createIdempotencyKeysRepository, type IdempotencyKeysRepository } from './jobs/idempotency-keys.js';
+import { createJobDeletionRepository, type JobDeletionRepository } from './jobs/job-deletion.js';
 import { createJobRecordsRepository, type JobRecordsRepository } from './jobs/job-records.js';
 import { createRunListingRepository, type RunListingRepository } from './jobs/run-listing.js';
 import { createStepHistoryRepository, type StepHistoryRepository } from './jobs/step-history.js';
@@ -39,6 +40,7 @@ export {
 } from './jobs/run-listing.js';
 export { createCheckpointsRepository, type CheckpointsRepository, type StoredCheckpoint } from './jobs/checkpoints.js';
 export { createIdempotencyKeysRepository, type IdempotencyKeysRepository } from './jobs/idempotency-keys.js';
+export { createJobDeletionRepository, type DeleteJobResult, type JobDeletionRepository } from './jobs/job-deletion.js';
 
 /** Every read and write of jobs and what hangs off them: one repository per aggregate, composed. */
 export type JobsRepository = JobRecordsRepository &
@@ -46,7 +48,8 @@ export type JobsRepository = JobRecordsRepository &
   StepHistoryRepository &
   RunListingRepository &
   CheckpointsRepository &
-  IdempotencyKeysRepository;
+  IdempotencyKeysRepository &
+  JobDeletionRepository;
 
 /** All the job repositories on one Prisma client, for callers that use most of them. */
 export function createJobsRepository(prisma: PrismaClient): JobsRepository {
@@ -57,5 +60,6 @@ export function createJobsRepository(prisma: PrismaClient): JobsRepository {
     ...createRunListingRepository(prisma),
     ...createCheckpointsRepository(prisma),
     ...createIdempotencyKeysRepository(prisma),
+    ...createJobDeletionRepository(prisma),
   };
 }

@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
 import type { EventHub } from '../../src/api/event-hub.js';
 import { createJobsService } from '../../src/api/jobs-service.js';
+import { createModelsService, noEvaluations } from '../../src/api/models-service.js';
+import type { ArtifactStore } from '../../src/store/artifacts/artifact-store.js';
 import type { JobsRepository } from '../../src/store/jobs-repository.js';
 import { silentLogger } from '../helpers/env.js';
 import { healthyChecks, idleQueue } from '../helpers/stand-ins.js';
@@ -39,6 +41,13 @@ describe('the OpenAPI document', () => {
         maxParameters: 20_000_000,
         maxJobMemoryBytes: 2 * 1024 ** 3,
         logger: silentLogger(),
+      }),
+      models: createModelsService({
+        jobs: unusedStore,
+        models: { find: () => Promise.resolve(null) },
+        artifacts: {} as ArtifactStore,
+        predict: () => Promise.reject(new Error('not used')),
+        evaluations: noEvaluations,
       }),
     });
     // Routes are added when the app's plugins load, after this hook is in place.

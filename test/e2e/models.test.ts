@@ -163,6 +163,47 @@ describe('trained models and evaluations, through a worker process', () => {
     expect(await epochMetrics.findEvaluation(job.id, 3)).toBeNull();
   });
 
+  it('serves the trained model: plain tf.loadLayersModel(url) predicts what POST /predict answers; the evaluation route agrees with the accuracy', async () => {
+    const created = await submit({ trainSamples: 512, testSamples: testCount, epochs: 1, seed: 5 });
+    const job = await waitUntil(created.id, (current) => current.status === 'completed');
+    const count = 4;
+    const { inputs, features } = dataset.test;
+    // The API takes raw pixel values 0..255; the dataset in memory is already normalised.
+    const raw = Array.from({ length: count }, (_, row) =>
+      Array.from(inputs.subarray(row * features, (row + 1) * features), (value) =>
+        Math.round((value * 0.3081 + 0.1307) * 255),
+      ),
+    );
+    const model = await tf.loadLayersModel(`${stack.api.address}/jobs/${job.id}/model`);
+    const expected = tf.tidy(() => {
+      const x = tf.tensor2d(raw).div(255).sub(0.1307).div(0.3081);
+      return (model.predict(x) as tf.Tensor).arraySync() as number[][];
+    });
+    model.dispose();
+    const response = await fetch(`${stack.api.address}/jobs/${job.id}/predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ inputs: raw, topK: 10 }),
+    });
+    expect(response.status).toBe(200);
+    const answer = (await response.json()) as {
+      predictions: { label: number; probabilities: { label: number; probability: number }[] }[];
+    };
+    expect(answer.predictions).toHaveLength(count);
+    for (const [row, prediction] of answer.predictions.entries()) {
+      const wanted = expected[row]!;
+      expect(prediction.label).toBe(wanted.indexOf(Math.max(...wanted)));
+      for (const { label, probability } of prediction.probabilities) expect(probability).toBeCloseTo(wanted[label]!, 5);
+    }
+
+    const evaluation = await fetch(`${stack.api.address}/jobs/${job.id}/evaluation`);
+    expect(evaluation.status).toBe(200);
+    const body = (await evaluation.json()) as { epoch: number; confusionMatrix: number[][]; count: number };
+    const diagonal = body.confusionMatrix.reduce((sum, row, label) => sum + (row[label] ?? 0), 0);
+    expect(body.epoch).toBe(1);
+    expect(diagonal).toBe(Math.round(job.metrics.epochs[0]!.testAccuracy * testCount));
+  });
+
   it('keeps a cancelled job’s model of its last completed epoch', async () => {
     const created = await submit({ trainSamples: 6000, testSamples: testCount, epochs: 20, batchSize: 32 });
     await waitUntil(created.id, (current) => current.metrics.epochs.length >= 1 && current.progress.step % 188 > 20);

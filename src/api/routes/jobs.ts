@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import { z } from 'zod';
 import { validatorCompiler, type FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
 import type { JobsService } from '../jobs-service.js';
 import { jobView, runSummary } from '../job-view.js';
@@ -133,8 +134,34 @@ function writeRoutes(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsSer
   );
 }
 
+function deleteRoute(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsService): void {
+  app.delete(
+    '/jobs/:id',
+    {
+      schema: {
+        summary: 'Delete an ended job',
+        description:
+          'Removes a completed, failed or cancelled job with its history, metrics, checkpoint and models. A queued or running job must be cancelled first.',
+        params: jobIdParams,
+        response: {
+          204: z.null().describe('Deleted'),
+          400: badId,
+          404: unknownJob,
+          409: errorBody.describe('The job is queued or running: cancel it first (code job_active)'),
+          ...commonErrors,
+        },
+      },
+    },
+    async (request, reply) => {
+      await jobs.remove(request.params.id);
+      return reply.status(204).send(null);
+    },
+  );
+}
+
 export const jobRoutes: FastifyPluginCallbackZod<{ jobs: JobsService }> = (app, { jobs }, done) => {
   readRoutes(app, jobs);
   writeRoutes(app, jobs);
+  deleteRoute(app, jobs);
   done();
 };

@@ -1,0 +1,156 @@
+import { z } from 'zod';
+import { validatorCompiler, type FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
+import type { ModelsService } from '../models-service.js';
+import { matchesEtag } from '../models-service.js';
+import { commonErrors, errorBody, jobIdParams } from '../schemas/common.js';
+import {
+  evaluation,
+  evaluationQuery,
+  modelJson,
+  modelQuery,
+  predictBody,
+  predictBodyShape,
+  predictions,
+  weightsQuery,
+} from '../schemas/models.js';
+
+type App = Parameters<FastifyPluginCallbackZod>[0];
+
+const badRequest = errorBody.describe('A malformed id, or a bad `version`');
+const unknownJob = errorBody.describe('No job has this id');
+const noModel = errorBody.describe('The job has no model of this version yet (code no_model)');
+const notModified = z.null().describe('Not modified: the If-None-Match ETag is current');
+const ifNoneMatch = z.object({
+  'if-none-match': z.string().optional().describe('An ETag of an earlier answer: 304 while it is current'),
+});
+
+function downloadRoutes(app: App, models: ModelsService): void {
+  app.get(
+    '/jobs/:id/model',
+    {
+      schema: {
+        summary: "Download a job's trained model (model.json)",
+        description:
+          "TensorFlow.js layers format: `tf.loadLayersModel('<server>/jobs/<id>/model')` loads it with its weights. ETag is the hash of this body; `userDefinedMetadata.trainer` says how to preprocess raw input.",
+        params: jobIdParams,
+        querystring: modelQuery,
+        headers: ifNoneMatch,
+        response: { 200: modelJson, 304: notModified, 400: badRequest, 404: unknownJob, 409: noModel, ...commonErrors },
+      },
+    },
+    async (request, reply) => {
+      const { body, etag } = await models.modelJson(request.params.id, request.query.version);
+      void reply.header('etag', etag).header('cache-control', 'no-cache');
+      if (matchesEtag(request.headers['if-none-match'], etag)) return reply.status(304).send(null);
+      // The bytes as hashed, sent past the serializer (fastify sends a Buffer as it is), so the ETag
+      // names exactly what is sent; the schema documents them.
+      const sent = body as unknown as z.output<typeof modelJson>;
+      return reply.type('application/json; charset=utf-8').header('content-length', body.length).send(sent);
+    },
+  );
+
+  app.get(
+    '/jobs/:id/model/weights.bin',
+    {
+      schema: {
+        summary: "Download a job's trained weights (weights.bin)",
+        description:
+          "The weights model.json's manifest names: float32 little-endian, streamed from the artifact store. ETag is their SHA-256.",
+        params: jobIdParams,
+        querystring: weightsQuery,
+        headers: ifNoneMatch,
+        response: {
+          200: {
+            description: 'The weights',
+            content: { 'application/octet-stream': { schema: z.string().describe('Binary weights') } },
+          },
+          304: notModified,
+          400: badRequest,
+          404: unknownJob,
+          409: noModel,
+          ...commonErrors,
+        },
+      },
+    },
+    async (request, reply) => {
+      const weights = await models.weights(request.params.id, request.query.version);
+      void reply.header('etag', weights.etag).header('cache-control', 'no-cache');
+      if (matchesEtag(request.headers['if-none-match'], weights.etag)) return reply.status(304).send(null);
+      // A stream is sent as it is, chunk by chunk from the store: the weights are never whole in memory.
+      const stream = (await weights.open()) as unknown as string;
+      return reply.type('application/octet-stream').header('content-length', weights.bytes).send(stream);
+    },
+  );
+}
+
+function predictRoute(app: App, models: ModelsService, bodyLimit: number): void {
+  app.post(
+    '/jobs/:id/predict',
+    {
+      bodyLimit,
+      schema: {
+        summary: "Predict with a job's trained model",
+        description: `Up to 1,000 raw inputs or base64 PNG/JPEG images; answers the topK classes of each, in input order. Runs on the inference threads, never the event loop. Bodies up to ${bodyLimit} bytes.`,
+        params: jobIdParams,
+        body: predictBody,
+        response: {
+          200: predictions,
+          400: errorBody.describe('A bad input or image: `issues` names each by index (`inputs[3][17]`, `images[2]`)'),
+          404: unknownJob,
+          409: noModel,
+          413: errorBody.describe('More than 1,000 inputs, or a body over the size limit'),
+          415: errorBody.describe('The body is not JSON'),
+          ...commonErrors,
+        },
+      },
+      // Inputs and images are checked by the predictor in one pass (up to 784,000 values); zod
+      // checks the rest. fastify types `route.schema` as the whole route schema; at run time it is the part.
+      validatorCompiler: (route) =>
+        validatorCompiler({
+          ...(route as unknown as Parameters<typeof validatorCompiler>[0]),
+          ...(route.httpPart === 'body' ? { schema: predictBodyShape } : {}),
+        }),
+    },
+    async (request) => {
+      const { version, ...predictRequest } = request.body;
+      return models.predict(request.params.id, version, predictRequest);
+    },
+  );
+}
+
+function evaluationRoute(app: App, models: ModelsService): void {
+  app.get(
+    '/jobs/:id/evaluation',
+    {
+      schema: {
+        summary: "Where a job's model fails",
+        description:
+          'Confusion matrix and per-class precision, recall, F1, support and accuracy of an epoch (the last one by default); for the final epoch also the most confident mistakes.',
+        params: jobIdParams,
+        querystring: evaluationQuery,
+        response: {
+          200: evaluation,
+          400: errorBody.describe('A malformed id or epoch'),
+          404: unknownJob,
+          409: errorBody.describe('No evaluation recorded yet (for this epoch); code no_evaluation'),
+          ...commonErrors,
+        },
+      },
+    },
+    async (request) => {
+      const found = await models.evaluation(request.params.id, request.query.epoch);
+      return { jobId: request.params.id.toLowerCase(), epoch: found.epoch, ...found.evaluation };
+    },
+  );
+}
+
+export const modelRoutes: FastifyPluginCallbackZod<{ models: ModelsService; predictBodyLimit: number }> = (
+  app,
+  { models, predictBodyLimit },
+  done,
+) => {
+  downloadRoutes(app, models);
+  predictRoute(app, models, predictBodyLimit);
+  evaluationRoute(app, models);
+  done();
+};
