@@ -20,7 +20,7 @@ export function checkId(id: string): string {
   return id.toLowerCase();
 }
 
-type Store = Pick<JobsRepository, 'find' | 'historyExtent' | 'historyPages'>;
+type Store = Pick<JobsRepository, 'find' | 'historyExtent' | 'historyPages' | 'perClassAccuracy'>;
 
 /** Reading jobs and their loss histories. */
 export function createJobReads(jobs: Store) {
@@ -53,6 +53,9 @@ export function createJobReads(jobs: Store) {
 
     /** The job, or null when there is none with this id. */
     find: (id: string): Promise<JobWithEpochs | null> => jobs.find(checkId(id)),
+
+    /** Each evaluated epoch's per-class test accuracy, for epoch events replayed from the record. */
+    perClassAccuracy: (id: string): Promise<Map<number, (number | null)[]>> => jobs.perClassAccuracy(checkId(id)),
 
     /** A job's steps after `after`, in order, a page at a time, so a long history is never held whole. */
     stepsAfter: (id: string, after: number): AsyncIterable<readonly StepRecord[]> =>

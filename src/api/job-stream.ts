@@ -19,7 +19,7 @@ export interface JobStreamDeps {
   /** Replay steps after this one (0 replays everything). */
   since: number;
   /** Where the job and its recorded steps are read. */
-  jobs: Pick<JobsService, 'find' | 'stepsAfter'>;
+  jobs: Pick<JobsService, 'find' | 'stepsAfter' | 'perClassAccuracy'>;
   hub: EventHub;
   send: (message: StreamMessage) => void;
   /** Resolves when the client has read enough of what was sent to take more (used while replaying). */
@@ -67,8 +67,8 @@ function createSender({ jobId, since, send, finish }: Pick<JobStreamDeps, 'jobId
     }
   };
 
-  const deliverEpoch = (metrics: JobWithEpochs['epochs'][number]) =>
-    deliver({ type: 'epoch', jobId, ...epochMetrics(metrics) });
+  const deliverEpoch = (metrics: JobWithEpochs['epochs'][number], perClassAccuracy?: (number | null)[]) =>
+    deliver({ type: 'epoch', jobId, ...epochMetrics(metrics), ...(perClassAccuracy ? { perClassAccuracy } : {}) });
 
   return { sent, emitSteps, deliver, deliverEpoch };
 }
@@ -103,7 +103,8 @@ async function replay(
   }
   // Only epochs the job had when first read: all their steps are in the history just sent. Later
   // ones may end after it, and arrive live.
-  for (const metrics of job.epochs) sender.deliverEpoch(metrics);
+  const perClass = job.epochs.length > 0 ? await jobs.perClassAccuracy(jobId) : new Map<number, (number | null)[]>();
+  for (const metrics of job.epochs) sender.deliverEpoch(metrics, perClass.get(metrics.epoch));
   sender.deliver({ type: 'status', jobId, status: job.status, error: job.error });
 }
 

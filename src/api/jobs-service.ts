@@ -82,6 +82,7 @@ export function createJobsService(deps: JobsServiceDeps) {
     get: reads.get,
     find: reads.find,
     stepsAfter: reads.stepsAfter,
+    perClassAccuracy: reads.perClassAccuracy,
     history: reads.history,
     submit: createSubmit({ ...deps, jobs, get: reads.get, limits }),
     cancel: createCancel({ ...deps, jobs, get: reads.get }),

@@ -56,7 +56,8 @@ describe('replaying a job that moves on while it is read', () => {
     });
     let pagesCalls = 0;
     let finds = 0;
-    const racingJobs: Pick<JobsService, 'find' | 'stepsAfter'> = {
+    const racingJobs: Pick<JobsService, 'find' | 'stepsAfter' | 'perClassAccuracy'> = {
+      perClassAccuracy: (jobId) => service.perClassAccuracy(jobId),
       async find(jobId) {
         finds += 1;
         if (finds === 2) {

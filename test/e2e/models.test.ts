@@ -202,6 +202,12 @@ describe('trained models and evaluations, through a worker process', () => {
     const diagonal = body.confusionMatrix.reduce((sum, row, label) => sum + (row[label] ?? 0), 0);
     expect(body.epoch).toBe(1);
     expect(diagonal).toBe(Math.round(job.metrics.epochs[0]!.testAccuracy * testCount));
+
+    // A replay from the record carries each epoch's per-class accuracy, as the live event did.
+    const replayed = await record(`${stack.api.address.replace(/^http/, 'ws')}/jobs/${job.id}/events`);
+    await replayed.closed;
+    const epochEvent = replayed.messages.find((message) => message.type === 'epoch');
+    expect(epochEvent?.perClassAccuracy).toHaveLength(10);
   });
 
   it('keeps a cancelled job’s model of its last completed epoch', async () => {

@@ -16,7 +16,16 @@ export const stepsMessage = z
   .meta({ id: 'StepsMessage' });
 
 export const epochMessage = z
-  .object({ seq, type: z.literal('epoch'), jobId, ...epochMetrics.shape })
+  .object({
+    seq,
+    type: z.literal('epoch'),
+    jobId,
+    ...epochMetrics.shape,
+    perClassAccuracy: z
+      .array(z.number().nullable())
+      .optional()
+      .describe("Each class's test accuracy in label order (null for a class absent from the test set)"),
+  })
   .meta({ id: 'EpochMessage' });
 
 export const statusMessage = z
