@@ -3,17 +3,21 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger } from '../logger.js';
 import { errorHandler, routeNotFound } from './errors.js';
+import type { DatasetsService } from './datasets-service.js';
 import type { EventHub } from './event-hub.js';
 import type { HealthChecks } from './health.js';
 import type { JobsService } from './jobs-service.js';
 import { openApiRoutes, registerOpenApi } from './openapi.js';
 import { compareRoutes } from './routes/compare.js';
+import { datasetRoutes } from './routes/datasets.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
 
 export interface AppDeps {
   jobs: JobsService;
+  /** Dataset routes are served when given. */
+  datasets?: DatasetsService;
   hub: EventHub;
   health: HealthChecks;
   logger: Logger;
@@ -59,6 +63,7 @@ function createServer(logger: Logger, bodyLimit: number): FastifyInstance {
 /** The HTTP app, without listening: the server listens, tests inject. */
 export function buildApp({
   jobs,
+  datasets,
   hub,
   health,
   logger,
@@ -78,6 +83,7 @@ export function buildApp({
   });
   void app.register(jobRoutes, { jobs });
   void app.register(compareRoutes, { jobs });
+  if (datasets) void app.register(datasetRoutes, { datasets });
   void app.register(eventRoutes, { jobs, hub, maxBufferedBytes, slowClientMs });
   void app.register(healthRoutes, { checks: health });
   void app.register(openApiRoutes);

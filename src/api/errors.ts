@@ -1,10 +1,16 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import {
+  BundledDatasetReadOnly,
+  DatasetInUse,
+  DatasetNameTaken,
+  DatasetNotFound,
+  DatasetTooLarge,
   DependencyUnavailable,
   DomainError,
   IdempotencyConflict,
   InvalidRequest,
+  InvalidDataset,
   InvalidSpec,
   JobAlreadyFinished,
   JobNotFound,
@@ -16,8 +22,11 @@ export type { ErrorBody };
 
 /** The HTTP status of each domain error; the one place that knows. */
 function statusOf(error: DomainError): number {
-  if (error instanceof JobNotFound) return 404;
-  if (error instanceof InvalidSpec || error instanceof InvalidRequest) return 400;
+  if (error instanceof JobNotFound || error instanceof DatasetNotFound) return 404;
+  if (error instanceof InvalidSpec || error instanceof InvalidRequest || error instanceof InvalidDataset) return 400;
+  if (error instanceof DatasetNameTaken || error instanceof DatasetInUse) return 409;
+  if (error instanceof BundledDatasetReadOnly) return 403;
+  if (error instanceof DatasetTooLarge) return 413;
   if (error instanceof IdempotencyConflict) return 422;
   if (error instanceof JobAlreadyFinished) return 409;
   if (error instanceof DependencyUnavailable) return 503;
@@ -25,7 +34,10 @@ function statusOf(error: DomainError): number {
 }
 
 function bodyOf(error: DomainError): ErrorBody {
-  const issues = error instanceof InvalidSpec || error instanceof InvalidRequest ? error.issues : undefined;
+  const issues =
+    error instanceof InvalidSpec || error instanceof InvalidRequest || error instanceof InvalidDataset
+      ? error.issues
+      : undefined;
   return { error: error.message, code: error.code, ...(issues ? { issues: [...issues] } : {}) };
 }
 

@@ -6,7 +6,7 @@ import { compareRuns } from './compare.js';
 import { checkId, createJobReads } from './job-reads.js';
 import { decodeCursor, encodeCursor } from './run-cursor.js';
 import { guardStore } from './store-guard.js';
-import { createSubmit } from './submit-job.js';
+import { createSubmit, type DatasetResolver } from './submit-job.js';
 
 export type { History } from './job-reads.js';
 
@@ -21,6 +21,8 @@ export interface JobsServiceDeps {
   publish: PublishEvent;
   maxParameters: number;
   maxJobMemoryBytes: number;
+  /** Finds a dataset by name at submission; only the bundled ones when absent. */
+  findDataset?: DatasetResolver;
   logger: Logger;
 }
 

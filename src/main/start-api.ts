@@ -1,6 +1,7 @@
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { buildApp } from '../api/app.js';
+import { createDatasetsService } from '../api/datasets-service.js';
 import { createEventHub } from '../api/event-hub.js';
 import type { HealthChecks } from '../api/health.js';
 import { createJobsService } from '../api/jobs-service.js';
@@ -9,7 +10,9 @@ import { announceCancel } from '../queue/cancel-channel.js';
 import { createRedis, type Redis } from '../queue/redis.js';
 import { createTrainingQueue, enqueueTraining } from '../queue/training-queue.js';
 import { listWorkers } from '../queue/worker-registry.js';
+import { createPostgresArtifactStore } from '../store/artifacts/postgres-artifact-store.js';
 import { createPrismaClient, type PrismaClient } from '../store/database.js';
+import { createDatasetsRepository } from '../store/datasets-repository.js';
 import { createJobsRepository } from '../store/jobs-repository.js';
 import { migrate } from '../store/migrate.js';
 import type { Service } from './process.js';
@@ -45,6 +48,17 @@ export async function startApi(config: Config, logger: Logger): Promise<Service 
   if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
   const { prisma, redis, subscriber, queue } = connect(config, logger);
   const prefix = config.QUEUE_PREFIX;
+  const datasets = createDatasetsService({
+    datasets: createDatasetsRepository(prisma),
+    artifacts: createPostgresArtifactStore(prisma),
+    limits: {
+      maxUploadBytes: config.DATASET_MAX_UPLOAD_BYTES,
+      maxExamples: config.DATASET_MAX_EXAMPLES,
+      maxTotalBytes: config.DATASET_MAX_TOTAL_BYTES,
+    },
+    tmpDir: config.DATASET_TMP_DIR,
+    logger,
+  });
   const jobs = createJobsService({
     jobs: createJobsRepository(prisma),
     enqueue: (jobId) => enqueueTraining(queue, jobId),
@@ -57,6 +71,7 @@ export async function startApi(config: Config, logger: Logger): Promise<Service 
     ),
     maxParameters: config.MAX_PARAMETERS,
     maxJobMemoryBytes: config.MAX_JOB_MEMORY_BYTES,
+    findDataset: datasets.find,
     logger,
   });
   const app = buildApp({
@@ -64,6 +79,7 @@ export async function startApi(config: Config, logger: Logger): Promise<Service 
     bodyLimit: config.BODY_LIMIT_BYTES,
     hub: createEventHub(subscriber, prefix),
     jobs,
+    datasets,
     health: healthChecks(prisma, redis, prefix),
   });
   const address = await app.listen({ host: config.HOST, port: config.PORT });

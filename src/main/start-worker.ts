@@ -4,7 +4,10 @@ import type { Logger } from '../logger.js';
 import { createRedis, type Redis } from '../queue/redis.js';
 import { createTrainingQueue } from '../queue/training-queue.js';
 import { announceWorker } from '../queue/worker-registry.js';
+import { createPostgresArtifactStore } from '../store/artifacts/postgres-artifact-store.js';
 import { createPrismaClient } from '../store/database.js';
+import { createDatasetsRepository } from '../store/datasets-repository.js';
+import { createDatasetSource } from '../worker/dataset-source.js';
 import { createJobsRepository, type JobsRepository } from '../store/jobs-repository.js';
 import { migrate } from '../store/migrate.js';
 import { listenForCancels } from '../worker/cancel-listener.js';
@@ -61,7 +64,13 @@ export async function startWorker(config: Config, logger: Logger): Promise<Servi
   await migrate(config.DATABASE_URL);
   const prisma = createPrismaClient(config.DATABASE_URL, { poolSize: Math.max(4, config.WORKER_CONCURRENCY + 2) });
   const jobs = createJobsRepository(prisma);
-  const pool = createTrainingPool({ size: config.WORKER_CONCURRENCY, backend: config.TRAINING_BACKEND });
+  const loadDataset = createDatasetSource({
+    datasets: createDatasetsRepository(prisma),
+    artifacts: createPostgresArtifactStore(prisma),
+    cacheBytes: config.DATASET_CACHE_BYTES,
+    logger,
+  });
+  const pool = createTrainingPool({ size: config.WORKER_CONCURRENCY, backend: config.TRAINING_BACKEND, loadDataset });
   const backend = await pool.ready();
   logger.info({ backend, concurrency: config.WORKER_CONCURRENCY }, 'training threads ready');
 

@@ -159,7 +159,9 @@ export class JobAttempt {
     const stored = await this.context.jobs.loadCheckpoint(job.id);
     const resume = stored ? decodeCheckpoint(stored) : undefined;
     const step = resume?.step ?? 0;
-    const progressEpoch = step === 0 ? 0 : Math.ceil(step / stepsPerEpoch(spec));
+    // The row's total gives the steps of an epoch without the dataset (an uploaded one lives in the store).
+    const perEpoch = Math.max(1, job.totalSteps / spec.epochs);
+    const progressEpoch = step === 0 ? 0 : Math.ceil(step / perEpoch);
     await this.context.jobs.rewindTo(job.id, { step, completedEpochs: resume?.epoch ?? 0, progressEpoch });
     this.log.info(
       { fromStep: step, attempt: job.attempts },

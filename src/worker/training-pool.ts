@@ -2,7 +2,7 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { JobSpec } from '../domain/job-spec.js';
 import type { BackendName, BackendPreference } from '../training/backend.js';
-import { loadDataset, type Dataset } from '../training/datasets/index.js';
+import { DatasetUnavailable, loadDataset, type Dataset } from '../training/datasets/index.js';
 import type { Checkpoint, EpochMetrics, StepLoss } from '../training/train.js';
 import { stopSignals, type ThreadSettings, type TrainRequest } from './thread-protocol.js';
 import { followJob, spawnSlot, type Slot, type ThreadFate } from './training-slot.js';
@@ -54,6 +54,11 @@ export interface TrainingPoolOptions {
  */
 function stopperOf(stopFlag: Int32Array): RunningTraining['stop'] {
   return (how = 'stop') => void Atomics.compareExchange(stopFlag, 0, stopSignals.none, stopSignals[how]);
+}
+
+function unavailable(error: DatasetUnavailable): RunningTraining {
+  const outcome: TrainingOutcome = { outcome: 'failed', code: 'dataset_unavailable', message: error.message, numTensors: 0 };
+  return { stop: () => undefined, result: Promise.resolve(outcome) };
 }
 
 /**
@@ -116,6 +121,8 @@ export function createTrainingPool(options: TrainingPoolOptions = {}) {
         return await start(slot, jobId, spec, listener, runOptions);
       } catch (error) {
         slot.busy = false;
+        // Retrying cannot bring a missing dataset back: the job fails, saying why.
+        if (error instanceof DatasetUnavailable) return unavailable(error);
         throw error;
       }
     },

@@ -29,6 +29,7 @@ export function fakeJob(overrides: Partial<Omit<Job, 'spec' | 'specError'>> = {}
     epoch: 0,
     step: 0,
     totalSteps: 64,
+    inputShape: [],
     attempts: 1,
     handedBack: 0,
     leaseExpiresAt: null,

@@ -1,0 +1,92 @@
+import multipart from '@fastify/multipart';
+import { z } from 'zod';
+import { validatorCompiler, type FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
+import { datasetView, type DatasetsService } from '../datasets-service.js';
+import { commonErrors, errorBody } from '../schemas/common.js';
+import { datasetList, datasetParams, datasetUploadForm, datasetView as datasetSchema } from '../schemas/dataset.js';
+
+const unknownDataset = errorBody.describe('No dataset has this name');
+
+/** GET, POST and DELETE /datasets: uploaded datasets (multipart, streamed to disk) and the bundled ones. */
+export const datasetRoutes: FastifyPluginCallbackZod<{ datasets: DatasetsService }> = (app, { datasets }, done) => {
+  // Only these routes read multipart bodies; the service streams them itself, under its own limits.
+  void app.register(multipart);
+
+  app.get(
+    '/datasets',
+    {
+      schema: {
+        summary: 'List datasets',
+        description: 'The bundled ones (MNIST) and every uploaded one, with shape, classes and split sizes.',
+        response: { 200: datasetList, ...commonErrors },
+      },
+    },
+    async () => ({ datasets: await datasets.list() }),
+  );
+
+  app.get(
+    '/datasets/:name',
+    {
+      schema: {
+        summary: 'Get a dataset',
+        description: 'Shape, classes with names and counts per split, split sizes, feature statistics, size and creation time.',
+        params: datasetParams,
+        response: { 200: datasetSchema, 400: errorBody.describe('Not a dataset name'), 404: unknownDataset, ...commonErrors },
+      },
+    },
+    async (request) => datasets.get(request.params.name),
+  );
+
+  app.post(
+    '/datasets',
+    {
+      schema: {
+        summary: 'Upload a dataset',
+        description:
+          'multipart/form-data, streamed: IDX files (trainImages, trainLabels, testImages, testLabels; plain or gzip, told apart by content) or CSV files (train, test). Everything is checked before the dataset exists; a failed upload leaves nothing behind.',
+        consumes: ['multipart/form-data'],
+        body: datasetUploadForm,
+        response: {
+          201: datasetSchema.describe('The dataset; Location names it'),
+          400: errorBody.describe('A bad field or file: `issues` names each, with the line and column or byte of the problem, or more examples than allowed'),
+          409: errorBody.describe('A dataset of this name exists'),
+          413: errorBody.describe('Over the upload size limit or the storage limit of all datasets'),
+          ...commonErrors,
+        },
+      },
+      // The service reads the multipart stream; the schema above documents it for the OpenAPI document.
+      validatorCompiler: (route) =>
+        route.httpPart === 'body'
+          ? (value: unknown) => ({ value })
+          : validatorCompiler(route as unknown as Parameters<typeof validatorCompiler>[0]),
+    },
+    async (request, reply) => {
+      const stored = await datasets.upload(request);
+      return reply.status(201).header('location', `/datasets/${stored.info.name}`).send(datasetView(stored));
+    },
+  );
+
+  app.delete(
+    '/datasets/:name',
+    {
+      schema: {
+        summary: 'Delete a dataset',
+        description: 'Finished jobs that used it keep their history, metrics and models.',
+        params: datasetParams,
+        response: {
+          204: z.null().describe('Deleted; no body'),
+          400: errorBody.describe('Not a dataset name'),
+          403: errorBody.describe('A bundled dataset, which cannot be deleted'),
+          404: unknownDataset,
+          409: errorBody.describe('Queued or running jobs use it; the message names them'),
+          ...commonErrors,
+        },
+      },
+    },
+    async (request, reply) => {
+      await datasets.delete(request.params.name);
+      return reply.status(204).send(null);
+    },
+  );
+  done();
+};
