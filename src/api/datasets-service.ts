@@ -8,7 +8,13 @@ import {
   isBundledDataset,
   type DatasetInfo,
 } from '../domain/datasets.js';
-import { BundledDatasetReadOnly, DatasetInUse, DatasetNameTaken, DatasetNotFound, DatasetTooLarge } from '../domain/errors.js';
+import {
+  BundledDatasetReadOnly,
+  DatasetInUse,
+  DatasetNameTaken,
+  DatasetNotFound,
+  DatasetTooLarge,
+} from '../domain/errors.js';
 import type { Logger } from '../logger.js';
 import type { ArtifactStore } from '../store/artifacts/artifact-store.js';
 import type { DatasetsRepository, StoredDataset } from '../store/datasets-repository.js';
@@ -81,70 +87,93 @@ export function datasetView(stored: StoredDataset): DatasetView {
   };
 }
 
+/** Stores the built dataset: its bytes first, then its row; the bytes go again if the row cannot be written. */
+async function store(deps: DatasetsServiceDeps, built: BuiltDataset, uploadBytes: number): Promise<StoredDataset> {
+  const { datasets, artifacts, limits, logger } = deps;
+  const used = await datasets.totalBytes();
+  if (used + built.bytes > limits.maxTotalBytes) {
+    throw new DatasetTooLarge(
+      'storage',
+      `the dataset takes ${built.bytes} bytes stored; datasets already take ${used} of the ${limits.maxTotalBytes} bytes allowed (DATASET_MAX_TOTAL_BYTES)`,
+    );
+  }
+  const artifact = await artifacts.put(built.content());
+  try {
+    const created = await datasets.create({
+      info: built.info,
+      format: built.format,
+      trainClassCounts: built.trainClassCounts,
+      testClassCounts: built.testClassCounts,
+      featureType: built.featureType,
+      scale: built.scale,
+      featureMin: built.statistics.min,
+      featureMax: built.statistics.max,
+      artifactId: artifact.id,
+      sha256: artifact.sha256,
+      bytes: artifact.bytes,
+      uploadBytes,
+    });
+    if (!created) throw new DatasetNameTaken(built.info.name);
+    return created;
+  } catch (error) {
+    await deps.artifacts
+      .delete([artifact.id])
+      .catch((cleanup: unknown) =>
+        logger.warn({ err: cleanup, artifactId: artifact.id }, 'could not delete the artifact of a failed upload'),
+      );
+    throw error;
+  }
+}
+
+/** Receives, validates and stores an upload; nothing of it remains when it fails. */
+async function receiveAndStore(
+  request: FastifyRequest,
+  deps: DatasetsServiceDeps,
+  taken: (name: string) => Promise<boolean>,
+): Promise<StoredDataset> {
+  const { limits, logger } = deps;
+  const directory = await mkdtemp(path.join(deps.tmpDir, 'trainer-upload-'));
+  try {
+    const started = performance.now();
+    const received = await receiveUpload(request, directory, limits.maxUploadBytes);
+    const receivedAt = performance.now();
+    const settings = uploadSettings(received);
+    if (await taken(settings.name)) throw new DatasetNameTaken(settings.name);
+    const built = await buildDataset(received, settings, directory, {
+      maxExamples: limits.maxExamples,
+      maxStoredBytes: limits.maxTotalBytes,
+    });
+    const builtAt = performance.now();
+    const stored = await store(deps, built, received.bytes);
+    const ms = (from: number, to = performance.now()) => Math.round(to - from);
+    const phases = {
+      receiveMs: ms(started, receivedAt),
+      validateMs: ms(receivedAt, builtAt),
+      storeMs: ms(builtAt),
+    };
+    logger.info(
+      { dataset: settings.name, uploadBytes: received.bytes, bytes: stored.bytes, ...phases },
+      'dataset uploaded',
+    );
+    return stored;
+  } finally {
+    await rm(directory, { recursive: true, force: true });
+  }
+}
+
 /** Uploading, listing, reading and deleting datasets, independent of HTTP status codes: it throws domain errors. */
 export function createDatasetsService(deps: DatasetsServiceDeps) {
   const datasets = guardStore(deps.datasets);
   const artifacts = guardStore(deps.artifacts);
-  const { limits, logger } = deps;
+  const { logger } = deps;
 
   async function taken(name: string): Promise<boolean> {
     return isBundledDataset(name) || (await datasets.exists(name));
   }
 
-  /** Stores the built dataset: its bytes first, then its row; the bytes go again if the row cannot be written. */
-  async function store(built: BuiltDataset, uploadBytes: number): Promise<StoredDataset> {
-    const used = await datasets.totalBytes();
-    if (used + built.bytes > limits.maxTotalBytes) {
-      throw new DatasetTooLarge(
-        'storage',
-        `the dataset takes ${built.bytes} bytes stored; datasets already take ${used} of the ${limits.maxTotalBytes} bytes allowed (DATASET_MAX_TOTAL_BYTES)`,
-      );
-    }
-    const artifact = await artifacts.put(built.content());
-    try {
-      const created = await datasets.create({
-        info: built.info,
-        format: built.format,
-        trainClassCounts: built.trainClassCounts,
-        testClassCounts: built.testClassCounts,
-        featureType: built.featureType,
-        scale: built.scale,
-        featureMin: built.statistics.min,
-        featureMax: built.statistics.max,
-        artifactId: artifact.id,
-        sha256: artifact.sha256,
-        bytes: artifact.bytes,
-        uploadBytes,
-      });
-      if (!created) throw new DatasetNameTaken(built.info.name);
-      return created;
-    } catch (error) {
-      await deps.artifacts.delete([artifact.id]).catch((cleanup: unknown) => logger.warn({ err: cleanup, artifactId: artifact.id }, 'could not delete the artifact of a failed upload'));
-      throw error;
-    }
-  }
-
   return {
     /** Receives, validates and stores an upload; nothing of it remains when it fails. */
-    async upload(request: FastifyRequest): Promise<StoredDataset> {
-      const directory = await mkdtemp(path.join(deps.tmpDir, 'trainer-upload-'));
-      try {
-        const started = performance.now();
-        const received = await receiveUpload(request, directory, limits.maxUploadBytes);
-        const settings = uploadSettings(received);
-        if (await taken(settings.name)) throw new DatasetNameTaken(settings.name);
-        const built = await buildDataset(received, settings, directory, {
-          maxExamples: limits.maxExamples,
-          maxStoredBytes: limits.maxTotalBytes,
-        });
-        const stored = await store(built, received.bytes);
-        const ms = Math.round(performance.now() - started);
-        logger.info({ dataset: settings.name, uploadBytes: received.bytes, bytes: stored.bytes, ms }, 'dataset uploaded');
-        return stored;
-      } finally {
-        await rm(directory, { recursive: true, force: true });
-      }
-    },
+    upload: (request: FastifyRequest) => receiveAndStore(request, { ...deps, datasets, artifacts }, taken),
 
     async list(): Promise<DatasetSummary[]> {
       const uploaded = await datasets.list();

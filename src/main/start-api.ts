@@ -71,7 +71,7 @@ export async function startApi(config: Config, logger: Logger): Promise<Service 
     ),
     maxParameters: config.MAX_PARAMETERS,
     maxJobMemoryBytes: config.MAX_JOB_MEMORY_BYTES,
-    findDataset: datasets.find,
+    findDataset: (name) => datasets.find(name),
     logger,
   });
   const app = buildApp({

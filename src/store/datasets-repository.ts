@@ -26,7 +26,8 @@ export interface StoredDataset {
 
 export type NewDataset = Omit<StoredDataset, 'createdAt'>;
 
-export type DatasetDeletion = { outcome: 'deleted'; artifactId: string } | { outcome: 'missing' } | { outcome: 'in-use'; jobIds: string[] };
+export type DatasetDeletion =
+  { outcome: 'deleted'; artifactId: string } | { outcome: 'missing' } | { outcome: 'in-use'; jobIds: string[] };
 
 function parseClassNames(value: unknown): string[] | undefined {
   const names: unknown[] | undefined = Array.isArray(value) ? value : undefined;

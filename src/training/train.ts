@@ -200,7 +200,10 @@ class TrainingRun {
 
   /** Training examples this call trained on in an epoch started at `startBatch`. */
   private samplesTrained(startBatch: number): number {
-    return Math.min(trainSampleCount(this.spec, this.dataset.info), (this.batchesPerEpoch - startBatch) * this.spec.batchSize);
+    return Math.min(
+      trainSampleCount(this.spec, this.dataset.info),
+      (this.batchesPerEpoch - startBatch) * this.spec.batchSize,
+    );
   }
 
   /** Checkpoint: reports the state to continue from, `completedEpochs` epochs and `step` steps in. */

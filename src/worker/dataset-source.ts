@@ -29,7 +29,8 @@ async function* verifiedContent(stream: AsyncIterable<Uint8Array>, stored: Store
     yield piece;
   }
   const sha256 = hash.digest('hex');
-  if (sha256 !== stored.sha256) throw new Error(`dataset ${stored.info.name}: stored bytes hash to ${sha256}, not ${stored.sha256}`);
+  if (sha256 !== stored.sha256)
+    throw new Error(`dataset ${stored.info.name}: stored bytes hash to ${sha256}, not ${stored.sha256}`);
 }
 
 /**

@@ -1,7 +1,6 @@
 import type { PublishEvent } from '../events/job-events.js';
 import type { Logger } from '../logger.js';
 import type { StoredJobSpec } from '../domain/job-spec.js';
-import { stepsPerEpoch } from '../domain/model-shape.js';
 import type { Job } from '../store/jobs-repository.js';
 import type { Checkpoint } from '../training/train.js';
 import { crashedAttempts, gaveUpError, startDeadline } from './attempt-limits.js';

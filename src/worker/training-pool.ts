@@ -57,7 +57,12 @@ function stopperOf(stopFlag: Int32Array): RunningTraining['stop'] {
 }
 
 function unavailable(error: DatasetUnavailable): RunningTraining {
-  const outcome: TrainingOutcome = { outcome: 'failed', code: 'dataset_unavailable', message: error.message, numTensors: 0 };
+  const outcome: TrainingOutcome = {
+    outcome: 'failed',
+    code: 'dataset_unavailable',
+    message: error.message,
+    numTensors: 0,
+  };
   return { stop: () => undefined, result: Promise.resolve(outcome) };
 }
 

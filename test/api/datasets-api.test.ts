@@ -42,10 +42,17 @@ describe('datasets API', () => {
       ...idleQueue,
       maxParameters: 20_000_000,
       maxJobMemoryBytes: 2 * 1024 ** 3,
-      findDataset: datasets.find,
+      findDataset: (name) => datasets.find(name),
       logger: silentLogger(),
     });
-    const app = buildApp({ logger: silentLogger(), bodyLimit: 1024 * 1024, hub: quietHub, health: healthyChecks, jobs, datasets });
+    const app = buildApp({
+      logger: silentLogger(),
+      bodyLimit: 1024 * 1024,
+      hub: quietHub,
+      health: healthyChecks,
+      jobs,
+      datasets,
+    });
     apps.push(app);
     return app.listen({ host: '127.0.0.1', port: 0 });
   }
@@ -87,9 +94,20 @@ describe('datasets API', () => {
 
   describe('a valid upload', () => {
     it('stores IDX files (gzip or not) with shape, classes, counts and statistics', async () => {
-      const { status, body } = await upload({ name: 'stripes', description: 'rows', classNames: '["a","b","c","d"]' }, idxFiles);
+      const { status, body } = await upload(
+        { name: 'stripes', description: 'rows', classNames: '["a","b","c","d"]' },
+        idxFiles,
+      );
       expect(status).toBe(201);
-      expect(body).toMatchObject({ name: 'stripes', format: 'idx', bundled: false, inputShape: [4, 4, 1], numClasses: 4, trainSize: 40, testSize: 12 });
+      expect(body).toMatchObject({
+        name: 'stripes',
+        format: 'idx',
+        bundled: false,
+        inputShape: [4, 4, 1],
+        numClasses: 4,
+        trainSize: 40,
+        testSize: 12,
+      });
       expect(body.classes).toEqual([
         { label: 0, name: 'a', trainCount: 10, testCount: 3 },
         { label: 1, name: 'b', trainCount: 10, testCount: 3 },
@@ -120,7 +138,13 @@ describe('datasets API', () => {
       const fields = { labelColumn: 'label', testFraction: '0.2', seed: '3', shape: '[2,2]' };
       const first = await upload({ name: 'table', ...fields }, { train: csv });
       expect(first.status).toBe(201);
-      expect(first.body).toMatchObject({ format: 'csv', inputShape: [2, 2], numClasses: 3, trainSize: 40, testSize: 10 });
+      expect(first.body).toMatchObject({
+        format: 'csv',
+        inputShape: [2, 2],
+        numClasses: 3,
+        trainSize: 40,
+        testSize: 10,
+      });
       expect(first.body.statistics.scale).toBe(1);
       expect(first.body.statistics.min).toBe(-49);
       // The same seed holds out the same examples.
@@ -134,27 +158,164 @@ describe('datasets API', () => {
   describe('a broken upload gets a 4xx naming the position of the problem and leaves no trace', () => {
     const shortImages = idxFile([40, 4, 4], tiny.pixels).subarray(0, 16 + 100);
     const cases: [string, Record<string, string>, Record<string, Buffer | string>, number, string, RegExp][] = [
-      ['wrong IDX magic number', {}, { ...idxFiles, trainImages: Buffer.from('label,a\n1,2\n') }, 400, 'trainImages', /^byte 0: wrong magic number/],
-      ['unsupported element type', {}, { ...idxFiles, trainImages: Buffer.from([0, 0, 0x0d, 3, 0, 0, 0, 1]) }, 400, 'trainImages', /^byte 2: element type 0x0d/],
-      ['wrong dimension count', {}, { ...idxFiles, trainLabels: idxFile([40, 1], tiny.labelValues) }, 400, 'trainLabels', /^byte 3: wrong dimension count.*has 2/],
-      ['a file shorter than its header says (gzip)', {}, { ...idxFiles, trainImages: gzip(shortImages) }, 400, 'trainImages', /^byte 116: the file is shorter than its header says: it ends after 100 of the 640 data bytes/],
-      ['a header cut short', {}, { ...idxFiles, testLabels: Buffer.from([0, 0, 8, 1, 0]) }, 400, 'testLabels', /^byte 5: the file ends inside its 8-byte IDX header/],
-      ['a damaged gzip stream', {}, { ...idxFiles, trainImages: gzip(tiny.images).subarray(0, 30) }, 400, 'trainImages', /gzip-compressed content is damaged or cut short/],
-      ['image and label counts that differ', {}, { ...idxFiles, testLabels: idxFile([11], tinyTest.labelValues.slice(0, 11)) }, 400, 'testLabels', /^byte 4: 11 labels, but testImages has 12 examples/],
-      ['a label outside 0..classes-1', { classNames: '["a","b","c"]' }, idxFiles, 400, 'trainLabels', /^byte 11 \(example 3\): label 3 is outside 0\.\.2/],
-      ['fewer than 2 classes', {}, { ...idxFiles, trainLabels: idxFile([40], new Array(40).fill(0)), testLabels: idxFile([12], new Array(12).fill(0)) }, 400, 'trainLabels', /every label is 0: a dataset needs at least 2 classes/],
+      [
+        'wrong IDX magic number',
+        {},
+        { ...idxFiles, trainImages: Buffer.from('label,a\n1,2\n') },
+        400,
+        'trainImages',
+        /^byte 0: wrong magic number/,
+      ],
+      [
+        'unsupported element type',
+        {},
+        { ...idxFiles, trainImages: Buffer.from([0, 0, 0x0d, 3, 0, 0, 0, 1]) },
+        400,
+        'trainImages',
+        /^byte 2: element type 0x0d/,
+      ],
+      [
+        'wrong dimension count',
+        {},
+        { ...idxFiles, trainLabels: idxFile([40, 1], tiny.labelValues) },
+        400,
+        'trainLabels',
+        /^byte 3: wrong dimension count.*has 2/,
+      ],
+      [
+        'a file shorter than its header says (gzip)',
+        {},
+        { ...idxFiles, trainImages: gzip(shortImages) },
+        400,
+        'trainImages',
+        /^byte 116: the file is shorter than its header says: it ends after 100 of the 640 data bytes/,
+      ],
+      [
+        'a header cut short',
+        {},
+        { ...idxFiles, testLabels: Buffer.from([0, 0, 8, 1, 0]) },
+        400,
+        'testLabels',
+        /^byte 5: the file ends inside its 8-byte IDX header/,
+      ],
+      [
+        'a damaged gzip stream',
+        {},
+        { ...idxFiles, trainImages: gzip(tiny.images).subarray(0, 30) },
+        400,
+        'trainImages',
+        /gzip-compressed content is damaged or cut short/,
+      ],
+      [
+        'image and label counts that differ',
+        {},
+        { ...idxFiles, testLabels: idxFile([11], tinyTest.labelValues.slice(0, 11)) },
+        400,
+        'testLabels',
+        /^byte 4: 11 labels, but testImages has 12 examples/,
+      ],
+      [
+        'a label outside 0..classes-1',
+        { classNames: '["a","b","c"]' },
+        idxFiles,
+        400,
+        'trainLabels',
+        /^byte 11 \(example 3\): label 3 is outside 0\.\.2/,
+      ],
+      [
+        'fewer than 2 classes',
+        {},
+        {
+          ...idxFiles,
+          trainLabels: idxFile([40], new Array(40).fill(0)),
+          testLabels: idxFile([12], new Array(12).fill(0)),
+        },
+        400,
+        'trainLabels',
+        /every label is 0: a dataset needs at least 2 classes/,
+      ],
       ['more than 1000 classes', { numClasses: '1001' }, idxFiles, 400, 'numClasses', /1000/],
-      ['an empty IDX split', {}, { ...idxFiles, testImages: idxFile([0, 4, 4], []), testLabels: idxFile([0], []) }, 400, 'testImages', /^byte 4: the example count is 0: the split is empty/],
-      ['CSV rows of different lengths', {}, { train: '1,2,3\n0,4,5\n1,6\n', test: '0,1,1\n' }, 400, 'train', /^line 3: 2 columns, but line 1 has 3/],
-      ['a non-numeric CSV cell', {}, { train: '1,2,3\n0,4,abc\n', test: '0,1,1\n' }, 400, 'train', /^line 2, column 3: "abc" is not a number/],
-      ['NaN in a CSV cell', {}, { train: '1,2,3\n0,NaN,5\n', test: '0,1,1\n' }, 400, 'train', /^line 2, column 2: NaN is not allowed/],
-      ['Infinity in a CSV cell', {}, { train: 'y,a,b\n1,2,3\n0,4,-Infinity\n', test: '0,1,1\n' }, 400, 'train', /^line 3, column 3: -Infinity is not allowed/],
-      ['a CSV label over 999', {}, { train: '1,2\n1000,4\n', test: '0,1\n' }, 400, 'train', /^line 2, column 1: label 1000 is outside 0\.\.999/],
+      [
+        'an empty IDX split',
+        {},
+        { ...idxFiles, testImages: idxFile([0, 4, 4], []), testLabels: idxFile([0], []) },
+        400,
+        'testImages',
+        /^byte 4: the example count is 0: the split is empty/,
+      ],
+      [
+        'CSV rows of different lengths',
+        {},
+        { train: '1,2,3\n0,4,5\n1,6\n', test: '0,1,1\n' },
+        400,
+        'train',
+        /^line 3: 2 columns, but line 1 has 3/,
+      ],
+      [
+        'a non-numeric CSV cell',
+        {},
+        { train: '1,2,3\n0,4,abc\n', test: '0,1,1\n' },
+        400,
+        'train',
+        /^line 2, column 3: "abc" is not a number/,
+      ],
+      [
+        'NaN in a CSV cell',
+        {},
+        { train: '1,2,3\n0,NaN,5\n', test: '0,1,1\n' },
+        400,
+        'train',
+        /^line 2, column 2: NaN is not allowed/,
+      ],
+      [
+        'Infinity in a CSV cell',
+        {},
+        { train: 'y,a,b\n1,2,3\n0,4,-Infinity\n', test: '0,1,1\n' },
+        400,
+        'train',
+        /^line 3, column 3: -Infinity is not allowed/,
+      ],
+      [
+        'a CSV label over 999',
+        {},
+        { train: '1,2\n1000,4\n', test: '0,1\n' },
+        400,
+        'train',
+        /^line 2, column 1: label 1000 is outside 0\.\.999/,
+      ],
       ['an empty CSV split', {}, { train: '1,2\n0,4\n', test: 'label,x\n' }, 400, 'test', /the split is empty/],
-      ['a test CSV with other columns', {}, { train: '1,2\n0,4\n', test: '0,1,2\n' }, 400, 'test', /^line 1: 3 columns, but the train file has 2/],
-      ['a label column by name without a header', { labelColumn: 'label', header: 'no' }, { train: '1,2\n0,4\n', test: '0,1\n' }, 400, 'train', /no header row/],
-      ['a shape that does not fit', { shape: '[3,3]' }, { train: '1,2\n0,4\n', test: '0,1\n' }, 400, 'shape', /has 9 values, but each example has 1 features/],
-      ['a missing test split', {}, { trainImages: idxFiles.trainImages, trainLabels: idxFiles.trainLabels }, 400, 'testImages', /is required/],
+      [
+        'a test CSV with other columns',
+        {},
+        { train: '1,2\n0,4\n', test: '0,1,2\n' },
+        400,
+        'test',
+        /^line 1: 3 columns, but the train file has 2/,
+      ],
+      [
+        'a label column by name without a header',
+        { labelColumn: 'label', header: 'no' },
+        { train: '1,2\n0,4\n', test: '0,1\n' },
+        400,
+        'train',
+        /no header row/,
+      ],
+      [
+        'a shape that does not fit',
+        { shape: '[3,3]' },
+        { train: '1,2\n0,4\n', test: '0,1\n' },
+        400,
+        'shape',
+        /has 9 values, but each example has 1 features/,
+      ],
+      [
+        'a missing test split',
+        {},
+        { trainImages: idxFiles.trainImages, trainLabels: idxFiles.trainLabels },
+        400,
+        'testImages',
+        /is required/,
+      ],
       ['a bad name', { name: 'Not OK' }, idxFiles, 400, 'name', /lowercase/],
       ['a bundled name', { name: 'mnist' }, idxFiles, 409, '', /already exists/],
       ['a taken name', { name: 'stripes' }, idxFiles, 409, '', /already exists/],
@@ -216,9 +377,18 @@ describe('datasets API', () => {
   });
 
   describe('jobs on an uploaded dataset', () => {
-    const layers = (units: number) => ({ layers: [{ type: 'dense', units: 8, activation: 'relu' }, { type: 'dense', units }] });
+    const layers = (units: number) => ({
+      layers: [
+        { type: 'dense', units: 8, activation: 'relu' },
+        { type: 'dense', units },
+      ],
+    });
     const submit = async (spec: object) => {
-      const response = await fetch(`${address}/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(spec) });
+      const response = await fetch(`${address}/jobs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(spec),
+      });
       return { status: response.status, body: (await response.json()) as JobView & ErrorBody };
     };
     const base = { dataset: 'stripes', epochs: 1, learningRate: 0.1, batchSize: 8 };
@@ -226,17 +396,28 @@ describe('datasets API', () => {
     it('are checked against the dataset at submission, with its name and numbers', async () => {
       const outputs = await submit({ ...base, model: layers(10) });
       expect(outputs.status).toBe(400);
-      expect(outputs.body.issues).toContainEqual({ path: 'model.layers.1.units', message: 'the last dense layer must have 4 units, one per stripes class; got 10' });
+      expect(outputs.body.issues).toContainEqual({
+        path: 'model.layers.1.units',
+        message: 'the last dense layer must have 4 units, one per stripes class; got 10',
+      });
       const samples = await submit({ ...base, trainSamples: 41, testSamples: 13, model: layers(4) });
       expect(samples.body.issues).toEqual([
         { path: 'trainSamples', message: 'must be at most 40, the size of the stripes training set' },
         { path: 'testSamples', message: 'must be at most 12, the size of the stripes test set' },
       ]);
       const unknown = await submit({ ...base, dataset: 'nothing-here', model: layers(4) });
-      expect(unknown.body.issues?.[0]).toMatchObject({ path: 'dataset', message: expect.stringMatching(/no dataset called "nothing-here"/) as string });
+      expect(unknown.body.issues?.[0]).toMatchObject({
+        path: 'dataset',
+        message: expect.stringMatching(/no dataset called "nothing-here"/) as string,
+      });
       const accepted = await submit({ ...base, model: layers(4) });
       expect(accepted.status).toBe(201);
-      expect(accepted.body).toMatchObject({ dataset: 'stripes', architecture: '16-8-4', parameterCount: 16 * 8 + 8 + 8 * 4 + 4, progress: { totalSteps: 5 } });
+      expect(accepted.body).toMatchObject({
+        dataset: 'stripes',
+        architecture: '16-8-4',
+        parameterCount: 16 * 8 + 8 + 8 * 4 + 4,
+        progress: { totalSteps: 5 },
+      });
     });
 
     it('keep their dataset from being deleted while queued, naming them; finished jobs do not', async () => {
@@ -265,7 +446,12 @@ describe('datasets API', () => {
       expect(((await bundled.json()) as ErrorBody).code).toBe('dataset_bundled');
       expect((await fetch(`${address}/datasets/nope`, { method: 'DELETE' })).status).toBe(404);
       const mnist = (await (await fetch(`${address}/datasets/mnist`)).json()) as DatasetView;
-      expect(mnist).toMatchObject({ bundled: true, numClasses: 10, trainSize: 60_000, statistics: { mean: 0.1307, std: 0.3081 } });
+      expect(mnist).toMatchObject({
+        bundled: true,
+        numClasses: 10,
+        trainSize: 60_000,
+        statistics: { mean: 0.1307, std: 0.3081 },
+      });
     });
   });
 });

@@ -28,7 +28,12 @@ describe('an uploaded dataset trains through the normal job path', () => {
         epochs: 3,
         learningRate: 0.1,
         batchSize: 16,
-        model: { layers: [{ type: 'dense', units: 16, activation: 'relu' }, { type: 'dense', units: 6 }] },
+        model: {
+          layers: [
+            { type: 'dense', units: 16, activation: 'relu' },
+            { type: 'dense', units: 6 },
+          ],
+        },
       }),
     });
     expect(response.status).toBe(201);
@@ -45,7 +50,12 @@ describe('an uploaded dataset trains through the normal job path', () => {
     const testSplit = stripes(120, 6, 6, 2);
     const form = uploadForm(
       { name: 'stripes-e2e', classNames: JSON.stringify(['r0', 'r1', 'r2', 'r3', 'r4', 'r5']) },
-      { trainImages: gzip(trainSplit.images), trainLabels: trainSplit.labels, testImages: testSplit.images, testLabels: testSplit.labels },
+      {
+        trainImages: gzip(trainSplit.images),
+        trainLabels: trainSplit.labels,
+        testImages: testSplit.images,
+        testLabels: testSplit.labels,
+      },
     );
     const uploaded = await fetch(`${stack.api.address}/datasets`, { method: 'POST', body: form });
     expect(uploaded.status).toBe(201);
@@ -81,6 +91,5 @@ describe('an uploaded dataset trains through the normal job path', () => {
     const compared = await fetch(`${stack.api.address}/compare?ids=${first.id},${onSecond.id}`);
     expect(compared.status).toBe(200);
     expect(((await compared.json()) as Comparison).runs.map((run) => run.architecture)).toEqual(['36-16-6', '36-16-6']);
-
   });
 });

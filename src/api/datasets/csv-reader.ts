@@ -32,7 +32,10 @@ function unquote(cell: string): string {
 }
 
 /** Lines of `content` without their line ends, with 1-based numbers; blank lines are skipped. */
-async function* linesOf(content: AsyncIterable<Buffer>, field: string): AsyncGenerator<{ text: string; number: number }> {
+async function* linesOf(
+  content: AsyncIterable<Buffer>,
+  field: string,
+): AsyncGenerator<{ text: string; number: number }> {
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   let number = 0;
@@ -54,7 +57,8 @@ async function* linesOf(content: AsyncIterable<Buffer>, field: string): AsyncGen
     if (start < piece.length) {
       pending.push(piece.subarray(start));
       pendingBytes += piece.length - start;
-      if (pendingBytes > longestLine) throw new UploadProblem(field, `line ${number + 1}: longer than ${longestLine} bytes`);
+      if (pendingBytes > longestLine)
+        throw new UploadProblem(field, `line ${number + 1}: longer than ${longestLine} bytes`);
     }
   }
   if (pendingBytes > 0) {
@@ -69,15 +73,28 @@ function isHeader(cells: readonly string[], options: CsvOptions): boolean {
 }
 
 /** The 0-based label column, from the header's names (null without a header) or the index given. */
-function labelIndexOf(names: readonly string[] | null, columns: number, options: CsvOptions, field: string, line: number): number {
+function labelIndexOf(
+  names: readonly string[] | null,
+  columns: number,
+  options: CsvOptions,
+  field: string,
+  line: number,
+): number {
   const { labelColumn } = options;
   if (typeof labelColumn === 'number') {
     if (labelColumn >= columns) {
-      throw new UploadProblem(field, `line ${line}: there is no column ${labelColumn} (0-based) for the label; rows have ${columns} columns`);
+      throw new UploadProblem(
+        field,
+        `line ${line}: there is no column ${labelColumn} (0-based) for the label; rows have ${columns} columns`,
+      );
     }
     return labelColumn;
   }
-  if (!names) throw new UploadProblem(field, `line ${line}: the label column is named "${labelColumn}", but the file has no header row`);
+  if (!names)
+    throw new UploadProblem(
+      field,
+      `line ${line}: the label column is named "${labelColumn}", but the file has no header row`,
+    );
   const index = names.indexOf(labelColumn);
   if (index < 0) {
     const shown = `${names.slice(0, 5).join(', ')}${names.length > 5 ? ', ...' : ''}`;
@@ -102,12 +119,17 @@ const largestFloat32 = 3.4028234663852886e38;
 function cellValue(cell: string, field: string, line: number, column: number): number {
   const text = cell.charCodeAt(0) === 34 ? unquote(cell) : cell;
   if (!numberPattern.test(text)) {
-    if (nonFinitePattern.test(text)) throw new UploadProblem(field, `line ${line}, column ${column}: ${text.trim()} is not allowed; every value must be a finite number`);
+    if (nonFinitePattern.test(text))
+      throw new UploadProblem(
+        field,
+        `line ${line}, column ${column}: ${text.trim()} is not allowed; every value must be a finite number`,
+      );
     const shown = text.length > 40 ? `${text.slice(0, 40)}...` : text;
     throw new UploadProblem(field, `line ${line}, column ${column}: ${JSON.stringify(shown)} is not a number`);
   }
   const value = Number(text);
-  if (!(Math.abs(value) <= largestFloat32)) throw new UploadProblem(field, `line ${line}, column ${column}: ${text.trim()} is too large for a 32-bit float`);
+  if (!(Math.abs(value) <= largestFloat32))
+    throw new UploadProblem(field, `line ${line}, column ${column}: ${text.trim()} is too large for a 32-bit float`);
   return value;
 }
 
@@ -144,15 +166,34 @@ export async function readCsv(
     }
     const expected = layout;
     if (cells.length !== expected.columns) {
-      throw new UploadProblem(field, `line ${number}: ${cells.length} columns, but line ${firstLine} has ${expected.columns}`);
+      throw new UploadProblem(
+        field,
+        `line ${number}: ${cells.length} columns, but line ${firstLine} has ${expected.columns}`,
+      );
     }
     count++;
-    if (count > limits.maxExamples) throw new UploadProblem(field, `line ${number}: more than ${limits.maxExamples} examples; a dataset may have at most that many (DATASET_MAX_EXAMPLES)`);
+    if (count > limits.maxExamples)
+      throw new UploadProblem(
+        field,
+        `line ${number}: more than ${limits.maxExamples} examples; a dataset may have at most that many (DATASET_MAX_EXAMPLES)`,
+      );
     const features = expected.columns - 1;
-    if (sinks.features.bytes + features * 4 > limits.maxStoredBytes) throw new UploadProblem(field, `line ${number}: the features so far take more than the ${limits.maxStoredBytes} bytes of storage left for datasets (DATASET_MAX_TOTAL_BYTES)`);
+    if (sinks.features.bytes + features * 4 > limits.maxStoredBytes)
+      throw new UploadProblem(
+        field,
+        `line ${number}: the features so far take more than the ${limits.maxStoredBytes} bytes of storage left for datasets (DATASET_MAX_TOTAL_BYTES)`,
+      );
     const label = cellValue(cells[expected.labelIndex] as string, field, number, expected.labelIndex + 1);
-    if (!Number.isInteger(label) || label < 0) throw new UploadProblem(field, `line ${number}, column ${expected.labelIndex + 1}: label ${label} is not a whole number from 0 up`);
-    if (label >= bound) throw new UploadProblem(field, `line ${number}, column ${expected.labelIndex + 1}: label ${label} is outside 0..${bound - 1}`);
+    if (!Number.isInteger(label) || label < 0)
+      throw new UploadProblem(
+        field,
+        `line ${number}, column ${expected.labelIndex + 1}: label ${label} is not a whole number from 0 up`,
+      );
+    if (label >= bound)
+      throw new UploadProblem(
+        field,
+        `line ${number}, column ${expected.labelIndex + 1}: label ${label} is outside 0..${bound - 1}`,
+      );
     if (label > maxLabel) maxLabel = label;
     const labelRoom = await sinks.labels.reserve(2);
     labelRoom.buffer.writeUInt16LE(label, labelRoom.offset);

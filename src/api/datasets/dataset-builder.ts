@@ -40,7 +40,11 @@ export interface BuiltDataset {
 
 const maxProblems = 10;
 
-async function withWriters<T>(directory: string, split: SplitName, run: (features: SpoolWriter, labels: SpoolWriter) => Promise<T>) {
+async function withWriters<T>(
+  directory: string,
+  split: SplitName,
+  run: (features: SpoolWriter, labels: SpoolWriter) => Promise<T>,
+) {
   const features = await SpoolWriter.create(path.join(directory, `${split}.features`));
   const labels = await SpoolWriter.create(path.join(directory, `${split}.labels`));
   try {
@@ -51,7 +55,13 @@ async function withWriters<T>(directory: string, split: SplitName, run: (feature
 }
 
 /** Both files of an IDX split, each read whole even when the other is broken, so both report. */
-async function idxSplit(files: ReceivedUpload['files'], split: SplitName, directory: string, limits: ReadLimits, problems: UploadProblem[]) {
+async function idxSplit(
+  files: ReceivedUpload['files'],
+  split: SplitName,
+  directory: string,
+  limits: ReadLimits,
+  problems: UploadProblem[],
+) {
   const imagesField = `${split}Images` as const;
   const labelsField = `${split}Labels` as const;
   const images = files[imagesField] as SpooledFile;
@@ -64,19 +74,39 @@ async function idxSplit(files: ReceivedUpload['files'], split: SplitName, direct
     for (const outcome of [read, readLabels]) if (outcome.status === 'rejected') collect(outcome.reason, problems);
     if (read.status === 'rejected' || readLabels.status === 'rejected') return null;
     if (read.value.count !== readLabels.value.count) {
-      problems.push(new UploadProblem(labelsField, `byte 4: ${readLabels.value.count} labels, but ${imagesField} has ${read.value.count} examples`));
+      problems.push(
+        new UploadProblem(
+          labelsField,
+          `byte 4: ${readLabels.value.count} labels, but ${imagesField} has ${read.value.count} examples`,
+        ),
+      );
       return null;
     }
     return { count: read.value.count, shape: read.value.shape, maxLabel: readLabels.value.maxLabel };
   });
-  return written.result ? { ...written.result, features: written.features, labels: written.labels, labelField: labelsField } : null;
+  return written.result
+    ? { ...written.result, features: written.features, labels: written.labels, labelField: labelsField }
+    : null;
 }
 
-async function csvSplit(file: SpooledFile, split: SplitName, directory: string, settings: UploadSettings, limits: ReadLimits, columns?: CsvColumns) {
+async function csvSplit(
+  file: SpooledFile,
+  split: SplitName,
+  directory: string,
+  settings: UploadSettings,
+  limits: ReadLimits,
+  columns?: CsvColumns,
+) {
   const written = await withWriters(directory, split, (features, labels) =>
     readCsv(contentOf(file.path, split), split, { features, labels }, settings.csv, limits, columns),
   );
-  return { ...written.result, shape: [written.result.features], features: written.features, labels: written.labels, labelField: split };
+  return {
+    ...written.result,
+    shape: [written.result.features],
+    features: written.features,
+    labels: written.labels,
+    labelField: split,
+  };
 }
 
 function collect(error: unknown, problems: UploadProblem[]): void {
@@ -115,11 +145,21 @@ async function readSplits(upload: ReceivedUpload, settings: UploadSettings, dire
 function exampleShape(settings: UploadSettings, train: SplitFiles, test: SplitFiles | undefined): number[] {
   const size = (shape: readonly number[]) => shape.reduce((product, dimension) => product * dimension, 1);
   if (test && size(test.shape) !== size(train.shape)) {
-    throw new InvalidDataset([{ path: test.labelField.replace('Labels', 'Images'), message: `examples of ${test.shape.join('x')} values, but the train split's have ${train.shape.join('x')}` }]);
+    throw new InvalidDataset([
+      {
+        path: test.labelField.replace('Labels', 'Images'),
+        message: `examples of ${test.shape.join('x')} values, but the train split's have ${train.shape.join('x')}`,
+      },
+    ]);
   }
   if (!settings.shape) return train.shape;
   if (size(settings.shape) !== size(train.shape)) {
-    throw new InvalidDataset([{ path: 'shape', message: `[${settings.shape.join(',')}] has ${size(settings.shape)} values, but each example has ${size(train.shape)} features` }]);
+    throw new InvalidDataset([
+      {
+        path: 'shape',
+        message: `[${settings.shape.join(',')}] has ${size(settings.shape)} values, but each example has ${size(train.shape)} features`,
+      },
+    ]);
   }
   return settings.shape;
 }
@@ -130,7 +170,9 @@ function classCount(settings: UploadSettings, splits: SplitFiles[]): number {
   const highest = Math.max(...splits.map((split) => split.maxLabel));
   if (highest + 1 < classLimits.min) {
     const field = splits[0]?.labelField ?? 'train';
-    throw new InvalidDataset([{ path: field, message: `every label is ${highest}: a dataset needs at least ${classLimits.min} classes` }]);
+    throw new InvalidDataset([
+      { path: field, message: `every label is ${highest}: a dataset needs at least ${classLimits.min} classes` },
+    ]);
   }
   return highest + 1;
 }
@@ -169,13 +211,21 @@ function heldOut(count: number, testCount: number, seed: number): Uint8Array {
 async function holdOut(train: SplitFiles, fraction: number, seed: number, exampleBytes: number, directory: string) {
   const testCount = Math.round(train.count * fraction);
   if (testCount < 1 || testCount >= train.count) {
-    throw new InvalidDataset([{ path: 'testFraction', message: `${fraction} of ${train.count} examples leaves an empty split` }]);
+    throw new InvalidDataset([
+      { path: 'testFraction', message: `${fraction} of ${train.count} examples leaves an empty split` },
+    ]);
   }
   const chosen = heldOut(train.count, testCount, seed);
   const labels = await readFile(train.labels);
   const parts = {
-    train: { features: await SpoolWriter.create(path.join(directory, 'kept.features')), labels: await SpoolWriter.create(path.join(directory, 'kept.labels')) },
-    test: { features: await SpoolWriter.create(path.join(directory, 'held.features')), labels: await SpoolWriter.create(path.join(directory, 'held.labels')) },
+    train: {
+      features: await SpoolWriter.create(path.join(directory, 'kept.features')),
+      labels: await SpoolWriter.create(path.join(directory, 'kept.labels')),
+    },
+    test: {
+      features: await SpoolWriter.create(path.join(directory, 'held.features')),
+      labels: await SpoolWriter.create(path.join(directory, 'held.labels')),
+    },
   };
   const input = await open(train.features, 'r');
   try {
@@ -192,11 +242,21 @@ async function holdOut(train: SplitFiles, fraction: number, seed: number, exampl
     }
   } finally {
     await input.close();
-    await Promise.all([parts.train.features.close(), parts.train.labels.close(), parts.test.features.close(), parts.test.labels.close()]);
+    await Promise.all([
+      parts.train.features.close(),
+      parts.train.labels.close(),
+      parts.test.features.close(),
+      parts.test.labels.close(),
+    ]);
   }
   const base = { shape: train.shape, maxLabel: train.maxLabel, labelField: train.labelField };
   return {
-    train: { ...base, count: train.count - testCount, features: parts.train.features.path, labels: parts.train.labels.path },
+    train: {
+      ...base,
+      count: train.count - testCount,
+      features: parts.train.features.path,
+      labels: parts.train.labels.path,
+    },
     test: { ...base, count: testCount, features: parts.test.features.path, labels: parts.test.labels.path },
   };
 }
@@ -209,7 +269,12 @@ async function* concatenated(paths: readonly string[]): AsyncGenerator<Uint8Arra
  * Validates an upload's files and turns them into the stored form in `directory`: IDX pixels stay
  * bytes (scale 1/255), CSV values become float32 (scale 1, no scaling: statistics of raw values).
  */
-export async function buildDataset(upload: ReceivedUpload, settings: UploadSettings, directory: string, limits: ReadLimits): Promise<BuiltDataset> {
+export async function buildDataset(
+  upload: ReceivedUpload,
+  settings: UploadSettings,
+  directory: string,
+  limits: ReadLimits,
+): Promise<BuiltDataset> {
   const splits = await readSplits(upload, settings, directory, { ...limits, numClasses: declaredClasses(settings) });
   const featureType: FeatureType = settings.format === 'idx' ? 'uint8' : 'float32';
   const scale = settings.format === 'idx' ? 1 / 255 : 1;
@@ -217,9 +282,16 @@ export async function buildDataset(upload: ReceivedUpload, settings: UploadSetti
   const features = inputShape.reduce((product, dimension) => product * dimension, 1);
   const exampleBytes = features * (featureType === 'uint8' ? 1 : 4);
   const numClasses = classCount(settings, splits.test ? [splits.train, splits.test] : [splits.train]);
-  const { train, test } = splits.test ? { train: splits.train, test: splits.test } : await holdOut(splits.train, settings.testFraction ?? 0, settings.seed, exampleBytes, directory);
+  const { train, test } = splits.test
+    ? { train: splits.train, test: splits.test }
+    : await holdOut(splits.train, settings.testFraction ?? 0, settings.seed, exampleBytes, directory);
   if (train.count + test.count > limits.maxExamples) {
-    throw new InvalidDataset([{ path: test.labelField, message: `${train.count + test.count} examples in all; a dataset may have at most ${limits.maxExamples} (DATASET_MAX_EXAMPLES)` }]);
+    throw new InvalidDataset([
+      {
+        path: test.labelField,
+        message: `${train.count + test.count} examples in all; a dataset may have at most ${limits.maxExamples} (DATASET_MAX_EXAMPLES)`,
+      },
+    ]);
   }
   const statistics = await featureStatistics(train.features, featureType, scale);
   const info: DatasetInfo = {

@@ -53,17 +53,28 @@ function checkMagic(head: Buffer, field: string, ranks: readonly number[], kind:
   const type = head[2] as number;
   if (type !== 0x08) {
     const name = elementTypes[type] ?? 'an unknown type';
-    throw new UploadProblem(field, `byte 2: element type ${hex(type)} (${name}) is not supported; only unsigned bytes (0x08) are`);
+    throw new UploadProblem(
+      field,
+      `byte 2: element type ${hex(type)} (${name}) is not supported; only unsigned bytes (0x08) are`,
+    );
   }
   const rank = head[3] as number;
   if (!ranks.includes(rank)) {
-    const wanted = ranks.length === 1 ? `${ranks[0]} dimension (the count)` : `${ranks[0]} to ${ranks.at(-1)} dimensions (the count, then one example's shape)`;
+    const wanted =
+      ranks.length === 1
+        ? `${ranks[0]} dimension (the count)`
+        : `${ranks[0]} to ${ranks.at(-1)} dimensions (the count, then one example's shape)`;
     throw new UploadProblem(field, `byte 3: wrong dimension count: a ${kind} file has ${wanted}; this one has ${rank}`);
   }
   return rank;
 }
 
-async function readHeader(pieces: AsyncIterator<Buffer>, field: string, ranks: readonly number[], kind: string): Promise<Header> {
+async function readHeader(
+  pieces: AsyncIterator<Buffer>,
+  field: string,
+  ranks: readonly number[],
+  kind: string,
+): Promise<Header> {
   const head = await gather(pieces, Buffer.alloc(0), 4, field);
   const rank = checkMagic(head, field, ranks, kind);
   const headerBytes = 4 + rank * 4;
@@ -94,7 +105,10 @@ async function copyBody(
   while (piece) {
     if (received + piece.length > expected) {
       const position = header.headerBytes + expected;
-      throw new UploadProblem(field, `byte ${position}: the file goes on after the ${describe(expected)} its header promises`);
+      throw new UploadProblem(
+        field,
+        `byte ${position}: the file goes on after the ${describe(expected)} its header promises`,
+      );
     }
     if (piece.length > 0) await sink(piece, received);
     received += piece.length;
@@ -127,12 +141,18 @@ export async function readIdxImages(
     const header = await readHeader(pieces, field, [2, 3, 4], 'images');
     const [count = 0, ...exampleDimensions] = header.dimensions;
     if (count > limits.maxExamples) {
-      throw new UploadProblem(field, `byte 4: ${count} examples; a dataset may have at most ${limits.maxExamples} (DATASET_MAX_EXAMPLES)`);
+      throw new UploadProblem(
+        field,
+        `byte 4: ${count} examples; a dataset may have at most ${limits.maxExamples} (DATASET_MAX_EXAMPLES)`,
+      );
     }
     const perExample = exampleDimensions.reduce((product, size) => product * size, 1);
     const expected = count * perExample;
     if (expected > limits.maxStoredBytes) {
-      throw new UploadProblem(field, `byte 4: ${expected} bytes of images are more than the ${limits.maxStoredBytes} bytes of storage left for datasets (DATASET_MAX_TOTAL_BYTES)`);
+      throw new UploadProblem(
+        field,
+        `byte 4: ${expected} bytes of images are more than the ${limits.maxStoredBytes} bytes of storage left for datasets (DATASET_MAX_TOTAL_BYTES)`,
+      );
     }
     const describe = () => `${count} examples of ${exampleDimensions.join('x')}`;
     await copyBody(pieces, header, expected, field, (piece) => out.write(piece), describe);
@@ -161,7 +181,10 @@ export async function readIdxLabels(
     const header = await readHeader(pieces, field, [1], 'labels');
     const count = header.dimensions[0] ?? 0;
     if (count > limits.maxExamples) {
-      throw new UploadProblem(field, `byte 4: ${count} labels; a dataset may have at most ${limits.maxExamples} examples (DATASET_MAX_EXAMPLES)`);
+      throw new UploadProblem(
+        field,
+        `byte 4: ${count} labels; a dataset may have at most ${limits.maxExamples} examples (DATASET_MAX_EXAMPLES)`,
+      );
     }
     const bound = limits.numClasses ?? classLimits.max;
     let maxLabel = 0;
@@ -175,7 +198,10 @@ export async function readIdxLabels(
           const label = part[index] as number;
           if (label >= bound) {
             const example = offset + start + index;
-            throw new UploadProblem(field, `byte ${header.headerBytes + example} (example ${example}): label ${label} is outside 0..${bound - 1}`);
+            throw new UploadProblem(
+              field,
+              `byte ${header.headerBytes + example} (example ${example}): label ${label} is outside 0..${bound - 1}`,
+            );
           }
           if (label > maxLabel) maxLabel = label;
           buffer.writeUInt16LE(label, at + index * 2);

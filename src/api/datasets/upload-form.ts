@@ -27,7 +27,10 @@ export interface ReceivedUpload {
 const isFileField = (name: string): name is FileField => (fileFields as readonly string[]).includes(name);
 
 function tooLarge(maxBytes: number): DatasetTooLarge {
-  return new DatasetTooLarge('upload', `the upload is larger than the limit of ${maxBytes} bytes (DATASET_MAX_UPLOAD_BYTES)`);
+  return new DatasetTooLarge(
+    'upload',
+    `the upload is larger than the limit of ${maxBytes} bytes (DATASET_MAX_UPLOAD_BYTES)`,
+  );
 }
 
 /** Counts bytes across every file of the upload and fails as soon as they pass the limit. */
@@ -55,7 +58,11 @@ function interrupted(error: unknown, maxBytes: number): never {
  * Receives a multipart upload with bounded memory: each file streams to `directory` as it arrives, in
  * whatever order the client sends parts. Fails with DatasetTooLarge once the files pass `maxBytes`.
  */
-export async function receiveUpload(request: FastifyRequest, directory: string, maxBytes: number): Promise<ReceivedUpload> {
+export async function receiveUpload(
+  request: FastifyRequest,
+  directory: string,
+  maxBytes: number,
+): Promise<ReceivedUpload> {
   if (!request.isMultipart()) {
     throw new InvalidRequest('not_multipart', 'POST /datasets takes multipart/form-data (curl -F field=@file)');
   }
@@ -64,7 +71,9 @@ export async function receiveUpload(request: FastifyRequest, directory: string, 
   if (declared > maxBytes + 64 * 1024) throw tooLarge(maxBytes);
   const received: ReceivedUpload = { fields: {}, files: {}, bytes: 0 };
   const state = { bytes: 0 };
-  const parts = request.parts({ limits: { fileSize: maxBytes, files: 6, fields: 20, fieldSize: 1024 * 1024, parts: 30 } });
+  const parts = request.parts({
+    limits: { fileSize: maxBytes, files: 6, fields: 20, fieldSize: 1024 * 1024, parts: 30 },
+  });
   try {
     for await (const part of parts) {
       if (part.type === 'field') {
@@ -72,7 +81,8 @@ export async function receiveUpload(request: FastifyRequest, directory: string, 
         continue;
       }
       const field = part.fieldname;
-      if (!isFileField(field)) throw new UploadProblem(field, `unknown file field; files go in ${fileFields.join(', ')}`);
+      if (!isFileField(field))
+        throw new UploadProblem(field, `unknown file field; files go in ${fileFields.join(', ')}`);
       if (received.files[field]) throw new UploadProblem(field, 'sent twice');
       const target = path.join(directory, `upload-${field}`);
       const before = state.bytes;

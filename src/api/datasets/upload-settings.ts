@@ -21,27 +21,40 @@ export interface UploadSettings {
 }
 
 const json = <T extends z.ZodType>(schema: T, what: string) =>
-  z.string().transform((text, context) => {
-    try {
-      return JSON.parse(text) as unknown;
-    } catch {
-      context.addIssue({ code: 'custom', message: `must be ${what} in JSON` });
-      return z.NEVER;
-    }
-  }).pipe(schema);
+  z
+    .string()
+    .transform((text, context) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        context.addIssue({ code: 'custom', message: `must be ${what} in JSON` });
+        return z.NEVER;
+      }
+    })
+    .pipe(schema);
 
 const fieldsSchema = z.strictObject({
-  name: z.string().regex(datasetNamePattern, 'must be 1 to 63 lowercase letters, digits or "-", starting with a letter or digit'),
+  name: z
+    .string()
+    .regex(datasetNamePattern, 'must be 1 to 63 lowercase letters, digits or "-", starting with a letter or digit'),
   description: z.string().max(2000).default(''),
   format: z.enum(['idx', 'csv']).optional(),
   classNames: json(
-    z.array(z.string().trim().min(1).max(100)).min(classLimits.min).max(classLimits.max)
+    z
+      .array(z.string().trim().min(1).max(100))
+      .min(classLimits.min)
+      .max(classLimits.max)
       .refine((names) => new Set(names).size === names.length, 'class names must be unique'),
     'an array of names',
   ).optional(),
   numClasses: z.coerce.number().int().min(classLimits.min).max(classLimits.max).optional(),
   testFraction: z.coerce.number().gt(0).lt(1).optional(),
-  seed: z.coerce.number().int().min(0).max(2 ** 32 - 1).default(0),
+  seed: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 32 - 1)
+    .default(0),
   labelColumn: z.string().min(1).max(200).optional(),
   header: z.enum(['auto', 'yes', 'no']).default('auto'),
   shape: json(z.array(z.int().min(1).max(1_000_000)).min(1).max(4), 'an array of positive whole numbers').optional(),
@@ -58,15 +71,25 @@ function issuesOf(error: z.ZodError): FieldIssue[] {
 /** Which files the upload needs, given its format and whether the test split is held out. */
 function fileIssues(settings: UploadSettings, files: ReceivedUpload['files']): FieldIssue[] {
   const heldOut = settings.testFraction !== undefined;
-  const [train, test] = settings.format === 'idx' ? [['trainImages', 'trainLabels'], ['testImages', 'testLabels']] : [['train'], ['test']];
-  const other = settings.format === 'idx' ? ['train', 'test'] : ['trainImages', 'trainLabels', 'testImages', 'testLabels'];
+  const [train, test] =
+    settings.format === 'idx'
+      ? [
+          ['trainImages', 'trainLabels'],
+          ['testImages', 'testLabels'],
+        ]
+      : [['train'], ['test']];
+  const other =
+    settings.format === 'idx' ? ['train', 'test'] : ['trainImages', 'trainLabels', 'testImages', 'testLabels'];
   const issues: FieldIssue[] = [];
   for (const field of train) if (!(field in files)) issues.push({ path: field, message: 'is required' });
   for (const field of test) {
-    if (!heldOut && !(field in files)) issues.push({ path: field, message: 'is required (or give testFraction to hold out part of the train split)' });
-    if (heldOut && field in files) issues.push({ path: field, message: 'give either test files or testFraction, not both' });
+    if (!heldOut && !(field in files))
+      issues.push({ path: field, message: 'is required (or give testFraction to hold out part of the train split)' });
+    if (heldOut && field in files)
+      issues.push({ path: field, message: 'give either test files or testFraction, not both' });
   }
-  for (const field of other) if (field in files) issues.push({ path: field, message: `is not a ${settings.format} file field` });
+  for (const field of other)
+    if (field in files) issues.push({ path: field, message: `is not a ${settings.format} file field` });
   return issues;
 }
 
@@ -76,7 +99,12 @@ export function uploadSettings(upload: ReceivedUpload): UploadSettings {
   if (!parsed.success) throw new InvalidDataset(issuesOf(parsed.error));
   const fields = parsed.data;
   const format = fields.format ?? ('train' in upload.files ? 'csv' : 'idx');
-  const labelColumn = fields.labelColumn === undefined ? 0 : /^[0-9]+$/.test(fields.labelColumn) ? Number(fields.labelColumn) : fields.labelColumn;
+  const labelColumn =
+    fields.labelColumn === undefined
+      ? 0
+      : /^[0-9]+$/.test(fields.labelColumn)
+        ? Number(fields.labelColumn)
+        : fields.labelColumn;
   const settings: UploadSettings = {
     name: fields.name,
     description: fields.description,
@@ -90,7 +118,10 @@ export function uploadSettings(upload: ReceivedUpload): UploadSettings {
   };
   const issues = fileIssues(settings, upload.files);
   if (fields.classNames && fields.numClasses !== undefined && fields.classNames.length !== fields.numClasses) {
-    issues.push({ path: 'numClasses', message: `is ${fields.numClasses}, but ${fields.classNames.length} class names are given` });
+    issues.push({
+      path: 'numClasses',
+      message: `is ${fields.numClasses}, but ${fields.classNames.length} class names are given`,
+    });
   }
   if (issues.length > 0) throw new InvalidDataset(issues);
   return settings;

@@ -7,11 +7,9 @@ import { datasetList, datasetParams, datasetUploadForm, datasetView as datasetSc
 
 const unknownDataset = errorBody.describe('No dataset has this name');
 
-/** GET, POST and DELETE /datasets: uploaded datasets (multipart, streamed to disk) and the bundled ones. */
-export const datasetRoutes: FastifyPluginCallbackZod<{ datasets: DatasetsService }> = (app, { datasets }, done) => {
-  // Only these routes read multipart bodies; the service streams them itself, under its own limits.
-  void app.register(multipart);
+type App = Parameters<FastifyPluginCallbackZod>[0];
 
+function readRoutes(app: App, datasets: DatasetsService): void {
   app.get(
     '/datasets',
     {
@@ -29,14 +27,22 @@ export const datasetRoutes: FastifyPluginCallbackZod<{ datasets: DatasetsService
     {
       schema: {
         summary: 'Get a dataset',
-        description: 'Shape, classes with names and counts per split, split sizes, feature statistics, size and creation time.',
+        description:
+          'Shape, classes with names and counts per split, split sizes, feature statistics, size and creation time.',
         params: datasetParams,
-        response: { 200: datasetSchema, 400: errorBody.describe('Not a dataset name'), 404: unknownDataset, ...commonErrors },
+        response: {
+          200: datasetSchema,
+          400: errorBody.describe('Not a dataset name'),
+          404: unknownDataset,
+          ...commonErrors,
+        },
       },
     },
     async (request) => datasets.get(request.params.name),
   );
+}
 
+function writeRoutes(app: App, datasets: DatasetsService): void {
   app.post(
     '/datasets',
     {
@@ -48,7 +54,9 @@ export const datasetRoutes: FastifyPluginCallbackZod<{ datasets: DatasetsService
         body: datasetUploadForm,
         response: {
           201: datasetSchema.describe('The dataset; Location names it'),
-          400: errorBody.describe('A bad field or file: `issues` names each, with the line and column or byte of the problem, or more examples than allowed'),
+          400: errorBody.describe(
+            'A bad field or file: `issues` names each, with the line and column or byte of the problem, or more examples than allowed',
+          ),
           409: errorBody.describe('A dataset of this name exists'),
           413: errorBody.describe('Over the upload size limit or the storage limit of all datasets'),
           ...commonErrors,
@@ -88,5 +96,13 @@ export const datasetRoutes: FastifyPluginCallbackZod<{ datasets: DatasetsService
       return reply.status(204).send(null);
     },
   );
+}
+
+/** GET, POST and DELETE /datasets: uploaded datasets (multipart, streamed to disk) and the bundled ones. */
+export const datasetRoutes: FastifyPluginCallbackZod<{ datasets: DatasetsService }> = (app, { datasets }, done) => {
+  // Only these routes read multipart bodies; the service streams them itself, under its own limits.
+  void app.register(multipart);
+  readRoutes(app, datasets);
+  writeRoutes(app, datasets);
   done();
 };

@@ -61,7 +61,11 @@ export const datasetUploadForm = z
     name: datasetName,
     description: z.string().optional(),
     format: z.enum(['idx', 'csv']).optional().describe('Default: csv when a `train` file is sent, else idx'),
-    trainImages: z.string().meta({ format: 'binary' }).optional().describe('IDX images (count x rows x columns), plain or gzip'),
+    trainImages: z
+      .string()
+      .meta({ format: 'binary' })
+      .optional()
+      .describe('IDX images (count x rows x columns), plain or gzip'),
     trainLabels: z.string().meta({ format: 'binary' }).optional().describe('IDX labels, plain or gzip'),
     testImages: z.string().meta({ format: 'binary' }).optional(),
     testLabels: z.string().meta({ format: 'binary' }).optional(),
@@ -72,10 +76,25 @@ export const datasetUploadForm = z
     classNames: z.string().optional().describe('JSON array of names, in label order'),
     numClasses: z.string().optional().describe('Class count when no names are given (default: highest label + 1)'),
     labelColumn: z.string().optional().describe('CSV: 0-based index or header name of the label column (default 0)'),
-    header: z.enum(['auto', 'yes', 'no']).optional().describe('CSV: whether the first row is a header (auto: when a cell is not a number)'),
-    shape: z.string().optional().describe('JSON shape of one example, e.g. [28,28,1] (default: flat, or the IDX shape)'),
+    header: z
+      .enum(['auto', 'yes', 'no'])
+      .optional()
+      .describe('CSV: whether the first row is a header (auto: when a cell is not a number)'),
+    shape: z
+      .string()
+      .optional()
+      .describe('JSON shape of one example, e.g. [28,28,1] (default: flat, or the IDX shape)'),
   })
   .meta({
     description: 'multipart/form-data: text fields and files, in any order',
-    examples: [{ name: 'fashion-mnist', classNames: '["T-shirt/top","Trouser","Pullover","Dress","Coat","Sandal","Shirt","Sneaker","Bag","Ankle boot"]', trainImages: '<train-images-idx3-ubyte.gz>', trainLabels: '<train-labels-idx1-ubyte.gz>', testImages: '<t10k-images-idx3-ubyte.gz>', testLabels: '<t10k-labels-idx1-ubyte.gz>' }],
+    examples: [
+      {
+        name: 'fashion-mnist',
+        classNames: '["T-shirt/top","Trouser","Pullover","Dress","Coat","Sandal","Shirt","Sneaker","Bag","Ankle boot"]',
+        trainImages: '<train-images-idx3-ubyte.gz>',
+        trainLabels: '<train-labels-idx1-ubyte.gz>',
+        testImages: '<t10k-images-idx3-ubyte.gz>',
+        testLabels: '<t10k-labels-idx1-ubyte.gz>',
+      },
+    ],
   });

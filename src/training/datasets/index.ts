@@ -14,7 +14,8 @@ const loaded = new Map<DatasetName, Promise<Dataset>>();
 
 /** Loads and normalises a bundled dataset once per process; later calls share the same memory. */
 export function loadDataset(name: string): Promise<Dataset> {
-  if (!isBundledDataset(name)) return Promise.reject(new DatasetUnavailable(`there is no bundled dataset called "${name}"`));
+  if (!isBundledDataset(name))
+    return Promise.reject(new DatasetUnavailable(`there is no bundled dataset called "${name}"`));
   let dataset = loaded.get(name);
   if (!dataset) {
     dataset = loaders[name]();

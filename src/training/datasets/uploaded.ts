@@ -28,6 +28,7 @@ function emptySplit(count: number, features: number, numClasses: number): Datase
  * Fills shared-memory splits from a stream of a dataset's stored bytes, normalising on the way:
  * input = (stored * scale - mean) / std. Holds no more than one piece of the stream besides the splits.
  */
+// eslint-disable-next-line max-lines-per-function -- one streaming decoder: its fast path and its byte-at-a-time edge path share the position state
 export async function decodeDataset(form: StoredForm, content: AsyncIterable<Uint8Array>): Promise<Dataset> {
   const { info, featureType, scale } = form;
   const features = inputSize(info);
