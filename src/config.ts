@@ -43,6 +43,14 @@ const envSchema = z.object({
   STORE_RETRY_MS: integer(0, 3_600_000).default(120_000),
   LOCK_DURATION_MS: integer(1000, 600_000).default(30_000),
   STALLED_INTERVAL_MS: integer(500, 600_000).default(15_000),
+  // Dataset uploads: bytes one upload may send, examples (train + test) one dataset may have, stored
+  // bytes of all datasets together, and where uploads are unpacked while they are validated.
+  DATASET_MAX_UPLOAD_BYTES: integer(1024, 2 ** 50).default(1024 ** 3),
+  DATASET_MAX_EXAMPLES: integer(2, 1_000_000_000).default(2_000_000),
+  DATASET_MAX_TOTAL_BYTES: integer(1024, 2 ** 50).default(50 * 1024 ** 3),
+  DATASET_TMP_DIR: z.string().min(1).default(os.tmpdir()),
+  // A worker's decoded datasets kept in memory for the next job on them.
+  DATASET_CACHE_BYTES: integer(0, 2 ** 50).default(2 * 1024 ** 3),
 });
 
 export type Config = Readonly<z.infer<typeof envSchema>>;

@@ -3,6 +3,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger } from '../logger.js';
 import { errorHandler, routeNotFound } from './errors.js';
+import type { DatasetsService } from './datasets-service.js';
 import type { EventHub } from './event-hub.js';
 import type { HealthChecks } from './health.js';
 import type { JobsService } from './jobs-service.js';
@@ -11,6 +12,7 @@ import { compareRoutes } from './routes/compare.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
+import { datasetExampleRoutes } from './routes/dataset-examples.js';
 import { datasetRoutes } from './routes/datasets.js';
 import { modelRoutes } from './routes/models.js';
 import type { ModelsService } from './models-service.js';
@@ -18,6 +20,8 @@ import { createBundledDatasetExamples, type DatasetExamples } from '../datasets/
 
 export interface AppDeps {
   jobs: JobsService;
+  /** Dataset routes are served when given. */
+  datasets?: DatasetsService;
   hub: EventHub;
   health: HealthChecks;
   logger: Logger;
@@ -69,6 +73,7 @@ function createServer(logger: Logger, bodyLimit: number): FastifyInstance {
 /** The HTTP app, without listening: the server listens, tests inject. */
 export function buildApp({
   jobs,
+  datasets,
   hub,
   health,
   logger,
@@ -91,10 +96,11 @@ export function buildApp({
   });
   void app.register(jobRoutes, { jobs });
   void app.register(compareRoutes, { jobs });
+  if (datasets) void app.register(datasetRoutes, { datasets });
   void app.register(eventRoutes, { jobs, hub, maxBufferedBytes, slowClientMs });
   void app.register(healthRoutes, { checks: health });
   if (models) void app.register(modelRoutes, { models, predictBodyLimit });
-  void app.register(datasetRoutes, { examples: datasetExamples });
+  void app.register(datasetExampleRoutes, { examples: datasetExamples });
   void app.register(openApiRoutes);
   return app;
 }

@@ -1,4 +1,4 @@
-import { datasetInfo, inputSize } from '../domain/datasets.js';
+import { bundledDataset, inputSize } from '../domain/datasets.js';
 import type { JobSpec, LayerSpec } from '../domain/job-spec.js';
 import { layerSizes } from '../domain/model-shape.js';
 import type { JobWithEpochs, StepRecord } from '../store/jobs-repository.js';
@@ -21,9 +21,14 @@ export function specOf(job: { spec: unknown }): JobSpec {
   return job.spec as JobSpec;
 }
 
-/** "784-512-512-10": input features, then every dense layer's units. */
-export function architectureOf(spec: JobSpec): string {
-  return layerSizes(spec.model.layers, inputSize(datasetInfo(spec.dataset))).join('-');
+/**
+ * "784-512-512-10": input features, then every dense layer's units. The input shape is the one the
+ * job row recorded at submission; rows from before it was recorded name a bundled dataset.
+ */
+export function architectureOf(spec: JobSpec, inputShape: readonly number[] = []): string {
+  const shape = inputShape.length > 0 ? inputShape : bundledDataset(spec.dataset)?.inputShape;
+  const features = shape ? String(inputSize({ inputShape: shape })) : '?';
+  return [features, ...layerSizes(spec.model.layers, 0).slice(1)].join('-');
 }
 
 function describeLayer(layer: LayerSpec | undefined): string | null {
@@ -94,7 +99,7 @@ export function compareRuns(
         label: labels.get(job.id) ?? job.id,
         name: job.name,
         status: job.status,
-        architecture: architectureOf(spec),
+        architecture: architectureOf(spec, job.inputShape),
         parameterCount: job.parameterCount,
         hyperparameters: Object.fromEntries(differing.map((name) => [name, spec[name] ?? null])),
         finalTestAccuracy: job.finalTestAccuracy,

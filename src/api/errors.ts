@@ -1,11 +1,17 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import {
+  BundledDatasetReadOnly,
+  DatasetInUse,
+  DatasetNameTaken,
+  DatasetNotFound,
+  DatasetTooLarge,
   DependencyUnavailable,
   DomainError,
   EvaluationNotAvailable,
   IdempotencyConflict,
   InvalidRequest,
+  InvalidDataset,
   InvalidSpec,
   JobAlreadyFinished,
   JobNotFound,
@@ -21,8 +27,11 @@ export type { ErrorBody };
 
 /** The HTTP status of each domain error; the one place that knows. */
 function statusOf(error: DomainError): number {
-  if (error instanceof JobNotFound || error instanceof ResourceNotFound) return 404;
-  if (error instanceof InvalidSpec || error instanceof InvalidRequest) return 400;
+  if (error instanceof JobNotFound || error instanceof ResourceNotFound || error instanceof DatasetNotFound) return 404;
+  if (error instanceof InvalidSpec || error instanceof InvalidRequest || error instanceof InvalidDataset) return 400;
+  if (error instanceof DatasetNameTaken || error instanceof DatasetInUse) return 409;
+  if (error instanceof BundledDatasetReadOnly) return 403;
+  if (error instanceof DatasetTooLarge) return 413;
   if (error instanceof IdempotencyConflict) return 422;
   if (error instanceof JobAlreadyFinished || error instanceof JobStillActive) return 409;
   if (error instanceof ModelNotAvailable || error instanceof EvaluationNotAvailable) return 409;
@@ -33,7 +42,10 @@ function statusOf(error: DomainError): number {
 
 function bodyOf(error: DomainError): ErrorBody {
   const issues =
-    error instanceof InvalidSpec || error instanceof InvalidRequest || error instanceof TooManyItems
+    error instanceof InvalidSpec ||
+    error instanceof InvalidRequest ||
+    error instanceof TooManyItems ||
+    error instanceof InvalidDataset
       ? error.issues
       : undefined;
   return { error: error.message, code: error.code, ...(issues ? { issues: [...issues] } : {}) };

@@ -39,7 +39,7 @@ export function jobView(job: JobWithEpochs): JobView {
     },
     error: job.error,
     tags: job.tags,
-    architecture: architectureOf(specOf(job)),
+    architecture: architectureOf(specOf(job), job.inputShape),
     finalTestAccuracy: job.finalTestAccuracy,
     bestTestAccuracy: job.bestTestAccuracy,
     cancelRequested: job.cancelRequestedAt !== null,
@@ -66,7 +66,7 @@ export function runSummary(job: JobWithEpochs): RunSummary {
     status: job.status,
     dataset: job.dataset,
     tags: job.tags,
-    architecture: architectureOf(spec),
+    architecture: architectureOf(spec, job.inputShape),
     parameterCount: job.parameterCount,
     hyperparameters: {
       epochs: spec.epochs,

@@ -6,7 +6,7 @@ import { compareRuns } from './compare.js';
 import { checkId, createJobReads } from './job-reads.js';
 import { decodeCursor, encodeCursor } from './run-cursor.js';
 import { guardStore } from './store-guard.js';
-import { createSubmit } from './submit-job.js';
+import { createSubmit, type DatasetResolver } from './submit-job.js';
 
 export type { History } from './job-reads.js';
 
@@ -21,6 +21,8 @@ export interface JobsServiceDeps {
   publish: PublishEvent;
   maxParameters: number;
   maxJobMemoryBytes: number;
+  /** Finds a dataset by name at submission; only the bundled ones when absent. */
+  findDataset?: DatasetResolver;
   logger: Logger;
 }
 
@@ -40,7 +42,11 @@ type CancelDeps = Pick<JobsServiceDeps, 'dequeue' | 'announceCancel' | 'publish'
 
 /** Cancels a queued job at once or asks a running one's worker to stop; JobAlreadyFinished once it has ended. */
 function createCancel({ jobs, get, dequeue, announceCancel, publish, logger }: CancelDeps) {
-  return async function cancel(id: string): Promise<JobWithEpochs> {
+  /**
+   * `stopping` is true when a running job's worker was asked to stop (it may already have by the time
+   * the job is read back), false when a queued job was cancelled at once.
+   */
+  return async function cancel(id: string): Promise<{ job: JobWithEpochs; stopping: boolean }> {
     const jobId = checkId(id);
     const outcome = await jobs.requestCancel(jobId);
     if (outcome === null) throw new JobNotFound([id]);
@@ -56,7 +62,7 @@ function createCancel({ jobs, get, dequeue, announceCancel, publish, logger }: C
         logger.warn({ jobId, err: error }, 'could not announce the cancel; the worker will see it when it polls'),
       );
     }
-    return get(jobId);
+    return { job: await get(jobId), stopping: outcome === 'requested' };
   };
 }
 

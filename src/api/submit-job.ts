@@ -1,6 +1,7 @@
 import { createHash, randomInt, randomUUID } from 'node:crypto';
 import { IdempotencyConflict, InvalidRequest, InvalidSpec } from '../domain/errors.js';
-import { parseJobSpec, type SpecLimits } from '../domain/job-spec.js';
+import { bundledDataset, type DatasetInfo } from '../domain/datasets.js';
+import { parseJobSpec, requestedDatasetName, type SpecLimits } from '../domain/job-spec.js';
 import { specParameterCount, totalSteps } from '../domain/model-shape.js';
 import type { PublishEvent } from '../events/job-events.js';
 import type { Logger } from '../logger.js';
@@ -18,8 +19,15 @@ export interface SubmitDeps {
   enqueue: (jobId: string) => Promise<void>;
   publish: PublishEvent;
   limits: SpecLimits;
+  /** The dataset of a name, bundled or uploaded, or undefined; bundled ones only when absent. */
+  findDataset?: DatasetResolver;
   logger: Logger;
 }
+
+/** Looks a dataset up by name at submission (uploaded ones live in the store, hence async). */
+export type DatasetResolver = (name: string) => Promise<DatasetInfo | undefined>;
+
+const bundledOnly: DatasetResolver = (name) => Promise.resolve(bundledDataset(name));
 
 // Key order does not change what a body means, so it does not change its hash either.
 function canonicalJson(value: unknown): string {
@@ -41,12 +49,24 @@ function checkIdempotencyKey(key: string | undefined): void {
   }
 }
 
-/** A new job's row from a valid body: every default filled in, and always a seed, so any run can be repeated. */
-function newJob(body: unknown, limits: SpecLimits) {
-  const parsed = parseJobSpec(body, limits);
+/**
+ * A new job's row from a valid body: every default filled in, and always a seed, so any run can be
+ * repeated. The spec is checked against the dataset it names, looked up first.
+ */
+async function newJob(body: unknown, limits: SpecLimits, findDataset: DatasetResolver) {
+  const info = await findDataset(requestedDatasetName(body));
+  const parsed = parseJobSpec(body, limits, info);
   if (!parsed.ok) throw new InvalidSpec(parsed.issues);
+  // A spec parses only when its dataset was found.
+  if (!info) throw new Error(`dataset ${parsed.spec.dataset} vanished while parsing`);
   const spec = { ...parsed.spec, seed: parsed.spec.seed ?? randomInt(0, 2 ** 32 - 1) };
-  return { id: randomUUID(), spec, parameterCount: specParameterCount(spec), totalSteps: totalSteps(spec) };
+  return {
+    id: randomUUID(),
+    spec,
+    parameterCount: specParameterCount(spec, info),
+    totalSteps: totalSteps(spec, info),
+    inputShape: info.inputShape,
+  };
 }
 
 /**
@@ -54,7 +74,7 @@ function newJob(body: unknown, limits: SpecLimits) {
  * of the same body returns the job the key first created (`replayed`), and a different body under
  * the same key is an IdempotencyConflict.
  */
-export function createSubmit({ jobs, get, enqueue, publish, limits, logger }: SubmitDeps) {
+export function createSubmit({ jobs, get, enqueue, publish, limits, logger, findDataset = bundledOnly }: SubmitDeps) {
   async function replay(key: string | undefined, bodyHash: string): Promise<Submitted | null> {
     const existing = key === undefined ? null : await jobs.findByIdempotencyKey(key);
     if (!existing) return null;
@@ -63,7 +83,7 @@ export function createSubmit({ jobs, get, enqueue, publish, limits, logger }: Su
   }
 
   async function store(body: unknown, key: string | undefined, bodyHash: string): Promise<Submitted> {
-    const job = newJob(body, limits);
+    const job = await newJob(body, limits, findDataset);
     if (key === undefined) return { job: await jobs.create(job), replayed: false };
     const created = await jobs.createWithKey(job, key, bodyHash);
     if (created) return { job: created, replayed: false };

@@ -3,6 +3,7 @@
 // against the same process idle. Prints figures; asserts nothing.
 import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
+import { datasets } from '../domain/datasets.js';
 import { parseJobSpec } from '../domain/job-spec.js';
 import { specParameterCount, totalSteps } from '../domain/model-shape.js';
 import { createPrismaClient, dropDatabase } from '../store/database.js';
@@ -40,12 +41,12 @@ async function insertRun(jobs: JobsRepository, steps: number, batchSize: number)
   await jobs.create({
     id,
     spec: parsed.spec,
-    parameterCount: specParameterCount(parsed.spec),
-    totalSteps: totalSteps(parsed.spec),
+    parameterCount: specParameterCount(parsed.spec, datasets.mnist),
+    totalSteps: totalSteps(parsed.spec, datasets.mnist),
   });
   const owner = randomUUID();
   await jobs.claim(id, 'wasm', 600_000, owner);
-  const perEpoch = totalSteps(parsed.spec) / epochs;
+  const perEpoch = totalSteps(parsed.spec, datasets.mnist) / epochs;
   for (let first = 1; first <= steps; first += 20_000) {
     const batch = Array.from({ length: Math.min(20_000, steps - first + 1) }, (_, index) => {
       const step = first + index;

@@ -1,28 +1,32 @@
-/** What the spec and the API need to know of a dataset; loading its data is training's job. */
+/**
+ * What the spec, the API and training need to know of a dataset, bundled or uploaded: THE description
+ * of any dataset. Loading its data is training's (bundled) or the worker's (uploaded) job.
+ */
 export interface DatasetInfo {
   readonly name: string;
   readonly description: string;
   /** Shape of one example before it is flattened for dense layers. */
   readonly inputShape: readonly number[];
   readonly numClasses: number;
+  /** Names of the classes in label order, when the dataset has them. */
+  readonly classNames?: readonly string[];
   readonly trainSize: number;
   readonly testSize: number;
   /** Raw feature values run from 0 to this (255 for 8-bit pixels); training divides by it first. */
   readonly maxRawValue: number;
-  /** Pixel statistics after scaling to [0, 1], used to normalise inputs. */
+  /** Feature statistics after scaling (pixels to [0, 1]), used to normalise inputs: (x - mean) / std. */
   readonly mean: number;
   readonly std: number;
-  /** Names of the classes in label order, for datasets whose labels are not self-explanatory. */
-  readonly classNames?: readonly string[];
 }
 
-/** Every dataset a job may name; a new one is one more entry here plus a loader in training/datasets. */
+/** Datasets that ship with the server; a new one is one more entry here plus a loader in training/datasets. */
 export const datasets = {
   mnist: {
     name: 'mnist',
     description: 'MNIST handwritten digits, 28x28 grey, 10 classes',
     inputShape: [28, 28],
     numClasses: 10,
+    classNames: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
     trainSize: 60_000,
     testSize: 10_000,
     maxRawValue: 255,
@@ -35,12 +39,27 @@ export type DatasetName = keyof typeof datasets;
 
 export const datasetNames = Object.keys(datasets) as [DatasetName, ...DatasetName[]];
 
+/** Names of uploaded datasets (bundled ones follow it too). */
+export const datasetNamePattern = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+/** Fewest and most classes a dataset may have. */
+export const classLimits = Object.freeze({ min: 2, max: 1000 });
+
 export function datasetInfo(name: DatasetName): DatasetInfo {
   return datasets[name];
 }
 
+export function isBundledDataset(name: string): name is DatasetName {
+  return Object.hasOwn(datasets, name);
+}
+
+/** The bundled dataset called `name`, or undefined (an uploaded one, or none). */
+export function bundledDataset(name: string): DatasetInfo | undefined {
+  return isBundledDataset(name) ? datasets[name] : undefined;
+}
+
 /** Number of input features once an example is flattened. */
-export function inputSize(info: DatasetInfo): number {
+export function inputSize(info: Pick<DatasetInfo, 'inputShape'>): number {
   return info.inputShape.reduce((product, dimension) => product * dimension, 1);
 }
 

@@ -158,3 +158,69 @@ export class TooManyItems extends DomainError {
     this.name = 'TooManyItems';
   }
 }
+
+/** A dataset name nobody has uploaded (and no bundled one has). */
+export class DatasetNotFound extends DomainError {
+  readonly code = 'dataset_not_found';
+  constructor(readonly datasetName: string) {
+    super(`there is no dataset called "${datasetName}"`);
+    this.name = 'DatasetNotFound';
+  }
+}
+
+/** An upload under a name a dataset already has. */
+export class DatasetNameTaken extends DomainError {
+  readonly code = 'dataset_exists';
+  constructor(readonly datasetName: string) {
+    super(`a dataset called "${datasetName}" already exists; delete it first or choose another name`);
+    this.name = 'DatasetNameTaken';
+  }
+}
+
+/** Deleting a dataset that queued or running jobs still need. */
+export class DatasetInUse extends DomainError {
+  readonly code = 'dataset_in_use';
+  constructor(
+    readonly datasetName: string,
+    readonly jobIds: readonly string[],
+  ) {
+    super(
+      `dataset "${datasetName}" is used by ${jobIds.length} queued or running job(s): ${jobIds.join(', ')}; cancel them or wait for them to finish`,
+    );
+    this.name = 'DatasetInUse';
+  }
+}
+
+/** Deleting a dataset that ships with the server, which is never allowed. */
+export class BundledDatasetReadOnly extends DomainError {
+  readonly code = 'dataset_bundled';
+  constructor(readonly datasetName: string) {
+    super(`"${datasetName}" is bundled with the server and cannot be deleted`);
+    this.name = 'BundledDatasetReadOnly';
+  }
+}
+
+/**
+ * Uploaded dataset files (or the fields describing them) that cannot become a dataset. Each issue's
+ * `path` names the form field, its message starts with the position (`line 3, column 5:`, `byte 16:`).
+ */
+export class InvalidDataset extends DomainError {
+  readonly code = 'invalid_dataset';
+  constructor(readonly issues: readonly FieldIssue[]) {
+    super(`invalid dataset upload: ${issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ')}`);
+    this.name = 'InvalidDataset';
+  }
+}
+
+/** An upload beyond a configured size: `what` is `upload` (bytes sent) or `storage` (all datasets' bytes). */
+export class DatasetTooLarge extends DomainError {
+  readonly code: 'upload_too_large' | 'dataset_storage_full';
+  constructor(
+    readonly what: 'upload' | 'storage',
+    message: string,
+  ) {
+    super(message);
+    this.code = what === 'upload' ? 'upload_too_large' : 'dataset_storage_full';
+    this.name = 'DatasetTooLarge';
+  }
+}

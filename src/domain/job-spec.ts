@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { datasetInfo, datasetNames, inputSize } from './datasets.js';
+import { bundledDataset, datasetNamePattern, datasetNames, inputSize, type DatasetInfo } from './datasets.js';
 import { estimateTrainingBytes, formatBytes } from './memory.js';
 import { countParameters } from './model-shape.js';
 import { text } from './text.js';
@@ -40,7 +40,10 @@ const baseSpec = z.strictObject({
     .max(limits.tags)
     .refine((tags) => new Set(tags).size === tags.length, 'tags must be unique')
     .optional(),
-  dataset: z.enum(datasetNames).default('mnist'),
+  dataset: z
+    .string()
+    .regex(datasetNamePattern, 'must be a dataset name: lowercase letters, digits and "-", at most 63')
+    .default('mnist'),
   seed: z
     .int()
     .min(0)
@@ -57,6 +60,9 @@ const baseSpec = z.strictObject({
   optimizer: z.enum(optimizers).default('sgd'),
 });
 
+/** The spec's shape alone, without the rules that need its dataset: how stored specs are shown. */
+export const jobSpecShape = baseSpec;
+
 export type JobSpec = z.output<typeof baseSpec>;
 export type JobSpecInput = z.input<typeof baseSpec>;
 export type LayerSpec = JobSpec['model']['layers'][number];
@@ -71,61 +77,87 @@ export interface SpecLimits {
   maxJobMemoryBytes?: number;
 }
 
-/** The one job-spec schema: shape rules plus the rules that depend on the dataset and the limits. */
-export function jobSpecSchema(specLimits: SpecLimits) {
+/** The rules that depend on the dataset (sizes, output units, parameters, memory) and the limits. */
+function checkAgainstDataset(spec: JobSpec, info: DatasetInfo, specLimits: SpecLimits, context: z.RefinementCtx): void {
+  if (spec.trainSamples !== undefined && spec.trainSamples > info.trainSize) {
+    context.addIssue({
+      code: 'custom',
+      path: ['trainSamples'],
+      message: `must be at most ${info.trainSize}, the size of the ${info.name} training set`,
+    });
+  }
+  if (spec.testSamples !== undefined && spec.testSamples > info.testSize) {
+    context.addIssue({
+      code: 'custom',
+      path: ['testSamples'],
+      message: `must be at most ${info.testSize}, the size of the ${info.name} test set`,
+    });
+  }
+  const layers = spec.model.layers;
+  if (layers.length === 0) return;
+  const lastIndex = layers.length - 1;
+  const last = layers[lastIndex];
+  if (last?.type !== 'dense') {
+    context.addIssue({
+      code: 'custom',
+      path: ['model', 'layers', lastIndex],
+      message: `the model must end with a dense layer of ${info.numClasses} units (one logit per ${info.name} class)`,
+    });
+    return;
+  }
+  if (last.units !== info.numClasses) {
+    context.addIssue({
+      code: 'custom',
+      path: ['model', 'layers', lastIndex, 'units'],
+      message: `the last dense layer must have ${info.numClasses} units, one per ${info.name} class; got ${last.units}`,
+    });
+  }
+  const parameters = countParameters(layers, inputSize(info));
+  if (parameters > specLimits.maxParameters) {
+    context.addIssue({
+      code: 'custom',
+      path: ['model', 'layers'],
+      message: `the model has ${parameters.toLocaleString('en-US')} parameters; the limit is ${specLimits.maxParameters.toLocaleString('en-US')}`,
+    });
+    return;
+  }
+  const memory = estimateTrainingBytes(spec, info);
+  if (specLimits.maxJobMemoryBytes !== undefined && memory > specLimits.maxJobMemoryBytes) {
+    context.addIssue({
+      code: 'custom',
+      path: ['batchSize'],
+      message: `training this model at batch size ${spec.batchSize} needs about ${formatBytes(memory)}; the limit is ${formatBytes(specLimits.maxJobMemoryBytes)} (use a smaller batchSize or model)`,
+    });
+  }
+}
+
+/**
+ * The one job-spec schema: shape rules plus the rules that depend on the dataset and the limits.
+ * The dataset is `dataset` when the spec names it, else the bundled one of the spec's name; a spec
+ * naming neither gets an issue on `dataset`. Uploaded datasets live in the store, so the caller
+ * looks one up (asynchronously) by `requestedDatasetName` first and passes it in.
+ */
+export function jobSpecSchema(specLimits: SpecLimits, dataset?: DatasetInfo) {
   return baseSpec.superRefine((spec, context) => {
-    const info = datasetInfo(spec.dataset);
-    if (spec.trainSamples !== undefined && spec.trainSamples > info.trainSize) {
+    const info = dataset?.name === spec.dataset ? dataset : bundledDataset(spec.dataset);
+    if (!info) {
       context.addIssue({
         code: 'custom',
-        path: ['trainSamples'],
-        message: `must be at most ${info.trainSize}, the size of the ${info.name} training set`,
-      });
-    }
-    if (spec.testSamples !== undefined && spec.testSamples > info.testSize) {
-      context.addIssue({
-        code: 'custom',
-        path: ['testSamples'],
-        message: `must be at most ${info.testSize}, the size of the ${info.name} test set`,
-      });
-    }
-    const layers = spec.model.layers;
-    if (layers.length === 0) return;
-    const lastIndex = layers.length - 1;
-    const last = layers[lastIndex];
-    if (last?.type !== 'dense') {
-      context.addIssue({
-        code: 'custom',
-        path: ['model', 'layers', lastIndex],
-        message: `the model must end with a dense layer of ${info.numClasses} units (one logit per ${info.name} class)`,
+        path: ['dataset'],
+        message: `there is no dataset called "${spec.dataset}" (bundled: ${datasetNames.join(', ')}; GET /datasets lists every one)`,
       });
       return;
     }
-    if (last.units !== info.numClasses) {
-      context.addIssue({
-        code: 'custom',
-        path: ['model', 'layers', lastIndex, 'units'],
-        message: `the last dense layer must have ${info.numClasses} units, one per ${info.name} class; got ${last.units}`,
-      });
-    }
-    const parameters = countParameters(layers, inputSize(info));
-    if (parameters > specLimits.maxParameters) {
-      context.addIssue({
-        code: 'custom',
-        path: ['model', 'layers'],
-        message: `the model has ${parameters.toLocaleString('en-US')} parameters; the limit is ${specLimits.maxParameters.toLocaleString('en-US')}`,
-      });
-      return;
-    }
-    const memory = estimateTrainingBytes(spec);
-    if (specLimits.maxJobMemoryBytes !== undefined && memory > specLimits.maxJobMemoryBytes) {
-      context.addIssue({
-        code: 'custom',
-        path: ['batchSize'],
-        message: `training this model at batch size ${spec.batchSize} needs about ${formatBytes(memory)}; the limit is ${formatBytes(specLimits.maxJobMemoryBytes)} (use a smaller batchSize or model)`,
-      });
-    }
+    checkAgainstDataset(spec, info, specLimits, context);
   });
+}
+
+/** The dataset a raw, not yet validated body asks for (`mnist` when it names none). */
+export function requestedDatasetName(input: unknown): string {
+  if (input && typeof input === 'object' && 'dataset' in input && typeof input.dataset === 'string') {
+    return input.dataset;
+  }
+  return 'mnist';
 }
 
 export interface SpecIssue {
@@ -147,9 +179,12 @@ function describeIssues(issues: readonly z.core.$ZodIssue[]): SpecIssue[] {
   });
 }
 
-/** Validates untrusted input into a spec with every default filled in, or lists every problem. */
-export function parseJobSpec(input: unknown, specLimits: SpecLimits): SpecParseResult {
-  const parsed = jobSpecSchema(specLimits).safeParse(input);
+/**
+ * Validates untrusted input into a spec with every default filled in, or lists every problem.
+ * `dataset`: the dataset the input names, when it is not a bundled one (see `jobSpecSchema`).
+ */
+export function parseJobSpec(input: unknown, specLimits: SpecLimits, dataset?: DatasetInfo): SpecParseResult {
+  const parsed = jobSpecSchema(specLimits, dataset).safeParse(input);
   if (parsed.success) return { ok: true, spec: parsed.data };
   return { ok: false, issues: describeIssues(parsed.error.issues) };
 }
@@ -169,12 +204,21 @@ export function toStoredJobSpec(spec: JobSpec): StoredJobSpec {
 
 /**
  * Reads back a spec the store holds. It was validated at submission; this checks its shape and the
- * dataset's rules again (a row from an older version may no longer fit them) but not the resource
- * limits, which are admission policy and may have changed since the job was accepted.
+ * rules of a bundled dataset again (a row from an older version may no longer fit them) but not the
+ * resource limits, which are admission policy and may have changed since the job was accepted. An
+ * uploaded dataset's rules were checked at submission; that dataset may be gone since (deleting it
+ * leaves finished jobs readable), so only the shape is checked.
  */
 export function parseStoredJobSpec(stored: unknown): StoredSpecParseResult {
-  const parsed = parseJobSpec(stored, { maxParameters: Number.MAX_SAFE_INTEGER });
+  const unlimited = { maxParameters: Number.MAX_SAFE_INTEGER };
+  const name = requestedDatasetName(stored);
+  const parsed = bundledDataset(name) ? parseJobSpec(stored, unlimited) : shapeOnly(stored);
   return parsed.ok ? { ok: true, spec: toStoredJobSpec(parsed.spec) } : parsed;
+}
+
+function shapeOnly(input: unknown): SpecParseResult {
+  const parsed = baseSpec.safeParse(input);
+  return parsed.success ? { ok: true, spec: parsed.data } : { ok: false, issues: describeIssues(parsed.error.issues) };
 }
 
 /** Spec problems as one line: `path: message; path: message`. */

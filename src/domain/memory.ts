@@ -1,4 +1,4 @@
-import { datasetInfo, inputSize } from './datasets.js';
+import { inputSize, type DatasetInfo } from './datasets.js';
 import type { JobSpec } from './job-spec.js';
 import { countParameters, layerSizes, trainSampleCount } from './model-shape.js';
 
@@ -13,9 +13,9 @@ const evaluationBatch = 1000;
  * shuffled copy of the inputs and a checkpoint being written.
  */
 export function estimateTrainingBytes(
-  spec: Pick<JobSpec, 'dataset' | 'model' | 'batchSize' | 'optimizer' | 'trainSamples'>,
+  spec: Pick<JobSpec, 'model' | 'batchSize' | 'optimizer' | 'trainSamples'>,
+  info: DatasetInfo,
 ): number {
-  const info = datasetInfo(spec.dataset);
   const features = inputSize(info);
   const parameters = countParameters(spec.model.layers, features);
   const sizes = layerSizes(spec.model.layers, features);
@@ -33,7 +33,7 @@ export function estimateTrainingBytes(
   // Outputs and their gradients, plus masks and pre-activations, for every unit of every example.
   const activationBytes = spec.batchSize * (features + 3 * units + 3 * dropoutUnits) * floatBytes;
   const evaluationBytes = evaluationBatch * (features + 2 * widest) * floatBytes;
-  const epochBytes = trainSampleCount(spec as JobSpec) * (features * floatBytes + 1 + info.numClasses * floatBytes);
+  const epochBytes = trainSampleCount(spec, info) * (features * floatBytes + 1 + info.numClasses * floatBytes);
   const checkpointBytes = parameters * floatBytes * (1 + slots) * 2;
   return parameterBytes + activationBytes + evaluationBytes + epochBytes + checkpointBytes;
 }

@@ -1,4 +1,4 @@
-import { datasetInfo, inputSize } from './datasets.js';
+import { inputSize, type DatasetInfo } from './datasets.js';
 import type { JobSpec, LayerSpec } from './job-spec.js';
 
 /** Feature counts from the input through every dense layer, e.g. [784, 512, 512, 10]. */
@@ -20,22 +20,23 @@ export function countParameters(layers: readonly LayerSpec[], inputFeatures: num
   return total;
 }
 
-export function trainSampleCount(spec: JobSpec): number {
-  return spec.trainSamples ?? datasetInfo(spec.dataset).trainSize;
+/** `info` is the dataset the spec names (see DatasetInfo). */
+export function trainSampleCount(spec: Pick<JobSpec, 'trainSamples'>, info: DatasetInfo): number {
+  return spec.trainSamples ?? info.trainSize;
 }
 
-export function testSampleCount(spec: JobSpec): number {
-  return spec.testSamples ?? datasetInfo(spec.dataset).testSize;
+export function testSampleCount(spec: Pick<JobSpec, 'testSamples'>, info: DatasetInfo): number {
+  return spec.testSamples ?? info.testSize;
 }
 
-export function stepsPerEpoch(spec: JobSpec): number {
-  return Math.ceil(trainSampleCount(spec) / spec.batchSize);
+export function stepsPerEpoch(spec: Pick<JobSpec, 'trainSamples' | 'batchSize'>, info: DatasetInfo): number {
+  return Math.ceil(trainSampleCount(spec, info) / spec.batchSize);
 }
 
-export function totalSteps(spec: JobSpec): number {
-  return stepsPerEpoch(spec) * spec.epochs;
+export function totalSteps(spec: JobSpec, info: DatasetInfo): number {
+  return stepsPerEpoch(spec, info) * spec.epochs;
 }
 
-export function specParameterCount(spec: JobSpec): number {
-  return countParameters(spec.model.layers, inputSize(datasetInfo(spec.dataset)));
+export function specParameterCount(spec: JobSpec, info: DatasetInfo): number {
+  return countParameters(spec.model.layers, inputSize(info));
 }

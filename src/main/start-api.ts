@@ -1,20 +1,24 @@
 import type { Config } from '../config.js';
+import type { DatasetInfo } from '../domain/datasets.js';
 import type { Logger } from '../logger.js';
 import { buildApp } from '../api/app.js';
+import { createDatasetsService } from '../api/datasets-service.js';
 import { createEventHub } from '../api/event-hub.js';
 import type { HealthChecks } from '../api/health.js';
 import { createJobsService } from '../api/jobs-service.js';
 import { createModelsService, modelFilesLoader, type StoredModel } from '../api/models-service.js';
 import { createPredictor } from '../inference/predictor.js';
-import { createPostgresArtifactStore } from '../store/artifacts/postgres-artifact-store.js';
 import { createModelsRepository } from '../store/models-repository.js';
 import { createEventPublisher } from '../events/job-events.js';
 import { announceCancel } from '../queue/cancel-channel.js';
 import { createRedis, type Redis } from '../queue/redis.js';
 import { createTrainingQueue, enqueueTraining } from '../queue/training-queue.js';
 import { listWorkers } from '../queue/worker-registry.js';
+import type { ArtifactStore } from '../store/artifacts/artifact-store.js';
+import { createPostgresArtifactStore } from '../store/artifacts/postgres-artifact-store.js';
 import { createPrismaClient, type PrismaClient } from '../store/database.js';
-import { createJobsRepository } from '../store/jobs-repository.js';
+import { createDatasetsRepository } from '../store/datasets-repository.js';
+import { createJobsRepository, type JobsRepository } from '../store/jobs-repository.js';
 import { migrate } from '../store/migrate.js';
 import type { Service } from './process.js';
 
@@ -43,14 +47,31 @@ function healthChecks(prisma: PrismaClient, redis: Redis, prefix: string): Healt
   };
 }
 
-/** Composes and starts the HTTP API. Resolves once it listens; `address` says where. */
-export async function startApi(config: Config, logger: Logger): Promise<Service & { address: string }> {
-  const applied = await migrate(config.DATABASE_URL);
-  if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
-  const { prisma, redis, subscriber, queue } = connect(config, logger);
+type Connections = ReturnType<typeof connect>;
+
+function datasetsService(config: Config, logger: Logger, prisma: PrismaClient, artifacts: ArtifactStore) {
+  return createDatasetsService({
+    datasets: createDatasetsRepository(prisma),
+    artifacts,
+    limits: {
+      maxUploadBytes: config.DATASET_MAX_UPLOAD_BYTES,
+      maxExamples: config.DATASET_MAX_EXAMPLES,
+      maxTotalBytes: config.DATASET_MAX_TOTAL_BYTES,
+    },
+    tmpDir: config.DATASET_TMP_DIR,
+    logger,
+  });
+}
+
+function jobsService(
+  config: Config,
+  logger: Logger,
+  { redis, queue }: Connections,
+  repository: JobsRepository,
+  findDataset: (name: string) => Promise<DatasetInfo | undefined>,
+) {
   const prefix = config.QUEUE_PREFIX;
-  const repository = createJobsRepository(prisma);
-  const jobs = createJobsService({
+  return createJobsService({
     jobs: repository,
     enqueue: (jobId) => enqueueTraining(queue, jobId),
     dequeue: async (jobId) => {
@@ -62,9 +83,13 @@ export async function startApi(config: Config, logger: Logger): Promise<Service 
     ),
     maxParameters: config.MAX_PARAMETERS,
     maxJobMemoryBytes: config.MAX_JOB_MEMORY_BYTES,
+    findDataset,
     logger,
   });
-  const artifacts = createPostgresArtifactStore(prisma);
+}
+
+/** Models and predictions; the inference pool starts at the first prediction and `close` stops it. */
+function modelsService(config: Config, prisma: PrismaClient, repository: JobsRepository, artifacts: ArtifactStore) {
   // Inference runs on threads of this pool, never on the event loop. Started at the first prediction,
   // so an API that never predicts holds no tfjs threads; closed after the app stops answering.
   let predictor: ReturnType<typeof createPredictor<StoredModel>> | undefined;
@@ -74,20 +99,34 @@ export async function startApi(config: Config, logger: Logger): Promise<Service 
       cacheBytes: config.MODEL_CACHE_BYTES,
       threads: config.PREDICT_THREADS,
     }));
-  const models = createModelsService({
+  const service = createModelsService({
     jobs: repository,
     models: createModelsRepository(prisma),
     artifacts,
     predict: (model, request) => startedPredictor().predict(model, request),
     evaluations: { find: (jobId, epoch) => repository.findEvaluation(jobId, epoch) },
   });
+  return { service, close: () => predictor?.close() };
+}
+
+/** Composes and starts the HTTP API. Resolves once it listens; `address` says where. */
+export async function startApi(config: Config, logger: Logger): Promise<Service & { address: string }> {
+  const applied = await migrate(config.DATABASE_URL);
+  if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
+  const connections = connect(config, logger);
+  const { prisma, redis, subscriber, queue } = connections;
+  const repository = createJobsRepository(prisma);
+  const artifacts = createPostgresArtifactStore(prisma);
+  const datasets = datasetsService(config, logger, prisma, artifacts);
+  const models = modelsService(config, prisma, repository, artifacts);
   const app = buildApp({
     logger,
     bodyLimit: config.BODY_LIMIT_BYTES,
-    hub: createEventHub(subscriber, prefix),
-    jobs,
-    health: healthChecks(prisma, redis, prefix),
-    models,
+    hub: createEventHub(subscriber, config.QUEUE_PREFIX),
+    jobs: jobsService(config, logger, connections, repository, (name) => datasets.find(name)),
+    datasets,
+    health: healthChecks(prisma, redis, config.QUEUE_PREFIX),
+    models: models.service,
     predictBodyLimit: config.PREDICT_BODY_LIMIT_BYTES,
   });
   const address = await app.listen({ host: config.HOST, port: config.PORT });
@@ -95,7 +134,7 @@ export async function startApi(config: Config, logger: Logger): Promise<Service 
     address,
     async close() {
       await app.close();
-      await predictor?.close();
+      await models.close();
       await queue.close();
       redis.disconnect();
       subscriber.disconnect();

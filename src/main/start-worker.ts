@@ -1,4 +1,5 @@
 import type { Config } from '../config.js';
+import { bundledDataset } from '../domain/datasets.js';
 import { createEventPublisher } from '../events/job-events.js';
 import type { Logger } from '../logger.js';
 import { createRedis, type Redis } from '../queue/redis.js';
@@ -6,6 +7,8 @@ import { createTrainingQueue } from '../queue/training-queue.js';
 import { announceWorker } from '../queue/worker-registry.js';
 import { createPostgresArtifactStore } from '../store/artifacts/postgres-artifact-store.js';
 import { createPrismaClient, type PrismaClient } from '../store/database.js';
+import { createDatasetsRepository } from '../store/datasets-repository.js';
+import { createDatasetSource } from '../worker/dataset-source.js';
 import { createJobsRepository, type JobsRepository } from '../store/jobs-repository.js';
 import { migrate } from '../store/migrate.js';
 import { createModelsRepository } from '../store/models-repository.js';
@@ -41,7 +44,9 @@ function connectRedis(config: Config, logger: Logger) {
 function modelStore(prisma: PrismaClient): ModelStore {
   const artifacts = createPostgresArtifactStore(prisma);
   const models = createModelsRepository(prisma);
+  const datasets = createDatasetsRepository(prisma);
   return {
+    datasetInfo: async (name) => bundledDataset(name) ?? (await datasets.find(name))?.info,
     putArtifact: (content) => artifacts.put(content),
     saveModel: (record) => models.save(record),
     findModel: (jobId, version) => models.find(jobId, version),
@@ -71,14 +76,27 @@ function createRunner(
   });
 }
 
+/** Training threads, fed datasets from the store (uploaded ones cached by content hash). */
+async function startPool(config: Config, logger: Logger, prisma: PrismaClient): Promise<TrainingPool> {
+  const loadDataset = createDatasetSource({
+    datasets: createDatasetsRepository(prisma),
+    artifacts: createPostgresArtifactStore(prisma),
+    cacheBytes: config.DATASET_CACHE_BYTES,
+    logger,
+  });
+  const pool = createTrainingPool({ size: config.WORKER_CONCURRENCY, backend: config.TRAINING_BACKEND, loadDataset });
+  const backend = await pool.ready();
+  logger.info({ backend, concurrency: config.WORKER_CONCURRENCY }, 'training threads ready');
+  return pool;
+}
+
 /** Composes and starts a training worker: a pool of training threads fed by the queue. */
 export async function startWorker(config: Config, logger: Logger): Promise<Service> {
   await migrate(config.DATABASE_URL);
   const prisma = createPrismaClient(config.DATABASE_URL, { poolSize: Math.max(4, config.WORKER_CONCURRENCY + 2) });
   const jobs = createJobsRepository(prisma);
-  const pool = createTrainingPool({ size: config.WORKER_CONCURRENCY, backend: config.TRAINING_BACKEND });
+  const pool = await startPool(config, logger, prisma);
   const backend = await pool.ready();
-  logger.info({ backend, concurrency: config.WORKER_CONCURRENCY }, 'training threads ready');
 
   const redis = connectRedis(config, logger);
   const queue = createTrainingQueue(redis.client, config.QUEUE_PREFIX);

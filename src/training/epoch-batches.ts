@@ -7,14 +7,14 @@ export interface Batch {
   targets: Float32Array;
 }
 
-function oneHot(labels: Uint8Array, classes: number): Float32Array {
+function oneHot(labels: Uint16Array, classes: number): Float32Array {
   const encoded = new Float32Array(labels.length * classes);
   for (let index = 0; index < labels.length; index++) encoded[index * classes + (labels[index] as number)] = 1;
   return encoded;
 }
 
 /** Copies the first `order.length` examples of `split` into `order`, so batches are contiguous views. */
-function permute(split: DatasetSplit, order: Uint32Array, inputs: Float32Array, labels: Uint8Array): void {
+function permute(split: DatasetSplit, order: Uint32Array, inputs: Float32Array, labels: Uint16Array): void {
   const features = split.features;
   for (let row = 0; row < order.length; row++) {
     const source = order[row] as number;
@@ -30,7 +30,7 @@ function permute(split: DatasetSplit, order: Uint32Array, inputs: Float32Array, 
 export class EpochBatches {
   private readonly order: Uint32Array;
   private readonly inputs: Float32Array;
-  private readonly labels: Uint8Array;
+  private readonly labels: Uint16Array;
   private targets: Float32Array = new Float32Array(0);
 
   constructor(
@@ -41,7 +41,7 @@ export class EpochBatches {
   ) {
     this.order = new Uint32Array(count);
     this.inputs = new Float32Array(count * split.features);
-    this.labels = new Uint8Array(count);
+    this.labels = new Uint16Array(count);
   }
 
   /** Draws this epoch's order from `random` and copies the examples into it. */

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { DatasetSplit } from './datasets/index.js';
+import type { DatasetSplit, Labels } from './datasets/index.js';
 import type { Model } from './model.js';
 
 /** One chunk of a test pass: the class predicted for each example from `start` on, and its label. */
@@ -9,7 +9,7 @@ export interface TestPredictions {
   /** Predicted class (argmax of the logits) per example. */
   predicted: Int32Array;
   /** True class per example, a view into the split. */
-  labels: Uint8Array;
+  labels: Labels;
   /** Probability (softmax of the logits) of the predicted class, per example. */
   confidences: Float32Array;
 }
@@ -51,7 +51,8 @@ export function testPass(
         size,
         split.features,
       ]);
-      const labelTensor = tf.tensor1d(labels, 'int32');
+      // tfjs takes 8-bit or 32-bit integers, not 16-bit ones.
+      const labelTensor = tf.tensor1d(labels instanceof Uint8Array ? labels : Int32Array.from(labels), 'int32');
       const logits = model.logits(inputs);
       const loss = tf.losses.softmaxCrossEntropy(
         tf.oneHot(labelTensor, classes),

@@ -119,11 +119,11 @@ class TrainingRun {
     options: TrainingOptions,
   ) {
     this.seed = spec.seed ?? 0;
-    this.batchesPerEpoch = stepsPerEpoch(spec);
+    this.batchesPerEpoch = stepsPerEpoch(spec, dataset.info);
     this.checkpointEverySteps = options.checkpointEverySteps ?? 0;
     this.evaluationBatchSize = options.evaluationBatchSize ?? 1000;
     const { train: trainSplit, info } = dataset;
-    this.batches = new EpochBatches(trainSplit, trainSampleCount(spec), info.numClasses, spec.batchSize);
+    this.batches = new EpochBatches(trainSplit, trainSampleCount(spec, info), info.numClasses, spec.batchSize);
     this.model = buildModel(spec.model.layers, trainSplit.features, this.seed);
     this.optimizer = createOptimizer(spec.optimizer, spec.learningRate);
     this.losses = new StepLossReader(hooks, {
@@ -196,7 +196,7 @@ class TrainingRun {
   private test(epoch: number) {
     const { hooks } = this;
     const settings = {
-      count: testSampleCount(this.spec),
+      count: testSampleCount(this.spec, this.dataset.info),
       classes: this.dataset.info.numClasses,
       chunkSize: this.evaluationBatchSize,
     };
@@ -208,7 +208,10 @@ class TrainingRun {
 
   /** Training examples this call trained on in an epoch started at `startBatch`. */
   private samplesTrained(startBatch: number): number {
-    return Math.min(trainSampleCount(this.spec), (this.batchesPerEpoch - startBatch) * this.spec.batchSize);
+    return Math.min(
+      trainSampleCount(this.spec, this.dataset.info),
+      (this.batchesPerEpoch - startBatch) * this.spec.batchSize,
+    );
   }
 
   /** Checkpoint: reports the state to continue from, `completedEpochs` epochs and `step` steps in. */

@@ -54,5 +54,6 @@ export function durableModels(store: ModelStore, storeRetryMs: number, logger: L
     putArtifact: (content) => durably(() => store.putArtifact(content)),
     saveModel: (record) => durably(() => store.saveModel(record)),
     findModel: (jobId, version) => durably(() => store.findModel(jobId, version)),
+    datasetInfo: (name) => durably(() => store.datasetInfo(name)),
   };
 }

@@ -2,7 +2,6 @@ import { perClassAccuracy } from '../domain/evaluation.js';
 import type { PublishEvent } from '../events/job-events.js';
 import type { Logger } from '../logger.js';
 import type { StoredJobSpec } from '../domain/job-spec.js';
-import { stepsPerEpoch } from '../domain/model-shape.js';
 import type { Job } from '../store/jobs-repository.js';
 import type { Checkpoint } from '../training/train.js';
 import { crashedAttempts, gaveUpError, startDeadline } from './attempt-limits.js';
@@ -10,6 +9,7 @@ import { decodeCheckpoint, encodeCheckpoint } from './checkpoint-codec.js';
 import type { RunnerStore } from './durable-jobs.js';
 import { attemptEnd, type FinalStatus, type StopReason } from './final-status.js';
 import { JobLease } from './lease.js';
+import { createEventOrder } from './event-order.js';
 import { createModelKeeper, type ModelStore } from './model-keeper.js';
 import { createResultWriter, type ResultWriter } from './result-writer.js';
 import { createStepWriter, type StepWriterOptions } from './step-writer.js';
@@ -43,6 +43,7 @@ export class JobAttempt {
   #stopReason: StopReason | undefined;
   #training: RunningTraining | undefined;
   readonly #lease: JobLease;
+  readonly #events: ReturnType<typeof createEventOrder>;
 
   constructor(
     readonly job: Job,
@@ -50,6 +51,7 @@ export class JobAttempt {
     private readonly context: AttemptContext,
     private readonly log: Logger,
   ) {
+    this.#events = createEventOrder(context.publish, job.id);
     // Renewed from the claim on, also while a checkpoint loads.
     this.#lease = new JobLease(() => context.extendLease(job.id, owner, context.leaseMs), {
       renewEveryMs: context.leaseMs / 3,
@@ -123,13 +125,13 @@ export class JobAttempt {
   }
 
   #resultWriter(): ResultWriter {
-    const { jobs, publish, steps } = this.context;
+    const { jobs, steps } = this.context;
     const jobId = this.job.id;
     const writer = createStepWriter(
       jobs,
       jobId,
       steps,
-      (written) => publish({ type: 'steps', jobId, steps: written }),
+      (written) => this.#events.steps(written),
       // Once a write has failed for good there is no point training on: stop and fail the job.
       () => this.stop('store'),
     );
@@ -142,19 +144,27 @@ export class JobAttempt {
    * after this chain has drained, so its models are committed by then.
    */
   #listener(spec: StoredJobSpec, results: ResultWriter): TrainingListener {
-    const { jobs, publish } = this.context;
+    const { jobs } = this.context;
     const jobId = this.job.id;
+    const events = this.#events;
     const keeper = createModelKeeper(this.context.models, jobId, spec.dataset);
     return {
       onSteps: (records) => results.addSteps(records),
-      onEpoch: (metrics, evaluation) =>
+      onEpoch: (metrics, evaluation) => {
+        events.epochReported(metrics.epoch);
         results.afterSteps(async () => {
-          await jobs.recordEpoch(jobId, evaluation ? { ...metrics, evaluation } : metrics);
+          try {
+            await jobs.recordEpoch(jobId, evaluation ? { ...metrics, evaluation } : metrics);
+          } catch (error) {
+            events.epochDone(metrics.epoch);
+            throw error;
+          }
           const perClass = evaluation ? { perClassAccuracy: perClassAccuracy(evaluation) } : {};
-          publish({ type: 'epoch', jobId, ...metrics, ...perClass });
+          events.epochDone(metrics.epoch, { ...metrics, ...perClass });
           const { epoch, testAccuracy, testLoss } = metrics;
           this.log.info({ epoch, testAccuracy, testLoss }, 'epoch finished');
-        }),
+        });
+      },
       onModel: (model) =>
         results.afterSteps(async () => {
           const { best } = await keeper.keep(model);
@@ -175,7 +185,9 @@ export class JobAttempt {
     const stored = await this.context.jobs.loadCheckpoint(job.id);
     const resume = stored ? decodeCheckpoint(stored) : undefined;
     const step = resume?.step ?? 0;
-    const progressEpoch = step === 0 ? 0 : Math.ceil(step / stepsPerEpoch(spec));
+    // The row's total gives the steps of an epoch without the dataset (an uploaded one lives in the store).
+    const perEpoch = Math.max(1, job.totalSteps / spec.epochs);
+    const progressEpoch = step === 0 ? 0 : Math.ceil(step / perEpoch);
     await this.context.jobs.rewindTo(job.id, { step, completedEpochs: resume?.epoch ?? 0, progressEpoch });
     this.log.info(
       { fromStep: step, attempt: job.attempts },

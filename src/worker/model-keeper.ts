@@ -1,4 +1,4 @@
-import { datasetInfo, preprocessingOf, type DatasetName } from '../domain/datasets.js';
+import { preprocessingOf, type DatasetInfo } from '../domain/datasets.js';
 import type { ArtifactStore } from '../store/artifacts/artifact-store.js';
 import type { ModelsRepository, NewModelRecord } from '../store/models-repository.js';
 import type { EpochModel } from './thread-protocol.js';
@@ -8,6 +8,18 @@ export interface ModelStore {
   putArtifact: ArtifactStore['put'];
   saveModel: ModelsRepository['save'];
   findModel: ModelsRepository['find'];
+  /** The dataset a job trains on, bundled or uploaded: its shape, preprocessing and classes go with the model. */
+  datasetInfo(name: string): Promise<DatasetInfo | undefined>;
+}
+
+/** What using a model on raw input needs to know, from the dataset it was trained on. */
+function usageOf(info: DatasetInfo) {
+  return {
+    inputShape: [...info.inputShape],
+    preprocessing: preprocessingOf(info),
+    classCount: info.numClasses,
+    classNames: info.classNames ? [...info.classNames] : null,
+  };
 }
 
 /**
@@ -20,14 +32,8 @@ export interface ModelStore {
  * `best` carries over from earlier attempts. When both versions are the same epoch's they share
  * artifacts.
  */
-export function createModelKeeper(store: ModelStore, jobId: string, dataset: DatasetName) {
-  const info = datasetInfo(dataset);
-  const usage = {
-    inputShape: [...info.inputShape],
-    preprocessing: preprocessingOf(info),
-    classCount: info.numClasses,
-    classNames: info.classNames ? [...info.classNames] : null,
-  };
+export function createModelKeeper(store: ModelStore, jobId: string, dataset: string) {
+  let usage: ReturnType<typeof usageOf> | undefined;
   // Undefined until read from the store; null when the job has no best model yet.
   let bestAccuracy: number | null | undefined;
 
@@ -37,6 +43,11 @@ export function createModelKeeper(store: ModelStore, jobId: string, dataset: Dat
       if (bestAccuracy === undefined) {
         const stored = await store.findModel(jobId, 'best');
         bestAccuracy = stored ? (stored.testAccuracy ?? Number.NEGATIVE_INFINITY) : null;
+      }
+      if (!usage) {
+        const info = await store.datasetInfo(dataset);
+        if (!info) throw new Error(`dataset ${dataset} is gone; its model cannot be described`);
+        usage = usageOf(info);
       }
       const modelJson = await store.putArtifact([model.modelJson]);
       const weights = await store.putArtifact([model.weights]);

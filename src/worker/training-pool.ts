@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { Evaluation } from '../domain/evaluation.js';
 import type { JobSpec } from '../domain/job-spec.js';
 import type { BackendName, BackendPreference } from '../training/backend.js';
-import { loadDataset, type Dataset } from '../training/datasets/index.js';
+import { DatasetUnavailable, loadDataset, type Dataset } from '../training/datasets/index.js';
 import type { Checkpoint, EpochMetrics, StepLoss } from '../training/train.js';
 import { stopSignals, type EpochModel, type ThreadSettings, type TrainRequest } from './thread-protocol.js';
 import { followJob, spawnSlot, type Slot, type ThreadFate } from './training-slot.js';
@@ -57,6 +57,16 @@ export interface TrainingPoolOptions {
  */
 function stopperOf(stopFlag: Int32Array): RunningTraining['stop'] {
   return (how = 'stop') => void Atomics.compareExchange(stopFlag, 0, stopSignals.none, stopSignals[how]);
+}
+
+function unavailable(error: DatasetUnavailable): RunningTraining {
+  const outcome: TrainingOutcome = {
+    outcome: 'failed',
+    code: 'dataset_unavailable',
+    message: error.message,
+    numTensors: 0,
+  };
+  return { stop: () => undefined, result: Promise.resolve(outcome) };
 }
 
 /**
@@ -119,6 +129,8 @@ export function createTrainingPool(options: TrainingPoolOptions = {}) {
         return await start(slot, jobId, spec, listener, runOptions);
       } catch (error) {
         slot.busy = false;
+        // Retrying cannot bring a missing dataset back: the job fails, saying why.
+        if (error instanceof DatasetUnavailable) return unavailable(error);
         throw error;
       }
     },

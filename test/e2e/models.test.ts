@@ -119,7 +119,7 @@ describe('trained models and evaluations, through a worker process', () => {
       inputShape: [28, 28],
       preprocessing: { scale: 1 / 255, mean: 0.1307, std: 0.3081 },
       classCount: 10,
-      classNames: null,
+      classNames: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
       tfjsVersion: tf.version.tfjs,
     });
     const bestEpoch = epochs[1]!.testAccuracy >= epochs[0]!.testAccuracy ? 2 : 1;

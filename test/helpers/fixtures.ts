@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { datasets } from '../../src/domain/datasets.js';
 import { parseJobSpec, type JobSpecInput } from '../../src/domain/job-spec.js';
 import { specParameterCount, stepsPerEpoch, totalSteps } from '../../src/domain/model-shape.js';
 import type { JobsRepository } from '../../src/store/jobs-repository.js';
@@ -17,10 +18,11 @@ export async function insertFinishedRun(
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
   const spec = parsed.spec;
   const id = randomUUID();
-  await jobs.create({ id, spec, parameterCount: specParameterCount(spec), totalSteps: totalSteps(spec) });
+  const mnist = datasets.mnist;
+  await jobs.create({ id, spec, parameterCount: specParameterCount(spec, mnist), totalSteps: totalSteps(spec, mnist) });
   const owner = randomUUID();
   await jobs.claim(id, 'cpu', 60_000, owner);
-  const perEpoch = stepsPerEpoch(spec);
+  const perEpoch = stepsPerEpoch(spec, mnist);
   const startLoss = options.startLoss ?? 2.3;
   const steps = Array.from({ length: perEpoch * spec.epochs }, (_, index) => ({
     step: index + 1,

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createCheckpointsRepository,
+  createJobDeletionRepository,
   createEpochMetricsRepository,
   createIdempotencyKeysRepository,
   createJobRecordsRepository,
@@ -31,6 +32,7 @@ describe('jobs repository', () => {
       createRunListingRepository,
       createCheckpointsRepository,
       createIdempotencyKeysRepository,
+      createJobDeletionRepository,
     ].map((create) => Object.keys(create(database.prisma)));
     const names = parts.flat();
     expect(new Set(names).size).toBe(names.length);

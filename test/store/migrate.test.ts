@@ -28,6 +28,7 @@ describe('migrate', () => {
         'artifact_chunks',
         'artifacts',
         'checkpoints',
+        'datasets',
         'epoch_metrics',
         'idempotency_keys',
         'jobs',

@@ -1,3 +1,4 @@
+import { bundledDataset } from '../../src/domain/datasets.js';
 // Narrow stand-ins for what the worker's pieces call: a store that records writes, a pool whose
 // trainings the test drives by hand. Unit tests only; integration tests use real Postgres and Redis.
 import { vi } from 'vitest';
@@ -31,6 +32,7 @@ export function fakeJob(overrides: Partial<Omit<Job, 'spec' | 'specError'>> = {}
     epoch: 0,
     step: 0,
     totalSteps: 64,
+    inputShape: [],
     attempts: 1,
     handedBack: 0,
     leaseExpiresAt: null,
@@ -113,6 +115,7 @@ export function fakeModelStore(writes: string[] = [], stored: NewModelRecord[] =
       const record = records.get(version);
       return Promise.resolve(record ? ({ ...record, createdAt: new Date() } satisfies ModelRecord) : null);
     }),
+    datasetInfo: vi.fn<ModelStore['datasetInfo']>((name) => Promise.resolve(bundledDataset(name))),
   } satisfies ModelStore;
   return { store, records };
 }

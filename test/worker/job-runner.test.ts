@@ -249,7 +249,7 @@ describe('the job runner', () => {
         inputShape: [28, 28],
         preprocessing: { scale: 1 / 255, mean: 0.1307, std: 0.3081 },
         classCount: 10,
-        classNames: null,
+        classNames: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
         tfjsVersion: '4.22.0',
       });
       expect(models.records.get('best')?.weightsArtifactId).toBe(models.records.get('final')?.weightsArtifactId);

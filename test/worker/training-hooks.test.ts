@@ -60,7 +60,10 @@ describe('a training thread’s hooks', () => {
         const inputs = tf.tensor2d(dataset.test.inputs.subarray(0, 200 * 784), [200, 784]);
         const predicted = tf.argMax(loaded.predict(inputs) as tf.Tensor, 1);
         return tf.sum(
-          tf.cast(tf.equal(predicted, tf.tensor1d(dataset.test.labels.subarray(0, 200), 'int32')), 'int32'),
+          tf.cast(
+            tf.equal(predicted, tf.tensor1d(Int32Array.from(dataset.test.labels.subarray(0, 200)), 'int32')),
+            'int32',
+          ),
         );
       });
       expect(Math.abs((await correct.data())[0]! / 200 - message.model.testAccuracy)).toBeLessThanOrEqual(1 / 200);

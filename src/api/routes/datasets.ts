@@ -1,37 +1,108 @@
+import multipart from '@fastify/multipart';
 import { z } from 'zod';
-import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
-import type { DatasetExamples } from '../../datasets/examples.js';
-import { renderExample } from '../dataset-images.js';
+import { validatorCompiler, type FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
+import { datasetView, type DatasetsService } from '../datasets-service.js';
 import { commonErrors, errorBody } from '../schemas/common.js';
-import { exampleParams, exampleQuery } from '../schemas/datasets.js';
+import { datasetList, datasetParams, datasetUploadForm, datasetView as datasetSchema } from '../schemas/dataset.js';
 
-export const datasetRoutes: FastifyPluginCallbackZod<{ examples: DatasetExamples }> = (app, { examples }, done) => {
+const unknownDataset = errorBody.describe('No dataset has this name');
+
+type App = Parameters<FastifyPluginCallbackZod>[0];
+
+function readRoutes(app: App, datasets: DatasetsService): void {
   app.get(
-    '/datasets/:name/examples/:split/:index.png',
+    '/datasets',
     {
       schema: {
-        summary: 'Look at one example of a dataset',
+        summary: 'List datasets',
+        description: 'The bundled ones (MNIST) and every uploaded one, with shape, classes and split sizes.',
+        response: { 200: datasetList, ...commonErrors },
+      },
+    },
+    async () => ({ datasets: await datasets.list() }),
+  );
+
+  app.get(
+    '/datasets/:name',
+    {
+      schema: {
+        summary: 'Get a dataset',
         description:
-          'A grey PNG of the example (header X-Example-Label holds its label), `scale` times its size; for instance the test examples /jobs/:id/evaluation lists as mistakes.',
-        params: exampleParams,
-        querystring: exampleQuery,
+          'Shape, classes with names and counts per split, split sizes, feature statistics, size and creation time.',
+        params: datasetParams,
         response: {
-          200: { description: 'The example', content: { 'image/png': { schema: z.string().describe('A PNG') } } },
-          400: errorBody.describe('A bad split, index or scale'),
-          404: errorBody.describe('No such dataset, or the index is past the end of the split'),
+          200: datasetSchema,
+          400: errorBody.describe('Not a dataset name'),
+          404: unknownDataset,
+          ...commonErrors,
+        },
+      },
+    },
+    async (request) => datasets.get(request.params.name),
+  );
+}
+
+function writeRoutes(app: App, datasets: DatasetsService): void {
+  app.post(
+    '/datasets',
+    {
+      schema: {
+        summary: 'Upload a dataset',
+        description:
+          'multipart/form-data, streamed: IDX files (trainImages, trainLabels, testImages, testLabels; plain or gzip, told apart by content) or CSV files (train, test). Everything is checked before the dataset exists; a failed upload leaves nothing behind.',
+        consumes: ['multipart/form-data'],
+        body: datasetUploadForm,
+        response: {
+          201: datasetSchema.describe('The dataset; Location names it'),
+          400: errorBody.describe(
+            'A bad field or file: `issues` names each, with the line and column or byte of the problem, or more examples than allowed',
+          ),
+          409: errorBody.describe('A dataset of this name exists'),
+          413: errorBody.describe('Over the upload size limit or the storage limit of all datasets'),
+          ...commonErrors,
+        },
+      },
+      // The service reads the multipart stream; the schema above documents it for the OpenAPI document.
+      validatorCompiler: (route) =>
+        route.httpPart === 'body'
+          ? (value: unknown) => ({ value })
+          : validatorCompiler(route as unknown as Parameters<typeof validatorCompiler>[0]),
+    },
+    async (request, reply) => {
+      const stored = await datasets.upload(request);
+      return reply.status(201).header('location', `/datasets/${stored.info.name}`).send(datasetView(stored));
+    },
+  );
+
+  app.delete(
+    '/datasets/:name',
+    {
+      schema: {
+        summary: 'Delete a dataset',
+        description: 'Finished jobs that used it keep their history, metrics and models.',
+        params: datasetParams,
+        response: {
+          204: z.null().describe('Deleted; no body'),
+          400: errorBody.describe('Not a dataset name'),
+          403: errorBody.describe('A bundled dataset, which cannot be deleted'),
+          404: unknownDataset,
+          409: errorBody.describe('Queued or running jobs use it; the message names them'),
           ...commonErrors,
         },
       },
     },
     async (request, reply) => {
-      const { name, split, index } = request.params;
-      const { png, label } = await renderExample(examples, { dataset: name, split, index, scale: request.query.scale });
-      return reply
-        .type('image/png')
-        .header('x-example-label', String(label))
-        .header('cache-control', 'public, max-age=86400')
-        .send(png as unknown as string);
+      await datasets.delete(request.params.name);
+      return reply.status(204).send(null);
     },
   );
+}
+
+/** GET, POST and DELETE /datasets: uploaded datasets (multipart, streamed to disk) and the bundled ones. */
+export const datasetRoutes: FastifyPluginCallbackZod<{ datasets: DatasetsService }> = (app, { datasets }, done) => {
+  // Only these routes read multipart bodies; the service streams them itself, under its own limits.
+  void app.register(multipart);
+  readRoutes(app, datasets);
+  writeRoutes(app, datasets);
   done();
 };

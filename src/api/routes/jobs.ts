@@ -127,9 +127,10 @@ function writeRoutes(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsSer
       },
     },
     async (request, reply) => {
-      const job = await jobs.cancel(request.params.id);
-      // 200 when the job is already cancelled; 202 while its worker is stopping it.
-      return reply.status(job.status === 'cancelled' ? 200 : 202).send(jobView(job));
+      const { job, stopping } = await jobs.cancel(request.params.id);
+      // 202 when a running job's worker was asked to stop (decided by the request, not by how fast
+      // the worker was); 200 when a queued job was cancelled at once.
+      return reply.status(stopping ? 202 : 200).send(jobView(job));
     },
   );
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { jobSpecSchema } from '../../domain/job-spec.js';
+import { jobSpecSchema, jobSpecShape } from '../../domain/job-spec.js';
 import { jobStatuses, runSorts } from '../../store/jobs-repository.js';
 import { text } from '../../domain/text.js';
 import { decimalInteger, isoTime, jobId } from './common.js';
@@ -7,10 +7,11 @@ import { epochMetrics } from './metrics.js';
 
 /**
  * A job spec: what POST /jobs takes (defaults may be left out) and what a job shows (every default
- * filled in, and a seed). The limits that depend on the server's configuration are checked by the
- * jobs service, so this schema leaves them out.
+ * filled in, and a seed). The rules that depend on the dataset and the server's configuration are
+ * checked by the jobs service at submission (an uploaded dataset may be deleted since), so this
+ * schema leaves them out.
  */
-export const jobSpec = jobSpecSchema({ maxParameters: Number.MAX_SAFE_INTEGER }).meta({ id: 'JobSpec' });
+export const jobSpec = jobSpecShape.meta({ id: 'JobSpec' });
 
 /** The exercise's first network on a slice of MNIST: the example request body. */
 const exampleSpec = {

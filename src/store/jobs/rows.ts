@@ -27,6 +27,8 @@ export interface NewJob {
   spec: JobSpec;
   parameterCount: number;
   totalSteps: number;
+  /** The input shape of the dataset at submission, kept so views need not find the dataset (it may be deleted). */
+  inputShape?: readonly number[];
 }
 
 /** Prisma's `include` for a job with its epochs, in order, without their evaluations (kilobytes each). */
@@ -47,6 +49,7 @@ export function newJobRow(job: NewJob) {
     spec: specJson(toStoredJobSpec(job.spec)),
     parameterCount: job.parameterCount,
     totalSteps: job.totalSteps,
+    inputShape: [...(job.inputShape ?? [])],
   };
 }
 

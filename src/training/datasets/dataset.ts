@@ -4,10 +4,13 @@ import type { DatasetInfo } from '../../domain/datasets.js';
 export interface DatasetSplit {
   /** count x features, row-major. Backed by a SharedArrayBuffer so threads share one copy. */
   readonly inputs: Float32Array;
-  readonly labels: Uint8Array;
+  /** Class of each example; 16 bits for datasets of more than 256 classes. */
+  readonly labels: Labels;
   readonly count: number;
   readonly features: number;
 }
+
+export type Labels = Uint8Array | Uint16Array;
 
 export interface Dataset {
   readonly info: DatasetInfo;
@@ -28,4 +31,12 @@ export function sharedCopy(values: Uint8Array): Uint8Array {
   const copy = new Uint8Array(new SharedArrayBuffer(values.length));
   copy.set(values);
   return copy;
+}
+
+/** A dataset that cannot be had: unknown, deleted since the job was queued. Jobs on it fail rather than retry. */
+export class DatasetUnavailable extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DatasetUnavailable';
+  }
 }

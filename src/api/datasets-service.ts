@@ -1,0 +1,213 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { FastifyRequest } from 'fastify';
+import {
+  bundledDataset,
+  datasets as bundled,
+  datasetNamePattern,
+  isBundledDataset,
+  type DatasetInfo,
+} from '../domain/datasets.js';
+import {
+  BundledDatasetReadOnly,
+  DatasetInUse,
+  DatasetNameTaken,
+  DatasetNotFound,
+  DatasetTooLarge,
+} from '../domain/errors.js';
+import type { Logger } from '../logger.js';
+import type { ArtifactStore } from '../store/artifacts/artifact-store.js';
+import type { DatasetsRepository, StoredDataset } from '../store/datasets-repository.js';
+import { buildDataset, type BuiltDataset } from './datasets/dataset-builder.js';
+import { receiveUpload } from './datasets/upload-form.js';
+import { uploadSettings } from './datasets/upload-settings.js';
+import type { DatasetSummary, DatasetView } from './schemas/dataset.js';
+import { guardStore } from './store-guard.js';
+
+export interface DatasetLimits {
+  maxUploadBytes: number;
+  maxExamples: number;
+  maxTotalBytes: number;
+}
+
+export interface DatasetsServiceDeps {
+  datasets: DatasetsRepository;
+  artifacts: ArtifactStore;
+  limits: DatasetLimits;
+  /** Where uploads are unpacked while they are validated; emptied after each. */
+  tmpDir: string;
+  logger: Logger;
+}
+
+function bundledView(info: DatasetInfo): DatasetView {
+  return {
+    ...summaryOf(info, null),
+    format: 'bundled',
+    classes: Array.from({ length: info.numClasses }, (_, label) => ({
+      label,
+      name: info.classNames?.[label] ?? null,
+      trainCount: null,
+      testCount: null,
+    })),
+    statistics: { scale: 1 / 255, mean: info.mean, std: info.std, min: null, max: null },
+    sha256: null,
+    uploadBytes: null,
+  };
+}
+
+function summaryOf(info: DatasetInfo, stored: StoredDataset | null): DatasetSummary {
+  return {
+    name: info.name,
+    description: info.description,
+    bundled: stored === null,
+    inputShape: [...info.inputShape],
+    numClasses: info.numClasses,
+    trainSize: info.trainSize,
+    testSize: info.testSize,
+    bytes: stored?.bytes ?? null,
+    createdAt: stored?.createdAt.toISOString() ?? null,
+  };
+}
+
+/** The public JSON shape of an uploaded dataset. */
+export function datasetView(stored: StoredDataset): DatasetView {
+  const { info } = stored;
+  return {
+    ...summaryOf(info, stored),
+    format: stored.format === 'csv' ? 'csv' : 'idx',
+    classes: Array.from({ length: info.numClasses }, (_, label) => ({
+      label,
+      name: info.classNames?.[label] ?? null,
+      trainCount: stored.trainClassCounts[label] ?? 0,
+      testCount: stored.testClassCounts[label] ?? 0,
+    })),
+    statistics: { scale: stored.scale, mean: info.mean, std: info.std, min: stored.featureMin, max: stored.featureMax },
+    sha256: stored.sha256,
+    uploadBytes: stored.uploadBytes,
+  };
+}
+
+/** Stores the built dataset: its bytes first, then its row; the bytes go again if the row cannot be written. */
+async function store(deps: DatasetsServiceDeps, built: BuiltDataset, uploadBytes: number): Promise<StoredDataset> {
+  const { datasets, artifacts, limits, logger } = deps;
+  const used = await datasets.totalBytes();
+  if (used + built.bytes > limits.maxTotalBytes) {
+    throw new DatasetTooLarge(
+      'storage',
+      `the dataset takes ${built.bytes} bytes stored; datasets already take ${used} of the ${limits.maxTotalBytes} bytes allowed (DATASET_MAX_TOTAL_BYTES)`,
+    );
+  }
+  const artifact = await artifacts.put(built.content());
+  try {
+    const created = await datasets.create({
+      info: built.info,
+      format: built.format,
+      trainClassCounts: built.trainClassCounts,
+      testClassCounts: built.testClassCounts,
+      featureType: built.featureType,
+      scale: built.scale,
+      featureMin: built.statistics.min,
+      featureMax: built.statistics.max,
+      artifactId: artifact.id,
+      sha256: artifact.sha256,
+      bytes: artifact.bytes,
+      uploadBytes,
+    });
+    if (!created) throw new DatasetNameTaken(built.info.name);
+    return created;
+  } catch (error) {
+    await deps.artifacts
+      .delete([artifact.id])
+      .catch((cleanup: unknown) =>
+        logger.warn({ err: cleanup, artifactId: artifact.id }, 'could not delete the artifact of a failed upload'),
+      );
+    throw error;
+  }
+}
+
+/** Receives, validates and stores an upload; nothing of it remains when it fails. */
+async function receiveAndStore(
+  request: FastifyRequest,
+  deps: DatasetsServiceDeps,
+  taken: (name: string) => Promise<boolean>,
+): Promise<StoredDataset> {
+  const { limits, logger } = deps;
+  const directory = await mkdtemp(path.join(deps.tmpDir, 'trainer-upload-'));
+  try {
+    const started = performance.now();
+    const received = await receiveUpload(request, directory, limits.maxUploadBytes);
+    const receivedAt = performance.now();
+    const settings = uploadSettings(received);
+    if (await taken(settings.name)) throw new DatasetNameTaken(settings.name);
+    const built = await buildDataset(received, settings, directory, {
+      maxExamples: limits.maxExamples,
+      maxStoredBytes: limits.maxTotalBytes,
+    });
+    const builtAt = performance.now();
+    const stored = await store(deps, built, received.bytes);
+    const ms = (from: number, to = performance.now()) => Math.round(to - from);
+    const phases = {
+      receiveMs: ms(started, receivedAt),
+      validateMs: ms(receivedAt, builtAt),
+      storeMs: ms(builtAt),
+    };
+    logger.info(
+      { dataset: settings.name, uploadBytes: received.bytes, bytes: stored.bytes, ...phases },
+      'dataset uploaded',
+    );
+    return stored;
+  } finally {
+    await rm(directory, { recursive: true, force: true });
+  }
+}
+
+/** Uploading, listing, reading and deleting datasets, independent of HTTP status codes: it throws domain errors. */
+export function createDatasetsService(deps: DatasetsServiceDeps) {
+  const datasets = guardStore(deps.datasets);
+  const artifacts = guardStore(deps.artifacts);
+  const { logger } = deps;
+
+  async function taken(name: string): Promise<boolean> {
+    return isBundledDataset(name) || (await datasets.exists(name));
+  }
+
+  return {
+    /** Receives, validates and stores an upload; nothing of it remains when it fails. */
+    upload: (request: FastifyRequest) => receiveAndStore(request, { ...deps, datasets, artifacts }, taken),
+
+    async list(): Promise<DatasetSummary[]> {
+      const uploaded = await datasets.list();
+      return [
+        ...Object.values(bundled).map((info) => summaryOf(info, null)),
+        ...uploaded.map((stored) => summaryOf(stored.info, stored)),
+      ];
+    },
+
+    async get(name: string): Promise<DatasetView> {
+      const info = bundledDataset(name);
+      if (info) return bundledView(info);
+      const stored = await datasets.find(name);
+      if (!stored) throw new DatasetNotFound(name);
+      return datasetView(stored);
+    },
+
+    /** Deletes an uploaded dataset no queued or running job uses; finished jobs keep their records. */
+    async delete(name: string): Promise<void> {
+      if (isBundledDataset(name)) throw new BundledDatasetReadOnly(name);
+      const deletion = await datasets.delete(name);
+      if (deletion.outcome === 'missing') throw new DatasetNotFound(name);
+      if (deletion.outcome === 'in-use') throw new DatasetInUse(name, deletion.jobIds);
+      // The Postgres store lost the bytes with the row (a trigger); another store needs telling.
+      await artifacts.delete([deletion.artifactId]);
+      logger.info({ dataset: name }, 'dataset deleted');
+    },
+
+    /** The description of a dataset by name, bundled or uploaded: what POST /jobs checks a spec against. */
+    async find(name: string): Promise<DatasetInfo | undefined> {
+      if (!datasetNamePattern.test(name)) return undefined;
+      return bundledDataset(name) ?? (await datasets.find(name))?.info;
+    },
+  };
+}
+
+export type DatasetsService = ReturnType<typeof createDatasetsService>;
