@@ -2,6 +2,7 @@ import websocket from '@fastify/websocket';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger } from '../logger.js';
+import { dashboardRoutes } from './dashboard.js';
 import { errorHandler, routeNotFound } from './errors.js';
 import type { EventHub } from './event-hub.js';
 import type { HealthChecks } from './health.js';
@@ -22,6 +23,8 @@ export interface AppDeps {
   maxBufferedBytes?: number;
   /** How long a client may leave replayed history unread before it is disconnected. */
   slowClientMs?: number;
+  /** The built dashboard (index.html and assets/); web-dist/ of the checkout by default. */
+  dashboardRoot?: string;
 }
 
 function createServer(logger: Logger, bodyLimit: number): FastifyInstance {
@@ -65,6 +68,7 @@ export function buildApp({
   bodyLimit,
   maxBufferedBytes = 4 * 1024 * 1024,
   slowClientMs = 10_000,
+  dashboardRoot,
 }: AppDeps): FastifyInstance {
   const app = createServer(logger, bodyLimit);
   registerOpenApi(app);
@@ -81,5 +85,6 @@ export function buildApp({
   void app.register(eventRoutes, { jobs, hub, maxBufferedBytes, slowClientMs });
   void app.register(healthRoutes, { checks: health });
   void app.register(openApiRoutes);
+  void app.register(dashboardRoutes, dashboardRoot === undefined ? {} : { root: dashboardRoot });
   return app;
 }
