@@ -55,6 +55,13 @@ export interface LineChartProps {
   rightAxis?: { label: string; series: string[]; format?: (value: number) => string };
 }
 
+/** A scale for fractions (accuracy): padded around the values but never past 0..1. */
+function fractionRange(_u: uPlot, min: number | null, max: number | null): uPlot.Range.MinMax {
+  if (min === null || max === null) return [0, 1];
+  const pad = Math.max(0.01, (max - min) * 0.1);
+  return [Math.max(0, min - pad), Math.min(1, max + pad)];
+}
+
 function options(props: LineChartProps, width: number): uPlot.Options {
   const right = props.rightAxis;
   const onRight = (label: string) => right?.series.includes(label) ?? false;
@@ -80,7 +87,11 @@ function options(props: LineChartProps, width: number): uPlot.Options {
     height: props.height ?? 280,
     legend: { show: props.legend ?? true },
     cursor: { drag: { x: true, y: false } },
-    scales: { x: { time: false }, y: props.logY ? { distr: 3 } : {}, ...(right ? { right: {} } : {}) },
+    scales: {
+      x: { time: false },
+      y: props.logY ? { distr: 3 } : {},
+      ...(right ? { right: { range: fractionRange } } : {}),
+    },
     axes,
     series: [
       { label: props.xLabel },

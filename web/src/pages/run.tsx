@@ -172,7 +172,7 @@ function EpochPanel({ epochs }: { epochs: EpochMetrics[] }) {
           height={220}
         />
       )}
-      <div class="table-scroll">
+      <div class="table-scroll" hidden={epochs.length === 0}>
         <table class="epochs">
           <thead>
             <tr>
