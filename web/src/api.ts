@@ -191,8 +191,29 @@ async function errorOf(response: Response): Promise<ApiError> {
   return new ApiError(response.status, body);
 }
 
+const prefetched = new Map<string, Promise<unknown>>();
+
+/**
+ * Starts a GET while the page's code is still loading; the first getJson of the same URL takes its
+ * answer instead of asking again.
+ */
+export function prefetchJson(url: string): void {
+  const request = fetchJson(url);
+  request.catch(() => undefined);
+  prefetched.set(url, request);
+}
+
 /** GET a JSON document; throws ApiError for any answer other than 2xx. */
-export async function getJson<T>(url: string, signal?: AbortSignal): Promise<T> {
+export function getJson<T>(url: string, signal?: AbortSignal): Promise<T> {
+  const early = prefetched.get(url);
+  if (early) {
+    prefetched.delete(url);
+    return early as Promise<T>;
+  }
+  return fetchJson<T>(url, signal);
+}
+
+async function fetchJson<T>(url: string, signal?: AbortSignal): Promise<T> {
   const response = await fetch(url, { headers: { accept: 'application/json' }, signal: signal ?? null });
   if (!response.ok) throw await errorOf(response);
   return (await response.json()) as T;

@@ -33,10 +33,25 @@ function read(): Promise<Capabilities> {
   return loaded;
 }
 
+/** Runs `work` once the page is idle, so probes never delay what a page shows first. */
+export function whenIdle(work: () => void): () => void {
+  if ('requestIdleCallback' in window) {
+    const handle = requestIdleCallback(work, { timeout: 1000 });
+    return () => cancelIdleCallback(handle);
+  }
+  const timer = setTimeout(work, 200);
+  return () => clearTimeout(timer);
+}
+
 export function useCapabilities(): Capabilities {
   const [capabilities, setCapabilities] = useState(none);
   useEffect(() => {
-    void read().then(setCapabilities);
+    let current = true;
+    const cancel = whenIdle(() => void read().then((found) => current && setCapabilities(found)));
+    return () => {
+      current = false;
+      cancel();
+    };
   }, []);
   return capabilities;
 }

@@ -1,10 +1,8 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { finished, getJson, type EpochMetrics, type HistoryBody, type JobStatus, type StepLoss } from './api';
+import { getJson, type EpochMetrics, type HistoryBody, type JobStatus, type StepLoss } from './api';
+import { historyUrl } from './history-url';
 import { followJob, type Connection } from './live';
 import { Ema } from './smoothing';
-
-/** Points asked of GET /jobs/:id/history: enough for any screen, few enough to draw at once. */
-export const historyPoints = 2000;
 
 /** A job's loss curve in columns (uPlot's layout), with its smoothed copy kept up to date. */
 export class LossCurve {
@@ -71,20 +69,27 @@ export function useLiveCurve(
   const [meta, setMeta] = useState({ downsampled: false, totalSteps: 0, error: null as string | null });
   const handlers = useRef(events);
   handlers.current = events;
-  const known = status !== undefined;
-  const live = known && !finished(status);
+
+  // The history is asked for at once, beside the job itself; the stream starts once both are known.
+  const [history, setHistory] = useState<Promise<HistoryBody> | null>(null);
+  useEffect(() => {
+    const request = getJson<HistoryBody>(historyUrl(jobId));
+    request.catch(() => undefined);
+    setHistory(request);
+  }, [jobId]);
 
   useEffect(() => {
-    if (!known) return;
+    if (!history) return;
     let stopped = false;
     let stream: { stop(): void } | undefined;
-    getJson<HistoryBody>(`/jobs/${jobId}/history?points=${historyPoints}`).then(
-      (history) => {
+    history.then(
+      (body) => {
         if (stopped) return;
-        curve.append(history.steps);
-        setMeta({ downsampled: history.downsampling !== null, totalSteps: history.totalSteps, error: null });
+        curve.append(body.steps);
+        setMeta({ downsampled: body.downsampling !== null, totalSteps: body.totalSteps, error: null });
         setVersion((value) => value + 1);
-        if (!live) return;
+        // Followed even when the job looked finished: if it ended after the history was read, the
+        // stream sends the missing steps, then the final status, and closes.
         stream = followJob(jobId, curve.lastStep, {
           onConnection: setConnection,
           onSteps: (steps) => {
@@ -101,8 +106,7 @@ export function useLiveCurve(
       stopped = true;
       stream?.stop();
     };
-    // Started once per job, when its status is first known; a finished job needs no stream.
-  }, [jobId, known]);
+  }, [jobId, history]);
 
   useEffect(() => {
     curve.setSmoothing(smoothing);

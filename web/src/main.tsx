@@ -1,15 +1,20 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { getOptional } from './api';
+import { getOptional, prefetchJson } from './api';
+import { historyUrl } from './history-url';
+import { whenIdle } from './capabilities';
 import { dropAllStreams } from './live';
-import { ComparePage } from './pages/compare';
-import { DatasetsPage } from './pages/datasets';
-import { LivePage } from './pages/live';
-import { NewJobPage } from './pages/new-job';
-import { RunPage } from './pages/run';
-import { RunsPage } from './pages/runs';
+import { lazyPage } from './lazy';
+import { prefetchRuns, RunsPage } from './pages/runs';
 import { Link, useLocation, type Location } from './router';
 import './styles.css';
+
+// The runs page comes with the first script; the others (and the chart library) load when visited.
+const RunPage = lazyPage(() => import('./pages/run').then((module) => module.RunPage));
+const ComparePage = lazyPage(() => import('./pages/compare').then((module) => module.ComparePage));
+const NewJobPage = lazyPage(() => import('./pages/new-job').then((module) => module.NewJobPage));
+const LivePage = lazyPage(() => import('./pages/live').then((module) => module.LivePage));
+const DatasetsPage = lazyPage(() => import('./pages/datasets').then((module) => module.DatasetsPage));
 
 const uuid = /^\/runs\/([0-9a-f-]{36})$/i;
 
@@ -35,12 +40,16 @@ function Page({ location }: { location: Location }) {
 /** The datasets page appears once the API lists datasets (GET /datasets answers). */
 function useDatasetsAvailable(): boolean {
   const [available, setAvailable] = useState(false);
-  useEffect(() => {
-    getOptional<unknown>('/datasets').then(
-      (body) => setAvailable(body !== null),
-      () => setAvailable(false),
-    );
-  }, []);
+  useEffect(
+    () =>
+      whenIdle(() => {
+        getOptional<unknown>('/datasets').then(
+          (body) => setAvailable(body !== null),
+          () => setAvailable(false),
+        );
+      }),
+    [],
+  );
   return available;
 }
 
@@ -89,4 +98,11 @@ function App() {
 // For tests and the benchmark: break every live connection as a network failure would.
 (window as unknown as { trainer: object }).trainer = { dropAllStreams };
 
+// What the first page shows is asked for before its code has loaded.
+const firstRun = uuid.exec(location.pathname)?.[1]?.toLowerCase();
+if (location.pathname === '/' || location.pathname === '/runs') prefetchRuns(new URLSearchParams(location.search));
+else if (firstRun) {
+  prefetchJson(`/jobs/${firstRun}`);
+  prefetchJson(historyUrl(firstRun));
+}
 render(<App />, document.getElementById('app')!);

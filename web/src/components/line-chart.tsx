@@ -1,6 +1,7 @@
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
+import { cancelRedraw, scheduleRedraw } from './redraw';
 
 /** 20 colours that stay apart from each other, one per compared run. */
 export const palette = [
@@ -127,6 +128,7 @@ export function LineChart(props: LineChartProps) {
     observer.observe(element);
     return () => {
       observer.disconnect();
+      cancelRedraw(created);
       created.destroy();
       plot.current = null;
     };
@@ -134,7 +136,11 @@ export function LineChart(props: LineChartProps) {
   }, [shape]);
 
   useEffect(() => {
-    plot.current?.setData(props.data);
+    const current = plot.current;
+    if (!current) return;
+    const data = props.data;
+    // Drawn synchronously inside the frame's budget (batch commits at once instead of in a microtask).
+    scheduleRedraw(current, () => current.batch(() => current.setData(data)));
   }, [props.data, props.version]);
 
   useEffect(() => {
