@@ -2,6 +2,7 @@ import websocket from '@fastify/websocket';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger } from '../logger.js';
+import { dashboardRoutes } from './dashboard.js';
 import { errorHandler, routeNotFound } from './errors.js';
 import type { DatasetsService } from './datasets-service.js';
 import type { EventHub } from './event-hub.js';
@@ -36,6 +37,8 @@ export interface AppDeps {
   predictBodyLimit?: number;
   /** Where dataset examples come from; the bundled datasets unless told. */
   datasetExamples?: DatasetExamples;
+  /** The built dashboard (index.html and assets/); web-dist/ of the checkout by default. */
+  dashboardRoot?: string;
 }
 
 function createServer(logger: Logger, bodyLimit: number): FastifyInstance {
@@ -83,6 +86,7 @@ export function buildApp({
   models,
   predictBodyLimit = 16 * 1024 * 1024,
   datasetExamples = createBundledDatasetExamples(),
+  dashboardRoot,
 }: AppDeps): FastifyInstance {
   const app = createServer(logger, bodyLimit);
   registerOpenApi(app);
@@ -102,5 +106,6 @@ export function buildApp({
   if (models) void app.register(modelRoutes, { models, predictBodyLimit });
   void app.register(datasetExampleRoutes, { examples: datasetExamples });
   void app.register(openApiRoutes);
+  void app.register(dashboardRoutes, dashboardRoot === undefined ? {} : { root: dashboardRoot });
   return app;
 }

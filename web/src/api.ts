@@ -1,0 +1,257 @@
+// The JSON shapes the dashboard reads, as the API's zod schemas (src/api/schemas) define them. The
+// dashboard is built for the browser on its own and talks to the API over HTTP only, so it declares the
+// few fields it uses here instead of importing the server's schemas (which pull in zod and Node code).
+
+export type JobStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
+export const jobStatuses: JobStatus[] = ['queued', 'running', 'completed', 'failed', 'cancelled'];
+export const finished = (status: JobStatus) => status === 'completed' || status === 'failed' || status === 'cancelled';
+
+export interface StepLoss {
+  step: number;
+  epoch: number;
+  loss: number;
+}
+
+export interface EpochMetrics {
+  epoch: number;
+  testAccuracy: number;
+  testLoss: number;
+  trainLoss: number;
+  durationMs: number;
+  samplesPerSecond: number;
+}
+
+/** A layer of a spec: dense and dropout today; other types (conv, pooling) are shown as they come. */
+export interface LayerSpec {
+  type: string;
+  units?: number;
+  activation?: string;
+  rate?: number;
+  [field: string]: unknown;
+}
+
+export interface JobSpec {
+  name?: string;
+  tags?: string[];
+  dataset?: string;
+  seed?: number;
+  trainSamples?: number;
+  testSamples?: number;
+  model: { layers: LayerSpec[] };
+  epochs: number;
+  learningRate: number;
+  batchSize: number;
+  optimizer?: string;
+}
+
+export interface JobView {
+  id: string;
+  name: string | null;
+  status: JobStatus;
+  dataset: string;
+  spec: JobSpec;
+  backend: string | null;
+  parameterCount: number;
+  attempts: number;
+  progress: { epoch: number; step: number; totalSteps: number; fraction: number };
+  metrics: { epochs: EpochMetrics[] };
+  error: string | null;
+  tags: string[];
+  architecture: string;
+  finalTestAccuracy: number | null;
+  bestTestAccuracy: number | null;
+  cancelRequested: boolean;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  durationMs: number | null;
+}
+
+export interface RunSummary {
+  id: string;
+  name: string | null;
+  status: JobStatus;
+  dataset: string;
+  tags: string[];
+  architecture: string;
+  parameterCount: number;
+  hyperparameters: { epochs: number; learningRate: number; batchSize: number; optimizer: string };
+  epochsCompleted: number;
+  finalTestAccuracy: number | null;
+  bestTestAccuracy: number | null;
+  durationMs: number | null;
+  backend: string | null;
+  createdAt: string;
+  finishedAt: string | null;
+}
+
+export interface RunList {
+  runs: RunSummary[];
+  nextCursor: string | null;
+}
+
+export interface HistoryBody {
+  jobId: string;
+  downsampling: 'lttb' | null;
+  steps: StepLoss[];
+  count: number;
+  totalSteps: number;
+}
+
+export interface Comparison {
+  runs: {
+    id: string;
+    label: string;
+    name: string | null;
+    status: JobStatus;
+    architecture: string;
+    parameterCount: number;
+    hyperparameters: Record<string, string | number | null>;
+    finalTestAccuracy: number | null;
+    bestTestAccuracy: number | null;
+    finalTestLoss: number | null;
+    epochsCompleted: number;
+    trainingMs: number;
+    samplesPerSecond: number | null;
+    backend: string | null;
+  }[];
+  differingHyperparameters: string[];
+  sharedHyperparameters: Record<string, string | number | null>;
+  architecture: { runs: string[]; layers: { index: number; same: boolean; byRun: (string | null)[] }[] };
+  curves: {
+    points: number;
+    runs: { id: string; label: string; points: { step: number; epochFraction: number; loss: number }[] }[];
+  };
+}
+
+/** GET /jobs/:id/evaluation (trained models): the test pass of one epoch, class by class. */
+export interface Evaluation {
+  epoch: number;
+  classCount: number;
+  count: number;
+  correct: number;
+  accuracy: number | null;
+  /** [true label][predicted label] = test examples. */
+  confusionMatrix: number[][];
+  classes: {
+    label: number;
+    support: number;
+    predicted: number;
+    precision: number | null;
+    recall: number | null;
+    f1: number | null;
+  }[];
+  macro?: { precision: number | null; recall: number | null; f1: number | null };
+  mistakes: { index: number; trueLabel: number; predictedLabel: number; confidence: number }[];
+}
+
+export interface Prediction {
+  label: number;
+  className?: string;
+  probabilities: { label: number; probability: number }[];
+}
+
+export interface DatasetSummary {
+  name: string;
+  description?: string | null;
+  inputShape?: number[];
+  classCount?: number;
+  classNames?: string[] | null;
+  splits?: Record<string, number>;
+  trainSize?: number;
+  testSize?: number;
+  sizeBytes?: number;
+  bytes?: number;
+  createdAt?: string;
+}
+
+export interface FieldIssue {
+  path: string;
+  message: string;
+}
+
+export interface ErrorBody {
+  error: string;
+  code: string;
+  issues?: FieldIssue[];
+}
+
+/** An answer other than 2xx, with the API's error body when it sent one. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: ErrorBody | null,
+  ) {
+    super(body?.error ?? `HTTP ${status}`);
+  }
+}
+
+async function errorOf(response: Response): Promise<ApiError> {
+  const body = (await response.json().catch(() => null)) as ErrorBody | null;
+  return new ApiError(response.status, body);
+}
+
+const prefetched = new Map<string, Promise<unknown>>();
+
+/**
+ * Starts a GET while the page's code is still loading; the first getJson of the same URL takes its
+ * answer instead of asking again.
+ */
+export function prefetchJson(url: string): void {
+  const request = fetchJson(url);
+  request.catch(() => undefined);
+  prefetched.set(url, request);
+}
+
+/** GET a JSON document; throws ApiError for any answer other than 2xx. */
+export function getJson<T>(url: string, signal?: AbortSignal): Promise<T> {
+  const early = prefetched.get(url);
+  if (early) {
+    prefetched.delete(url);
+    return early as Promise<T>;
+  }
+  return fetchJson<T>(url, signal);
+}
+
+async function fetchJson<T>(url: string, signal?: AbortSignal): Promise<T> {
+  const response = await fetch(url, { headers: { accept: 'application/json' }, signal: signal ?? null });
+  if (!response.ok) throw await errorOf(response);
+  return (await response.json()) as T;
+}
+
+/** GET that answers null for the statuses that mean "this capability or thing is not there (yet)". */
+export async function getOptional<T>(url: string, signal?: AbortSignal): Promise<T | null> {
+  try {
+    return await getJson<T>(url, signal);
+  } catch (error) {
+    if (error instanceof ApiError && [404, 405, 409, 501].includes(error.status)) return null;
+    throw error;
+  }
+}
+
+export async function sendJson<T>(
+  method: 'POST' | 'DELETE',
+  url: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<T> {
+  const init: RequestInit = { method, headers: { accept: 'application/json', ...headers } };
+  if (body !== undefined) {
+    init.body = JSON.stringify(body);
+    init.headers = { ...init.headers, 'content-type': 'application/json' };
+  }
+  const response = await fetch(url, init);
+  if (!response.ok) throw await errorOf(response);
+  if (response.status === 204) return undefined as T;
+  const text = await response.text();
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+export const cancelJob = (id: string) => sendJson<JobView>('POST', `/jobs/${id}/cancel`);
+export const deleteJob = (id: string) => sendJson<unknown>('DELETE', `/jobs/${id}`);
+
+/** ws:// or wss:// URL of an API path on this origin. */
+export function socketUrl(path: string): string {
+  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  return `${scheme}//${location.host}${path}`;
+}

@@ -1,0 +1,170 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { sendJson, type Prediction } from '../api';
+import { percent } from '../format';
+
+const size = 280;
+
+/**
+ * The drawing as MNIST shows digits: white on black, the strokes' bounding box scaled to fit 20x20
+ * and centred in 28x28; one grey value 0..255 per pixel, row by row.
+ */
+export function toMnistInput(canvas: HTMLCanvasElement): number[] | null {
+  const context = canvas.getContext('2d', { willReadFrequently: true })!;
+  const { data, width, height } = context.getImageData(0, 0, canvas.width, canvas.height);
+  let [left, top, right, bottom] = [width, height, -1, -1];
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++)
+      if ((data[(y * width + x) * 4] ?? 0) > 0) {
+        left = Math.min(left, x);
+        right = Math.max(right, x);
+        top = Math.min(top, y);
+        bottom = Math.max(bottom, y);
+      }
+  if (right < 0) return null;
+  const boxWidth = right - left + 1;
+  const boxHeight = bottom - top + 1;
+  const scale = 20 / Math.max(boxWidth, boxHeight);
+  const small = document.createElement('canvas');
+  small.width = 28;
+  small.height = 28;
+  const target = small.getContext('2d', { willReadFrequently: true })!;
+  target.fillStyle = '#000';
+  target.fillRect(0, 0, 28, 28);
+  target.imageSmoothingEnabled = true;
+  target.imageSmoothingQuality = 'high';
+  const drawWidth = boxWidth * scale;
+  const drawHeight = boxHeight * scale;
+  target.drawImage(
+    canvas,
+    left,
+    top,
+    boxWidth,
+    boxHeight,
+    (28 - drawWidth) / 2,
+    (28 - drawHeight) / 2,
+    drawWidth,
+    drawHeight,
+  );
+  const pixels = target.getImageData(0, 0, 28, 28).data;
+  return Array.from({ length: 784 }, (_, index) => pixels[index * 4] ?? 0);
+}
+
+/** A canvas to draw a digit on; the model's prediction and top probabilities update as you draw. */
+export function DrawDigit({ jobId }: { jobId: string }) {
+  const canvas = useRef<HTMLCanvasElement>(null);
+  const drawing = useRef(false);
+  const pending = useRef(false);
+  const lastSent = useRef(0);
+  const [prediction, setPrediction] = useState<Prediction | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  const clear = () => {
+    const context = canvas.current?.getContext('2d');
+    if (!context) return;
+    context.fillStyle = '#000';
+    context.fillRect(0, 0, size, size);
+    setPrediction(null);
+  };
+  useEffect(clear, []);
+
+  const predict = async () => {
+    if (!canvas.current || pending.current) return;
+    const input = toMnistInput(canvas.current);
+    if (!input) return;
+    pending.current = true;
+    lastSent.current = performance.now();
+    try {
+      const answer = await sendJson<{ predictions: Prediction[] }>('POST', `/jobs/${jobId}/predict`, {
+        inputs: [input],
+        topK: 3,
+      });
+      setPrediction(answer.predictions[0] ?? null);
+      setError(null);
+    } catch (failure) {
+      setError(failure instanceof Error ? failure.message : String(failure));
+    } finally {
+      pending.current = false;
+    }
+  };
+
+  const point = (event: PointerEvent) => {
+    const element = canvas.current!;
+    const box = element.getBoundingClientRect();
+    return [((event.clientX - box.left) * size) / box.width, ((event.clientY - box.top) * size) / box.height] as const;
+  };
+  const onDown = (event: PointerEvent) => {
+    drawing.current = true;
+    canvas.current?.setPointerCapture(event.pointerId);
+    const context = canvas.current!.getContext('2d')!;
+    const [x, y] = point(event);
+    context.beginPath();
+    context.moveTo(x, y);
+  };
+  const onMove = (event: PointerEvent) => {
+    if (!drawing.current) return;
+    const context = canvas.current!.getContext('2d')!;
+    const [x, y] = point(event);
+    context.strokeStyle = '#fff';
+    context.lineWidth = 22;
+    context.lineCap = 'round';
+    context.lineJoin = 'round';
+    context.lineTo(x, y);
+    context.stroke();
+    // As you draw: at most every 150 ms, one request at a time.
+    if (performance.now() - lastSent.current > 150) void predict();
+  };
+  const onUp = () => {
+    drawing.current = false;
+    void predict();
+  };
+
+  return (
+    <div class="draw">
+      <h3 id="draw-heading">Draw a digit</h3>
+      <div class="draw-row">
+        <canvas
+          ref={canvas}
+          width={size}
+          height={size}
+          class="draw-canvas"
+          aria-labelledby="draw-heading"
+          aria-describedby="draw-result"
+          onPointerDown={onDown}
+          onPointerMove={onMove}
+          onPointerUp={onUp}
+          onPointerCancel={onUp}
+        />
+        <div id="draw-result" aria-live="polite" class="draw-result">
+          {prediction ? (
+            <>
+              <p class="prediction">
+                Prediction:{' '}
+                <strong data-prediction={prediction.label}>{prediction.className ?? prediction.label}</strong>
+              </p>
+              <table>
+                <caption class="visually-hidden">Top probabilities</caption>
+                <tbody>
+                  {prediction.probabilities.map((entry) => (
+                    <tr key={entry.label}>
+                      <th scope="row">{entry.label}</th>
+                      <td>
+                        <meter min={0} max={1} value={entry.probability} />
+                      </td>
+                      <td class="num">{percent(entry.probability, 1)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </>
+          ) : (
+            <p class="muted">Draw with the mouse, a pen or a finger.</p>
+          )}
+          {error && <p class="error">{error}</p>}
+          <button type="button" onClick={clear}>
+            Clear
+          </button>
+        </div>
+      </div>
+    </div>
+  );
+}

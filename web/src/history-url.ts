@@ -1,0 +1,4 @@
+/** Points asked of GET /jobs/:id/history: enough for any screen, few enough to draw at once. */
+export const historyPoints = 2000;
+
+export const historyUrl = (jobId: string) => `/jobs/${jobId}/history?points=${historyPoints}`;

@@ -1,0 +1,117 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { getJson, type EpochMetrics, type HistoryBody, type JobStatus, type StepLoss } from './api';
+import { historyUrl } from './history-url';
+import { followJob, type Connection } from './live';
+import { Ema } from './smoothing';
+
+/** A job's loss curve in columns (uPlot's layout), with its smoothed copy kept up to date. */
+export class LossCurve {
+  readonly steps: number[] = [];
+  readonly losses: number[] = [];
+  smoothed: number[] = [];
+  private ema: Ema;
+
+  constructor(private weight: number) {
+    this.ema = new Ema(weight);
+  }
+
+  get lastStep(): number {
+    return this.steps.at(-1) ?? 0;
+  }
+
+  append(points: readonly StepLoss[]): void {
+    for (const point of points) {
+      // The stream never repeats a step; this keeps the seam clean even if it did.
+      if (point.step <= this.lastStep) continue;
+      this.steps.push(point.step);
+      this.losses.push(point.loss);
+      this.smoothed.push(this.ema.next(point.loss));
+    }
+  }
+
+  setSmoothing(weight: number): void {
+    this.weight = weight;
+    this.ema = new Ema(weight);
+    this.smoothed = this.losses.map((loss) => this.ema.next(loss));
+  }
+}
+
+export interface LiveCurve {
+  curve: LossCurve;
+  /** Grows whenever the curve does (the arrays change in place). */
+  version: number;
+  connection: Connection;
+  /** Whether the first part came downsampled from a longer history. */
+  downsampled: boolean;
+  totalSteps: number;
+  error: string | null;
+}
+
+interface LiveCurveEvents {
+  onEpoch?(metrics: EpochMetrics): void;
+  onStatus?(status: JobStatus, error: string | null): void;
+}
+
+/**
+ * The loss curve of a job: its history (downsampled to `historyPoints`) first, then, while the job is
+ * not finished, every later step from WS /jobs/:id/events?since=<last step of the history>, which the
+ * API sends with no gap and no duplicate; after a broken connection it resumes from the last step seen.
+ */
+export function useLiveCurve(
+  jobId: string,
+  status: JobStatus | undefined,
+  smoothing: number,
+  events: LiveCurveEvents = {},
+): LiveCurve {
+  const curve = useRef(new LossCurve(smoothing)).current;
+  const [version, setVersion] = useState(0);
+  const [connection, setConnection] = useState<Connection>('closed');
+  const [meta, setMeta] = useState({ downsampled: false, totalSteps: 0, error: null as string | null });
+  const handlers = useRef(events);
+  handlers.current = events;
+
+  // The history is asked for at once, beside the job itself; the stream starts once both are known.
+  const [history, setHistory] = useState<Promise<HistoryBody> | null>(null);
+  useEffect(() => {
+    const request = getJson<HistoryBody>(historyUrl(jobId));
+    request.catch(() => undefined);
+    setHistory(request);
+  }, [jobId]);
+
+  useEffect(() => {
+    if (!history) return;
+    let stopped = false;
+    let stream: { stop(): void } | undefined;
+    history.then(
+      (body) => {
+        if (stopped) return;
+        curve.append(body.steps);
+        setMeta({ downsampled: body.downsampling !== null, totalSteps: body.totalSteps, error: null });
+        setVersion((value) => value + 1);
+        // Followed even when the job looked finished: if it ended after the history was read, the
+        // stream sends the missing steps, then the final status, and closes.
+        stream = followJob(jobId, curve.lastStep, {
+          onConnection: setConnection,
+          onSteps: (steps) => {
+            curve.append(steps);
+            setVersion((value) => value + 1);
+          },
+          onEpoch: (metrics) => handlers.current.onEpoch?.(metrics),
+          onStatus: (next, error) => handlers.current.onStatus?.(next, error),
+        });
+      },
+      (failure: unknown) => setMeta((old) => ({ ...old, error: String(failure) })),
+    );
+    return () => {
+      stopped = true;
+      stream?.stop();
+    };
+  }, [jobId, history]);
+
+  useEffect(() => {
+    curve.setSmoothing(smoothing);
+    setVersion((value) => value + 1);
+  }, [smoothing]);
+
+  return { curve, version, connection, ...meta };
+}

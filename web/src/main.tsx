@@ -1,0 +1,108 @@
+import { render } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { getOptional, prefetchJson } from './api';
+import { historyUrl } from './history-url';
+import { whenIdle } from './capabilities';
+import { dropAllStreams } from './live';
+import { lazyPage } from './lazy';
+import { prefetchRuns, RunsPage } from './pages/runs';
+import { Link, useLocation, type Location } from './router';
+import './styles.css';
+
+// The runs page comes with the first script; the others (and the chart library) load when visited.
+const RunPage = lazyPage(() => import('./pages/run').then((module) => module.RunPage));
+const ComparePage = lazyPage(() => import('./pages/compare').then((module) => module.ComparePage));
+const NewJobPage = lazyPage(() => import('./pages/new-job').then((module) => module.NewJobPage));
+const LivePage = lazyPage(() => import('./pages/live').then((module) => module.LivePage));
+const DatasetsPage = lazyPage(() => import('./pages/datasets').then((module) => module.DatasetsPage));
+
+const uuid = /^\/runs\/([0-9a-f-]{36})$/i;
+
+function Page({ location }: { location: Location }) {
+  const { path, query } = location;
+  if (path === '/' || path === '/runs') return <RunsPage query={query} />;
+  if (path === '/runs/new') return <NewJobPage query={query} />;
+  if (path === '/runs/compare') return <ComparePage query={query} />;
+  if (path === '/runs/live') return <LivePage />;
+  if (path === '/data') return <DatasetsPage />;
+  const run = uuid.exec(path);
+  if (run?.[1]) return <RunPage key={run[1]} id={run[1].toLowerCase()} />;
+  return (
+    <section>
+      <h1>Not found</h1>
+      <p>
+        There is no page at <code>{path}</code>. <Link href="/runs">See the runs</Link>.
+      </p>
+    </section>
+  );
+}
+
+/** The datasets page appears once the API lists datasets (GET /datasets answers). */
+function useDatasetsAvailable(): boolean {
+  const [available, setAvailable] = useState(false);
+  useEffect(
+    () =>
+      whenIdle(() => {
+        getOptional<unknown>('/datasets').then(
+          (body) => setAvailable(body !== null),
+          () => setAvailable(false),
+        );
+      }),
+    [],
+  );
+  return available;
+}
+
+function App() {
+  const location = useLocation();
+  const datasets = useDatasetsAvailable();
+  const current = (href: string) => (location.path === href ? 'page' : undefined);
+  useEffect(() => {
+    const title = document.querySelector('h1')?.textContent;
+    document.title = title ? `${title} · trainer` : 'trainer';
+  });
+  return (
+    <>
+      <a class="skip" href="#main">
+        Skip to content
+      </a>
+      <header class="top">
+        <Link href="/runs" class="brand">
+          trainer
+        </Link>
+        <nav aria-label="Pages">
+          <Link href="/runs" aria-current={current('/runs') ?? current('/')}>
+            Runs
+          </Link>
+          <Link href="/runs/live" aria-current={current('/runs/live')}>
+            Live
+          </Link>
+          <Link href="/runs/new" aria-current={current('/runs/new')}>
+            New job
+          </Link>
+          {datasets && (
+            <Link href="/data" aria-current={current('/data')}>
+              Datasets
+            </Link>
+          )}
+          <a href="/docs">API</a>
+        </nav>
+      </header>
+      <main id="main" tabIndex={-1}>
+        <Page location={location} />
+      </main>
+    </>
+  );
+}
+
+// For tests and the benchmark: break every live connection as a network failure would.
+(window as unknown as { trainer: object }).trainer = { dropAllStreams };
+
+// What the first page shows is asked for before its code has loaded.
+const firstRun = uuid.exec(location.pathname)?.[1]?.toLowerCase();
+if (location.pathname === '/' || location.pathname === '/runs') prefetchRuns(new URLSearchParams(location.search));
+else if (firstRun) {
+  prefetchJson(`/jobs/${firstRun}`);
+  prefetchJson(historyUrl(firstRun));
+}
+render(<App />, document.getElementById('app')!);

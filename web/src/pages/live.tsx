@@ -1,0 +1,77 @@
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { getJson, type JobStatus, type RunList, type RunSummary } from '../api';
+import { ConnectionBadge } from '../components/badges';
+import { LineChart } from '../components/line-chart';
+import { integer, runName } from '../format';
+import { followAllJobs } from '../live';
+import { useLiveCurve } from '../loss-curve';
+import { Link } from '../router';
+
+function LiveCard({ run }: { run: RunSummary }) {
+  const [status, setStatus] = useState<JobStatus>(run.status);
+  const live = useLiveCurve(run.id, run.status, 0.6, { onStatus: (next) => setStatus(next) });
+  const { curve, version } = live;
+  const data = useMemo(() => [curve.steps, curve.losses, curve.smoothed] as [number[], number[], number[]], [version]);
+  return (
+    <article class="live-card" data-run={run.id}>
+      <div class="title-row">
+        <h2>
+          <Link href={`/runs/${run.id}`}>{runName(run)}</Link>
+        </h2>
+        <span class={`badge status-${status}`}>{status}</span>
+        <ConnectionBadge state={live.connection} />
+      </div>
+      <LineChart
+        title={`Training loss of ${runName(run)}, ${curve.steps.length} points up to step ${curve.lastStep}`}
+        xLabel="step"
+        yLabel="loss"
+        legend={false}
+        height={160}
+        series={[
+          { label: 'loss', stroke: 'rgba(31,119,180,0.3)', width: 1 },
+          { label: 'smoothed', stroke: '#1f77b4', width: 2 },
+        ]}
+        data={data}
+        version={version}
+      />
+      <p class="small muted">
+        {run.architecture} · step {integer(curve.lastStep)} · last loss {curve.losses.at(-1)?.toFixed(4) ?? '–'}
+      </p>
+    </article>
+  );
+}
+
+/** The loss curves of every running job (up to 20), side by side, each extended live. */
+export function LivePage() {
+  const [runs, setRuns] = useState<RunSummary[] | null>(null);
+  const [version, setVersion] = useState(0);
+  useEffect(() => {
+    void getJson<RunList>('/jobs?status=running&limit=20').then((list) => setRuns(list.runs));
+  }, [version]);
+  useEffect(() => {
+    const stream = followAllJobs({
+      onConnection: () => undefined,
+      onEpoch: () => undefined,
+      // A job started: show it. Finished ones stay until the next start, so their end can be seen.
+      onStatus: (_id, status) => {
+        if (status === 'running') setVersion((value) => value + 1);
+      },
+    });
+    return () => stream.stop();
+  }, []);
+  return (
+    <section>
+      <h1>Live</h1>
+      {runs && runs.length === 0 && (
+        <p>
+          No job is running. <Link href="/runs/new">Start one</Link>.
+        </p>
+      )}
+      <div class="live-grid">
+        {runs?.map((run) => (
+          <LiveCard key={run.id} run={run} />
+        ))}
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,28 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vite';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+// The dashboard is plain Preact with automatic JSX; the API serves web-dist/ (src/api/dashboard.ts).
+export default defineConfig({
+  root: here,
+  base: '/',
+  publicDir: false,
+  oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
+  build: {
+    outDir: path.resolve(here, '../web-dist'),
+    emptyOutDir: true,
+    assetsDir: 'assets',
+    target: 'es2022',
+    sourcemap: false,
+    reportCompressedSize: false,
+  },
+  resolve: { alias: { react: 'preact/compat' } },
+  // `npm run dev:web` proxies the API, so the dashboard can be worked on with hot reload.
+  server: {
+    proxy: {
+      '^/(jobs|compare|health|events|openapi.json|datasets)': { target: 'http://127.0.0.1:3000', ws: true },
+    },
+  },
+});
