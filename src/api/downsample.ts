@@ -54,14 +54,16 @@ export function lttb<T>(points: readonly T[], target: number, x: (point: T) => n
 
 type Coordinate<T> = (point: T) => number;
 
+/** A series of `length` points that `read` yields in order, page by page, as often as it is called. */
+interface PagedSeries<T> {
+  length: number;
+  read: () => AsyncIterable<readonly T[]>;
+  x: Coordinate<T>;
+  y: Coordinate<T>;
+}
+
 /** The series when there is nothing to choose: all of it, or just its first and last point. */
-async function readWhole<T>(
-  length: number,
-  target: number,
-  read: () => AsyncIterable<readonly T[]>,
-  x: Coordinate<T>,
-  y: Coordinate<T>,
-): Promise<T[]> {
+async function readWhole<T>({ read, x, y }: PagedSeries<T>, target: number): Promise<T[]> {
   if (target > 2) {
     const all: T[] = [];
     for await (const page of read()) all.push(...page);
@@ -77,13 +79,7 @@ async function readWhole<T>(
 }
 
 /** LTTB's first pass: the average point of each bucket, and the last point (the last bucket's third corner). */
-async function bucketAverages<T>(
-  length: number,
-  target: number,
-  read: () => AsyncIterable<readonly T[]>,
-  x: Coordinate<T>,
-  y: Coordinate<T>,
-) {
+async function bucketAverages<T>({ length, read, x, y }: PagedSeries<T>, target: number) {
   const buckets = target - 2;
   const start = bucketStarts(length, target);
   const sumX = new Float64Array(buckets);
@@ -128,8 +124,9 @@ export async function lttbPaged<T>(
   x: Coordinate<T>,
   y: Coordinate<T>,
 ): Promise<T[]> {
-  if (target >= length || length <= 2 || target <= 2) return readWhole(length, target, read, x, y);
-  const corner = await bucketAverages(length, target, read, x, y);
+  const series = { length, read, x, y };
+  if (target >= length || length <= 2 || target <= 2) return readWhole(series, target);
+  const corner = await bucketAverages(series, target);
   const start = bucketStarts(length, target);
   const sampled: T[] = [];
   let anchor = { x: 0, y: 0 };

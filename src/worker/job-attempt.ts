@@ -21,8 +21,22 @@ import type { RunningTraining, TrainingListener, TrainingOutcome, TrainingPool }
  */
 export type RunResult = 'finished' | 'skipped' | 'busy' | 'handed-back';
 
+/** How a runner's attempts write, stop and give up; set once for the runner. */
+export interface AttemptSettings {
+  publish: PublishEvent;
+  steps: StepWriterOptions;
+  /** Attempts a job may take before it is failed; only attempts its worker did not survive count. */
+  maxAttempts: number;
+  /** A job still training after this long is stopped and failed. */
+  maxTrainingMs: number;
+  /** Also checkpoint every this many steps (0: only at epoch ends). */
+  checkpointEverySteps: number;
+  /** How long a worker's claim on a job lasts without renewal; renewed every third of it. */
+  leaseMs: number;
+}
+
 /** What every attempt of a runner shares. */
-export interface AttemptContext {
+export interface AttemptContext extends AttemptSettings {
   /** Writes retried through a database outage. */
   jobs: RunnerStore;
   /** Model writes, retried through a database outage. */
@@ -30,12 +44,6 @@ export interface AttemptContext {
   /** Lease renewals, not retried: a renewal that fails is simply tried again at the next tick. */
   extendLease: RunnerStore['extendLease'];
   pool: Pick<TrainingPool, 'run'>;
-  publish: PublishEvent;
-  steps: StepWriterOptions;
-  maxAttempts: number;
-  maxTrainingMs: number;
-  checkpointEverySteps: number;
-  leaseMs: number;
 }
 
 /** One claimed attempt at a job: trains it under a lease, records everything, and ends or hands it back. */

@@ -4,29 +4,18 @@ import type { Logger } from '../logger.js';
 import type { ClaimResult } from '../store/jobs-repository.js';
 import { durableJobs, durableModels, type RunnerStore } from './durable-jobs.js';
 import type { StopReason } from './final-status.js';
-import { JobAttempt, type RunResult } from './job-attempt.js';
+import { JobAttempt, type AttemptSettings, type RunResult } from './job-attempt.js';
 import type { ModelStore } from './model-keeper.js';
-import type { StepWriterOptions } from './step-writer.js';
 import type { TrainingPool } from './training-pool.js';
 
 export type { RunResult } from './job-attempt.js';
 
-export interface JobRunnerDeps {
+export interface JobRunnerDeps extends AttemptSettings {
   jobs: RunnerStore;
   /** Where each epoch's trained model is kept. */
   models: ModelStore;
   pool: Pick<TrainingPool, 'ready' | 'run'>;
   logger: Logger;
-  publish: PublishEvent;
-  steps: StepWriterOptions;
-  /** Attempts a job may take before it is failed; only attempts its worker did not survive count. */
-  maxAttempts: number;
-  /** A job still training after this long is stopped and failed. */
-  maxTrainingMs: number;
-  /** Also checkpoint every this many steps (0: only at epoch ends). */
-  checkpointEverySteps: number;
-  /** How long a worker's claim on a job lasts without renewal; renewed every third of it. */
-  leaseMs: number;
   /** How long writes keep being retried while Postgres is unreachable before the job fails. */
   storeRetryMs: number;
   /**
