@@ -11,6 +11,7 @@ import { compareRoutes } from './routes/compare.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
+import { metricsPlugin, type MetricsPluginOptions } from './metrics-plugin.js';
 
 export interface AppDeps {
   jobs: JobsService;
@@ -22,6 +23,8 @@ export interface AppDeps {
   maxBufferedBytes?: number;
   /** How long a client may leave replayed history unread before it is disconnected. */
   slowClientMs?: number;
+  /** Request timing and GET /metrics (see metrics-plugin.ts); none when absent. */
+  metrics?: MetricsPluginOptions;
 }
 
 function createServer(logger: Logger, bodyLimit: number): FastifyInstance {
@@ -65,8 +68,10 @@ export function buildApp({
   bodyLimit,
   maxBufferedBytes = 4 * 1024 * 1024,
   slowClientMs = 10_000,
+  metrics,
 }: AppDeps): FastifyInstance {
   const app = createServer(logger, bodyLimit);
+  if (metrics) void app.register(metricsPlugin, metrics);
   registerOpenApi(app);
   void app.register(websocket, {
     options: { maxPayload: 64 * 1024 },
