@@ -43,7 +43,12 @@ describe('GET /metrics with a real worker', () => {
 
   it('covers the API and the worker in one scrape, and its counters move while a job trains', async () => {
     const { address } = stack.api;
-    const before = await scrape(address);
+    // The worker publishes its metrics every 200 ms from when it is ready; the first may still be on its way.
+    let before = await scrape(address);
+    for (const deadline = Date.now() + 10_000; total(before, 'trainer_workers') === 0 && Date.now() < deadline;) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      before = await scrape(address);
+    }
     expect(total(before, 'trainer_workers')).toBe(1);
     expect(
       before
