@@ -15,6 +15,10 @@ const envSchema = z.object({
     .default('redis://127.0.0.1:6379'),
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: integer(0, 65535).default(3000),
+  // GET /metrics on a port of its own (on HOST) instead of PORT, e.g. one only the scraper reaches.
+  METRICS_PORT: integer(0, 65535).optional(),
+  // How often a worker publishes its metrics to Redis for the API's scrape.
+  METRICS_PUBLISH_MS: integer(100, 600_000).default(5000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   QUEUE_PREFIX: z
     .string()

@@ -18,6 +18,7 @@ import { datasetRoutes } from './routes/datasets.js';
 import { modelRoutes } from './routes/models.js';
 import type { ModelsService } from './models-service.js';
 import { createBundledDatasetExamples, type DatasetExamples } from '../datasets/examples.js';
+import { metricsPlugin, type MetricsPluginOptions } from './metrics-plugin.js';
 
 export interface AppDeps {
   jobs: JobsService;
@@ -39,6 +40,8 @@ export interface AppDeps {
   datasetExamples?: DatasetExamples;
   /** The built dashboard (index.html and assets/); web-dist/ of the checkout by default. */
   dashboardRoot?: string;
+  /** Request timing and GET /metrics (see metrics-plugin.ts); none when absent. */
+  metrics?: MetricsPluginOptions;
 }
 
 function createServer(logger: Logger, bodyLimit: number): FastifyInstance {
@@ -87,8 +90,10 @@ export function buildApp({
   predictBodyLimit = 16 * 1024 * 1024,
   datasetExamples = createBundledDatasetExamples(),
   dashboardRoot,
+  metrics,
 }: AppDeps): FastifyInstance {
   const app = createServer(logger, bodyLimit);
+  if (metrics) void app.register(metricsPlugin, metrics);
   registerOpenApi(app);
   void app.register(websocket, {
     options: { maxPayload: 64 * 1024 },

@@ -5,7 +5,11 @@ import { withTimeout } from './with-timeout.js';
 export type EventListener = (event: JobEvent) => void;
 
 // Hands a published event to a channel's listeners; a payload that is not JSON is dropped.
-function dispatch(listeners: ReadonlySet<EventListener> | undefined, payload: string): void {
+function dispatch(
+  listeners: ReadonlySet<EventListener> | undefined,
+  payload: string,
+  onDispatched?: (event: JobEvent) => void,
+): void {
   if (!listeners) return;
   let event: JobEvent;
   try {
@@ -14,17 +18,26 @@ function dispatch(listeners: ReadonlySet<EventListener> | undefined, payload: st
     return;
   }
   for (const listener of listeners) listener(event);
+  onDispatched?.(event);
 }
 
 /**
  * One Redis subscriber connection per API process, shared by every WebSocket. Events come from
  * whichever process published them, so any number of API processes and workers can be mixed.
  */
-export function createEventHub(subscriber: Redis, prefix: string, subscribeTimeoutMs = 5000) {
+export function createEventHub(
+  subscriber: Redis,
+  prefix: string,
+  subscribeTimeoutMs = 5000,
+  /** Called after an event was handed to its listeners (for the event lag metric). */
+  onDispatched?: (event: JobEvent) => void,
+) {
   const listeners = new Map<string, Set<EventListener>>();
   const pending = new Map<string, Promise<unknown>>();
 
-  subscriber.on('message', (channel: string, payload: string) => dispatch(listeners.get(channel), payload));
+  subscriber.on('message', (channel: string, payload: string) =>
+    dispatch(listeners.get(channel), payload, onDispatched),
+  );
 
   async function subscribe(channel: string, listener: EventListener): Promise<() => Promise<void>> {
     let set = listeners.get(channel);

@@ -3,7 +3,7 @@ import type { EpochMetrics, StepLoss } from '../domain/metrics.js';
 
 /** What workers (and the API, for queued and cancelled jobs) announce about jobs, through Redis. */
 export type JobEvent =
-  | { type: 'steps'; jobId: string; steps: StepLoss[] }
+  | { type: 'steps'; jobId: string; steps: StepLoss[]; committedAt?: number }
   /** `perClassAccuracy`: each class's test accuracy in label order, when the epoch was evaluated. */
   | ({ type: 'epoch'; jobId: string; perClassAccuracy?: (number | null)[] } & EpochMetrics)
   | { type: 'status'; jobId: string; status: string; error: string | null };
@@ -22,7 +22,9 @@ export type PublishEvent = (event: JobEvent) => void;
  */
 export function createEventPublisher(redis: Redis, prefix: string, onError: (error: unknown) => void): PublishEvent {
   return (event) => {
-    const payload = JSON.stringify(event);
+    // Steps are published just after their commit: the time they were stamped with is how far
+    // behind a WebSocket client sees them (the API's trainer_event_lag_seconds).
+    const payload = JSON.stringify(event.type === 'steps' ? { ...event, committedAt: Date.now() } : event);
     const pipeline = redis.pipeline().publish(jobChannel(prefix, event.jobId), payload);
     if (event.type !== 'steps') pipeline.publish(allJobsChannel(prefix), payload);
     pipeline.exec().catch(onError);

@@ -1,8 +1,14 @@
 import type { Config } from '../config.js';
 import type { DatasetInfo } from '../domain/datasets.js';
 import type { Logger } from '../logger.js';
+import Fastify, { type FastifyBaseLogger } from 'fastify';
+import type { Queue } from 'bullmq';
 import { buildApp } from '../api/app.js';
 import { createDatasetsService } from '../api/datasets-service.js';
+import { metricsRoute } from '../api/metrics-plugin.js';
+import { createApiMetrics, readPublishedMetrics, type ApiMetrics } from '../metrics/api-metrics.js';
+import { createProcessRegistry } from '../metrics/registry.js';
+import { countJobsByStatus } from '../store/jobs/job-counts.js';
 import { createEventHub } from '../api/event-hub.js';
 import type { HealthChecks } from '../api/health.js';
 import { createJobsService } from '../api/jobs-service.js';
@@ -48,6 +54,26 @@ function healthChecks(prisma: PrismaClient, redis: Redis, prefix: string): Healt
 }
 
 type Connections = ReturnType<typeof connect>;
+
+/** The API's metrics, read from Postgres, the queue and the metrics workers publish to Redis. */
+function apiMetrics(prisma: PrismaClient, redis: Redis, queue: Queue, prefix: string, webSocketClients: () => number) {
+  return createApiMetrics(createProcessRegistry({ process: 'api' }), {
+    jobsByStatus: () => countJobsByStatus(prisma),
+    queueCounts: () => queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'failed'),
+    published: () => readPublishedMetrics(redis, prefix),
+    webSocketClients,
+  });
+}
+
+/** GET /metrics alone, on a port of its own. */
+async function serveMetrics(metrics: ApiMetrics, logger: Logger, host: string, port: number | undefined) {
+  const loggerInstance: FastifyBaseLogger = logger;
+  const server = Fastify({ loggerInstance });
+  metricsRoute(server, metrics);
+  const address = await server.listen({ host, port: port ?? 0 });
+  logger.info({ address }, 'metrics listening');
+  return server;
+}
 
 function datasetsService(config: Config, logger: Logger, prisma: PrismaClient, artifacts: ArtifactStore) {
   return createDatasetsService({
@@ -119,20 +145,29 @@ export async function startApi(config: Config, logger: Logger): Promise<Service 
   const artifacts = createPostgresArtifactStore(prisma);
   const datasets = datasetsService(config, logger, prisma, artifacts);
   const models = modelsService(config, prisma, repository, artifacts);
+  const metrics = apiMetrics(prisma, redis, queue, config.QUEUE_PREFIX, () => app.websocketServer.clients.size);
+  const hub = createEventHub(subscriber, config.QUEUE_PREFIX, undefined, (event) => {
+    if (event.type === 'steps' && event.committedAt) metrics.eventLag.observe((Date.now() - event.committedAt) / 1000);
+  });
+  // With METRICS_PORT, GET /metrics is served there only (and can be kept from API clients).
+  const ownPort = config.METRICS_PORT !== undefined;
   const app = buildApp({
     logger,
     bodyLimit: config.BODY_LIMIT_BYTES,
-    hub: createEventHub(subscriber, config.QUEUE_PREFIX),
+    hub,
     jobs: jobsService(config, logger, connections, repository, (name) => datasets.find(name)),
     datasets,
     health: healthChecks(prisma, redis, config.QUEUE_PREFIX),
     models: models.service,
     predictBodyLimit: config.PREDICT_BODY_LIMIT_BYTES,
+    metrics: { metrics, route: !ownPort },
   });
   const address = await app.listen({ host: config.HOST, port: config.PORT });
+  const metricsServer = ownPort ? await serveMetrics(metrics, logger, config.HOST, config.METRICS_PORT) : undefined;
   return {
     address,
     async close() {
+      await metricsServer?.close();
       await app.close();
       await models.close();
       await queue.close();

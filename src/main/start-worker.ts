@@ -5,6 +5,9 @@ import type { Logger } from '../logger.js';
 import { createRedis, type Redis } from '../queue/redis.js';
 import { createTrainingQueue } from '../queue/training-queue.js';
 import { announceWorker } from '../queue/worker-registry.js';
+import { publishMetrics } from '../metrics/published.js';
+import { createProcessRegistry } from '../metrics/registry.js';
+import { announceBackend, createWorkerMetrics } from '../metrics/worker-metrics.js';
 import { createPostgresArtifactStore } from '../store/artifacts/postgres-artifact-store.js';
 import { createPrismaClient, type PrismaClient } from '../store/database.js';
 import { createDatasetsRepository } from '../store/datasets-repository.js';
@@ -18,6 +21,7 @@ import type { ModelStore } from '../worker/model-keeper.js';
 import { reconcileQueue, startReconciler } from '../worker/reconciler.js';
 import { createTrainingPool, type TrainingPool } from '../worker/training-pool.js';
 import { createTrainingWorker } from '../worker/training-worker.js';
+import { measuredStore } from '../worker/measured-store.js';
 import type { Service } from './process.js';
 
 /** The worker's Redis connections, each for one purpose. */
@@ -101,7 +105,14 @@ export async function startWorker(config: Config, logger: Logger): Promise<Servi
   const redis = connectRedis(config, logger);
   const queue = createTrainingQueue(redis.client, config.QUEUE_PREFIX);
   queue.on('error', (error) => logger.debug({ err: error }, 'queue connection error'));
-  const runner = createRunner(config, logger, { jobs, models: modelStore(prisma), pool, publisher: redis.publisher });
+  const metricsRegistry = createProcessRegistry({ process: 'worker' });
+  const measured = measuredStore(jobs, createWorkerMetrics(metricsRegistry), backend);
+  const runner = createRunner(config, logger, {
+    jobs: measured,
+    models: modelStore(prisma),
+    pool,
+    publisher: redis.publisher,
+  });
   // Cancels are pushed by the API processes; the runner also polls Postgres for any push that is lost.
   const cancels = listenForCancels(redis.cancels, config.QUEUE_PREFIX, (jobId) => runner.cancel(jobId), logger);
   const worker = createTrainingWorker({
@@ -119,6 +130,16 @@ export async function startWorker(config: Config, logger: Logger): Promise<Servi
     backend,
     concurrency: config.WORKER_CONCURRENCY,
   });
+  // No HTTP server here: metrics go to Redis, and the API's GET /metrics merges them in.
+  metricsRegistry.setDefaultLabels({ process: 'worker', worker: registry.announcement.id });
+  announceBackend(metricsRegistry, backend);
+  const metrics = publishMetrics(
+    redis.client,
+    config.QUEUE_PREFIX,
+    registry.announcement.id,
+    metricsRegistry,
+    config.METRICS_PUBLISH_MS,
+  );
   const reconciler = startReconciler(() => reconcileQueue(jobs, queue, logger), config.RECONCILE_INTERVAL_MS, logger);
   logger.info({ prefix: config.QUEUE_PREFIX }, 'worker waiting for jobs');
 
@@ -131,6 +152,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Servi
       await cancels.close();
       await reconciler.stop();
       await registry.stop();
+      await metrics.stop();
       await queue.close();
       await pool.close();
       redis.disconnect();

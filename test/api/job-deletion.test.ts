@@ -100,8 +100,11 @@ describe('DELETE /jobs/:id', () => {
   it('deletes a 1,000,000-step job in seconds while the API keeps answering', async () => {
     const job = await storedJob(jobs);
     await database.prisma.$executeRawUnsafe(
-      `INSERT INTO step_losses (job_id, step, epoch, loss)
-       SELECT '${job.id}', s, 1 + s / 10000, 1.0 / s FROM generate_series(1, 1000000) AS s`,
+      // Steps are stored in chunks of consecutive losses (see store/jobs/step-chunks.ts).
+      `INSERT INTO step_chunks (job_id, first_step, epoch, losses_f64)
+       SELECT '${job.id}', c * 240 + 1, 1 + (c * 240) / 10000,
+              ARRAY(SELECT 1.0 / s FROM generate_series(c * 240 + 1, least(c * 240 + 240, 1000000)) AS s)
+       FROM generate_series(0, 4166) AS c`,
     );
     const other = await storedJob(jobs);
     const started = performance.now();

@@ -3,6 +3,7 @@ import type { PrismaClient } from '../database.js';
 import { Prisma } from '../generated/client.js';
 import type { JobStatus } from '../generated/enums.js';
 import { discardCheckpoint } from './checkpoints.js';
+import { truncateHistory } from './step-history.js';
 import { newJobRow, toJob, withEpochs, type Job, type JobWithEpochs, type NewJob } from './rows.js';
 import { durationSoFar, jobStatuses, terminalStatuses, unfinished, unheld, type TerminalStatus } from './sql.js';
 
@@ -185,10 +186,11 @@ async function rewindTo(
   id: string,
   position: { step: number; completedEpochs: number; progressEpoch: number },
 ): Promise<void> {
+  // The job's row first: every writer of its steps locks it before touching them.
   await prisma.$transaction([
-    prisma.stepLoss.deleteMany({ where: { jobId: id, step: { gt: position.step } } }),
-    prisma.epochMetric.deleteMany({ where: { jobId: id, epoch: { gt: position.completedEpochs } } }),
     prisma.job.update({ where: { id }, data: { step: position.step, epoch: position.progressEpoch } }),
+    truncateHistory(prisma, id, position.step),
+    prisma.epochMetric.deleteMany({ where: { jobId: id, epoch: { gt: position.completedEpochs } } }),
   ]);
 }
 

@@ -2,7 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withConnection } from '../../../src/store/database.js';
-import { createJobRecordsRepository, type JobRecordsRepository } from '../../../src/store/jobs-repository.js';
+import {
+  createJobRecordsRepository,
+  createStepHistoryRepository,
+  type JobRecordsRepository,
+} from '../../../src/store/jobs-repository.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/database.js';
 import { queuedJob, runningJob } from './queued-job.js';
 
@@ -175,14 +179,10 @@ describe('job records repository', () => {
 
   it('rewinds the record to the point an attempt resumes from', async () => {
     const { id } = await runningJob(jobs);
-    await database.prisma.stepLoss.createMany({
-      data: Array.from({ length: 30 }, (_, index) => ({
-        jobId: id,
-        step: index + 1,
-        epoch: 1 + Math.floor(index / 10),
-        loss: 1,
-      })),
-    });
+    await createStepHistoryRepository(database.prisma).recordSteps(
+      id,
+      Array.from({ length: 30 }, (_, index) => ({ step: index + 1, epoch: 1 + Math.floor(index / 10), loss: 1 })),
+    );
     const epoch = { testAccuracy: 0.5, testLoss: 1, trainLoss: 1, durationMs: 1, samplesPerSecond: 1 };
     await database.prisma.epochMetric.createMany({
       data: [1, 2].map((number) => ({ jobId: id, epoch: number, ...epoch })),
