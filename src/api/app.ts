@@ -1,7 +1,11 @@
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger } from '../logger.js';
+import { chooseWebSocketProtocol, registerAccessControl, type AccessControl } from './access-control.js';
+import type { KeysService } from './keys-service.js';
 import { errorHandler, routeNotFound } from './errors.js';
 import type { EventHub } from './event-hub.js';
 import type { HealthChecks } from './health.js';
@@ -11,6 +15,7 @@ import { compareRoutes } from './routes/compare.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
+import { keyRoutes, whoamiRoutes } from './routes/keys.js';
 
 export interface AppDeps {
   jobs: JobsService;
@@ -22,6 +27,38 @@ export interface AppDeps {
   maxBufferedBytes?: number;
   /** How long a client may leave replayed history unread before it is disconnected. */
   slowClientMs?: number;
+  /** How requests are authenticated and limited; AUTH=off (everyone is the local admin) when absent. */
+  access?: AccessControl;
+  /** API keys, for POST/GET/DELETE /keys; those routes answer 404 without it. */
+  keys?: KeysService;
+  /** Origins a browser may call the API from; CORS stays off when empty. */
+  corsOrigins?: readonly string[];
+}
+
+// The dashboard is served from this origin: its own scripts and styles satisfy this policy, and
+// nothing inline runs. WebSockets to the same origin are covered by connect-src 'self'.
+const contentSecurityPolicy = {
+  useDefaults: true,
+  directives: {
+    scriptSrc: ["'self'"],
+    connectSrc: ["'self'"],
+    imgSrc: ["'self'", 'data:'],
+    objectSrc: ["'none'"],
+    frameAncestors: ["'none'"],
+  },
+};
+
+function registerHardening(app: FastifyInstance, corsOrigins: readonly string[]): void {
+  void app.register(helmet, { contentSecurityPolicy });
+  if (corsOrigins.length > 0) {
+    void app.register(cors, {
+      origin: [...corsOrigins],
+      methods: ['GET', 'HEAD', 'POST', 'DELETE'],
+      allowedHeaders: ['authorization', 'content-type', 'idempotency-key'],
+      exposedHeaders: ['location', 'retry-after', 'idempotent-replayed', 'www-authenticate'],
+      maxAge: 600,
+    });
+  }
 }
 
 function createServer(logger: Logger, bodyLimit: number): FastifyInstance {
@@ -65,11 +102,17 @@ export function buildApp({
   bodyLimit,
   maxBufferedBytes = 4 * 1024 * 1024,
   slowClientMs = 10_000,
+  access = { mode: 'off' },
+  keys,
+  corsOrigins = [],
 }: AppDeps): FastifyInstance {
   const app = createServer(logger, bodyLimit);
+  registerAccessControl(app, access);
+  registerHardening(app, corsOrigins);
   registerOpenApi(app);
   void app.register(websocket, {
-    options: { maxPayload: 64 * 1024 },
+    // A browser offers `trainer` and `bearer.<key>`; the answer never echoes the key.
+    options: { maxPayload: 64 * 1024, handleProtocols: (offered) => chooseWebSocketProtocol(offered) },
     // Tell clients the server is going away (1001) rather than dropping them.
     preClose(done) {
       for (const client of this.websocketServer.clients) client.close(1001, 'server shutting down');
@@ -81,5 +124,7 @@ export function buildApp({
   void app.register(eventRoutes, { jobs, hub, maxBufferedBytes, slowClientMs });
   void app.register(healthRoutes, { checks: health });
   void app.register(openApiRoutes);
+  if (keys) void app.register(keyRoutes, { keys });
+  void app.register(whoamiRoutes, { auth: access.mode });
   return app;
 }

@@ -1,13 +1,18 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import {
+  ApiKeyNotFound,
   DependencyUnavailable,
+  Forbidden,
   DomainError,
   IdempotencyConflict,
   InvalidRequest,
   InvalidSpec,
   JobAlreadyFinished,
   JobNotFound,
+  QuotaExceeded,
+  RateLimited,
+  Unauthenticated,
 } from '../domain/errors.js';
 import type { ErrorBody } from './schemas/common.js';
 import { requestValidationError } from './validation.js';
@@ -16,7 +21,10 @@ export type { ErrorBody };
 
 /** The HTTP status of each domain error; the one place that knows. */
 function statusOf(error: DomainError): number {
-  if (error instanceof JobNotFound) return 404;
+  if (error instanceof JobNotFound || error instanceof ApiKeyNotFound) return 404;
+  if (error instanceof Unauthenticated) return 401;
+  if (error instanceof Forbidden) return 403;
+  if (error instanceof RateLimited || error instanceof QuotaExceeded) return 429;
   if (error instanceof InvalidSpec || error instanceof InvalidRequest) return 400;
   if (error instanceof IdempotencyConflict) return 422;
   if (error instanceof JobAlreadyFinished) return 409;
@@ -35,6 +43,8 @@ function sendDomainError(error: DomainError, request: FastifyRequest, reply: Fas
     request.log.warn({ err: error.cause ?? error }, `${error.dependency} unavailable`);
     void reply.header('retry-after', '5');
   }
+  if (error instanceof Unauthenticated) void reply.header('www-authenticate', 'Bearer realm="trainer"');
+  if (error instanceof RateLimited) void reply.header('retry-after', String(error.retryAfterSeconds));
   void reply.status(status).send(bodyOf(error));
 }
 

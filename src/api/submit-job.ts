@@ -1,4 +1,5 @@
 import { createHash, randomInt, randomUUID } from 'node:crypto';
+import type { Viewer } from '../domain/access.js';
 import { IdempotencyConflict, InvalidRequest, InvalidSpec } from '../domain/errors.js';
 import { parseJobSpec, type SpecLimits } from '../domain/job-spec.js';
 import { specParameterCount, totalSteps } from '../domain/model-shape.js';
@@ -19,6 +20,8 @@ export interface SubmitDeps {
   publish: PublishEvent;
   limits: SpecLimits;
   logger: Logger;
+  /** Admits one more job of an owner or throws (quotas and submission rate); none with AUTH=off. */
+  admit?: (owner: string) => Promise<void>;
 }
 
 // Key order does not change what a body means, so it does not change its hash either.
@@ -42,19 +45,23 @@ function checkIdempotencyKey(key: string | undefined): void {
 }
 
 /** A new job's row from a valid body: every default filled in, and always a seed, so any run can be repeated. */
-function newJob(body: unknown, limits: SpecLimits) {
+function newJob(body: unknown, limits: SpecLimits, owner: string) {
   const parsed = parseJobSpec(body, limits);
   if (!parsed.ok) throw new InvalidSpec(parsed.issues);
   const spec = { ...parsed.spec, seed: parsed.spec.seed ?? randomInt(0, 2 ** 32 - 1) };
-  return { id: randomUUID(), spec, parameterCount: specParameterCount(spec), totalSteps: totalSteps(spec) };
+  return { id: randomUUID(), spec, parameterCount: specParameterCount(spec), totalSteps: totalSteps(spec), owner };
 }
+
+// Idempotency keys are each owner's own: the same key from two owners names two different jobs,
+// and one owner can never replay (and so read) another's job. Owners contain no ":".
+const ownKey = (owner: string, key: string | undefined) => (key === undefined ? undefined : `${owner}:${key}`);
 
 /**
  * Validates, stores (committed before queueing) and queues a job. With an idempotency key, a repeat
  * of the same body returns the job the key first created (`replayed`), and a different body under
  * the same key is an IdempotencyConflict.
  */
-export function createSubmit({ jobs, get, enqueue, publish, limits, logger }: SubmitDeps) {
+export function createSubmit({ jobs, get, enqueue, publish, limits, logger, admit }: SubmitDeps) {
   async function replay(key: string | undefined, bodyHash: string): Promise<Submitted | null> {
     const existing = key === undefined ? null : await jobs.findByIdempotencyKey(key);
     if (!existing) return null;
@@ -62,8 +69,10 @@ export function createSubmit({ jobs, get, enqueue, publish, limits, logger }: Su
     return { job: await get(existing.jobId), replayed: true };
   }
 
-  async function store(body: unknown, key: string | undefined, bodyHash: string): Promise<Submitted> {
-    const job = newJob(body, limits);
+  async function store(viewer: Viewer, body: unknown, key: string | undefined, bodyHash: string): Promise<Submitted> {
+    const job = newJob(body, limits, viewer.owner);
+    // Only a valid new job counts against the owner's quotas; replays and invalid specs do not.
+    await admit?.(viewer.owner);
     if (key === undefined) return { job: await jobs.create(job), replayed: false };
     const created = await jobs.createWithKey(job, key, bodyHash);
     if (created) return { job: created, replayed: false };
@@ -84,12 +93,14 @@ export function createSubmit({ jobs, get, enqueue, publish, limits, logger }: Su
     publish({ type: 'status', jobId: job.id, status: 'queued', error: null });
   }
 
-  return async function submit(body: unknown, idempotencyKey?: string): Promise<Submitted> {
+  /** Submits a job owned by `viewer.owner`. */
+  return async function submit(viewer: Viewer, body: unknown, idempotencyKey?: string): Promise<Submitted> {
     checkIdempotencyKey(idempotencyKey);
     const bodyHash = idempotencyKey === undefined ? '' : createHash('sha256').update(canonicalJson(body)).digest('hex');
-    const earlier = await replay(idempotencyKey, bodyHash);
+    const key = ownKey(viewer.owner, idempotencyKey);
+    const earlier = await replay(key, bodyHash);
     if (earlier) return earlier;
-    const submitted = await store(body, idempotencyKey, bodyHash);
+    const submitted = await store(viewer, body, key, bodyHash);
     if (!submitted.replayed) await queue(submitted.job);
     return submitted;
   };

@@ -96,3 +96,56 @@ export class DependencyUnavailable extends DomainError {
     this.name = 'DependencyUnavailable';
   }
 }
+
+/** A request without a usable API key: none, an unknown one or a revoked one. */
+export class Unauthenticated extends DomainError {
+  readonly code = 'unauthenticated';
+  constructor(message = 'this server needs an API key: send Authorization: Bearer <key>') {
+    super(message);
+    this.name = 'Unauthenticated';
+  }
+}
+
+/** A key whose role may not do this (a viewer submitting, a member managing keys). */
+export class Forbidden extends DomainError {
+  readonly code = 'forbidden';
+  constructor(role: string, action: string) {
+    super(`a key with role ${role} may not ${action}`);
+    this.name = 'Forbidden';
+  }
+}
+
+/** Too many requests within a limit's window; `retryAfterSeconds` says when the window ends. */
+export class RateLimited extends DomainError {
+  readonly code = 'rate_limited';
+  constructor(
+    readonly limit: string,
+    readonly max: number,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(`rate limit exceeded: ${limit} (at most ${max} per minute); retry after ${retryAfterSeconds} s`);
+    this.name = 'RateLimited';
+  }
+}
+
+/** A quota that is full right now, such as queued plus running jobs per owner. */
+export class QuotaExceeded extends DomainError {
+  readonly code = 'quota_exceeded';
+  constructor(
+    readonly quota: string,
+    readonly used: number,
+    readonly max: number,
+  ) {
+    super(`quota exceeded: ${quota} is ${used} of at most ${max}`);
+    this.name = 'QuotaExceeded';
+  }
+}
+
+/** An API key id that names no key. */
+export class ApiKeyNotFound extends DomainError {
+  readonly code = 'not_found';
+  constructor(readonly keyId: string) {
+    super(`API key ${keyId} was not found`);
+    this.name = 'ApiKeyNotFound';
+  }
+}

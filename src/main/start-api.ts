@@ -1,9 +1,14 @@
-import type { Config } from '../config.js';
+import { authMode, isLoopback, type Config } from '../config.js';
 import type { Logger } from '../logger.js';
+import type { AccessControl } from '../api/access-control.js';
 import { buildApp } from '../api/app.js';
 import { createEventHub } from '../api/event-hub.js';
 import type { HealthChecks } from '../api/health.js';
 import { createJobsService } from '../api/jobs-service.js';
+import { createKeysService } from '../api/keys-service.js';
+import { createSubmissionQuota, type Limits } from '../api/quotas.js';
+import { createRateLimiter } from '../api/rate-limiter.js';
+import { createApiKeysRepository } from '../store/api-keys.js';
 import { createEventPublisher } from '../events/job-events.js';
 import { announceCancel } from '../queue/cancel-channel.js';
 import { createRedis, type Redis } from '../queue/redis.js';
@@ -39,14 +44,57 @@ function healthChecks(prisma: PrismaClient, redis: Redis, prefix: string): Healt
   };
 }
 
+function limitsOf(config: Config): Limits {
+  return {
+    requestsPerKeyPerMinute: config.RATE_LIMIT_REQUESTS_PER_MINUTE,
+    submissionsPerOwnerPerMinute: config.RATE_LIMIT_SUBMISSIONS_PER_MINUTE,
+    activeJobsPerOwner: config.MAX_ACTIVE_JOBS_PER_OWNER,
+    failedAuthPerAddressPerMinute: config.MAX_FAILED_AUTH_PER_MINUTE,
+  };
+}
+
+/** AUTH as configured, saying so loudly when anyone who reaches the port may use the server. */
+function accessControl(config: Config, logger: Logger, prisma: PrismaClient, redis: Redis): AccessControl {
+  if (authMode(config) === 'off') {
+    if (!isLoopback(config.HOST)) {
+      logger.warn(
+        { host: config.HOST },
+        'AUTH=off on a non-loopback address: anyone who can reach this port can submit, cancel and read every job',
+      );
+    }
+    return { mode: 'off' };
+  }
+  return {
+    mode: 'required',
+    keys: createApiKeysRepository(prisma),
+    ...(config.ADMIN_API_KEY === undefined ? {} : { adminKey: config.ADMIN_API_KEY }),
+    limiter: createRateLimiter(redis, config.QUEUE_PREFIX),
+    limits: limitsOf(config),
+    logger,
+  };
+}
+
 /** Composes and starts the HTTP API. Resolves once it listens; `address` says where. */
 export async function startApi(config: Config, logger: Logger): Promise<Service & { address: string }> {
   const applied = await migrate(config.DATABASE_URL);
   if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
   const { prisma, redis, subscriber, queue } = connect(config, logger);
   const prefix = config.QUEUE_PREFIX;
+  const access = accessControl(config, logger, prisma, redis);
+  const jobsRepository = createJobsRepository(prisma);
+  // Quotas bind owners; with AUTH=off there is one owner, the local user, and no quotas.
+  const admit =
+    access.mode === 'required'
+      ? createSubmissionQuota({
+          limiter: access.limiter,
+          countActive: (owner) => jobsRepository.countActive(owner),
+          limits: access.limits,
+          logger,
+        })
+      : undefined;
   const jobs = createJobsService({
-    jobs: createJobsRepository(prisma),
+    jobs: jobsRepository,
+    ...(admit ? { admit } : {}),
     enqueue: (jobId) => enqueueTraining(queue, jobId),
     dequeue: async (jobId) => {
       await queue.remove(jobId);
@@ -65,6 +113,9 @@ export async function startApi(config: Config, logger: Logger): Promise<Service 
     hub: createEventHub(subscriber, prefix),
     jobs,
     health: healthChecks(prisma, redis, prefix),
+    access,
+    keys: createKeysService(createApiKeysRepository(prisma)),
+    corsOrigins: config.CORS_ORIGINS,
   });
   const address = await app.listen({ host: config.HOST, port: config.PORT });
   return {

@@ -26,6 +26,8 @@ export interface NewJob {
   spec: JobSpec;
   parameterCount: number;
   totalSteps: number;
+  /** The owner of the key that submitted it; the column's default ("local") when absent. */
+  owner?: string;
 }
 
 /** Prisma's `include` for a job with its epochs, in order. */
@@ -46,6 +48,7 @@ export function newJobRow(job: NewJob) {
     spec: specJson(toStoredJobSpec(job.spec)),
     parameterCount: job.parameterCount,
     totalSteps: job.totalSteps,
+    ...(job.owner === undefined ? {} : { owner: job.owner }),
   };
 }
 
