@@ -107,7 +107,6 @@ export function buildApp({
   corsOrigins = [],
 }: AppDeps): FastifyInstance {
   const app = createServer(logger, bodyLimit);
-  registerAccessControl(app, access);
   registerHardening(app, corsOrigins);
   registerOpenApi(app);
   void app.register(websocket, {
@@ -119,6 +118,9 @@ export function buildApp({
       done();
     },
   });
+  // After the websocket plugin, whose own onRequest hook marks upgrade requests so that one refused
+  // here has its socket closed; before every route, so each is in the access table.
+  void app.after(() => registerAccessControl(app, access));
   void app.register(jobRoutes, { jobs });
   void app.register(compareRoutes, { jobs });
   void app.register(eventRoutes, { jobs, hub, maxBufferedBytes, slowClientMs });
