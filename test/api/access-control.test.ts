@@ -278,11 +278,40 @@ describe('access control', () => {
     expect(untested).toEqual([]);
   });
 
+  it('treats a route that declares no access as admin only (fail closed)', async () => {
+    const keys = testKeys(database.prisma);
+    const scratch = buildApp({
+      logger: silentLogger(),
+      bodyLimit: 1024,
+      hub: createEventHub(subscriber, queuePrefix('access')),
+      health: healthyChecks,
+      jobs: createJobsService({
+        jobs: repository,
+        ...idleQueue,
+        maxParameters: 1,
+        maxJobMemoryBytes: 1,
+        logger: silentLogger(),
+      }),
+      access: requiredAccess(database.prisma, redis, queuePrefix('access'), silentLogger()),
+      keys,
+    });
+    // A route someone forgot to declare.
+    scratch.get('/forgotten', () => ({ ok: true }));
+    const as = async (principal: Principal) =>
+      (await scratch.inject({ method: 'GET', url: '/forgotten', headers: headersOf(principal) })).statusCode;
+    expect(await as('none')).toBe(401);
+    expect(await as('viewer')).toBe(403);
+    expect(await as('owningMember')).toBe(403);
+    expect(await as('admin')).toBe(200);
+    expect(scratch.accessTable().find((route) => route.url === '/forgotten')?.access).toBeUndefined();
+    await scratch.close();
+  });
+
   it('lists only the jobs a key may see; an admin sees all and may filter by owner', async () => {
     const ids = async (principal: Principal, query = '') =>
-      (
-        await app.inject({ method: 'GET', url: `/jobs?limit=100${query}`, headers: headersOf(principal) })
-      ).json<{ runs: { id: string }[] }>().runs.map((run) => run.id);
+      (await app.inject({ method: 'GET', url: `/jobs?limit=100${query}`, headers: headersOf(principal) }))
+        .json<{ runs: { id: string }[] }>()
+        .runs.map((run) => run.id);
     expect(await ids('otherMember')).toContain(fixture.bobJob);
     expect(await ids('otherMember')).not.toContain(fixture.aliceJob);
     expect(await ids('viewer')).toContain(fixture.aliceJob);
@@ -373,7 +402,7 @@ describe('access control', () => {
     const response = await app.inject({ method: 'GET', url: '/health' });
     const policy = response.headers['content-security-policy'];
     expect(policy).toMatch(/script-src 'self'(;|$)/);
-    expect(policy).not.toContain('unsafe-inline\'; script');
+    expect(policy).not.toContain("unsafe-inline'; script");
     expect(response.headers['x-content-type-options']).toBe('nosniff');
     // CORS is off without CORS_ORIGINS.
     const preflight = await app.inject({
