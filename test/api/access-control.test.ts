@@ -278,6 +278,14 @@ describe('access control', () => {
     expect(untested).toEqual([]);
   });
 
+  it("gives the HEAD route fastify adds for a GET route the GET route's access", async () => {
+    const head = (principal: Principal) =>
+      app.inject({ method: 'HEAD', url: `/jobs/${fixture.aliceJob}`, headers: headersOf(principal) });
+    expect((await head('none')).statusCode).toBe(401);
+    expect((await head('viewer')).statusCode).toBe(200);
+    expect((await head('otherMember')).statusCode).toBe(404);
+  });
+
   it('treats a route that declares no access as admin only (fail closed)', async () => {
     const keys = testKeys(database.prisma);
     const scratch = buildApp({
