@@ -55,6 +55,27 @@ const envSchema = z.object({
   DATASET_TMP_DIR: z.string().min(1).default(os.tmpdir()),
   // A worker's decoded datasets kept in memory for the next job on them.
   DATASET_CACHE_BYTES: integer(0, 2 ** 50).default(2 * 1024 ** 3),
+  // Access control (README "Access control"). AUTH defaults by HOST: see authMode().
+  AUTH: z.enum(['off', 'required']).optional(),
+  ADMIN_API_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
+  // Comma-separated origins allowed to call the API from a browser; CORS is off when unset.
+  CORS_ORIGINS: z
+    .string()
+    .transform((value) =>
+      value
+        .split(',')
+        .map((origin) => origin.trim())
+        .filter((origin) => origin !== ''),
+    )
+    .pipe(z.array(z.url('must be a comma-separated list of origins like https://example.com')))
+    .default([]),
+  // 0 turns a limit off.
+  RATE_LIMIT_REQUESTS_PER_MINUTE: integer(0, 10_000_000).default(600),
+  RATE_LIMIT_SUBMISSIONS_PER_MINUTE: integer(0, 10_000_000).default(60),
+  MAX_ACTIVE_JOBS_PER_OWNER: integer(0, 10_000_000).default(20),
+  MAX_FAILED_AUTH_PER_MINUTE: integer(0, 10_000_000).default(30),
+  // Stored bytes of one owner's uploaded datasets together.
+  DATASET_OWNER_MAX_BYTES: integer(0, 2 ** 50).default(10 * 1024 ** 3),
 });
 
 export type Config = Readonly<z.infer<typeof envSchema>>;
@@ -81,4 +102,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     );
   }
   return Object.freeze(parsed.data);
+}
+
+/** Whether a listen address only accepts connections from this machine. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/**
+ * AUTH as set, or by HOST when unset: off on a loopback address (local use stays two commands),
+ * required on any other. So a server that listens on the network without keys was asked to, in
+ * so many words; start-up warns about it.
+ */
+export function authMode(config: Config): 'off' | 'required' {
+  return config.AUTH ?? (isLoopback(config.HOST) ? 'off' : 'required');
 }

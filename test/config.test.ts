@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/config.js';
+import { authMode, ConfigError, loadConfig } from '../src/config.js';
 
 describe('configuration', () => {
   it('has local defaults', () => {
@@ -40,5 +40,36 @@ describe('configuration', () => {
       expect(result.stderr).toMatch(/invalid configuration:\n\s+- PORT="99999": .*65535/);
       expect(result.stderr).not.toMatch(/\bat .*\.js:\d+/);
     }
+  });
+});
+
+describe('access control configuration', () => {
+  it('defaults AUTH to off on a loopback address and to required on any other', () => {
+    expect(authMode(loadConfig({}))).toBe('off');
+    expect(authMode(loadConfig({ HOST: '127.0.0.1' }))).toBe('off');
+    expect(authMode(loadConfig({ HOST: 'localhost' }))).toBe('off');
+    expect(authMode(loadConfig({ HOST: '::1' }))).toBe('off');
+    expect(authMode(loadConfig({ HOST: '0.0.0.0' }))).toBe('required');
+    expect(authMode(loadConfig({ HOST: '192.168.1.5' }))).toBe('required');
+    expect(authMode(loadConfig({ HOST: '0.0.0.0', AUTH: 'off' }))).toBe('off');
+    expect(authMode(loadConfig({ HOST: '127.0.0.1', AUTH: 'required' }))).toBe('required');
+  });
+
+  it('refuses an ADMIN_API_KEY shorter than 32 characters and CORS_ORIGINS that are not origins', () => {
+    expect(() => loadConfig({ ADMIN_API_KEY: 'short' })).toThrow(/ADMIN_API_KEY=.*at least 32 characters/);
+    expect(() => loadConfig({ CORS_ORIGINS: 'https://a.example, nonsense' })).toThrow(ConfigError);
+    expect(loadConfig({ CORS_ORIGINS: 'https://a.example, http://b.example:8080' }).CORS_ORIGINS).toEqual([
+      'https://a.example',
+      'http://b.example:8080',
+    ]);
+  });
+
+  it('has the limits of the issue by default', () => {
+    expect(loadConfig({})).toMatchObject({
+      RATE_LIMIT_REQUESTS_PER_MINUTE: 600,
+      RATE_LIMIT_SUBMISSIONS_PER_MINUTE: 60,
+      MAX_ACTIVE_JOBS_PER_OWNER: 20,
+      CORS_ORIGINS: [],
+    });
   });
 });

@@ -1,8 +1,12 @@
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger } from '../logger.js';
 import { dashboardRoutes } from './dashboard.js';
+import { chooseWebSocketProtocol, registerAccessControl, type AccessControl } from './access-control.js';
+import type { KeysService } from './keys-service.js';
 import { errorHandler, routeNotFound } from './errors.js';
 import type { DatasetsService } from './datasets-service.js';
 import type { EventHub } from './event-hub.js';
@@ -19,6 +23,7 @@ import { modelRoutes } from './routes/models.js';
 import type { ModelsService } from './models-service.js';
 import { createBundledDatasetExamples, type DatasetExamples } from '../datasets/examples.js';
 import { metricsPlugin, type MetricsPluginOptions } from './metrics-plugin.js';
+import { keyRoutes, whoamiRoutes } from './routes/keys.js';
 
 export interface AppDeps {
   jobs: JobsService;
@@ -42,6 +47,38 @@ export interface AppDeps {
   dashboardRoot?: string;
   /** Request timing and GET /metrics (see metrics-plugin.ts); none when absent. */
   metrics?: MetricsPluginOptions;
+  /** How requests are authenticated and limited; AUTH=off (everyone is the local admin) when absent. */
+  access?: AccessControl;
+  /** API keys, for POST/GET/DELETE /keys; those routes answer 404 without it. */
+  keys?: KeysService;
+  /** Origins a browser may call the API from; CORS stays off when empty. */
+  corsOrigins?: readonly string[];
+}
+
+// The dashboard is served from this origin: its own scripts and styles satisfy this policy, and
+// nothing inline runs. WebSockets to the same origin are covered by connect-src 'self'.
+const contentSecurityPolicy = {
+  useDefaults: true,
+  directives: {
+    scriptSrc: ["'self'"],
+    connectSrc: ["'self'"],
+    imgSrc: ["'self'", 'data:'],
+    objectSrc: ["'none'"],
+    frameAncestors: ["'none'"],
+  },
+};
+
+function registerHardening(app: FastifyInstance, corsOrigins: readonly string[]): void {
+  void app.register(helmet, { contentSecurityPolicy });
+  if (corsOrigins.length > 0) {
+    void app.register(cors, {
+      origin: [...corsOrigins],
+      methods: ['GET', 'HEAD', 'POST', 'DELETE'],
+      allowedHeaders: ['authorization', 'content-type', 'idempotency-key'],
+      exposedHeaders: ['location', 'retry-after', 'idempotent-replayed', 'www-authenticate'],
+      maxAge: 600,
+    });
+  }
 }
 
 function createServer(logger: Logger, bodyLimit: number): FastifyInstance {
@@ -91,26 +128,36 @@ export function buildApp({
   datasetExamples = createBundledDatasetExamples(),
   dashboardRoot,
   metrics,
+  access = { mode: 'off' },
+  keys,
+  corsOrigins = [],
 }: AppDeps): FastifyInstance {
   const app = createServer(logger, bodyLimit);
   if (metrics) void app.register(metricsPlugin, metrics);
+  registerHardening(app, corsOrigins);
   registerOpenApi(app);
   void app.register(websocket, {
-    options: { maxPayload: 64 * 1024 },
+    // A browser offers `trainer` and `bearer.<key>`; the answer never echoes the key.
+    options: { maxPayload: 64 * 1024, handleProtocols: (offered) => chooseWebSocketProtocol(offered) },
     // Tell clients the server is going away (1001) rather than dropping them.
     preClose(done) {
       for (const client of this.websocketServer.clients) client.close(1001, 'server shutting down');
       done();
     },
   });
+  // After the websocket plugin, whose own onRequest hook marks upgrade requests so that one refused
+  // here has its socket closed; before every route, so each is in the access table.
+  void app.after(() => registerAccessControl(app, access));
   void app.register(jobRoutes, { jobs });
   void app.register(compareRoutes, { jobs });
   if (datasets) void app.register(datasetRoutes, { datasets });
   void app.register(eventRoutes, { jobs, hub, maxBufferedBytes, slowClientMs });
   void app.register(healthRoutes, { checks: health });
-  if (models) void app.register(modelRoutes, { models, predictBodyLimit });
-  void app.register(datasetExampleRoutes, { examples: datasetExamples });
+  if (models) void app.register(modelRoutes, { jobs, models, predictBodyLimit });
+  void app.register(datasetExampleRoutes, { examples: datasetExamples, ...(datasets ? { datasets } : {}) });
   void app.register(openApiRoutes);
+  if (keys) void app.register(keyRoutes, { keys });
+  void app.register(whoamiRoutes, { auth: access.mode });
   void app.register(dashboardRoutes, dashboardRoot === undefined ? {} : { root: dashboardRoot });
   return app;
 }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import compress from '@fastify/compress';
 import fastifyStatic from '@fastify/static';
+import { defaultAccess } from './access-control.js';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 
 /** Where `npm run build` puts the dashboard (vite's output), from dist/api or src/api alike. */
@@ -38,6 +39,8 @@ function sendIndex(reply: FastifyReply, root: string): FastifyReply {
  */
 export async function dashboardRoutes(app: FastifyInstance, options: DashboardOptions): Promise<void> {
   const root = options.root ?? defaultDashboardRoot;
+  // The pages and assets are public: a page asks for a key itself when the API needs one.
+  defaultAccess(app, 'public');
   const hide = { schema: { hide: true } };
   if (!existsSync(path.join(root, 'index.html'))) {
     for (const url of dashboardPages) app.get(url, hide, (_request, reply) => reply.type('text/plain').send(notBuilt));

@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyRequest } from 'fastify';
+import { visibleOwner, type Viewer } from '../domain/access.js';
 import {
   bundledDataset,
   datasets as bundled,
@@ -28,6 +29,8 @@ export interface DatasetLimits {
   maxUploadBytes: number;
   maxExamples: number;
   maxTotalBytes: number;
+  /** Stored bytes of one owner's datasets together (DATASET_OWNER_MAX_BYTES); absent or 0: no such limit. */
+  maxOwnerBytes?: number;
 }
 
 export interface DatasetsServiceDeps {
@@ -87,9 +90,9 @@ export function datasetView(stored: StoredDataset): DatasetView {
   };
 }
 
-/** Stores the built dataset: its bytes first, then its row; the bytes go again if the row cannot be written. */
-async function store(deps: DatasetsServiceDeps, built: BuiltDataset, uploadBytes: number): Promise<StoredDataset> {
-  const { datasets, artifacts, limits, logger } = deps;
+/** Throws DatasetTooLarge when `built` does not fit in all datasets' storage, or in its owner's. */
+async function checkStorage(deps: DatasetsServiceDeps, built: BuiltDataset, owner: string): Promise<void> {
+  const { datasets, limits } = deps;
   const used = await datasets.totalBytes();
   if (used + built.bytes > limits.maxTotalBytes) {
     throw new DatasetTooLarge(
@@ -97,6 +100,26 @@ async function store(deps: DatasetsServiceDeps, built: BuiltDataset, uploadBytes
       `the dataset takes ${built.bytes} bytes stored; datasets already take ${used} of the ${limits.maxTotalBytes} bytes allowed (DATASET_MAX_TOTAL_BYTES)`,
     );
   }
+  const ownerMax = limits.maxOwnerBytes ?? 0;
+  if (ownerMax <= 0) return;
+  const ownerUsed = await datasets.totalBytes(owner);
+  if (ownerUsed + built.bytes > ownerMax) {
+    throw new DatasetTooLarge(
+      'owner',
+      `the dataset takes ${built.bytes} bytes stored; the datasets of owner ${owner} already take ${ownerUsed} of the ${ownerMax} bytes allowed per owner (DATASET_OWNER_MAX_BYTES)`,
+    );
+  }
+}
+
+/** Stores the built dataset: its bytes first, then its row; the bytes go again if the row cannot be written. */
+async function store(
+  deps: DatasetsServiceDeps,
+  built: BuiltDataset,
+  uploadBytes: number,
+  owner: string,
+): Promise<StoredDataset> {
+  const { datasets, artifacts, logger } = deps;
+  await checkStorage(deps, built, owner);
   const artifact = await artifacts.put(built.content());
   try {
     const created = await datasets.create({
@@ -112,6 +135,7 @@ async function store(deps: DatasetsServiceDeps, built: BuiltDataset, uploadBytes
       sha256: artifact.sha256,
       bytes: artifact.bytes,
       uploadBytes,
+      owner,
     });
     if (!created) throw new DatasetNameTaken(built.info.name);
     return created;
@@ -128,6 +152,7 @@ async function store(deps: DatasetsServiceDeps, built: BuiltDataset, uploadBytes
 /** Receives, validates and stores an upload; nothing of it remains when it fails. */
 async function receiveAndStore(
   request: FastifyRequest,
+  owner: string,
   deps: DatasetsServiceDeps,
   taken: (name: string) => Promise<boolean>,
 ): Promise<StoredDataset> {
@@ -144,7 +169,7 @@ async function receiveAndStore(
       maxStoredBytes: limits.maxTotalBytes,
     });
     const builtAt = performance.now();
-    const stored = await store(deps, built, received.bytes);
+    const stored = await store(deps, built, received.bytes, owner);
     const ms = (from: number, to = performance.now()) => Math.round(to - from);
     const phases = {
       receiveMs: ms(started, receivedAt),
@@ -152,7 +177,7 @@ async function receiveAndStore(
       storeMs: ms(builtAt),
     };
     logger.info(
-      { dataset: settings.name, uploadBytes: received.bytes, bytes: stored.bytes, ...phases },
+      { dataset: settings.name, owner, uploadBytes: received.bytes, bytes: stored.bytes, ...phases },
       'dataset uploaded',
     );
     return stored;
@@ -161,7 +186,11 @@ async function receiveAndStore(
   }
 }
 
-/** Uploading, listing, reading and deleting datasets, independent of HTTP status codes: it throws domain errors. */
+/**
+ * Uploading, listing, reading and deleting datasets, independent of HTTP status codes: it throws
+ * domain errors. Every operation acts for a `Viewer`: bundled datasets are everyone's; an uploaded
+ * one is its owner's (an admin sees all), and another owner's is DatasetNotFound, like a missing one.
+ */
 export function createDatasetsService(deps: DatasetsServiceDeps) {
   const datasets = guardStore(deps.datasets);
   const artifacts = guardStore(deps.artifacts);
@@ -172,29 +201,31 @@ export function createDatasetsService(deps: DatasetsServiceDeps) {
   }
 
   return {
-    /** Receives, validates and stores an upload; nothing of it remains when it fails. */
-    upload: (request: FastifyRequest) => receiveAndStore(request, { ...deps, datasets, artifacts }, taken),
+    /** Receives, validates and stores an upload owned by `viewer.owner`; nothing of it remains when it fails. */
+    upload: (viewer: Viewer, request: FastifyRequest) =>
+      receiveAndStore(request, viewer.owner, { ...deps, datasets, artifacts }, taken),
 
-    async list(): Promise<DatasetSummary[]> {
-      const uploaded = await datasets.list();
+    /** The bundled datasets and the uploaded ones `viewer` sees; an admin may ask for one owner's (`owner`). */
+    async list(viewer: Viewer, owner?: string): Promise<DatasetSummary[]> {
+      const uploaded = await datasets.list(visibleOwner(viewer) ?? owner);
       return [
         ...Object.values(bundled).map((info) => summaryOf(info, null)),
         ...uploaded.map((stored) => summaryOf(stored.info, stored)),
       ];
     },
 
-    async get(name: string): Promise<DatasetView> {
+    async get(viewer: Viewer, name: string): Promise<DatasetView> {
       const info = bundledDataset(name);
       if (info) return bundledView(info);
-      const stored = await datasets.find(name);
+      const stored = await datasets.find(name, visibleOwner(viewer));
       if (!stored) throw new DatasetNotFound(name);
       return datasetView(stored);
     },
 
     /** Deletes an uploaded dataset no queued or running job uses; finished jobs keep their records. */
-    async delete(name: string): Promise<void> {
+    async delete(viewer: Viewer, name: string): Promise<void> {
       if (isBundledDataset(name)) throw new BundledDatasetReadOnly(name);
-      const deletion = await datasets.delete(name);
+      const deletion = await datasets.delete(name, visibleOwner(viewer));
       if (deletion.outcome === 'missing') throw new DatasetNotFound(name);
       if (deletion.outcome === 'in-use') throw new DatasetInUse(name, deletion.jobIds);
       // The Postgres store lost the bytes with the row (a trigger); another store needs telling.
@@ -202,10 +233,13 @@ export function createDatasetsService(deps: DatasetsServiceDeps) {
       logger.info({ dataset: name }, 'dataset deleted');
     },
 
-    /** The description of a dataset by name, bundled or uploaded: what POST /jobs checks a spec against. */
-    async find(name: string): Promise<DatasetInfo | undefined> {
+    /**
+     * The description of a dataset by name that jobs of `owner` may use: a bundled one or one of that
+     * owner's uploads (whoever submits, an admin too). What POST /jobs checks a spec against.
+     */
+    async find(name: string, owner: string): Promise<DatasetInfo | undefined> {
       if (!datasetNamePattern.test(name)) return undefined;
-      return bundledDataset(name) ?? (await datasets.find(name))?.info;
+      return bundledDataset(name) ?? (await datasets.find(name, owner))?.info;
     },
   };
 }

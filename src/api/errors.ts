@@ -6,7 +6,9 @@ import {
   DatasetNameTaken,
   DatasetNotFound,
   DatasetTooLarge,
+  ApiKeyNotFound,
   DependencyUnavailable,
+  Forbidden,
   DomainError,
   EvaluationNotAvailable,
   IdempotencyConflict,
@@ -19,6 +21,9 @@ import {
   ModelNotAvailable,
   ResourceNotFound,
   TooManyItems,
+  QuotaExceeded,
+  RateLimited,
+  Unauthenticated,
 } from '../domain/errors.js';
 import type { ErrorBody } from './schemas/common.js';
 import { requestValidationError } from './validation.js';
@@ -28,9 +33,12 @@ export type { ErrorBody };
 /** The HTTP status of each domain error; the one place that knows. */
 function statusOf(error: DomainError): number {
   if (error instanceof JobNotFound || error instanceof ResourceNotFound || error instanceof DatasetNotFound) return 404;
+  if (error instanceof ApiKeyNotFound) return 404;
+  if (error instanceof Unauthenticated) return 401;
+  if (error instanceof Forbidden || error instanceof BundledDatasetReadOnly) return 403;
+  if (error instanceof RateLimited || error instanceof QuotaExceeded) return 429;
   if (error instanceof InvalidSpec || error instanceof InvalidRequest || error instanceof InvalidDataset) return 400;
   if (error instanceof DatasetNameTaken || error instanceof DatasetInUse) return 409;
-  if (error instanceof BundledDatasetReadOnly) return 403;
   if (error instanceof DatasetTooLarge) return 413;
   if (error instanceof IdempotencyConflict) return 422;
   if (error instanceof JobAlreadyFinished || error instanceof JobStillActive) return 409;
@@ -57,6 +65,8 @@ function sendDomainError(error: DomainError, request: FastifyRequest, reply: Fas
     request.log.warn({ err: error.cause ?? error }, `${error.dependency} unavailable`);
     void reply.header('retry-after', '5');
   }
+  if (error instanceof Unauthenticated) void reply.header('www-authenticate', 'Bearer realm="trainer"');
+  if (error instanceof RateLimited) void reply.header('retry-after', String(error.retryAfterSeconds));
   void reply.status(status).send(bodyOf(error));
 }
 

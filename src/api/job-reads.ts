@@ -24,8 +24,9 @@ type Store = Pick<JobsRepository, 'find' | 'historyExtent' | 'historyPages' | 'p
 
 /** Reading jobs and their loss histories. */
 export function createJobReads(jobs: Store) {
-  async function get(id: string): Promise<JobWithEpochs> {
-    const job = await jobs.find(checkId(id));
+  /** The job; with `owner`, only that owner's: another owner's job is JobNotFound, exactly like a missing one. */
+  async function get(id: string, owner?: string): Promise<JobWithEpochs> {
+    const job = await jobs.find(checkId(id), owner);
     if (!job) throw new JobNotFound([id]);
     return job;
   }
@@ -65,8 +66,8 @@ export function createJobReads(jobs: Store) {
      * The history, whole or downsampled (LTTB) to about `points`, always keeping the first and last
      * step; read from Postgres a page at a time, and a whole history is passed on the same way.
      */
-    history: async (id: string, points?: number): Promise<History> => {
-      const job = await get(id);
+    history: async (id: string, points?: number, owner?: string): Promise<History> => {
+      const job = await get(id, owner);
       const extent = await jobs.historyExtent(job.id);
       if (points === undefined || extent.count <= points) {
         const steps = jobs.historyPages(job.id, { through: extent.lastStep });

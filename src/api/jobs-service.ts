@@ -1,3 +1,4 @@
+import { visibleOwner, type Viewer } from '../domain/access.js';
 import { JobAlreadyFinished, JobNotFound, JobStillActive } from '../domain/errors.js';
 import type { PublishEvent } from '../events/job-events.js';
 import type { Logger } from '../logger.js';
@@ -24,10 +25,16 @@ export interface JobsServiceDeps {
   /** Finds a dataset by name at submission; only the bundled ones when absent. */
   findDataset?: DatasetResolver;
   logger: Logger;
+  /** Admits one more job of an owner or throws (quotas, submission rate); absent with AUTH=off. */
+  admit?: (owner: string) => Promise<void>;
 }
 
 /** GET /jobs's filters, sort and page, with the cursor as the client holds it. */
-export type RunListRequest = Omit<RunQuery, 'after'> & { cursor?: string };
+export type RunListRequest = Omit<RunQuery, 'after' | 'owner'> & {
+  cursor?: string;
+  /** Only this owner's runs; honoured for admins, who otherwise see every owner's. */
+  owner?: string;
+};
 
 export interface RunPage {
   runs: JobWithEpochs[];
@@ -40,15 +47,20 @@ type CancelDeps = Pick<JobsServiceDeps, 'dequeue' | 'announceCancel' | 'publish'
   get: (id: string) => Promise<JobWithEpochs>;
 };
 
+/** The owner a request is limited to: a non-admin's own; for an admin, the filter it asked for, if any. */
+function listOwner(viewer: Viewer, asked: string | undefined): string | undefined {
+  return visibleOwner(viewer) ?? asked;
+}
+
 /** Cancels a queued job at once or asks a running one's worker to stop; JobAlreadyFinished once it has ended. */
 function createCancel({ jobs, get, dequeue, announceCancel, publish, logger }: CancelDeps) {
   /**
    * `stopping` is true when a running job's worker was asked to stop (it may already have by the time
    * the job is read back), false when a queued job was cancelled at once.
    */
-  return async function cancel(id: string): Promise<{ job: JobWithEpochs; stopping: boolean }> {
+  return async function cancel(viewer: Viewer, id: string): Promise<{ job: JobWithEpochs; stopping: boolean }> {
     const jobId = checkId(id);
-    const outcome = await jobs.requestCancel(jobId);
+    const outcome = await jobs.requestCancel(jobId, visibleOwner(viewer));
     if (outcome === null) throw new JobNotFound([id]);
     if (outcome === 'finished') throw new JobAlreadyFinished(jobId, (await get(jobId)).status);
     if (outcome === 'cancelled') {
@@ -67,10 +79,19 @@ function createCancel({ jobs, get, dequeue, announceCancel, publish, logger }: C
 }
 
 /** One page of runs and the cursor of the next; the cursor is this service's own, opaque to clients. */
-async function listRuns(jobs: Pick<JobsRepository, 'listRuns'>, request: RunListRequest): Promise<RunPage> {
-  const { cursor, ...query } = request;
+async function listRuns(
+  jobs: Pick<JobsRepository, 'listRuns'>,
+  viewer: Viewer,
+  request: RunListRequest,
+): Promise<RunPage> {
+  const { cursor, owner: askedOwner, ...query } = request;
   const after = cursor === undefined ? undefined : decodeCursor(cursor, query.sort, query.order);
-  const { runs, keys, more } = await jobs.listRuns({ ...query, ...(after ? { after } : {}) });
+  const owner = listOwner(viewer, askedOwner);
+  const { runs, keys, more } = await jobs.listRuns({
+    ...query,
+    ...(after ? { after } : {}),
+    ...(owner === undefined ? {} : { owner }),
+  });
   const last = runs.at(-1);
   const key = keys.at(-1);
   const nextCursor =
@@ -78,35 +99,68 @@ async function listRuns(jobs: Pick<JobsRepository, 'listRuns'>, request: RunList
   return { runs, nextCursor };
 }
 
-/** Submitting, reading, cancelling, listing and comparing jobs, independent of HTTP: it throws domain errors. */
+// Owners never change, so what is known of a job's owner stays true; bounded so memory is too.
+function createOwnerCache(ownerOf: (id: string) => Promise<string | null>, size = 10_000) {
+  const owners = new Map<string, string>();
+  return async (jobId: string): Promise<string | null> => {
+    const known = owners.get(jobId);
+    if (known !== undefined) return known;
+    const owner = await ownerOf(jobId);
+    if (owner === null) return null;
+    if (owners.size >= size) owners.delete(owners.keys().next().value as string);
+    owners.set(jobId, owner);
+    return owner;
+  };
+}
+
+/**
+ * Submitting, reading, cancelling, listing and comparing jobs, independent of HTTP: it throws
+ * domain errors. Every operation takes the `Viewer` it acts for and sees only that viewer's jobs
+ * (an admin's: all); another owner's job is JobNotFound, exactly like one that does not exist.
+ */
 export function createJobsService(deps: JobsServiceDeps) {
   // Database outages surface as DependencyUnavailable, whichever call meets them.
   const jobs = guardStore(deps.jobs);
   const reads = createJobReads(jobs);
   const limits = { maxParameters: deps.maxParameters, maxJobMemoryBytes: deps.maxJobMemoryBytes };
+  const ownerOf = createOwnerCache((id) => jobs.ownerOf(id));
+  /** The job if `viewer` may see it; JobNotFound otherwise. Every route about one job starts here. */
+  const visibleJob = (viewer: Viewer, id: string) => reads.get(id, visibleOwner(viewer));
   return {
-    get: reads.get,
+    visibleJob,
+    get: visibleJob,
+    /** Unchecked reads for a stream whose job was already checked with `visibleJob`. */
     find: reads.find,
     stepsAfter: reads.stepsAfter,
+    /** Unchecked, like `find`: for a stream whose job was already checked with `visibleJob`. */
     perClassAccuracy: reads.perClassAccuracy,
-    history: reads.history,
+    history: (viewer: Viewer, id: string, points?: number) => reads.history(id, points, visibleOwner(viewer)),
     submit: createSubmit({ ...deps, jobs, get: reads.get, limits }),
     cancel: createCancel({ ...deps, jobs, get: reads.get }),
-    list: (request: RunListRequest) => listRuns(jobs, request),
+    list: (viewer: Viewer, request: RunListRequest) => listRuns(jobs, viewer, request),
 
-    /** Deletes an ended job and all it holds; JobStillActive while it is queued or running. */
-    async remove(id: string): Promise<void> {
-      const jobId = checkId(id);
+    /**
+     * Deletes an ended job `viewer` sees and all it holds; JobStillActive while it is queued or running.
+     * The role check (members and admins) is the route's; the owner check is here.
+     */
+    async remove(viewer: Viewer, id: string): Promise<void> {
+      const jobId = (await visibleJob(viewer, id)).id;
       const result = await jobs.deleteEndedJob(jobId);
       if (result.outcome === 'gone') throw new JobNotFound([id]);
       if (result.outcome === 'active') throw new JobStillActive(jobId, result.status);
       deps.logger.info({ jobId }, 'job deleted');
     },
 
-    /** 2 to 20 runs side by side, loss curves downsampled to about `points` each. */
-    async compare(ids: readonly string[], points: number) {
+    /** Whether `viewer` may see events of this job (for the stream of every job's events). */
+    async canSee(viewer: Viewer, jobId: string): Promise<boolean> {
+      const owner = visibleOwner(viewer);
+      return owner === undefined || (await ownerOf(jobId)) === owner;
+    },
+
+    /** 2 to 20 runs side by side, loss curves downsampled to about `points` each; any id not visible fails it all. */
+    async compare(viewer: Viewer, ids: readonly string[], points: number) {
       const unique = [...new Set(ids.map(checkId))];
-      const found = await jobs.findMany(unique);
+      const found = await jobs.findMany(unique, visibleOwner(viewer));
       const missing = unique.filter((id) => !found.some((job) => job.id === id));
       if (missing.length > 0) throw new JobNotFound(missing, { among: true });
       const curves = new Map(

@@ -11,7 +11,8 @@ export interface MetricsPluginOptions {
 /** GET /metrics as Prometheus text, on any app (the API's, or one on METRICS_PORT of its own). */
 export function metricsRoute(app: FastifyInstance, metrics: ApiMetrics): void {
   // Hidden from the OpenAPI document: it is for operators' scrapers, not API clients.
-  app.get('/metrics', { schema: { hide: true }, logLevel: 'warn' }, async (_request, reply) =>
+  // On the API's port it needs an admin key (when keys are required); METRICS_PORT keeps it off that port.
+  app.get('/metrics', { schema: { hide: true }, logLevel: 'warn', config: { access: 'admin' } }, async (_request, reply) =>
     reply.type(metricsContentType).send(await metrics.scrape()),
   );
 }

@@ -7,6 +7,7 @@ import {
   type FastifyPluginCallbackZod,
 } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { defaultAccess } from './access-control.js';
 
 /**
  * Collects every route's zod schemas into an OpenAPI 3.1 document. Register on the root before the
@@ -33,6 +34,8 @@ export const openApiRoutes: FastifyPluginCallbackZod = (app, _options, done) => 
   app.get(
     '/openapi.json',
     {
+      // The API's shape is no secret; what it holds is.
+      config: { access: 'public' },
       schema: {
         summary: 'This API as an OpenAPI 3.1 document',
         description: 'Generated from the zod schemas the routes validate and serialise with. /docs renders it.',
@@ -41,6 +44,10 @@ export const openApiRoutes: FastifyPluginCallbackZod = (app, _options, done) => 
     },
     () => app.swagger() as unknown as Record<string, unknown>,
   );
-  void app.register(swaggerUi, { routePrefix: '/docs' });
+  void app.register((docs, _docsOptions, registered) => {
+    defaultAccess(docs, 'public');
+    void docs.register(swaggerUi, { routePrefix: '/docs' });
+    registered();
+  });
   done();
 };

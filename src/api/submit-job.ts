@@ -1,4 +1,5 @@
 import { createHash, randomInt, randomUUID } from 'node:crypto';
+import type { Viewer } from '../domain/access.js';
 import { IdempotencyConflict, InvalidRequest, InvalidSpec } from '../domain/errors.js';
 import { bundledDataset, type DatasetInfo } from '../domain/datasets.js';
 import { parseJobSpec, requestedDatasetName, type SpecLimits } from '../domain/job-spec.js';
@@ -22,10 +23,15 @@ export interface SubmitDeps {
   /** The dataset of a name, bundled or uploaded, or undefined; bundled ones only when absent. */
   findDataset?: DatasetResolver;
   logger: Logger;
+  /** Admits one more job of an owner or throws (quotas and submission rate); none with AUTH=off. */
+  admit?: (owner: string) => Promise<void>;
 }
 
-/** Looks a dataset up by name at submission (uploaded ones live in the store, hence async). */
-export type DatasetResolver = (name: string) => Promise<DatasetInfo | undefined>;
+/**
+ * Looks a dataset up by name at submission (uploaded ones live in the store, hence async): only
+ * one `owner`, the new job's, may use (bundled, or its own upload).
+ */
+export type DatasetResolver = (name: string, owner: string) => Promise<DatasetInfo | undefined>;
 
 const bundledOnly: DatasetResolver = (name) => Promise.resolve(bundledDataset(name));
 
@@ -51,10 +57,11 @@ function checkIdempotencyKey(key: string | undefined): void {
 
 /**
  * A new job's row from a valid body: every default filled in, and always a seed, so any run can be
- * repeated. The spec is checked against the dataset it names, looked up first.
+ * repeated. The spec is checked against the dataset it names, looked up first among those `owner`
+ * may use: another owner's upload is as unknown as a missing one.
  */
-async function newJob(body: unknown, limits: SpecLimits, findDataset: DatasetResolver) {
-  const info = await findDataset(requestedDatasetName(body));
+async function newJob(body: unknown, limits: SpecLimits, findDataset: DatasetResolver, owner: string) {
+  const info = await findDataset(requestedDatasetName(body), owner);
   const parsed = parseJobSpec(body, limits, info);
   if (!parsed.ok) throw new InvalidSpec(parsed.issues);
   // A spec parses only when its dataset was found.
@@ -66,15 +73,29 @@ async function newJob(body: unknown, limits: SpecLimits, findDataset: DatasetRes
     parameterCount: specParameterCount(spec, info),
     totalSteps: totalSteps(spec, info),
     inputShape: info.inputShape,
+    owner,
   };
 }
+
+// Idempotency keys are each owner's own: the same key from two owners names two different jobs,
+// and one owner can never replay (and so read) another's job. Owners contain no ":".
+const ownKey = (owner: string, key: string | undefined) => (key === undefined ? undefined : `${owner}:${key}`);
 
 /**
  * Validates, stores (committed before queueing) and queues a job. With an idempotency key, a repeat
  * of the same body returns the job the key first created (`replayed`), and a different body under
  * the same key is an IdempotencyConflict.
  */
-export function createSubmit({ jobs, get, enqueue, publish, limits, logger, findDataset = bundledOnly }: SubmitDeps) {
+export function createSubmit({
+  jobs,
+  get,
+  enqueue,
+  publish,
+  limits,
+  logger,
+  admit,
+  findDataset = bundledOnly,
+}: SubmitDeps) {
   async function replay(key: string | undefined, bodyHash: string): Promise<Submitted | null> {
     const existing = key === undefined ? null : await jobs.findByIdempotencyKey(key);
     if (!existing) return null;
@@ -82,8 +103,10 @@ export function createSubmit({ jobs, get, enqueue, publish, limits, logger, find
     return { job: await get(existing.jobId), replayed: true };
   }
 
-  async function store(body: unknown, key: string | undefined, bodyHash: string): Promise<Submitted> {
-    const job = await newJob(body, limits, findDataset);
+  async function store(viewer: Viewer, body: unknown, key: string | undefined, bodyHash: string): Promise<Submitted> {
+    const job = await newJob(body, limits, findDataset, viewer.owner);
+    // Only a valid new job counts against the owner's quotas; replays and invalid specs do not.
+    await admit?.(viewer.owner);
     if (key === undefined) return { job: await jobs.create(job), replayed: false };
     const created = await jobs.createWithKey(job, key, bodyHash);
     if (created) return { job: created, replayed: false };
@@ -104,12 +127,14 @@ export function createSubmit({ jobs, get, enqueue, publish, limits, logger, find
     publish({ type: 'status', jobId: job.id, status: 'queued', error: null });
   }
 
-  return async function submit(body: unknown, idempotencyKey?: string): Promise<Submitted> {
+  /** Submits a job owned by `viewer.owner`. */
+  return async function submit(viewer: Viewer, body: unknown, idempotencyKey?: string): Promise<Submitted> {
     checkIdempotencyKey(idempotencyKey);
     const bodyHash = idempotencyKey === undefined ? '' : createHash('sha256').update(canonicalJson(body)).digest('hex');
-    const earlier = await replay(idempotencyKey, bodyHash);
+    const key = ownKey(viewer.owner, idempotencyKey);
+    const earlier = await replay(key, bodyHash);
     if (earlier) return earlier;
-    const submitted = await store(body, idempotencyKey, bodyHash);
+    const submitted = await store(viewer, body, key, bodyHash);
     if (!submitted.replayed) await queue(submitted.job);
     return submitted;
   };

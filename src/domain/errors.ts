@@ -212,15 +212,76 @@ export class InvalidDataset extends DomainError {
   }
 }
 
-/** An upload beyond a configured size: `what` is `upload` (bytes sent) or `storage` (all datasets' bytes). */
+/**
+ * An upload beyond a configured size: `what` is `upload` (bytes sent), `storage` (all datasets'
+ * bytes) or `owner` (the bytes of one owner's datasets).
+ */
 export class DatasetTooLarge extends DomainError {
-  readonly code: 'upload_too_large' | 'dataset_storage_full';
+  readonly code: 'upload_too_large' | 'dataset_storage_full' | 'dataset_quota_exceeded';
   constructor(
-    readonly what: 'upload' | 'storage',
+    readonly what: 'upload' | 'storage' | 'owner',
     message: string,
   ) {
     super(message);
-    this.code = what === 'upload' ? 'upload_too_large' : 'dataset_storage_full';
+    const codes = {
+      upload: 'upload_too_large',
+      storage: 'dataset_storage_full',
+      owner: 'dataset_quota_exceeded',
+    } as const;
+    this.code = codes[what];
     this.name = 'DatasetTooLarge';
+  }
+}
+
+/** A request without a usable API key: none, an unknown one or a revoked one. */
+export class Unauthenticated extends DomainError {
+  readonly code = 'unauthenticated';
+  constructor(message = 'this server needs an API key: send Authorization: Bearer <key>') {
+    super(message);
+    this.name = 'Unauthenticated';
+  }
+}
+
+/** A key whose role may not do this (a viewer submitting, a member managing keys). */
+export class Forbidden extends DomainError {
+  readonly code = 'forbidden';
+  constructor(role: string, action: string) {
+    super(`a key with role ${role} may not ${action}`);
+    this.name = 'Forbidden';
+  }
+}
+
+/** Too many requests within a limit's window; `retryAfterSeconds` says when the window ends. */
+export class RateLimited extends DomainError {
+  readonly code = 'rate_limited';
+  constructor(
+    readonly limit: string,
+    readonly max: number,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(`rate limit exceeded: ${limit} (at most ${max} per minute); retry after ${retryAfterSeconds} s`);
+    this.name = 'RateLimited';
+  }
+}
+
+/** A quota that is full right now, such as queued plus running jobs per owner. */
+export class QuotaExceeded extends DomainError {
+  readonly code = 'quota_exceeded';
+  constructor(
+    readonly quota: string,
+    readonly used: number,
+    readonly max: number,
+  ) {
+    super(`quota exceeded: ${quota} is ${used} of at most ${max}`);
+    this.name = 'QuotaExceeded';
+  }
+}
+
+/** An API key id that names no key. */
+export class ApiKeyNotFound extends DomainError {
+  readonly code = 'not_found';
+  constructor(readonly keyId: string) {
+    super(`API key ${keyId} was not found`);
+    this.name = 'ApiKeyNotFound';
   }
 }

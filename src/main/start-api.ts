@@ -1,8 +1,8 @@
-import type { Config } from '../config.js';
-import type { DatasetInfo } from '../domain/datasets.js';
+import { authMode, isLoopback, type Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import type { Queue } from 'bullmq';
+import type { AccessControl } from '../api/access-control.js';
 import { buildApp } from '../api/app.js';
 import { createDatasetsService } from '../api/datasets-service.js';
 import { metricsRoute } from '../api/metrics-plugin.js';
@@ -13,8 +13,13 @@ import { createEventHub } from '../api/event-hub.js';
 import type { HealthChecks } from '../api/health.js';
 import { createJobsService } from '../api/jobs-service.js';
 import { createModelsService, modelFilesLoader, type StoredModel } from '../api/models-service.js';
+import type { DatasetResolver } from '../api/submit-job.js';
 import { createPredictor } from '../inference/predictor.js';
 import { createModelsRepository } from '../store/models-repository.js';
+import { createKeysService } from '../api/keys-service.js';
+import { createSubmissionQuota, type Limits } from '../api/quotas.js';
+import { createRateLimiter } from '../api/rate-limiter.js';
+import { createApiKeysRepository } from '../store/api-keys.js';
 import { createEventPublisher } from '../events/job-events.js';
 import { announceCancel } from '../queue/cancel-channel.js';
 import { createRedis, type Redis } from '../queue/redis.js';
@@ -75,7 +80,43 @@ async function serveMetrics(metrics: ApiMetrics, logger: Logger, host: string, p
   return server;
 }
 
-function datasetsService(config: Config, logger: Logger, prisma: PrismaClient, artifacts: ArtifactStore) {
+function limitsOf(config: Config): Limits {
+  return {
+    requestsPerKeyPerMinute: config.RATE_LIMIT_REQUESTS_PER_MINUTE,
+    submissionsPerOwnerPerMinute: config.RATE_LIMIT_SUBMISSIONS_PER_MINUTE,
+    activeJobsPerOwner: config.MAX_ACTIVE_JOBS_PER_OWNER,
+    failedAuthPerAddressPerMinute: config.MAX_FAILED_AUTH_PER_MINUTE,
+  };
+}
+
+/** AUTH as configured, saying so loudly when anyone who reaches the port may use the server. */
+function accessControl(config: Config, logger: Logger, prisma: PrismaClient, redis: Redis): AccessControl {
+  if (authMode(config) === 'off') {
+    if (!isLoopback(config.HOST)) {
+      logger.warn(
+        { host: config.HOST },
+        'AUTH=off on a non-loopback address: anyone who can reach this port can submit, cancel and read every job',
+      );
+    }
+    return { mode: 'off' };
+  }
+  return {
+    mode: 'required',
+    keys: createApiKeysRepository(prisma),
+    ...(config.ADMIN_API_KEY === undefined ? {} : { adminKey: config.ADMIN_API_KEY }),
+    limiter: createRateLimiter(redis, config.QUEUE_PREFIX),
+    limits: limitsOf(config),
+    logger,
+  };
+}
+
+function datasetsService(
+  config: Config,
+  logger: Logger,
+  prisma: PrismaClient,
+  artifacts: ArtifactStore,
+  access: AccessControl,
+) {
   return createDatasetsService({
     datasets: createDatasetsRepository(prisma),
     artifacts,
@@ -83,6 +124,8 @@ function datasetsService(config: Config, logger: Logger, prisma: PrismaClient, a
       maxUploadBytes: config.DATASET_MAX_UPLOAD_BYTES,
       maxExamples: config.DATASET_MAX_EXAMPLES,
       maxTotalBytes: config.DATASET_MAX_TOTAL_BYTES,
+      // Quotas bind owners; with AUTH=off there is one owner, the local user, and no quotas.
+      ...(access.mode === 'required' ? { maxOwnerBytes: config.DATASET_OWNER_MAX_BYTES } : {}),
     },
     tmpDir: config.DATASET_TMP_DIR,
     logger,
@@ -94,11 +137,23 @@ function jobsService(
   logger: Logger,
   { redis, queue }: Connections,
   repository: JobsRepository,
-  findDataset: (name: string) => Promise<DatasetInfo | undefined>,
+  findDataset: DatasetResolver,
+  access: AccessControl,
 ) {
   const prefix = config.QUEUE_PREFIX;
+  // Quotas bind owners; with AUTH=off there is one owner, the local user, and no quotas.
+  const admit =
+    access.mode === 'required'
+      ? createSubmissionQuota({
+          limiter: access.limiter,
+          countActive: (owner) => repository.countActive(owner),
+          limits: access.limits,
+          logger,
+        })
+      : undefined;
   return createJobsService({
     jobs: repository,
+    ...(admit ? { admit } : {}),
     enqueue: (jobId) => enqueueTraining(queue, jobId),
     dequeue: async (jobId) => {
       await queue.remove(jobId);
@@ -143,7 +198,8 @@ export async function startApi(config: Config, logger: Logger): Promise<Service 
   const { prisma, redis, subscriber, queue } = connections;
   const repository = createJobsRepository(prisma);
   const artifacts = createPostgresArtifactStore(prisma);
-  const datasets = datasetsService(config, logger, prisma, artifacts);
+  const access = accessControl(config, logger, prisma, redis);
+  const datasets = datasetsService(config, logger, prisma, artifacts, access);
   const models = modelsService(config, prisma, repository, artifacts);
   const metrics = apiMetrics(prisma, redis, queue, config.QUEUE_PREFIX, () => app.websocketServer.clients.size);
   const hub = createEventHub(subscriber, config.QUEUE_PREFIX, undefined, (event) => {
@@ -155,12 +211,15 @@ export async function startApi(config: Config, logger: Logger): Promise<Service 
     logger,
     bodyLimit: config.BODY_LIMIT_BYTES,
     hub,
-    jobs: jobsService(config, logger, connections, repository, (name) => datasets.find(name)),
+    jobs: jobsService(config, logger, connections, repository, (name, owner) => datasets.find(name, owner), access),
     datasets,
     health: healthChecks(prisma, redis, config.QUEUE_PREFIX),
     models: models.service,
     predictBodyLimit: config.PREDICT_BODY_LIMIT_BYTES,
     metrics: { metrics, route: !ownPort },
+    access,
+    keys: createKeysService(createApiKeysRepository(prisma)),
+    corsOrigins: config.CORS_ORIGINS,
   });
   const address = await app.listen({ host: config.HOST, port: config.PORT });
   const metricsServer = ownPort ? await serveMetrics(metrics, logger, config.HOST, config.METRICS_PORT) : undefined;

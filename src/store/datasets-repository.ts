@@ -21,6 +21,8 @@ export interface StoredDataset {
   bytes: number;
   /** Bytes the client sent. */
   uploadBytes: number;
+  /** The owner of the key that uploaded it ("local" with AUTH=off). */
+  owner: string;
   createdAt: Date;
 }
 
@@ -66,6 +68,7 @@ function toStored(row: DatasetRow): StoredDataset {
     sha256: row.sha256,
     bytes: Number(row.bytes),
     uploadBytes: Number(row.uploadBytes),
+    owner: row.owner,
     createdAt: row.createdAt,
   };
 }
@@ -93,10 +96,16 @@ function toRow(dataset: NewDataset): Prisma.DatasetCreateInput {
     sha256: dataset.sha256,
     bytes: BigInt(dataset.bytes),
     uploadBytes: BigInt(dataset.uploadBytes),
+    owner: dataset.owner,
   };
 }
 
-/** Uploaded datasets by name. Deleting a row deletes its Postgres-stored artifact (a trigger does it). */
+/** `where` for one owner's rows, or every owner's when `owner` is undefined. */
+const ofOwner = (owner: string | undefined) => (owner === undefined ? {} : { owner });
+
+/**
+ * Uploaded datasets by name (names are unique across owners). With `owner`, reads and deletes see
+ * only that owner's datasets: another owner's is as missing. Deleting a row deletes its Postgres-stored artifact (a trigger does it). */
 export function createDatasetsRepository(prisma: PrismaClient) {
   return {
     /** Stores a dataset whose artifact is already stored; null when the name is taken. */
@@ -109,8 +118,8 @@ export function createDatasetsRepository(prisma: PrismaClient) {
       }
     },
 
-    async find(name: string): Promise<StoredDataset | null> {
-      const row = await prisma.dataset.findUnique({ where: { name } });
+    async find(name: string, owner?: string): Promise<StoredDataset | null> {
+      const row = await prisma.dataset.findUnique({ where: { name, ...ofOwner(owner) } });
       return row ? toStored(row) : null;
     },
 
@@ -118,21 +127,24 @@ export function createDatasetsRepository(prisma: PrismaClient) {
       return (await prisma.dataset.count({ where: { name } })) > 0;
     },
 
-    /** Every uploaded dataset, by name. */
-    async list(): Promise<StoredDataset[]> {
-      return (await prisma.dataset.findMany({ orderBy: { name: 'asc' } })).map(toStored);
+    /** Every uploaded dataset (with `owner`, that owner's), by name. */
+    async list(owner?: string): Promise<StoredDataset[]> {
+      return (await prisma.dataset.findMany({ where: ofOwner(owner), orderBy: { name: 'asc' } })).map(toStored);
     },
 
-    /** Stored bytes of all datasets together. */
-    async totalBytes(): Promise<number> {
-      const sum = await prisma.dataset.aggregate({ _sum: { bytes: true } });
+    /** Stored bytes of all datasets together, or of one owner's. */
+    async totalBytes(owner?: string): Promise<number> {
+      const sum = await prisma.dataset.aggregate({ where: ofOwner(owner), _sum: { bytes: true } });
       return Number(sum._sum.bytes ?? 0n);
     },
 
-    /** Deletes `name` unless queued or running jobs use it, decided in one transaction. */
-    async delete(name: string): Promise<DatasetDeletion> {
+    /** Deletes `name` (with `owner`, only that owner's) unless queued or running jobs use it, in one transaction. */
+    async delete(name: string, owner?: string): Promise<DatasetDeletion> {
       return prisma.$transaction(async (transaction) => {
-        const row = await transaction.dataset.findUnique({ where: { name }, select: { artifactId: true } });
+        const row = await transaction.dataset.findUnique({
+          where: { name, ...ofOwner(owner) },
+          select: { artifactId: true },
+        });
         if (!row) return { outcome: 'missing' } as const;
         const users = await transaction.job.findMany({
           where: { dataset: name, status: { in: ['queued', 'running'] } },

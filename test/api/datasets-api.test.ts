@@ -42,7 +42,7 @@ describe('datasets API', () => {
       ...idleQueue,
       maxParameters: 20_000_000,
       maxJobMemoryBytes: 2 * 1024 ** 3,
-      findDataset: (name) => datasets.find(name),
+      findDataset: (name, owner) => datasets.find(name, owner),
       logger: silentLogger(),
     });
     const app = buildApp({

@@ -1,10 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createJobsService } from '../../src/api/jobs-service.js';
 import { createModelsService, type EvaluationReader } from '../../src/api/models-service.js';
 import type { ErrorBody } from '../../src/api/schemas/common.js';
 import type { ArtifactStore } from '../../src/store/artifacts/artifact-store.js';
-import type { JobWithEpochs } from '../../src/store/jobs-repository.js';
+import type { JobsRepository, JobWithEpochs } from '../../src/store/jobs-repository.js';
 import { createEvaluationAccumulator } from '../../src/training/evaluation.js';
+import { silentLogger } from '../helpers/env.js';
+import { idleQueue } from '../helpers/stand-ins.js';
 import { appWithoutStore } from './app-stand-ins.js';
 
 const jobId = '5b0c6f1e-3a52-4c1e-9d8f-2f4b7a9e0c13';
@@ -32,14 +35,25 @@ describe('GET /jobs/:id/evaluation', () => {
         return Promise.resolve(epoch === undefined || epoch === 2 ? { epoch: 2, evaluation: evaluationOf() } : null);
       },
     };
+    const jobStore = {
+      find: (id: string) => Promise.resolve(id === jobId ? ({ id, status: 'completed' } as JobWithEpochs) : null),
+    };
     const models = createModelsService({
-      jobs: { find: (id) => Promise.resolve(id === jobId ? ({ id, status: 'completed' } as JobWithEpochs) : null) },
+      jobs: jobStore,
       models: { find: () => Promise.resolve(null) },
       artifacts: {} as ArtifactStore,
       predict: () => Promise.reject(new Error('not used')),
       evaluations,
     });
-    app = appWithoutStore({ models });
+    // The route checks the job is visible first, through the jobs service.
+    const jobs = createJobsService({
+      jobs: jobStore as unknown as JobsRepository,
+      ...idleQueue,
+      maxParameters: 1,
+      maxJobMemoryBytes: 1,
+      logger: silentLogger(),
+    });
+    app = appWithoutStore({ models, jobs });
     await app.ready();
   });
   afterAll(() => app.close());

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
 import type { EventHub } from '../../src/api/event-hub.js';
 import { createJobsService } from '../../src/api/jobs-service.js';
+import { localViewer } from '../../src/domain/access.js';
 import type { ErrorBody } from '../../src/api/schemas/common.js';
 import { DependencyUnavailable } from '../../src/domain/errors.js';
 import { createPrismaClient, type PrismaClient } from '../../src/store/database.js';
@@ -45,8 +46,8 @@ describe('answers while Postgres cannot be reached', () => {
   });
 
   it('the service throws DependencyUnavailable, not the driver error', async () => {
-    await expect(service.get(someJob)).rejects.toBeInstanceOf(DependencyUnavailable);
-    await expect(service.list({ sort: 'created', order: 'desc', limit: 5 })).rejects.toMatchObject({
+    await expect(service.get(localViewer, someJob)).rejects.toBeInstanceOf(DependencyUnavailable);
+    await expect(service.list(localViewer, { sort: 'created', order: 'desc', limit: 5 })).rejects.toMatchObject({
       dependency: 'database',
     });
   });

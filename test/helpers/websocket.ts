@@ -7,9 +7,9 @@ export interface Recording {
 }
 
 /** Connects and records every JSON message until the server closes the socket. */
-export function record(url: string): Promise<Recording> {
+export function record(url: string, headers: Record<string, string> = {}): Promise<Recording> {
   return new Promise((resolve, reject) => {
-    const socket = new WebSocket(url);
+    const socket = new WebSocket(url, { headers });
     const messages: Record<string, unknown>[] = [];
     const closed = new Promise<{ code: number; reason: string }>((done) =>
       socket.on('close', (code, reason) => done({ code, reason: reason.toString() })),

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import fc from 'fast-check';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { buildApp } from '../../src/api/app.js';
@@ -11,6 +11,7 @@ import { createJobsService } from '../../src/api/jobs-service.js';
 import { createEventPublisher } from '../../src/events/job-events.js';
 import { createRedis, type Redis } from '../../src/queue/redis.js';
 import { createJobsRepository } from '../../src/store/jobs-repository.js';
+import { bearer, requiredAccess, testKeys } from '../helpers/access.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { queuePrefix, redisUrl, silentLogger } from '../helpers/env.js';
 import { insertFinishedRun } from '../helpers/fixtures.js';
@@ -130,9 +131,15 @@ const contentTypes = fc.constantFrom(
   'application/json; charset=latin1',
 );
 
-describe('hostile input', () => {
+// The same attacks with AUTH=off and with AUTH=required (as a member with a valid key, which gets
+// past authentication: the input handling behind it is what is under test).
+describe.each(['off', 'required'] as const)('hostile input with AUTH=%s', (mode) => {
   let database: TestDatabase;
   let app: FastifyInstance;
+  let auth: Record<string, string> = {};
+  /** app.inject, with this mode's key; a request's own headers come after it. */
+  const inject = (options: InjectOptions) =>
+    app.inject({ ...options, headers: { ...auth, ...(options.headers as Record<string, string> | undefined) } });
   let redis: Redis;
   let subscriber: Redis;
   let address: string;
@@ -146,7 +153,11 @@ describe('hostile input', () => {
     redis = createRedis(redisUrl, 'client');
     subscriber = createRedis(redisUrl, 'worker');
     const publish = createEventPublisher(redis, prefix, () => undefined);
+    if (mode === 'required') auth = bearer((await testKeys(database.prisma).issue('mallory', 'member')).key);
     app = buildApp({
+      ...(mode === 'required'
+        ? { access: requiredAccess(database.prisma, redis, prefix, silentLogger()), keys: testKeys(database.prisma) }
+        : {}),
       logger: silentLogger(),
       bodyLimit: 1024 * 1024,
       hub: createEventHub(subscriber, prefix),
@@ -168,6 +179,10 @@ describe('hostile input', () => {
     finishedJobId = (
       await insertFinishedRun(jobs, { trainSamples: 60_000, batchSize: 1, epochs: 3 }, { accuracies: [0.5, 0.6, 0.7] })
     ).id;
+    // The run is the key's owner's, so the requests about it get past visibility to the input checks.
+    if (mode === 'required') {
+      await database.prisma.job.update({ where: { id: finishedJobId }, data: { owner: 'mallory' } });
+    }
   });
   afterAll(async () => {
     await app.close();
@@ -183,7 +198,7 @@ describe('hostile input', () => {
         const payload = invalidUtf8
           ? Buffer.concat([Buffer.from(body.slice(0, 100)), Buffer.from([0xff, 0xfe, 0xc3, 0x28])])
           : body;
-        const response = await app.inject({
+        const response = await inject({
           method: 'POST',
           url: '/jobs',
           payload,
@@ -205,7 +220,7 @@ describe('hostile input', () => {
   });
 
   it('rejects a body over the limit with 413 without reading it all', async () => {
-    const response = await app.inject({
+    const response = await inject({
       method: 'POST',
       url: '/jobs',
       payload: 'x'.repeat(2 * 1024 * 1024),
@@ -243,7 +258,7 @@ describe('hostile input', () => {
           '/jobs/x/history?points=',
         ),
         async (value, route) => {
-          const response = await app.inject({ method: 'GET', url: `${route}${encodeURIComponent(value)}` });
+          const response = await inject({ method: 'GET', url: `${route}${encodeURIComponent(value)}` });
           expect(response.statusCode, `${route}${value}`).toBeLessThan(500);
         },
       ),
@@ -262,7 +277,7 @@ describe('hostile input', () => {
     ];
     for (const [route, field] of numeric) {
       for (const value of ['0x10', '1e2', ' 5', '+5', '5.0', '-0', '']) {
-        const response = await app.inject({ method: 'GET', url: `${route}${encodeURIComponent(value)}` });
+        const response = await inject({ method: 'GET', url: `${route}${encodeURIComponent(value)}` });
         expect({ url: `${route}${value}`, status: response.statusCode }).toEqual({
           url: `${route}${value}`,
           status: 400,
@@ -272,14 +287,14 @@ describe('hostile input', () => {
         expect(body.issues?.map((issue) => issue.path)).toContain(field);
       }
     }
-    expect((await app.inject({ method: 'GET', url: `/jobs/${finishedJobId}/history?points=10` })).statusCode).toBe(200);
-    expect((await app.inject({ method: 'GET', url: '/jobs?limit=5' })).statusCode).toBe(200);
+    expect((await inject({ method: 'GET', url: `/jobs/${finishedJobId}/history?points=10` })).statusCode).toBe(200);
+    expect((await inject({ method: 'GET', url: '/jobs?limit=5' })).statusCode).toBe(200);
   });
 
   it('is healthy after all that', async () => {
-    const response = await app.inject({ method: 'GET', url: '/health' });
+    const response = await inject({ method: 'GET', url: '/health' });
     expect(response.statusCode).toBe(200);
-    const created = await app.inject({
+    const created = await inject({
       method: 'POST',
       url: '/jobs',
       payload: smallSpec(),
@@ -289,7 +304,7 @@ describe('hostile input', () => {
   });
 
   describe('WebSocket', () => {
-    const connect = (path: string) => new WebSocket(`${address.replace('http', 'ws')}${path}`);
+    const connect = (path: string) => new WebSocket(`${address.replace('http', 'ws')}${path}`, { headers: auth });
     const closeOf = (socket: WebSocket) =>
       new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)));
 
@@ -322,11 +337,11 @@ describe('hostile input', () => {
       oversized.send('x'.repeat(1024 * 1024));
       expect(await oversizedClosed).toBe(1009);
 
-      expect((await app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
+      expect((await inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
     });
 
     it('replays a long history in full to a client that keeps reading, whatever the buffer bound', async () => {
-      const recording = await record(`${address.replace('http', 'ws')}/jobs/${finishedJobId}/events`);
+      const recording = await record(`${address.replace('http', 'ws')}/jobs/${finishedJobId}/events`, auth);
       expect((await recording.closed).code).toBe(1000);
       const steps = stepsOf(recording.messages);
       expect(steps).toHaveLength(180_000);
@@ -340,6 +355,9 @@ describe('hostile input', () => {
       raw.pause();
       raw.write(
         `GET /jobs/${finishedJobId}/events HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+          Object.entries(auth)
+            .map(([name, value]) => `${name}: ${value}\r\n`)
+            .join('') +
           `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
       );
       const gone = new Promise<'disconnected'>((resolve) => raw.once('close', () => resolve('disconnected')));
@@ -353,7 +371,7 @@ describe('hostile input', () => {
       ]);
       raw.destroy();
       expect(outcome).toBe('disconnected');
-      expect((await app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
+      expect((await inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
     });
   });
 });

@@ -25,6 +25,7 @@ describe('migrate', () => {
       );
       expect(tables.rows.map((row) => row.table_name)).toEqual([
         '_prisma_migrations',
+        'api_keys',
         'artifact_chunks',
         'artifacts',
         'checkpoints',

@@ -39,6 +39,7 @@ export function fakeJob(overrides: Partial<Omit<Job, 'spec' | 'specError'>> = {}
     leaseOwner: null,
     error: null,
     tags: [],
+    owner: 'local',
     finalTestAccuracy: null,
     bestTestAccuracy: null,
     finalTestLoss: null,

@@ -12,6 +12,7 @@ export const compareRoutes: FastifyPluginCallbackZod<{ jobs: JobsService }> = (a
   app.get(
     '/compare',
     {
+      config: { access: 'read' },
       schema: {
         summary: 'Compare runs side by side',
         description:
@@ -20,12 +21,13 @@ export const compareRoutes: FastifyPluginCallbackZod<{ jobs: JobsService }> = (a
         response: { 200: comparison, 400: badQuery, 404: unknownJobs, ...commonErrors },
       },
     },
-    async (request) => jobs.compare(request.query.ids, request.query.points),
+    async (request) => jobs.compare(request.viewer, request.query.ids, request.query.points),
   );
 
   app.get(
     '/compare.svg',
     {
+      config: { access: 'read' },
       schema: {
         summary: 'Draw the loss curves of runs overlaid',
         description: 'An SVG drawn by Vega-Lite, with a legend of run names; `x=epoch` aligns runs by epoch.',
@@ -43,7 +45,10 @@ export const compareRoutes: FastifyPluginCallbackZod<{ jobs: JobsService }> = (a
       },
     },
     async (request, reply) => {
-      const svg = await lossChartSvg(await jobs.compare(request.query.ids, request.query.points), request.query.x);
+      const svg = await lossChartSvg(
+        await jobs.compare(request.viewer, request.query.ids, request.query.points),
+        request.query.x,
+      );
       return reply.type('image/svg+xml; charset=utf-8').send(svg);
     },
   );

@@ -1,18 +1,24 @@
 import { z } from 'zod';
 import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
 import type { DatasetExamples } from '../../datasets/examples.js';
+import { isBundledDataset } from '../../domain/datasets.js';
 import { renderExample } from '../dataset-images.js';
+import type { DatasetsService } from '../datasets-service.js';
 import { commonErrors, errorBody } from '../schemas/common.js';
 import { exampleParams, exampleQuery } from '../schemas/datasets.js';
 
-export const datasetExampleRoutes: FastifyPluginCallbackZod<{ examples: DatasetExamples }> = (
-  app,
-  { examples },
-  done,
-) => {
+/**
+ * GET /datasets/:name/examples/...: examples of the datasets the key may see. With `datasets`, an
+ * uploaded dataset is checked first, so another owner's is a 404 like a missing one.
+ */
+export const datasetExampleRoutes: FastifyPluginCallbackZod<{
+  examples: DatasetExamples;
+  datasets?: Pick<DatasetsService, 'get'>;
+}> = (app, { examples, datasets }, done) => {
   app.get(
     '/datasets/:name/examples/:split/:index.png',
     {
+      config: { access: 'read' },
       schema: {
         summary: 'Look at one example of a dataset',
         description:
@@ -22,13 +28,16 @@ export const datasetExampleRoutes: FastifyPluginCallbackZod<{ examples: DatasetE
         response: {
           200: { description: 'The example', content: { 'image/png': { schema: z.string().describe('A PNG') } } },
           400: errorBody.describe('A bad split, index or scale'),
-          404: errorBody.describe('No such dataset, or the index is past the end of the split'),
+          404: errorBody.describe(
+            "No such dataset (another owner's is as unknown), or the index is past the end of the split",
+          ),
           ...commonErrors,
         },
       },
     },
     async (request, reply) => {
       const { name, split, index } = request.params;
+      if (datasets && !isBundledDataset(name)) await datasets.get(request.viewer, name);
       const { png, label } = await renderExample(examples, { dataset: name, split, index, scale: request.query.scale });
       return reply
         .type('image/png')

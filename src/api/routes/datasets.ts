@@ -3,9 +3,15 @@ import { z } from 'zod';
 import { validatorCompiler, type FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
 import { datasetView, type DatasetsService } from '../datasets-service.js';
 import { commonErrors, errorBody } from '../schemas/common.js';
-import { datasetList, datasetParams, datasetUploadForm, datasetView as datasetSchema } from '../schemas/dataset.js';
+import {
+  datasetList,
+  datasetListQuery,
+  datasetParams,
+  datasetUploadForm,
+  datasetView as datasetSchema,
+} from '../schemas/dataset.js';
 
-const unknownDataset = errorBody.describe('No dataset has this name');
+const unknownDataset = errorBody.describe("No dataset has this name (another owner's is as unknown)");
 
 type App = Parameters<FastifyPluginCallbackZod>[0];
 
@@ -13,18 +19,22 @@ function readRoutes(app: App, datasets: DatasetsService): void {
   app.get(
     '/datasets',
     {
+      config: { access: 'read' },
       schema: {
         summary: 'List datasets',
-        description: 'The bundled ones (MNIST) and every uploaded one, with shape, classes and split sizes.',
-        response: { 200: datasetList, ...commonErrors },
+        description:
+          "The bundled ones (MNIST) and the uploaded ones the key may see (its owner's; an admin's: every owner's), with shape, classes and split sizes.",
+        querystring: datasetListQuery,
+        response: { 200: datasetList, 400: errorBody.describe('A bad query parameter'), ...commonErrors },
       },
     },
-    async () => ({ datasets: await datasets.list() }),
+    async (request) => ({ datasets: await datasets.list(request.viewer, request.query.owner) }),
   );
 
   app.get(
     '/datasets/:name',
     {
+      config: { access: 'read' },
       schema: {
         summary: 'Get a dataset',
         description:
@@ -38,7 +48,7 @@ function readRoutes(app: App, datasets: DatasetsService): void {
         },
       },
     },
-    async (request) => datasets.get(request.params.name),
+    async (request) => datasets.get(request.viewer, request.params.name),
   );
 }
 
@@ -46,6 +56,7 @@ function writeRoutes(app: App, datasets: DatasetsService): void {
   app.post(
     '/datasets',
     {
+      config: { access: 'write' },
       schema: {
         summary: 'Upload a dataset',
         description:
@@ -58,7 +69,9 @@ function writeRoutes(app: App, datasets: DatasetsService): void {
             'A bad field or file: `issues` names each, with the line and column or byte of the problem, or more examples than allowed',
           ),
           409: errorBody.describe('A dataset of this name exists'),
-          413: errorBody.describe('Over the upload size limit or the storage limit of all datasets'),
+          413: errorBody.describe(
+            "Over the upload size limit, the storage limit of all datasets, or the owner's (code dataset_quota_exceeded)",
+          ),
           ...commonErrors,
         },
       },
@@ -69,7 +82,7 @@ function writeRoutes(app: App, datasets: DatasetsService): void {
           : validatorCompiler(route as unknown as Parameters<typeof validatorCompiler>[0]),
     },
     async (request, reply) => {
-      const stored = await datasets.upload(request);
+      const stored = await datasets.upload(request.viewer, request);
       return reply.status(201).header('location', `/datasets/${stored.info.name}`).send(datasetView(stored));
     },
   );
@@ -77,22 +90,23 @@ function writeRoutes(app: App, datasets: DatasetsService): void {
   app.delete(
     '/datasets/:name',
     {
+      config: { access: 'write' },
       schema: {
         summary: 'Delete a dataset',
         description: 'Finished jobs that used it keep their history, metrics and models.',
         params: datasetParams,
         response: {
+          ...commonErrors,
           204: z.null().describe('Deleted; no body'),
           400: errorBody.describe('Not a dataset name'),
-          403: errorBody.describe('A bundled dataset, which cannot be deleted'),
+          403: errorBody.describe('A bundled dataset, which cannot be deleted, or a viewer key'),
           404: unknownDataset,
           409: errorBody.describe('Queued or running jobs use it; the message names them'),
-          ...commonErrors,
         },
       },
     },
     async (request, reply) => {
-      await datasets.delete(request.params.name);
+      await datasets.delete(request.viewer, request.params.name);
       return reply.status(204).send(null);
     },
   );

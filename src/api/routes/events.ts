@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
 import type { WebSocket } from 'ws';
+import type { JobEvent } from '../../events/job-events.js';
 import type { EventHub } from '../event-hub.js';
 import { createJobStream } from '../job-stream.js';
 import type { JobsService } from '../jobs-service.js';
@@ -64,6 +65,7 @@ function jobEventsRoute(app: App, deps: EventRoutesDeps, streams: Set<Resyncable
     '/jobs/:id/events',
     {
       websocket: true,
+      config: { access: 'read' },
       schema: {
         summary: "Stream a job's events (WebSocket)",
         description:
@@ -78,7 +80,7 @@ function jobEventsRoute(app: App, deps: EventRoutesDeps, streams: Set<Resyncable
       },
       // Checked before the upgrade (and after the query is validated), so an unknown job is a plain 404.
       preHandler: async (request: FastifyRequest<{ Params: { id: string } }>) => {
-        await jobs.get(request.params.id);
+        await jobs.visibleJob(request.viewer, request.params.id);
       },
     },
     (socket, request) => {
@@ -105,17 +107,17 @@ function jobEventsRoute(app: App, deps: EventRoutesDeps, streams: Set<Resyncable
   );
 }
 
-function allEventsRoute(app: App, { hub, maxBufferedBytes }: EventRoutesDeps): void {
+function allEventsRoute(app: App, { jobs, hub, maxBufferedBytes }: EventRoutesDeps): void {
   const schema = {
     summary: 'Stream status and epoch events of every job (WebSocket)',
     description:
-      'A WebSocket (GET with Upgrade: websocket) carrying the status changes and epoch metrics of every job, live; no steps.',
+      'A WebSocket (GET with Upgrade: websocket) carrying the status changes and epoch metrics of every job the key may see, live; no steps.',
     response: {
       101: { ...upgrade, content: { 'application/json': { schema: allJobsMessage } } },
       500: commonErrors[500],
     },
   };
-  app.get('/events', { websocket: true, schema }, (socket, request) => {
+  app.get('/events', { websocket: true, config: { access: 'read' }, schema }, (socket, request) => {
     refuseMessages(socket);
     let seq = 0;
     let unsubscribe: (() => Promise<void>) | undefined;
@@ -128,7 +130,15 @@ function allEventsRoute(app: App, { hub, maxBufferedBytes }: EventRoutesDeps): v
       seq += 1;
       guardedSend(socket, maxBufferedBytes, { seq, ...event });
     };
-    hub.subscribeAll(send).then(
+    const { viewer } = request;
+    // Events of jobs this viewer may not see are dropped; a chain keeps the rest in order.
+    let delivered = Promise.resolve();
+    const sendVisible = (event: JobEvent) => {
+      delivered = delivered.then(async () => {
+        if (await jobs.canSee(viewer, event.jobId).catch(() => false)) send(event);
+      });
+    };
+    hub.subscribeAll(sendVisible).then(
       (stop) => {
         unsubscribe = stop;
         if (closed) void stop();

@@ -6,6 +6,7 @@ export const healthRoutes: FastifyPluginCallbackZod<{ checks: HealthChecks }> = 
   app.get(
     '/health',
     {
+      config: { access: 'public' },
       schema: {
         summary: 'Check the server and its dependencies',
         description: 'Probes Postgres and Redis; lists live workers and their training backends.',

@@ -11,21 +11,23 @@ import { jobSpecBody, jobView as jobSchema, runList, runListQuery, submitHeaders
 const badId = errorBody.describe('The id is not a UUID');
 const unknownJob = errorBody.describe('No job has this id');
 
-function readRoutes(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsService): void {
+function listRoute(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsService): void {
   app.get(
     '/jobs',
     {
+      config: { access: 'read' },
       schema: {
         summary: 'List past runs',
         description:
-          'Newest first by default; filter by status, dataset, name and tag; sort by accuracy or duration. Runs without a value yet sort as lowest.',
+          "Newest first by default; filter by status, dataset, name and tag (and, for admins, owner); sort by accuracy or duration. Runs without a value yet sort as lowest. Only the key's owner's runs, or every owner's for an admin.",
         querystring: runListQuery,
         response: { 200: runList, 400: errorBody.describe('A bad query parameter'), ...commonErrors },
       },
     },
     async (request) => {
-      const { status, dataset, name, tag, sort, order, limit, cursor } = request.query;
-      const page = await jobs.list({
+      const { status, dataset, name, tag, owner, sort, order, limit, cursor } = request.query;
+      const page = await jobs.list(request.viewer, {
+        ...(owner ? { owner } : {}),
         ...(status ? { statuses: status } : {}),
         ...(dataset ? { dataset } : {}),
         ...(name ? { nameContains: name } : {}),
@@ -38,10 +40,15 @@ function readRoutes(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsServ
       return { runs: page.runs.map(runSummary), nextCursor: page.nextCursor };
     },
   );
+}
+
+function readRoutes(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsService): void {
+  listRoute(app, jobs);
 
   app.get(
     '/jobs/:id',
     {
+      config: { access: 'read' },
       schema: {
         summary: 'Get a job',
         description: 'Status, spec, progress, per-epoch metrics, backend, timestamps and error.',
@@ -49,12 +56,13 @@ function readRoutes(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsServ
         response: { 200: jobSchema, 400: badId, 404: unknownJob, ...commonErrors },
       },
     },
-    async (request) => jobView(await jobs.get(request.params.id)),
+    async (request) => jobView(await jobs.visibleJob(request.viewer, request.params.id)),
   );
 
   app.get(
     '/jobs/:id/history',
     {
+      config: { access: 'read' },
       schema: {
         summary: "Get a job's loss history",
         description:
@@ -66,7 +74,7 @@ function readRoutes(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsServ
     },
     async (request, reply) => {
       // Unknown jobs and an unreachable database fail here, before the body starts.
-      const history = await jobs.history(request.params.id, request.query.points);
+      const history = await jobs.history(request.viewer, request.params.id, request.query.points);
       // Fastify sends a stream as it is, past the serializer: the schema documents this body, and
       // test/api/openapi.test.ts checks an answer against it.
       const body = Readable.from(historyBody(history)) as unknown as HistoryBody;
@@ -79,6 +87,7 @@ function writeRoutes(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsSer
   app.post(
     '/jobs',
     {
+      config: { access: 'write' },
       schema: {
         summary: 'Submit a training job',
         description:
@@ -103,7 +112,7 @@ function writeRoutes(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsSer
           : validatorCompiler(route as unknown as Parameters<typeof validatorCompiler>[0]),
     },
     async (request, reply) => {
-      const { job, replayed } = await jobs.submit(request.body, request.headers['idempotency-key']);
+      const { job, replayed } = await jobs.submit(request.viewer, request.body, request.headers['idempotency-key']);
       if (replayed) void reply.header('idempotent-replayed', 'true');
       return reply.status(201).header('location', `/jobs/${job.id}`).send(jobView(job));
     },
@@ -112,6 +121,7 @@ function writeRoutes(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsSer
   app.post(
     '/jobs/:id/cancel',
     {
+      config: { access: 'write' },
       schema: {
         summary: 'Cancel a job',
         description: '200 for a queued job (it never starts); 202 for a running one, which stops between batches.',
@@ -127,7 +137,7 @@ function writeRoutes(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsSer
       },
     },
     async (request, reply) => {
-      const { job, stopping } = await jobs.cancel(request.params.id);
+      const { job, stopping } = await jobs.cancel(request.viewer, request.params.id);
       // 202 when a running job's worker was asked to stop (decided by the request, not by how fast
       // the worker was); 200 when a queued job was cancelled at once.
       return reply.status(stopping ? 202 : 200).send(jobView(job));
@@ -139,10 +149,11 @@ function deleteRoute(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsSer
   app.delete(
     '/jobs/:id',
     {
+      config: { access: 'write' },
       schema: {
         summary: 'Delete an ended job',
         description:
-          'Removes a completed, failed or cancelled job with its history, metrics, checkpoint and models. A queued or running job must be cancelled first.',
+          "Removes a completed, failed or cancelled job with its history, metrics, checkpoint and models. A queued or running job must be cancelled first. A member deletes its own owner's jobs, an admin anyone's.",
         params: jobIdParams,
         response: {
           204: z.null().describe('Deleted'),
@@ -154,7 +165,7 @@ function deleteRoute(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsSer
       },
     },
     async (request, reply) => {
-      await jobs.remove(request.params.id);
+      await jobs.remove(request.viewer, request.params.id);
       return reply.status(204).send(null);
     },
   );

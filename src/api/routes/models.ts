@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { validatorCompiler, type FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
+import type { JobsService } from '../jobs-service.js';
 import type { ModelsService } from '../models-service.js';
 import { matchesEtag } from '../models-service.js';
 import { commonErrors, errorBody, jobIdParams } from '../schemas/common.js';
@@ -16,18 +17,25 @@ import {
 
 type App = Parameters<FastifyPluginCallbackZod>[0];
 
+/** What these routes need; each starts with `jobs.visibleJob`, so another owner's job is a 404 like a missing one. */
+interface Deps {
+  jobs: Pick<JobsService, 'visibleJob'>;
+  models: ModelsService;
+}
+
 const badRequest = errorBody.describe('A malformed id, or a bad `version`');
-const unknownJob = errorBody.describe('No job has this id');
+const unknownJob = errorBody.describe("No job has this id (another owner's is as unknown)");
 const noModel = errorBody.describe('The job has no model of this version yet (code no_model)');
 const notModified = z.null().describe('Not modified: the If-None-Match ETag is current');
 const ifNoneMatch = z.object({
   'if-none-match': z.string().optional().describe('An ETag of an earlier answer: 304 while it is current'),
 });
 
-function downloadRoutes(app: App, models: ModelsService): void {
+function downloadRoutes(app: App, { jobs, models }: Deps): void {
   app.get(
     '/jobs/:id/model',
     {
+      config: { access: 'read' },
       schema: {
         summary: "Download a job's trained model (model.json)",
         description:
@@ -39,6 +47,7 @@ function downloadRoutes(app: App, models: ModelsService): void {
       },
     },
     async (request, reply) => {
+      await jobs.visibleJob(request.viewer, request.params.id);
       const { body, etag } = await models.modelJson(request.params.id, request.query.version);
       void reply.header('etag', etag).header('cache-control', 'no-cache');
       if (matchesEtag(request.headers['if-none-match'], etag)) return reply.status(304).send(null);
@@ -52,6 +61,7 @@ function downloadRoutes(app: App, models: ModelsService): void {
   app.get(
     '/jobs/:id/model/weights.bin',
     {
+      config: { access: 'read' },
       schema: {
         summary: "Download a job's trained weights (weights.bin)",
         description:
@@ -73,6 +83,7 @@ function downloadRoutes(app: App, models: ModelsService): void {
       },
     },
     async (request, reply) => {
+      await jobs.visibleJob(request.viewer, request.params.id);
       const weights = await models.weights(request.params.id, request.query.version);
       void reply.header('etag', weights.etag).header('cache-control', 'no-cache');
       if (matchesEtag(request.headers['if-none-match'], weights.etag)) return reply.status(304).send(null);
@@ -83,10 +94,11 @@ function downloadRoutes(app: App, models: ModelsService): void {
   );
 }
 
-function predictRoute(app: App, models: ModelsService, bodyLimit: number): void {
+function predictRoute(app: App, { jobs, models }: Deps, bodyLimit: number): void {
   app.post(
     '/jobs/:id/predict',
     {
+      config: { access: 'read' },
       bodyLimit,
       schema: {
         summary: "Predict with a job's trained model",
@@ -112,16 +124,18 @@ function predictRoute(app: App, models: ModelsService, bodyLimit: number): void 
         }),
     },
     async (request) => {
+      await jobs.visibleJob(request.viewer, request.params.id);
       const { version, ...predictRequest } = request.body;
       return models.predict(request.params.id, version, predictRequest);
     },
   );
 }
 
-function evaluationRoute(app: App, models: ModelsService): void {
+function evaluationRoute(app: App, { jobs, models }: Deps): void {
   app.get(
     '/jobs/:id/evaluation',
     {
+      config: { access: 'read' },
       schema: {
         summary: "Where a job's model fails",
         description:
@@ -138,19 +152,20 @@ function evaluationRoute(app: App, models: ModelsService): void {
       },
     },
     async (request) => {
+      await jobs.visibleJob(request.viewer, request.params.id);
       const found = await models.evaluation(request.params.id, request.query.epoch);
       return { jobId: request.params.id.toLowerCase(), epoch: found.epoch, ...found.evaluation };
     },
   );
 }
 
-export const modelRoutes: FastifyPluginCallbackZod<{ models: ModelsService; predictBodyLimit: number }> = (
+export const modelRoutes: FastifyPluginCallbackZod<Deps & { predictBodyLimit: number }> = (
   app,
-  { models, predictBodyLimit },
+  { jobs, models, predictBodyLimit },
   done,
 ) => {
-  downloadRoutes(app, models);
-  predictRoute(app, models, predictBodyLimit);
-  evaluationRoute(app, models);
+  downloadRoutes(app, { jobs, models });
+  predictRoute(app, { jobs, models }, predictBodyLimit);
+  evaluationRoute(app, { jobs, models });
   done();
 };

@@ -9,6 +9,16 @@ export const datasetName = z
 
 export const datasetParams = z.object({ name: datasetName });
 
+/** GET /datasets's query: an admin may list one owner's uploads. */
+export const datasetListQuery = z.object({
+  owner: z
+    .string()
+    .min(1)
+    .max(64)
+    .optional()
+    .describe("Only this owner's uploaded datasets; for admins (other keys always see only their own owner's)"),
+});
+
 /** One line of GET /datasets. */
 export const datasetSummary = z
   .object({

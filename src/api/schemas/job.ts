@@ -122,6 +122,11 @@ export const runListQuery = z.strictObject({
   dataset: text().max(100).optional(),
   name: text().min(1).max(200).optional().describe('Case-insensitive part of the name'),
   tag: text().min(1).max(50).optional(),
+  owner: text()
+    .min(1)
+    .max(64)
+    .optional()
+    .describe("Only this owner's runs; for admins (other keys always see only their own owner's)"),
   sort: z
     .enum(runSorts)
     .default('created')

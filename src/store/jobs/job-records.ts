@@ -23,9 +23,14 @@ export interface OrphanedJob {
 export interface JobRecordsRepository {
   /** Inserts a queued job. */
   create: (job: NewJob) => Promise<JobWithEpochs>;
-  find: (id: string) => Promise<JobWithEpochs | null>;
-  /** Jobs with their epochs, in the order of `ids`; missing ids are left out. */
-  findMany: (ids: readonly string[]) => Promise<JobWithEpochs[]>;
+  /** The job; with `owner`, only when that owner's (another owner's job is as missing). */
+  find: (id: string, owner?: string) => Promise<JobWithEpochs | null>;
+  /** Jobs with their epochs, in the order of `ids`; missing ids (and, with `owner`, other owners' jobs) are left out. */
+  findMany: (ids: readonly string[], owner?: string) => Promise<JobWithEpochs[]>;
+  /** The owner of a job, or null when it does not exist. */
+  ownerOf: (id: string) => Promise<string | null>;
+  /** How many of an owner's jobs are queued or running. */
+  countActive: (owner: string) => Promise<number>;
   /**
    * Takes a job for one more attempt: a queued job, or a running one whose worker's lease has run
    * out. `busy` means another worker holds a live lease on it; `gone` that it ended or never existed;
@@ -46,9 +51,9 @@ export interface JobRecordsRepository {
   /**
    * Cancels a job: a queued one at once (`cancelled`), a running one by flagging it for its worker
    * (`requested`: its final status will be `cancelled`). `finished` once a final status is written;
-   * null when the job does not exist.
+   * null when the job does not exist or, with `owner`, is another owner's.
    */
-  requestCancel: (id: string) => Promise<CancelResult | null>;
+  requestCancel: (id: string, owner?: string) => Promise<CancelResult | null>;
   /** Which of these jobs someone asked to cancel. */
   cancelRequested: (ids: readonly string[]) => Promise<string[]>;
   /**
@@ -67,14 +72,20 @@ async function create(prisma: PrismaClient, job: NewJob): Promise<JobWithEpochs>
   return toJob(await prisma.job.create({ data: newJobRow(job), include: withEpochs }));
 }
 
-async function find(prisma: PrismaClient, id: string): Promise<JobWithEpochs | null> {
-  const row = await prisma.job.findUnique({ where: { id }, include: withEpochs });
+async function find(prisma: PrismaClient, id: string, owner?: string): Promise<JobWithEpochs | null> {
+  const row = await prisma.job.findUnique({
+    where: { id, ...(owner === undefined ? {} : { owner }) },
+    include: withEpochs,
+  });
   return row && toJob(row);
 }
 
-/** Jobs with their epochs, in the order of `ids`; missing ids are left out. */
-export async function findJobs(prisma: PrismaClient, ids: readonly string[]): Promise<JobWithEpochs[]> {
-  const found = await prisma.job.findMany({ where: { id: { in: [...ids] } }, include: withEpochs });
+/** Jobs with their epochs, in the order of `ids`; missing ids (and, with `owner`, other owners' jobs) are left out. */
+export async function findJobs(prisma: PrismaClient, ids: readonly string[], owner?: string): Promise<JobWithEpochs[]> {
+  const found = await prisma.job.findMany({
+    where: { id: { in: [...ids] }, ...(owner === undefined ? {} : { owner }) },
+    include: withEpochs,
+  });
   const byId = new Map(found.map((row) => [row.id, row]));
   return ids.flatMap((id) => {
     const row = byId.get(id);
@@ -153,14 +164,15 @@ async function handBack(prisma: PrismaClient, id: string, owner: string): Promis
 
 const cancelledOrRunning = z.array(z.object({ status: z.enum(['cancelled', 'running']) })).max(1);
 
-async function requestCancel(prisma: PrismaClient, id: string): Promise<CancelResult | null> {
+async function requestCancel(prisma: PrismaClient, id: string, owner?: string): Promise<CancelResult | null> {
+  const ownerCondition = owner === undefined ? Prisma.empty : Prisma.sql`AND owner = ${owner}`;
   // One statement, so the job cannot move between queued and running (claim, hand-back) in between.
   const [flagged] = cancelledOrRunning.parse(
     await prisma.$queryRaw`
       UPDATE jobs SET cancel_requested_at = now(), updated_at = now(),
         status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END,
         finished_at = CASE WHEN status = 'queued' THEN now() ELSE finished_at END
-      WHERE id = ${id}::uuid AND status IN ('queued', 'running')
+      WHERE id = ${id}::uuid AND status IN ('queued', 'running') ${ownerCondition}
       RETURNING status::text AS status`,
   );
   if (flagged?.status === 'cancelled') {
@@ -168,7 +180,10 @@ async function requestCancel(prisma: PrismaClient, id: string): Promise<CancelRe
     return 'cancelled';
   }
   if (flagged?.status === 'running') return 'requested';
-  const job = await prisma.job.findUnique({ where: { id }, select: { status: true } });
+  const job = await prisma.job.findUnique({
+    where: { id, ...(owner === undefined ? {} : { owner }) },
+    select: { status: true },
+  });
   return job ? 'finished' : null;
 }
 
@@ -213,13 +228,15 @@ async function orphaned(
 export function createJobRecordsRepository(prisma: PrismaClient): JobRecordsRepository {
   return {
     create: (job) => create(prisma, job),
-    find: (id) => find(prisma, id),
-    findMany: (ids) => findJobs(prisma, ids),
+    find: (id, owner) => find(prisma, id, owner),
+    findMany: (ids, owner) => findJobs(prisma, ids, owner),
+    ownerOf: async (id) => (await prisma.job.findUnique({ where: { id }, select: { owner: true } }))?.owner ?? null,
+    countActive: (owner) => prisma.job.count({ where: { owner, status: { in: ['queued', 'running'] } } }),
     claim: (id, backend, leaseMs, owner) => claim(prisma, id, backend, leaseMs, owner),
     extendLease: (id, owner, leaseMs) => extendLease(prisma, id, owner, leaseMs),
     finish: (id, status, error, owner) => finish(prisma, id, status, error, owner),
     handBack: (id, owner) => handBack(prisma, id, owner),
-    requestCancel: (id) => requestCancel(prisma, id),
+    requestCancel: (id, owner) => requestCancel(prisma, id, owner),
     cancelRequested: (ids) => cancelRequested(prisma, ids),
     rewindTo: (id, position) => rewindTo(prisma, id, position),
     orphaned: (after, limit) => orphaned(prisma, after, limit),

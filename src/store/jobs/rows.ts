@@ -29,6 +29,8 @@ export interface NewJob {
   totalSteps: number;
   /** The input shape of the dataset at submission, kept so views need not find the dataset (it may be deleted). */
   inputShape?: readonly number[];
+  /** The owner of the key that submitted it; the column's default ("local") when absent. */
+  owner?: string;
 }
 
 /** Prisma's `include` for a job with its epochs, in order, without their evaluations (kilobytes each). */
@@ -50,6 +52,7 @@ export function newJobRow(job: NewJob) {
     parameterCount: job.parameterCount,
     totalSteps: job.totalSteps,
     inputShape: [...(job.inputShape ?? [])],
+    ...(job.owner === undefined ? {} : { owner: job.owner }),
   };
 }
 

@@ -9,6 +9,8 @@ export const runSorts = ['created', 'finalAccuracy', 'bestAccuracy', 'duration']
 export type RunSort = (typeof runSorts)[number];
 
 export interface RunQuery {
+  /** Only this owner's runs; every owner's when absent. */
+  owner?: string;
   statuses?: JobStatus[];
   dataset?: string;
   /** Case-insensitive substring of the name. */
@@ -46,6 +48,7 @@ const sortKeys: Record<RunSort, Prisma.Sql> = {
 /** The WHERE conditions of a run query, its cursor included. */
 function runConditions(query: RunQuery): Prisma.Sql {
   const conditions: Prisma.Sql[] = [Prisma.sql`TRUE`];
+  if (query.owner !== undefined) conditions.push(Prisma.sql`owner = ${query.owner}`);
   if (query.statuses?.length) conditions.push(Prisma.sql`status::text IN (${Prisma.join(query.statuses)})`);
   if (query.dataset) conditions.push(Prisma.sql`dataset = ${query.dataset}`);
   if (query.nameContains) {

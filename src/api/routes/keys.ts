@@ -1,0 +1,91 @@
+import { z } from 'zod';
+import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
+import type { ApiKeyRecord } from '../../store/api-keys.js';
+import type { KeysService } from '../keys-service.js';
+import { commonErrors, errorBody } from '../schemas/common.js';
+import { createdKey, keyIdParams, keyList, newKeyBody, whoami } from '../schemas/keys.js';
+
+function keyView(record: ApiKeyRecord) {
+  return {
+    id: record.id,
+    owner: record.owner,
+    role: record.role,
+    name: record.name,
+    created: record.createdAt.toISOString(),
+    lastUsed: record.lastUsedAt?.toISOString() ?? null,
+  };
+}
+
+/** POST, GET and DELETE /keys: managing API keys, for admins. */
+export const keyRoutes: FastifyPluginCallbackZod<{ keys: KeysService }> = (app, { keys }, done) => {
+  app.post(
+    '/keys',
+    {
+      config: { access: 'admin' },
+      schema: {
+        summary: 'Create an API key',
+        description: 'The answer carries the key itself, once; only its hash is stored.',
+        body: newKeyBody,
+        response: { 201: createdKey, 400: errorBody.describe('A bad owner, role or name'), ...commonErrors },
+      },
+    },
+    async (request, reply) => {
+      const { key, record } = await keys.create(request.body);
+      request.log.info({ keyId: record.id, owner: record.owner, role: record.role }, 'api key created');
+      return reply.status(201).send({ ...keyView(record), key });
+    },
+  );
+
+  app.get(
+    '/keys',
+    {
+      config: { access: 'admin' },
+      schema: {
+        summary: 'List API keys',
+        description: 'Keys that are not revoked, without their secrets.',
+        response: { 200: keyList, ...commonErrors },
+      },
+    },
+    async () => ({ keys: (await keys.list()).map(keyView) }),
+  );
+
+  app.delete(
+    '/keys/:id',
+    {
+      config: { access: 'admin' },
+      schema: {
+        summary: 'Revoke an API key',
+        description: 'Takes effect at once on every API process: keys are checked against Postgres on each request.',
+        params: keyIdParams,
+        response: {
+          204: z.null().describe('Revoked'),
+          404: errorBody.describe('No live key has this id'),
+          ...commonErrors,
+        },
+      },
+    },
+    async (request, reply) => {
+      await keys.revoke(request.params.id);
+      request.log.info({ keyId: request.params.id }, 'api key revoked');
+      return reply.status(204).send(null);
+    },
+  );
+  done();
+};
+
+/** GET /whoami: the owner and role a request acts as, so a client (the dashboard) can show them. */
+export const whoamiRoutes: FastifyPluginCallbackZod<{ auth: 'off' | 'required' }> = (app, { auth }, done) => {
+  app.get(
+    '/whoami',
+    {
+      config: { access: 'read' },
+      schema: {
+        summary: 'Who this request acts as',
+        description: 'The owner and role of the key sent; with AUTH=off, the local admin.',
+        response: { 200: whoami, ...commonErrors },
+      },
+    },
+    (request) => ({ owner: request.viewer.owner, role: request.viewer.role, auth }),
+  );
+  done();
+};
