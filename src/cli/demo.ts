@@ -7,6 +7,7 @@ import type { ErrorBody } from '../api/schemas/common.js';
 import type { Comparison } from '../api/schemas/compare.js';
 import type { JobStreamMessage } from '../api/schemas/events.js';
 import type { JobView } from '../api/schemas/job.js';
+import { exerciseNetworkNames, exerciseSpec } from '../domain/exercise.js';
 
 const { values: options } = parseArgs({
   options: {
@@ -20,15 +21,6 @@ const { values: options } = parseArgs({
 });
 
 const base = options.url.replace(/\/$/, '');
-const dense = (units: number, activation: 'relu' | 'linear' = 'relu') => ({ type: 'dense', units, activation });
-const networks = [
-  { name: 'mlp 784-512-512-10', layers: [dense(512), dense(512), dense(10, 'linear')] },
-  {
-    name: 'deep 784-512-1024-512-128-10',
-    layers: [dense(512), dense(1024), dense(512), dense(128), dense(10, 'linear')],
-  },
-];
-
 async function request<T>(path: string, init?: RequestInit): Promise<T> {
   const response = await fetch(`${base}${path}`, init);
   const body = (await response.json()) as T | ErrorBody;
@@ -73,28 +65,21 @@ async function submitNetworks(): Promise<JobView[]> {
     ...(options['train-samples'] ? { trainSamples: Number(options['train-samples']) } : {}),
     ...(options['test-samples'] ? { testSamples: Number(options['test-samples']) } : {}),
   };
+  const specs = exerciseNetworkNames.map((network) =>
+    exerciseSpec(network, { tags: ['demo'], seed: Number(options.seed), epochs: Number(options.epochs), ...slice }),
+  );
   const jobs = await Promise.all(
-    networks.map((network) =>
+    specs.map((spec) =>
       request<JobView>('/jobs', {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          name: network.name,
-          tags: ['demo'],
-          seed: Number(options.seed),
-          model: { layers: network.layers },
-          epochs: Number(options.epochs),
-          learningRate: 0.01,
-          batchSize: 64,
-          optimizer: 'sgd',
-          ...slice,
-        }),
+        body: JSON.stringify(spec),
       }),
     ),
   );
   jobs.forEach((job, index) =>
     console.log(
-      `submitted ${networks[index]?.name} as ${job.id} (${job.parameterCount.toLocaleString('en-US')} parameters)`,
+      `submitted ${specs[index]?.name} as ${job.id} (${job.parameterCount.toLocaleString('en-US')} parameters)`,
     ),
   );
   return jobs;
@@ -124,7 +109,7 @@ async function main(): Promise<void> {
   const started = performance.now();
   const jobs = await submitNetworks();
   const epochs = Number(options.epochs);
-  const outcomes = await Promise.all(jobs.map((job, index) => follow(job.id, networks[index]?.name ?? job.id, epochs)));
+  const outcomes = await Promise.all(jobs.map((job) => follow(job.id, job.name ?? job.id, epochs)));
   if (outcomes.some((outcome) => outcome !== 'completed')) {
     throw new Error(`not every job completed: ${outcomes.join(', ')}`);
   }
