@@ -1,6 +1,5 @@
-import { datasetInfo, inputSize, type DatasetName } from '../domain/datasets.js';
+import { architectureOf, describeLayer as describeSpecLayer } from '../domain/architecture.js';
 import type { JobSpec, LayerSpec } from '../domain/job-spec.js';
-import { layerSizes } from '../domain/model-shape.js';
 import type { JobWithEpochs, StepRecord } from '../store/jobs-repository.js';
 
 const hyperparameterNames = [
@@ -18,14 +17,10 @@ export function specOf(job: { spec: unknown }): JobSpec {
   return job.spec as JobSpec;
 }
 
-/** "784-512-512-10": input features, then every dense layer's units. */
-export function architectureOf(spec: JobSpec): string {
-  return layerSizes(spec.model.layers, inputSize(datasetInfo(spec.dataset as DatasetName))).join('-');
-}
+export { architectureOf };
 
 function describeLayer(layer: LayerSpec | undefined): string | null {
-  if (!layer) return null;
-  return layer.type === 'dense' ? `dense ${layer.units} ${layer.activation}` : `dropout ${layer.rate}`;
+  return layer ? describeSpecLayer(layer) : null;
 }
 
 /** A name for a run in a legend: its name when unique among `jobs`, else name plus short id. */

@@ -34,7 +34,7 @@ export async function captureState(
   const slots = await optimizer.getWeights();
   try {
     return {
-      weights: model.variables.map((variable) => record(variable.name, variable)),
+      weights: model.state.map((variable) => record(variable.name, variable)),
       optimizer: slots.map((slot) => record(slot.name, slot.tensor)),
     };
   } finally {
@@ -49,12 +49,12 @@ export async function restoreState(
   optimizer: tf.Optimizer,
   checkpoint: Pick<Checkpoint, 'weights' | 'optimizer'>,
 ): Promise<void> {
-  if (checkpoint.weights.length !== model.variables.length) {
+  if (checkpoint.weights.length !== model.state.length) {
     throw new Error(
-      `checkpoint holds ${checkpoint.weights.length} weight tensors, the model has ${model.variables.length}`,
+      `checkpoint holds ${checkpoint.weights.length} weight tensors, the model has ${model.state.length}`,
     );
   }
-  model.variables.forEach((variable, index) => {
+  model.state.forEach((variable, index) => {
     const saved = checkpoint.weights[index] as TensorRecord;
     if (saved.shape.join('x') !== variable.shape.join('x')) {
       throw new Error(
