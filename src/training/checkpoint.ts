@@ -69,4 +69,33 @@ export async function restoreState(
   } finally {
     for (const slot of slots) slot.tensor.dispose();
   }
+  if (optimizer instanceof tf.AdamOptimizer) restoreAdamBetaPowers(optimizer);
+}
+
+/** float32 beta^(steps + 1) as `steps` float32 multiplications make it, one per step. */
+function stepwisePower(beta: number, steps: number): number {
+  const factor = Math.fround(beta);
+  let power = factor;
+  // A product of two float32 values is exact in a double, so fround rounds it as float32 hardware does.
+  for (let step = 0; step < steps; step++) power = Math.fround(power * factor);
+  return power;
+}
+
+// Adam's setWeights recomputes beta1^t and beta2^t with pow, while training multiplies them by beta
+// every step; the two differ in the last bit at some steps, which would make a resumed run drift from
+// an uninterrupted one. Field names are tfjs 4.22's, pinned with the fast path.
+function restoreAdamBetaPowers(optimizer: tf.AdamOptimizer): void {
+  const adam = optimizer as unknown as {
+    beta1: number;
+    beta2: number;
+    iterations_: number;
+    accBeta1?: tf.Variable;
+    accBeta2?: tf.Variable;
+  };
+  const { accBeta1, accBeta2 } = adam;
+  if (accBeta1 === undefined || accBeta2 === undefined) return;
+  tf.tidy(() => {
+    accBeta1.assign(tf.scalar(stepwisePower(adam.beta1, adam.iterations_)));
+    accBeta2.assign(tf.scalar(stepwisePower(adam.beta2, adam.iterations_)));
+  });
 }
