@@ -1,6 +1,5 @@
-import { bundledDataset, inputSize } from '../domain/datasets.js';
+import { architectureOf, describeLayer as describeSpecLayer } from '../domain/architecture.js';
 import type { JobSpec, LayerSpec } from '../domain/job-spec.js';
-import { layerSizes } from '../domain/model-shape.js';
 import type { JobWithEpochs, StepRecord } from '../store/jobs-repository.js';
 import type { Comparison } from './schemas/compare.js';
 
@@ -21,19 +20,10 @@ export function specOf(job: { spec: unknown }): JobSpec {
   return job.spec as JobSpec;
 }
 
-/**
- * "784-512-512-10": input features, then every dense layer's units. The input shape is the one the
- * job row recorded at submission; rows from before it was recorded name a bundled dataset.
- */
-export function architectureOf(spec: JobSpec, inputShape: readonly number[] = []): string {
-  const shape = inputShape.length > 0 ? inputShape : bundledDataset(spec.dataset)?.inputShape;
-  const features = shape ? String(inputSize({ inputShape: shape })) : '?';
-  return [features, ...layerSizes(spec.model.layers, 0).slice(1)].join('-');
-}
+export { architectureOf };
 
 function describeLayer(layer: LayerSpec | undefined): string | null {
-  if (!layer) return null;
-  return layer.type === 'dense' ? `dense ${layer.units} ${layer.activation}` : `dropout ${layer.rate}`;
+  return layer ? describeSpecLayer(layer) : null;
 }
 
 /** A name for a run in a legend: its name when unique among `jobs`, else name plus short id. */

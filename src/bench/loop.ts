@@ -1,5 +1,5 @@
 // One measurement of the bare training loop in a fresh process, printed as one JSON line:
-//   node dist/bench/loop.js <wasm|wasm-stock|cpu|tensorflow> <mlp|deep> <trainSamples> [testSamples] [warmupSamples] [epochs]
+//   node dist/bench/loop.js <wasm|wasm-stock|cpu|tensorflow> <mlp|deep|lenet> <trainSamples> [testSamples] [warmupSamples] [epochs]
 import { parseJobSpec } from '../domain/job-spec.js';
 import { selectBackend, type BackendName } from '../training/backend.js';
 import { loadDataset } from '../training/datasets/index.js';

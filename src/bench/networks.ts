@@ -1,15 +1,32 @@
 import { exerciseNetworks, exerciseSpec, type ExerciseNetwork } from '../domain/exercise.js';
 import type { JobSpecInput } from '../domain/job-spec.js';
 
-export type NetworkName = ExerciseNetwork;
+export type NetworkName = ExerciseNetwork | 'lenet';
 
-/** The original exercise's network and settings on `trainSamples` examples, for `epochs` (1 unless given), seed 1. */
+/** A LeNet-style convolutional network, as PyTorch's MNIST example builds it, trained with Adam. */
+export const lenet = {
+  label: '28x28x1-c32k3-p2-c64k3-p2-f-128-10',
+  layers: [
+    { type: 'conv2d', filters: 32, kernelSize: 3, activation: 'relu' },
+    { type: 'maxPool2d', poolSize: 2 },
+    { type: 'conv2d', filters: 64, kernelSize: 3, activation: 'relu' },
+    { type: 'maxPool2d', poolSize: 2 },
+    { type: 'flatten' },
+    { type: 'dense', units: 128, activation: 'relu' },
+    { type: 'dense', units: 10 },
+  ],
+  training: { batchSize: 64, optimizer: 'adam', learningRate: 0.001 },
+} as const satisfies { label: string; layers: JobSpecInput['model']['layers']; training: Partial<JobSpecInput> };
+
+export function networkLabel(network: NetworkName): string {
+  return network === 'lenet' ? lenet.label : exerciseNetworks[network].label;
+}
+
+/** The network's settings on `trainSamples` examples, for `epochs` (1 unless given), seed 1. */
 export function benchSpec(network: NetworkName, trainSamples: number, testSamples: number, epochs = 1): JobSpecInput {
-  return exerciseSpec(network, {
-    name: `bench ${exerciseNetworks[network].label}`,
-    seed: 1,
-    trainSamples,
-    testSamples,
-    epochs,
-  });
+  const run = { name: `bench ${networkLabel(network)}`, seed: 1, trainSamples, testSamples, epochs };
+  if (network === 'lenet') {
+    return { model: { layers: lenet.layers.map((layer) => ({ ...layer })) }, ...lenet.training, ...run };
+  }
+  return exerciseSpec(network, run);
 }

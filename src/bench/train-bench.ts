@@ -5,56 +5,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
-import { exerciseNetworks } from '../domain/exercise.js';
 import { dropDatabase } from '../store/database.js';
-import { benchSpec, type NetworkName } from './networks.js';
+import { lenetSpeedTarget, measureLenetSpeed } from './lenet.js';
+import { median, runLoop } from './loop-runner.js';
+import { benchSpec, networkLabel, type NetworkName } from './networks.js';
 import { deleteQueueKeys, format, messageText, procStatusBytes, startService, type Service } from './services.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const node = process.execPath;
-
-interface LoopResult {
-  backend: string;
-  network: NetworkName;
-  samples: number;
-  samplesPerSecond: number;
-  wallMs: number;
-  testAccuracy: number;
-  epochs: { epoch: number; testAccuracy: number; testLoss: number }[];
-}
-
-function runLoop(
-  backend: string,
-  network: NetworkName,
-  samples: number,
-  testSamples = 100,
-  warmup = 640,
-  epochs = 1,
-): Promise<LoopResult | null> {
-  return new Promise((resolve) => {
-    const child = spawn(
-      node,
-      [
-        path.join(here, 'loop.js'),
-        backend,
-        network,
-        String(samples),
-        String(testSamples),
-        String(warmup),
-        String(epochs),
-      ],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.on('exit', (code) => {
-      const line = output.trim().split('\n').at(-1);
-      resolve(code === 0 && line ? (JSON.parse(line) as LoopResult) : null);
-    });
-  });
-}
 
 function canLoadNative(): Promise<boolean> {
   return new Promise((resolve) => {
@@ -66,9 +24,6 @@ function canLoadNative(): Promise<boolean> {
     child.on('exit', (code) => resolve(code === 0));
   });
 }
-
-// This machine is noisy: repeated measurements report their median.
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
 
 /** The issue's targets, collected as they are measured and printed together at the end. */
 interface Target {
@@ -94,7 +49,7 @@ async function trainingSpeed(): Promise<void> {
   if (await canLoadNative()) plan.push(['tensorflow', 'mlp', 19_200, 1], ['tensorflow', 'deep', 9600, 1]);
   const speeds = new Map<string, number>();
   for (const [backend, network, samples, runs] of plan) {
-    const label = `${exerciseNetworks[network].label.padEnd(26)} ${backend.padEnd(11)}`;
+    const label = `${networkLabel(network).padEnd(26)} ${backend.padEnd(11)}`;
     const rates: number[] = [];
     for (let run = 0; run < runs; run++) {
       const result = await runLoop(backend, network, samples, 100, backend === 'cpu' ? 128 : 640);
@@ -310,6 +265,10 @@ console.log(
   'reference figures for 784-512-512-10 on this kind of machine: stock tfjs wasm ~640 samples/s, wasm with explicit transposes ~2,700, PyTorch on one core ~17,500',
 );
 await trainingSpeed();
+{
+  const { goal, measured, met } = lenetSpeedTarget(await measureLenetSpeed());
+  target(goal, measured, met);
+}
 await accuracy();
 await system();
 

@@ -5,7 +5,10 @@
 export interface DatasetInfo {
   readonly name: string;
   readonly description: string;
-  /** Shape of one example before it is flattened for dense layers. */
+  /**
+   * Shape of one example before it is flattened for dense layers: [height, width, channels] for
+   * images (what conv2d and pooling layers take), [features] for anything else.
+   */
   readonly inputShape: readonly number[];
   readonly numClasses: number;
   /** Names of the classes in label order, when the dataset has them. */
@@ -24,7 +27,7 @@ export const datasets = {
   mnist: {
     name: 'mnist',
     description: 'MNIST handwritten digits, 28x28 grey, 10 classes',
-    inputShape: [28, 28],
+    inputShape: [28, 28, 1],
     numClasses: 10,
     classNames: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
     trainSize: 60_000,

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { bundledDataset, datasetNamePattern, datasetNames, inputSize, type DatasetInfo } from './datasets.js';
+import { bundledDataset, datasetNamePattern, datasetNames, type DatasetInfo } from './datasets.js';
 import { estimateTrainingBytes, formatBytes } from './memory.js';
-import { countParameters } from './model-shape.js';
+import { countParameters, isImageLayer, walkShapes } from './model-shape.js';
 import { text } from './text.js';
 
 export const activations = ['relu', 'sigmoid', 'tanh', 'linear'] as const;
@@ -16,7 +16,17 @@ export const limits = Object.freeze({
   epochs: 100,
   learningRate: 10,
   batchSize: 4096,
+  filters: 1024,
+  kernelSize: 15,
 });
+
+export const paddings = ['valid', 'same'] as const;
+
+/** A window size or stride: one integer for a square, or [height, width]. */
+const windowSize = z.union([
+  z.int().min(1).max(limits.kernelSize),
+  z.tuple([z.int().min(1).max(limits.kernelSize), z.int().min(1).max(limits.kernelSize)]),
+]);
 
 const denseLayer = z.strictObject({
   type: z.literal('dense'),
@@ -29,9 +39,52 @@ const dropoutLayer = z.strictObject({
   rate: z.number().min(0).lt(1, 'must be at least 0 and less than 1'),
 });
 
-const layer = z.discriminatedUnion('type', [denseLayer, dropoutLayer], {
-  error: (issue) => (issue.code === 'invalid_union' ? 'type must be "dense" or "dropout"' : undefined),
+const conv2dLayer = z.strictObject({
+  type: z.literal('conv2d'),
+  filters: z.int().min(1).max(limits.filters),
+  kernelSize: windowSize,
+  strides: windowSize.default(1),
+  padding: z.enum(paddings).default('valid'),
+  activation: z.enum(activations).default('linear'),
 });
+
+// Strides default to the pool size (non-overlapping windows), filled in when the shapes are walked.
+const poolFields = {
+  poolSize: windowSize,
+  strides: windowSize.optional(),
+  padding: z.enum(paddings).default('valid'),
+};
+const maxPoolLayer = z.strictObject({ type: z.literal('maxPool2d'), ...poolFields });
+const avgPoolLayer = z.strictObject({ type: z.literal('avgPool2d'), ...poolFields });
+
+const flattenLayer = z.strictObject({ type: z.literal('flatten') });
+
+// Keras's convention: momentum weighs the old moving statistics (PyTorch's momentum 0.1 is 0.9 here);
+// the defaults are PyTorch's.
+const batchNormalizationLayer = z.strictObject({
+  type: z.literal('batchNormalization'),
+  momentum: z.number().min(0).lt(1, 'must be at least 0 and less than 1').default(0.9),
+  epsilon: z.number().gt(0).max(1).default(1e-5),
+});
+
+export const layerTypes = [
+  'dense',
+  'dropout',
+  'conv2d',
+  'maxPool2d',
+  'avgPool2d',
+  'flatten',
+  'batchNormalization',
+] as const;
+
+const layer = z.discriminatedUnion(
+  'type',
+  [denseLayer, dropoutLayer, conv2dLayer, maxPoolLayer, avgPoolLayer, flattenLayer, batchNormalizationLayer],
+  {
+    error: (issue) =>
+      issue.code === 'invalid_union' ? `type must be one of ${layerTypes.map((t) => `"${t}"`).join(', ')}` : undefined,
+  },
+);
 
 const baseSpec = z.strictObject({
   name: text().trim().min(1).max(limits.nameLength).optional(),
@@ -67,6 +120,11 @@ export type JobSpec = z.output<typeof baseSpec>;
 export type JobSpecInput = z.input<typeof baseSpec>;
 export type LayerSpec = JobSpec['model']['layers'][number];
 export type DenseLayerSpec = Extract<LayerSpec, { type: 'dense' }>;
+export type Conv2dLayerSpec = Extract<LayerSpec, { type: 'conv2d' }>;
+export type PoolLayerSpec = Extract<LayerSpec, { type: 'maxPool2d' | 'avgPool2d' }>;
+export type BatchNormalizationLayerSpec = Extract<LayerSpec, { type: 'batchNormalization' }>;
+export type WindowSize = Conv2dLayerSpec['kernelSize'];
+export type Padding = (typeof paddings)[number];
 export type Activation = (typeof activations)[number];
 export type OptimizerName = (typeof optimizers)[number];
 
@@ -77,8 +135,19 @@ export interface SpecLimits {
   maxJobMemoryBytes?: number;
 }
 
-/** The rules that depend on the dataset (sizes, output units, parameters, memory) and the limits. */
-function checkAgainstDataset(spec: JobSpec, info: DatasetInfo, specLimits: SpecLimits, context: z.RefinementCtx): void {
+/**
+ * Why an image layer cannot take a dataset whose examples are flat (a CSV upload), naming the layer and
+ * the dataset's shape; undefined when the layer at `index` fails for another reason.
+ */
+function imageLayerOnFlatDataset(layers: readonly LayerSpec[], index: number, info: DatasetInfo): string | undefined {
+  const layer = layers[index];
+  const image = info.inputShape.length === 2 || info.inputShape.length === 3;
+  if (layer === undefined || image || !isImageLayer(layer)) return undefined;
+  return `${layer.type} needs images (height x width x channels) but dataset "${info.name}" has flat examples of shape [${info.inputShape.join(', ')}]: image layers need a dataset of images, such as an IDX upload`;
+}
+
+/** Sample counts within the dataset's splits. */
+function checkSampleSizes(spec: JobSpec, info: DatasetInfo, context: z.RefinementCtx): void {
   if (spec.trainSamples !== undefined && spec.trainSamples > info.trainSize) {
     context.addIssue({
       code: 'custom',
@@ -93,6 +162,11 @@ function checkAgainstDataset(spec: JobSpec, info: DatasetInfo, specLimits: SpecL
       message: `must be at most ${info.testSize}, the size of the ${info.name} test set`,
     });
   }
+}
+
+/** The rules that depend on the dataset (sizes, output units, parameters, memory) and the limits. */
+function checkAgainstDataset(spec: JobSpec, info: DatasetInfo, specLimits: SpecLimits, context: z.RefinementCtx): void {
+  checkSampleSizes(spec, info, context);
   const layers = spec.model.layers;
   if (layers.length === 0) return;
   const lastIndex = layers.length - 1;
@@ -112,7 +186,16 @@ function checkAgainstDataset(spec: JobSpec, info: DatasetInfo, specLimits: SpecL
       message: `the last dense layer must have ${info.numClasses} units, one per ${info.name} class; got ${last.units}`,
     });
   }
-  const parameters = countParameters(layers, inputSize(info));
+  const walked = walkShapes(layers, info.inputShape);
+  if (!walked.ok) {
+    context.addIssue({
+      code: 'custom',
+      path: ['model', 'layers', walked.index],
+      message: imageLayerOnFlatDataset(layers, walked.index, info) ?? walked.message,
+    });
+    return;
+  }
+  const parameters = countParameters(layers, info.inputShape);
   if (parameters > specLimits.maxParameters) {
     context.addIssue({
       code: 'custom',

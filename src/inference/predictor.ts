@@ -12,7 +12,7 @@ export type { ModelFiles, Preprocessing, PredictError };
 export interface PredictorModel {
   /** The content hash of the model's files (the weights artifact's sha256 will do); the cache key. */
   key: string;
-  /** Shape of one raw example, e.g. [28, 28]; the model takes it flattened. */
+  /** Shape of one raw example, e.g. [28, 28, 1]; the model takes it flattened. */
   inputShape: readonly number[];
   preprocessing: Preprocessing;
   classCount: number;

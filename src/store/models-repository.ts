@@ -20,7 +20,7 @@ export interface ModelRecord {
   modelJsonArtifactId: string;
   weightsArtifactId: string;
   tfjsVersion: string;
-  /** Shape of one raw example, e.g. [28, 28]; the model takes it flattened. */
+  /** Shape of one raw example, e.g. [28, 28, 1]; the model takes it flattened. */
   inputShape: number[];
   preprocessing: Preprocessing;
   classCount: number;

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { installWasmFastPath } from './wasm-fast-path.js';
+import { installWasmFastPath, registerMissingWasmKernels } from './wasm-fast-path.js';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 export type BackendPreference = 'auto' | BackendName;
@@ -23,6 +23,8 @@ async function tryWasm(fastPath: boolean): Promise<boolean> {
     if (!(await tf.setBackend('wasm'))) return false;
     // On an unexpected tfjs version this warns and leaves the stock kernels, which are correct.
     if (fastPath) installWasmFastPath(tf, wasmVersion);
+    // Without it (another tfjs release, or a benchmark of the stock kernels) convolutions still need a filter gradient.
+    registerMissingWasmKernels(tf);
     return true;
   } catch {
     return false;

@@ -34,7 +34,7 @@ export async function captureState(
   const slots = await optimizer.getWeights();
   try {
     return {
-      weights: model.variables.map((variable) => record(variable.name, variable)),
+      weights: model.state.map((variable) => record(variable.name, variable)),
       optimizer: slots.map((slot) => record(slot.name, slot.tensor)),
     };
   } finally {
@@ -49,12 +49,12 @@ export async function restoreState(
   optimizer: tf.Optimizer,
   checkpoint: Pick<Checkpoint, 'weights' | 'optimizer'>,
 ): Promise<void> {
-  if (checkpoint.weights.length !== model.variables.length) {
+  if (checkpoint.weights.length !== model.state.length) {
     throw new Error(
-      `checkpoint holds ${checkpoint.weights.length} weight tensors, the model has ${model.variables.length}`,
+      `checkpoint holds ${checkpoint.weights.length} weight tensors, the model has ${model.state.length}`,
     );
   }
-  model.variables.forEach((variable, index) => {
+  model.state.forEach((variable, index) => {
     const saved = checkpoint.weights[index] as TensorRecord;
     if (saved.shape.join('x') !== variable.shape.join('x')) {
       throw new Error(
@@ -69,4 +69,33 @@ export async function restoreState(
   } finally {
     for (const slot of slots) slot.tensor.dispose();
   }
+  if (optimizer instanceof tf.AdamOptimizer) restoreAdamBetaPowers(optimizer);
+}
+
+/** float32 beta^(steps + 1) as `steps` float32 multiplications make it, one per step. */
+function stepwisePower(beta: number, steps: number): number {
+  const factor = Math.fround(beta);
+  let power = factor;
+  // A product of two float32 values is exact in a double, so fround rounds it as float32 hardware does.
+  for (let step = 0; step < steps; step++) power = Math.fround(power * factor);
+  return power;
+}
+
+// Adam's setWeights recomputes beta1^t and beta2^t with pow, while training multiplies them by beta
+// every step; the two differ in the last bit at some steps, which would make a resumed run drift from
+// an uninterrupted one. Field names are tfjs 4.22's, pinned with the fast path.
+function restoreAdamBetaPowers(optimizer: tf.AdamOptimizer): void {
+  const adam = optimizer as unknown as {
+    beta1: number;
+    beta2: number;
+    iterations_: number;
+    accBeta1?: tf.Variable;
+    accBeta2?: tf.Variable;
+  };
+  const { accBeta1, accBeta2 } = adam;
+  if (accBeta1 === undefined || accBeta2 === undefined) return;
+  tf.tidy(() => {
+    accBeta1.assign(tf.scalar(stepwisePower(adam.beta1, adam.iterations_)));
+    accBeta2.assign(tf.scalar(stepwisePower(adam.beta2, adam.iterations_)));
+  });
 }

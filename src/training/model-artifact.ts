@@ -2,6 +2,7 @@
 // `tf.loadLayersModel(url)` loads it unchanged in a browser or in Node.
 import * as tf from '@tensorflow/tfjs';
 import type { LayerSpec } from '../domain/job-spec.js';
+import { windowPair } from '../domain/model-shape.js';
 import type { Model } from './model.js';
 
 /** The two files of a model in TensorFlow.js layers format. */
@@ -15,27 +16,65 @@ export interface LayersModelFiles {
 /** The file name model.json's weights manifest gives the weights. */
 export const weightsFileName = 'weights.bin';
 
+type LayerArgs = { name: string; inputShape?: number[] };
+
+// The tfjs layer of one spec layer (dropout has none: it does nothing at inference).
+function layerOf(layer: LayerSpec, args: LayerArgs): tf.layers.Layer | undefined {
+  switch (layer.type) {
+    case 'dense':
+      return tf.layers.dense({ ...args, units: layer.units, activation: layer.activation });
+    case 'conv2d':
+      return tf.layers.conv2d({
+        ...args,
+        filters: layer.filters,
+        kernelSize: windowPair(layer.kernelSize),
+        strides: windowPair(layer.strides),
+        padding: layer.padding,
+        activation: layer.activation,
+      });
+    case 'maxPool2d':
+    case 'avgPool2d': {
+      const pool = {
+        ...args,
+        poolSize: windowPair(layer.poolSize),
+        strides: windowPair(layer.strides ?? layer.poolSize),
+        padding: layer.padding,
+      };
+      return layer.type === 'maxPool2d' ? tf.layers.maxPooling2d(pool) : tf.layers.averagePooling2d(pool);
+    }
+    case 'flatten':
+      return tf.layers.flatten(args);
+    case 'batchNormalization':
+      return tf.layers.batchNormalization({ ...args, axis: -1, momentum: layer.momentum, epsilon: layer.epsilon });
+    case 'dropout':
+      return undefined;
+  }
+}
+
 /**
- * The training model as a tfjs LayersModel on flattened, preprocessed input: its dense layers with
- * copies of their weights, then a softmax, so the model answers probabilities. Dropout is left out
- * (it does nothing at inference).
+ * The training model as a tfjs LayersModel on flattened, preprocessed input: a reshape to the image
+ * shape when its first layers take images, its layers with copies of their weights, then a softmax,
+ * so the model answers probabilities. Dropout is left out (it does nothing at inference).
  */
 export function toLayersModel(model: Model, layers: readonly LayerSpec[]): tf.LayersModel {
-  const dense = layers.filter((layer) => layer.type === 'dense');
   const sequential = tf.sequential({ name: 'trainer_model' });
-  for (const [index, layer] of dense.entries()) {
-    sequential.add(
-      tf.layers.dense({
-        units: layer.units,
-        activation: layer.activation,
-        name: `dense_${index}`,
-        ...(index === 0 ? { inputShape: [model.inputFeatures] } : {}),
-      }),
-    );
+  let inputShape: number[] | undefined = [model.inputFeatures];
+  if (model.inputShape.length > 1) {
+    sequential.add(tf.layers.reshape({ targetShape: [...model.inputShape], inputShape, name: 'image' }));
+    inputShape = undefined;
+  }
+  let denseIndex = 0;
+  for (const [index, layer] of layers.entries()) {
+    const name = layer.type === 'dense' ? `dense_${denseIndex++}` : `${layer.type}_${index}`;
+    const added = layerOf(layer, { name, ...(inputShape ? { inputShape } : {}) });
+    if (!added) continue;
+    sequential.add(added);
+    inputShape = undefined;
   }
   sequential.add(tf.layers.activation({ activation: 'softmax', name: 'probabilities' }));
-  // Model.variables are kernel, bias of each dense layer in order: the order setWeights expects.
-  sequential.setWeights(model.variables);
+  // A layers model's weights are its trainable ones in layer order (kernel and bias, gamma and beta),
+  // then the others (batch normalisation's moving mean and variance): the order of Model.state.
+  sequential.setWeights(model.state);
   return sequential;
 }
 

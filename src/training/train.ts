@@ -124,7 +124,7 @@ class TrainingRun {
     this.evaluationBatchSize = options.evaluationBatchSize ?? 1000;
     const { train: trainSplit, info } = dataset;
     this.batches = new EpochBatches(trainSplit, trainSampleCount(spec, info), info.numClasses, spec.batchSize);
-    this.model = buildModel(spec.model.layers, trainSplit.features, this.seed);
+    this.model = buildModel(spec.model.layers, info.inputShape, this.seed);
     this.optimizer = createOptimizer(spec.optimizer, spec.learningRate);
     this.losses = new StepLossReader(hooks, {
       interval: options.lossReadInterval ?? 50,

@@ -1,19 +1,21 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs';
 
+import { conv2dBackpropFilter, conv2dBackpropInput, maxPoolGrad, sumLeadingAxes } from './wasm-conv-kernels.js';
+
 // The slice of BackendWasm we use; KernelFunc types its backend as `{}`.
-interface WasmBackend {
+export interface WasmBackend {
   disposeData(dataId: object, force?: boolean): boolean;
   incRef(dataId: object): void;
   makeOutput(shape: number[], dtype: TensorInfo['dtype']): TensorInfo;
   typedArrayFromHeap(t: TensorInfo): Float32Array;
 }
-interface KernelArgs {
+export interface KernelArgs {
   inputs: NamedTensorInfoMap;
   backend: WasmBackend;
   attrs: NamedAttrMap;
 }
-type Kernel = (args: KernelArgs) => TensorInfo;
+export type Kernel = (args: KernelArgs) => TensorInfo;
 
 /**
  * The @tensorflow/tfjs-core and @tensorflow/tfjs-backend-wasm release these kernels were written
@@ -329,8 +331,21 @@ function replace(tf: typeof tfjs, name: string, make: (orig: Kernel) => Kernel):
 }
 
 /**
- * Re-registers wasm BatchMatMul/_FusedMatMul (and the copying Identity/Cast) so training runs on
- * XNNPACK; idempotent, call after tf.setBackend('wasm') with the loaded backend's `version_wasm`.
+ * Registers the kernels tfjs-backend-wasm lacks and training needs (Conv2DBackpropFilter, the filter
+ * gradient of every convolution); idempotent, and leaves a kernel alone once the backend has its own.
+ * Installed with the fast path and, without it, on its own, as conv training cannot run otherwise.
+ */
+export function registerMissingWasmKernels(tf: typeof tfjs): void {
+  if (tf.getKernel('Conv2DBackpropFilter', 'wasm') != null) return;
+  const kernelFunc = ((args: KernelArgs) => conv2dBackpropFilter(tf, args)) as unknown as KernelFunc;
+  ours.add(kernelFunc);
+  tf.registerKernel({ kernelName: 'Conv2DBackpropFilter', backendName: 'wasm', kernelFunc });
+}
+
+/**
+ * Re-registers wasm BatchMatMul/_FusedMatMul (and the copying Identity/Cast), replaces the scalar
+ * Conv2DBackpropInput and MaxPoolGrad, sums bias gradients in one pass, and adds the missing
+ * Conv2DBackpropFilter, so training runs on XNNPACK; idempotent, call after tf.setBackend('wasm') with the loaded backend's `version_wasm`.
  * On a tfjs release other than FAST_PATH_TFJS_VERSION it installs nothing, emits a process warning
  * and returns false: training then runs on the stock wasm kernels, slower but correct.
  */
@@ -351,6 +366,10 @@ export function installWasmFastPath(tf: typeof tfjs, wasmVersion: string): boole
     ),
   };
   replace(tf, 'BatchMatMul', (orig) => wrapMatMul(orig, helpers, false));
+  replace(tf, 'Conv2DBackpropInput', () => (args) => conv2dBackpropInput(tf, args));
+  replace(tf, 'MaxPoolGrad', () => (args) => maxPoolGrad(tf, args));
+  replace(tf, 'Sum', (orig) => (args) => sumLeadingAxes(orig, args));
+  registerMissingWasmKernels(tf);
   replace(tf, '_FusedMatMul', (orig) => wrapMatMul(orig, helpers, true));
   replace(tf, 'Identity', (orig) => (args) => {
     const x = args.inputs.x;

@@ -116,7 +116,7 @@ describe('trained models and evaluations, through a worker process', () => {
     expect(final).toMatchObject({
       epoch: 2,
       testAccuracy: epochs[1]?.testAccuracy,
-      inputShape: [28, 28],
+      inputShape: [28, 28, 1],
       preprocessing: { scale: 1 / 255, mean: 0.1307, std: 0.3081 },
       classCount: 10,
       classNames: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],

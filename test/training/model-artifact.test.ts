@@ -101,3 +101,35 @@ describe('model artifact', () => {
     expectSamePredictions(predicted, expected);
   });
 });
+
+describe('model artifact of a conv model', () => {
+  const convLayers: LayerSpec[] = [
+    { type: 'conv2d', filters: 3, kernelSize: [3, 2], strides: 1, padding: 'same', activation: 'tanh' },
+    { type: 'batchNormalization', momentum: 0.5, epsilon: 1e-3 },
+    { type: 'maxPool2d', poolSize: 2, padding: 'valid' },
+    { type: 'avgPool2d', poolSize: 2, strides: 1, padding: 'valid' },
+    { type: 'flatten' },
+    { type: 'dropout', rate: 0.3 },
+    { type: 'dense', units: 4, activation: 'linear' },
+  ];
+  const model = buildModel(convLayers, [8, 8, 1], 5);
+  const inputs = tf.randomUniform<tf.Rank.R2>([6, 64], -1, 2, 'float32', 9);
+  afterAll(() => {
+    model.dispose();
+    inputs.dispose();
+  });
+
+  it('takes flat input, reshapes it to the image and predicts what the training model predicts', async () => {
+    // A training pass moves batch normalisation's statistics away from their starting values.
+    tf.tidy(() => model.logits(inputs, { dropoutSeed: 1 }));
+    const expected = tf.tidy(() => tf.softmax(model.logits(inputs))).arraySync();
+    const layersModel = toLayersModel(model, convLayers);
+    const files = await serializeLayersModel(layersModel);
+    layersModel.dispose();
+    const loaded = await loadLayersModelFromFiles(files);
+    expect(loaded.inputs[0]?.shape).toEqual([null, 64]);
+    const predicted = tf.tidy(() => (loaded.predict(inputs) as tf.Tensor).arraySync() as number[][]);
+    loaded.dispose();
+    expectSamePredictions(predicted, expected);
+  });
+});

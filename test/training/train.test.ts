@@ -201,6 +201,45 @@ describe('train', () => {
       });
     }
 
+    // Batch normalisation's moving statistics are state the checkpoint must carry besides the weights.
+    it('resumes a conv network with batch normalisation exactly as if never stopped', async () => {
+      const jobSpec = spec({
+        optimizer: 'adam',
+        learningRate: 0.001,
+        trainSamples: 512,
+        testSamples: 100,
+        epochs: 2,
+        batchSize: 64,
+        model: {
+          layers: [
+            { type: 'conv2d', filters: 4, kernelSize: 3, activation: 'relu' },
+            { type: 'batchNormalization' },
+            { type: 'maxPool2d', poolSize: 2 },
+            { type: 'conv2d', filters: 4, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' },
+            { type: 'avgPool2d', poolSize: 2 },
+            { type: 'flatten' },
+            { type: 'dropout', rate: 0.2 },
+            { type: 'dense', units: 10 },
+          ],
+        },
+      });
+      const uninterrupted = await record(jobSpec, dataset, { checkpointEverySteps: 5 });
+      expect(uninterrupted.epochs).toHaveLength(2);
+      const midEpoch = uninterrupted.checkpoints.find((checkpoint) => checkpoint.step === 5) as Checkpoint;
+      expect(midEpoch.weights.map((weights) => weights.name).slice(-2)).toEqual([
+        'batchNormalization1/moving_mean',
+        'batchNormalization1/moving_variance',
+      ]);
+      for (const checkpoint of [midEpoch, uninterrupted.checkpoints.find((c) => c.step === 8) as Checkpoint]) {
+        const resumed = await record(jobSpec, dataset, {}, checkpoint);
+        expect(resumed.steps).toEqual(uninterrupted.steps.slice(checkpoint.step));
+        expect(resumed.epochs.at(-1)).toMatchObject({
+          testAccuracy: uninterrupted.epochs.at(-1)?.testAccuracy,
+          testLoss: uninterrupted.epochs.at(-1)?.testLoss,
+        });
+      }
+    });
+
     it('checkpoints the exact point where a graceful stop was asked, and resumes from it', async () => {
       const jobSpec = spec({ trainSamples: 640, testSamples: 100, epochs: 2, batchSize: 64 });
       const uninterrupted = await record(jobSpec, dataset);

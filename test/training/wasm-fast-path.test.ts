@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { version_wasm } from '@tensorflow/tfjs-backend-wasm';
+import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { LayerSpec, OptimizerName } from '../../src/domain/job-spec.js';
 import { loadDataset, type Dataset } from '../../src/training/datasets/index.js';
@@ -281,6 +282,152 @@ describe('WebAssembly fast path', () => {
     const after = tf.memory();
     expect(after.numTensors).toBe(before.numTensors);
     expect(after.numBytes).toBe(before.numBytes);
+    expect((after as { numDataBuffers?: number }).numDataBuffers).toBe(
+      (before as { numDataBuffers?: number }).numDataBuffers,
+    );
+  });
+});
+
+/** What a check of one image layer yields: logits, every variable's gradient, the moving statistics after. */
+interface LayerCheck {
+  logits: Float32Array;
+  gradients: Float32Array[];
+  state: Float32Array[];
+}
+
+// A convolution before the layer under test, so its input gradient (Conv2DBackpropInput, pooling
+// gradients) is needed for the first filter's gradient; a flatten and a dense layer after it.
+function imageNetwork(layer: LayerSpec): LayerSpec[] {
+  return [
+    { type: 'conv2d', filters: 3, kernelSize: 3, strides: 1, padding: 'same', activation: 'relu' },
+    layer,
+    { type: 'flatten' },
+    { type: 'dense', units: 10, activation: 'linear' },
+  ];
+}
+
+const imageLayers: LayerSpec[] = [
+  { type: 'conv2d', filters: 8, kernelSize: 3, strides: 1, padding: 'valid', activation: 'relu' },
+  { type: 'conv2d', filters: 6, kernelSize: [5, 3], strides: 2, padding: 'same', activation: 'sigmoid' },
+  { type: 'conv2d', filters: 4, kernelSize: 4, strides: [2, 3], padding: 'same', activation: 'tanh' },
+  { type: 'conv2d', filters: 16, kernelSize: 1, strides: 1, padding: 'valid', activation: 'linear' },
+  { type: 'conv2d', filters: 5, kernelSize: 3, strides: 3, padding: 'valid', activation: 'relu' },
+  { type: 'maxPool2d', poolSize: 2, padding: 'valid' },
+  { type: 'maxPool2d', poolSize: 3, strides: 2, padding: 'same' },
+  { type: 'avgPool2d', poolSize: 2, padding: 'valid' },
+  { type: 'avgPool2d', poolSize: [3, 2], strides: 1, padding: 'same' },
+  { type: 'batchNormalization', momentum: 0.9, epsilon: 1e-5 },
+  { type: 'flatten' },
+];
+
+/** Forward (training mode) and backward through `layers` on 16 MNIST images, on whichever backend is set. */
+function checkLayers(dataset: Dataset, layers: LayerSpec[]): LayerCheck {
+  const batch = 16;
+  const inputs = dataset.train.inputs.slice(0, batch * 784);
+  const model = buildModel(layers, [28, 28, 1], 3);
+  try {
+    return tf.tidy(() => {
+      const x = tf.tensor2d(inputs, [batch, 784]);
+      const y = tf.oneHot(tf.tensor1d(Array.from(dataset.train.labels.subarray(0, batch)), 'int32'), 10);
+      let logits: Float32Array = new Float32Array(0);
+      const { grads } = tf.variableGrads(() => {
+        const output = model.logits(x, { dropoutSeed: 1 });
+        logits = output.dataSync().slice() as Float32Array;
+        return tf.losses.softmaxCrossEntropy(y, output);
+      }, model.variables);
+      return {
+        logits,
+        gradients: model.variables.map(
+          (variable) => (grads[variable.name] as tf.Tensor).dataSync().slice() as Float32Array,
+        ),
+        state: model.state.map((variable) => variable.dataSync().slice() as Float32Array),
+      };
+    });
+  } finally {
+    model.dispose();
+  }
+}
+
+/** The largest normRelative difference between two checks, naming where it is. */
+function worstDifference(actual: LayerCheck, expected: LayerCheck): { where: string; difference: number } {
+  const pairs: [string, Float32Array, Float32Array][] = [
+    ['logits', actual.logits, expected.logits],
+    ...actual.gradients.map((g, i): [string, Float32Array, Float32Array] => [
+      `gradient ${i}`,
+      g,
+      expected.gradients[i] as Float32Array,
+    ]),
+    ...actual.state.map((s, i): [string, Float32Array, Float32Array] => [
+      `state ${i}`,
+      s,
+      expected.state[i] as Float32Array,
+    ]),
+  ];
+  return pairs.reduce(
+    (worst, [where, a, b]) => {
+      const difference = normRelative(a, b);
+      return difference > worst.difference ? { where, difference } : worst;
+    },
+    { where: '', difference: 0 },
+  );
+}
+
+describe('WebAssembly fast path on image layers', () => {
+  let dataset: Dataset;
+  const cpu = new Map<number, LayerCheck>();
+
+  beforeAll(async () => {
+    const mismatch = fastPathVersionMismatch(installed);
+    if (mismatch !== undefined) throw new Error(mismatch);
+    dataset = await loadDataset('mnist');
+    await tf.setBackend('cpu');
+    imageLayers.forEach((layer, index) => cpu.set(index, checkLayers(dataset, imageNetwork(layer))));
+    await tf.setBackend('wasm');
+    expect(installWasmFastPath(tf, version_wasm)).toBe(true);
+  });
+  afterAll(async () => {
+    await tf.setBackend('cpu');
+  });
+
+  imageLayers.forEach((layer, index) => {
+    it(`computes ${JSON.stringify(layer)}'s forward pass and gradients as the CPU backend does`, () => {
+      const worst = worstDifference(checkLayers(dataset, imageNetwork(layer)), cpu.get(index) as LayerCheck);
+      // Batch normalisation's gradient is the difference of two nearly equal per-channel sums, which
+      // the backends add up in different orders: its rounding reaches about 1e-4 relative there.
+      expect(worst.difference, worst.where).toBeLessThan(layer.type === 'batchNormalization' ? 5e-4 : 1e-4);
+    });
+  });
+
+  it('has a check that catches a broken kernel: a filter gradient off in one element fails it', () => {
+    const config = tf.getKernel('Conv2DBackpropFilter', 'wasm');
+    const broken: KernelFunc = (args) => {
+      const dw = config.kernelFunc(args) as TensorInfo;
+      const backend = args.backend as { typedArrayFromHeap(t: TensorInfo): Float32Array };
+      const values = backend.typedArrayFromHeap(dw);
+      values[values.length - 1] = (values[values.length - 1] as number) * 1.01;
+      return dw;
+    };
+    tf.unregisterKernel('Conv2DBackpropFilter', 'wasm');
+    tf.registerKernel({ ...config, kernelFunc: broken });
+    try {
+      const worst = worstDifference(
+        checkLayers(dataset, imageNetwork(imageLayers[0] as LayerSpec)),
+        cpu.get(0) as LayerCheck,
+      );
+      expect(worst.difference).toBeGreaterThan(1e-4);
+    } finally {
+      tf.unregisterKernel('Conv2DBackpropFilter', 'wasm');
+      tf.registerKernel(config);
+    }
+  });
+
+  it('leaks no tensors and no backend memory training a conv network', () => {
+    const layers = imageNetwork({ type: 'maxPool2d', poolSize: 2, padding: 'valid' });
+    checkLayers(dataset, layers);
+    const before = tf.memory();
+    for (let index = 0; index < 5; index++) checkLayers(dataset, layers);
+    const after = tf.memory();
+    expect(after.numTensors).toBe(before.numTensors);
     expect((after as { numDataBuffers?: number }).numDataBuffers).toBe(
       (before as { numDataBuffers?: number }).numDataBuffers,
     );

@@ -246,7 +246,7 @@ describe('the job runner', () => {
       expect(models.records.get('final')).toMatchObject({
         epoch: 3,
         testAccuracy: 0.8,
-        inputShape: [28, 28],
+        inputShape: [28, 28, 1],
         preprocessing: { scale: 1 / 255, mean: 0.1307, std: 0.3081 },
         classCount: 10,
         classNames: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
@@ -299,7 +299,7 @@ describe('the job runner', () => {
         modelJsonArtifactId: 'a',
         weightsArtifactId: 'b',
         tfjsVersion: '4.22.0',
-        inputShape: [28, 28],
+        inputShape: [28, 28, 1],
         preprocessing: { scale: 1 / 255, mean: 0.1307, std: 0.3081 },
         classCount: 10,
         classNames: null,

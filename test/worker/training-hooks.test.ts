@@ -53,7 +53,7 @@ describe('a training thread’s hooks', () => {
       expect(message.model.tfjsVersion).toBe(tf.version.tfjs);
       const json = JSON.parse(Buffer.from(message.model.modelJson).toString('utf8')) as tf.io.ModelJSON;
       expect(json.userDefinedMetadata).toMatchObject({
-        trainer: { jobId: 'job-1', epoch: message.model.epoch, inputShape: [28, 28], classCount: 10 },
+        trainer: { jobId: 'job-1', epoch: message.model.epoch, inputShape: [28, 28, 1], classCount: 10 },
       });
       const loaded = await loadLayersModelFromFiles(message.model);
       const correct = tf.tidy(() => {
