@@ -12,8 +12,10 @@ export interface MetricsPluginOptions {
 export function metricsRoute(app: FastifyInstance, metrics: ApiMetrics): void {
   // Hidden from the OpenAPI document: it is for operators' scrapers, not API clients.
   // On the API's port it needs an admin key (when keys are required); METRICS_PORT keeps it off that port.
-  app.get('/metrics', { schema: { hide: true }, logLevel: 'warn', config: { access: 'admin' } }, async (_request, reply) =>
-    reply.type(metricsContentType).send(await metrics.scrape()),
+  app.get(
+    '/metrics',
+    { schema: { hide: true }, logLevel: 'warn', config: { access: 'admin' } },
+    async (_request, reply) => reply.type(metricsContentType).send(await metrics.scrape()),
   );
 }
 
