@@ -3,16 +3,12 @@
 // queue only fills), beside a bare fastify route in this process as the machine's ceiling. Lists
 // are measured at 1,000, 10,000 and 100,000 runs. Prints figures and whether each target is met.
 import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import autocannon, { type AutocannonOptions } from 'autocannon';
 import Fastify from 'fastify';
-import { datasets } from '../domain/datasets.js';
-import { parseJobSpec } from '../domain/job-spec.js';
-import { specParameterCount, totalSteps } from '../domain/model-shape.js';
 import { createPrismaClient, dropDatabase, withConnection } from '../store/database.js';
 import { createJobsRepository } from '../store/jobs-repository.js';
-import { benchSpec } from './networks.js';
+import { benchSpec, createBenchJob } from './networks.js';
 import { deleteQueueKeys, format } from './services.js';
 
 const seconds = Number(process.argv[2] ?? 5);
@@ -91,15 +87,7 @@ async function seedRun(steps: number): Promise<string> {
   const prisma = createPrismaClient(env.DATABASE_URL);
   try {
     const jobs = createJobsRepository(prisma);
-    const parsed = parseJobSpec(spec, { maxParameters: 1e9 });
-    if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
-    const id = randomUUID();
-    await jobs.create({
-      id,
-      spec: parsed.spec,
-      parameterCount: specParameterCount(parsed.spec, datasets.mnist),
-      totalSteps: totalSteps(parsed.spec, datasets.mnist),
-    });
+    const { id } = await createBenchJob(jobs, spec);
     for (let first = 1; first <= steps; first += 5000) {
       const batch = Array.from({ length: Math.min(5000, steps - first + 1) }, (_, index) => ({
         step: first + index,

@@ -4,11 +4,10 @@
 import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
 import { datasets } from '../domain/datasets.js';
-import { parseJobSpec } from '../domain/job-spec.js';
-import { specParameterCount, totalSteps } from '../domain/model-shape.js';
+import { totalSteps } from '../domain/model-shape.js';
 import { createPrismaClient, dropDatabase } from '../store/database.js';
 import { createJobsRepository, type JobsRepository } from '../store/jobs-repository.js';
-import { benchSpec } from './networks.js';
+import { benchSpec, createBenchJob } from './networks.js';
 import { deleteQueueKeys, format, messageText, procStatusBytes, startService } from './services.js';
 
 const stepCount = Number(process.argv[2] ?? 1_000_000);
@@ -32,21 +31,13 @@ async function measured<T>(pid: number, work: () => Promise<T>): Promise<{ resul
 async function insertRun(jobs: JobsRepository, steps: number, batchSize: number): Promise<string> {
   // MNIST has 60,000 training examples: as many epochs as keep each within 50,000 steps.
   const epochs = Math.max(1, Math.ceil((steps * batchSize) / 50_000));
-  const parsed = parseJobSpec(
-    { ...benchSpec('mlp', Math.ceil(steps / epochs) * batchSize, 1000, epochs), batchSize },
-    { maxParameters: 1e9 },
-  );
-  if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
-  const id = randomUUID();
-  await jobs.create({
-    id,
-    spec: parsed.spec,
-    parameterCount: specParameterCount(parsed.spec, datasets.mnist),
-    totalSteps: totalSteps(parsed.spec, datasets.mnist),
+  const { id, spec } = await createBenchJob(jobs, {
+    ...benchSpec('mlp', Math.ceil(steps / epochs) * batchSize, 1000, epochs),
+    batchSize,
   });
   const owner = randomUUID();
   await jobs.claim(id, 'wasm', 600_000, owner);
-  const perEpoch = totalSteps(parsed.spec, datasets.mnist) / epochs;
+  const perEpoch = totalSteps(spec, datasets.mnist) / epochs;
   for (let first = 1; first <= steps; first += 20_000) {
     const batch = Array.from({ length: Math.min(20_000, steps - first + 1) }, (_, index) => {
       const step = first + index;

@@ -1,5 +1,9 @@
 import { exerciseNetworks, exerciseSpec, type ExerciseNetwork } from '../domain/exercise.js';
-import type { JobSpecInput } from '../domain/job-spec.js';
+import { randomUUID } from 'node:crypto';
+import { datasets } from '../domain/datasets.js';
+import { parseJobSpec, type JobSpec, type JobSpecInput } from '../domain/job-spec.js';
+import { specParameterCount, totalSteps } from '../domain/model-shape.js';
+import type { JobsRepository } from '../store/jobs-repository.js';
 
 export type NetworkName = ExerciseNetwork | 'lenet';
 
@@ -29,4 +33,22 @@ export function benchSpec(network: NetworkName, trainSamples: number, testSample
     return { model: { layers: lenet.layers.map((layer) => ({ ...layer })) }, ...lenet.training, ...run };
   }
   return exerciseSpec(network, run);
+}
+
+/** Stores `input` as a new queued MNIST job through the repository, as a submit would; resolves with its id. */
+export async function createBenchJob(
+  jobs: Pick<JobsRepository, 'create'>,
+  input: JobSpecInput,
+  steps?: number,
+): Promise<{ id: string; spec: JobSpec }> {
+  const parsed = parseJobSpec(input, { maxParameters: 1e9 });
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
+  const id = randomUUID();
+  await jobs.create({
+    id,
+    spec: parsed.spec,
+    parameterCount: specParameterCount(parsed.spec, datasets.mnist),
+    totalSteps: steps ?? totalSteps(parsed.spec, datasets.mnist),
+  });
+  return { id, spec: parsed.spec };
 }

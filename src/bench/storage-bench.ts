@@ -3,18 +3,14 @@
 // 100,000), measures bytes per step, then applies the pending migrations in place (timed) and
 // measures again; then writes one run through the repository as a worker does and times reading it
 // whole and downsampling it as GET /jobs/:id/history does. Prints figures; asserts nothing.
-import { randomUUID } from 'node:crypto';
 import { cp, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { lttbPaged } from '../api/downsample.js';
-import { datasets } from '../domain/datasets.js';
-import { parseJobSpec } from '../domain/job-spec.js';
-import { specParameterCount, totalSteps } from '../domain/model-shape.js';
 import { createPrismaClient, dropDatabase, withConnection } from '../store/database.js';
 import { createJobsRepository, type JobsRepository } from '../store/jobs-repository.js';
 import { defaultMigrationsDirectory, migrate } from '../store/migrate.js';
-import { benchSpec } from './networks.js';
+import { benchSpec, createBenchJob } from './networks.js';
 import { format } from './services.js';
 
 const runs = Number(process.argv[2] ?? 100);
@@ -101,15 +97,7 @@ async function storageSection(): Promise<void> {
 
 /** One run written through the repository as the step writer does: `batch` steps a write. */
 async function writeRun(jobs: JobsRepository, steps: number, batch: number): Promise<string> {
-  const parsed = parseJobSpec({ ...benchSpec('mlp', steps / 5, 100, 5), batchSize: 1 }, { maxParameters: 1e9 });
-  if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
-  const id = randomUUID();
-  await jobs.create({
-    id,
-    spec: parsed.spec,
-    parameterCount: specParameterCount(parsed.spec, datasets.mnist),
-    totalSteps: totalSteps(parsed.spec, datasets.mnist),
-  });
+  const { id } = await createBenchJob(jobs, { ...benchSpec('mlp', steps / 5, 100, 5), batchSize: 1 });
   const perEpoch = steps / 5;
   for (let first = 1; first <= steps; first += batch) {
     const page = Array.from({ length: Math.min(batch, steps - first + 1) }, (_, index) => {
