@@ -6,6 +6,15 @@ import { text } from './text.js';
 
 export const activations = ['relu', 'sigmoid', 'tanh', 'linear'] as const;
 export const optimizers = ['sgd', 'momentum', 'adam', 'rmsprop'] as const;
+/** Per-epoch metrics a job records, which early stopping (and a sweep's objective) may watch. */
+export const epochMetricNames = [
+  'testAccuracy',
+  'testLoss',
+  'trainLoss',
+  'validationAccuracy',
+  'validationLoss',
+] as const;
+export type EpochMetricName = (typeof epochMetricNames)[number];
 
 export const limits = Object.freeze({
   nameLength: 200,
@@ -55,6 +64,16 @@ const baseSpec = z.strictObject({
   learningRate: z.number().gt(0).max(limits.learningRate),
   batchSize: z.int().min(1).max(limits.batchSize),
   optimizer: z.enum(optimizers).default('sgd'),
+  validationSamples: z.int().min(1).optional(),
+  validationFraction: z.number().gt(0).lt(1).optional(),
+  earlyStopping: z
+    .strictObject({
+      metric: z.enum(epochMetricNames),
+      mode: z.enum(['min', 'max']),
+      patience: z.int().min(1).max(limits.epochs),
+      minDelta: z.number().min(0).default(0),
+    })
+    .optional(),
 });
 
 export type JobSpec = z.output<typeof baseSpec>;
@@ -89,6 +108,7 @@ export function jobSpecSchema(specLimits: SpecLimits) {
         message: `must be at most ${info.testSize}, the size of the ${info.name} test set`,
       });
     }
+    checkValidation(spec, info.trainSize, context);
     const layers = spec.model.layers;
     if (layers.length === 0) return;
     const lastIndex = layers.length - 1;
@@ -126,6 +146,34 @@ export function jobSpecSchema(specLimits: SpecLimits) {
       });
     }
   });
+}
+
+/** The validation split and early-stopping rules: one way to size it, some examples left to train on. */
+function checkValidation(spec: JobSpec, trainSize: number, context: z.core.$RefinementCtx<JobSpec>): void {
+  if (spec.validationSamples !== undefined && spec.validationFraction !== undefined) {
+    context.addIssue({
+      code: 'custom',
+      path: ['validationFraction'],
+      message: 'give validationSamples or validationFraction, not both',
+    });
+  }
+  const pool = Math.min(spec.trainSamples ?? trainSize, trainSize);
+  if (spec.validationSamples !== undefined && spec.validationSamples >= pool) {
+    context.addIssue({
+      code: 'custom',
+      path: ['validationSamples'],
+      message: `must be less than the ${pool} training examples it is held out of`,
+    });
+  }
+  const metric = spec.earlyStopping?.metric;
+  const validated = spec.validationSamples !== undefined || spec.validationFraction !== undefined;
+  if (metric?.startsWith('validation') && !validated) {
+    context.addIssue({
+      code: 'custom',
+      path: ['earlyStopping', 'metric'],
+      message: `${metric} needs a validation split: give validationSamples or validationFraction`,
+    });
+  }
 }
 
 export interface SpecIssue {

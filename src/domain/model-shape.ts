@@ -20,8 +20,23 @@ export function countParameters(layers: readonly LayerSpec[], inputFeatures: num
   return total;
 }
 
-export function trainSampleCount(spec: JobSpec): number {
+/** Training examples a job draws from, before its validation split is held out. */
+export function trainPoolCount(spec: JobSpec): number {
   return spec.trainSamples ?? datasetInfo(spec.dataset).trainSize;
+}
+
+/** Examples held out of the training pool for validation (0 without a validation split). */
+export function validationSampleCount(spec: JobSpec): number {
+  const pool = trainPoolCount(spec);
+  if (spec.validationSamples !== undefined) return Math.min(spec.validationSamples, pool - 1);
+  if (spec.validationFraction !== undefined)
+    return Math.min(Math.max(1, Math.round(pool * spec.validationFraction)), pool - 1);
+  return 0;
+}
+
+/** Examples trained on each epoch: the pool less the validation split. */
+export function trainSampleCount(spec: JobSpec): number {
+  return trainPoolCount(spec) - validationSampleCount(spec);
 }
 
 export function testSampleCount(spec: JobSpec): number {

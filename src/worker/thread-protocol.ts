@@ -1,7 +1,7 @@
 import type { JobSpec } from '../domain/job-spec.js';
 import type { BackendName, BackendPreference } from '../training/backend.js';
 import type { Dataset } from '../training/datasets/index.js';
-import type { Checkpoint, EpochMetrics, StepLoss } from '../training/train.js';
+import type { Checkpoint, EpochMetrics, StepLoss, StoppedEarly } from '../training/train.js';
 
 /** Values of a job's stop flag. */
 export const stopSignals = { none: 0, stop: 1, checkpoint: 2 } as const;
@@ -20,6 +20,8 @@ export interface TrainRequest {
   /** Element 0 becomes one of `stopSignals` when the host wants training to stop between batches. */
   stopFlag: Int32Array;
   resume?: Checkpoint;
+  /** Metrics of the epochs before `resume`, for the early-stopping rule. */
+  previousEpochs?: EpochMetrics[];
   checkpointEverySteps: number;
 }
 
@@ -29,5 +31,12 @@ export type ThreadMessage =
   | { type: 'steps'; jobId: string; steps: StepLoss[] }
   | { type: 'epoch'; jobId: string; metrics: EpochMetrics }
   | { type: 'checkpoint'; jobId: string; checkpoint: Checkpoint }
-  | { type: 'finished'; jobId: string; outcome: 'completed' | 'stopped'; steps: number; numTensors: number }
+  | {
+      type: 'finished';
+      jobId: string;
+      outcome: 'completed' | 'stopped';
+      steps: number;
+      numTensors: number;
+      stoppedEarly?: StoppedEarly;
+    }
   | { type: 'failed'; jobId: string; code: string; message: string; numTensors: number };

@@ -59,8 +59,8 @@ export function followJob(
       else if (message.type === 'epoch') listener.onEpoch(message.metrics);
       else if (message.type === 'checkpoint') listener.onCheckpoint(message.checkpoint);
       else if (message.type === 'finished') {
-        const { outcome, steps, numTensors } = message;
-        settle({ outcome, steps, numTensors }, fateOf(numTensors));
+        const { outcome, steps, numTensors, stoppedEarly } = message;
+        settle({ outcome, steps, numTensors, ...(stoppedEarly ? { stoppedEarly } : {}) }, fateOf(numTensors));
       } else {
         const { code, numTensors } = message;
         settle({ outcome: 'failed', code, message: message.message, numTensors }, fateOf(numTensors));

@@ -19,7 +19,7 @@ try {
 }
 
 port.on('message', (request: TrainRequest) => {
-  const { jobId, spec, dataset, stopFlag, resume, checkpointEverySteps } = request;
+  const { jobId, spec, dataset, stopFlag, resume, checkpointEverySteps, previousEpochs } = request;
   train(
     spec,
     dataset,
@@ -38,7 +38,7 @@ port.on('message', (request: TrainRequest) => {
         return signal === stopSignals.checkpoint ? 'checkpoint' : signal === stopSignals.stop ? 'stop' : null;
       },
     },
-    { checkpointEverySteps },
+    { checkpointEverySteps, ...(previousEpochs ? { previousEpochs } : {}) },
     resume,
   ).then(
     (result) =>
@@ -48,6 +48,7 @@ port.on('message', (request: TrainRequest) => {
         outcome: result.outcome,
         steps: result.steps,
         numTensors: tf.memory().numTensors,
+        ...(result.stoppedEarly ? { stoppedEarly: result.stoppedEarly } : {}),
       }),
     (error: unknown) => {
       const code = error instanceof TrainingError ? error.code : 'training_error';

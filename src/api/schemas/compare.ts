@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { decimalInteger, jobId, uuidPattern } from './common.js';
 import { jobStatus } from './job.js';
+import { validationSummary } from './metrics.js';
 
 function distinctIds(ids: readonly string[], context: z.core.$RefinementCtx<string[]>): void {
   const seen = new Set<string>();
@@ -63,6 +64,7 @@ const comparedRun = z.object({
   hyperparameters: hyperparameters.describe('Only those that differ between the runs'),
   finalTestAccuracy: z.number().nullable(),
   bestTestAccuracy: z.number().nullable(),
+  ...validationSummary,
   finalTestLoss: z.number().nullable(),
   epochsCompleted: z.int(),
   trainingMs: z.int().describe("Sum of the epochs' durations"),
