@@ -183,7 +183,8 @@ export interface SpecIssue {
 
 export type SpecParseResult = { ok: true; spec: JobSpec } | { ok: false; issues: SpecIssue[] };
 
-function describeIssues(issues: readonly z.core.$ZodIssue[]): SpecIssue[] {
+/** zod issues as spec issues: dotted paths, one entry per unknown key, and a plain word for a missing field. */
+export function describeIssues(issues: readonly z.core.$ZodIssue[]): SpecIssue[] {
   return issues.flatMap((issue) => {
     const path = issue.path.map(String);
     // One entry per unknown key, naming it, rather than one entry for the object holding them.
