@@ -11,9 +11,13 @@ import { compareRoutes } from './routes/compare.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
+import { sweepRoutes } from './routes/sweeps.js';
+import type { SweepsService } from './sweeps-service.js';
 
 export interface AppDeps {
   jobs: JobsService;
+  /** Sweeps and their routes; without it the app serves jobs only. */
+  sweeps?: SweepsService;
   hub: EventHub;
   health: HealthChecks;
   logger: Logger;
@@ -59,6 +63,7 @@ function createServer(logger: Logger, bodyLimit: number): FastifyInstance {
 /** The HTTP app, without listening: the server listens, tests inject. */
 export function buildApp({
   jobs,
+  sweeps,
   hub,
   health,
   logger,
@@ -77,7 +82,8 @@ export function buildApp({
     },
   });
   void app.register(jobRoutes, { jobs });
-  void app.register(compareRoutes, { jobs });
+  void app.register(compareRoutes, { jobs, ...(sweeps ? { sweeps } : {}) });
+  if (sweeps) void app.register(sweepRoutes, { sweeps });
   void app.register(eventRoutes, { jobs, hub, maxBufferedBytes, slowClientMs });
   void app.register(healthRoutes, { checks: health });
   void app.register(openApiRoutes);

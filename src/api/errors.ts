@@ -6,8 +6,11 @@ import {
   IdempotencyConflict,
   InvalidRequest,
   InvalidSpec,
+  InvalidSweep,
   JobAlreadyFinished,
   JobNotFound,
+  SweepAlreadyFinished,
+  SweepNotFound,
 } from '../domain/errors.js';
 import type { ErrorBody } from './schemas/common.js';
 import { requestValidationError } from './validation.js';
@@ -16,16 +19,19 @@ export type { ErrorBody };
 
 /** The HTTP status of each domain error; the one place that knows. */
 function statusOf(error: DomainError): number {
-  if (error instanceof JobNotFound) return 404;
-  if (error instanceof InvalidSpec || error instanceof InvalidRequest) return 400;
+  if (error instanceof JobNotFound || error instanceof SweepNotFound) return 404;
+  if (error instanceof InvalidSpec || error instanceof InvalidRequest || error instanceof InvalidSweep) return 400;
   if (error instanceof IdempotencyConflict) return 422;
-  if (error instanceof JobAlreadyFinished) return 409;
+  if (error instanceof JobAlreadyFinished || error instanceof SweepAlreadyFinished) return 409;
   if (error instanceof DependencyUnavailable) return 503;
   return 500;
 }
 
 function bodyOf(error: DomainError): ErrorBody {
-  const issues = error instanceof InvalidSpec || error instanceof InvalidRequest ? error.issues : undefined;
+  const issues =
+    error instanceof InvalidSpec || error instanceof InvalidRequest || error instanceof InvalidSweep
+      ? error.issues
+      : undefined;
   return { error: error.message, code: error.code, ...(issues ? { issues: [...issues] } : {}) };
 }
 

@@ -4,6 +4,7 @@ import { buildApp } from '../api/app.js';
 import { createEventHub } from '../api/event-hub.js';
 import type { HealthChecks } from '../api/health.js';
 import { createJobsService } from '../api/jobs-service.js';
+import { createSweepsService } from '../api/sweeps-service.js';
 import { createEventPublisher } from '../events/job-events.js';
 import { announceCancel } from '../queue/cancel-channel.js';
 import { createRedis, type Redis } from '../queue/redis.js';
@@ -12,6 +13,7 @@ import { listWorkers } from '../queue/worker-registry.js';
 import { createPrismaClient, type PrismaClient } from '../store/database.js';
 import { createJobsRepository } from '../store/jobs-repository.js';
 import { migrate } from '../store/migrate.js';
+import { createSweepsRepository } from '../store/sweeps/sweeps-repository.js';
 import type { Service } from './process.js';
 
 /** The API's connections: Postgres, Redis for commands, Redis for subscriptions, and the queue. */
@@ -59,11 +61,18 @@ export async function startApi(config: Config, logger: Logger): Promise<Service 
     maxJobMemoryBytes: config.MAX_JOB_MEMORY_BYTES,
     logger,
   });
+  const sweeps = createSweepsService({
+    sweeps: createSweepsRepository(prisma),
+    jobs,
+    limits: { maxParameters: config.MAX_PARAMETERS, maxJobMemoryBytes: config.MAX_JOB_MEMORY_BYTES },
+    logger,
+  });
   const app = buildApp({
     logger,
     bodyLimit: config.BODY_LIMIT_BYTES,
     hub: createEventHub(subscriber, prefix),
     jobs,
+    sweeps,
     health: healthChecks(prisma, redis, prefix),
   });
   const address = await app.listen({ host: config.HOST, port: config.PORT });

@@ -2,14 +2,17 @@ import type { Config } from '../config.js';
 import { createEventPublisher } from '../events/job-events.js';
 import type { Logger } from '../logger.js';
 import { createRedis, type Redis } from '../queue/redis.js';
-import { createTrainingQueue } from '../queue/training-queue.js';
+import { announceCancel } from '../queue/cancel-channel.js';
+import { createTrainingQueue, enqueueTraining } from '../queue/training-queue.js';
 import { announceWorker } from '../queue/worker-registry.js';
 import { createPrismaClient } from '../store/database.js';
 import { createJobsRepository, type JobsRepository } from '../store/jobs-repository.js';
 import { migrate } from '../store/migrate.js';
+import { createSweepsRepository } from '../store/sweeps/sweeps-repository.js';
 import { listenForCancels } from '../worker/cancel-listener.js';
 import { createJobRunner, type JobRunner } from '../worker/job-runner.js';
 import { reconcileQueue, startReconciler } from '../worker/reconciler.js';
+import { createSweepDriver, startSweepDriver } from '../worker/sweep-driver.js';
 import { createTrainingPool, type TrainingPool } from '../worker/training-pool.js';
 import { createTrainingWorker } from '../worker/training-worker.js';
 import type { Service } from './process.js';
@@ -87,11 +90,23 @@ export async function startWorker(config: Config, logger: Logger): Promise<Servi
     concurrency: config.WORKER_CONCURRENCY,
   });
   const reconciler = startReconciler(() => reconcileQueue(jobs, queue, logger), config.RECONCILE_INTERVAL_MS, logger);
+  // Every worker runs a sweep driver; a lease row on each sweep lets exactly one drive it at a time.
+  const sweepDriver = createSweepDriver({
+    sweeps: createSweepsRepository(prisma),
+    jobs,
+    enqueue: (jobId) => enqueueTraining(queue, jobId),
+    announceCancel: (jobId) => announceCancel(redis.client, config.QUEUE_PREFIX, jobId),
+    publish: createEventPublisher(redis.publisher, config.QUEUE_PREFIX, () => undefined),
+    logger,
+    leaseMs: config.LOCK_DURATION_MS,
+  });
+  const sweepTicks = startSweepDriver(sweepDriver, Math.min(1000, config.LOCK_DURATION_MS / 6), logger);
   logger.info({ prefix: config.QUEUE_PREFIX }, 'worker waiting for jobs');
 
   return {
     async close() {
       // Take nothing new, stop running jobs at a checkpoint and hand them back; then wind down.
+      await sweepTicks.stop();
       runner.stopAll();
       await worker.close();
       runner.close();

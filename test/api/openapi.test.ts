@@ -2,6 +2,8 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
+import { createSweepsService } from '../../src/api/sweeps-service.js';
+import type { SweepsRepository } from '../../src/store/sweeps/sweeps-repository.js';
 import type { EventHub } from '../../src/api/event-hub.js';
 import { createJobsService } from '../../src/api/jobs-service.js';
 import type { JobsRepository } from '../../src/store/jobs-repository.js';
@@ -38,6 +40,12 @@ describe('the OpenAPI document', () => {
         ...idleQueue,
         maxParameters: 20_000_000,
         maxJobMemoryBytes: 2 * 1024 ** 3,
+        logger: silentLogger(),
+      }),
+      sweeps: createSweepsService({
+        sweeps: {} as SweepsRepository,
+        jobs: { cancel: () => Promise.reject(new Error('unused')), compare: () => Promise.reject(new Error('unused')) },
+        limits: { maxParameters: 20_000_000 },
         logger: silentLogger(),
       }),
     });

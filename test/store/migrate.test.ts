@@ -33,6 +33,8 @@ describe('migrate', () => {
         'jobs',
         'models',
         'step_losses',
+        'sweep_decisions',
+        'sweeps',
       ]);
       const recorded = await client.query<{ migration_name: string; checksum: string; finished_at: Date | null }>(
         'SELECT migration_name, checksum, finished_at, applied_steps_count FROM "_prisma_migrations"',

@@ -45,4 +45,14 @@ export const validationSummary = {
     .nullable()
     .describe('The epoch with the best validation accuracy (test accuracy without a validation split)'),
   stoppedEarly: stoppedEarly.nullable().describe('Set when the early-stopping rule ended the job'),
+  cancelReason: z
+    .string()
+    .nullable()
+    .describe(
+      'Why a rule cancelled the job, e.g. "asha: rung at epoch 2, objective 0.81 not in top 1/3 (rank 2 of 3 runs)"',
+    ),
+  sweep: z
+    .object({ id: z.string(), index: z.int().describe("The run's configuration within the sweep, 0-based") })
+    .nullable()
+    .describe('The sweep this job is a run of'),
 };

@@ -5,7 +5,8 @@ import { text } from '../text.js';
 export const sweepLimits = Object.freeze({ parameters: 20, values: 1000, maxRuns: 1000, maxParallel: 64 });
 
 const valuesParameter = z.strictObject({
-  values: z.array(z.json()).min(1).max(sweepLimits.values),
+  // Any JSON value; whether a job takes it is the job-spec schema's call.
+  values: z.array(z.unknown()).min(1).max(sweepLimits.values),
 });
 
 const distributionParameter = z.strictObject({

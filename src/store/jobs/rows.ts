@@ -26,6 +26,8 @@ export interface NewJob {
   spec: JobSpec;
   parameterCount: number;
   totalSteps: number;
+  /** Set for a sweep's run: its sweep and its index there. */
+  sweep?: { id: string; index: number };
 }
 
 /** Prisma's `include` for a job with its epochs, in order. */
@@ -46,6 +48,7 @@ export function newJobRow(job: NewJob) {
     spec: specJson(toStoredJobSpec(job.spec)),
     parameterCount: job.parameterCount,
     totalSteps: job.totalSteps,
+    ...(job.sweep ? { sweepId: job.sweep.id, sweepIndex: job.sweep.index } : {}),
   };
 }
 
