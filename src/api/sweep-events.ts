@@ -33,7 +33,8 @@ export function sweepEvents(view: SweepView, seen: SweepEventsSeen): SweepEvent[
     if (before === entry.status) continue;
     seen.statuses.set(entry.jobId, entry.status);
     const run = { sweepId, jobId: entry.jobId, index: entry.index, status: entry.status, parameters: entry.parameters };
-    if (before === undefined && !ended.includes(entry.status)) events.push({ type: 'run-started', ...run });
+    // A run first seen already ended (it started and ended between two reads) still gets its start.
+    if (before === undefined) events.push({ type: 'run-started', ...run });
     if (entry.status === 'cancelled') events.push({ type: 'run-stopped', ...run, reason: entry.stoppedReason });
     else if (ended.includes(entry.status)) events.push({ type: 'run-finished', ...run, objective: entry.objective });
   }

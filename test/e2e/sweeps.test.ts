@@ -80,7 +80,8 @@ describe('sweeps through workers', () => {
       parameters: { learningRate: { values: [0.1, 0.00001, 0.05, 0.000005] } },
       maxParallel: 1,
       objective: { metric: 'validationAccuracy', goal: 'maximize' },
-      earlyTermination: { type: 'asha', minEpochs: 1, reductionFactor: 2 },
+      // Rungs at epochs 1 and 4: a stopped run has epochs left for the cancel to land in.
+      earlyTermination: { type: 'asha', minEpochs: 1, reductionFactor: 4 },
     });
     expect(response.status).toBe(201);
     const created = (await response.json()) as SweepView;
@@ -105,7 +106,7 @@ describe('sweeps through workers', () => {
     const seenAt = new Map<number, number[]>();
     for (const decision of decisions) {
       const earlier = seenAt.get(decision.epoch) ?? [];
-      const rule = { type: 'asha' as const, minEpochs: 1, reductionFactor: 2 };
+      const rule = { type: 'asha' as const, minEpochs: 1, reductionFactor: 4 };
       expect(ashaDecision(rule, 'maximize', decision.epoch, decision.value, earlier).stop).toBe(decision.stop);
       seenAt.set(decision.epoch, [...earlier, decision.value]);
     }
@@ -116,7 +117,7 @@ describe('sweeps through workers', () => {
       expect(job.status).toBe('cancelled');
       expect(job.cancelReason).toBe(decision.reason);
       expect(job.cancelReason).toMatch(
-        /^asha: rung at epoch \d+, objective [\d.]+ not in top 1\/2 \(rank \d of \d runs\)$/,
+        /^asha: rung at epoch \d+, objective [\d.]+ not in top 1\/4 \(rank \d of \d runs\)$/,
       );
       expect(job.metrics.epochs.length).toBeGreaterThanOrEqual(decision.epoch);
       expect(job.sweep?.id).toBe(created.id);
@@ -142,6 +143,34 @@ describe('sweeps through workers', () => {
     const comparison = (await (await fetch(`${address}/compare?sweep=${created.id}&top=2`)).json()) as Comparison;
     expect(comparison.runs.map((run) => run.id)).toEqual(sweep.leaderboard.slice(0, 2).map((entry) => entry.jobId));
     expect((await post(`/sweeps/${created.id}/cancel`)).status).toBe(409);
+  });
+
+  it('stops runs by the median rule, with a reason naming it and the epoch', async () => {
+    const response = await post('/sweeps', {
+      name: 'median-e2e',
+      base: { ...base, epochs: 10 },
+      method: 'grid',
+      parameters: { learningRate: { values: [0.1, 0.000005] } },
+      maxParallel: 1,
+      objective: { metric: 'validationLoss', goal: 'minimize' },
+      earlyTermination: { type: 'median', minEpochs: 2 },
+    });
+    expect(response.status).toBe(201);
+    const created = (await response.json()) as SweepView;
+    const sweep = await untilEnded(created.id);
+    expect(sweep.status).toBe('completed');
+    const [good, hopeless] = [...sweep.leaderboard].sort((a, b) => a.index - b.index);
+    // The first run has no peers; the second, far worse than its running average, stops at epoch 2.
+    expect(good?.status).toBe('completed');
+    expect(good?.epochsCompleted).toBe(10);
+    expect(hopeless?.status).toBe('cancelled');
+    expect(hopeless?.stoppedReason).toMatch(
+      /^median: at epoch 2, best objective [\d.]+ worse than the median [\d.]+ of 1 other runs$/,
+    );
+    const decisions = await stack.database.prisma.sweepDecision.findMany({ where: { sweepId: created.id } });
+    expect(decisions.filter((decision) => decision.stop).map((decision) => [decision.jobId, decision.epoch])).toEqual([
+      [hopeless?.jobId, 2],
+    ]);
   });
 
   it('survives the kill of the worker driving it: no run launched twice, none lost', async () => {
