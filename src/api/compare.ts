@@ -2,6 +2,7 @@ import { bundledDataset, inputSize } from '../domain/datasets.js';
 import type { JobSpec, LayerSpec } from '../domain/job-spec.js';
 import { layerSizes } from '../domain/model-shape.js';
 import type { JobWithEpochs, StepRecord } from '../store/jobs-repository.js';
+import { validationSummaryOf } from './validation-summary.js';
 import type { Comparison } from './schemas/compare.js';
 
 export type { Comparison };
@@ -104,6 +105,7 @@ export function compareRuns(
         hyperparameters: Object.fromEntries(differing.map((name) => [name, spec[name] ?? null])),
         finalTestAccuracy: job.finalTestAccuracy,
         bestTestAccuracy: job.bestTestAccuracy,
+        ...validationSummaryOf(job),
         finalTestLoss: job.finalTestLoss,
         epochsCompleted: job.epochs.length,
         trainingMs,

@@ -13,11 +13,14 @@ import {
   InvalidRequest,
   InvalidDataset,
   InvalidSpec,
+  InvalidSweep,
   JobAlreadyFinished,
   JobNotFound,
   JobStillActive,
   ModelNotAvailable,
   ResourceNotFound,
+  SweepAlreadyFinished,
+  SweepNotFound,
   TooManyItems,
 } from '../domain/errors.js';
 import type { ErrorBody } from './schemas/common.js';
@@ -28,12 +31,15 @@ export type { ErrorBody };
 /** The HTTP status of each domain error; the one place that knows. */
 function statusOf(error: DomainError): number {
   if (error instanceof JobNotFound || error instanceof ResourceNotFound || error instanceof DatasetNotFound) return 404;
+  if (error instanceof SweepNotFound) return 404;
   if (error instanceof InvalidSpec || error instanceof InvalidRequest || error instanceof InvalidDataset) return 400;
+  if (error instanceof InvalidSweep) return 400;
   if (error instanceof DatasetNameTaken || error instanceof DatasetInUse) return 409;
   if (error instanceof BundledDatasetReadOnly) return 403;
   if (error instanceof DatasetTooLarge) return 413;
   if (error instanceof IdempotencyConflict) return 422;
   if (error instanceof JobAlreadyFinished || error instanceof JobStillActive) return 409;
+  if (error instanceof SweepAlreadyFinished) return 409;
   if (error instanceof ModelNotAvailable || error instanceof EvaluationNotAvailable) return 409;
   if (error instanceof TooManyItems) return 413;
   if (error instanceof DependencyUnavailable) return 503;
@@ -45,7 +51,8 @@ function bodyOf(error: DomainError): ErrorBody {
     error instanceof InvalidSpec ||
     error instanceof InvalidRequest ||
     error instanceof TooManyItems ||
-    error instanceof InvalidDataset
+    error instanceof InvalidDataset ||
+    error instanceof InvalidSweep
       ? error.issues
       : undefined;
   return { error: error.message, code: error.code, ...(issues ? { issues: [...issues] } : {}) };

@@ -13,6 +13,7 @@ import { createEventHub } from '../api/event-hub.js';
 import type { HealthChecks } from '../api/health.js';
 import { createJobsService } from '../api/jobs-service.js';
 import { createModelsService, modelFilesLoader, type StoredModel } from '../api/models-service.js';
+import { createSweepsService } from '../api/sweeps-service.js';
 import { createPredictor } from '../inference/predictor.js';
 import { createModelsRepository } from '../store/models-repository.js';
 import { createEventPublisher } from '../events/job-events.js';
@@ -26,6 +27,7 @@ import { createPrismaClient, type PrismaClient } from '../store/database.js';
 import { createDatasetsRepository } from '../store/datasets-repository.js';
 import { createJobsRepository, type JobsRepository } from '../store/jobs-repository.js';
 import { migrate } from '../store/migrate.js';
+import { createSweepsRepository } from '../store/sweeps/sweeps-repository.js';
 import type { Service } from './process.js';
 
 /** The API's connections: Postgres, Redis for commands, Redis for subscriptions, and the queue. */
@@ -114,6 +116,23 @@ function jobsService(
   });
 }
 
+/** Sweeps: stored here, launched and driven by the workers' sweep drivers. */
+function sweepsService(
+  config: Config,
+  logger: Logger,
+  prisma: PrismaClient,
+  jobs: ReturnType<typeof jobsService>,
+  findDataset: (name: string) => Promise<DatasetInfo | undefined>,
+) {
+  return createSweepsService({
+    sweeps: createSweepsRepository(prisma),
+    jobs,
+    limits: { maxParameters: config.MAX_PARAMETERS, maxJobMemoryBytes: config.MAX_JOB_MEMORY_BYTES },
+    findDataset,
+    logger,
+  });
+}
+
 /** Models and predictions; the inference pool starts at the first prediction and `close` stops it. */
 function modelsService(config: Config, prisma: PrismaClient, repository: JobsRepository, artifacts: ArtifactStore) {
   // Inference runs on threads of this pool, never on the event loop. Started at the first prediction,
@@ -145,6 +164,8 @@ export async function startApi(config: Config, logger: Logger): Promise<Service 
   const artifacts = createPostgresArtifactStore(prisma);
   const datasets = datasetsService(config, logger, prisma, artifacts);
   const models = modelsService(config, prisma, repository, artifacts);
+  const findDataset = (name: string) => datasets.find(name);
+  const jobs = jobsService(config, logger, connections, repository, findDataset);
   const metrics = apiMetrics(prisma, redis, queue, config.QUEUE_PREFIX, () => app.websocketServer.clients.size);
   const hub = createEventHub(subscriber, config.QUEUE_PREFIX, undefined, (event) => {
     if (event.type === 'steps' && event.committedAt) metrics.eventLag.observe((Date.now() - event.committedAt) / 1000);
@@ -155,7 +176,8 @@ export async function startApi(config: Config, logger: Logger): Promise<Service 
     logger,
     bodyLimit: config.BODY_LIMIT_BYTES,
     hub,
-    jobs: jobsService(config, logger, connections, repository, (name) => datasets.find(name)),
+    jobs,
+    sweeps: sweepsService(config, logger, prisma, jobs, findDataset),
     datasets,
     health: healthChecks(prisma, redis, config.QUEUE_PREFIX),
     models: models.service,

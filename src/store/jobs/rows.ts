@@ -29,6 +29,8 @@ export interface NewJob {
   totalSteps: number;
   /** The input shape of the dataset at submission, kept so views need not find the dataset (it may be deleted). */
   inputShape?: readonly number[];
+  /** Set for a sweep's run: its sweep and its index there. */
+  sweep?: { id: string; index: number };
 }
 
 /** Prisma's `include` for a job with its epochs, in order, without their evaluations (kilobytes each). */
@@ -50,6 +52,7 @@ export function newJobRow(job: NewJob) {
     parameterCount: job.parameterCount,
     totalSteps: job.totalSteps,
     inputShape: [...(job.inputShape ?? [])],
+    ...(job.sweep ? { sweepId: job.sweep.id, sweepIndex: job.sweep.index } : {}),
   };
 }
 
