@@ -24,11 +24,15 @@ import type { ModelsService } from './models-service.js';
 import { createBundledDatasetExamples, type DatasetExamples } from '../datasets/examples.js';
 import { metricsPlugin, type MetricsPluginOptions } from './metrics-plugin.js';
 import { keyRoutes, whoamiRoutes } from './routes/keys.js';
+import { sweepRoutes } from './routes/sweeps.js';
+import type { SweepsService } from './sweeps-service.js';
 
 export interface AppDeps {
   jobs: JobsService;
   /** Dataset routes are served when given. */
   datasets?: DatasetsService;
+  /** Sweeps and their routes; without it the app serves no sweeps. */
+  sweeps?: SweepsService;
   hub: EventHub;
   health: HealthChecks;
   logger: Logger;
@@ -117,6 +121,7 @@ function createServer(logger: Logger, bodyLimit: number): FastifyInstance {
 export function buildApp({
   jobs,
   datasets,
+  sweeps,
   hub,
   health,
   logger,
@@ -149,8 +154,9 @@ export function buildApp({
   // here has its socket closed; before every route, so each is in the access table.
   void app.after(() => registerAccessControl(app, access));
   void app.register(jobRoutes, { jobs });
-  void app.register(compareRoutes, { jobs });
+  void app.register(compareRoutes, { jobs, ...(sweeps ? { sweeps } : {}) });
   if (datasets) void app.register(datasetRoutes, { datasets });
+  if (sweeps) void app.register(sweepRoutes, { sweeps });
   void app.register(eventRoutes, { jobs, hub, maxBufferedBytes, slowClientMs });
   void app.register(healthRoutes, { checks: health });
   if (models) void app.register(modelRoutes, { jobs, models, predictBodyLimit });

@@ -1,6 +1,7 @@
 import { architectureOf, describeLayer as describeSpecLayer } from '../domain/architecture.js';
 import type { JobSpec, LayerSpec } from '../domain/job-spec.js';
 import type { JobWithEpochs, StepRecord } from '../store/jobs-repository.js';
+import { validationSummaryOf } from './validation-summary.js';
 import type { Comparison } from './schemas/compare.js';
 
 export type { Comparison };
@@ -94,6 +95,7 @@ export function compareRuns(
         hyperparameters: Object.fromEntries(differing.map((name) => [name, spec[name] ?? null])),
         finalTestAccuracy: job.finalTestAccuracy,
         bestTestAccuracy: job.bestTestAccuracy,
+        ...validationSummaryOf(job),
         finalTestLoss: job.finalTestLoss,
         epochsCompleted: job.epochs.length,
         trainingMs,

@@ -15,11 +15,14 @@ import {
   InvalidRequest,
   InvalidDataset,
   InvalidSpec,
+  InvalidSweep,
   JobAlreadyFinished,
   JobNotFound,
   JobStillActive,
   ModelNotAvailable,
   ResourceNotFound,
+  SweepAlreadyFinished,
+  SweepNotFound,
   TooManyItems,
   QuotaExceeded,
   RateLimited,
@@ -37,11 +40,14 @@ function statusOf(error: DomainError): number {
   if (error instanceof Unauthenticated) return 401;
   if (error instanceof Forbidden || error instanceof BundledDatasetReadOnly) return 403;
   if (error instanceof RateLimited || error instanceof QuotaExceeded) return 429;
+  if (error instanceof SweepNotFound) return 404;
   if (error instanceof InvalidSpec || error instanceof InvalidRequest || error instanceof InvalidDataset) return 400;
+  if (error instanceof InvalidSweep) return 400;
   if (error instanceof DatasetNameTaken || error instanceof DatasetInUse) return 409;
   if (error instanceof DatasetTooLarge) return 413;
   if (error instanceof IdempotencyConflict) return 422;
   if (error instanceof JobAlreadyFinished || error instanceof JobStillActive) return 409;
+  if (error instanceof SweepAlreadyFinished) return 409;
   if (error instanceof ModelNotAvailable || error instanceof EvaluationNotAvailable) return 409;
   if (error instanceof TooManyItems) return 413;
   if (error instanceof DependencyUnavailable) return 503;
@@ -53,7 +59,8 @@ function bodyOf(error: DomainError): ErrorBody {
     error instanceof InvalidSpec ||
     error instanceof InvalidRequest ||
     error instanceof TooManyItems ||
-    error instanceof InvalidDataset
+    error instanceof InvalidDataset ||
+    error instanceof InvalidSweep
       ? error.issues
       : undefined;
   return { error: error.message, code: error.code, ...(issues ? { issues: [...issues] } : {}) };

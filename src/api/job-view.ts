@@ -1,20 +1,15 @@
 import type { EpochMetrics } from '../domain/metrics.js';
+import { toEpochMetrics } from '../store/jobs/epoch-metrics.js';
 import type { JobWithEpochs } from '../store/jobs-repository.js';
 import { architectureOf, specOf } from './compare.js';
 import type { JobView, RunSummary } from './schemas/job.js';
+import { validationSummaryOf } from './validation-summary.js';
 
 export type { JobView, RunSummary };
 
 /** One epoch's metrics as the API shows them, in job views and event streams alike. */
 export function epochMetrics(epoch: JobWithEpochs['epochs'][number]): EpochMetrics {
-  return {
-    epoch: epoch.epoch,
-    testAccuracy: epoch.testAccuracy,
-    testLoss: epoch.testLoss,
-    trainLoss: epoch.trainLoss,
-    durationMs: epoch.durationMs,
-    samplesPerSecond: epoch.samplesPerSecond,
-  };
+  return toEpochMetrics(epoch);
 }
 
 /** The public JSON shape of a job. */
@@ -42,6 +37,7 @@ export function jobView(job: JobWithEpochs): JobView {
     architecture: architectureOf(specOf(job), job.inputShape),
     finalTestAccuracy: job.finalTestAccuracy,
     bestTestAccuracy: job.bestTestAccuracy,
+    ...validationSummaryOf(job),
     cancelRequested: job.cancelRequestedAt !== null,
     createdAt: job.createdAt.toISOString(),
     startedAt: job.startedAt?.toISOString() ?? null,
@@ -77,6 +73,7 @@ export function runSummary(job: JobWithEpochs): RunSummary {
     epochsCompleted: job.epochs.length,
     finalTestAccuracy: job.finalTestAccuracy,
     bestTestAccuracy: job.bestTestAccuracy,
+    ...validationSummaryOf(job),
     finalTestLoss: job.finalTestLoss,
     durationMs: job.durationMs,
     backend: job.backend,

@@ -285,3 +285,33 @@ export class ApiKeyNotFound extends DomainError {
     this.name = 'ApiKeyNotFound';
   }
 }
+
+/** A sweep that does not exist. */
+export class SweepNotFound extends DomainError {
+  readonly code = 'not_found';
+  constructor(readonly sweepId: string) {
+    super(`sweep ${sweepId} was not found`);
+    this.name = 'SweepNotFound';
+  }
+}
+
+/** A sweep spec that breaks the rules; `issues` names every bad field, a parameter by its path. */
+export class InvalidSweep extends DomainError {
+  readonly code = 'invalid_sweep';
+  constructor(readonly issues: readonly FieldIssue[]) {
+    super(`invalid sweep spec: ${[...new Set(issues.map((issue) => issue.path))].join(', ')}`);
+    this.name = 'InvalidSweep';
+  }
+}
+
+/** A change asked of a sweep that has already ended. */
+export class SweepAlreadyFinished extends DomainError {
+  readonly code = 'sweep_finished';
+  constructor(
+    readonly sweepId: string,
+    readonly status: string,
+  ) {
+    super(`sweep ${sweepId} has already ${status === 'cancelled' ? 'been cancelled' : status}`);
+    this.name = 'SweepAlreadyFinished';
+  }
+}

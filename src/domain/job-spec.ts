@@ -6,6 +6,15 @@ import { text } from './text.js';
 
 export const activations = ['relu', 'sigmoid', 'tanh', 'linear'] as const;
 export const optimizers = ['sgd', 'momentum', 'adam', 'rmsprop'] as const;
+/** Per-epoch metrics a job records, which early stopping (and a sweep's objective) may watch. */
+export const epochMetricNames = [
+  'testAccuracy',
+  'testLoss',
+  'trainLoss',
+  'validationAccuracy',
+  'validationLoss',
+] as const;
+export type EpochMetricName = (typeof epochMetricNames)[number];
 
 export const limits = Object.freeze({
   nameLength: 200,
@@ -111,6 +120,16 @@ const baseSpec = z.strictObject({
   learningRate: z.number().gt(0).max(limits.learningRate),
   batchSize: z.int().min(1).max(limits.batchSize),
   optimizer: z.enum(optimizers).default('sgd'),
+  validationSamples: z.int().min(1).optional(),
+  validationFraction: z.number().gt(0).lt(1).optional(),
+  earlyStopping: z
+    .strictObject({
+      metric: z.enum(epochMetricNames),
+      mode: z.enum(['min', 'max']),
+      patience: z.int().min(1).max(limits.epochs),
+      minDelta: z.number().min(0).default(0),
+    })
+    .optional(),
 });
 
 /** The spec's shape alone, without the rules that need its dataset: how stored specs are shown. */
@@ -167,6 +186,7 @@ function checkSampleSizes(spec: JobSpec, info: DatasetInfo, context: z.Refinemen
 /** The rules that depend on the dataset (sizes, output units, parameters, memory) and the limits. */
 function checkAgainstDataset(spec: JobSpec, info: DatasetInfo, specLimits: SpecLimits, context: z.RefinementCtx): void {
   checkSampleSizes(spec, info, context);
+  checkValidation(spec, info.trainSize, context);
   const layers = spec.model.layers;
   if (layers.length === 0) return;
   const lastIndex = layers.length - 1;
@@ -243,6 +263,34 @@ export function requestedDatasetName(input: unknown): string {
   return 'mnist';
 }
 
+/** The validation split and early-stopping rules: one way to size it, some examples left to train on. */
+function checkValidation(spec: JobSpec, trainSize: number, context: z.RefinementCtx): void {
+  if (spec.validationSamples !== undefined && spec.validationFraction !== undefined) {
+    context.addIssue({
+      code: 'custom',
+      path: ['validationFraction'],
+      message: 'give validationSamples or validationFraction, not both',
+    });
+  }
+  const pool = Math.min(spec.trainSamples ?? trainSize, trainSize);
+  if (spec.validationSamples !== undefined && spec.validationSamples >= pool) {
+    context.addIssue({
+      code: 'custom',
+      path: ['validationSamples'],
+      message: `must be less than the ${pool} training examples it is held out of`,
+    });
+  }
+  const metric = spec.earlyStopping?.metric;
+  const validated = spec.validationSamples !== undefined || spec.validationFraction !== undefined;
+  if (metric?.startsWith('validation') && !validated) {
+    context.addIssue({
+      code: 'custom',
+      path: ['earlyStopping', 'metric'],
+      message: `${metric} needs a validation split: give validationSamples or validationFraction`,
+    });
+  }
+}
+
 export interface SpecIssue {
   path: string;
   message: string;
@@ -250,7 +298,8 @@ export interface SpecIssue {
 
 export type SpecParseResult = { ok: true; spec: JobSpec } | { ok: false; issues: SpecIssue[] };
 
-function describeIssues(issues: readonly z.core.$ZodIssue[]): SpecIssue[] {
+/** zod issues as spec issues: dotted paths, one entry per unknown key, and a plain word for a missing field. */
+export function describeIssues(issues: readonly z.core.$ZodIssue[]): SpecIssue[] {
   return issues.flatMap((issue) => {
     const path = issue.path.map(String);
     // One entry per unknown key, naming it, rather than one entry for the object holding them.

@@ -19,4 +19,14 @@ export interface EpochMetrics {
   durationMs: number;
   /** Training examples per second, test pass excluded. */
   samplesPerSecond: number;
+  /** Fraction of validation examples classified correctly, 0..1; only with a validation split. */
+  validationAccuracy?: number;
+  validationLoss?: number;
+}
+
+/** Why a job ended before its last epoch, by its early-stopping rule. */
+export interface StoppedEarly {
+  /** The last epoch trained. */
+  epoch: number;
+  reason: string;
 }

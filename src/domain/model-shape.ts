@@ -147,16 +147,39 @@ export function layerShapes(layers: readonly LayerSpec[], input: ModelInput): La
   return walkedLayers(layers, input).layers;
 }
 
-/** `info` is the dataset the spec names (see DatasetInfo). */
-export function trainSampleCount(spec: Pick<JobSpec, 'trainSamples'>, info: DatasetInfo): number {
+/** Training examples a job draws from, before its validation split is held out. `info` is the dataset the spec names (see DatasetInfo). */
+export function trainPoolCount(spec: Pick<JobSpec, 'trainSamples'>, info: DatasetInfo): number {
   return spec.trainSamples ?? info.trainSize;
+}
+
+/** Examples held out of the training pool for validation (0 without a validation split). */
+export function validationSampleCount(
+  spec: Pick<JobSpec, 'trainSamples' | 'validationSamples' | 'validationFraction'>,
+  info: DatasetInfo,
+): number {
+  const pool = trainPoolCount(spec, info);
+  if (spec.validationSamples !== undefined) return Math.min(spec.validationSamples, pool - 1);
+  if (spec.validationFraction !== undefined)
+    return Math.min(Math.max(1, Math.round(pool * spec.validationFraction)), pool - 1);
+  return 0;
+}
+
+/** Examples trained on each epoch: the pool less the validation split. */
+export function trainSampleCount(
+  spec: Pick<JobSpec, 'trainSamples' | 'validationSamples' | 'validationFraction'>,
+  info: DatasetInfo,
+): number {
+  return trainPoolCount(spec, info) - validationSampleCount(spec, info);
 }
 
 export function testSampleCount(spec: Pick<JobSpec, 'testSamples'>, info: DatasetInfo): number {
   return spec.testSamples ?? info.testSize;
 }
 
-export function stepsPerEpoch(spec: Pick<JobSpec, 'trainSamples' | 'batchSize'>, info: DatasetInfo): number {
+export function stepsPerEpoch(
+  spec: Pick<JobSpec, 'trainSamples' | 'validationSamples' | 'validationFraction' | 'batchSize'>,
+  info: DatasetInfo,
+): number {
   return Math.ceil(trainSampleCount(spec, info) / spec.batchSize);
 }
 

@@ -1,4 +1,5 @@
 import { authMode, isLoopback, type Config } from '../config.js';
+import { bundledDataset, type DatasetInfo } from '../domain/datasets.js';
 import type { Logger } from '../logger.js';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import type { Queue } from 'bullmq';
@@ -14,6 +15,7 @@ import type { HealthChecks } from '../api/health.js';
 import { createJobsService } from '../api/jobs-service.js';
 import { createModelsService, modelFilesLoader, type StoredModel } from '../api/models-service.js';
 import type { DatasetResolver } from '../api/submit-job.js';
+import { createSweepsService } from '../api/sweeps-service.js';
 import { createPredictor } from '../inference/predictor.js';
 import { createModelsRepository } from '../store/models-repository.js';
 import { createKeysService } from '../api/keys-service.js';
@@ -31,6 +33,7 @@ import { createPrismaClient, type PrismaClient } from '../store/database.js';
 import { createDatasetsRepository } from '../store/datasets-repository.js';
 import { createJobsRepository, type JobsRepository } from '../store/jobs-repository.js';
 import { migrate } from '../store/migrate.js';
+import { createSweepsRepository } from '../store/sweeps/sweeps-repository.js';
 import type { Service } from './process.js';
 
 /** The API's connections: Postgres, Redis for commands, Redis for subscriptions, and the queue. */
@@ -59,6 +62,13 @@ function healthChecks(prisma: PrismaClient, redis: Redis, prefix: string): Healt
 }
 
 type Connections = ReturnType<typeof connect>;
+
+/** Any dataset by name, bundled or uploaded by anyone: for sweeps, which are not owned yet. */
+function anyDataset(prisma: PrismaClient) {
+  const repository = createDatasetsRepository(prisma);
+  return async (name: string): Promise<DatasetInfo | undefined> =>
+    bundledDataset(name) ?? (await repository.find(name))?.info;
+}
 
 /** The API's metrics, read from Postgres, the queue and the metrics workers publish to Redis. */
 function apiMetrics(prisma: PrismaClient, redis: Redis, queue: Queue, prefix: string, webSocketClients: () => number) {
@@ -169,6 +179,23 @@ function jobsService(
   });
 }
 
+/** Sweeps: stored here, launched and driven by the workers' sweep drivers. */
+function sweepsService(
+  config: Config,
+  logger: Logger,
+  prisma: PrismaClient,
+  jobs: ReturnType<typeof jobsService>,
+  findDataset: (name: string) => Promise<DatasetInfo | undefined>,
+) {
+  return createSweepsService({
+    sweeps: createSweepsRepository(prisma),
+    jobs,
+    limits: { maxParameters: config.MAX_PARAMETERS, maxJobMemoryBytes: config.MAX_JOB_MEMORY_BYTES },
+    findDataset,
+    logger,
+  });
+}
+
 /** Models and predictions; the inference pool starts at the first prediction and `close` stops it. */
 function modelsService(config: Config, prisma: PrismaClient, repository: JobsRepository, artifacts: ArtifactStore) {
   // Inference runs on threads of this pool, never on the event loop. Started at the first prediction,
@@ -201,6 +228,14 @@ export async function startApi(config: Config, logger: Logger): Promise<Service 
   const access = accessControl(config, logger, prisma, redis);
   const datasets = datasetsService(config, logger, prisma, artifacts, access);
   const models = modelsService(config, prisma, repository, artifacts);
+  const jobs = jobsService(
+    config,
+    logger,
+    connections,
+    repository,
+    (name, owner) => datasets.find(name, owner),
+    access,
+  );
   const metrics = apiMetrics(prisma, redis, queue, config.QUEUE_PREFIX, () => app.websocketServer.clients.size);
   const hub = createEventHub(subscriber, config.QUEUE_PREFIX, undefined, (event) => {
     if (event.type === 'steps' && event.committedAt) metrics.eventLag.observe((Date.now() - event.committedAt) / 1000);
@@ -211,7 +246,8 @@ export async function startApi(config: Config, logger: Logger): Promise<Service 
     logger,
     bodyLimit: config.BODY_LIMIT_BYTES,
     hub,
-    jobs: jobsService(config, logger, connections, repository, (name, owner) => datasets.find(name, owner), access),
+    jobs,
+    sweeps: sweepsService(config, logger, prisma, jobs, anyDataset(prisma)),
     datasets,
     health: healthChecks(prisma, redis, config.QUEUE_PREFIX),
     models: models.service,

@@ -3,7 +3,8 @@ import { bundledDataset } from '../domain/datasets.js';
 import { createEventPublisher } from '../events/job-events.js';
 import type { Logger } from '../logger.js';
 import { createRedis, type Redis } from '../queue/redis.js';
-import { createTrainingQueue } from '../queue/training-queue.js';
+import { announceCancel } from '../queue/cancel-channel.js';
+import { createTrainingQueue, enqueueTraining } from '../queue/training-queue.js';
 import { announceWorker } from '../queue/worker-registry.js';
 import { publishMetrics } from '../metrics/published.js';
 import { createProcessRegistry } from '../metrics/registry.js';
@@ -15,10 +16,12 @@ import { createDatasetSource } from '../worker/dataset-source.js';
 import { createJobsRepository, type JobsRepository } from '../store/jobs-repository.js';
 import { migrate } from '../store/migrate.js';
 import { createModelsRepository } from '../store/models-repository.js';
+import { createSweepsRepository } from '../store/sweeps/sweeps-repository.js';
 import { listenForCancels } from '../worker/cancel-listener.js';
 import { createJobRunner, type JobRunner } from '../worker/job-runner.js';
 import type { ModelStore } from '../worker/model-keeper.js';
 import { reconcileQueue, startReconciler } from '../worker/reconciler.js';
+import { createSweepDriver, startSweepDriver, type SweepDriverDeps } from '../worker/sweep-driver.js';
 import { createTrainingPool, type TrainingPool } from '../worker/training-pool.js';
 import { createTrainingWorker } from '../worker/training-worker.js';
 import { measuredStore } from '../worker/measured-store.js';
@@ -44,13 +47,18 @@ function connectRedis(config: Config, logger: Logger) {
   };
 }
 
+/** The DatasetInfo of a name: a bundled dataset, else an uploaded one from the store. */
+function datasetResolver(prisma: PrismaClient): SweepDriverDeps['findDataset'] {
+  const datasets = createDatasetsRepository(prisma);
+  return async (name) => bundledDataset(name) ?? (await datasets.find(name))?.info;
+}
+
 /** Trained models: their files in the artifact store (Postgres for now), their records in `models`. */
 function modelStore(prisma: PrismaClient): ModelStore {
   const artifacts = createPostgresArtifactStore(prisma);
   const models = createModelsRepository(prisma);
-  const datasets = createDatasetsRepository(prisma);
   return {
-    datasetInfo: async (name) => bundledDataset(name) ?? (await datasets.find(name))?.info,
+    datasetInfo: datasetResolver(prisma),
     putArtifact: (content) => artifacts.put(content),
     saveModel: (record) => models.save(record),
     findModel: (jobId, version) => models.find(jobId, version),
@@ -94,6 +102,44 @@ async function startPool(config: Config, logger: Logger, prisma: PrismaClient): 
   return pool;
 }
 
+/** Publishes this worker's metrics to Redis: there is no HTTP server here, the API's GET /metrics merges them in. */
+function startMetrics(
+  config: Config,
+  client: Redis,
+  metricsRegistry: ReturnType<typeof createProcessRegistry>,
+  workerId: string,
+  backend: string,
+) {
+  metricsRegistry.setDefaultLabels({ process: 'worker', worker: workerId });
+  announceBackend(metricsRegistry, backend);
+  return publishMetrics(client, config.QUEUE_PREFIX, workerId, metricsRegistry, config.METRICS_PUBLISH_MS);
+}
+
+/** Every worker runs a sweep driver; a lease row on each sweep lets exactly one drive it at a time. */
+function startSweeps(
+  config: Config,
+  logger: Logger,
+  deps: {
+    prisma: PrismaClient;
+    jobs: JobsRepository;
+    queue: ReturnType<typeof createTrainingQueue>;
+    redis: { client: Redis; publisher: Redis };
+  },
+) {
+  const { prisma, jobs, queue, redis } = deps;
+  const sweepDriver = createSweepDriver({
+    sweeps: createSweepsRepository(prisma),
+    jobs,
+    findDataset: datasetResolver(prisma),
+    enqueue: (jobId) => enqueueTraining(queue, jobId),
+    announceCancel: (jobId) => announceCancel(redis.client, config.QUEUE_PREFIX, jobId),
+    publish: createEventPublisher(redis.publisher, config.QUEUE_PREFIX, () => undefined),
+    logger,
+    leaseMs: config.LOCK_DURATION_MS,
+  });
+  return startSweepDriver(sweepDriver, Math.min(1000, config.LOCK_DURATION_MS / 6), logger);
+}
+
 /** Composes and starts a training worker: a pool of training threads fed by the queue. */
 export async function startWorker(config: Config, logger: Logger): Promise<Service> {
   await migrate(config.DATABASE_URL);
@@ -130,22 +176,15 @@ export async function startWorker(config: Config, logger: Logger): Promise<Servi
     backend,
     concurrency: config.WORKER_CONCURRENCY,
   });
-  // No HTTP server here: metrics go to Redis, and the API's GET /metrics merges them in.
-  metricsRegistry.setDefaultLabels({ process: 'worker', worker: registry.announcement.id });
-  announceBackend(metricsRegistry, backend);
-  const metrics = publishMetrics(
-    redis.client,
-    config.QUEUE_PREFIX,
-    registry.announcement.id,
-    metricsRegistry,
-    config.METRICS_PUBLISH_MS,
-  );
+  const metrics = startMetrics(config, redis.client, metricsRegistry, registry.announcement.id, backend);
   const reconciler = startReconciler(() => reconcileQueue(jobs, queue, logger), config.RECONCILE_INTERVAL_MS, logger);
+  const sweepTicks = startSweeps(config, logger, { prisma, jobs, queue, redis });
   logger.info({ prefix: config.QUEUE_PREFIX }, 'worker waiting for jobs');
 
   return {
     async close() {
       // Take nothing new, stop running jobs at a checkpoint and hand them back; then wind down.
+      await sweepTicks.stop();
       runner.stopAll();
       await worker.close();
       runner.close();

@@ -24,8 +24,9 @@ function permute(split: DatasetSplit, order: Uint32Array, inputs: Float32Array, 
 }
 
 /**
- * The first `count` training examples in one epoch's shuffled order, cut into batches of
- * `batchSize` (the last one shorter). The buffers are allocated once and refilled every epoch.
+ * The first `count` training examples (or the examples at `indices`, when given) in one epoch's
+ * shuffled order, cut into batches of `batchSize` (the last one shorter). The buffers are allocated
+ * once and refilled every epoch.
  */
 export class EpochBatches {
   private readonly order: Uint32Array;
@@ -38,6 +39,7 @@ export class EpochBatches {
     private readonly count: number,
     private readonly classes: number,
     private readonly batchSize: number,
+    private readonly indices?: Uint32Array,
   ) {
     this.order = new Uint32Array(count);
     this.inputs = new Float32Array(count * split.features);
@@ -46,7 +48,8 @@ export class EpochBatches {
 
   /** Draws this epoch's order from `random` and copies the examples into it. */
   shuffle(random: Random): void {
-    for (let index = 0; index < this.count; index++) this.order[index] = index;
+    const { indices } = this;
+    for (let index = 0; index < this.count; index++) this.order[index] = indices ? (indices[index] as number) : index;
     random.shuffle(this.order);
     permute(this.split, this.order, this.inputs, this.labels);
     this.targets = oneHot(this.labels, this.classes);

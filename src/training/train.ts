@@ -1,6 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { JobSpec } from '../domain/job-spec.js';
-import type { EpochMetrics, StepLoss } from '../domain/metrics.js';
+import { earlyStoppingDecision } from '../domain/early-stopping.js';
+import type { EpochMetrics, StepLoss, StoppedEarly } from '../domain/metrics.js';
 import { stepsPerEpoch, testSampleCount, trainSampleCount } from '../domain/model-shape.js';
 import type { Dataset } from './datasets/index.js';
 import { captureState, restoreState, type Checkpoint } from './checkpoint.js';
@@ -10,9 +11,10 @@ import { buildModel, type Model } from './model.js';
 import { createOptimizer, disposeOptimizer, trainingStep } from './optimizer.js';
 import { Random } from './random.js';
 import { testPass, type TestPredictions } from './test-pass.js';
+import { validationSplit, type ValidationSplit } from './validation-split.js';
 
 export type { Checkpoint } from './checkpoint.js';
-export type { EpochMetrics, StepLoss } from '../domain/metrics.js';
+export type { EpochMetrics, StepLoss, StoppedEarly } from '../domain/metrics.js';
 export type { TestPredictions } from './test-pass.js';
 export type { Model } from './model.js';
 export { TrainingError } from './training-error.js';
@@ -47,6 +49,8 @@ export interface TrainingResult {
   outcome: 'completed' | 'stopped';
   epochs: EpochMetrics[];
   steps: number;
+  /** Set when the spec's early-stopping rule ended a `completed` training before its last epoch. */
+  stoppedEarly?: StoppedEarly;
 }
 
 export interface TrainingOptions {
@@ -58,6 +62,8 @@ export interface TrainingOptions {
   evaluationBatchSize?: number;
   /** Also checkpoint every this many steps within an epoch (0: only at epoch ends). */
   checkpointEverySteps?: number;
+  /** Metrics of the epochs done before `resume`, so early stopping sees the whole history. */
+  previousEpochs?: readonly EpochMetrics[];
 }
 
 /**
@@ -78,6 +84,7 @@ export async function train(
     for (let epoch = start.epoch; epoch <= spec.epochs; epoch++) {
       const finished = await run.runEpoch(epoch, epoch === start.epoch ? start.batch : 0);
       if (!finished) return run.result('stopped');
+      if (run.stoppedEarly) break;
     }
     return run.result('completed');
   } finally {
@@ -105,7 +112,11 @@ class TrainingRun {
   private readonly shuffleRandom: Random;
   private readonly checkpointEverySteps: number;
   private readonly evaluationBatchSize: number;
+  private readonly split: ValidationSplit | undefined;
+  private readonly previousEpochs: readonly EpochMetrics[];
   private readonly epochs: EpochMetrics[] = [];
+  /** Set once the early-stopping rule ends training. */
+  stoppedEarly: StoppedEarly | undefined;
   /** Global steps done. */
   private step = 0;
   /** Shuffle state a checkpoint taken now resumes from: before this epoch's shuffle, or the next one's. */
@@ -122,8 +133,11 @@ class TrainingRun {
     this.batchesPerEpoch = stepsPerEpoch(spec, dataset.info);
     this.checkpointEverySteps = options.checkpointEverySteps ?? 0;
     this.evaluationBatchSize = options.evaluationBatchSize ?? 1000;
+    this.previousEpochs = options.previousEpochs ?? [];
     const { train: trainSplit, info } = dataset;
-    this.batches = new EpochBatches(trainSplit, trainSampleCount(spec, info), info.numClasses, spec.batchSize);
+    this.split = validationSplit(spec, trainSplit, info);
+    const count = trainSampleCount(spec, info);
+    this.batches = new EpochBatches(trainSplit, count, info.numClasses, spec.batchSize, this.split?.trainIndices);
     this.model = buildModel(spec.model.layers, info.inputShape, this.seed);
     this.optimizer = createOptimizer(spec.optimizer, spec.learningRate);
     this.losses = new StepLossReader(hooks, {
@@ -154,20 +168,39 @@ class TrainingRun {
     if (!(await this.runBatches(epoch, startBatch))) return false;
     this.losses.drain(epoch);
     const trainingMs = performance.now() - epochStart;
+    const tested = this.test(epoch);
+    const validated = this.validate();
     const metrics: EpochMetrics = {
       epoch,
-      ...this.test(epoch),
+      ...tested,
       trainLoss: this.losses.epochLossSum / this.batchesPerEpoch,
       durationMs: Math.round(performance.now() - epochStart),
       samplesPerSecond: this.samplesTrained(startBatch) / (trainingMs / 1000),
+      ...validated,
     };
     this.epochs.push(metrics);
     this.hooks.onEpoch?.(metrics);
     await this.hooks.onEpochModel?.(metrics, this.model);
     this.losses.epochLossSum = 0;
     this.epochShuffleState = this.shuffleRandom.state;
-    if (epoch < this.spec.epochs) await this.checkpoint(epoch);
+    const rule = this.spec.earlyStopping;
+    if (rule && epoch < this.spec.epochs)
+      this.stoppedEarly = earlyStoppingDecision(rule, [...this.previousEpochs, ...this.epochs]);
+    if (epoch < this.spec.epochs && !this.stoppedEarly) await this.checkpoint(epoch);
     return true;
+  }
+
+  /** The validation pass: the held-out examples, evaluated as the test split is. Empty without a split. */
+  private validate(): Pick<EpochMetrics, 'validationAccuracy' | 'validationLoss'> {
+    if (!this.split) return {};
+    const { validation } = this.split;
+    const settings = {
+      count: validation.count,
+      classes: this.dataset.info.numClasses,
+      chunkSize: this.evaluationBatchSize,
+    };
+    const result = testPass(this.model, validation, settings);
+    return { validationAccuracy: result.testAccuracy, validationLoss: result.testLoss };
   }
 
   /** The epoch's batches from `startBatch`, polling for a stop before each. False when one was asked. */
@@ -228,7 +261,12 @@ class TrainingRun {
   }
 
   result(outcome: TrainingResult['outcome']): TrainingResult {
-    return { outcome, epochs: this.epochs, steps: this.step };
+    return {
+      outcome,
+      epochs: this.epochs,
+      steps: this.step,
+      ...(outcome === 'completed' && this.stoppedEarly ? { stoppedEarly: this.stoppedEarly } : {}),
+    };
   }
 
   dispose(): void {

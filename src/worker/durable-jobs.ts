@@ -13,6 +13,8 @@ export type RunnerStore = Pick<
   | 'cancelRequested'
   | 'recordSteps'
   | 'recordEpoch'
+  | 'listEpochs'
+  | 'recordStoppedEarly'
   | 'saveCheckpoint'
   | 'loadCheckpoint'
   | 'rewindTo'
@@ -41,6 +43,8 @@ export function durableJobs(jobs: RunnerStore, storeRetryMs: number, logger: Log
     handBack: (id, owner) => durably(() => jobs.handBack(id, owner)),
     loadCheckpoint: (id) => durably(() => jobs.loadCheckpoint(id)),
     rewindTo: (id, point) => durably(() => jobs.rewindTo(id, point)),
+    listEpochs: (id) => durably(() => jobs.listEpochs(id)),
+    recordStoppedEarly: (id, stoppedEarly) => durably(() => jobs.recordStoppedEarly(id, stoppedEarly)),
   };
 }
 

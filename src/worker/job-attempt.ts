@@ -3,7 +3,7 @@ import type { PublishEvent } from '../events/job-events.js';
 import type { Logger } from '../logger.js';
 import type { StoredJobSpec } from '../domain/job-spec.js';
 import type { Job } from '../store/jobs-repository.js';
-import type { Checkpoint } from '../training/train.js';
+import type { Checkpoint, EpochMetrics } from '../training/train.js';
 import { crashedAttempts, gaveUpError, startDeadline } from './attempt-limits.js';
 import { decodeCheckpoint, encodeCheckpoint } from './checkpoint-codec.js';
 import type { RunnerStore } from './durable-jobs.js';
@@ -121,9 +121,11 @@ export class JobAttempt {
     const { jobs, pool, checkpointEverySteps } = this.context;
     try {
       const resume = await this.#startingPoint(spec);
+      // Early stopping decides over the whole history, also the epochs before the checkpoint.
+      const previousEpochs: EpochMetrics[] = resume && spec.earlyStopping ? await jobs.listEpochs(this.job.id) : [];
       return await pool.run(this.job.id, spec, this.#listener(spec, results), {
         checkpointEverySteps,
-        ...(resume ? { resume } : {}),
+        ...(resume ? { resume, previousEpochs } : {}),
       });
     } catch (error) {
       this.log.warn({ err: error }, 'could not start training; handing the job back');
@@ -155,7 +157,7 @@ export class JobAttempt {
     const { jobs } = this.context;
     const jobId = this.job.id;
     const events = this.#events;
-    const keeper = createModelKeeper(this.context.models, jobId, spec.dataset);
+    const keeper = createModelKeeper(this.context.models, jobId, spec.dataset, () => jobs.listEpochs(jobId));
     return {
       onSteps: (records) => results.addSteps(records),
       onEpoch: (metrics, evaluation) => {
@@ -222,6 +224,15 @@ export class JobAttempt {
       this.context.publish({ type: 'status', jobId: this.job.id, status: 'queued', error: null });
       this.log.info({ status: 'queued', steps: stepsOf(outcome) }, 'job checkpointed and handed back to the queue');
       return 'handed-back';
+    }
+    if (
+      end.action === 'finish' &&
+      end.status === 'completed' &&
+      outcome.outcome === 'completed' &&
+      outcome.stoppedEarly
+    ) {
+      await this.context.jobs.recordStoppedEarly(this.job.id, outcome.stoppedEarly);
+      this.log.info(outcome.stoppedEarly, 'stopped early');
     }
     // Memory figures on every completion make a leak visible in the logs of a long-lived worker.
     const details =

@@ -2,7 +2,7 @@ import type { JobSpec } from '../domain/job-spec.js';
 import type { BackendName, BackendPreference } from '../training/backend.js';
 import type { Dataset } from '../training/datasets/index.js';
 import type { Evaluation } from '../domain/evaluation.js';
-import type { Checkpoint, EpochMetrics, StepLoss } from '../training/train.js';
+import type { Checkpoint, EpochMetrics, StepLoss, StoppedEarly } from '../training/train.js';
 
 /** Values of a job's stop flag. */
 export const stopSignals = { none: 0, stop: 1, checkpoint: 2 } as const;
@@ -21,6 +21,8 @@ export interface TrainRequest {
   /** Element 0 becomes one of `stopSignals` when the host wants training to stop between batches. */
   stopFlag: Int32Array;
   resume?: Checkpoint;
+  /** Metrics of the epochs before `resume`, for the early-stopping rule. */
+  previousEpochs?: EpochMetrics[];
   checkpointEverySteps: number;
 }
 
@@ -28,6 +30,8 @@ export interface TrainRequest {
 export interface EpochModel {
   epoch: number;
   testAccuracy: number;
+  /** With a validation split: the epoch's validation accuracy, which `best` is chosen by. */
+  validationAccuracy?: number;
   /** model.json, UTF-8. */
   modelJson: Uint8Array;
   /** weights.bin; its buffer is handed over from the thread, not copied. */
@@ -45,5 +49,12 @@ export type ThreadMessage =
   /** Sent after the epoch's `epoch` message and before its checkpoint. */
   | { type: 'model'; jobId: string; model: EpochModel }
   | { type: 'checkpoint'; jobId: string; checkpoint: Checkpoint }
-  | { type: 'finished'; jobId: string; outcome: 'completed' | 'stopped'; steps: number; numTensors: number }
+  | {
+      type: 'finished';
+      jobId: string;
+      outcome: 'completed' | 'stopped';
+      steps: number;
+      numTensors: number;
+      stoppedEarly?: StoppedEarly;
+    }
   | { type: 'failed'; jobId: string; code: string; message: string; numTensors: number };

@@ -31,6 +31,7 @@ async function epochModel(request: TrainRequest, metrics: EpochMetrics, model: M
   return {
     epoch: metrics.epoch,
     testAccuracy: metrics.testAccuracy,
+    ...(metrics.validationAccuracy === undefined ? {} : { validationAccuracy: metrics.validationAccuracy }),
     // model.json is small and may sit in Buffer's shared pool: copied. The weights are handed over.
     modelJson: new Uint8Array(files.modelJson),
     weights: new Uint8Array(ownBuffer(files.weights)),

@@ -4,7 +4,7 @@ import type { Evaluation } from '../domain/evaluation.js';
 import type { JobSpec } from '../domain/job-spec.js';
 import type { BackendName, BackendPreference } from '../training/backend.js';
 import { DatasetUnavailable, loadDataset, type Dataset } from '../training/datasets/index.js';
-import type { Checkpoint, EpochMetrics, StepLoss } from '../training/train.js';
+import type { Checkpoint, EpochMetrics, StepLoss, StoppedEarly } from '../training/train.js';
 import { stopSignals, type EpochModel, type ThreadSettings, type TrainRequest } from './thread-protocol.js';
 import { followJob, spawnSlot, type Slot, type ThreadFate } from './training-slot.js';
 
@@ -18,11 +18,13 @@ export interface TrainingListener {
 
 export interface RunOptions {
   resume?: Checkpoint;
+  /** Metrics of the epochs before `resume`, for the early-stopping rule. */
+  previousEpochs?: EpochMetrics[];
   checkpointEverySteps?: number;
 }
 
 export type TrainingOutcome =
-  | { outcome: 'completed' | 'stopped'; steps: number; numTensors: number }
+  | { outcome: 'completed' | 'stopped'; steps: number; numTensors: number; stoppedEarly?: StoppedEarly }
   | { outcome: 'failed'; code: string; message: string; numTensors: number };
 
 export interface RunningTraining {
@@ -101,6 +103,7 @@ export function createTrainingPool(options: TrainingPoolOptions = {}) {
       stopFlag,
       checkpointEverySteps: options.checkpointEverySteps ?? 0,
       ...(options.resume ? { resume: options.resume } : {}),
+      ...(options.previousEpochs?.length ? { previousEpochs: options.previousEpochs } : {}),
     };
     slot.thread.postMessage(request);
     return { stop: stopperOf(stopFlag), result };

@@ -60,8 +60,8 @@ export function followJob(
       else if (message.type === 'model') listener.onModel(message.model);
       else if (message.type === 'checkpoint') listener.onCheckpoint(message.checkpoint);
       else if (message.type === 'finished') {
-        const { outcome, steps, numTensors } = message;
-        settle({ outcome, steps, numTensors }, fateOf(numTensors));
+        const { outcome, steps, numTensors, stoppedEarly } = message;
+        settle({ outcome, steps, numTensors, ...(stoppedEarly ? { stoppedEarly } : {}) }, fateOf(numTensors));
       } else {
         const { code, numTensors } = message;
         settle({ outcome: 'failed', code, message: message.message, numTensors }, fateOf(numTensors));

@@ -20,8 +20,9 @@ try {
 }
 
 port.on('message', (request: TrainRequest) => {
-  const { jobId, spec, dataset, resume, checkpointEverySteps } = request;
-  train(spec, dataset, threadHooks(request, send), { checkpointEverySteps }, resume).then(
+  const { jobId, spec, dataset, resume, checkpointEverySteps, previousEpochs } = request;
+  const options = { checkpointEverySteps, ...(previousEpochs ? { previousEpochs } : {}) };
+  train(spec, dataset, threadHooks(request, send), options, resume).then(
     (result) =>
       send({
         type: 'finished',
@@ -29,6 +30,7 @@ port.on('message', (request: TrainRequest) => {
         outcome: result.outcome,
         steps: result.steps,
         numTensors: tf.memory().numTensors,
+        ...(result.stoppedEarly ? { stoppedEarly: result.stoppedEarly } : {}),
       }),
     (error: unknown) => {
       const code = error instanceof TrainingError ? error.code : 'training_error';

@@ -11,6 +11,8 @@ import { createEventHub } from '../../src/api/event-hub.js';
 import { createDatasetsService } from '../../src/api/datasets-service.js';
 import { createJobsService } from '../../src/api/jobs-service.js';
 import { createModelsService } from '../../src/api/models-service.js';
+import { createSweepsService } from '../../src/api/sweeps-service.js';
+import { createSweepsRepository } from '../../src/store/sweeps/sweeps-repository.js';
 import type { DatasetExamples } from '../../src/datasets/examples.js';
 import { datasets as bundled } from '../../src/domain/datasets.js';
 import { specParameterCount, totalSteps } from '../../src/domain/model-shape.js';
@@ -89,6 +91,14 @@ const dashboardRows: HttpRow[] = [
 ];
 
 const missing = '00000000-0000-4000-8000-000000000000';
+const adminOnly = (status: number): Statuses => [401, 401, 403, 403, 403, status];
+// Sweeps have no owner yet: only admins may use them.
+const sweepRows: HttpRow[] = [
+  { method: 'GET', route: '/sweeps', url: () => '/sweeps', expected: adminOnly(200) },
+  { method: 'GET', route: '/sweeps/:id', url: () => `/sweeps/${missing}`, expected: adminOnly(404) },
+  { method: 'POST', route: '/sweeps/:id/cancel', url: () => `/sweeps/${missing}/cancel`, expected: adminOnly(404) },
+  { method: 'POST', route: '/sweeps', url: () => '/sweeps', body: () => ({}), expected: adminOnly(400) },
+];
 const denied: [number, number] = [401, 401];
 
 // Alice owns the jobs; the viewer and the owning member are alice's, the other member is bob's.
@@ -244,11 +254,13 @@ interface SocketRow {
   expected: Statuses;
 }
 
-httpTable.push(...dashboardRows);
+httpTable.push(...dashboardRows, ...sweepRows);
 
 const socketTable: SocketRow[] = [
   { route: '/jobs/:id/events', path: (f) => `/jobs/${f.aliceJob}/events`, expected: [...denied, 101, 404, 101, 101] },
   { route: '/events', path: () => '/events', expected: [...denied, 101, 101, 101, 101] },
+  // Sweeps have no owner yet: admins only.
+  { route: '/sweeps/:id/events', path: () => `/sweeps/${missing}/events`, expected: [...denied, 403, 403, 403, 404] },
 ];
 
 // Routes the tables need not cover: the interactive docs' assets (public by their plugin).
@@ -304,18 +316,25 @@ describe('access control', () => {
     const datasetExamples: DatasetExamples = {
       example: () => Promise.resolve({ pixels: new Uint8Array(4), shape: [2, 2], label: 0, count: 1 }),
     };
+    const jobs = createJobsService({
+      jobs: repository,
+      ...idleQueue,
+      publish,
+      maxParameters: 20_000_000,
+      maxJobMemoryBytes: 2 * 1024 ** 3,
+      findDataset: (name, owner) => datasets.find(name, owner),
+      logger: silentLogger(),
+    });
     return buildApp({
       logger: silentLogger(),
       bodyLimit: 1024 * 1024,
       hub: createEventHub(subscriber, prefix),
       health: healthyChecks,
-      jobs: createJobsService({
-        jobs: repository,
-        ...idleQueue,
-        publish,
-        maxParameters: 20_000_000,
-        maxJobMemoryBytes: 2 * 1024 ** 3,
-        findDataset: (name, owner) => datasets.find(name, owner),
+      jobs,
+      sweeps: createSweepsService({
+        sweeps: createSweepsRepository(database.prisma),
+        jobs,
+        limits: { maxParameters: 20_000_000 },
         logger: silentLogger(),
       }),
       datasets,

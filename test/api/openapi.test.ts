@@ -2,6 +2,8 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
+import { createSweepsService } from '../../src/api/sweeps-service.js';
+import type { SweepsRepository } from '../../src/store/sweeps/sweeps-repository.js';
 import type { EventHub } from '../../src/api/event-hub.js';
 import { createJobsService } from '../../src/api/jobs-service.js';
 import { createModelsService, noEvaluations } from '../../src/api/models-service.js';
@@ -48,6 +50,12 @@ describe('the OpenAPI document', () => {
         artifacts: {} as ArtifactStore,
         predict: () => Promise.reject(new Error('not used')),
         evaluations: noEvaluations,
+      }),
+      sweeps: createSweepsService({
+        sweeps: {} as SweepsRepository,
+        jobs: { cancel: () => Promise.reject(new Error('unused')), compare: () => Promise.reject(new Error('unused')) },
+        limits: { maxParameters: 20_000_000 },
+        logger: silentLogger(),
       }),
     });
     // Routes are added when the app's plugins load, after this hook is in place.

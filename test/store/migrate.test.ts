@@ -37,6 +37,8 @@ describe('migrate', () => {
         'step_chunks',
         // A view since the compact steps migration; information_schema lists views as tables too.
         'step_losses',
+        'sweep_decisions',
+        'sweeps',
       ]);
       const recorded = await client.query<{ migration_name: string; checksum: string; finished_at: Date | null }>(
         'SELECT migration_name, checksum, finished_at, applied_steps_count FROM "_prisma_migrations"',

@@ -43,6 +43,15 @@ export function fakeJob(overrides: Partial<Omit<Job, 'spec' | 'specError'>> = {}
     finalTestAccuracy: null,
     bestTestAccuracy: null,
     finalTestLoss: null,
+    finalValidationAccuracy: null,
+    finalValidationLoss: null,
+    bestValidationAccuracy: null,
+    bestEpoch: null,
+    stoppedEarlyEpoch: null,
+    stoppedEarlyReason: null,
+    sweepId: null,
+    sweepIndex: null,
+    cancelReason: null,
     durationMs: null,
     cancelRequestedAt: null,
     createdAt: now,
@@ -88,6 +97,8 @@ export function fakeStore(job: Job = fakeJob()) {
     }),
     loadCheckpoint: vi.fn<RunnerStore['loadCheckpoint']>(() => Promise.resolve(null)),
     rewindTo: vi.fn<RunnerStore['rewindTo']>(() => Promise.resolve()),
+    listEpochs: vi.fn<RunnerStore['listEpochs']>(() => Promise.resolve([])),
+    recordStoppedEarly: vi.fn<RunnerStore['recordStoppedEarly']>(() => Promise.resolve()),
   } satisfies RunnerStore;
   return { store, writes, state };
 }

@@ -1,6 +1,8 @@
+import { SweepNotFound } from '../../domain/errors.js';
 import { z } from 'zod';
 import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
 import type { JobsService } from '../jobs-service.js';
+import type { SweepsService } from '../sweeps-service.js';
 import { lossChartSvg } from '../loss-chart.js';
 import { commonErrors, errorBody } from '../schemas/common.js';
 import { chartQuery, compareQuery, comparison } from '../schemas/compare.js';
@@ -8,7 +10,11 @@ import { chartQuery, compareQuery, comparison } from '../schemas/compare.js';
 const badQuery = errorBody.describe('Fewer than 2 or more than 20 distinct runs, a bad id or parameter');
 const unknownJobs = errorBody.describe('Some of the ids name no job; the message lists them');
 
-export const compareRoutes: FastifyPluginCallbackZod<{ jobs: JobsService }> = (app, { jobs }, done) => {
+export const compareRoutes: FastifyPluginCallbackZod<{ jobs: JobsService; sweeps?: SweepsService }> = (
+  app,
+  { jobs, sweeps },
+  done,
+) => {
   app.get(
     '/compare',
     {
@@ -16,12 +22,20 @@ export const compareRoutes: FastifyPluginCallbackZod<{ jobs: JobsService }> = (a
       schema: {
         summary: 'Compare runs side by side',
         description:
-          'Per run the architecture, differing hyperparameters, accuracy, loss and speed; a layer-by-layer diff; loss curves downsampled to `points`, by step and by epoch.',
+          'Per run the architecture, differing hyperparameters, accuracy, loss and speed; a layer-by-layer diff; loss curves downsampled to `points`, by step and by epoch. Name the runs by `ids`, or give `sweep` for its `top` best runs by the objective.',
         querystring: compareQuery,
         response: { 200: comparison, 400: badQuery, 404: unknownJobs, ...commonErrors },
       },
     },
-    async (request) => jobs.compare(request.viewer, request.query.ids, request.query.points),
+    async (request) => {
+      const { ids, sweep, top, points } = request.query;
+      if (sweep !== undefined && sweeps) {
+        // Sweeps are not owned yet: only admins may see them (everyone is, with AUTH=off).
+        if (request.viewer.role !== 'admin') throw new SweepNotFound(sweep);
+        return sweeps.compare(sweep, top, points);
+      }
+      return jobs.compare(request.viewer, ids ?? [], points);
+    },
   );
 
   app.get(

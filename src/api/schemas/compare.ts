@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { decimalInteger, jobId, uuidPattern } from './common.js';
 import { jobStatus } from './job.js';
+import { validationSummary } from './metrics.js';
 
 function distinctIds(ids: readonly string[], context: z.core.$RefinementCtx<string[]>): void {
   const seen = new Set<string>();
@@ -30,7 +31,17 @@ const ids = z
   )
   .describe('2 to 20 distinct job ids, comma-separated');
 
-export const compareQuery = z.strictObject({ ids, points: decimalInteger(2, 5000).default(200) });
+export const compareQuery = z
+  .strictObject({
+    ids: ids.optional(),
+    sweep: z.string().regex(uuidPattern, 'must be a UUID').optional().describe('A sweep id: compare its best runs'),
+    top: decimalInteger(2, 20, '5').default(5).describe('With `sweep`: how many of its best runs'),
+    points: decimalInteger(2, 5000).default(200),
+  })
+  .refine((query) => (query.ids === undefined) !== (query.sweep === undefined), {
+    message: 'give either ids or sweep',
+    path: ['ids'],
+  });
 
 export const chartQuery = z.strictObject({
   ids,
@@ -63,6 +74,7 @@ const comparedRun = z.object({
   hyperparameters: hyperparameters.describe('Only those that differ between the runs'),
   finalTestAccuracy: z.number().nullable(),
   bestTestAccuracy: z.number().nullable(),
+  ...validationSummary,
   finalTestLoss: z.number().nullable(),
   epochsCompleted: z.int(),
   trainingMs: z.int().describe("Sum of the epochs' durations"),

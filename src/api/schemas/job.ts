@@ -3,7 +3,7 @@ import { jobSpecSchema, jobSpecShape } from '../../domain/job-spec.js';
 import { jobStatuses, runSorts } from '../../store/jobs-repository.js';
 import { text } from '../../domain/text.js';
 import { decimalInteger, isoTime, jobId } from './common.js';
-import { epochMetrics } from './metrics.js';
+import { epochMetrics, validationSummary } from './metrics.js';
 
 /**
  * A job spec: what POST /jobs takes (defaults may be left out) and what a job shows (every default
@@ -63,6 +63,7 @@ export const jobView = z
     architecture: z.string().describe('Input features, then every dense layer\'s units: "784-512-512-10"'),
     finalTestAccuracy: z.number().nullable(),
     bestTestAccuracy: z.number().nullable(),
+    ...validationSummary,
     cancelRequested: z.boolean(),
     createdAt: isoTime,
     startedAt: isoTime.nullable(),
@@ -93,6 +94,7 @@ export const runSummary = z
     epochsCompleted: z.int(),
     finalTestAccuracy: z.number().nullable(),
     bestTestAccuracy: z.number().nullable(),
+    ...validationSummary,
     finalTestLoss: z.number().nullable(),
     durationMs: z.int().nullable(),
     backend: z.string().nullable(),

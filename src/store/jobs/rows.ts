@@ -31,6 +31,8 @@ export interface NewJob {
   inputShape?: readonly number[];
   /** The owner of the key that submitted it; the column's default ("local") when absent. */
   owner?: string;
+  /** Set for a sweep's run: its sweep and its index there. */
+  sweep?: { id: string; index: number };
 }
 
 /** Prisma's `include` for a job with its epochs, in order, without their evaluations (kilobytes each). */
@@ -53,6 +55,7 @@ export function newJobRow(job: NewJob) {
     totalSteps: job.totalSteps,
     inputShape: [...(job.inputShape ?? [])],
     ...(job.owner === undefined ? {} : { owner: job.owner }),
+    ...(job.sweep ? { sweepId: job.sweep.id, sweepIndex: job.sweep.index } : {}),
   };
 }
 

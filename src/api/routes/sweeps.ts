@@ -1,0 +1,151 @@
+import type { FastifyRequest } from 'fastify';
+import { validatorCompiler, type FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
+import { commonErrors, errorBody } from '../schemas/common.js';
+import { sweepEventMessage, sweepIdParams, sweepList, sweepSpecBody, sweepView } from '../schemas/sweeps.js';
+import { nothingSeen, sweepEvents } from '../sweep-events.js';
+import type { SweepsService } from '../sweeps-service.js';
+import { defaultAccess } from '../access-control.js';
+
+const badId = errorBody.describe('The id is not a UUID');
+const unknownSweep = errorBody.describe('No sweep has this id');
+
+type App = Parameters<FastifyPluginCallbackZod>[0];
+
+function writeRoutes(app: App, sweeps: SweepsService): void {
+  app.post(
+    '/sweeps',
+    {
+      schema: {
+        summary: 'Start a hyperparameter sweep',
+        description:
+          'Validates the sweep and every configuration it generates with the job-spec schema, stores it, and lets a worker launch its runs (ordinary jobs, at most maxParallel queued or running). The same spec and seed give the same configurations in the same order.',
+        body: sweepSpecBody,
+        response: {
+          201: sweepView.describe('The sweep, running; Location names it'),
+          400: errorBody.describe('An invalid sweep: `issues` names every bad field, a parameter by its path'),
+          413: errorBody.describe('The body is over the size limit'),
+          415: errorBody.describe('The body is not JSON'),
+          ...commonErrors,
+        },
+      },
+      // The sweeps service validates the body (its errors name parameters by path); the schema documents it.
+      validatorCompiler: (route) =>
+        route.httpPart === 'body'
+          ? (value: unknown) => ({ value })
+          : validatorCompiler(route as unknown as Parameters<typeof validatorCompiler>[0]),
+    },
+    async (request, reply) => {
+      const sweep = await sweeps.create(request.body);
+      return reply.status(201).header('location', `/sweeps/${sweep.id}`).send(sweep);
+    },
+  );
+
+  app.post(
+    '/sweeps/:id/cancel',
+    {
+      schema: {
+        summary: 'Cancel a sweep',
+        description: 'Stops launching runs and cancels its queued and running runs (reason "sweep cancelled").',
+        params: sweepIdParams,
+        response: {
+          200: sweepView,
+          400: badId,
+          404: unknownSweep,
+          409: errorBody.describe('The sweep has already ended'),
+          ...commonErrors,
+        },
+      },
+    },
+    async (request) => sweeps.cancel(request.params.id),
+  );
+}
+
+function readRoutes(app: App, sweeps: SweepsService): void {
+  app.get(
+    '/sweeps',
+    {
+      schema: {
+        summary: 'List sweeps',
+        description: 'Newest first (the latest 100): status, counts by run status and the best run so far.',
+        response: { 200: sweepList, ...commonErrors },
+      },
+    },
+    async () => ({ sweeps: await sweeps.list() }),
+  );
+
+  app.get(
+    '/sweeps/:id',
+    {
+      schema: {
+        summary: 'Get a sweep',
+        description:
+          'Status, counts by run status, the best run with its parameters, a leaderboard by the objective, each parameter’s spread of the objective, and the epochs early termination saved.',
+        params: sweepIdParams,
+        response: { 200: sweepView, 400: badId, 404: unknownSweep, ...commonErrors },
+      },
+    },
+    async (request) => sweeps.get(request.params.id),
+  );
+}
+
+function eventsRoute(app: App, sweeps: SweepsService, pollMs: number): void {
+  app.get(
+    '/sweeps/:id/events',
+    {
+      websocket: true,
+      schema: {
+        summary: "Stream a sweep's events (WebSocket)",
+        description:
+          'A WebSocket (GET with Upgrade: websocket). Replays what happened so far, then streams: run-started, run-finished, run-stopped (with the rule and reason), new-best, and sweep-finished, after which it closes with 1000.',
+        params: sweepIdParams,
+        response: {
+          101: {
+            description: 'Switching Protocols: the connection becomes a WebSocket that carries these messages as JSON',
+            content: { 'application/json': { schema: sweepEventMessage } },
+          },
+          400: badId,
+          404: unknownSweep,
+        },
+      },
+      preHandler: async (request: FastifyRequest<{ Params: { id: string } }>) => {
+        await sweeps.get(request.params.id);
+      },
+    },
+    (socket, request) => {
+      socket.on('message', () => socket.close(1003, 'this stream takes no messages'));
+      const seen = nothingSeen();
+      let seq = 0;
+      let timer: NodeJS.Timeout | undefined;
+      const poll = async () => {
+        const events = sweepEvents(await sweeps.get(request.params.id), seen);
+        for (const event of events)
+          if (socket.readyState === socket.OPEN) socket.send(JSON.stringify({ seq: ++seq, ...event }));
+        if (seen.finished) socket.close(1000, 'sweep finished');
+        else if (socket.readyState === socket.OPEN) timer = setTimeout(() => void poll().catch(fail), pollMs);
+      };
+      const fail = (error: unknown) => {
+        request.log.warn({ err: error }, 'sweep event stream failed');
+        socket.close(1013, 'events are unavailable right now; reconnect later');
+      };
+      socket.on('close', () => clearTimeout(timer));
+      void poll().catch(fail);
+    },
+  );
+}
+
+export const sweepRoutes: FastifyPluginCallbackZod<{ sweeps: SweepsService; pollMs?: number }> = (
+  app,
+  { sweeps, pollMs = 500 },
+  done,
+) => {
+  // Sweeps have no owner yet: only admins (everyone, with AUTH=off) may create, read or cancel them.
+  defaultAccess(app, 'admin');
+  // As for the job streams: @fastify/websocket hides its routes from OpenAPI; this one is part of the API.
+  app.addHook('onRoute', (route) => {
+    if (route.websocket && route.method === 'GET' && route.schema) route.schema.hide = false;
+  });
+  writeRoutes(app, sweeps);
+  readRoutes(app, sweeps);
+  eventsRoute(app, sweeps, pollMs);
+  done();
+};
