@@ -73,7 +73,10 @@ describe('GET /metrics with a real worker', () => {
     let during = before;
     for (const deadline = Date.now() + 60_000; Date.now() < deadline;) {
       during = await scrape(address);
-      if (total(during, 'trainer_training_steps_total') > stepsBefore) break;
+      // Jobs by status are read from Postgres at most every 2 s (cached), so wait for both to move.
+      const counted =
+        total(during, 'trainer_jobs', { status: 'running' }) + total(during, 'trainer_jobs', { status: 'completed' });
+      if (total(during, 'trainer_training_steps_total') > stepsBefore && counted === 1) break;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     const backend = during.get('trainer_worker_info')?.metrics[0]?.labels?.backend as string;
