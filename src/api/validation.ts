@@ -1,5 +1,8 @@
-import type { FastifySchemaValidationError } from 'fastify';
+import type { FastifySchemaValidationError, RouteShorthandOptions } from 'fastify';
+import { validatorCompiler } from 'fastify-type-provider-zod';
 import { InvalidRequest, type FieldIssue } from '../domain/errors.js';
+
+type FastifyZodValidatorCompiler = NonNullable<RouteShorthandOptions['validatorCompiler']>;
 
 type RequestPart = 'body' | 'querystring' | 'params' | 'headers';
 
@@ -43,3 +46,14 @@ export function requestValidationError(
       return InvalidRequest.of('query', fieldIssues(errors, 'query'));
   }
 }
+
+/**
+ * A route's validator compiler that leaves the body to the service (which validates it with its own
+ * limits and error paths) and checks every other part with the route's zod schemas as usual; the body
+ * schema still documents and types it.
+ */
+export const bodyCheckedByService: FastifyZodValidatorCompiler = (route) =>
+  route.httpPart === 'body'
+    ? (value: unknown) => ({ value })
+    : // fastify types `route.schema` as the whole route schema; at run time it is the part being compiled.
+      validatorCompiler(route as unknown as Parameters<typeof validatorCompiler>[0]);

@@ -1,13 +1,12 @@
 // `npm run bench:history [steps]`: what serving a long loss history costs the API process: its RSS
 // while a client reads the whole history, a downsampled one, a comparison and a WebSocket replay,
 // against the same process idle. Prints figures; asserts nothing.
-import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
 import { datasets } from '../domain/datasets.js';
 import { totalSteps } from '../domain/model-shape.js';
 import { createPrismaClient, dropDatabase } from '../store/database.js';
 import { createJobsRepository, type JobsRepository } from '../store/jobs-repository.js';
-import { benchSpec, createBenchJob } from './networks.js';
+import { benchSpec, createBenchJob, recordFinishedRun } from './networks.js';
 import { deleteQueueKeys, format, messageText, procStatusBytes, startService } from './services.js';
 
 const stepCount = Number(process.argv[2] ?? 1_000_000);
@@ -35,27 +34,8 @@ async function insertRun(jobs: JobsRepository, steps: number, batchSize: number)
     ...benchSpec('mlp', Math.ceil(steps / epochs) * batchSize, 1000, epochs),
     batchSize,
   });
-  const owner = randomUUID();
-  await jobs.claim(id, 'wasm', 600_000, owner);
-  const perEpoch = totalSteps(spec, datasets.mnist) / epochs;
-  for (let first = 1; first <= steps; first += 20_000) {
-    const batch = Array.from({ length: Math.min(20_000, steps - first + 1) }, (_, index) => {
-      const step = first + index;
-      return { step, epoch: Math.ceil(step / perEpoch), loss: 2.3 / (1 + step / perEpoch) + 0.05 * Math.sin(step) };
-    });
-    await jobs.recordSteps(id, batch);
-  }
-  for (let epoch = 1; epoch <= epochs; epoch++) {
-    await jobs.recordEpoch(id, {
-      epoch,
-      testAccuracy: 0.9,
-      testLoss: 0.3,
-      trainLoss: 0.3,
-      durationMs: 1000,
-      samplesPerSecond: 5000,
-    });
-  }
-  await jobs.finish(id, 'completed', undefined, owner);
+  const total = totalSteps(spec, datasets.mnist);
+  await recordFinishedRun(jobs, id, { steps: total, epochs, noise: (step) => 0.05 * Math.sin(step) });
   return id;
 }
 

@@ -52,3 +52,30 @@ export async function createBenchJob(
   });
   return { id, spec: parsed.spec };
 }
+
+/**
+ * Writes a whole run of `steps` steps over `epochs` epochs to a stored job as a worker would (claim,
+ * steps in batches, epochs, final status); `noise(step)` is added to a falling loss curve.
+ */
+export async function recordFinishedRun(
+  jobs: Pick<JobsRepository, 'claim' | 'recordSteps' | 'recordEpoch' | 'finish'>,
+  id: string,
+  run: { steps: number; epochs: number; noise: (step: number) => number },
+): Promise<void> {
+  const { steps, epochs, noise } = run;
+  const owner = randomUUID();
+  await jobs.claim(id, 'wasm', 600_000, owner);
+  const perEpoch = steps / epochs;
+  for (let first = 1; first <= steps; first += 20_000) {
+    const batch = Array.from({ length: Math.min(20_000, steps - first + 1) }, (_, index) => {
+      const step = first + index;
+      return { step, epoch: Math.ceil(step / perEpoch), loss: 2.3 / (1 + step / perEpoch) + noise(step) };
+    });
+    await jobs.recordSteps(id, batch);
+  }
+  for (let epoch = 1; epoch <= epochs; epoch++) {
+    const metrics = { testLoss: 0.3, trainLoss: 0.3, durationMs: 1000, samplesPerSecond: 5000 };
+    await jobs.recordEpoch(id, { epoch, testAccuracy: 0.9 + epoch / 400, ...metrics });
+  }
+  await jobs.finish(id, 'completed', undefined, owner);
+}

@@ -8,6 +8,7 @@ import { exerciseNetworks as networks } from '../domain/exercise.js';
 import { httpPass } from './predict-http-bench.js';
 import { percentile, randomWeights, template, verdict } from './predict-fixtures.js';
 import { format, procStatusBytes } from './services.js';
+import { openLoopLatencies } from './open-loop.js';
 
 const features = 784;
 const rate = 200;
@@ -37,26 +38,13 @@ async function timed(predictor: Predictor, model: PredictorModel, inputs: number
   return performance.now() - started;
 }
 
-/** Open loop: a request every 1/rate s whatever the answers do; latency counts from the planned start. */
+/** Single inputs at a steady rate through the predictor. */
 async function steadyLatencies(predictor: Predictor, model: PredictorModel): Promise<number[]> {
   const inputs = randomInputs(64);
-  const latencies: number[] = [];
-  const pending: Promise<void>[] = [];
-  const start = performance.now() + 10;
-  for (let index = 0; index < rate * steadySeconds; index++) {
-    const planned = start + (index * 1000) / rate;
-    const wait = planned - performance.now();
-    if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
-    const input = inputs[index % inputs.length] as number[];
-    pending.push(
-      predictor.predict(model, { inputs: [input] }).then((outcome) => {
-        if (!outcome.ok) throw new Error(JSON.stringify(outcome.error));
-        latencies.push(performance.now() - planned);
-      }),
-    );
-  }
-  await Promise.all(pending);
-  return latencies;
+  return openLoopLatencies(rate, steadySeconds, async (index) => {
+    const outcome = await predictor.predict(model, { inputs: [inputs[index % inputs.length] as number[]] });
+    if (!outcome.ok) throw new Error(JSON.stringify(outcome.error));
+  });
 }
 
 /** Closed loop for `seconds` with `concurrency` requests in flight; inputs per second and latencies. */

@@ -12,6 +12,7 @@ import { createJobsRepository } from '../store/jobs-repository.js';
 import { createModelsRepository } from '../store/models-repository.js';
 import { percentile, randomWeights, template, verdict } from './predict-fixtures.js';
 import { deleteQueueKeys, format, procStatusBytes, startService } from './services.js';
+import { openLoopLatencies } from './open-loop.js';
 
 const rate = 200;
 const steadySeconds = 10;
@@ -97,24 +98,12 @@ function client(base: string) {
 
 type Predict = ReturnType<typeof client>;
 
-/** Open loop: a request every 1/rate s whatever the answers do; latency counts from the planned start. */
+/** Single inputs at a steady rate through HTTP. */
 async function steady(predict: Predict, jobId: string): Promise<number[]> {
   const inputs = randomInputs(64);
-  const latencies: number[] = [];
-  const pending: Promise<void>[] = [];
-  const start = performance.now() + 10;
-  for (let index = 0; index < rate * steadySeconds; index++) {
-    const planned = start + (index * 1000) / rate;
-    const wait = planned - performance.now();
-    if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
-    pending.push(
-      predict(jobId, [inputs[index % inputs.length] as number[]]).then(
-        () => void latencies.push(performance.now() - planned),
-      ),
-    );
-  }
-  await Promise.all(pending);
-  return latencies;
+  return openLoopLatencies(rate, steadySeconds, async (index) => {
+    await predict(jobId, [inputs[index % inputs.length] as number[]]);
+  });
 }
 
 async function batches(predict: Predict, jobId: string): Promise<number> {

@@ -16,7 +16,7 @@ import { createPrismaClient, dropDatabase, withConnection } from '../store/datab
 import { createJobsRepository, type JobsRepository } from '../store/jobs-repository.js';
 import { migrate } from '../store/migrate.js';
 import { chromiumMissing, launchChromium } from './browser.js';
-import { benchSpec } from './networks.js';
+import { benchSpec, createBenchJob, recordFinishedRun } from './networks.js';
 import { deleteQueueKeys, format, startService } from './services.js';
 
 const mnist = datasets.mnist;
@@ -57,40 +57,12 @@ async function insertRuns(databaseUrl: string): Promise<void> {
 /** A finished run with `steps` steps, written through the repository as a worker would. */
 async function insertLongRun(jobs: JobsRepository, steps: number): Promise<string> {
   const epochs = 20;
-  const parsed = parseJobSpec(
+  const { id } = await createBenchJob(
+    jobs,
     { ...benchSpec('mlp', Math.ceil(steps / epochs), 1000, epochs), batchSize: 1 },
-    {
-      maxParameters: 1e9,
-    },
+    steps,
   );
-  if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
-  const id = randomUUID();
-  await jobs.create({
-    id,
-    spec: parsed.spec,
-    parameterCount: specParameterCount(parsed.spec, mnist),
-    totalSteps: steps,
-  });
-  const owner = randomUUID();
-  await jobs.claim(id, 'wasm', 600_000, owner);
-  const perEpoch = steps / epochs;
-  for (let first = 1; first <= steps; first += 20_000) {
-    const batch = Array.from({ length: Math.min(20_000, steps - first + 1) }, (_, index) => {
-      const step = first + index;
-      return { step, epoch: Math.ceil(step / perEpoch), loss: 2.3 / (1 + step / perEpoch) + 0.1 * Math.random() };
-    });
-    await jobs.recordSteps(id, batch);
-  }
-  for (let epoch = 1; epoch <= epochs; epoch++)
-    await jobs.recordEpoch(id, {
-      epoch,
-      testAccuracy: 0.9 + epoch / 400,
-      testLoss: 0.3,
-      trainLoss: 0.3,
-      durationMs: 1000,
-      samplesPerSecond: 5000,
-    });
-  await jobs.finish(id, 'completed', undefined, owner);
+  await recordFinishedRun(jobs, id, { steps, epochs, noise: () => 0.1 * Math.random() });
   return id;
 }
 

@@ -1,6 +1,7 @@
+import { bodyCheckedByService } from '../validation.js';
 import multipart from '@fastify/multipart';
 import { z } from 'zod';
-import { validatorCompiler, type FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
+import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
 import { datasetView, type DatasetsService } from '../datasets-service.js';
 import { commonErrors, errorBody } from '../schemas/common.js';
 import {
@@ -76,10 +77,7 @@ function writeRoutes(app: App, datasets: DatasetsService): void {
         },
       },
       // The service reads the multipart stream; the schema above documents it for the OpenAPI document.
-      validatorCompiler: (route) =>
-        route.httpPart === 'body'
-          ? (value: unknown) => ({ value })
-          : validatorCompiler(route as unknown as Parameters<typeof validatorCompiler>[0]),
+      validatorCompiler: bodyCheckedByService,
     },
     async (request, reply) => {
       const stored = await datasets.upload(request.viewer, request);

@@ -1,6 +1,7 @@
+import { bodyCheckedByService } from '../validation.js';
 import { Readable } from 'node:stream';
 import { z } from 'zod';
-import { validatorCompiler, type FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
+import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
 import type { JobsService } from '../jobs-service.js';
 import { jobView, runSummary } from '../job-view.js';
 import { historyBody } from '../history-body.js';
@@ -105,11 +106,7 @@ function writeRoutes(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsSer
       },
       // The jobs service validates the spec, against limits of this server's configuration, and
       // after an idempotent replay is ruled out: the schema above documents the body and types it.
-      // fastify types `route.schema` as the whole route schema; at run time it is the part being compiled.
-      validatorCompiler: (route) =>
-        route.httpPart === 'body'
-          ? (value: unknown) => ({ value })
-          : validatorCompiler(route as unknown as Parameters<typeof validatorCompiler>[0]),
+      validatorCompiler: bodyCheckedByService,
     },
     async (request, reply) => {
       const { job, replayed } = await jobs.submit(request.viewer, request.body, request.headers['idempotency-key']);

@@ -1,5 +1,6 @@
+import { bodyCheckedByService } from '../validation.js';
 import type { FastifyRequest } from 'fastify';
-import { validatorCompiler, type FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
+import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
 import { commonErrors, errorBody } from '../schemas/common.js';
 import { sweepEventMessage, sweepIdParams, sweepList, sweepSpecBody, sweepView } from '../schemas/sweeps.js';
 import { nothingSeen, sweepEvents } from '../sweep-events.js';
@@ -29,10 +30,7 @@ function writeRoutes(app: App, sweeps: SweepsService): void {
         },
       },
       // The sweeps service validates the body (its errors name parameters by path); the schema documents it.
-      validatorCompiler: (route) =>
-        route.httpPart === 'body'
-          ? (value: unknown) => ({ value })
-          : validatorCompiler(route as unknown as Parameters<typeof validatorCompiler>[0]),
+      validatorCompiler: bodyCheckedByService,
     },
     async (request, reply) => {
       const sweep = await sweeps.create(request.body);
