@@ -2,24 +2,14 @@
 // dashboard is built for the browser on its own and talks to the API over HTTP only, so it declares the
 // few fields it uses here instead of importing the server's schemas (which pull in zod and Node code).
 
+// Step and epoch shapes are plain types with no imports, so the dashboard shares the server's.
+import type { EpochMetrics, StepLoss } from '../../src/domain/metrics';
+
 export type JobStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
 export const jobStatuses: JobStatus[] = ['queued', 'running', 'completed', 'failed', 'cancelled'];
 export const finished = (status: JobStatus) => status === 'completed' || status === 'failed' || status === 'cancelled';
 
-export interface StepLoss {
-  step: number;
-  epoch: number;
-  loss: number;
-}
-
-export interface EpochMetrics {
-  epoch: number;
-  testAccuracy: number;
-  testLoss: number;
-  trainLoss: number;
-  durationMs: number;
-  samplesPerSecond: number;
-}
+export type { EpochMetrics, StepLoss };
 
 /** A layer of a spec: dense and dropout today; other types (conv, pooling) are shown as they come. */
 export interface LayerSpec {

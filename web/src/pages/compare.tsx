@@ -2,6 +2,7 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import uPlot from 'uplot';
 import { getJson, type Comparison } from '../api';
 import { StatusBadge } from '../components/badges';
+import { SmoothingControl } from '../components/smoothing-control';
 import { LineChart, palette } from '../components/line-chart';
 import { duration, integer, loss, percent } from '../format';
 import { Link, navigate } from '../router';
@@ -208,18 +209,7 @@ export function ComparePage({ query }: { query: URLSearchParams }) {
             </label>
           ))}
         </fieldset>
-        <label class="inline">
-          Smoothing
-          <input
-            type="range"
-            min={0}
-            max={0.99}
-            step={0.01}
-            value={smoothing}
-            onInput={(event) => setSmoothing(Number(event.currentTarget.value))}
-          />
-          <output>{smoothing.toFixed(2)}</output>
-        </label>
+        <SmoothingControl value={smoothing} onChange={setSmoothing} />
       </div>
       <Legend comparison={comparison} hidden={hidden} toggle={toggle} />
       <LineChart

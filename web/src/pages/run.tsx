@@ -4,6 +4,7 @@ import { useCapabilities } from '../capabilities';
 import { ConnectionBadge, StatusBadge } from '../components/badges';
 import { DrawDigit } from '../components/draw-digit';
 import { EvaluationPanel } from '../components/evaluation';
+import { SmoothingControl } from '../components/smoothing-control';
 import { LineChart, type ChartSeries } from '../components/line-chart';
 import { dateTime, duration, eta, integer, loss, percent, runName } from '../format';
 import { useLiveCurve, type LiveCurve } from '../loss-curve';
@@ -101,18 +102,7 @@ function LossPanel({
         <h2 id="loss-heading">Training loss</h2>
         <ConnectionBadge state={live.connection} />
         <div class="spacer" />
-        <label class="inline">
-          Smoothing
-          <input
-            type="range"
-            min={0}
-            max={0.99}
-            step={0.01}
-            value={smoothing}
-            onInput={(event) => setSmoothing(Number(event.currentTarget.value))}
-          />
-          <output>{smoothing.toFixed(2)}</output>
-        </label>
+        <SmoothingControl value={smoothing} onChange={setSmoothing} />
       </div>
       <div class="loss-chart" data-points={last} data-last-step={curve.lastStep}>
         <LineChart
