@@ -4,6 +4,7 @@
 
 // Step and epoch shapes are plain types with no imports, so the dashboard shares the server's.
 import type { EpochMetrics, StepLoss } from '../../src/domain/metrics';
+import { authHeaders, currentKey, keyRefused } from './auth';
 
 export type JobStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
 export const jobStatuses: JobStatus[] = ['queued', 'running', 'completed', 'failed', 'cancelled'];
@@ -160,6 +161,13 @@ export interface FieldIssue {
   message: string;
 }
 
+/** GET /whoami: who the key held acts as; with AUTH=off, the local admin. */
+export interface Whoami {
+  owner: string;
+  role: 'viewer' | 'member' | 'admin';
+  auth: 'off' | 'required';
+}
+
 export interface ErrorBody {
   error: string;
   code: string;
@@ -181,30 +189,48 @@ async function errorOf(response: Response): Promise<ApiError> {
   return new ApiError(response.status, body);
 }
 
-const prefetched = new Map<string, Promise<unknown>>();
+/**
+ * fetch with the key held (see auth.ts). A 401 makes the dashboard ask for a key; the answer is
+ * returned as it is, for the caller to handle as any other.
+ */
+export async function apiFetch(
+  url: string,
+  init: Omit<RequestInit, 'headers'> & { headers?: Record<string, string> } = {},
+): Promise<Response> {
+  const key = currentKey();
+  const response = await fetch(url, { ...init, headers: { ...authHeaders(key), ...init.headers } });
+  if (response.status === 401) {
+    const body = (await response
+      .clone()
+      .json()
+      .catch(() => null)) as ErrorBody | null;
+    keyRefused(body?.error ?? 'this server needs an API key', key);
+  }
+  return response;
+}
+
+const prefetched = new Map<string, { key: string | null; request: Promise<unknown> }>();
 
 /**
- * Starts a GET while the page's code is still loading; the first getJson of the same URL takes its
- * answer instead of asking again.
+ * Starts a GET while the page's code is still loading; the first getJson of the same URL (with the
+ * same key) takes its answer instead of asking again.
  */
 export function prefetchJson(url: string): void {
   const request = fetchJson(url);
   request.catch(() => undefined);
-  prefetched.set(url, request);
+  prefetched.set(url, { key: currentKey(), request });
 }
 
 /** GET a JSON document; throws ApiError for any answer other than 2xx. */
 export function getJson<T>(url: string, signal?: AbortSignal): Promise<T> {
   const early = prefetched.get(url);
-  if (early) {
-    prefetched.delete(url);
-    return early as Promise<T>;
-  }
+  prefetched.delete(url);
+  if (early && early.key === currentKey()) return early.request as Promise<T>;
   return fetchJson<T>(url, signal);
 }
 
 async function fetchJson<T>(url: string, signal?: AbortSignal): Promise<T> {
-  const response = await fetch(url, { headers: { accept: 'application/json' }, signal: signal ?? null });
+  const response = await apiFetch(url, { headers: { accept: 'application/json' }, signal: signal ?? null });
   if (!response.ok) throw await errorOf(response);
   return (await response.json()) as T;
 }
@@ -225,12 +251,13 @@ export async function sendJson<T>(
   body?: unknown,
   headers: Record<string, string> = {},
 ): Promise<T> {
-  const init: RequestInit = { method, headers: { accept: 'application/json', ...headers } };
-  if (body !== undefined) {
-    init.body = JSON.stringify(body);
-    init.headers = { ...init.headers, 'content-type': 'application/json' };
-  }
-  const response = await fetch(url, init);
+  const json: Record<string, string> = body === undefined ? {} : { 'content-type': 'application/json' };
+  const init = {
+    method,
+    headers: { accept: 'application/json', ...json, ...headers },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  };
+  const response = await apiFetch(url, init);
   if (!response.ok) throw await errorOf(response);
   if (response.status === 204) return undefined as T;
   const text = await response.text();

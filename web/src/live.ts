@@ -1,3 +1,4 @@
+import { socketProtocols } from './auth';
 import { socketUrl, type EpochMetrics, type JobStatus, type StepLoss } from './api';
 
 // WebSockets that survive broken connections: a dropped socket shows as "reconnecting" and is opened
@@ -38,7 +39,8 @@ function keepOpen(url: () => string, onMessage: (message: Message) => void, hand
   const connect = () => {
     if (stopped) return;
     handlers.onConnection(failures === 0 ? 'connecting' : 'reconnecting');
-    const current = new WebSocket(url());
+    // The key goes as a subprotocol, asked for again on every (re)connection: it may have changed.
+    const current = new WebSocket(url(), socketProtocols());
     socket = current;
     current.onopen = () => {
       failures = 0;

@@ -1,12 +1,14 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { getOptional, prefetchJson } from './api';
+import { SessionBadge, SignIn } from './components/sign-in';
 import { historyUrl } from './history-url';
 import { whenIdle } from './capabilities';
 import { dropAllStreams } from './live';
 import { lazyPage } from './lazy';
 import { prefetchRuns, RunsPage } from './pages/runs';
 import { Link, useLocation, type Location } from './router';
+import { useSession, WhoamiProvider, type Session } from './session';
 import './styles.css';
 
 // The runs page comes with the first script; the others (and the chart library) load when visited.
@@ -37,25 +39,49 @@ function Page({ location }: { location: Location }) {
   );
 }
 
-/** The datasets page appears once the API lists datasets (GET /datasets answers). */
-function useDatasetsAvailable(): boolean {
+/** The datasets page appears once the API lists datasets (GET /datasets answers), asked again at each sign-in. */
+function useDatasetsAvailable(signedIn: number | null): boolean {
   const [available, setAvailable] = useState(false);
-  useEffect(
-    () =>
-      whenIdle(() => {
-        getOptional<unknown>('/datasets').then(
-          (body) => setAvailable(body !== null),
-          () => setAvailable(false),
-        );
-      }),
-    [],
-  );
+  useEffect(() => {
+    if (signedIn === null) return;
+    return whenIdle(() => {
+      getOptional<unknown>('/datasets').then(
+        (body) => setAvailable(body !== null),
+        () => setAvailable(false),
+      );
+    });
+  }, [signedIn]);
   return available;
+}
+
+/** The page, once the session is known; the key prompt instead while the API wants a key. */
+function Content({
+  session,
+  location,
+  version,
+  onSignedIn,
+}: {
+  session: Session;
+  location: Location;
+  version: number;
+  onSignedIn: Parameters<typeof SignIn>[0]['onSignedIn'];
+}) {
+  if (session.state === 'checking') return <p aria-busy="true">Loading…</p>;
+  if (session.state === 'needs-key') return <SignIn reason={session.reason} onSignedIn={onSignedIn} />;
+  if (session.state === 'unreachable')
+    return <p class="error">Could not reach the API ({session.message}). Reload to try again.</p>;
+  return (
+    <WhoamiProvider value={session.whoami}>
+      <Page key={version} location={location} />
+    </WhoamiProvider>
+  );
 }
 
 function App() {
   const location = useLocation();
-  const datasets = useDatasetsAvailable();
+  const { session, version, signedIn, signOut } = useSession();
+  const datasets = useDatasetsAvailable(session.state === 'signed-in' ? version : null);
+  const mayWrite = session.state === 'signed-in' && session.whoami.role !== 'viewer';
   const current = (href: string) => (location.path === href ? 'page' : undefined);
   useEffect(() => {
     const title = document.querySelector('h1')?.textContent;
@@ -77,9 +103,11 @@ function App() {
           <Link href="/runs/live" aria-current={current('/runs/live')}>
             Live
           </Link>
-          <Link href="/runs/new" aria-current={current('/runs/new')}>
-            New job
-          </Link>
+          {mayWrite && (
+            <Link href="/runs/new" aria-current={current('/runs/new')}>
+              New job
+            </Link>
+          )}
           {datasets && (
             <Link href="/data" aria-current={current('/data')}>
               Datasets
@@ -87,9 +115,10 @@ function App() {
           )}
           <a href="/docs">API</a>
         </nav>
+        <SessionBadge session={session} onSignOut={signOut} />
       </header>
       <main id="main" tabIndex={-1}>
-        <Page location={location} />
+        <Content session={session} location={location} version={version} onSignedIn={signedIn} />
       </main>
     </>
   );
@@ -99,6 +128,7 @@ function App() {
 (window as unknown as { trainer: object }).trainer = { dropAllStreams };
 
 // What the first page shows is asked for before its code has loaded.
+prefetchJson('/whoami');
 const firstRun = uuid.exec(location.pathname)?.[1]?.toLowerCase();
 if (location.pathname === '/' || location.pathname === '/runs') prefetchRuns(new URLSearchParams(location.search));
 else if (firstRun) {

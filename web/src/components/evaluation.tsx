@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { getOptional, type Evaluation, type JobView } from '../api';
+import { ImageWithKey } from './with-key';
 import { useCapabilities } from '../capabilities';
 import { percent } from '../format';
 
@@ -103,7 +104,7 @@ function Mistakes({ evaluation, dataset }: { evaluation: Evaluation; dataset: st
         {evaluation.mistakes.slice(0, 24).map((mistake) => (
           <li key={mistake.index}>
             {exampleImages && (
-              <img
+              <ImageWithKey
                 src={`/datasets/${dataset}/examples/test/${mistake.index}.png?scale=3`}
                 width={84}
                 height={84}

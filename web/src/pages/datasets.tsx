@@ -1,6 +1,8 @@
 import { useEffect, useState } from 'preact/hooks';
 import { getOptional, type DatasetSummary } from '../api';
+import { authHeaders, currentKey, keyRefused } from '../auth';
 import { integer } from '../format';
+import { usePermissions } from '../session';
 
 function sizeOf(dataset: DatasetSummary): string {
   const bytes = dataset.sizeBytes ?? dataset.bytes;
@@ -25,6 +27,8 @@ function UploadForm({ onDone }: { onDone: () => void }) {
     const body = new FormData(event.currentTarget as HTMLFormElement);
     const request = new XMLHttpRequest();
     request.open('POST', '/datasets');
+    const key = currentKey();
+    for (const [name, value] of Object.entries(authHeaders(key))) request.setRequestHeader(name, value);
     request.upload.onprogress = (progressEvent) =>
       setProgress(progressEvent.lengthComputable ? progressEvent.loaded / progressEvent.total : null);
     request.onload = () => {
@@ -37,6 +41,7 @@ function UploadForm({ onDone }: { onDone: () => void }) {
           error?: string;
           issues?: { path: string; message: string }[];
         };
+        if (request.status === 401) keyRefused(answer.error ?? 'this server needs an API key', key);
         setMessage(
           [
             answer.error ?? `HTTP ${request.status}`,
@@ -80,6 +85,7 @@ function UploadForm({ onDone }: { onDone: () => void }) {
 }
 
 export function DatasetsPage() {
+  const { write } = usePermissions();
   const [datasets, setDatasets] = useState<DatasetSummary[] | null | undefined>(undefined);
   const [version, setVersion] = useState(0);
   useEffect(() => {
@@ -135,7 +141,11 @@ export function DatasetsPage() {
           </tbody>
         </table>
       </div>
-      <UploadForm onDone={() => setVersion((value) => value + 1)} />
+      {write ? (
+        <UploadForm onDone={() => setVersion((value) => value + 1)} />
+      ) : (
+        <p class="muted">Uploading datasets needs a member or admin key.</p>
+      )}
     </section>
   );
 }

@@ -6,6 +6,7 @@ import { integer, runName } from '../format';
 import { followAllJobs } from '../live';
 import { useLiveCurve } from '../loss-curve';
 import { Link } from '../router';
+import { usePermissions } from '../session';
 
 function LiveCard({ run }: { run: RunSummary }) {
   const [status, setStatus] = useState<JobStatus>(run.status);
@@ -43,6 +44,7 @@ function LiveCard({ run }: { run: RunSummary }) {
 
 /** The loss curves of every running job (up to 20), side by side, each extended live. */
 export function LivePage() {
+  const { write } = usePermissions();
   const [runs, setRuns] = useState<RunSummary[] | null>(null);
   const [version, setVersion] = useState(0);
   useEffect(() => {
@@ -64,7 +66,12 @@ export function LivePage() {
       <h1>Live</h1>
       {runs && runs.length === 0 && (
         <p>
-          No job is running. <Link href="/runs/new">Start one</Link>.
+          No job is running.{' '}
+          {write && (
+            <>
+              <Link href="/runs/new">Start one</Link>.
+            </>
+          )}
         </p>
       )}
       <div class="live-grid">

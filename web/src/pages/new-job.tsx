@@ -2,7 +2,8 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, getJson, getOptional, sendJson, type FieldIssue, type JobSpec, type JobView } from '../api';
 import { integer } from '../format';
 import { architectureOf, countParameters, knownInputSizes } from '../parameters';
-import { navigate } from '../router';
+import { Link, navigate } from '../router';
+import { usePermissions } from '../session';
 
 interface LayerRow {
   key: number;
@@ -315,6 +316,22 @@ function groupIssues(issues: FieldIssue[], layerCount: number): { byPath: Issues
 }
 
 export function NewJobPage({ query }: { query: URLSearchParams }) {
+  const { write, owner } = usePermissions();
+  if (!write)
+    return (
+      <section class="new-job">
+        <h1>New job</h1>
+        <p class="notice" data-refused="viewer">
+          The key in use (owner <strong>{owner}</strong>) is a viewer's: it may look at runs but not submit them. Ask an
+          admin for a member key to start jobs.
+        </p>
+        <Link href="/runs">See the runs</Link>
+      </section>
+    );
+  return <NewJobForm query={query} />;
+}
+
+function NewJobForm({ query }: { query: URLSearchParams }) {
   const [form, setForm] = useState<FormState>(() => presetState(0));
   const [issues, setIssues] = useState<{ byPath: Issues; other: FieldIssue[] }>({ byPath: new Map(), other: [] });
   const [message, setMessage] = useState<string | null>(null);

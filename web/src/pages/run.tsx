@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { ApiError, cancelJob, finished, getJson, type EpochMetrics, type JobView } from '../api';
+import { ApiError, apiFetch, cancelJob, finished, getJson, type EpochMetrics, type JobView } from '../api';
 import { useCapabilities } from '../capabilities';
 import { ConnectionBadge, StatusBadge } from '../components/badges';
 import { DrawDigit } from '../components/draw-digit';
@@ -8,7 +8,9 @@ import { SmoothingControl } from '../components/smoothing-control';
 import { LineChart, type ChartSeries } from '../components/line-chart';
 import { dateTime, duration, eta, integer, loss, percent, runName } from '../format';
 import { useLiveCurve, type LiveCurve } from '../loss-curve';
+import { DownloadLink } from '../components/with-key';
 import { Link } from '../router';
+import { usePermissions } from '../session';
 
 function useJob(id: string) {
   const [job, setJob] = useState<JobView | null>(null);
@@ -25,7 +27,8 @@ function useJob(id: string) {
   return { job, setJob, error, reload };
 }
 
-function Summary({ job, onCancel }: { job: JobView; onCancel: () => void }) {
+/** `onCancel`: undefined for a key that may not cancel (a viewer). */
+function Summary({ job, onCancel }: { job: JobView; onCancel: (() => void) | undefined }) {
   const { progress } = job;
   return (
     <div class="summary">
@@ -71,7 +74,7 @@ function Summary({ job, onCancel }: { job: JobView; onCancel: () => void }) {
           <strong>Error:</strong> {job.error}
         </p>
       )}
-      {!finished(job.status) && (
+      {!finished(job.status) && onCancel && (
         <button type="button" class="danger" onClick={onCancel} disabled={job.cancelRequested}>
           {job.cancelRequested ? 'Cancelling…' : 'Cancel job'}
         </button>
@@ -205,10 +208,11 @@ function EpochPanel({ epochs }: { epochs: EpochMetrics[] }) {
 
 function ModelPanel({ job }: { job: JobView }) {
   const capabilities = useCapabilities();
+  const { auth } = usePermissions();
   const [hasModel, setHasModel] = useState(false);
   useEffect(() => {
     if (!capabilities.model || job.metrics.epochs.length === 0) return;
-    fetch(`/jobs/${job.id}/model`, { method: 'GET' }).then(
+    apiFetch(`/jobs/${job.id}/model`).then(
       (response) => setHasModel(response.ok),
       () => setHasModel(false),
     );
@@ -219,16 +223,21 @@ function ModelPanel({ job }: { job: JobView }) {
       <h2 id="model-heading">Model</h2>
       <p>
         TensorFlow.js layers format:{' '}
-        <a href={`/jobs/${job.id}/model`} download={`${runName(job)}-model.json`}>
+        <DownloadLink href={`/jobs/${job.id}/model`} download={`${runName(job)}-model.json`}>
           model.json
-        </a>{' '}
+        </DownloadLink>{' '}
         and{' '}
-        <a href={`/jobs/${job.id}/model/weights.bin`} download={`${runName(job)}-weights.bin`}>
+        <DownloadLink href={`/jobs/${job.id}/model/weights.bin`} download={`${runName(job)}-weights.bin`}>
           weights.bin
-        </a>{' '}
-        (final); <a href={`/jobs/${job.id}/model?version=best`}>best epoch's model.json</a>. Load it with{' '}
+        </DownloadLink>{' '}
+        (final);{' '}
+        <DownloadLink href={`/jobs/${job.id}/model?version=best`} download={`${runName(job)}-best-model.json`}>
+          best epoch's model.json
+        </DownloadLink>
+        . Load it with{' '}
         <code>
-          tf.loadLayersModel('{location.origin}/jobs/{job.id}/model')
+          tf.loadLayersModel('{location.origin}/jobs/{job.id}/model'
+          {auth === 'required' && ", { requestInit: { headers: { authorization: 'Bearer <key>' } } }"})
         </code>
         .
       </p>
@@ -239,6 +248,7 @@ function ModelPanel({ job }: { job: JobView }) {
 
 export function RunPage({ id }: { id: string }) {
   const { job, setJob, error, reload } = useJob(id);
+  const { write } = usePermissions();
   const [smoothing, setSmoothing] = useState(0.6);
   const [notice, setNotice] = useState<string | null>(null);
   const live = useLiveCurve(id, job?.status, smoothing, {
@@ -285,15 +295,17 @@ export function RunPage({ id }: { id: string }) {
         <h1>{runName(job)}</h1>
         <StatusBadge status={job.status} />
         <div class="spacer" />
-        <Link class="button" href={`/runs/new?from=${job.id}`}>
-          Run again…
-        </Link>
+        {write && (
+          <Link class="button" href={`/runs/new?from=${job.id}`}>
+            Run again…
+          </Link>
+        )}
       </div>
       <p role="status" class="notice">
         {notice}
       </p>
       <div class="run-grid">
-        <Summary job={job} onCancel={() => void cancel()} />
+        <Summary job={job} onCancel={write ? () => void cancel() : undefined} />
         <LossPanel live={live} smoothing={smoothing} setSmoothing={setSmoothing} />
       </div>
       <EpochPanel epochs={job.metrics.epochs} />

@@ -16,6 +16,7 @@ import { ConnectionBadge, StatusBadge } from '../components/badges';
 import { dateTime, duration, eta, integer, percent, runName } from '../format';
 import { followAllJobs, type Connection } from '../live';
 import { Link, navigate } from '../router';
+import { usePermissions } from '../session';
 
 const sorts = [
   ['created', 'Created'],
@@ -30,7 +31,7 @@ const selected = new Set<string>();
 /** The list query: the page URL's own parameters, passed on to GET /jobs. */
 function listUrl(query: URLSearchParams): string {
   const api = new URLSearchParams();
-  for (const key of ['status', 'dataset', 'name', 'tag', 'sort', 'order', 'limit', 'cursor']) {
+  for (const key of ['status', 'dataset', 'name', 'tag', 'owner', 'sort', 'order', 'limit', 'cursor']) {
     const value = query.get(key);
     if (value) api.set(key, value);
   }
@@ -96,6 +97,7 @@ function ProgressCell({ run, progress }: { run: RunSummary; progress: Progress |
 }
 
 function Filters({ query }: { query: URLSearchParams }) {
+  const { admin, auth } = usePermissions();
   const statuses = new Set((query.get('status') ?? '').split(',').filter(Boolean));
   const toggleStatus = (status: string) => {
     if (statuses.has(status)) statuses.delete(status);
@@ -114,6 +116,7 @@ function Filters({ query }: { query: URLSearchParams }) {
         name: field('name'),
         tag: field('tag'),
         dataset: field('dataset'),
+        owner: field('owner'),
         sort: field('sort'),
         order: field('order'),
         limit: field('limit'),
@@ -144,6 +147,13 @@ function Filters({ query }: { query: URLSearchParams }) {
         Dataset
         <input name="dataset" defaultValue={query.get('dataset') ?? ''} />
       </label>
+      {/* Admins see every owner's runs; other keys only their own owner's. */}
+      {admin && auth === 'required' && (
+        <label>
+          Owner
+          <input name="owner" defaultValue={query.get('owner') ?? ''} />
+        </label>
+      )}
       <label>
         Sort by
         <select name="sort" defaultValue={query.get('sort') ?? 'created'}>
@@ -179,6 +189,8 @@ function RunRow(props: {
   progress: Progress | undefined;
   checked: boolean;
   onToggle: () => void;
+  /** Whether this key may cancel and delete (a member: only its own runs, which are all it sees). */
+  mayWrite: boolean;
   canDelete: boolean;
   onAction: (action: 'cancel' | 'delete') => void;
 }) {
@@ -216,12 +228,12 @@ function RunRow(props: {
       </td>
       <td class="wide-only small">{dateTime(run.createdAt)}</td>
       <td class="actions">
-        {!finished(run.status) && (
+        {!finished(run.status) && props.mayWrite && (
           <button type="button" class="small-button" onClick={() => props.onAction('cancel')}>
             Cancel<span class="visually-hidden"> {runName(run)}</span>
           </button>
         )}
-        {finished(run.status) && props.canDelete && (
+        {finished(run.status) && props.mayWrite && props.canDelete && (
           <button type="button" class="small-button danger" onClick={() => props.onAction('delete')}>
             Delete<span class="visually-hidden"> {runName(run)}</span>
           </button>
@@ -287,6 +299,7 @@ export function RunsPage({ query }: { query: URLSearchParams }) {
   const [notice, setNotice] = useState<string | null>(null);
   const [previous, setPrevious] = useState<string[]>([]);
   const capabilities = useCapabilities();
+  const { write } = usePermissions();
   const progress = useProgress(list?.runs ?? []);
   const connection = useLiveUpdates(list, !query.get('cursor'), reload);
 
@@ -331,9 +344,11 @@ export function RunsPage({ query }: { query: URLSearchParams }) {
         >
           Compare {selected.size} selected
         </button>
-        <Link class="button" href="/runs/new">
-          New job
-        </Link>
+        {write && (
+          <Link class="button" href="/runs/new">
+            New job
+          </Link>
+        )}
       </div>
       <Filters query={query} />
       <p role="status" class="notice">
@@ -385,6 +400,7 @@ export function RunsPage({ query }: { query: URLSearchParams }) {
                 progress={progress.get(run.id)}
                 checked={selected.has(run.id)}
                 onToggle={() => toggle(run.id)}
+                mayWrite={write}
                 canDelete={capabilities.deleteJob}
                 onAction={(action) => void act(run, action)}
               />
@@ -394,7 +410,12 @@ export function RunsPage({ query }: { query: URLSearchParams }) {
       </div>
       {list && list.runs.length === 0 && (
         <p>
-          No runs match. <Link href="/runs/new">Submit one</Link>.
+          No runs match.{' '}
+          {write && (
+            <>
+              <Link href="/runs/new">Submit one</Link>.
+            </>
+          )}
         </p>
       )}
       <nav class="pager" aria-label="Pages of runs">
