@@ -42,6 +42,8 @@ export function SignIn({ reason, onSignedIn }: { reason: string | null; onSigned
     }
     saveKey(key, form.get('remember') === 'on');
     onSignedIn(answer.whoami);
+    // The form goes away with the focus in it: keyboard users continue from the page's start.
+    document.getElementById('main')?.focus();
   };
   return (
     <section class="sign-in" aria-labelledby="sign-in-heading">

@@ -47,8 +47,15 @@ export function LivePage() {
   const { write } = usePermissions();
   const [runs, setRuns] = useState<RunSummary[] | null>(null);
   const [version, setVersion] = useState(0);
+  const [error, setError] = useState<string | null>(null);
   useEffect(() => {
-    void getJson<RunList>('/jobs?status=running&limit=20').then((list) => setRuns(list.runs));
+    getJson<RunList>('/jobs?status=running&limit=20').then(
+      (list) => {
+        setRuns(list.runs);
+        setError(null);
+      },
+      (failure: unknown) => setError(failure instanceof Error ? failure.message : String(failure)),
+    );
   }, [version]);
   useEffect(() => {
     const stream = followAllJobs({
@@ -64,6 +71,7 @@ export function LivePage() {
   return (
     <section>
       <h1>Live</h1>
+      {error && <p class="error">Could not load the running jobs: {error}</p>}
       {runs && runs.length === 0 && (
         <p>
           No job is running.{' '}

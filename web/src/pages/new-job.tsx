@@ -343,7 +343,11 @@ function NewJobForm({ query }: { query: URLSearchParams }) {
 
   useEffect(() => {
     if (from)
-      void getJson<JobView>(`/jobs/${from}`).then((job) => setForm(fromSpec(job.spec, `${job.name ?? 'run'} (again)`)));
+      getJson<JobView>(`/jobs/${from}`).then(
+        (job) => setForm(fromSpec(job.spec, `${job.name ?? 'run'} (again)`)),
+        (failure: unknown) =>
+          setMessage(`Could not load run ${from}: ${failure instanceof Error ? failure.message : String(failure)}`),
+      );
     void getOptional<{ datasets?: { name: string }[] } | { name: string }[]>('/datasets')
       .then((body) => {
         const list = Array.isArray(body) ? body : (body?.datasets ?? []);
