@@ -1,16 +1,24 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
+import puppeteer from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobView } from '../../src/api/schemas/job.js';
 import { chromiumMissing, launchChromium } from '../../src/bench/browser.js';
 import { bearer } from '../helpers/access.js';
-import { collectPageErrors, ensureDashboardBuilt, screenshot } from '../helpers/browser.js';
+import { collectPageErrors, ensureDashboardBuilt, screenshot, screenshotDir } from '../helpers/browser.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
 // The dashboard against a server with AUTH=required: the key prompt, where the key is kept, the
 // owner and role shown, the actions a role may not take hidden, and live streams that carry the key.
 const missing = chromiumMissing();
 if (missing) console.warn(`skipping the dashboard's sign-in tests: ${missing}`);
+
+const firefoxPath = process.env.FIREFOX_PATH ?? '/usr/bin/firefox-esr';
+const firefoxMissing = existsSync(firefoxPath) ? null : `${firefoxPath} is missing (apt-get install firefox-esr)`;
+if (firefoxMissing) console.warn(`skipping the Firefox sign-in check: ${firefoxMissing}`);
 
 const adminKey = `admin-${'k'.repeat(40)}`;
 const storageName = 'trainer.apiKey';
@@ -220,6 +228,66 @@ describe.skipIf(missing !== null)('the dashboard with AUTH=required, in Chromium
     expect(await stored(page)).toMatchObject({ session: null, local: null });
     expect(errors).toEqual([]);
     await page.close();
+  });
+
+  it.skipIf(firefoxMissing !== null)('signs in and follows a run live in Firefox too', async () => {
+    const { key } = await createKey('carol', 'member');
+    const { id } = await api<JobView>('POST', '/jobs', key, {
+      name: 'firefox',
+      trainSamples: 60000,
+      testSamples: 200,
+      epochs: 1,
+      learningRate: 0.05,
+      batchSize: 16,
+      model: { layers: [{ type: 'dense', units: 10 }] },
+    });
+    const profile = mkdtempSync(path.join(tmpdir(), 'trainer-firefox-'));
+    const firefox = await puppeteer.launch({
+      browser: 'firefox',
+      executablePath: firefoxPath,
+      headless: true,
+      userDataDir: profile,
+    });
+    try {
+      const page = await firefox.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (error) => errors.push(String(error)));
+      await page.setViewport({ width: 1200, height: 900 });
+      await page.goto(`${address}/runs/${id}`);
+      await page.waitForSelector('#api-key');
+      await page.type('#api-key', key);
+      await page.keyboard.press('Enter');
+      await page.waitForSelector('header .session[data-owner="carol"][data-role="member"]');
+      // Live over the WebSocket that offered the key as a subprotocol, and the curve grows.
+      await page.waitForSelector('article.run [data-connection="live"]', { timeout: 60_000 });
+      await page.waitForFunction(() => Number(document.querySelector('.loss-chart')?.getAttribute('data-points')) > 5, {
+        timeout: 60_000,
+      });
+      // Points seen over a few seconds (or until the run ends): more than one count means steps arrived live.
+      const seen = new Set<number>();
+      for (let round = 0; round < 40 && seen.size < 3; round += 1) {
+        const { points, status } = await page.evaluate(() => ({
+          points: Number(document.querySelector('.loss-chart')?.getAttribute('data-points')),
+          status: document.querySelector('article.run')?.getAttribute('data-status'),
+        }));
+        seen.add(points);
+        if (status !== 'running' && status !== 'queued') break;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      expect(seen.size, `points seen: ${[...seen].join(', ')}`).toBeGreaterThan(1);
+      const kept = await page.evaluate(
+        (name) => [sessionStorage.getItem(name), localStorage.getItem(name)],
+        storageName,
+      );
+      expect(kept).toEqual([key, null]);
+      await page.screenshot({ path: path.join(screenshotDir, 'auth-firefox-run.png') });
+      expect(errors).toEqual([]);
+    } finally {
+      await firefox.close();
+      rmSync(profile, { recursive: true, force: true });
+      // Frees the worker; a 409 (already ended) is as good.
+      await fetch(`${address}/jobs/${id}/cancel`, { method: 'POST', headers: bearer(key) });
+    }
   });
 
   it('asks again, saying why, when the key in use is revoked', async () => {
