@@ -1,15 +1,7 @@
 import { z } from 'zod';
 import { runSteps, type StepLoss, type StepRun } from '../../domain/metrics.js';
 import type { PrismaClient } from '../database.js';
-import {
-  chunkSteps,
-  decodeLosses,
-  latestPerStep,
-  maxChunkSteps,
-  mergeSteps,
-  sameChunk,
-  type StepChunk,
-} from './step-chunks.js';
+import { chunkSteps, decodeLosses, latestPerStep, maxChunkSteps, mergeSteps, sameChunk } from './step-chunks.js';
 
 export type StepRecord = StepLoss;
 
