@@ -1,6 +1,6 @@
 import { InvalidRequest, JobNotFound } from '../domain/errors.js';
 import type { JobsRepository, JobWithEpochs, StepRecord } from '../store/jobs-repository.js';
-import { lttbPaged } from './downsample.js';
+import { lttbRuns } from './downsample.js';
 import { uuidPattern } from './schemas/common.js';
 
 /** A job's loss history as the API serves it: steps in order, in pages. */
@@ -20,7 +20,7 @@ export function checkId(id: string): string {
   return id.toLowerCase();
 }
 
-type Store = Pick<JobsRepository, 'find' | 'historyExtent' | 'historyPages' | 'perClassAccuracy'>;
+type Store = Pick<JobsRepository, 'find' | 'historyExtent' | 'historyPages' | 'historyRuns' | 'perClassAccuracy'>;
 
 /** Reading jobs and their loss histories. */
 export function createJobReads(jobs: Store) {
@@ -31,21 +31,14 @@ export function createJobReads(jobs: Store) {
     return job;
   }
 
-  /** A job's loss history downsampled (LTTB) to at most `points`, read twice a page at a time. */
+  /** A job's loss history downsampled (LTTB) to at most `points`, read once in runs of steps. */
   async function sampledHistory(
     jobId: string,
     points: number,
     extent?: { count: number; lastStep: number },
   ): Promise<StepRecord[]> {
     const { count, lastStep } = extent ?? (await jobs.historyExtent(jobId));
-    const read = () => jobs.historyPages(jobId, { through: lastStep });
-    return lttbPaged(
-      count,
-      points,
-      read,
-      (step) => step.step,
-      (step) => step.loss,
-    );
+    return lttbRuns(count, points, () => jobs.historyRuns(jobId, { through: lastStep }));
   }
 
   return {

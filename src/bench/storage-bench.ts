@@ -1,13 +1,17 @@
 // `npm run bench:storage [runs] [steps]`: what a loss history costs in Postgres. Fills a database
 // at the schema before compact step storage with `runs` runs of `steps` steps (default 100 x
 // 100,000), measures bytes per step, then applies the pending migrations in place (timed) and
-// measures again; then writes one run through the repository as a worker does and times reading it
-// whole and downsampling it as GET /jobs/:id/history does. Prints figures; asserts nothing.
+// measures again. Reading one of those runs whole and downsampled to 500 points is timed before
+// (rows, paged reads, LTTB over two reads) and after (chunks, LTTB over one read of runs). Then it
+// writes one run through the repository as a worker does and times the same reads on it, by the
+// two-read downsample and by the one-read one. Prints figures and ratios; asserts nothing.
 import { cp, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { lttbPaged } from '../api/downsample.js';
-import { createPrismaClient, dropDatabase, withConnection } from '../store/database.js';
+import { createJobReads } from '../api/job-reads.js';
+import type { StepLoss } from '../domain/metrics.js';
+import { createPrismaClient, dropDatabase, withConnection, type PrismaClient } from '../store/database.js';
 import { createJobsRepository, type JobsRepository } from '../store/jobs-repository.js';
 import { defaultMigrationsDirectory, migrate } from '../store/migrate.js';
 import { benchSpec, createBenchJob } from './networks.js';
@@ -68,9 +72,9 @@ async function fillOldSchema(url: string): Promise<void> {
 
 async function storageSection(): Promise<void> {
   const url = `${server}/trainer_bench_storage_${suffix}`;
-  const before = await migrationsBefore(compactMigration);
+  const beforeMigrations = await migrationsBefore(compactMigration);
   try {
-    await migrate(url, before);
+    await migrate(url, beforeMigrations);
     let started = performance.now();
     await fillOldSchema(url);
     const total = runs * stepsPerRun;
@@ -81,6 +85,7 @@ async function storageSection(): Promise<void> {
     console.log(
       `before (${old.tables}): ${format(old.bytes / 1e6, 1)} MB, ${format(old.bytes / total, 2)} bytes per step`,
     );
+    const before = await rowReads(url);
     started = performance.now();
     const applied = await migrate(url);
     if (applied.length === 0) return;
@@ -89,8 +94,9 @@ async function storageSection(): Promise<void> {
     console.log(
       `after  (${compact.tables}): ${format(compact.bytes / 1e6, 1)} MB, ${format(compact.bytes / total, 2)} bytes per step (target <= 16)`,
     );
+    await chunkReads(url, before);
   } finally {
-    await rm(before, { recursive: true, force: true });
+    await rm(beforeMigrations, { recursive: true, force: true });
     await dropDatabase(url);
   }
 }
@@ -113,9 +119,12 @@ async function writeRun(jobs: JobsRepository, steps: number, batch: number): Pro
   return id;
 }
 
+const stepOf = (step: StepLoss) => step.step;
+const lossOf = (step: StepLoss) => step.loss;
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
 
-async function timed(label: string, times: number, work: () => Promise<unknown>): Promise<void> {
+/** Runs `work` `times` times; prints and resolves to the median time in ms. */
+async function timed(label: string, times: number, work: () => Promise<unknown>): Promise<number> {
   const samples: number[] = [];
   let detail: unknown;
   for (let index = 0; index < times; index++) {
@@ -123,7 +132,70 @@ async function timed(label: string, times: number, work: () => Promise<unknown>)
     detail = await work();
     samples.push(performance.now() - started);
   }
-  console.log(`${label.padEnd(44)} median ${format(median(samples), 1).padStart(7)} ms   ${String(detail)}`);
+  console.log(`${label.padEnd(52)} median ${format(median(samples), 1).padStart(7)} ms   ${String(detail)}`);
+  return median(samples);
+}
+
+const ratio = (label: string, before: number, after: number) =>
+  console.log(`${label.padEnd(52)} ${format(before / after, 1)}x as fast as before`);
+
+/** The first run's history read a page of rows at a time, as the store read it before chunks. */
+async function* rowPages(prisma: PrismaClient, id: string, last: number) {
+  for (let from = 0; from < last; from += 5000) {
+    const page = await prisma.stepLoss.findMany({
+      where: { jobId: id, step: { gt: from, lte: Math.min(from + 5000, last) } },
+      orderBy: { step: 'asc' },
+      select: { step: true, epoch: true, loss: true },
+    });
+    if (page.length > 0) yield page;
+  }
+}
+
+const countSteps = async (pages: AsyncIterable<readonly unknown[]>) => {
+  let count = 0;
+  for await (const page of pages) count += page.length;
+  return `${format(count)} steps`;
+};
+
+/** Reading the first run whole and downsampled from rows, as before chunks: the medians. */
+async function rowReads(url: string): Promise<{ id: string; read: number; sampled: number }> {
+  const prisma = createPrismaClient(url);
+  try {
+    const [first] = await prisma.$queryRaw<{ id: string; count: number }[]>`
+      SELECT job_id::text AS id, count(*)::int AS count FROM step_losses
+      WHERE job_id = (SELECT id FROM jobs ORDER BY id LIMIT 1) GROUP BY job_id`;
+    if (first === undefined) throw new Error('no run was filled');
+    const { id, count } = first;
+    const read = await timed('rows: read a run whole (pages of 5,000 rows)', 5, () =>
+      countSteps(rowPages(prisma, id, count)),
+    );
+    const sampled = await timed('rows: downsample to 500 points (two paged reads)', 5, async () => {
+      const points = await lttbPaged(count, 500, () => rowPages(prisma, id, count), stepOf, lossOf);
+      return `${points.length} points`;
+    });
+    return { id, read, sampled };
+  } finally {
+    await prisma.$disconnect();
+  }
+}
+
+/** The same run read from chunks after the migration, and the ratios to `before`. */
+async function chunkReads(url: string, before: { id: string; read: number; sampled: number }): Promise<void> {
+  const prisma = createPrismaClient(url);
+  try {
+    const jobs = createJobsRepository(prisma);
+    const read = await timed('chunks: read the run whole (historyPages)', 5, () =>
+      countSteps(jobs.historyPages(before.id)),
+    );
+    const sampled = await timed('chunks: downsample to 500 points (one read of runs)', 5, async () => {
+      const points = await createJobReads(jobs).sampledHistory(before.id, 500);
+      return `${points.length} points`;
+    });
+    ratio('read whole, chunks vs rows', before.read, read);
+    ratio('downsample, chunks vs rows', before.sampled, sampled);
+  } finally {
+    await prisma.$disconnect();
+  }
 }
 
 async function readSection(): Promise<void> {
@@ -145,22 +217,22 @@ async function readSection(): Promise<void> {
     const { bytes } = await stepStorageBytes(url);
     console.log(`both runs, as written by the repository: ${format(bytes / (steps + 20_000), 2)} bytes per step`);
     await timed('historyExtent', 9, async () => JSON.stringify(await jobs.historyExtent(id)));
-    await timed('read the whole history (historyPages)', 5, async () => {
+    await timed('read the whole history (historyPages)', 5, () => countSteps(jobs.historyPages(id)));
+    await timed('read the whole history as runs (historyRuns)', 5, async () => {
       let count = 0;
-      for await (const page of jobs.historyPages(id)) count += page.length;
+      for await (const page of jobs.historyRuns(id)) for (const run of page) count += run.losses.length;
       return `${format(count)} steps`;
     });
-    await timed('downsample to 500 points (lttbPaged, two reads)', 5, async () => {
+    const twoReads = await timed('downsample to 500 points (lttbPaged, two reads)', 5, async () => {
       const { count, lastStep } = await jobs.historyExtent(id);
-      const points = await lttbPaged(
-        count,
-        500,
-        () => jobs.historyPages(id, { through: lastStep }),
-        (step) => step.step,
-        (step) => step.loss,
-      );
+      const points = await lttbPaged(count, 500, () => jobs.historyPages(id, { through: lastStep }), stepOf, lossOf);
       return `${points.length} points`;
     });
+    const oneRead = await timed('downsample to 500 points (lttbRuns, one read)', 5, async () => {
+      const points = await createJobReads(jobs).sampledHistory(id, 500);
+      return `${points.length} points`;
+    });
+    ratio('downsample, one read vs two', twoReads, oneRead);
   } finally {
     await prisma.$disconnect();
     await dropDatabase(url);

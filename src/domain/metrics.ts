@@ -7,6 +7,18 @@ export interface StepLoss {
   loss: number;
 }
 
+/** Consecutive steps of one epoch, `firstStep` onwards, a loss each: a history read in bulk, without an object per step. */
+export interface StepRun {
+  firstStep: number;
+  epoch: number;
+  losses: Float64Array;
+}
+
+/** The steps of a run (or of anything laid out like one), in order, an object each. */
+export function runSteps(run: { firstStep: number; epoch: number; losses: ArrayLike<number> }): StepLoss[] {
+  return Array.from(run.losses, (loss, index) => ({ step: run.firstStep + index, epoch: run.epoch, loss }));
+}
+
 /** What is measured at the end of each epoch. */
 export interface EpochMetrics {
   epoch: number;

@@ -1,4 +1,4 @@
-import type { StepLoss } from '../../domain/metrics.js';
+import { runSteps, type StepLoss } from '../../domain/metrics.js';
 
 // How a loss history is laid out in `step_chunks`: runs of consecutive steps of one epoch, one row
 // per run of at most `maxChunkSteps` steps. Pure functions; the SQL lives in step-history.ts.
@@ -17,12 +17,29 @@ export interface StepChunk {
   narrow: boolean;
 }
 
-const isFloat32 = (value: number) => Object.is(Math.fround(value), value);
+// Postgres's type ids of real and double precision, as array_send names its elements.
+const float4Oid = 700;
+const float8Oid = 701;
 
-/** The steps of a chunk, in order. */
-export function chunkRecords(chunk: Pick<StepChunk, 'firstStep' | 'epoch' | 'losses'>): StepLoss[] {
-  return chunk.losses.map((loss, index) => ({ step: chunk.firstStep + index, epoch: chunk.epoch, loss }));
+/**
+ * A chunk's losses from the binary form of its real[] or double precision[] (what array_send
+ * gives): a header of dimensions, NULL flag, element type, then each dimension's length and lower
+ * bound; then each element as its length and its big-endian bytes. Chunks have one dimension and no NULL.
+ */
+export function decodeLosses(bytes: Uint8Array): Float64Array {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (view.getInt32(0) === 0) return new Float64Array(0);
+  const type = view.getUint32(8);
+  if (view.getInt32(0) !== 1 || view.getInt32(4) !== 0 || (type !== float4Oid && type !== float8Oid))
+    throw new Error('a chunk of losses is not a one-dimensional real[] or double precision[] without NULLs');
+  const losses = new Float64Array(view.getInt32(12));
+  if (type === float4Oid)
+    for (let index = 0; index < losses.length; index++) losses[index] = view.getFloat32(24 + index * 8);
+  else for (let index = 0; index < losses.length; index++) losses[index] = view.getFloat64(24 + index * 12);
+  return losses;
 }
+
+const isFloat32 = (value: number) => Object.is(Math.fround(value), value);
 
 /** `steps` in step order, each step once, with the value given last (as writing them one by one would). */
 export function latestPerStep(steps: readonly StepLoss[]): StepLoss[] {
@@ -33,7 +50,7 @@ export function latestPerStep(steps: readonly StepLoss[]): StepLoss[] {
 
 /** The steps of `stored` chunks with `written` steps laid over them, in step order. */
 export function mergeSteps(stored: readonly StepChunk[], written: readonly StepLoss[]): StepLoss[] {
-  return latestPerStep([...stored.flatMap(chunkRecords), ...written]);
+  return latestPerStep([...stored.flatMap(runSteps), ...written]);
 }
 
 /**

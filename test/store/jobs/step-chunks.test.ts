@@ -6,6 +6,7 @@ import {
   type StepHistoryRepository,
   type StepRecord,
 } from '../../../src/store/jobs-repository.js';
+import { runSteps } from '../../../src/domain/metrics.js';
 import { chunkSteps, maxChunkSteps, maxWideChunkSteps } from '../../../src/store/jobs/step-chunks.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/database.js';
 import { queuedJob, readAll, runningJob } from './queued-job.js';
@@ -79,6 +80,24 @@ describe('chunked step storage', () => {
     const reread = await readAll(history.historyPages(job.id));
     expect(reread).toEqual(steps.map((step) => (step.step === 500 ? odd : step)));
     expect(await history.historyExtent(job.id)).toEqual({ count: 1200, lastStep: 1200 });
+  });
+
+  it('reads a history as runs of one epoch, every value exact, each step once within the range asked', async () => {
+    const job = await queuedJob(records);
+    // Float32 chunks, a float64 one (extreme values included) and a gap.
+    const wide = [-2.5e-8, 1e-310, -Number.MAX_VALUE, 0.1, Math.PI].map((loss, index) => ({
+      step: 1001 + index,
+      epoch: 2,
+      loss,
+    }));
+    const steps = [...float32Steps(1, 1000, 700), ...wide, ...float32Steps(1100, 1300, 700)];
+    await history.recordSteps(job.id, steps);
+    const runs = await readAll(history.historyRuns(job.id, { after: 3, through: 1200, pageSize: 400 }));
+    expect(runs.flatMap(runSteps)).toEqual(steps.filter((step) => step.step > 3 && step.step <= 1200));
+    expect(runs.every((run) => run.losses instanceof Float64Array && run.losses.length > 0)).toBe(true);
+    const epochs = runs.map((run) => run.epoch);
+    expect(epochs).toEqual([...epochs].sort((a, b) => a - b));
+    expect(await readAll(history.historyRuns(job.id, { after: 1300 }))).toEqual([]);
   });
 
   it('rewinds into the middle of a chunk, so the resumed attempt writes each later step exactly once', async () => {
