@@ -6,21 +6,17 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import autocannon, { type AutocannonOptions } from 'autocannon';
 import Fastify from 'fastify';
-import { createPrismaClient, dropDatabase, withConnection } from '../store/database.js';
+import { createPrismaClient, withConnection } from '../store/database.js';
 import { createJobsRepository } from '../store/jobs-repository.js';
 import { benchSpec, createBenchJob } from './networks.js';
-import { deleteQueueKeys, format } from './services.js';
+import { baseUrl, benchEnv, format, removeBenchData } from './services.js';
 
 const seconds = Number(process.argv[2] ?? 5);
-const suffix = `${process.pid}`;
-const env = {
-  DATABASE_URL: `postgresql://postgres@127.0.0.1:5432/trainer_bench_api_${suffix}`,
-  QUEUE_PREFIX: `trainer-bench-api-${suffix}`,
-  PORT: String(3900 + (process.pid % 90)),
+const env = benchEnv('bench_api', 3900, {
   // Per-request info logs go to a pipe this process drains; warn keeps the figures about the API.
   LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
-};
-const base = `http://127.0.0.1:${env.PORT}`;
+});
+const base = baseUrl(env);
 
 interface Figures {
   rps: number;
@@ -187,8 +183,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await api.stop();
-    await dropDatabase(env.DATABASE_URL).catch(() => undefined);
-    await deleteQueueKeys(env.QUEUE_PREFIX);
+    await removeBenchData(env);
   }
   console.log(`\ntargets:\n  ${targets.join('\n  ')}`);
 }

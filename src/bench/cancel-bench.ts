@@ -5,24 +5,22 @@
 // Prints figures; asserts nothing.
 import { randomInt } from 'node:crypto';
 import WebSocket from 'ws';
-import { dropDatabase } from '../store/database.js';
-import { deleteQueueKeys, format, startService } from './services.js';
+import type { JobSpecInput } from '../domain/job-spec.js';
+import { denseLayers } from './networks.js';
+import { benchEnv, format, startServices, submitJob } from './services.js';
 
 const wanted = Number(process.argv[2] ?? 50);
 const totalSteps = 1500;
-const job = {
-  trainSamples: 3000,
+const batchSize = 2;
+// A 784-32-10 network in batches of two: many short steps, so a cancel lands while one trains.
+const job: JobSpecInput = {
+  trainSamples: totalSteps * batchSize,
   testSamples: 200,
-  batchSize: 2,
+  batchSize,
   epochs: 1,
   learningRate: 0.05,
   seed: 1,
-  model: {
-    layers: [
-      { type: 'dense', units: 32, activation: 'relu' },
-      { type: 'dense', units: 10 },
-    ],
-  },
+  model: { layers: denseLayers([32], 10) },
 };
 
 const finalStatuses = ['completed', 'failed', 'cancelled'];
@@ -58,12 +56,7 @@ interface Measurement {
 
 /** Submits a job, cancels it at a random step; null when the job had finished first (409). */
 async function cancelOne(base: string, all: ReturnType<typeof listen>): Promise<Measurement | null> {
-  const response = await fetch(`${base}/jobs`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(job),
-  });
-  const { id } = (await response.json()) as { id: string };
+  const id = await submitJob(base, job);
   const events = listen(`${base.replace(/^http/, 'ws')}/jobs/${id}/events`);
   await events.opened;
   const point = randomInt(20, totalSteps - 20);
@@ -103,20 +96,13 @@ const report = (label: string, values: number[], unit: string) => {
   return { p99 };
 };
 
-const suffix = `${process.pid}`;
-const env = {
-  DATABASE_URL: `postgresql://postgres@127.0.0.1:5432/trainer_bench_cancel_${suffix}`,
-  QUEUE_PREFIX: `trainer-bench-cancel-${suffix}`,
-  PORT: String(3900 + (process.pid % 90)),
-  WORKER_CONCURRENCY: '1',
-  LOG_LEVEL: 'info',
-};
-const base = `http://127.0.0.1:${env.PORT}`;
 console.log(
   `trainer bench:cancel: ${wanted} cancels of running ${format(totalSteps)}-step jobs, API and worker in separate processes`,
 );
-const worker = await startService('worker', env);
-const api = await startService('api', env);
+const { base, stop } = await startServices(benchEnv('bench_cancel', 3900, { WORKER_CONCURRENCY: '1' }), [
+  'worker',
+  'api',
+]);
 const all = listen(`${base.replace(/^http/, 'ws')}/events`);
 try {
   await all.opened;
@@ -152,8 +138,5 @@ try {
   );
 } finally {
   all.socket.close();
-  await api.stop();
-  await worker.stop();
-  await dropDatabase(env.DATABASE_URL).catch(() => undefined);
-  await deleteQueueKeys(env.QUEUE_PREFIX);
+  await stop();
 }

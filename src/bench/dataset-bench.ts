@@ -8,11 +8,11 @@ import path from 'node:path';
 import { finished } from 'node:stream/promises';
 import { createLogger } from '../logger.js';
 import { createPostgresArtifactStore } from '../store/artifacts/postgres-artifact-store.js';
-import { createPrismaClient, dropDatabase } from '../store/database.js';
+import { createPrismaClient } from '../store/database.js';
 import { createDatasetsRepository } from '../store/datasets-repository.js';
 import { loadDataset } from '../training/datasets/index.js';
 import { createDatasetSource } from '../worker/dataset-source.js';
-import { deleteQueueKeys, format, procStatusBytes, startService } from './services.js';
+import { benchEnv, format, procStatusBytes, startServices } from './services.js';
 
 const uploadMb = Number(process.argv[2] ?? 500);
 const mib = (bytes: number) => `${format(bytes / 1024 / 1024)} MiB`;
@@ -63,18 +63,10 @@ async function upload(
     throw new Error(`upload of ${name} answered ${response.status}: ${await response.text()}`);
 }
 
-const suffix = `${process.pid}`;
-const env = {
-  DATABASE_URL: `postgresql://postgres@127.0.0.1:5432/trainer_bench_datasets_${suffix}`,
-  QUEUE_PREFIX: `trainer-bench-datasets-${suffix}`,
-  PORT: String(3700 + (process.pid % 90)),
-  LOG_LEVEL: 'info',
-  DATASET_MAX_EXAMPLES: '2000000',
-};
-const base = `http://127.0.0.1:${env.PORT}`;
+const env = benchEnv('bench_datasets', 3700, { DATASET_MAX_EXAMPLES: '2000000' });
 const directory = await mkdtemp(path.join(os.tmpdir(), 'trainer-bench-datasets-'));
 console.log(`trainer bench:datasets: an IDX upload of about ${uploadMb} MB to the API process, then worker loads`);
-const api = await startService('api', env);
+const { api, base, stop } = await startServices(env, ['api']);
 const prisma = createPrismaClient(env.DATABASE_URL);
 try {
   const pid = api.child.pid as number;
@@ -121,8 +113,6 @@ try {
   console.log(`(bundled MNIST from its files, for comparison: ${format(mnist)} ms)`);
 } finally {
   await prisma.$disconnect();
-  await api.stop();
   await rm(directory, { recursive: true, force: true });
-  await dropDatabase(env.DATABASE_URL).catch(() => undefined);
-  await deleteQueueKeys(env.QUEUE_PREFIX);
+  await stop();
 }

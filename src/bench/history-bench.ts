@@ -5,10 +5,10 @@
 import WebSocket from 'ws';
 import { datasets } from '../domain/datasets.js';
 import { totalSteps } from '../domain/model-shape.js';
-import { createPrismaClient, dropDatabase } from '../store/database.js';
+import { createPrismaClient } from '../store/database.js';
 import { createJobsRepository, type JobsRepository } from '../store/jobs-repository.js';
 import { benchSpec, createBenchJob, recordFinishedRun } from './networks.js';
-import { deleteQueueKeys, format, messageText, procStatusBytes, startService } from './services.js';
+import { benchEnv, format, messageText, procStatusBytes, startServices } from './services.js';
 
 const stepCount = Number(process.argv[2] ?? 1_000_000);
 const mib = (bytes: number) => `${format(bytes / 1024 / 1024)} MiB`;
@@ -53,16 +53,9 @@ function replay(url: string): Promise<number> {
   });
 }
 
-const suffix = `${process.pid}`;
-const env = {
-  DATABASE_URL: `postgresql://postgres@127.0.0.1:5432/trainer_bench_history_${suffix}`,
-  QUEUE_PREFIX: `trainer-bench-history-${suffix}`,
-  PORT: String(3800 + (process.pid % 90)),
-  LOG_LEVEL: 'info',
-};
-const base = `http://127.0.0.1:${env.PORT}`;
+const env = benchEnv('bench_history', 3800);
 console.log(`trainer bench:history: the API process serving one run of ${format(stepCount)} steps`);
-const api = await startService('api', env);
+const { api, base, stop } = await startServices(env, ['api']);
 const prisma = createPrismaClient(env.DATABASE_URL);
 try {
   const jobs = createJobsRepository(prisma);
@@ -119,7 +112,5 @@ try {
   report('WebSocket replay', replayed.peak, replayed.ms, `${format(replayed.result)} steps`);
 } finally {
   await prisma.$disconnect();
-  await api.stop();
-  await dropDatabase(env.DATABASE_URL).catch(() => undefined);
-  await deleteQueueKeys(env.QUEUE_PREFIX);
+  await stop();
 }

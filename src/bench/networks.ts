@@ -7,6 +7,14 @@ import type { JobsRepository } from '../store/jobs-repository.js';
 
 export type NetworkName = ExerciseNetwork | 'lenet';
 
+/** Dense layers of `hidden` units each (ReLU), then a linear one of `classes` units: a plain classifier's layers. */
+export function denseLayers(hidden: readonly number[], classes: number) {
+  return [
+    ...hidden.map((units) => ({ type: 'dense' as const, units, activation: 'relu' as const })),
+    { type: 'dense' as const, units: classes },
+  ];
+}
+
 /** A LeNet-style convolutional network, as PyTorch's MNIST example builds it, trained with Adam. */
 export const lenet = {
   label: '28x28x1-c32k3-p2-c64k3-p2-f-128-10',
@@ -16,8 +24,7 @@ export const lenet = {
     { type: 'conv2d', filters: 64, kernelSize: 3, activation: 'relu' },
     { type: 'maxPool2d', poolSize: 2 },
     { type: 'flatten' },
-    { type: 'dense', units: 128, activation: 'relu' },
-    { type: 'dense', units: 10 },
+    ...denseLayers([128], 10),
   ],
   training: { batchSize: 64, optimizer: 'adam', learningRate: 0.001 },
 } as const satisfies { label: string; layers: JobSpecInput['model']['layers']; training: Partial<JobSpecInput> };

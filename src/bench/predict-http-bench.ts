@@ -7,11 +7,11 @@ import http from 'node:http';
 import { parseJobSpec } from '../domain/job-spec.js';
 import { exerciseNetworks as networks } from '../domain/exercise.js';
 import { createPostgresArtifactStore } from '../store/artifacts/postgres-artifact-store.js';
-import { createPrismaClient, dropDatabase, type PrismaClient } from '../store/database.js';
+import { createPrismaClient, type PrismaClient } from '../store/database.js';
 import { createJobsRepository } from '../store/jobs-repository.js';
 import { createModelsRepository } from '../store/models-repository.js';
 import { percentile, randomWeights, template, verdict } from './predict-fixtures.js';
-import { deleteQueueKeys, format, procStatusBytes, startService } from './services.js';
+import { benchEnv, format, procStatusBytes, startServices } from './services.js';
 import { openLoopLatencies } from './open-loop.js';
 
 const rate = 200;
@@ -122,21 +122,12 @@ async function batches(predict: Predict, jobId: string): Promise<number> {
   return batch1000;
 }
 
-// eslint-disable-next-line max-lines-per-function -- one report, in order: setup, four measures, verdicts, cleanup
 export async function httpPass(): Promise<void> {
   const { modelJson, weightBytes } = await template();
   const cacheBytes = Math.floor((modelJson.length + weightBytes) * 5.5);
-  const env = {
-    DATABASE_URL: `postgresql://postgres@127.0.0.1:5432/trainer_bench_predict_${process.pid}`,
-    QUEUE_PREFIX: `trainer-bench-predict-${process.pid}`,
-    PORT: String(3700 + (process.pid % 90)),
-    LOG_LEVEL: 'info',
-    PREDICT_THREADS: '2',
-    MODEL_CACHE_BYTES: String(cacheBytes),
-  };
-  const base = `http://127.0.0.1:${env.PORT}`;
+  const env = benchEnv('bench_predict', 3700, { PREDICT_THREADS: '2', MODEL_CACHE_BYTES: String(cacheBytes) });
   console.log(`\nthrough the API (POST /jobs/:id/predict, its own process, cache ${mib(cacheBytes)}):`);
-  const api = await startService('api', env);
+  const { api, base, stop } = await startServices(env, ['api']);
   const prisma = createPrismaClient(env.DATABASE_URL);
   try {
     const ids = await storeModels(prisma, modelCount);
@@ -180,8 +171,6 @@ export async function httpPass(): Promise<void> {
     predict.close();
   } finally {
     await prisma.$disconnect();
-    await api.stop();
-    await dropDatabase(env.DATABASE_URL).catch(() => undefined);
-    await deleteQueueKeys(env.QUEUE_PREFIX);
+    await stop();
   }
 }

@@ -6,30 +6,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { exerciseSpec } from '../domain/exercise.js';
-import { dropDatabase } from '../store/database.js';
 import { chromiumMissing, launchChromium } from './browser.js';
-import { deleteQueueKeys, startService } from './services.js';
+import { baseUrl, benchEnv, startServices, submitJob } from './services.js';
 
 const docs = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../docs');
-const suffix = `${process.pid}`;
-const env = {
-  DATABASE_URL: `postgresql://postgres@127.0.0.1:5432/trainer_screenshots_${suffix}`,
-  QUEUE_PREFIX: `trainer-screenshots-${suffix}`,
-  PORT: String(4000 + (process.pid % 90)),
-  LOG_LEVEL: 'info',
-  WORKER_CONCURRENCY: '1',
-};
-const base = `http://127.0.0.1:${env.PORT}`;
-
-async function submit(spec: object): Promise<string> {
-  const response = await fetch(`${base}/jobs`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(spec),
-  });
-  if (response.status !== 201) throw new Error(`POST /jobs answered ${response.status}: ${await response.text()}`);
-  return ((await response.json()) as { id: string }).id;
-}
+const env = benchEnv('screenshots', 4000, { WORKER_CONCURRENCY: '1' });
+const base = baseUrl(env);
 
 async function untilFinished(id: string): Promise<void> {
   for (;;) {
@@ -59,13 +41,12 @@ if (missing) {
   process.exit(1);
 }
 mkdirSync(docs, { recursive: true });
-const api = await startService('api', env);
-const worker = await startService('worker', env);
+const { stop } = await startServices(env, ['api', 'worker']);
 const browser = await launchChromium();
 try {
   const slice = { trainSamples: 6000, testSamples: 1000, seed: 1, tags: ['exercise'] };
-  const mlp = await submit(exerciseSpec('mlp', slice));
-  const deep = await submit(exerciseSpec('deep', slice));
+  const mlp = await submitJob(base, exerciseSpec('mlp', slice));
+  const deep = await submitJob(base, exerciseSpec('deep', slice));
   console.log('training the exercise’s two networks on 6,000 MNIST examples…');
   await untilFinished(mlp);
   await untilFinished(deep);
@@ -74,8 +55,5 @@ try {
   await shoot(browser, `/runs/compare?ids=${mlp},${deep}`, 'dashboard-compare.png', 'table.layer-diff', 1020);
 } finally {
   await browser.close();
-  await worker.stop();
-  await api.stop();
-  await dropDatabase(env.DATABASE_URL).catch(() => undefined);
-  await deleteQueueKeys(env.QUEUE_PREFIX);
+  await stop();
 }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type WebSocket from 'ws';
 import { deletePrefixedKeys } from '../queue/redis.js';
+import { dropDatabase } from '../store/database.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -38,6 +39,81 @@ export function startService(entry: 'api' | 'worker', env: NodeJS.ProcessEnv): P
     child.stderr.on('data', (chunk: Buffer) => (log += chunk.toString()));
     child.once('exit', (code) => reject(new Error(`${entry} exited with ${code}:\n${log}`)));
   });
+}
+
+type Entry = 'api' | 'worker';
+
+/** The settings every benchmark's services get, and the address its API answers at. */
+export type BenchEnv = {
+  DATABASE_URL: string;
+  QUEUE_PREFIX: string;
+  PORT: string;
+  LOG_LEVEL: string;
+};
+
+/**
+ * A database (`trainer_<name>_<pid>`), queue prefix and port (`port` plus up to 89) of the benchmark's
+ * own, so runs side by side do not meet; `extra` adds or replaces settings.
+ */
+export function benchEnv<Extra extends Record<string, string>>(
+  name: string,
+  port: number,
+  extra?: Extra,
+): BenchEnv & Extra {
+  const suffix = `${name}_${process.pid}`;
+  return {
+    DATABASE_URL: `postgresql://postgres@127.0.0.1:5432/trainer_${suffix}`,
+    QUEUE_PREFIX: `trainer-${suffix.replaceAll('_', '-')}`,
+    PORT: String(port + (process.pid % 90)),
+    LOG_LEVEL: 'info',
+    ...(extra as Extra),
+  };
+}
+
+export const baseUrl = (env: BenchEnv) => `http://127.0.0.1:${env.PORT}`;
+
+/** Drops the benchmark's database and queue keys, once its services have stopped. */
+export async function removeBenchData(env: BenchEnv): Promise<void> {
+  // Best effort, as for the queue keys.
+  await dropDatabase(env.DATABASE_URL).catch(() => undefined);
+  await deleteQueueKeys(env.QUEUE_PREFIX);
+}
+
+/**
+ * Starts `entries` in order on `env`. `stop` ends them in the reverse order and removes the
+ * benchmark's database and queue keys; a service that fails to start stops those started before it.
+ */
+export async function startServices<const Entries extends Entry>(
+  env: BenchEnv,
+  entries: Entries[],
+): Promise<Record<Entries, Service> & { base: string; stop: () => Promise<void> }> {
+  const started: Service[] = [];
+  const stop = async () => {
+    for (const service of started.reverse()) await service.stop();
+    await removeBenchData(env);
+  };
+  const services = {} as Record<Entries, Service>;
+  try {
+    for (const entry of entries) {
+      services[entry] = await startService(entry, env);
+      started.push(services[entry]);
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { ...services, base: baseUrl(env), stop };
+}
+
+/** POST /jobs with `spec`; resolves with the new job's id. */
+export async function submitJob(base: string, spec: object): Promise<string> {
+  const response = await fetch(`${base}/jobs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(spec),
+  });
+  if (response.status !== 201) throw new Error(`POST /jobs answered ${response.status}: ${await response.text()}`);
+  return ((await response.json()) as { id: string }).id;
 }
 
 /** A number for a report: grouped thousands, `digits` decimals. */

@@ -5,11 +5,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
-import { dropDatabase } from '../store/database.js';
 import { lenetSpeedTarget, measureLenetSpeed } from './lenet.js';
 import { median, runLoop } from './loop-runner.js';
 import { benchSpec, networkLabel, type NetworkName } from './networks.js';
-import { deleteQueueKeys, format, messageText, procStatusBytes, startService, type Service } from './services.js';
+import { benchEnv, format, messageText, procStatusBytes, startServices, submitJob, type Service } from './services.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const node = process.execPath;
@@ -109,16 +108,7 @@ async function accuracy(): Promise<void> {
 /** Submits `specs` at once and waits until every job has ended; the time that took and the jobs' ids. */
 async function submitAndWait(base: string, specs: object[]): Promise<{ ms: number; ids: string[] }> {
   const started = performance.now();
-  const ids = await Promise.all(
-    specs.map(async (spec) => {
-      const response = await fetch(`${base}/jobs`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(spec),
-      });
-      return ((await response.json()) as { id: string }).id;
-    }),
-  );
+  const ids = await Promise.all(specs.map((spec) => submitJob(base, spec)));
   await Promise.all(
     ids.map(
       (id) =>
@@ -233,17 +223,8 @@ async function workerMemory(base: string, worker: Service): Promise<void> {
 
 /** Starts an API and a worker on a fresh database and queue prefix, measures them, and cleans up. */
 async function system(): Promise<void> {
-  const suffix = `${process.pid}`;
-  const env = {
-    DATABASE_URL: `postgresql://postgres@127.0.0.1:5432/trainer_bench_${suffix}`,
-    QUEUE_PREFIX: `trainer-bench-${suffix}`,
-    PORT: String(3900 + (process.pid % 90)),
-    LOG_LEVEL: 'info',
-    WORKER_CONCURRENCY: '2',
-  };
-  const base = `http://127.0.0.1:${env.PORT}`;
-  const api = await startService('api', env);
-  const worker = await startService('worker', env);
+  const env = benchEnv('bench', 3900, { WORKER_CONCURRENCY: '2' });
+  const { base, worker, stop } = await startServices(env, ['api', 'worker']);
   try {
     // Warm the worker: dataset loaded, both threads' kernels compiled.
     await submitAndWait(base, [benchSpec('mlp', 640, 100), benchSpec('mlp', 640, 100)]);
@@ -251,10 +232,7 @@ async function system(): Promise<void> {
     await concurrency(base);
     await workerMemory(base, worker);
   } finally {
-    await worker.stop();
-    await api.stop();
-    await dropDatabase(env.DATABASE_URL).catch(() => undefined);
-    await deleteQueueKeys(env.QUEUE_PREFIX);
+    await stop();
   }
 }
 

@@ -12,12 +12,12 @@ import { parseJobSpec } from '../domain/job-spec.js';
 import { specParameterCount, totalSteps } from '../domain/model-shape.js';
 import { createEventPublisher } from '../events/job-events.js';
 import { createRedis } from '../queue/redis.js';
-import { createPrismaClient, dropDatabase, withConnection } from '../store/database.js';
+import { createPrismaClient, withConnection } from '../store/database.js';
 import { createJobsRepository, type JobsRepository } from '../store/jobs-repository.js';
 import { migrate } from '../store/migrate.js';
 import { chromiumMissing, launchChromium } from './browser.js';
 import { benchSpec, createBenchJob, recordFinishedRun } from './networks.js';
-import { deleteQueueKeys, format, startService } from './services.js';
+import { benchEnv, format, startServices } from './services.js';
 
 const mnist = datasets.mnist;
 const runCount = 10_000;
@@ -216,19 +216,11 @@ if (missing) {
   console.error(missing);
   process.exit(1);
 }
-const suffix = `${process.pid}`;
-const env = {
-  DATABASE_URL: `postgresql://postgres@127.0.0.1:5432/trainer_bench_web_${suffix}`,
-  REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-  QUEUE_PREFIX: `trainer-bench-web-${suffix}`,
-  PORT: String(3900 + (process.pid % 90)),
-  LOG_LEVEL: 'info',
-};
-const base = `http://127.0.0.1:${env.PORT}`;
+const env = benchEnv('bench_web', 3900, { REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' });
 console.log('trainer bench:web: the dashboard in chromium against a real API and database');
 await migrate(env.DATABASE_URL);
 const prisma = createPrismaClient(env.DATABASE_URL);
-const api = await startService('api', env);
+const { base, stop } = await startServices(env, ['api']);
 const browser = await launchChromium();
 try {
   const jobs = createJobsRepository(prisma);
@@ -302,7 +294,5 @@ try {
 } finally {
   await browser.close();
   await prisma.$disconnect();
-  await api.stop();
-  await dropDatabase(env.DATABASE_URL).catch(() => undefined);
-  await deleteQueueKeys(env.QUEUE_PREFIX);
+  await stop();
 }

@@ -36,21 +36,10 @@ function parseClassNames(value: unknown): string[] | null {
   return names?.every((name): name is string => typeof name === 'string') ? names : null;
 }
 
+/** A row as a record: the columns as they are, but preprocessing grouped and class names checked (`save` in reverse). */
 function toRecord(row: TrainedModel): ModelRecord {
-  return {
-    jobId: row.jobId,
-    version: row.version,
-    epoch: row.epoch,
-    modelJsonArtifactId: row.modelJsonArtifactId,
-    weightsArtifactId: row.weightsArtifactId,
-    tfjsVersion: row.tfjsVersion,
-    inputShape: row.inputShape,
-    preprocessing: { scale: row.scale, mean: row.mean, std: row.std },
-    classCount: row.classCount,
-    classNames: parseClassNames(row.classNames),
-    testAccuracy: row.testAccuracy,
-    createdAt: row.createdAt,
-  };
+  const { scale, mean, std, classNames, ...columns } = row;
+  return { ...columns, preprocessing: { scale, mean, std }, classNames: parseClassNames(classNames) };
 }
 
 /**

@@ -123,6 +123,33 @@ async function copyBody(
   }
 }
 
+/**
+ * Reads the header of the IDX file `content` (a `kind` file of one of `ranks` dimensions), checks its
+ * example count against the limit, and hands both to `readBody` with the pieces after the header.
+ * The source is let go however that ends, so a file refused early is not read to its end.
+ */
+async function readIdx<Result>(
+  content: AsyncIterable<Buffer>,
+  field: string,
+  { kind, ranks, limits }: { kind: 'images' | 'labels'; ranks: readonly number[]; limits: ReadLimits },
+  readBody: (header: Header, count: number, pieces: AsyncIterator<Buffer>) => Promise<Result>,
+): Promise<Result> {
+  const pieces = content[Symbol.asyncIterator]();
+  try {
+    const header = await readHeader(pieces, field, ranks, kind);
+    const count = header.dimensions[0] ?? 0;
+    if (count > limits.maxExamples) {
+      throw new UploadProblem(
+        field,
+        `byte 4: ${count} ${kind === 'images' ? 'examples' : kind}; a dataset may have at most ${limits.maxExamples} examples (DATASET_MAX_EXAMPLES)`,
+      );
+    }
+    return await readBody(header, count, pieces);
+  } finally {
+    await pieces.return?.();
+  }
+}
+
 export interface IdxImages {
   count: number;
   /** One example's shape: [rows, columns, 1] for grey images, [features] for flat vectors. */
@@ -136,16 +163,8 @@ export async function readIdxImages(
   out: SpoolWriter,
   limits: ReadLimits,
 ): Promise<IdxImages> {
-  const pieces = content[Symbol.asyncIterator]();
-  try {
-    const header = await readHeader(pieces, field, [2, 3, 4], 'images');
-    const [count = 0, ...exampleDimensions] = header.dimensions;
-    if (count > limits.maxExamples) {
-      throw new UploadProblem(
-        field,
-        `byte 4: ${count} examples; a dataset may have at most ${limits.maxExamples} (DATASET_MAX_EXAMPLES)`,
-      );
-    }
+  return readIdx(content, field, { kind: 'images', ranks: [2, 3, 4], limits }, async (header, count, pieces) => {
+    const exampleDimensions = header.dimensions.slice(1);
     const perExample = exampleDimensions.reduce((product, size) => product * size, 1);
     const expected = count * perExample;
     if (expected > limits.maxStoredBytes) {
@@ -159,9 +178,7 @@ export async function readIdxImages(
     // Grey images get an explicit channel, as image layers expect: [rows, columns, 1].
     const shape = exampleDimensions.length === 2 ? [...exampleDimensions, 1] : exampleDimensions;
     return { count, shape };
-  } finally {
-    await pieces.return?.();
-  }
+  });
 }
 
 export interface IdxLabels {
@@ -176,16 +193,7 @@ export async function readIdxLabels(
   out: SpoolWriter,
   limits: ReadLimits,
 ): Promise<IdxLabels> {
-  const pieces = content[Symbol.asyncIterator]();
-  try {
-    const header = await readHeader(pieces, field, [1], 'labels');
-    const count = header.dimensions[0] ?? 0;
-    if (count > limits.maxExamples) {
-      throw new UploadProblem(
-        field,
-        `byte 4: ${count} labels; a dataset may have at most ${limits.maxExamples} examples (DATASET_MAX_EXAMPLES)`,
-      );
-    }
+  return readIdx(content, field, { kind: 'labels', ranks: [1], limits }, async (header, count, pieces) => {
     const bound = limits.numClasses ?? classLimits.max;
     let maxLabel = 0;
     const sink = async (piece: Buffer, offset: number) => {
@@ -211,7 +219,5 @@ export async function readIdxLabels(
     };
     await copyBody(pieces, header, count, field, sink, (received) => `${received} labels`);
     return { count, maxLabel };
-  } finally {
-    await pieces.return?.();
-  }
+  });
 }

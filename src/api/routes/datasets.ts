@@ -1,9 +1,10 @@
+import { keyedRoute } from './keyed-route.js';
 import { bodyCheckedByService } from '../validation.js';
 import multipart from '@fastify/multipart';
 import { z } from 'zod';
 import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
 import { datasetView, type DatasetsService } from '../datasets-service.js';
-import { commonErrors, errorBody } from '../schemas/common.js';
+import { errorBody } from '../schemas/common.js';
 import {
   datasetList,
   datasetListQuery,
@@ -19,36 +20,29 @@ type App = Parameters<FastifyPluginCallbackZod>[0];
 function readRoutes(app: App, datasets: DatasetsService): void {
   app.get(
     '/datasets',
-    {
-      config: { access: 'read' },
-      schema: {
-        summary: 'List datasets',
-        description:
-          "The bundled ones (MNIST) and the uploaded ones the key may see (its owner's; an admin's: every owner's), with shape, classes and split sizes.",
-        querystring: datasetListQuery,
-        response: { 200: datasetList, 400: errorBody.describe('A bad query parameter'), ...commonErrors },
-      },
-    },
+    keyedRoute('read', {
+      summary: 'List datasets',
+      description:
+        "The bundled ones (MNIST) and the uploaded ones the key may see (its owner's; an admin's: every owner's), with shape, classes and split sizes.",
+      querystring: datasetListQuery,
+      response: { 200: datasetList, 400: errorBody.describe('A bad query parameter') },
+    }),
     async (request) => ({ datasets: await datasets.list(request.viewer, request.query.owner) }),
   );
 
   app.get(
     '/datasets/:name',
-    {
-      config: { access: 'read' },
-      schema: {
-        summary: 'Get a dataset',
-        description:
-          'Shape, classes with names and counts per split, split sizes, feature statistics, size and creation time.',
-        params: datasetParams,
-        response: {
-          200: datasetSchema,
-          400: errorBody.describe('Not a dataset name'),
-          404: unknownDataset,
-          ...commonErrors,
-        },
+    keyedRoute('read', {
+      summary: 'Get a dataset',
+      description:
+        'Shape, classes with names and counts per split, split sizes, feature statistics, size and creation time.',
+      params: datasetParams,
+      response: {
+        200: datasetSchema,
+        400: errorBody.describe('Not a dataset name'),
+        404: unknownDataset,
       },
-    },
+    }),
     async (request) => datasets.get(request.viewer, request.params.name),
   );
 }
@@ -57,8 +51,7 @@ function writeRoutes(app: App, datasets: DatasetsService): void {
   app.post(
     '/datasets',
     {
-      config: { access: 'write' },
-      schema: {
+      ...keyedRoute('write', {
         summary: 'Upload a dataset',
         description:
           'multipart/form-data, streamed: IDX files (trainImages, trainLabels, testImages, testLabels; plain or gzip, told apart by content) or CSV files (train, test). Everything is checked before the dataset exists; a failed upload leaves nothing behind.',
@@ -73,9 +66,8 @@ function writeRoutes(app: App, datasets: DatasetsService): void {
           413: errorBody.describe(
             "Over the upload size limit, the storage limit of all datasets, or the owner's (code dataset_quota_exceeded)",
           ),
-          ...commonErrors,
         },
-      },
+      }),
       // The service reads the multipart stream; the schema above documents it for the OpenAPI document.
       validatorCompiler: bodyCheckedByService,
     },
@@ -87,22 +79,18 @@ function writeRoutes(app: App, datasets: DatasetsService): void {
 
   app.delete(
     '/datasets/:name',
-    {
-      config: { access: 'write' },
-      schema: {
-        summary: 'Delete a dataset',
-        description: 'Finished jobs that used it keep their history, metrics and models.',
-        params: datasetParams,
-        response: {
-          ...commonErrors,
-          204: z.null().describe('Deleted; no body'),
-          400: errorBody.describe('Not a dataset name'),
-          403: errorBody.describe('A bundled dataset, which cannot be deleted, or a viewer key'),
-          404: unknownDataset,
-          409: errorBody.describe('Queued or running jobs use it; the message names them'),
-        },
+    keyedRoute('write', {
+      summary: 'Delete a dataset',
+      description: 'Finished jobs that used it keep their history, metrics and models.',
+      params: datasetParams,
+      response: {
+        204: z.null().describe('Deleted; no body'),
+        400: errorBody.describe('Not a dataset name'),
+        403: errorBody.describe('A bundled dataset, which cannot be deleted, or a viewer key'),
+        404: unknownDataset,
+        409: errorBody.describe('Queued or running jobs use it; the message names them'),
       },
-    },
+    }),
     async (request, reply) => {
       await datasets.delete(request.viewer, request.params.name);
       return reply.status(204).send(null);

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
 import type { ApiKeyRecord } from '../../store/api-keys.js';
 import type { KeysService } from '../keys-service.js';
-import { commonErrors, errorBody } from '../schemas/common.js';
+import { errorBody } from '../schemas/common.js';
+import { keyedRoute } from './keyed-route.js';
 import { createdKey, keyIdParams, keyList, newKeyBody, whoami } from '../schemas/keys.js';
 
 function keyView(record: ApiKeyRecord) {
@@ -20,15 +21,12 @@ function keyView(record: ApiKeyRecord) {
 export const keyRoutes: FastifyPluginCallbackZod<{ keys: KeysService }> = (app, { keys }, done) => {
   app.post(
     '/keys',
-    {
-      config: { access: 'admin' },
-      schema: {
-        summary: 'Create an API key',
-        description: 'The answer carries the key itself, once; only its hash is stored.',
-        body: newKeyBody,
-        response: { 201: createdKey, 400: errorBody.describe('A bad owner, role or name'), ...commonErrors },
-      },
-    },
+    keyedRoute('admin', {
+      summary: 'Create an API key',
+      description: 'The answer carries the key itself, once; only its hash is stored.',
+      body: newKeyBody,
+      response: { 201: createdKey, 400: errorBody.describe('A bad owner, role or name') },
+    }),
     async (request, reply) => {
       const { key, record } = await keys.create(request.body);
       request.log.info({ keyId: record.id, owner: record.owner, role: record.role }, 'api key created');
@@ -38,32 +36,25 @@ export const keyRoutes: FastifyPluginCallbackZod<{ keys: KeysService }> = (app, 
 
   app.get(
     '/keys',
-    {
-      config: { access: 'admin' },
-      schema: {
-        summary: 'List API keys',
-        description: 'Keys that are not revoked, without their secrets.',
-        response: { 200: keyList, ...commonErrors },
-      },
-    },
+    keyedRoute('admin', {
+      summary: 'List API keys',
+      description: 'Keys that are not revoked, without their secrets.',
+      response: { 200: keyList },
+    }),
     async () => ({ keys: (await keys.list()).map(keyView) }),
   );
 
   app.delete(
     '/keys/:id',
-    {
-      config: { access: 'admin' },
-      schema: {
-        summary: 'Revoke an API key',
-        description: 'Takes effect at once on every API process: keys are checked against Postgres on each request.',
-        params: keyIdParams,
-        response: {
-          204: z.null().describe('Revoked'),
-          404: errorBody.describe('No live key has this id'),
-          ...commonErrors,
-        },
+    keyedRoute('admin', {
+      summary: 'Revoke an API key',
+      description: 'Takes effect at once on every API process: keys are checked against Postgres on each request.',
+      params: keyIdParams,
+      response: {
+        204: z.null().describe('Revoked'),
+        404: errorBody.describe('No live key has this id'),
       },
-    },
+    }),
     async (request, reply) => {
       await keys.revoke(request.params.id);
       request.log.info({ keyId: request.params.id }, 'api key revoked');
@@ -77,14 +68,11 @@ export const keyRoutes: FastifyPluginCallbackZod<{ keys: KeysService }> = (app, 
 export const whoamiRoutes: FastifyPluginCallbackZod<{ auth: 'off' | 'required' }> = (app, { auth }, done) => {
   app.get(
     '/whoami',
-    {
-      config: { access: 'read' },
-      schema: {
-        summary: 'Who this request acts as',
-        description: 'The owner and role of the key sent; with AUTH=off, the local admin.',
-        response: { 200: whoami, ...commonErrors },
-      },
-    },
+    keyedRoute('read', {
+      summary: 'Who this request acts as',
+      description: 'The owner and role of the key sent; with AUTH=off, the local admin.',
+      response: { 200: whoami },
+    }),
     (request) => ({ owner: request.viewer.owner, role: request.viewer.role, auth }),
   );
   done();

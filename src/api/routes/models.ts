@@ -1,9 +1,10 @@
+import { keyedRoute } from './keyed-route.js';
 import { z } from 'zod';
 import { validatorCompiler, type FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
 import type { JobsService } from '../jobs-service.js';
 import type { ModelsService } from '../models-service.js';
 import { matchesEtag } from '../models-service.js';
-import { commonErrors, errorBody, jobIdParams } from '../schemas/common.js';
+import { errorBody, jobIdParams } from '../schemas/common.js';
 import {
   evaluation,
   evaluationQuery,
@@ -34,18 +35,15 @@ const ifNoneMatch = z.object({
 function downloadRoutes(app: App, { jobs, models }: Deps): void {
   app.get(
     '/jobs/:id/model',
-    {
-      config: { access: 'read' },
-      schema: {
-        summary: "Download a job's trained model (model.json)",
-        description:
-          "TensorFlow.js layers format: `tf.loadLayersModel('<server>/jobs/<id>/model')` loads it with its weights. ETag is the hash of this body; `userDefinedMetadata.trainer` says how to preprocess raw input.",
-        params: jobIdParams,
-        querystring: modelQuery,
-        headers: ifNoneMatch,
-        response: { 200: modelJson, 304: notModified, 400: badRequest, 404: unknownJob, 409: noModel, ...commonErrors },
-      },
-    },
+    keyedRoute('read', {
+      summary: "Download a job's trained model (model.json)",
+      description:
+        "TensorFlow.js layers format: `tf.loadLayersModel('<server>/jobs/<id>/model')` loads it with its weights. ETag is the hash of this body; `userDefinedMetadata.trainer` says how to preprocess raw input.",
+      params: jobIdParams,
+      querystring: modelQuery,
+      headers: ifNoneMatch,
+      response: { 200: modelJson, 304: notModified, 400: badRequest, 404: unknownJob, 409: noModel },
+    }),
     async (request, reply) => {
       await jobs.visibleJob(request.viewer, request.params.id);
       const { body, etag } = await models.modelJson(request.params.id, request.query.version);
@@ -60,28 +58,24 @@ function downloadRoutes(app: App, { jobs, models }: Deps): void {
 
   app.get(
     '/jobs/:id/model/weights.bin',
-    {
-      config: { access: 'read' },
-      schema: {
-        summary: "Download a job's trained weights (weights.bin)",
-        description:
-          "The weights model.json's manifest names: float32 little-endian, streamed from the artifact store. ETag is their SHA-256.",
-        params: jobIdParams,
-        querystring: weightsQuery,
-        headers: ifNoneMatch,
-        response: {
-          200: {
-            description: 'The weights',
-            content: { 'application/octet-stream': { schema: z.string().describe('Binary weights') } },
-          },
-          304: notModified,
-          400: badRequest,
-          404: unknownJob,
-          409: noModel,
-          ...commonErrors,
+    keyedRoute('read', {
+      summary: "Download a job's trained weights (weights.bin)",
+      description:
+        "The weights model.json's manifest names: float32 little-endian, streamed from the artifact store. ETag is their SHA-256.",
+      params: jobIdParams,
+      querystring: weightsQuery,
+      headers: ifNoneMatch,
+      response: {
+        200: {
+          description: 'The weights',
+          content: { 'application/octet-stream': { schema: z.string().describe('Binary weights') } },
         },
+        304: notModified,
+        400: badRequest,
+        404: unknownJob,
+        409: noModel,
       },
-    },
+    }),
     async (request, reply) => {
       await jobs.visibleJob(request.viewer, request.params.id);
       const weights = await models.weights(request.params.id, request.query.version);
@@ -98,9 +92,7 @@ function predictRoute(app: App, { jobs, models }: Deps, bodyLimit: number): void
   app.post(
     '/jobs/:id/predict',
     {
-      config: { access: 'read' },
-      bodyLimit,
-      schema: {
+      ...keyedRoute('read', {
         summary: "Predict with a job's trained model",
         description: `Up to 1,000 raw inputs or base64 PNG/JPEG images; answers the topK classes of each, in input order. Runs on the inference threads, never the event loop. Bodies up to ${bodyLimit} bytes.`,
         params: jobIdParams,
@@ -112,9 +104,9 @@ function predictRoute(app: App, { jobs, models }: Deps, bodyLimit: number): void
           409: noModel,
           413: errorBody.describe('More than 1,000 inputs, or a body over the size limit'),
           415: errorBody.describe('The body is not JSON'),
-          ...commonErrors,
         },
-      },
+      }),
+      bodyLimit,
       // Inputs and images are checked by the predictor in one pass (up to 784,000 values); zod
       // checks the rest. fastify types `route.schema` as the whole route schema; at run time it is the part.
       validatorCompiler: (route) =>
@@ -134,23 +126,19 @@ function predictRoute(app: App, { jobs, models }: Deps, bodyLimit: number): void
 function evaluationRoute(app: App, { jobs, models }: Deps): void {
   app.get(
     '/jobs/:id/evaluation',
-    {
-      config: { access: 'read' },
-      schema: {
-        summary: "Where a job's model fails",
-        description:
-          'Confusion matrix and per-class precision, recall, F1, support and accuracy of an epoch (the last one by default); for the final epoch also the most confident mistakes.',
-        params: jobIdParams,
-        querystring: evaluationQuery,
-        response: {
-          200: evaluation,
-          400: errorBody.describe('A malformed id or epoch'),
-          404: unknownJob,
-          409: errorBody.describe('No evaluation recorded yet (for this epoch); code no_evaluation'),
-          ...commonErrors,
-        },
+    keyedRoute('read', {
+      summary: "Where a job's model fails",
+      description:
+        'Confusion matrix and per-class precision, recall, F1, support and accuracy of an epoch (the last one by default); for the final epoch also the most confident mistakes.',
+      params: jobIdParams,
+      querystring: evaluationQuery,
+      response: {
+        200: evaluation,
+        400: errorBody.describe('A malformed id or epoch'),
+        404: unknownJob,
+        409: errorBody.describe('No evaluation recorded yet (for this epoch); code no_evaluation'),
       },
-    },
+    }),
     async (request) => {
       await jobs.visibleJob(request.viewer, request.params.id);
       const found = await models.evaluation(request.params.id, request.query.epoch);

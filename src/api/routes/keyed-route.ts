@@ -1,0 +1,19 @@
+import type { FastifySchema } from 'fastify';
+import type { Access } from '../../domain/access.js';
+import { commonErrors } from '../schemas/common.js';
+
+/** What every documented route says of itself: a summary, a description and its own answers. */
+interface RouteDocs extends FastifySchema {
+  summary: string;
+  description: string;
+  response: object;
+}
+
+/**
+ * The options of a route that takes an API key: who may call it, and its schema with the error
+ * answers any such route may give (no key, a role that may not, a rate limit, an outage); its own answer
+ * for one of those statuses replaces the common one.
+ */
+export function keyedRoute<const Docs extends RouteDocs>(access: Exclude<Access, 'public'>, schema: Docs) {
+  return { config: { access }, schema: { ...schema, response: { ...commonErrors, ...schema.response } } };
+}
