@@ -156,7 +156,7 @@ export function buildApp({
   void app.register(jobRoutes, { jobs });
   void app.register(compareRoutes, { jobs, ...(sweeps ? { sweeps } : {}) });
   if (datasets) void app.register(datasetRoutes, { datasets });
-  if (sweeps) void app.register(sweepRoutes, { sweeps });
+  if (sweeps) void app.register(sweepRoutes, { sweeps, hub });
   void app.register(eventRoutes, { jobs, hub, maxBufferedBytes, slowClientMs });
   void app.register(healthRoutes, { checks: health });
   if (models) void app.register(modelRoutes, { jobs, models, predictBodyLimit });

@@ -10,7 +10,8 @@ import {
   sweepSpecBody,
   sweepView,
 } from '../schemas/sweeps.js';
-import { nothingSeen, sweepEvents } from '../sweep-events.js';
+import type { EventHub } from '../event-hub.js';
+import { streamSweep } from '../sweep-stream.js';
 import type { SweepsService } from '../sweeps-service.js';
 
 const badId = errorBody.describe('The id is not a UUID');
@@ -101,7 +102,7 @@ function readRoutes(app: App, sweeps: SweepsService): void {
   );
 }
 
-function eventsRoute(app: App, sweeps: SweepsService, pollMs: number): void {
+function eventsRoute(app: App, sweeps: SweepsService, options: SweepStreamTiming): void {
   app.get(
     '/sweeps/:id/events',
     {
@@ -125,31 +126,28 @@ function eventsRoute(app: App, sweeps: SweepsService, pollMs: number): void {
         await sweeps.get(request.viewer, request.params.id);
       },
     },
-    (socket, request) => {
-      socket.on('message', () => socket.close(1003, 'this stream takes no messages'));
-      const seen = nothingSeen();
-      let seq = 0;
-      let timer: NodeJS.Timeout | undefined;
-      const poll = async () => {
-        const events = sweepEvents(await sweeps.get(request.viewer, request.params.id), seen);
-        for (const event of events)
-          if (socket.readyState === socket.OPEN) socket.send(JSON.stringify({ seq: ++seq, ...event }));
-        if (seen.finished) socket.close(1000, 'sweep finished');
-        else if (socket.readyState === socket.OPEN) timer = setTimeout(() => void poll().catch(fail), pollMs);
-      };
-      const fail = (error: unknown) => {
-        request.log.warn({ err: error }, 'sweep event stream failed');
-        socket.close(1013, 'events are unavailable right now; reconnect later');
-      };
-      socket.on('close', () => clearTimeout(timer));
-      void poll().catch(fail);
-    },
+    (socket, request) =>
+      streamSweep(socket, {
+        read: () => sweeps.get(request.viewer, request.params.id),
+        ...(options.hub ? { hub: options.hub } : {}),
+        pollMs: options.pollMs ?? 500,
+        fallbackMs: options.fallbackMs ?? 2000,
+        log: request.log,
+      }),
   );
 }
 
-export const sweepRoutes: FastifyPluginCallbackZod<{ sweeps: SweepsService; pollMs?: number }> = (
+interface SweepStreamTiming {
+  /** The job events of every job, which wake a sweep's stream; without it the stream polls every `pollMs`. */
+  hub?: Pick<EventHub, 'subscribeAll'>;
+  pollMs?: number;
+  /** With `hub`: how often a stream reads Postgres even without events (2 s by default). */
+  fallbackMs?: number;
+}
+
+export const sweepRoutes: FastifyPluginCallbackZod<{ sweeps: SweepsService } & SweepStreamTiming> = (
   app,
-  { sweeps, pollMs = 500 },
+  { sweeps, ...timing },
   done,
 ) => {
   // As for the job streams: @fastify/websocket hides its routes from OpenAPI; this one is part of the API.
@@ -158,6 +156,6 @@ export const sweepRoutes: FastifyPluginCallbackZod<{ sweeps: SweepsService; poll
   });
   writeRoutes(app, sweeps);
   readRoutes(app, sweeps);
-  eventsRoute(app, sweeps, pollMs);
+  eventsRoute(app, sweeps, timing);
   done();
 };
