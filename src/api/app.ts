@@ -41,6 +41,8 @@ export interface AppDeps {
   maxBufferedBytes?: number;
   /** How long a client may leave replayed history unread before it is disconnected. */
   slowClientMs?: number;
+  /** How often a sweep's stream reads Postgres when no job event woke it; 2 s unless told. */
+  sweepFallbackMs?: number;
   /** Trained models: download, predict, evaluation. Left out, those routes are not served. */
   models?: ModelsService;
   /** POST /jobs/:id/predict's own body limit (1,000 inputs are several MB of JSON). */
@@ -128,6 +130,7 @@ export function buildApp({
   bodyLimit,
   maxBufferedBytes = 4 * 1024 * 1024,
   slowClientMs = 10_000,
+  sweepFallbackMs,
   models,
   predictBodyLimit = 16 * 1024 * 1024,
   datasetExamples = createBundledDatasetExamples(),
@@ -156,7 +159,12 @@ export function buildApp({
   void app.register(jobRoutes, { jobs });
   void app.register(compareRoutes, { jobs, ...(sweeps ? { sweeps } : {}) });
   if (datasets) void app.register(datasetRoutes, { datasets });
-  if (sweeps) void app.register(sweepRoutes, { sweeps });
+  if (sweeps)
+    void app.register(sweepRoutes, {
+      sweeps,
+      hub,
+      ...(sweepFallbackMs === undefined ? {} : { fallbackMs: sweepFallbackMs }),
+    });
   void app.register(eventRoutes, { jobs, hub, maxBufferedBytes, slowClientMs });
   void app.register(healthRoutes, { checks: health });
   if (models) void app.register(modelRoutes, { jobs, models, predictBodyLimit });

@@ -23,7 +23,8 @@ const ended = ['completed', 'failed', 'cancelled'];
 /**
  * The events between what a client has seen and the sweep's state now: runs that started, finished
  * or were stopped (with the reason), a new best, the sweep's end. Postgres is the record; a stream
- * reads it again and again and sends the differences, so nothing depends on Redis keeping events.
+ * reads it again whenever a job event (or a timer) says to and sends the differences, so nothing
+ * depends on Redis keeping events.
  */
 export function sweepEvents(view: SweepView, seen: SweepEventsSeen): SweepEvent[] {
   const events: SweepEvent[] = [];

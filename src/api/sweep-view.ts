@@ -42,6 +42,7 @@ export function sweepSummary(
   return {
     id: sweep.id,
     name: sweep.name,
+    owner: sweep.owner,
     status: sweep.status,
     method: sweep.spec.method,
     objective: sweep.spec.objective,

@@ -1,5 +1,4 @@
 import { authMode, isLoopback, type Config } from '../config.js';
-import { bundledDataset, type DatasetInfo } from '../domain/datasets.js';
 import type { Logger } from '../logger.js';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import type { Queue } from 'bullmq';
@@ -19,7 +18,7 @@ import { createSweepsService } from '../api/sweeps-service.js';
 import { createPredictor } from '../inference/predictor.js';
 import { createModelsRepository } from '../store/models-repository.js';
 import { createKeysService } from '../api/keys-service.js';
-import { createSubmissionQuota, type Limits } from '../api/quotas.js';
+import { createSubmissionQuota, type Limits, type SubmissionQuota } from '../api/quotas.js';
 import { createRateLimiter } from '../api/rate-limiter.js';
 import { createApiKeysRepository } from '../store/api-keys.js';
 import { createEventPublisher } from '../events/job-events.js';
@@ -62,13 +61,6 @@ function healthChecks(prisma: PrismaClient, redis: Redis, prefix: string): Healt
 }
 
 type Connections = ReturnType<typeof connect>;
-
-/** Any dataset by name, bundled or uploaded by anyone: for sweeps, which are not owned yet. */
-function anyDataset(prisma: PrismaClient) {
-  const repository = createDatasetsRepository(prisma);
-  return async (name: string): Promise<DatasetInfo | undefined> =>
-    bundledDataset(name) ?? (await repository.find(name))?.info;
-}
 
 /** The API's metrics, read from Postgres, the queue and the metrics workers publish to Redis. */
 function apiMetrics(prisma: PrismaClient, redis: Redis, queue: Queue, prefix: string, webSocketClients: () => number) {
@@ -142,25 +134,27 @@ function datasetsService(
   });
 }
 
+/** Admits one more submission of an owner; with AUTH=off there is one owner, the local user, and no quotas. */
+function submissionQuota(logger: Logger, repository: JobsRepository, access: AccessControl) {
+  return access.mode === 'required'
+    ? createSubmissionQuota({
+        limiter: access.limiter,
+        countActive: (owner) => repository.countActive(owner),
+        limits: access.limits,
+        logger,
+      })
+    : undefined;
+}
+
 function jobsService(
   config: Config,
   logger: Logger,
   { redis, queue }: Connections,
   repository: JobsRepository,
   findDataset: DatasetResolver,
-  access: AccessControl,
+  admit: SubmissionQuota | undefined,
 ) {
   const prefix = config.QUEUE_PREFIX;
-  // Quotas bind owners; with AUTH=off there is one owner, the local user, and no quotas.
-  const admit =
-    access.mode === 'required'
-      ? createSubmissionQuota({
-          limiter: access.limiter,
-          countActive: (owner) => repository.countActive(owner),
-          limits: access.limits,
-          logger,
-        })
-      : undefined;
   return createJobsService({
     jobs: repository,
     ...(admit ? { admit } : {}),
@@ -185,11 +179,13 @@ function sweepsService(
   logger: Logger,
   prisma: PrismaClient,
   jobs: ReturnType<typeof jobsService>,
-  findDataset: (name: string) => Promise<DatasetInfo | undefined>,
+  findDataset: DatasetResolver,
+  admit: SubmissionQuota | undefined,
 ) {
   return createSweepsService({
     sweeps: createSweepsRepository(prisma),
     jobs,
+    ...(admit ? { admit } : {}),
     limits: { maxParameters: config.MAX_PARAMETERS, maxJobMemoryBytes: config.MAX_JOB_MEMORY_BYTES },
     findDataset,
     logger,
@@ -228,14 +224,9 @@ export async function startApi(config: Config, logger: Logger): Promise<Service 
   const access = accessControl(config, logger, prisma, redis);
   const datasets = datasetsService(config, logger, prisma, artifacts, access);
   const models = modelsService(config, prisma, repository, artifacts);
-  const jobs = jobsService(
-    config,
-    logger,
-    connections,
-    repository,
-    (name, owner) => datasets.find(name, owner),
-    access,
-  );
+  const findDataset: DatasetResolver = (name, owner) => datasets.find(name, owner);
+  const admit = submissionQuota(logger, repository, access);
+  const jobs = jobsService(config, logger, connections, repository, findDataset, admit);
   const metrics = apiMetrics(prisma, redis, queue, config.QUEUE_PREFIX, () => app.websocketServer.clients.size);
   const hub = createEventHub(subscriber, config.QUEUE_PREFIX, undefined, (event) => {
     if (event.type === 'steps' && event.committedAt) metrics.eventLag.observe((Date.now() - event.committedAt) / 1000);
@@ -247,7 +238,7 @@ export async function startApi(config: Config, logger: Logger): Promise<Service 
     bodyLimit: config.BODY_LIMIT_BYTES,
     hub,
     jobs,
-    sweeps: sweepsService(config, logger, prisma, jobs, anyDataset(prisma)),
+    sweeps: sweepsService(config, logger, prisma, jobs, findDataset, admit),
     datasets,
     health: healthChecks(prisma, redis, config.QUEUE_PREFIX),
     models: models.service,

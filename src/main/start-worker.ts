@@ -1,4 +1,4 @@
-import type { Config } from '../config.js';
+import { authMode, type Config } from '../config.js';
 import { bundledDataset } from '../domain/datasets.js';
 import { createEventPublisher } from '../events/job-events.js';
 import type { Logger } from '../logger.js';
@@ -136,6 +136,8 @@ function startSweeps(
     publish: createEventPublisher(redis.publisher, config.QUEUE_PREFIX, () => undefined),
     logger,
     leaseMs: config.LOCK_DURATION_MS,
+    // Quotas bind owners only with AUTH=required, as the API's do.
+    activeJobsPerOwner: authMode(config) === 'required' ? config.MAX_ACTIVE_JOBS_PER_OWNER : 0,
   });
   return startSweepDriver(sweepDriver, Math.min(1000, config.LOCK_DURATION_MS / 6), logger);
 }

@@ -14,12 +14,17 @@ import type { SweepConfig, SweepSpec } from '../domain/sweeps/sweep-spec.js';
 import type { PublishEvent } from '../events/job-events.js';
 import type { Logger } from '../logger.js';
 import type { JobsRepository, JobWithEpochs } from '../store/jobs-repository.js';
-import type { SweepDecision, SweepsRepository } from '../store/sweeps/sweeps-repository.js';
+import type { Sweep, SweepDecision, SweepsRepository } from '../store/sweeps/sweeps-repository.js';
 import { toEpochMetrics } from '../store/jobs/epoch-metrics.js';
 
 export interface SweepDriverDeps {
   sweeps: SweepsRepository;
-  jobs: Pick<JobsRepository, 'requestCancel'>;
+  jobs: Pick<JobsRepository, 'requestCancel' | 'countActive'>;
+  /**
+   * The most queued plus running jobs an owner may have (MAX_ACTIVE_JOBS_PER_OWNER with AUTH=required);
+   * 0 or absent: no limit. A sweep's runs are its owner's jobs: at the limit, the sweep waits.
+   */
+  activeJobsPerOwner?: number;
   /** The dataset a sweep's runs name, bundled or uploaded (a run is checked against it, and sized by it). */
   findDataset: (name: string) => Promise<DatasetInfo | undefined>;
   /** Queues a committed run; may fail, the reconciler then queues it. */
@@ -131,32 +136,46 @@ async function terminate(context: Context, sweepId: string, spec: SweepSpec, run
   }
 }
 
-/** Launches runs, in index order, until maxParallel are queued or running. */
+/** Whether the sweep's owner may have one more queued or running job; at its quota the sweep waits. */
+async function ownerHasRoom(context: Context, sweep: Sweep): Promise<boolean> {
+  const limit = context.activeJobsPerOwner ?? 0;
+  if (limit <= 0) return true;
+  const active = await context.jobs.countActive(sweep.owner);
+  if (active < limit) return true;
+  context.logger.debug({ sweepId: sweep.id, owner: sweep.owner, active, limit }, 'sweep waits for its owner quota');
+  return false;
+}
+
+/** The job of a configuration: sized by its dataset (a parameter may name another bundled one than the base's). */
+function runOf(sweepId: string, config: SweepConfig, info: DatasetInfo) {
+  const dataset = config.spec.dataset === info.name ? info : (bundledDataset(config.spec.dataset) ?? info);
+  return {
+    id: randomUUID(),
+    spec: config.spec,
+    parameterCount: specParameterCount(config.spec, dataset),
+    totalSteps: totalSteps(config.spec, dataset),
+    inputShape: dataset.inputShape,
+    sweep: { id: sweepId, index: config.index },
+  };
+}
+
+/** Launches runs, in index order, until maxParallel are queued or running (or the owner is at its quota). */
 async function launch(
   context: Context,
-  sweepId: string,
-  spec: SweepSpec,
+  sweep: Sweep,
   configs: readonly SweepConfig[],
   runs: readonly JobWithEpochs[],
   info: DatasetInfo,
 ) {
   const { sweeps, logger } = context;
+  const sweepId = sweep.id;
   let running = runs.filter(active).length;
   const launched = new Set(runs.map((run) => run.sweepIndex));
   for (const config of configs) {
-    if (running >= spec.maxParallel) break;
+    if (running >= sweep.spec.maxParallel) break;
     if (launched.has(config.index)) continue;
-    // A parameter may name another (bundled) dataset than the base's.
-    const dataset = config.spec.dataset === info.name ? info : (bundledDataset(config.spec.dataset) ?? info);
-    const job = {
-      id: randomUUID(),
-      spec: config.spec,
-      parameterCount: specParameterCount(config.spec, dataset),
-      totalSteps: totalSteps(config.spec, dataset),
-      inputShape: dataset.inputShape,
-      sweep: { id: sweepId, index: config.index },
-    };
-    const created = await sweeps.launchRun(context.owner, job);
+    if (!(await ownerHasRoom(context, sweep))) return;
+    const created = await sweeps.launchRun(context.owner, runOf(sweepId, config, info));
     if (!created) return;
     running += 1;
     logger.info(
@@ -182,7 +201,7 @@ async function step(context: Context, sweepId: string): Promise<void> {
   if (!info) throw new Error(`sweep ${sweepId}: there is no dataset called "${datasetName}"`);
   const configs = sweepConfigs(sweep.spec, info);
   await terminate(context, sweepId, sweep.spec, await sweeps.runs(sweepId));
-  await launch(context, sweepId, sweep.spec, configs, await sweeps.runs(sweepId), info);
+  await launch(context, sweep, configs, await sweeps.runs(sweepId), info);
   const after = await sweeps.runs(sweepId);
   if (after.length >= configs.length && !after.some(active) && (await sweeps.end(sweepId, 'completed')))
     logger.info({ sweepId, runs: after.length }, 'sweep completed');

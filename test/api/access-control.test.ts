@@ -47,6 +47,10 @@ interface Fixture {
   freshKeyId: () => Promise<string>;
   /** A new uploaded dataset of alice's, for each DELETE. */
   freshAliceDataset: () => Promise<string>;
+  /** Alice's running sweep, with two finished runs (so /compare?sweep= has two to compare). */
+  aliceSweep: string;
+  /** A new running sweep of alice's, for each cancel. */
+  freshAliceSweep: () => Promise<string>;
 }
 
 interface HttpRow {
@@ -91,13 +95,56 @@ const dashboardRows: HttpRow[] = [
 ];
 
 const missing = '00000000-0000-4000-8000-000000000000';
-const adminOnly = (status: number): Statuses => [401, 401, 403, 403, 403, status];
-// Sweeps have no owner yet: only admins may use them.
+// A small grid of two runs; no worker drives sweeps here, so they stay running.
+const sweepBody = () => ({
+  name: 'access',
+  base: smallSpec({ epochs: 1 }),
+  method: 'grid',
+  parameters: { learningRate: { values: [0.1, 0.2] } },
+  objective: { metric: 'testAccuracy', goal: 'maximize' },
+});
+// Sweeps are owned like jobs: alice's sweep is a 404 to bob, exactly like a missing one.
 const sweepRows: HttpRow[] = [
-  { method: 'GET', route: '/sweeps', url: () => '/sweeps', expected: adminOnly(200) },
-  { method: 'GET', route: '/sweeps/:id', url: () => `/sweeps/${missing}`, expected: adminOnly(404) },
-  { method: 'POST', route: '/sweeps/:id/cancel', url: () => `/sweeps/${missing}/cancel`, expected: adminOnly(404) },
-  { method: 'POST', route: '/sweeps', url: () => '/sweeps', body: () => ({}), expected: adminOnly(400) },
+  { method: 'GET', route: '/sweeps', url: () => '/sweeps', expected: [401, 401, 200, 200, 200, 200] },
+  {
+    method: 'GET',
+    route: '/sweeps/:id',
+    url: (f) => `/sweeps/${f.aliceSweep}`,
+    expected: [401, 401, 200, 404, 200, 200],
+  },
+  { method: 'GET', route: '/sweeps/:id', url: () => `/sweeps/${missing}`, expected: [401, 401, 404, 404, 404, 404] },
+  {
+    method: 'POST',
+    route: '/sweeps/:id/cancel',
+    url: async (f) => `/sweeps/${await f.freshAliceSweep()}/cancel`,
+    expected: [401, 401, 403, 404, 200, 200],
+  },
+  {
+    method: 'POST',
+    route: '/sweeps/:id/cancel',
+    url: () => `/sweeps/${missing}/cancel`,
+    expected: [401, 401, 403, 404, 404, 404],
+  },
+  {
+    method: 'POST',
+    route: '/sweeps',
+    url: () => '/sweeps',
+    body: () => ({}),
+    expected: [401, 401, 403, 400, 400, 400],
+  },
+  { method: 'POST', route: '/sweeps', url: () => '/sweeps', body: sweepBody, expected: [401, 401, 403, 201, 201, 201] },
+  {
+    method: 'GET',
+    route: '/compare',
+    url: (f) => `/compare?sweep=${f.aliceSweep}`,
+    expected: [401, 401, 200, 404, 200, 200],
+  },
+  {
+    method: 'GET',
+    route: '/compare',
+    url: () => `/compare?sweep=${missing}`,
+    expected: [401, 401, 404, 404, 404, 404],
+  },
 ];
 const denied: [number, number] = [401, 401];
 
@@ -259,8 +306,12 @@ httpTable.push(...dashboardRows, ...sweepRows);
 const socketTable: SocketRow[] = [
   { route: '/jobs/:id/events', path: (f) => `/jobs/${f.aliceJob}/events`, expected: [...denied, 101, 404, 101, 101] },
   { route: '/events', path: () => '/events', expected: [...denied, 101, 101, 101, 101] },
-  // Sweeps have no owner yet: admins only.
-  { route: '/sweeps/:id/events', path: () => `/sweeps/${missing}/events`, expected: [...denied, 403, 403, 403, 404] },
+  {
+    route: '/sweeps/:id/events',
+    path: (f) => `/sweeps/${f.aliceSweep}/events`,
+    expected: [...denied, 101, 404, 101, 101],
+  },
+  { route: '/sweeps/:id/events', path: () => `/sweeps/${missing}/events`, expected: [...denied, 404, 404, 404, 404] },
 ];
 
 // Routes the tables need not cover: the interactive docs' assets (public by their plugin).
@@ -368,6 +419,18 @@ describe('access control', () => {
     });
   }
 
+  /** A new sweep of `principal`'s owner, through the API. */
+  async function createSweep(principal: Principal): Promise<string> {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/sweeps',
+      payload: sweepBody(),
+      headers: headersOf(principal),
+    });
+    if (response.statusCode !== 201) throw new Error(response.body);
+    return response.json<{ id: string }>().id;
+  }
+
   const upload = (principal: Principal, form: FormData) =>
     app.inject({ method: 'POST', url: '/datasets', payload: form, headers: headersOf(principal) });
 
@@ -420,7 +483,13 @@ describe('access control', () => {
         if (response.statusCode !== 201) throw new Error(response.body);
         return name;
       },
+      aliceSweep: await createSweep('owningMember'),
+      freshAliceSweep: () => createSweep('owningMember'),
     };
+    for (const index of [0, 1]) {
+      const id = await ownedRun('alice');
+      await database.prisma.job.update({ where: { id }, data: { sweepId: fixture.aliceSweep, sweepIndex: index } });
+    }
     await storeModel(fixture.aliceJob);
     for (const [principal, name] of [
       ['owningMember', 'alice-set'],
@@ -558,6 +627,51 @@ describe('access control', () => {
     const bobs = await ids('admin', '&owner=bob');
     expect(bobs).toContain(fixture.bobJob);
     expect(bobs).not.toContain(fixture.aliceJob);
+  });
+
+  it('lists only the sweeps a key may see, a page at a time; an admin sees all and may filter by owner', async () => {
+    const bobSweep = await createSweep('otherMember');
+    const page = async (principal: Principal, query = '') =>
+      (await app.inject({ method: 'GET', url: `/sweeps${query}`, headers: headersOf(principal) })).json<{
+        sweeps: { id: string; owner: string }[];
+        nextCursor: string | null;
+      }>();
+    const ids = async (principal: Principal, query = '') => (await page(principal, query)).sweeps.map((s) => s.id);
+    expect(await ids('viewer')).toContain(fixture.aliceSweep);
+    expect(await ids('viewer')).not.toContain(bobSweep);
+    const owners = async (principal: Principal, query = '') =>
+      new Set((await page(principal, query)).sweeps.map((s) => s.owner));
+    expect(await ids('otherMember')).toContain(bobSweep);
+    expect(await owners('otherMember')).toEqual(new Set(['bob']));
+    expect(await owners('viewer')).toEqual(new Set(['alice']));
+    // A non-admin's owner filter cannot widen what it sees.
+    expect(await ids('viewer', '?owner=bob')).not.toContain(bobSweep);
+    expect(await ids('admin')).toEqual(expect.arrayContaining([fixture.aliceSweep, bobSweep]));
+    expect(await ids('admin', '?owner=bob')).toContain(bobSweep);
+    expect(await owners('admin', '?owner=bob')).toEqual(new Set(['bob']));
+    expect(await owners('admin')).toEqual(new Set(['alice', 'bob', 'ops']));
+
+    // Paging by 2 walks every one of alice's sweeps once, newest first, and ends with a null cursor.
+    const all = await ids('viewer');
+    expect(all.length).toBeGreaterThan(3);
+    const walked: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const next = await page('viewer', `?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(next.sweeps.length).toBeLessThanOrEqual(2);
+      walked.push(...next.sweeps.map((s) => s.id));
+      cursor = next.nextCursor;
+    } while (cursor !== null);
+    expect(walked).toEqual(all);
+    const bad = await app.inject({ method: 'GET', url: '/sweeps?cursor=nonsense', headers: headersOf('viewer') });
+    expect(bad.statusCode).toBe(400);
+  });
+
+  it("launches a sweep's runs as jobs of the sweep's owner", async () => {
+    const runs = await database.prisma.job.findMany({ where: { sweepId: fixture.aliceSweep } });
+    expect(runs.map((run) => run.owner)).toEqual(['alice', 'alice']);
+    const row = await database.prisma.sweep.findUniqueOrThrow({ where: { id: fixture.aliceSweep } });
+    expect(row.owner).toBe('alice');
   });
 
   it('lists the bundled datasets and the uploaded ones a key may see; an admin sees all and may filter by owner', async () => {

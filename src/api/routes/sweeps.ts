@@ -2,10 +2,17 @@ import { bodyCheckedByService } from '../validation.js';
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
 import { commonErrors, errorBody } from '../schemas/common.js';
-import { sweepEventMessage, sweepIdParams, sweepList, sweepSpecBody, sweepView } from '../schemas/sweeps.js';
-import { nothingSeen, sweepEvents } from '../sweep-events.js';
+import {
+  sweepEventMessage,
+  sweepIdParams,
+  sweepList,
+  sweepListQuery,
+  sweepSpecBody,
+  sweepView,
+} from '../schemas/sweeps.js';
+import type { EventHub } from '../event-hub.js';
+import { streamSweep } from '../sweep-stream.js';
 import type { SweepsService } from '../sweeps-service.js';
-import { defaultAccess } from '../access-control.js';
 
 const badId = errorBody.describe('The id is not a UUID');
 const unknownSweep = errorBody.describe('No sweep has this id');
@@ -16,10 +23,11 @@ function writeRoutes(app: App, sweeps: SweepsService): void {
   app.post(
     '/sweeps',
     {
+      config: { access: 'write' },
       schema: {
         summary: 'Start a hyperparameter sweep',
         description:
-          'Validates the sweep and every configuration it generates with the job-spec schema, stores it, and lets a worker launch its runs (ordinary jobs, at most maxParallel queued or running). The same spec and seed give the same configurations in the same order.',
+          "Validates the sweep and every configuration it generates with the job-spec schema, stores it as the key's owner's, and lets a worker launch its runs (ordinary jobs of that owner, at most maxParallel queued or running, and no more than the owner's quota of active jobs allows). The same spec and seed give the same configurations in the same order.",
         body: sweepSpecBody,
         response: {
           201: sweepView.describe('The sweep, running; Location names it'),
@@ -33,7 +41,7 @@ function writeRoutes(app: App, sweeps: SweepsService): void {
       validatorCompiler: bodyCheckedByService,
     },
     async (request, reply) => {
-      const sweep = await sweeps.create(request.body);
+      const sweep = await sweeps.create(request.viewer, request.body);
       return reply.status(201).header('location', `/sweeps/${sweep.id}`).send(sweep);
     },
   );
@@ -41,6 +49,7 @@ function writeRoutes(app: App, sweeps: SweepsService): void {
   app.post(
     '/sweeps/:id/cancel',
     {
+      config: { access: 'write' },
       schema: {
         summary: 'Cancel a sweep',
         description: 'Stops launching runs and cancels its queued and running runs (reason "sweep cancelled").',
@@ -54,7 +63,7 @@ function writeRoutes(app: App, sweeps: SweepsService): void {
         },
       },
     },
-    async (request) => sweeps.cancel(request.params.id),
+    async (request) => sweeps.cancel(request.viewer, request.params.id),
   );
 }
 
@@ -62,18 +71,25 @@ function readRoutes(app: App, sweeps: SweepsService): void {
   app.get(
     '/sweeps',
     {
+      config: { access: 'read' },
       schema: {
         summary: 'List sweeps',
-        description: 'Newest first (the latest 100): status, counts by run status and the best run so far.',
-        response: { 200: sweepList, ...commonErrors },
+        description:
+          "Newest first, a page at a time (`limit`, then `cursor`): status, counts by run status and the best run so far. Only the key's owner's sweeps, or every owner's for an admin, who may filter by owner.",
+        querystring: sweepListQuery,
+        response: { 200: sweepList, 400: errorBody.describe('A bad query parameter'), ...commonErrors },
       },
     },
-    async () => ({ sweeps: await sweeps.list() }),
+    async (request) => {
+      const { owner, cursor, limit } = request.query;
+      return sweeps.list(request.viewer, { limit, ...(owner ? { owner } : {}), ...(cursor ? { cursor } : {}) });
+    },
   );
 
   app.get(
     '/sweeps/:id',
     {
+      config: { access: 'read' },
       schema: {
         summary: 'Get a sweep',
         description:
@@ -82,15 +98,16 @@ function readRoutes(app: App, sweeps: SweepsService): void {
         response: { 200: sweepView, 400: badId, 404: unknownSweep, ...commonErrors },
       },
     },
-    async (request) => sweeps.get(request.params.id),
+    async (request) => sweeps.get(request.viewer, request.params.id),
   );
 }
 
-function eventsRoute(app: App, sweeps: SweepsService, pollMs: number): void {
+function eventsRoute(app: App, sweeps: SweepsService, options: SweepStreamTiming): void {
   app.get(
     '/sweeps/:id/events',
     {
       websocket: true,
+      config: { access: 'read' },
       schema: {
         summary: "Stream a sweep's events (WebSocket)",
         description:
@@ -106,44 +123,39 @@ function eventsRoute(app: App, sweeps: SweepsService, pollMs: number): void {
         },
       },
       preHandler: async (request: FastifyRequest<{ Params: { id: string } }>) => {
-        await sweeps.get(request.params.id);
+        await sweeps.get(request.viewer, request.params.id);
       },
     },
-    (socket, request) => {
-      socket.on('message', () => socket.close(1003, 'this stream takes no messages'));
-      const seen = nothingSeen();
-      let seq = 0;
-      let timer: NodeJS.Timeout | undefined;
-      const poll = async () => {
-        const events = sweepEvents(await sweeps.get(request.params.id), seen);
-        for (const event of events)
-          if (socket.readyState === socket.OPEN) socket.send(JSON.stringify({ seq: ++seq, ...event }));
-        if (seen.finished) socket.close(1000, 'sweep finished');
-        else if (socket.readyState === socket.OPEN) timer = setTimeout(() => void poll().catch(fail), pollMs);
-      };
-      const fail = (error: unknown) => {
-        request.log.warn({ err: error }, 'sweep event stream failed');
-        socket.close(1013, 'events are unavailable right now; reconnect later');
-      };
-      socket.on('close', () => clearTimeout(timer));
-      void poll().catch(fail);
-    },
+    (socket, request) =>
+      streamSweep(socket, {
+        read: () => sweeps.get(request.viewer, request.params.id),
+        ...(options.hub ? { hub: options.hub } : {}),
+        pollMs: options.pollMs ?? 500,
+        fallbackMs: options.fallbackMs ?? 2000,
+        log: request.log,
+      }),
   );
 }
 
-export const sweepRoutes: FastifyPluginCallbackZod<{ sweeps: SweepsService; pollMs?: number }> = (
+interface SweepStreamTiming {
+  /** The job events of every job, which wake a sweep's stream; without it the stream polls every `pollMs`. */
+  hub?: Pick<EventHub, 'subscribeAll'>;
+  pollMs?: number;
+  /** With `hub`: how often a stream reads Postgres even without events (2 s by default). */
+  fallbackMs?: number;
+}
+
+export const sweepRoutes: FastifyPluginCallbackZod<{ sweeps: SweepsService } & SweepStreamTiming> = (
   app,
-  { sweeps, pollMs = 500 },
+  { sweeps, ...timing },
   done,
 ) => {
-  // Sweeps have no owner yet: only admins (everyone, with AUTH=off) may create, read or cancel them.
-  defaultAccess(app, 'admin');
   // As for the job streams: @fastify/websocket hides its routes from OpenAPI; this one is part of the API.
   app.addHook('onRoute', (route) => {
     if (route.websocket && route.method === 'GET' && route.schema) route.schema.hide = false;
   });
   writeRoutes(app, sweeps);
   readRoutes(app, sweeps);
-  eventsRoute(app, sweeps, pollMs);
+  eventsRoute(app, sweeps, timing);
   done();
 };

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { sweepSpecSchema } from '../../domain/sweeps/sweep-spec.js';
+import { text } from '../../domain/text.js';
 import { decimalInteger, isoTime, jobId, uuidPattern } from './common.js';
 import { jobStatus } from './job.js';
 
@@ -85,6 +86,7 @@ export const sweepSummary = z
   .object({
     id: sweepId,
     name: z.string(),
+    owner: z.string().describe('The owner of the key that created it; its runs are this owner’s jobs'),
     status: z.enum(['running', 'completed', 'cancelled']),
     method: z.enum(['grid', 'random']),
     objective: sweepSpecSchema.shape.objective,
@@ -113,7 +115,22 @@ export const sweepView = sweepSummary
 export type SweepView = z.output<typeof sweepView>;
 export type SweepSummary = z.output<typeof sweepSummary>;
 
-export const sweepList = z.object({ sweeps: z.array(sweepSummary) }).meta({ id: 'SweepList' });
+export const sweepList = z
+  .object({
+    sweeps: z.array(sweepSummary),
+    nextCursor: z.string().nullable().describe('Pass as `cursor` for the next page; null on the last page'),
+  })
+  .meta({ id: 'SweepList' });
+
+export const sweepListQuery = z.strictObject({
+  owner: text()
+    .min(1)
+    .max(64)
+    .optional()
+    .describe("Only this owner's sweeps; for admins (other keys always see only their own owner's)"),
+  limit: decimalInteger(1, 100, '10').default(100).describe('Sweeps per page, newest first'),
+  cursor: z.string().max(500).optional().describe('`nextCursor` of the previous page'),
+});
 
 export const sweepCompareQuery = z.strictObject({
   sweep: sweepId.describe("Compare this sweep's best runs"),

@@ -24,22 +24,50 @@ function toSweep(row: SweepRow): Sweep {
   return { ...row, spec: row.spec as unknown as SweepSpec };
 }
 
-type NewRun = NewJob & { sweep: { id: string; index: number } };
+type NewRun = Omit<NewJob, 'owner'> & { sweep: { id: string; index: number } };
 
-async function launchRun(prisma: PrismaClient, owner: string, job: NewRun): Promise<JobWithEpochs | null> {
+/** GET /sweeps's page: newest first, keyed by (createdAt, id) so equal times still page exactly. */
+export interface SweepQuery {
+  /** Only this owner's sweeps; every owner's when absent. */
+  owner?: string;
+  /** The (createdAt in ms, id) of the last sweep of the previous page. */
+  after?: { createdAt: number; id: string };
+  limit: number;
+}
+
+async function launchRun(prisma: PrismaClient, leaseOwner: string, job: NewRun): Promise<JobWithEpochs | null> {
   try {
     return await prisma.$transaction(async (tx) => {
-      const held = await tx.$queryRaw<{ id: string }[]>`
-        SELECT id::text AS id FROM sweeps
-        WHERE id = ${job.sweep.id}::uuid AND status = 'running' AND lease_owner = ${owner}::uuid FOR UPDATE`;
-      if (held.length === 0) return null;
-      return toJob(await tx.job.create({ data: newJobRow(job), include: withEpochs }));
+      const held = await tx.$queryRaw<{ owner: string }[]>`
+        SELECT owner FROM sweeps
+        WHERE id = ${job.sweep.id}::uuid AND status = 'running' AND lease_owner = ${leaseOwner}::uuid FOR UPDATE`;
+      const sweepOwner = held[0]?.owner;
+      if (sweepOwner === undefined) return null;
+      // A run is its sweep owner's job: it shows to that owner and counts against its quotas.
+      return toJob(await tx.job.create({ data: newJobRow({ ...job, owner: sweepOwner }), include: withEpochs }));
     });
   } catch (error) {
     // P2002: the (sweep_id, sweep_index) index refused a second run at this index.
     if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') return null;
     throw error;
   }
+}
+
+/** A page of sweeps, newest first, after `after` (the last of the previous page), of one owner or all. */
+async function listSweeps(prisma: PrismaClient, query: SweepQuery): Promise<{ sweeps: Sweep[]; more: boolean }> {
+  const { owner, after, limit } = query;
+  const afterWhere = after && {
+    OR: [
+      { createdAt: { lt: new Date(after.createdAt) } },
+      { createdAt: new Date(after.createdAt), id: { lt: after.id } },
+    ],
+  };
+  const rows = await prisma.sweep.findMany({
+    where: { ...(owner === undefined ? {} : { owner }), ...afterWhere },
+    orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+    take: limit + 1,
+  });
+  return { sweeps: rows.slice(0, limit).map(toSweep), more: rows.length > limit };
 }
 
 async function holdLeases(prisma: PrismaClient, owner: string, leaseMs: number): Promise<string[]> {
@@ -54,21 +82,24 @@ async function holdLeases(prisma: PrismaClient, owner: string, leaseMs: number):
 /** A sweep's row, its runs (jobs linked by sweep_id) and its early-termination decisions. */
 export function createSweepsRepository(prisma: PrismaClient) {
   return {
-    async create(sweep: { id: string; spec: SweepSpec; runCount: number }): Promise<Sweep> {
+    /** Stores a new running sweep of `owner` (the column's default, "local", when absent). */
+    async create(sweep: { id: string; spec: SweepSpec; runCount: number; owner?: string }): Promise<Sweep> {
       const spec = JSON.parse(JSON.stringify(sweep.spec)) as Prisma.InputJsonObject;
+      const { id, runCount, owner } = sweep;
       return toSweep(
-        await prisma.sweep.create({ data: { id: sweep.id, name: sweep.spec.name, spec, runCount: sweep.runCount } }),
+        await prisma.sweep.create({
+          data: { id, name: sweep.spec.name, spec, runCount, ...(owner === undefined ? {} : { owner }) },
+        }),
       );
     },
 
-    async find(id: string): Promise<Sweep | null> {
-      const row = await prisma.sweep.findUnique({ where: { id } });
+    /** The sweep; with `owner`, only that owner's (another owner's is null, like a missing one). */
+    async find(id: string, owner?: string): Promise<Sweep | null> {
+      const row = await prisma.sweep.findFirst({ where: { id, ...(owner === undefined ? {} : { owner }) } });
       return row && toSweep(row);
     },
 
-    async list(limit = 100): Promise<Sweep[]> {
-      return (await prisma.sweep.findMany({ orderBy: { createdAt: 'desc' }, take: limit })).map(toSweep);
-    },
+    list: (query: SweepQuery) => listSweeps(prisma, query),
 
     /** The sweep's runs with their epochs, by index. */
     async runs(sweepId: string): Promise<JobWithEpochs[]> {
@@ -87,16 +118,12 @@ export function createSweepsRepository(prisma: PrismaClient) {
     holdLeases: (owner: string, leaseMs: number) => holdLeases(prisma, owner, leaseMs),
 
     /**
-     * Creates run `job.sweep.index` of a running sweep held by `owner`, or returns null when the
-     * sweep is no longer running or no longer held by `owner`, or that run exists already. The sweep's
-     * row is locked meanwhile, so a cancel either sees the run or stops it being created.
+     * Creates run `job.sweep.index` of a running sweep held by `leaseOwner`, as a job of the sweep's
+     * owner, or returns null when the sweep is no longer running or no longer held by `leaseOwner`,
+     * or that run exists already. The sweep's row is locked meanwhile, so a cancel either sees the
+     * run or stops it being created.
      */
-    /**
-     * Creates run `job.sweep.index` of a running sweep held by `owner`, or returns null when the
-     * sweep is no longer running or no longer held by `owner`, or that run exists already. The sweep's
-     * row is locked meanwhile, so a cancel either sees the run or stops it being created.
-     */
-    launchRun: (owner: string, job: NewRun) => launchRun(prisma, owner, job),
+    launchRun: (leaseOwner: string, job: NewRun) => launchRun(prisma, leaseOwner, job),
 
     async decisions(sweepId: string): Promise<SweepDecision[]> {
       return prisma.sweepDecision.findMany({ where: { sweepId }, orderBy: [{ createdAt: 'asc' }, { jobId: 'asc' }] });
