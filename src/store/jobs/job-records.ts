@@ -3,6 +3,7 @@ import type { PrismaClient } from '../database.js';
 import { Prisma } from '../generated/client.js';
 import type { JobStatus } from '../generated/enums.js';
 import { discardCheckpoint } from './checkpoints.js';
+import { jobWithEpochsColumns, toJobsWithEpochs } from './job-select.js';
 import { truncateHistory } from './step-history.js';
 import { newJobRow, toJob, withEpochs, type Job, type JobWithEpochs, type NewJob } from './rows.js';
 import { durationSoFar, jobStatuses, terminalStatuses, unfinished, unheld, type TerminalStatus } from './sql.js';
@@ -73,11 +74,11 @@ async function create(prisma: PrismaClient, job: NewJob): Promise<JobWithEpochs>
 }
 
 async function find(prisma: PrismaClient, id: string, owner?: string): Promise<JobWithEpochs | null> {
-  const row = await prisma.job.findUnique({
-    where: { id, ...(owner === undefined ? {} : { owner }) },
-    include: withEpochs,
-  });
-  return row && toJob(row);
+  const ownerCondition = owner === undefined ? Prisma.empty : Prisma.sql`AND j.owner = ${owner}`;
+  const [job] = toJobsWithEpochs(
+    await prisma.$queryRaw`SELECT ${jobWithEpochsColumns} FROM jobs j WHERE j.id = ${id}::uuid ${ownerCondition}`,
+  );
+  return job ?? null;
 }
 
 /** Jobs with their epochs, in the order of `ids`; missing ids (and, with `owner`, other owners' jobs) are left out. */
