@@ -5,7 +5,7 @@ import type { JobStatus } from '../generated/enums.js';
 import { discardCheckpoint } from './checkpoints.js';
 import { jobWithEpochsColumns, toJobsWithEpochs } from './job-select.js';
 import { truncateHistory } from './step-history.js';
-import { newJobRow, toJob, withEpochs, type Job, type JobWithEpochs, type NewJob } from './rows.js';
+import { insertJob, toJob, withEpochs, type Job, type JobWithEpochs, type NewJob } from './rows.js';
 import { durationSoFar, jobStatuses, terminalStatuses, unfinished, unheld, type TerminalStatus } from './sql.js';
 
 export type ClaimResult =
@@ -70,7 +70,13 @@ export interface JobRecordsRepository {
 }
 
 async function create(prisma: PrismaClient, job: NewJob): Promise<JobWithEpochs> {
-  return toJob(await prisma.job.create({ data: newJobRow(job), include: withEpochs }));
+  // One round trip: the row as inserted, its defaults filled in (a new job has no epochs yet).
+  const [created] = toJobsWithEpochs(
+    await prisma.$queryRaw`WITH inserted AS (${insertJob(job)} RETURNING *)
+      SELECT ${jobWithEpochsColumns} FROM inserted j`,
+  );
+  if (!created) throw new Error(`job ${job.id} was not inserted`);
+  return created;
 }
 
 async function find(prisma: PrismaClient, id: string, owner?: string): Promise<JobWithEpochs | null> {
