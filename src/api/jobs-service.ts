@@ -15,6 +15,8 @@ export interface JobsServiceDeps {
   jobs: JobsRepository;
   /** Queues training of a job already committed; may fail, the job then waits for the reconciler. */
   enqueue: (jobId: string) => Promise<void>;
+  /** Queues several committed jobs in one round trip; `enqueue` for each when absent. */
+  enqueueMany?: (jobIds: string[]) => Promise<void>;
   /** Removes a queued job's message, best effort: a worker skips cancelled jobs anyway. */
   dequeue: (jobId: string) => Promise<void>;
   /** Tells the worker holding a running job that its cancel was committed, best effort (it also polls). */

@@ -6,7 +6,8 @@ import { parseJobSpec, requestedDatasetName, type SpecLimits } from '../domain/j
 import { specParameterCount, totalSteps } from '../domain/model-shape.js';
 import type { PublishEvent } from '../events/job-events.js';
 import type { Logger } from '../logger.js';
-import type { JobsRepository, JobWithEpochs } from '../store/jobs-repository.js';
+import type { JobsRepository, JobWithEpochs, NewJob } from '../store/jobs-repository.js';
+import { createBatcher } from './batcher.js';
 
 export interface Submitted {
   job: JobWithEpochs;
@@ -15,9 +16,11 @@ export interface Submitted {
 }
 
 export interface SubmitDeps {
-  jobs: Pick<JobsRepository, 'create' | 'createWithKey' | 'findByIdempotencyKey'>;
+  jobs: Pick<JobsRepository, 'createMany' | 'createWithKey' | 'findByIdempotencyKey'>;
   get: (id: string) => Promise<JobWithEpochs>;
   enqueue: (jobId: string) => Promise<void>;
+  /** Queues several jobs in one round trip; `enqueue` for each when absent. */
+  enqueueMany?: (jobIds: string[]) => Promise<void>;
   publish: PublishEvent;
   limits: SpecLimits;
   /** The dataset of a name, bundled or uploaded, or undefined; bundled ones only when absent. */
@@ -90,12 +93,22 @@ export function createSubmit({
   jobs,
   get,
   enqueue,
+  enqueueMany = async (jobIds) => {
+    await Promise.all(jobIds.map(enqueue));
+  },
   publish,
   limits,
   logger,
   admit,
   findDataset = bundledOnly,
 }: SubmitDeps) {
+  // Submissions at the same time share one INSERT and one queue round trip.
+  const create = createBatcher((batch: NewJob[]) => jobs.createMany(batch));
+  const enqueueBatched = createBatcher(async (jobIds: string[]) => {
+    await enqueueMany(jobIds);
+    return jobIds;
+  });
+
   async function replay(key: string | undefined, bodyHash: string): Promise<Submitted | null> {
     const existing = key === undefined ? null : await jobs.findByIdempotencyKey(key);
     if (!existing) return null;
@@ -107,7 +120,7 @@ export function createSubmit({
     const job = await newJob(body, limits, findDataset, viewer.owner);
     // Only a valid new job counts against the owner's quotas; replays and invalid specs do not.
     await admit?.(viewer.owner);
-    if (key === undefined) return { job: await jobs.create(job), replayed: false };
+    if (key === undefined) return { job: await create(job), replayed: false };
     const created = await jobs.createWithKey(job, key, bodyHash);
     if (created) return { job: created, replayed: false };
     // A concurrent request with the same key won the race; answer as it did.
@@ -119,7 +132,7 @@ export function createSubmit({
   async function queue(job: JobWithEpochs): Promise<void> {
     logger.info({ jobId: job.id, status: 'queued' }, 'job queued');
     try {
-      await enqueue(job.id);
+      await enqueueBatched(job.id);
     } catch (error) {
       // The row is the record: the reconciler queues it once the queue is reachable again.
       logger.warn({ jobId: job.id, err: error }, 'could not queue job; the reconciler will retry');

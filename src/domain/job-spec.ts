@@ -234,6 +234,15 @@ function checkAgainstDataset(spec: JobSpec, info: DatasetInfo, specLimits: SpecL
   }
 }
 
+type JobSpecSchema = ReturnType<typeof refinedSpec>;
+
+// zod compiles a schema on its first parses, which costs far more than a parse: each limits and
+// dataset pair builds its schema once (and a stored spec is read back on every job read).
+const builtSchemas = new WeakMap<
+  SpecLimits,
+  { bundled?: JobSpecSchema; byDataset: WeakMap<DatasetInfo, JobSpecSchema> }
+>();
+
 /**
  * The one job-spec schema: shape rules plus the rules that depend on the dataset and the limits.
  * The dataset is `dataset` when the spec names it, else the bundled one of the spec's name; a spec
@@ -241,6 +250,15 @@ function checkAgainstDataset(spec: JobSpec, info: DatasetInfo, specLimits: SpecL
  * looks one up (asynchronously) by `requestedDatasetName` first and passes it in.
  */
 export function jobSpecSchema(specLimits: SpecLimits, dataset?: DatasetInfo) {
+  const built = builtSchemas.get(specLimits) ?? { byDataset: new WeakMap<DatasetInfo, JobSpecSchema>() };
+  builtSchemas.set(specLimits, built);
+  if (dataset === undefined) return (built.bundled ??= refinedSpec(specLimits));
+  const schema = built.byDataset.get(dataset) ?? refinedSpec(specLimits, dataset);
+  built.byDataset.set(dataset, schema);
+  return schema;
+}
+
+function refinedSpec(specLimits: SpecLimits, dataset?: DatasetInfo) {
   return baseSpec.superRefine((spec, context) => {
     const info = dataset?.name === spec.dataset ? dataset : bundledDataset(spec.dataset);
     if (!info) {
@@ -334,6 +352,8 @@ export function toStoredJobSpec(spec: JobSpec): StoredJobSpec {
   return { ...spec, seed: spec.seed ?? 0 };
 }
 
+const unlimited: SpecLimits = { maxParameters: Number.MAX_SAFE_INTEGER };
+
 /**
  * Reads back a spec the store holds. It was validated at submission; this checks its shape and the
  * rules of a bundled dataset again (a row from an older version may no longer fit them) but not the
@@ -342,7 +362,6 @@ export function toStoredJobSpec(spec: JobSpec): StoredJobSpec {
  * leaves finished jobs readable), so only the shape is checked.
  */
 export function parseStoredJobSpec(stored: unknown): StoredSpecParseResult {
-  const unlimited = { maxParameters: Number.MAX_SAFE_INTEGER };
   const name = requestedDatasetName(stored);
   const parsed = bundledDataset(name) ? parseJobSpec(stored, unlimited) : shapeOnly(stored);
   return parsed.ok ? { ok: true, spec: toStoredJobSpec(parsed.spec) } : parsed;

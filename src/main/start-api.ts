@@ -24,7 +24,7 @@ import { createApiKeysRepository } from '../store/api-keys.js';
 import { createEventPublisher } from '../events/job-events.js';
 import { announceCancel } from '../queue/cancel-channel.js';
 import { createRedis, type Redis } from '../queue/redis.js';
-import { createTrainingQueue, enqueueTraining } from '../queue/training-queue.js';
+import { createTrainingQueue, enqueueTraining, enqueueTrainingMany } from '../queue/training-queue.js';
 import { listWorkers } from '../queue/worker-registry.js';
 import type { ArtifactStore } from '../store/artifacts/artifact-store.js';
 import { createPostgresArtifactStore } from '../store/artifacts/postgres-artifact-store.js';
@@ -159,6 +159,7 @@ function jobsService(
     jobs: repository,
     ...(admit ? { admit } : {}),
     enqueue: (jobId) => enqueueTraining(queue, jobId),
+    enqueueMany: (jobIds) => enqueueTrainingMany(queue, jobIds),
     dequeue: async (jobId) => {
       await queue.remove(jobId);
     },

@@ -26,3 +26,8 @@ export function createTrainingQueue(connection: ConnectionOptions, prefix: strin
 export async function enqueueTraining(queue: Queue<TrainingMessage>, jobId: string): Promise<void> {
   await queue.add('train', { jobId }, { jobId });
 }
+
+/** Queues training of several committed jobs in one round trip to Redis, as `enqueueTraining` does each. */
+export async function enqueueTrainingMany(queue: Queue<TrainingMessage>, jobIds: readonly string[]): Promise<void> {
+  await queue.addBulk(jobIds.map((jobId) => ({ name: 'train', data: { jobId }, opts: { jobId } })));
+}

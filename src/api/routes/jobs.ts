@@ -1,4 +1,4 @@
-import { bodyCheckedByService } from '../validation.js';
+import { bodyCheckedByService, typedSuccessSerializer } from '../validation.js';
 import { Readable } from 'node:stream';
 import { z } from 'zod';
 import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
@@ -24,6 +24,7 @@ function listRoute(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsServi
         querystring: runListQuery,
         response: { 200: runList, 400: errorBody.describe('A bad query parameter'), ...commonErrors },
       },
+      serializerCompiler: typedSuccessSerializer,
     },
     async (request) => {
       const { status, dataset, name, tag, owner, sort, order, limit, cursor } = request.query;
@@ -56,6 +57,7 @@ function readRoutes(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsServ
         params: jobIdParams,
         response: { 200: jobSchema, 400: badId, 404: unknownJob, ...commonErrors },
       },
+      serializerCompiler: typedSuccessSerializer,
     },
     async (request) => jobView(await jobs.visibleJob(request.viewer, request.params.id)),
   );
@@ -107,6 +109,7 @@ function writeRoutes(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsSer
       // The jobs service validates the spec, against limits of this server's configuration, and
       // after an idempotent replay is ruled out: the schema above documents the body and types it.
       validatorCompiler: bodyCheckedByService,
+      serializerCompiler: typedSuccessSerializer,
     },
     async (request, reply) => {
       const { job, replayed } = await jobs.submit(request.viewer, request.body, request.headers['idempotency-key']);
@@ -132,6 +135,7 @@ function writeRoutes(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsSer
           ...commonErrors,
         },
       },
+      serializerCompiler: typedSuccessSerializer,
     },
     async (request, reply) => {
       const { job, stopping } = await jobs.cancel(request.viewer, request.params.id);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { decimalInteger, jobId, uuidPattern } from './common.js';
-import { jobStatus } from './job.js';
+import { coreHyperparameters, jobStatus } from './job.js';
 import { validationSummary } from './metrics.js';
 
 function distinctIds(ids: readonly string[], context: z.core.$RefinementCtx<string[]>): void {
@@ -53,10 +53,7 @@ export const chartQuery = z.strictObject({
 export const hyperparameters = z
   .object({
     dataset: z.string(),
-    epochs: z.int(),
-    learningRate: z.number(),
-    batchSize: z.int(),
-    optimizer: z.string(),
+    ...coreHyperparameters,
     trainSamples: z.int().nullable(),
     testSamples: z.int().nullable(),
     seed: z.int().nullable(),

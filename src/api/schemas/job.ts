@@ -40,13 +40,26 @@ export const jobSpecBody = jobSpecSchema({ maxParameters: Number.MAX_SAFE_INTEGE
 
 export const jobStatus = z.enum(jobStatuses).meta({ id: 'JobStatus' });
 
+/** The fields that name a job, first in a job and in a run alike. */
+const jobIdentity = {
+  id: jobId,
+  name: z.string().nullable(),
+  status: jobStatus,
+  dataset: z.string(),
+};
+
+/** The hyperparameters every run has, in a run of GET /jobs and (each when it differs) on /compare. */
+export const coreHyperparameters = {
+  epochs: z.int(),
+  learningRate: z.number(),
+  batchSize: z.int(),
+  optimizer: z.string(),
+};
+
 /** The public JSON shape of a job. */
 export const jobView = z
   .object({
-    id: jobId,
-    name: z.string().nullable(),
-    status: jobStatus,
-    dataset: z.string(),
+    ...jobIdentity,
     spec: jobSpec,
     backend: z.string().nullable().describe('The training backend of the last attempt: tensorflow, wasm or cpu'),
     parameterCount: z.int(),
@@ -78,19 +91,11 @@ export type JobView = z.output<typeof jobView>;
 /** One line of GET /jobs: enough to compare runs at a glance. */
 export const runSummary = z
   .object({
-    id: jobId,
-    name: z.string().nullable(),
-    status: jobStatus,
-    dataset: z.string(),
+    ...jobIdentity,
     tags: z.array(z.string()),
     architecture: z.string(),
     parameterCount: z.int(),
-    hyperparameters: z.object({
-      epochs: z.int(),
-      learningRate: z.number(),
-      batchSize: z.int(),
-      optimizer: z.string(),
-    }),
+    hyperparameters: z.object(coreHyperparameters),
     epochsCompleted: z.int(),
     finalTestAccuracy: z.number().nullable(),
     bestTestAccuracy: z.number().nullable(),

@@ -1,6 +1,7 @@
 import type { PrismaClient } from '../database.js';
 import { Prisma } from '../generated/client.js';
-import { newJobRow, toJob, withEpochs, type JobWithEpochs, type NewJob } from './rows.js';
+import { jobWithEpochsColumns, toJobsWithEpochs } from './job-select.js';
+import { insertJob, type JobWithEpochs, type NewJob } from './rows.js';
 
 /** Idempotency-Key of POST /jobs: the same key and body return the same job. */
 export interface IdempotencyKeysRepository {
@@ -19,17 +20,20 @@ async function createWithKey(
   key: string,
   bodyHash: string,
 ): Promise<JobWithEpochs | null> {
-  try {
-    const [created] = await prisma.$transaction([
-      prisma.job.create({ data: newJobRow(job), include: withEpochs }),
-      prisma.idempotencyKey.create({ data: { key, bodyHash, jobId: job.id } }),
-    ]);
-    return toJob(created);
-  } catch (error) {
-    // P2002: a unique constraint refused the insert, that of the key (or, by a client's reuse, the id).
-    if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') return null;
-    throw error;
-  }
+  // One statement, so both rows or neither, in one round trip. A key taken before (or by a
+  // concurrent request, once it commits) inserts no key row, and then no job row either. The key's
+  // reference to its job is checked at the end of the statement, when both rows are there.
+  const [created] = toJobsWithEpochs(
+    await prisma.$queryRaw`
+      WITH taken AS (
+        INSERT INTO idempotency_keys (key, body_hash, job_id) VALUES (${key}, ${bodyHash}, ${job.id}::uuid)
+        ON CONFLICT (key) DO NOTHING RETURNING key
+      ), inserted AS (
+        ${insertJob(job, Prisma.sql`EXISTS (SELECT FROM taken)`)} RETURNING *
+      )
+      SELECT ${jobWithEpochsColumns} FROM inserted j`,
+  );
+  return created ?? null;
 }
 
 function findByIdempotencyKey(prisma: PrismaClient, key: string) {

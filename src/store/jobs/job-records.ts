@@ -3,8 +3,9 @@ import type { PrismaClient } from '../database.js';
 import { Prisma } from '../generated/client.js';
 import type { JobStatus } from '../generated/enums.js';
 import { discardCheckpoint } from './checkpoints.js';
+import { jobWithEpochsColumns, toJobsWithEpochs } from './job-select.js';
 import { truncateHistory } from './step-history.js';
-import { newJobRow, toJob, withEpochs, type Job, type JobWithEpochs, type NewJob } from './rows.js';
+import { insertJob, toJob, withEpochs, type Job, type JobWithEpochs, type NewJob } from './rows.js';
 import { durationSoFar, jobStatuses, terminalStatuses, unfinished, unheld, type TerminalStatus } from './sql.js';
 
 export type ClaimResult =
@@ -23,6 +24,8 @@ export interface OrphanedJob {
 export interface JobRecordsRepository {
   /** Inserts a queued job. */
   create: (job: NewJob) => Promise<JobWithEpochs>;
+  /** Inserts queued jobs in one statement, all or none; returned in the order given. */
+  createMany: (jobs: readonly NewJob[]) => Promise<JobWithEpochs[]>;
   /** The job; with `owner`, only when that owner's (another owner's job is as missing). */
   find: (id: string, owner?: string) => Promise<JobWithEpochs | null>;
   /** Jobs with their epochs, in the order of `ids`; missing ids (and, with `owner`, other owners' jobs) are left out. */
@@ -68,16 +71,35 @@ export interface JobRecordsRepository {
   orphaned: (after?: { createdAt: Date; id: string }, limit?: number) => Promise<OrphanedJob[]>;
 }
 
-async function create(prisma: PrismaClient, job: NewJob): Promise<JobWithEpochs> {
-  return toJob(await prisma.job.create({ data: newJobRow(job), include: withEpochs }));
+/** Inserts queued jobs in one statement (all or none), returned in the order given. */
+async function createMany(prisma: PrismaClient, jobs: readonly NewJob[]): Promise<JobWithEpochs[]> {
+  if (jobs.length === 0) return [];
+  const inserts = jobs.map(
+    (job, index) => Prisma.sql`i${Prisma.raw(String(index))} AS (${insertJob(job)} RETURNING *)`,
+  );
+  const rows = Prisma.join(
+    jobs.map((_, index) => Prisma.sql`SELECT * FROM i${Prisma.raw(String(index))}`),
+    ' UNION ALL ',
+  );
+  // The rows as inserted, their defaults filled in (a new job has no epochs yet).
+  const created = toJobsWithEpochs(
+    await prisma.$queryRaw`WITH ${Prisma.join(inserts)}, inserted AS (${rows})
+      SELECT ${jobWithEpochsColumns} FROM inserted j`,
+  );
+  const byId = new Map(created.map((job) => [job.id, job]));
+  return jobs.map((job) => {
+    const row = byId.get(job.id);
+    if (!row) throw new Error(`job ${job.id} was not inserted`);
+    return row;
+  });
 }
 
 async function find(prisma: PrismaClient, id: string, owner?: string): Promise<JobWithEpochs | null> {
-  const row = await prisma.job.findUnique({
-    where: { id, ...(owner === undefined ? {} : { owner }) },
-    include: withEpochs,
-  });
-  return row && toJob(row);
+  const ownerCondition = owner === undefined ? Prisma.empty : Prisma.sql`AND j.owner = ${owner}`;
+  const [job] = toJobsWithEpochs(
+    await prisma.$queryRaw`SELECT ${jobWithEpochsColumns} FROM jobs j WHERE j.id = ${id}::uuid ${ownerCondition}`,
+  );
+  return job ?? null;
 }
 
 /** Jobs with their epochs, in the order of `ids`; missing ids (and, with `owner`, other owners' jobs) are left out. */
@@ -227,7 +249,8 @@ async function orphaned(
 
 export function createJobRecordsRepository(prisma: PrismaClient): JobRecordsRepository {
   return {
-    create: (job) => create(prisma, job),
+    create: async (job) => (await createMany(prisma, [job]))[0] as JobWithEpochs,
+    createMany: (jobs) => createMany(prisma, jobs),
     find: (id, owner) => find(prisma, id, owner),
     findMany: (ids, owner) => findJobs(prisma, ids, owner),
     ownerOf: async (id) => (await prisma.job.findUnique({ where: { id }, select: { owner: true } }))?.owner ?? null,

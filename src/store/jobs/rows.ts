@@ -5,7 +5,8 @@ import {
   type JobSpec,
   type StoredJobSpec,
 } from '../../domain/job-spec.js';
-import type { Prisma, EpochMetric as EpochMetricRow, Job as JobRow } from '../generated/client.js';
+import { Prisma } from '../generated/client.js';
+import type { EpochMetric as EpochMetricRow, Job as JobRow } from '../generated/client.js';
 
 /** An epoch's metrics as a job carries them; its evaluation is read on its own (`findEvaluation`). */
 export type EpochMetric = Omit<EpochMetricRow, 'evaluation'>;
@@ -57,6 +58,30 @@ export function newJobRow(job: NewJob) {
     ...(job.owner === undefined ? {} : { owner: job.owner }),
     ...(job.sweep ? { sweepId: job.sweep.id, sweepIndex: job.sweep.index } : {}),
   };
+}
+
+/**
+ * The INSERT of a new job's row, RETURNING nothing yet, for statements that insert it along with
+ * something else; with `when`, only when that condition holds.
+ */
+export function insertJob(job: NewJob, when: Prisma.Sql = Prisma.sql`TRUE`): Prisma.Sql {
+  const row = newJobRow(job);
+  const values: [string, Prisma.Sql][] = [
+    ['id', Prisma.sql`${row.id}::uuid`],
+    ['name', Prisma.sql`${row.name}::text`],
+    ['tags', Prisma.sql`${row.tags}::text[]`],
+    ['dataset', Prisma.sql`${row.dataset}::text`],
+    ['spec', Prisma.sql`${JSON.stringify(row.spec)}::jsonb`],
+    ['parameter_count', Prisma.sql`${row.parameterCount}::int`],
+    ['total_steps', Prisma.sql`${row.totalSteps}::int`],
+    ['input_shape', Prisma.sql`${row.inputShape}::int[]`],
+  ];
+  if (job.owner !== undefined) values.push(['owner', Prisma.sql`${job.owner}::text`]);
+  if (job.sweep) {
+    values.push(['sweep_id', Prisma.sql`${job.sweep.id}::uuid`], ['sweep_index', Prisma.sql`${job.sweep.index}::int`]);
+  }
+  return Prisma.sql`INSERT INTO jobs (${Prisma.raw(values.map(([column]) => column).join(', '))})
+    SELECT ${Prisma.join(values.map(([, value]) => value))} WHERE ${when}`;
 }
 
 function specField(stored: Prisma.JsonValue): JobSpecField {

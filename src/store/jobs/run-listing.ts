@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { PrismaClient } from '../database.js';
 import { Prisma } from '../generated/client.js';
 import type { JobStatus } from '../generated/enums.js';
-import { findJobs } from './job-records.js';
+import { jobWithEpochsColumns, toJobsWithEpochs } from './job-select.js';
 import type { JobWithEpochs } from './rows.js';
 
 export const runSorts = ['created', 'finalAccuracy', 'bestAccuracy', 'duration'] as const;
@@ -37,52 +37,68 @@ export interface RunListingRepository {
   listRuns: (query: RunQuery) => Promise<RunPage>;
 }
 
-// Unfinished runs have no accuracy or duration yet; they sort as -1, below every real value.
-const sortKeys: Record<RunSort, Prisma.Sql> = {
-  created: Prisma.sql`(extract(epoch FROM created_at) * 1000)`,
-  finalAccuracy: Prisma.sql`COALESCE(final_test_accuracy, -1)`,
-  bestAccuracy: Prisma.sql`COALESCE(best_test_accuracy, -1)`,
-  duration: Prisma.sql`COALESCE(duration_ms, -1)::float8`,
+/**
+ * How a sort orders rows (an indexed column or expression: see the migration `run_list_indexes`),
+ * the key a cursor holds, and that key back as a value comparable to `order`. Unfinished runs have
+ * no accuracy or duration yet; they sort as -1, below every real value.
+ */
+interface SortKey {
+  order: Prisma.Sql;
+  key: Prisma.Sql;
+  fromKey: (key: number) => Prisma.Sql;
+}
+
+const asFloat = (key: number) => Prisma.sql`${key}::float8`;
+const expressionKey = (expression: Prisma.Sql): SortKey => ({ order: expression, key: expression, fromKey: asFloat });
+
+const sortKeys: Record<RunSort, SortKey> = {
+  // Creation times are whole milliseconds (timestamptz(3)), so the key converts back exactly.
+  created: {
+    order: Prisma.sql`j.created_at`,
+    key: Prisma.sql`(extract(epoch FROM j.created_at) * 1000)`,
+    fromKey: (key) => Prisma.sql`to_timestamp(${key}::float8 / 1000)`,
+  },
+  finalAccuracy: expressionKey(Prisma.sql`COALESCE(j.final_test_accuracy, -1)`),
+  bestAccuracy: expressionKey(Prisma.sql`COALESCE(j.best_test_accuracy, -1)`),
+  duration: expressionKey(Prisma.sql`COALESCE(j.duration_ms, -1)::float8`),
 };
 
 /** The WHERE conditions of a run query, its cursor included. */
 function runConditions(query: RunQuery): Prisma.Sql {
   const conditions: Prisma.Sql[] = [Prisma.sql`TRUE`];
-  if (query.owner !== undefined) conditions.push(Prisma.sql`owner = ${query.owner}`);
-  if (query.statuses?.length) conditions.push(Prisma.sql`status::text IN (${Prisma.join(query.statuses)})`);
-  if (query.dataset) conditions.push(Prisma.sql`dataset = ${query.dataset}`);
+  if (query.owner !== undefined) conditions.push(Prisma.sql`j.owner = ${query.owner}`);
+  if (query.statuses?.length) conditions.push(Prisma.sql`j.status::text IN (${Prisma.join(query.statuses)})`);
+  if (query.dataset) conditions.push(Prisma.sql`j.dataset = ${query.dataset}`);
   if (query.nameContains) {
     const pattern = `%${query.nameContains.replace(/[\\%_]/g, (character) => `\\${character}`)}%`;
-    conditions.push(Prisma.sql`name ILIKE ${pattern}`);
+    conditions.push(Prisma.sql`j.name ILIKE ${pattern}`);
   }
-  if (query.tag) conditions.push(Prisma.sql`tags @> ARRAY[${query.tag}]::text[]`);
+  if (query.tag) conditions.push(Prisma.sql`j.tags @> ARRAY[${query.tag}]::text[]`);
   if (query.after) {
     const comparison = query.order === 'desc' ? Prisma.sql`<` : Prisma.sql`>`;
-    const key = sortKeys[query.sort];
-    conditions.push(Prisma.sql`(${key}, id) ${comparison} (${query.after.key}::float8, ${query.after.id}::uuid)`);
+    const sort = sortKeys[query.sort];
+    conditions.push(
+      Prisma.sql`(${sort.order}, j.id) ${comparison} (${sort.fromKey(query.after.key)}, ${query.after.id}::uuid)`,
+    );
   }
   return Prisma.join(conditions, ' AND ');
 }
 
-const keyedIds = z.array(z.object({ id: z.string(), sort_key: z.number() }));
+const sortKeyRows = z.array(z.object({ sortKey: z.number() }));
 
 async function listRuns(prisma: PrismaClient, query: RunQuery): Promise<RunPage> {
-  const key = sortKeys[query.sort];
+  const sort = sortKeys[query.sort];
   const direction = query.order === 'desc' ? Prisma.sql`DESC` : Prisma.sql`ASC`;
-  const rows = keyedIds.parse(
-    await prisma.$queryRaw`
-      SELECT id::text, ${key}::float8 AS sort_key FROM jobs
-      WHERE ${runConditions(query)}
-      ORDER BY ${key} ${direction}, id ${direction}
-      LIMIT ${query.limit + 1}`,
-  );
+  // One statement: the page's ids, rows and epochs (epochs only of the rows on the page).
+  const rows = await prisma.$queryRaw<unknown[]>`
+    SELECT ${jobWithEpochsColumns}, ${sort.key}::float8 AS "sortKey" FROM jobs j
+    WHERE ${runConditions(query)}
+    ORDER BY ${sort.order} ${direction}, j.id ${direction}
+    LIMIT ${query.limit + 1}`;
   const page = rows.slice(0, query.limit);
   return {
-    runs: await findJobs(
-      prisma,
-      page.map((row) => row.id),
-    ),
-    keys: page.map((row) => row.sort_key),
+    runs: toJobsWithEpochs(page),
+    keys: sortKeyRows.parse(page).map((row) => row.sortKey),
     more: rows.length > query.limit,
   };
 }
