@@ -141,6 +141,7 @@ describe.skipIf(missing !== null)('the sweep pages in Chromium', () => {
     await page.waitForFunction(() => document.querySelector('.parallel-chart')?.getAttribute('data-series') === '4');
     expect(await chart.getAttribute('data-best')).toBe(sweep.best?.jobId);
     expect(await drawnPixels(page)).toBeGreaterThan(2000);
+    await screenshot(page, 'sweep-completed');
 
     // Pointing at the top of the objective's axis (the best value) names the best run.
     const plotArea = (await page.locator('.parallel-chart .u-over').boundingBox())!;
@@ -151,7 +152,7 @@ describe.skipIf(missing !== null)('the sweep pages in Chromium', () => {
     await rows.nth(1).locator('a').focus();
     await page.locator('.readout strong', { hasText: '#2 run' }).waitFor();
     expect(await rows.nth(1).getAttribute('class')).toContain('focused');
-    await screenshot(page, 'sweep-completed');
+    await screenshot(page, 'sweep-row-focused');
 
     // Compare the top runs, then the best run's own page.
     const compare = page.getByRole('link', { name: 'Compare top 4 runs' });

@@ -51,9 +51,12 @@ function categoryAxis(label: string, categories: unknown[]): Axis {
   };
 }
 
-/** Numbers spanning two orders of magnitude or more (all positive) read better on a log axis. */
+/** Numbers spanning an order of magnitude or more (all positive) read better on a log axis. */
 const spansDecades = (numbers: number[]) =>
-  Math.min(...numbers) > 0 && Math.max(...numbers) / Math.min(...numbers) >= 100;
+  Math.min(...numbers) > 0 && Math.max(...numbers) / Math.min(...numbers) >= 10;
+
+/** A tick's number, to 3 significant digits. */
+const tickText = (value: number) => (Number.isInteger(value) ? String(value) : String(Number(value.toPrecision(3))));
 
 /** The axis of one parameter, from its definition in the spec and the values the runs had. */
 export function parameterAxis(label: string, parameter: SweepParameter | undefined, seen: unknown[]): Axis {
@@ -64,13 +67,13 @@ export function parameterAxis(label: string, parameter: SweepParameter | undefin
       ...seen.filter((value): value is number => typeof value === 'number'),
     ];
     const scale = parameter.distribution === 'logUniform' ? 'log' : 'linear';
-    return numericAxis(label, scale, Math.min(...numbers), Math.max(...numbers), parameterText);
+    return numericAxis(label, scale, Math.min(...numbers), Math.max(...numbers), tickText);
   }
   const values = parameter ? [...parameter.values, ...seen] : seen;
   if (values.length > 0 && values.every((value) => typeof value === 'number' && Number.isFinite(value))) {
     const numbers = values as number[];
     const scale = spansDecades(numbers) ? 'log' : 'linear';
-    return numericAxis(label, scale, Math.min(...numbers), Math.max(...numbers), parameterText);
+    return numericAxis(label, scale, Math.min(...numbers), Math.max(...numbers), tickText);
   }
   return categoryAxis(label, values);
 }

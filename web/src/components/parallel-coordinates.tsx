@@ -53,21 +53,22 @@ function plan(props: ParallelCoordinatesProps): Plan {
 
 const font = '12px system-ui, sans-serif';
 
-/** Each axis's tick labels, right of its line (uPlot's own axes draw the lines and the names). */
+/** Each axis's tick labels, right of its line; the ends' just above and below it, clear of the lines there. */
 function drawTicks(u: uPlot, axes: Axis[]): void {
   const { ctx } = u;
   const ratio = uPlot.pxRatio;
   ctx.save();
   ctx.font = font.replace(/^\d+/, (size) => String(Number(size) * ratio));
-  ctx.textBaseline = 'middle';
+  ctx.lineWidth = 3 * ratio;
+  ctx.strokeStyle = 'rgba(255,255,255,0.85)';
+  ctx.fillStyle = '#333';
   axes.forEach((axis, index) => {
-    const x = u.valToPos(index, 'x', true) + 5 * ratio;
+    const x = u.valToPos(index, 'x', true) + 4 * ratio;
     for (const tick of axis.ticks) {
-      const y = u.valToPos(tick.at, 'y', true);
-      ctx.lineWidth = 3 * ratio;
-      ctx.strokeStyle = 'rgba(255,255,255,0.85)';
+      const end = tick.at === 1 ? -1 : tick.at === 0 ? 1 : 0;
+      ctx.textBaseline = end < 0 ? 'bottom' : end > 0 ? 'top' : 'middle';
+      const y = u.valToPos(tick.at, 'y', true) + end * 4 * ratio;
       ctx.strokeText(tick.text, x, y);
-      ctx.fillStyle = '#333';
       ctx.fillText(tick.text, x, y);
     }
   });
@@ -85,14 +86,32 @@ function distanceToLine(u: uPlot, seriesIndex: number, _index: number, _valuePos
   return Math.abs(u.valToPos(y, 'y') - pointerTop);
 }
 
+/** A name broken into lines of about `width` characters, after dots and before capitals (`validation Accuracy`). */
+function wrapName(name: string, width: number): string[] {
+  const parts = name.split(/(?<=\.)|(?=[A-Z])/);
+  const lines: string[] = [];
+  for (const part of parts) {
+    const last = lines.at(-1);
+    if (last !== undefined && last.length + part.length <= width) lines[lines.length - 1] = last + part;
+    else lines.push(part);
+  }
+  return lines;
+}
+
+const charWidth = 7;
+
 function options(props: ParallelCoordinatesProps, drawn: Plan, width: number, best: string | null): uPlot.Options {
-  const names = drawn.axes.map((axis) => axis.label);
-  // Names are turned when they would run into each other.
-  const crowded = Math.max(...names.map((name) => name.length)) * 7 > width / Math.max(1, names.length);
+  // Names are broken into lines when they would run into each other.
+  const room = Math.max(6, Math.floor((width - 100) / Math.max(1, drawn.axes.length - 1) / charWidth) - 1);
+  const names = drawn.axes.map((axis) => wrapName(axis.label, Math.max(room, 8)));
+  const lines = Math.max(...names.map((name) => name.length));
+  const halfWidth = (name: string[] | undefined) =>
+    (Math.max(...(name ?? ['']).map((line) => line.length)) * charWidth) / 2;
   return {
     width,
     height: props.height ?? 320,
-    padding: [12, 70, 0, 24],
+    // Room for the first and last names (centred on their axes) and the last axis's tick labels.
+    padding: [20, Math.max(70, halfWidth(names.at(-1))), 0, Math.max(16, halfWidth(names[0]))],
     legend: { show: false },
     cursor: {
       x: false,
@@ -108,10 +127,11 @@ function options(props: ParallelCoordinatesProps, drawn: Plan, width: number, be
         stroke: '#333',
         font,
         splits: () => names.map((_name, index) => index),
-        values: () => names,
+        values: () => names.map((name) => name.join('\n')),
         grid: { stroke: '#9aa3b2', width: 1 },
         ticks: { show: false },
-        ...(crowded ? { rotate: -25, size: 80 } : { size: 40 }),
+        gap: 20,
+        size: 28 + lines * 15,
       },
       { show: false },
     ],

@@ -56,25 +56,41 @@ function useSweepList(query: URLSearchParams) {
   return { list, error };
 }
 
+function Objective({ sweep }: { sweep: SweepSummary }) {
+  return (
+    <>
+      <span class="mono">{sweep.objective.metric}</span>{' '}
+      <span class="muted small">{sweep.objective.goal === 'maximize' ? '↑ max' : '↓ min'}</span>
+    </>
+  );
+}
+
 function SweepRow({ sweep }: { sweep: SweepSummary }) {
   return (
     <tr data-sweep={sweep.id} data-status={sweep.status}>
       <th scope="row" class="name">
         <Link href={`/runs/sweeps/${sweep.id}`}>{sweep.name}</Link>
+        <span class="narrow-only">
+          <StatusBadge status={sweep.status} />
+        </span>
       </th>
-      <td>
+      <td class="wide-only">
         <StatusBadge status={sweep.status} />
       </td>
-      <td>
-        <span class="mono">{sweep.objective.metric}</span>{' '}
-        <span class="muted small">{sweep.objective.goal === 'maximize' ? '↑ max' : '↓ min'}</span>
+      <td class="wide-only">
+        <Objective sweep={sweep} />
       </td>
-      <td class="num best">
-        {sweep.best ? (
-          <Link href={`/runs/${sweep.best.jobId}`}>{objectiveText(sweep.objective, sweep.best.objective)}</Link>
-        ) : (
-          '–'
-        )}
+      <td class="num">
+        <span class="best">
+          {sweep.best ? (
+            <Link href={`/runs/${sweep.best.jobId}`}>{objectiveText(sweep.objective, sweep.best.objective)}</Link>
+          ) : (
+            '–'
+          )}
+        </span>
+        <span class="narrow-only small objective">
+          <Objective sweep={sweep} />
+        </span>
       </td>
       <td class="runs-cell">
         <SweepProgress sweep={sweep} />
@@ -105,8 +121,12 @@ export function SweepsPage({ query }: { query: URLSearchParams }) {
           <thead>
             <tr>
               <th scope="col">Name</th>
-              <th scope="col">Status</th>
-              <th scope="col">Objective</th>
+              <th scope="col" class="wide-only">
+                Status
+              </th>
+              <th scope="col" class="wide-only">
+                Objective
+              </th>
               <th scope="col" class="num">
                 Best
               </th>
