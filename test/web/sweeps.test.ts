@@ -2,7 +2,12 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SweepView } from '../../src/api/schemas/sweeps.js';
 import { chromiumMissing, launchChromium } from '../../src/bench/browser.js';
-import { collectPageErrors, ensureDashboardBuilt, screenshot } from '../helpers/browser.js';
+import {
+  connectionStatesAfterDrop,
+  ensureDashboardBuilt,
+  openPage as openTab,
+  screenshot,
+} from '../helpers/browser.js';
 import { smallSpec } from '../helpers/specs.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
@@ -43,12 +48,7 @@ describe.skipIf(missing !== null)('the sweep pages in Chromium', () => {
     await stack?.stop();
   });
 
-  async function openPage(path: string, width = 1280): Promise<{ page: Page; errors: string[] }> {
-    const page = await browser.newPage({ viewport: { width, height: 900 } });
-    const errors = collectPageErrors(page);
-    await page.goto(`${address}${path}`);
-    return { page, errors };
-  }
+  const openPage = (path: string, width?: number) => openTab(browser, `${address}${path}`, width);
 
   async function createSweep(body: object): Promise<SweepView> {
     const response = await fetch(`${address}/sweeps`, {
@@ -86,16 +86,7 @@ describe.skipIf(missing !== null)('the sweep pages in Chromium', () => {
 
     // Break the socket while the sweep runs: the page says so, then reconnects.
     await page.locator('[data-connection="live"]').waitFor();
-    const states = await page.evaluate(async () => {
-      const badge = document.querySelector('article.sweep [data-connection]');
-      const seen: string[] = [];
-      const observer = new MutationObserver(() => seen.push(badge?.getAttribute('data-connection') ?? ''));
-      if (badge) observer.observe(badge, { attributes: true });
-      (window as unknown as { trainer: { dropAllStreams(): void } }).trainer.dropAllStreams();
-      await new Promise((resolve) => setTimeout(resolve, 1500));
-      observer.disconnect();
-      return seen;
-    });
+    const states = await connectionStatesAfterDrop(page, 'article.sweep [data-connection]');
     expect(states).toContain('reconnecting');
     expect(states.at(-1)).toMatch(/live|closed/);
 
