@@ -22,7 +22,10 @@ export default defineConfig({
   // `npm run dev:web` proxies the API, so the dashboard can be worked on with hot reload.
   server: {
     proxy: {
-      '^/(jobs|compare|health|events|openapi.json|datasets|whoami|keys)': { target: 'http://127.0.0.1:3000', ws: true },
+      '^/(jobs|compare|health|events|openapi.json|datasets|whoami|keys|sweeps)': {
+        target: 'http://127.0.0.1:3000',
+        ws: true,
+      },
     },
   },
 });

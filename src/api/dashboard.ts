@@ -12,9 +12,20 @@ export const defaultDashboardRoot = path.resolve(path.dirname(fileURLToPath(impo
 /**
  * The dashboard's own URLs. Each serves index.html and the page is chosen in the browser. They are
  * listed rather than caught by a wildcard so that the JSON API keeps its paths (and its JSON 404s):
- * GET /compare and, later, GET /datasets are API routes, so their pages live at /runs/compare and /data.
+ * GET /compare, /sweeps and, later, GET /datasets are API routes, so their pages live at /runs/compare,
+ * /runs/sweeps and /data.
  */
-export const dashboardPages = ['/', '/runs', '/runs/new', '/runs/compare', '/runs/live', '/runs/:id', '/data'];
+export const dashboardPages = [
+  '/',
+  '/runs',
+  '/runs/new',
+  '/runs/compare',
+  '/runs/live',
+  '/runs/:id',
+  '/runs/sweeps',
+  '/runs/sweeps/:id',
+  '/data',
+];
 
 export interface DashboardOptions {
   /** The built dashboard: index.html and assets/. */

@@ -91,6 +91,9 @@ const dashboardRows: HttpRow[] = [
     expected: everyone,
   })),
   { method: 'GET', route: '/runs/:id', url: (f) => `/runs/${f.aliceJob}`, expected: everyone },
+  { method: 'GET', route: '/runs/sweeps', url: () => '/runs/sweeps', expected: everyone },
+  // The page answers for any id: the browser reads the sweep (admins only) through the API.
+  { method: 'GET', route: '/runs/sweeps/:id', url: () => `/runs/sweeps/${missing}`, expected: everyone },
   { method: 'GET', route: '/assets/*', url: () => '/assets/app-0123abcd.js', expected: everyone },
 ];
 

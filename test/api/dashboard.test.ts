@@ -56,7 +56,8 @@ describe('the dashboard, served by the API', () => {
   });
 
   it('answers every page URL with index.html, revalidated on every visit', async () => {
-    for (const url of ['/', '/runs', '/runs/new', `/runs/${runId}`, '/runs/compare?ids=a,b', '/runs/live', '/data']) {
+    const pages = ['/', '/runs', '/runs/new', `/runs/${runId}`, '/runs/compare?ids=a,b', '/runs/live', '/data'];
+    for (const url of [...pages, '/runs/sweeps', `/runs/sweeps/${runId}`]) {
       const response = await app.inject({ method: 'GET', url });
       expect(response.statusCode, url).toBe(200);
       expect(response.headers['content-type'], url).toMatch(/^text\/html/);

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -55,4 +55,33 @@ export function collectPageErrors(page: Page): string[] {
       errors.push(message.text());
   });
   return errors;
+}
+
+/** A new tab `width` pixels wide collecting its errors, at `url` (a blank tab without one, to set up routes first). */
+export async function openPage(
+  browser: Browser,
+  url?: string,
+  width = 1280,
+): Promise<{ page: Page; errors: string[] }> {
+  const page = await browser.newPage({ viewport: { width, height: 900 } });
+  const errors = collectPageErrors(page);
+  if (url) await page.goto(url);
+  return { page, errors };
+}
+
+/**
+ * Breaks every live connection of the page as a network failure would, and answers the states its
+ * connection badge (the `[data-connection]` element `badge` selects) went through in the next 1.5 s.
+ */
+export function connectionStatesAfterDrop(page: Page, badge: string): Promise<string[]> {
+  return page.evaluate(async (selector) => {
+    const element = document.querySelector(selector);
+    const seen: string[] = [];
+    const observer = new MutationObserver(() => seen.push(element?.getAttribute('data-connection') ?? ''));
+    if (element) observer.observe(element, { attributes: true });
+    (window as unknown as { trainer: { dropAllStreams(): void } }).trainer.dropAllStreams();
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    observer.disconnect();
+    return seen;
+  }, badge);
 }

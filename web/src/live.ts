@@ -30,7 +30,7 @@ type Message =
 const backoffMs = [250, 500, 1000, 2000, 4000];
 
 /** Keeps a WebSocket open until `stop`; `url()` is asked again for every (re)connection. */
-function keepOpen(url: () => string, onMessage: (message: Message) => void, handlers: StreamHandlers) {
+export function keepOpen<M = Message>(url: () => string, onMessage: (message: M) => void, handlers: StreamHandlers) {
   let socket: WebSocket | null = null;
   let stopped = false;
   let failures = 0;
@@ -46,10 +46,10 @@ function keepOpen(url: () => string, onMessage: (message: Message) => void, hand
       failures = 0;
       handlers.onConnection('live');
     };
-    current.onmessage = (event: MessageEvent<string>) => onMessage(JSON.parse(event.data) as Message);
+    current.onmessage = (event: MessageEvent<string>) => onMessage(JSON.parse(event.data) as M);
     current.onclose = (event) => {
       if (stopped || socket !== current) return;
-      // 1000: the job finished and everything was sent. Anything else: try again from where we are.
+      // 1000: the job (or sweep) finished and everything was sent. Anything else: try again from where we are.
       if (event.code === 1000) {
         handlers.onConnection('closed');
         return;

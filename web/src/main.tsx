@@ -17,8 +17,12 @@ const ComparePage = lazyPage(() => import('./pages/compare').then((module) => mo
 const NewJobPage = lazyPage(() => import('./pages/new-job').then((module) => module.NewJobPage));
 const LivePage = lazyPage(() => import('./pages/live').then((module) => module.LivePage));
 const DatasetsPage = lazyPage(() => import('./pages/datasets').then((module) => module.DatasetsPage));
+const SweepsPage = lazyPage(() => import('./pages/sweeps').then((module) => module.SweepsPage));
+const SweepPage = lazyPage(() => import('./pages/sweep').then((module) => module.SweepPage));
 
 const uuid = /^\/runs\/([0-9a-f-]{36})$/i;
+// GET /sweeps and /sweeps/:id are the API's, so the sweep pages live under /runs (as /runs/compare does).
+const sweepPath = /^\/runs\/sweeps\/([0-9a-f-]{36})$/i;
 
 function Page({ location }: { location: Location }) {
   const { path, query } = location;
@@ -27,6 +31,9 @@ function Page({ location }: { location: Location }) {
   if (path === '/runs/compare') return <ComparePage query={query} />;
   if (path === '/runs/live') return <LivePage />;
   if (path === '/data') return <DatasetsPage />;
+  if (path === '/runs/sweeps') return <SweepsPage query={query} />;
+  const sweep = sweepPath.exec(path);
+  if (sweep?.[1]) return <SweepPage key={sweep[1]} id={sweep[1].toLowerCase()} />;
   const run = uuid.exec(path);
   if (run?.[1]) return <RunPage key={run[1]} id={run[1].toLowerCase()} />;
   return (
@@ -102,6 +109,9 @@ function App() {
           </Link>
           <Link href="/runs/live" aria-current={current('/runs/live')}>
             Live
+          </Link>
+          <Link href="/runs/sweeps" aria-current={location.path.startsWith('/runs/sweeps') ? 'page' : undefined}>
+            Sweeps
           </Link>
           {mayWrite && (
             <Link href="/runs/new" aria-current={current('/runs/new')}>
