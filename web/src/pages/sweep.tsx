@@ -17,6 +17,7 @@ import {
   type SweepView,
 } from '../sweep-api';
 import { useLiveSweep } from '../sweep-live';
+import { usePermissions } from '../session';
 import '../sweeps.css';
 
 /** How many of the best runs "Compare top runs" opens (the compare page takes 2 to 20). */
@@ -302,6 +303,7 @@ export function SweepPage({ id }: { id: string }) {
   const { sweep, error, connection, setSweep } = useLiveSweep(id);
   const [focused, setFocused] = useState<string | null>(null);
   const cancel = useCancel(sweep, setSweep);
+  const { write } = usePermissions();
 
   if (!sweep && error)
     return (
@@ -332,7 +334,7 @@ export function SweepPage({ id }: { id: string }) {
             Compare top {top.length} runs
           </Link>
         )}
-        {sweep.status === 'running' && (
+        {write && sweep.status === 'running' && (
           <button type="button" class="danger" onClick={() => void cancel.cancel()} disabled={cancel.busy}>
             {cancel.busy ? 'Cancelling…' : 'Cancel sweep'}
           </button>
