@@ -1,3 +1,4 @@
+import { keyedRoute } from './keyed-route.js';
 import { bodyCheckedByService, typedSuccessSerializer } from '../validation.js';
 import { Readable } from 'node:stream';
 import { z } from 'zod';
@@ -5,7 +6,7 @@ import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
 import type { JobsService } from '../jobs-service.js';
 import { jobView, runSummary } from '../job-view.js';
 import { historyBody } from '../history-body.js';
-import { commonErrors, errorBody, jobIdParams } from '../schemas/common.js';
+import { errorBody, jobIdParams } from '../schemas/common.js';
 import { historyBody as historySchema, historyQuery, type HistoryBody } from '../schemas/history.js';
 import { jobSpecBody, jobView as jobSchema, runList, runListQuery, submitHeaders } from '../schemas/job.js';
 
@@ -16,14 +17,13 @@ function listRoute(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsServi
   app.get(
     '/jobs',
     {
-      config: { access: 'read' },
-      schema: {
+      ...keyedRoute('read', {
         summary: 'List past runs',
         description:
           "Newest first by default; filter by status, dataset, name and tag (and, for admins, owner); sort by accuracy or duration. Runs without a value yet sort as lowest. Only the key's owner's runs, or every owner's for an admin.",
         querystring: runListQuery,
-        response: { 200: runList, 400: errorBody.describe('A bad query parameter'), ...commonErrors },
-      },
+        response: { 200: runList, 400: errorBody.describe('A bad query parameter') },
+      }),
       serializerCompiler: typedSuccessSerializer,
     },
     async (request) => {
@@ -50,13 +50,12 @@ function readRoutes(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsServ
   app.get(
     '/jobs/:id',
     {
-      config: { access: 'read' },
-      schema: {
+      ...keyedRoute('read', {
         summary: 'Get a job',
         description: 'Status, spec, progress, per-epoch metrics, backend, timestamps and error.',
         params: jobIdParams,
-        response: { 200: jobSchema, 400: badId, 404: unknownJob, ...commonErrors },
-      },
+        response: { 200: jobSchema, 400: badId, 404: unknownJob },
+      }),
       serializerCompiler: typedSuccessSerializer,
     },
     async (request) => jobView(await jobs.visibleJob(request.viewer, request.params.id)),
@@ -64,17 +63,14 @@ function readRoutes(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsServ
 
   app.get(
     '/jobs/:id/history',
-    {
-      config: { access: 'read' },
-      schema: {
-        summary: "Get a job's loss history",
-        description:
-          'Every recorded step, streamed from Postgres a page at a time; `points` downsamples with Largest-Triangle-Three-Buckets, keeping the first and last step.',
-        params: jobIdParams,
-        querystring: historyQuery,
-        response: { 200: historySchema, 400: errorBody, 404: unknownJob, ...commonErrors },
-      },
-    },
+    keyedRoute('read', {
+      summary: "Get a job's loss history",
+      description:
+        'Every recorded step, streamed from Postgres a page at a time; `points` downsamples with Largest-Triangle-Three-Buckets, keeping the first and last step.',
+      params: jobIdParams,
+      querystring: historyQuery,
+      response: { 200: historySchema, 400: errorBody, 404: unknownJob },
+    }),
     async (request, reply) => {
       // Unknown jobs and an unreachable database fail here, before the body starts.
       const history = await jobs.history(request.viewer, request.params.id, request.query.points);
@@ -90,8 +86,7 @@ function writeRoutes(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsSer
   app.post(
     '/jobs',
     {
-      config: { access: 'write' },
-      schema: {
+      ...keyedRoute('write', {
         summary: 'Submit a training job',
         description:
           'Stored before it is queued. With an Idempotency-Key, a repeat with the same body returns the same job (header Idempotent-Replayed: true).',
@@ -103,9 +98,8 @@ function writeRoutes(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsSer
           413: errorBody.describe('The body is over the size limit'),
           415: errorBody.describe('The body is not JSON'),
           422: errorBody.describe('The Idempotency-Key was used with a different body'),
-          ...commonErrors,
         },
-      },
+      }),
       // The jobs service validates the spec, against limits of this server's configuration, and
       // after an idempotent replay is ruled out: the schema above documents the body and types it.
       validatorCompiler: bodyCheckedByService,
@@ -121,8 +115,7 @@ function writeRoutes(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsSer
   app.post(
     '/jobs/:id/cancel',
     {
-      config: { access: 'write' },
-      schema: {
+      ...keyedRoute('write', {
         summary: 'Cancel a job',
         description: '200 for a queued job (it never starts); 202 for a running one, which stops between batches.',
         params: jobIdParams,
@@ -132,9 +125,8 @@ function writeRoutes(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsSer
           400: badId,
           404: unknownJob,
           409: errorBody.describe('The job has already ended'),
-          ...commonErrors,
         },
-      },
+      }),
       serializerCompiler: typedSuccessSerializer,
     },
     async (request, reply) => {
@@ -149,22 +141,18 @@ function writeRoutes(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsSer
 function deleteRoute(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsService): void {
   app.delete(
     '/jobs/:id',
-    {
-      config: { access: 'write' },
-      schema: {
-        summary: 'Delete an ended job',
-        description:
-          "Removes a completed, failed or cancelled job with its history, metrics, checkpoint and models. A queued or running job must be cancelled first. A member deletes its own owner's jobs, an admin anyone's.",
-        params: jobIdParams,
-        response: {
-          204: z.null().describe('Deleted'),
-          400: badId,
-          404: unknownJob,
-          409: errorBody.describe('The job is queued or running: cancel it first (code job_active)'),
-          ...commonErrors,
-        },
+    keyedRoute('write', {
+      summary: 'Delete an ended job',
+      description:
+        "Removes a completed, failed or cancelled job with its history, metrics, checkpoint and models. A queued or running job must be cancelled first. A member deletes its own owner's jobs, an admin anyone's.",
+      params: jobIdParams,
+      response: {
+        204: z.null().describe('Deleted'),
+        400: badId,
+        404: unknownJob,
+        409: errorBody.describe('The job is queued or running: cancel it first (code job_active)'),
       },
-    },
+    }),
     async (request, reply) => {
       await jobs.remove(request.viewer, request.params.id);
       return reply.status(204).send(null);

@@ -1,7 +1,8 @@
+import { keyedRoute } from './keyed-route.js';
 import { bodyCheckedByService } from '../validation.js';
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
-import { commonErrors, errorBody } from '../schemas/common.js';
+import { errorBody } from '../schemas/common.js';
 import {
   sweepEventMessage,
   sweepIdParams,
@@ -23,8 +24,7 @@ function writeRoutes(app: App, sweeps: SweepsService): void {
   app.post(
     '/sweeps',
     {
-      config: { access: 'write' },
-      schema: {
+      ...keyedRoute('write', {
         summary: 'Start a hyperparameter sweep',
         description:
           "Validates the sweep and every configuration it generates with the job-spec schema, stores it as the key's owner's, and lets a worker launch its runs (ordinary jobs of that owner, at most maxParallel queued or running, and no more than the owner's quota of active jobs allows). The same spec and seed give the same configurations in the same order.",
@@ -34,9 +34,8 @@ function writeRoutes(app: App, sweeps: SweepsService): void {
           400: errorBody.describe('An invalid sweep: `issues` names every bad field, a parameter by its path'),
           413: errorBody.describe('The body is over the size limit'),
           415: errorBody.describe('The body is not JSON'),
-          ...commonErrors,
         },
-      },
+      }),
       // The sweeps service validates the body (its errors name parameters by path); the schema documents it.
       validatorCompiler: bodyCheckedByService,
     },
@@ -48,21 +47,17 @@ function writeRoutes(app: App, sweeps: SweepsService): void {
 
   app.post(
     '/sweeps/:id/cancel',
-    {
-      config: { access: 'write' },
-      schema: {
-        summary: 'Cancel a sweep',
-        description: 'Stops launching runs and cancels its queued and running runs (reason "sweep cancelled").',
-        params: sweepIdParams,
-        response: {
-          200: sweepView,
-          400: badId,
-          404: unknownSweep,
-          409: errorBody.describe('The sweep has already ended'),
-          ...commonErrors,
-        },
+    keyedRoute('write', {
+      summary: 'Cancel a sweep',
+      description: 'Stops launching runs and cancels its queued and running runs (reason "sweep cancelled").',
+      params: sweepIdParams,
+      response: {
+        200: sweepView,
+        400: badId,
+        404: unknownSweep,
+        409: errorBody.describe('The sweep has already ended'),
       },
-    },
+    }),
     async (request) => sweeps.cancel(request.viewer, request.params.id),
   );
 }
@@ -70,16 +65,13 @@ function writeRoutes(app: App, sweeps: SweepsService): void {
 function readRoutes(app: App, sweeps: SweepsService): void {
   app.get(
     '/sweeps',
-    {
-      config: { access: 'read' },
-      schema: {
-        summary: 'List sweeps',
-        description:
-          "Newest first, a page at a time (`limit`, then `cursor`): status, counts by run status and the best run so far. Only the key's owner's sweeps, or every owner's for an admin, who may filter by owner.",
-        querystring: sweepListQuery,
-        response: { 200: sweepList, 400: errorBody.describe('A bad query parameter'), ...commonErrors },
-      },
-    },
+    keyedRoute('read', {
+      summary: 'List sweeps',
+      description:
+        "Newest first, a page at a time (`limit`, then `cursor`): status, counts by run status and the best run so far. Only the key's owner's sweeps, or every owner's for an admin, who may filter by owner.",
+      querystring: sweepListQuery,
+      response: { 200: sweepList, 400: errorBody.describe('A bad query parameter') },
+    }),
     async (request) => {
       const { owner, cursor, limit } = request.query;
       return sweeps.list(request.viewer, { limit, ...(owner ? { owner } : {}), ...(cursor ? { cursor } : {}) });
@@ -88,16 +80,13 @@ function readRoutes(app: App, sweeps: SweepsService): void {
 
   app.get(
     '/sweeps/:id',
-    {
-      config: { access: 'read' },
-      schema: {
-        summary: 'Get a sweep',
-        description:
-          'Status, counts by run status, the best run with its parameters, a leaderboard by the objective, each parameter’s spread of the objective, and the epochs early termination saved.',
-        params: sweepIdParams,
-        response: { 200: sweepView, 400: badId, 404: unknownSweep, ...commonErrors },
-      },
-    },
+    keyedRoute('read', {
+      summary: 'Get a sweep',
+      description:
+        'Status, counts by run status, the best run with its parameters, a leaderboard by the objective, each parameter’s spread of the objective, and the epochs early termination saved.',
+      params: sweepIdParams,
+      response: { 200: sweepView, 400: badId, 404: unknownSweep },
+    }),
     async (request) => sweeps.get(request.viewer, request.params.id),
   );
 }

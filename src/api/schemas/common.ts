@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { text } from '../../domain/text.js';
 
 /** The body of every error answer: a human message, a stable code and, for bad fields, each of them. */
 export const errorBody = z
@@ -49,3 +50,27 @@ export const commonErrors = {
   500: errorBody.describe('Unexpected failure; the server logged the details'),
   503: errorBody.describe('Postgres or Redis is unreachable; retry after the Retry-After header'),
 };
+
+/** The `owner` filter of a listing: what it lists, for admins (other keys always see only their own owner's). */
+export function ownerFilter(what: string) {
+  return text()
+    .min(1)
+    .max(64)
+    .optional()
+    .describe(`Only this owner's ${what}; for admins (other keys always see only their own owner's)`);
+}
+
+/** The `cursor` of a paged listing. */
+export function pageCursor(description = '`nextCursor` of the previous page') {
+  return z.string().max(500).optional().describe(description);
+}
+
+/** One page of a listing: its items under `key`, and the cursor of the next page. */
+export function pageOf<Key extends string, Item extends z.ZodType>(key: Key, item: Item, id: string) {
+  return z
+    .object({
+      [key]: z.array(item),
+      nextCursor: z.string().nullable().describe('Pass as `cursor` for the next page; null on the last page'),
+    } as { [K in Key]: z.ZodArray<Item> } & { nextCursor: z.ZodNullable<z.ZodString> })
+    .meta({ id });
+}

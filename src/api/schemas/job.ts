@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { jobSpecSchema, jobSpecShape } from '../../domain/job-spec.js';
 import { jobStatuses, runSorts } from '../../store/jobs-repository.js';
 import { text } from '../../domain/text.js';
-import { decimalInteger, isoTime, jobId } from './common.js';
+import { decimalInteger, isoTime, jobId, ownerFilter, pageCursor, pageOf } from './common.js';
 import { epochMetrics, validationSummary } from './metrics.js';
 
 /**
@@ -14,7 +14,7 @@ import { epochMetrics, validationSummary } from './metrics.js';
 export const jobSpec = jobSpecShape.meta({ id: 'JobSpec' });
 
 /** The exercise's first network on a slice of MNIST: the example request body. */
-const exampleSpec = {
+export const exampleSpec = {
   name: 'mlp-128',
   tags: ['demo'],
   trainSamples: 2000,
@@ -110,12 +110,7 @@ export const runSummary = z
   .meta({ id: 'RunSummary' });
 export type RunSummary = z.output<typeof runSummary>;
 
-export const runList = z
-  .object({
-    runs: z.array(runSummary),
-    nextCursor: z.string().nullable().describe('Pass as `cursor` for the next page; null on the last page'),
-  })
-  .meta({ id: 'RunList' });
+export const runList = pageOf('runs', runSummary, 'RunList');
 export type RunList = z.output<typeof runList>;
 
 export const runListQuery = z.strictObject({
@@ -129,18 +124,14 @@ export const runListQuery = z.strictObject({
   dataset: text().max(100).optional(),
   name: text().min(1).max(200).optional().describe('Case-insensitive part of the name'),
   tag: text().min(1).max(50).optional(),
-  owner: text()
-    .min(1)
-    .max(64)
-    .optional()
-    .describe("Only this owner's runs; for admins (other keys always see only their own owner's)"),
+  owner: ownerFilter('runs'),
   sort: z
     .enum(runSorts)
     .default('created')
     .meta({ examples: ['bestAccuracy'] }),
   order: z.enum(['asc', 'desc']).default('desc'),
   limit: decimalInteger(1, 100, '10').default(20),
-  cursor: z.string().max(500).optional().describe('`nextCursor` of the previous page, with the same sort and order'),
+  cursor: pageCursor('`nextCursor` of the previous page, with the same sort and order'),
 });
 export type RunListQuery = z.output<typeof runListQuery>;
 

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { sweepSpecSchema } from '../../domain/sweeps/sweep-spec.js';
-import { text } from '../../domain/text.js';
-import { decimalInteger, isoTime, jobId, uuidPattern } from './common.js';
-import { jobStatus } from './job.js';
+
+import { decimalInteger, isoTime, jobId, ownerFilter, pageCursor, pageOf, uuidPattern } from './common.js';
+import { exampleSpec, jobStatus } from './job.js';
 
 export const sweepId = z
   .string()
@@ -11,23 +11,20 @@ export const sweepId = z
 
 export const sweepIdParams = z.object({ id: sweepId });
 
+// The sweep's runs take their names and tags from the sweep.
+const { name: _name, tags: _tags, seed: _seed, ...exampleBase } = exampleSpec;
+
 /** The example body of POST /sweeps: the demo's sweep, smaller. */
 const exampleSweep = {
   name: 'lr-batch-width',
   seed: 1,
   base: {
+    ...exampleBase,
     trainSamples: 10000,
     testSamples: 2000,
     validationFraction: 0.1,
     epochs: 4,
     learningRate: 0.1,
-    batchSize: 64,
-    model: {
-      layers: [
-        { type: 'dense', units: 128, activation: 'relu' },
-        { type: 'dense', units: 10 },
-      ],
-    },
   },
   parameters: {
     learningRate: { distribution: 'logUniform', min: 0.001, max: 1 },
@@ -115,21 +112,12 @@ export const sweepView = sweepSummary
 export type SweepView = z.output<typeof sweepView>;
 export type SweepSummary = z.output<typeof sweepSummary>;
 
-export const sweepList = z
-  .object({
-    sweeps: z.array(sweepSummary),
-    nextCursor: z.string().nullable().describe('Pass as `cursor` for the next page; null on the last page'),
-  })
-  .meta({ id: 'SweepList' });
+export const sweepList = pageOf('sweeps', sweepSummary, 'SweepList');
 
 export const sweepListQuery = z.strictObject({
-  owner: text()
-    .min(1)
-    .max(64)
-    .optional()
-    .describe("Only this owner's sweeps; for admins (other keys always see only their own owner's)"),
+  owner: ownerFilter('sweeps'),
   limit: decimalInteger(1, 100, '10').default(100).describe('Sweeps per page, newest first'),
-  cursor: z.string().max(500).optional().describe('`nextCursor` of the previous page'),
+  cursor: pageCursor(),
 });
 
 export const sweepCompareQuery = z.strictObject({
