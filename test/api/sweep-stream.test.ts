@@ -93,27 +93,31 @@ describe('WS /sweeps/:id/events', () => {
       parameters: { learningRate: { values: [0.1, 0.2] } },
       objective: { metric: 'testAccuracy', goal: 'maximize' },
     });
+    const first = await launch(sweep.id, 0);
     const early = await record(`${address}/sweeps/${sweep.id}/events`);
-    const run = await launch(sweep.id, 0);
+    const types = () => early.messages.map((message) => message.type);
+    // The replay: the run launched before the client connected (and the stream has read Postgres once).
+    await expect.poll(types, { timeout: 5000 }).toEqual(['run-started']);
+
+    const run = await launch(sweep.id, 1);
     // Written to Postgres but not announced: the stream does not look, it waits for an event.
     await sleep(1200);
-    expect(early.messages).toEqual([]);
+    expect(types()).toEqual(['run-started']);
 
     publish({ type: 'status', jobId: run, status: 'queued', error: null });
-    await expect.poll(() => early.messages.map((message) => message.type), { timeout: 3000 }).toEqual(['run-started']);
+    await expect.poll(types, { timeout: 3000 }).toEqual(['run-started', 'run-started']);
 
     await jobs.requestCancel(run);
     publish({ type: 'status', jobId: run, status: 'cancelled', error: null });
-    await expect
-      .poll(() => early.messages.map((message) => message.type), { timeout: 3000 })
-      .toEqual(['run-started', 'run-stopped']);
-    expect(early.messages.map((message) => message.seq)).toEqual([1, 2]);
+    await expect.poll(types, { timeout: 3000 }).toEqual(['run-started', 'run-started', 'run-stopped']);
+    expect(early.messages.map((message) => message.seq)).toEqual([1, 2, 3]);
 
     // A client that connects later gets the same story from Postgres, without any event.
     const late = await record(`${address}/sweeps/${sweep.id}/events`);
     await expect
       .poll(() => late.messages.map((message) => [message.type, message.jobId]), { timeout: 3000 })
       .toEqual([
+        ['run-started', first],
         ['run-started', run],
         ['run-stopped', run],
       ]);

@@ -263,18 +263,18 @@ describe.skipIf(missing !== null)('the dashboard with AUTH=required, in Chromium
       await page.waitForFunction(() => Number(document.querySelector('.loss-chart')?.getAttribute('data-points')) > 5, {
         timeout: 60_000,
       });
-      // Points seen over a few seconds (or until the run ends): more than one count means steps arrived live.
+      // Last steps drawn over a few seconds (or until the run ends): more than one means steps arrived live.
       const seen = new Set<number>();
       for (let round = 0; round < 40 && seen.size < 3; round += 1) {
-        const { points, status } = await page.evaluate(() => ({
-          points: Number(document.querySelector('.loss-chart')?.getAttribute('data-points')),
+        const { lastStep, status } = await page.evaluate(() => ({
+          lastStep: Number(document.querySelector('.loss-chart')?.getAttribute('data-last-step')),
           status: document.querySelector('article.run')?.getAttribute('data-status'),
         }));
-        seen.add(points);
+        seen.add(lastStep);
         if (status !== 'running' && status !== 'queued') break;
         await new Promise((resolve) => setTimeout(resolve, 250));
       }
-      expect(seen.size, `points seen: ${[...seen].join(', ')}`).toBeGreaterThan(1);
+      expect(seen.size, `last steps seen: ${[...seen].join(', ')}`).toBeGreaterThan(1);
       const kept = await page.evaluate(
         (name) => [sessionStorage.getItem(name), localStorage.getItem(name)],
         storageName,
