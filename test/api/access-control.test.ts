@@ -831,6 +831,13 @@ describe('access control', () => {
     expect(policy).toMatch(/script-src 'self'(;|$)/);
     expect(policy).not.toContain("unsafe-inline'; script");
     expect(response.headers['x-content-type-options']).toBe('nosniff');
+    // The same headers on an error answer and on an unknown path.
+    for (const url of ['/jobs/not-a-uuid', '/no/such/path']) {
+      const other = await app.inject({ method: 'GET', url, headers: bearer(adminKey) });
+      expect(other.statusCode).toBeGreaterThanOrEqual(400);
+      expect(other.headers['content-security-policy']).toBe(policy);
+      expect(other.headers['x-frame-options']).toBe('SAMEORIGIN');
+    }
     // CORS is off without CORS_ORIGINS.
     const preflight = await app.inject({
       method: 'OPTIONS',
