@@ -134,6 +134,7 @@ describe.skipIf(missing !== null)('the datasets page in Chromium', () => {
     await page.getByRole('button', { name: 'Remove layer 2' }).click();
     await page.locator('input[name="model.layers.1.units"]').fill('4');
     expect(await page.locator('.parameters .mono').innerText()).toBe('64-32-4');
+    await screenshot(page, 'datasets-new-job');
     await page.getByRole('button', { name: 'Submit job' }).click();
     await page.waitForURL(/\/runs\/[0-9a-f-]{36}$/);
     const id = page.url().split('/').at(-1)!;

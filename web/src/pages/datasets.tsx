@@ -64,7 +64,7 @@ export function DatasetsPage() {
                 <td class="num">{integer(dataset.trainSize)}</td>
                 <td class="num">{integer(dataset.testSize)}</td>
                 <td class="num">{sizeOf(dataset)}</td>
-                <td>{dataset.description}</td>
+                <td class="description">{dataset.description}</td>
               </tr>
             ))}
           </tbody>
