@@ -214,6 +214,26 @@ describe.skipIf(missing !== null)('the dashboard with AUTH=required, in Chromium
     await page.close();
   });
 
+  it('uploads a dataset from the form with the member’s key, for the member’s owner only', async () => {
+    const { page, errors } = await openPage('/data');
+    await signIn(page, keys.member);
+    await page.getByLabel('CSV: one example per row').check();
+    await page.getByLabel(/^Name/).fill('alice-table');
+    const csv = (count: number) =>
+      Array.from({ length: count }, (_, index) => `${index % 2},${index % 2},1`).join('\n');
+    const file = (name: string, text: string) => ({ name, mimeType: 'text/csv', buffer: Buffer.from(text) });
+    await page.getByLabel('Training examples (CSV)').setInputFiles(file('train.csv', csv(40)));
+    await page.getByLabel('Test examples (CSV)').setInputFiles(file('test.csv', csv(10)));
+    await page.getByRole('button', { name: 'Upload' }).click();
+    await page.locator('tr[data-dataset="alice-table"]').waitFor();
+    const names = async (key: string) =>
+      (await api<{ datasets: { name: string }[] }>('GET', '/datasets', key)).datasets.map((dataset) => dataset.name);
+    expect(await names(keys.viewer)).toContain('alice-table');
+    expect(await names(keys.otherMember)).not.toContain('alice-table');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it('hides another owner’s runs, remembers a key only when asked, and forgets it on sign-out', async () => {
     const { page, errors } = await openPage('/runs', 390);
     await signIn(page, keys.otherMember, true);

@@ -142,18 +142,19 @@ export interface Prediction {
   probabilities: { label: number; probability: number }[];
 }
 
+/** One line of GET /datasets, and the dataset an upload answers with. */
 export interface DatasetSummary {
   name: string;
-  description?: string | null;
-  inputShape?: number[];
-  classCount?: number;
-  classNames?: string[] | null;
-  splits?: Record<string, number>;
-  trainSize?: number;
-  testSize?: number;
-  sizeBytes?: number;
-  bytes?: number;
-  createdAt?: string;
+  description: string;
+  bundled: boolean;
+  /** One example, e.g. [28, 28, 1]; dense layers see it flattened. */
+  inputShape: number[];
+  numClasses: number;
+  trainSize: number;
+  testSize: number;
+  /** Stored size; null for bundled datasets. */
+  bytes: number | null;
+  createdAt: string | null;
 }
 
 export interface FieldIssue {
@@ -262,6 +263,35 @@ export async function sendJson<T>(
   if (response.status === 204) return undefined as T;
   const text = await response.text();
   return (text ? JSON.parse(text) : undefined) as T;
+}
+
+/**
+ * POSTs a multipart form with the key held, reporting the fraction of it sent so far (XMLHttpRequest
+ * reports upload progress; fetch does not). Throws ApiError for an answer other than 2xx, as sendJson.
+ */
+export function sendForm<T>(url: string, body: FormData, onProgress: (sent: number | null) => void): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const request = new XMLHttpRequest();
+    request.open('POST', url);
+    const key = currentKey();
+    for (const [name, value] of Object.entries({ accept: 'application/json', ...authHeaders(key) }))
+      request.setRequestHeader(name, value);
+    request.upload.onprogress = (event) => onProgress(event.lengthComputable ? event.loaded / event.total : null);
+    request.onload = () => {
+      let answer: unknown = null;
+      try {
+        answer = JSON.parse(request.responseText);
+      } catch {
+        // Not JSON (a proxy's page): the status says what happened.
+      }
+      if (request.status >= 200 && request.status < 300) return resolve(answer as T);
+      const body = answer as ErrorBody | null;
+      if (request.status === 401) keyRefused(body?.error ?? 'this server needs an API key', key);
+      reject(new ApiError(request.status, body));
+    };
+    request.onerror = () => reject(new Error('the connection broke before the upload was answered'));
+    request.send(body);
+  });
 }
 
 export const cancelJob = (id: string) => sendJson<JobView>('POST', `/jobs/${id}/cancel`);

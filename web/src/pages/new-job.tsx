@@ -1,5 +1,14 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError, getJson, getOptional, sendJson, type FieldIssue, type JobSpec, type JobView } from '../api';
+import {
+  ApiError,
+  getJson,
+  getOptional,
+  sendJson,
+  type DatasetSummary,
+  type FieldIssue,
+  type JobSpec,
+  type JobView,
+} from '../api';
 import { integer } from '../format';
 import { architectureOf, countParameters, knownInputSizes } from '../parameters';
 import { Link, navigate } from '../router';
@@ -169,7 +178,7 @@ function TextField(props: {
   );
 }
 
-function LayerEditor(props: { form: FormState; issues: Issues; update(layers: LayerRow[]): void }) {
+function LayerEditor(props: { form: FormState; issues: Issues; inputSize: number; update(layers: LayerRow[]): void }) {
   const { layers } = props.form;
   const change = (index: number, patch: Partial<LayerRow>) =>
     props.update(layers.map((layer, at) => (at === index ? { ...layer, ...patch } : layer)));
@@ -181,7 +190,7 @@ function LayerEditor(props: { form: FormState; issues: Issues; update(layers: La
   };
   return (
     <fieldset class={`layers ${props.issues.has('model.layers') ? 'has-error' : ''}`}>
-      <legend>Layers (input: 784 features)</legend>
+      <legend>Layers (input: {props.inputSize} features)</legend>
       <FieldError id="model.layers" issues={props.issues} />
       <ol>
         {layers.map((layer, index) => {
@@ -332,11 +341,17 @@ export function NewJobPage({ query }: { query: URLSearchParams }) {
 }
 
 function NewJobForm({ query }: { query: URLSearchParams }) {
-  const [form, setForm] = useState<FormState>(() => presetState(0));
+  // ?dataset= (the datasets page links here after an upload) picks the dataset.
+  const [form, setForm] = useState<FormState>(() => ({
+    ...presetState(0),
+    dataset: query.get('dataset') ?? 'mnist',
+  }));
   const [issues, setIssues] = useState<{ byPath: Issues; other: FieldIssue[] }>({ byPath: new Map(), other: [] });
   const [message, setMessage] = useState<string | null>(null);
   const [submitting, setSubmitting] = useState(false);
-  const [datasets, setDatasets] = useState<string[]>(['mnist']);
+  const [datasets, setDatasets] = useState<Pick<DatasetSummary, 'name' | 'inputShape'>[]>([
+    { name: 'mnist', inputShape: [28, 28, 1] },
+  ]);
   const key = useRef(newKey());
   const inFlight = useRef(false);
   const from = query.get('from');
@@ -348,10 +363,9 @@ function NewJobForm({ query }: { query: URLSearchParams }) {
         (failure: unknown) =>
           setMessage(`Could not load run ${from}: ${failure instanceof Error ? failure.message : String(failure)}`),
       );
-    void getOptional<{ datasets?: { name: string }[] } | { name: string }[]>('/datasets')
+    void getOptional<{ datasets: DatasetSummary[] }>('/datasets')
       .then((body) => {
-        const list = Array.isArray(body) ? body : (body?.datasets ?? []);
-        if (list.length > 0) setDatasets(list.map((dataset) => dataset.name));
+        if (body && body.datasets.length > 0) setDatasets(body.datasets);
       })
       .catch(() => undefined);
   }, [from]);
@@ -383,7 +397,8 @@ function NewJobForm({ query }: { query: URLSearchParams }) {
     }
   };
 
-  const inputSize = knownInputSizes[form.dataset] ?? 784;
+  const shape = datasets.find((dataset) => dataset.name === form.dataset)?.inputShape;
+  const inputSize = shape ? shape.reduce((product, size) => product * size, 1) : (knownInputSizes[form.dataset] ?? 784);
   const layers = form.layers.map((layer) =>
     layer.type === 'dense'
       ? { type: 'dense', units: Number(layer.units) }
@@ -426,7 +441,7 @@ function NewJobForm({ query }: { query: URLSearchParams }) {
               value={form.dataset}
               onChange={(event) => set('dataset', event.currentTarget.value)}
             >
-              {datasets.map((name) => (
+              {datasets.map(({ name }) => (
                 <option key={name}>{name}</option>
               ))}
             </select>
@@ -452,7 +467,12 @@ function NewJobForm({ query }: { query: URLSearchParams }) {
           <TextField id="testSamples" label="Test examples" hint="all" inputMode="numeric" {...field} />
           <TextField id="seed" label="Seed" hint="picked by the server" inputMode="numeric" {...field} />
         </div>
-        <LayerEditor form={form} issues={issues.byPath} update={(next) => edit({ ...form, layers: next })} />
+        <LayerEditor
+          form={form}
+          issues={issues.byPath}
+          inputSize={inputSize}
+          update={(next) => edit({ ...form, layers: next })}
+        />
         <p class="parameters" aria-live="polite">
           <span class="mono">{architectureOf(layers, inputSize)}</span>:{' '}
           <strong data-parameters={parameters}>{integer(parameters)}</strong> parameters
