@@ -256,7 +256,8 @@ describe.skipIf(missing !== null)('the dashboard with AUTH=required, in Chromium
       name: 'firefox',
       trainSamples: 60000,
       testSamples: 200,
-      epochs: 1,
+      // Long enough to be still training when a loaded machine gets Firefox to draw it; cancelled below.
+      epochs: 5,
       learningRate: 0.05,
       batchSize: 16,
       model: { layers: [{ type: 'dense', units: 10 }] },
