@@ -91,7 +91,12 @@ export function createJobReads(jobs: Store, cache: HistoryCache = createHistoryC
         return { jobId: job.id, steps, totalSteps: null, downsampling: null };
       }
       const sampled = await cache.get(job, points, () => readSampled(job.id, points));
-      return { jobId: job.id, steps: [sampled.steps], totalSteps: sampled.totalSteps, downsampling: sampled.downsampling };
+      return {
+        jobId: job.id,
+        steps: [sampled.steps],
+        totalSteps: sampled.totalSteps,
+        downsampling: sampled.downsampling,
+      };
     },
   };
 }
