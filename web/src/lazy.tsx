@@ -24,7 +24,8 @@ export function lazyPage<Props extends object>(
     const [Page, setPage] = useState<ComponentType<Props> | undefined>(() => loaded);
     const [error, setError] = useState<string | null>(null);
     useEffect(() => {
-      if (loaded) return;
+      // Also when the preload finished between the first render and now.
+      if (Page) return;
       start().then(
         (page) => setPage(() => page),
         (failure: unknown) => setError(String(failure)),
