@@ -36,6 +36,8 @@ const envSchema = z.object({
   PREDICT_THREADS: integer(1, 64).default(Math.max(1, Math.min(2, os.availableParallelism()))),
   // Bound of the API's cache of model files, and of each inference thread's cache of loaded models.
   MODEL_CACHE_BYTES: integer(1024 * 1024, 64 * 1024 ** 3).default(256 * 1024 * 1024),
+  // Bound of the API's cache of finished jobs' downsampled loss histories (0: none kept).
+  HISTORY_CACHE_BYTES: integer(0, 2 ** 40).default(64 * 1024 * 1024),
   STEP_FLUSH_MS: integer(10, 60_000).default(250),
   STEP_FLUSH_COUNT: integer(1, 100_000).default(1000),
   SHUTDOWN_TIMEOUT_MS: integer(100, 600_000).default(10_000),

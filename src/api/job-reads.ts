@@ -1,6 +1,7 @@
 import { InvalidRequest, JobNotFound } from '../domain/errors.js';
 import type { JobsRepository, JobWithEpochs, StepRecord } from '../store/jobs-repository.js';
 import { lttbRuns } from './downsample.js';
+import { createHistoryCache, type HistoryCache, type SampledHistory } from './history-cache.js';
 import { uuidPattern } from './schemas/common.js';
 
 /** A job's loss history as the API serves it: steps in order, in pages. */
@@ -22,8 +23,8 @@ export function checkId(id: string): string {
 
 type Store = Pick<JobsRepository, 'find' | 'historyExtent' | 'historyPages' | 'historyRuns' | 'perClassAccuracy'>;
 
-/** Reading jobs and their loss histories. */
-export function createJobReads(jobs: Store) {
+/** Reading jobs and their loss histories; `cache` keeps finished jobs' downsampled ones (none by default). */
+export function createJobReads(jobs: Store, cache: HistoryCache = createHistoryCache(0)) {
   /** The job; with `owner`, only that owner's: another owner's job is JobNotFound, exactly like a missing one. */
   async function get(id: string, owner?: string): Promise<JobWithEpochs> {
     const job = await jobs.find(checkId(id), owner);
@@ -41,9 +42,30 @@ export function createJobReads(jobs: Store) {
     return lttbRuns(count, points, () => jobs.historyRuns(jobId, { through: lastStep }));
   }
 
+  /** The history downsampled to `points`, or whole (in one array) when it has no more steps than that. */
+  async function readSampled(jobId: string, points: number): Promise<SampledHistory> {
+    const extent = await jobs.historyExtent(jobId);
+    if (extent.count > points) {
+      const steps = await sampledHistory(jobId, points, extent);
+      return { steps, totalSteps: extent.count, downsampling: 'lttb' };
+    }
+    const steps: StepRecord[] = [];
+    for await (const page of jobs.historyPages(jobId, { through: extent.lastStep })) steps.push(...page);
+    return { steps, totalSteps: null, downsampling: null };
+  }
+
   return {
     get,
     sampledHistory,
+
+    /** Reads a finished job's history downsampled to `points` into the cache, unless it is there already. */
+    async warm(jobId: string, points: number): Promise<void> {
+      const job = await jobs.find(jobId);
+      if (job && cache.keeps(job)) await cache.get(job, points, () => readSampled(job.id, points));
+    },
+
+    /** Forgets what the cache holds of a job. */
+    forget: (jobId: string): void => cache.drop(jobId),
 
     /** The job, or null when there is none with this id. */
     find: (id: string): Promise<JobWithEpochs | null> => jobs.find(checkId(id)),
@@ -57,17 +79,24 @@ export function createJobReads(jobs: Store) {
 
     /**
      * The history, whole or downsampled (LTTB) to about `points`, always keeping the first and last
-     * step; read from Postgres a page at a time, and a whole history is passed on the same way.
+     * step. A whole history is read from Postgres and passed on a page at a time; a downsampled one of
+     * a finished job comes from the cache when it is there. The job is read with `owner` first, so
+     * nothing cached is served to a viewer who may not see the job.
      */
     history: async (id: string, points?: number, owner?: string): Promise<History> => {
       const job = await get(id, owner);
-      const extent = await jobs.historyExtent(job.id);
-      if (points === undefined || extent.count <= points) {
+      if (points === undefined) {
+        const extent = await jobs.historyExtent(job.id);
         const steps = jobs.historyPages(job.id, { through: extent.lastStep });
         return { jobId: job.id, steps, totalSteps: null, downsampling: null };
       }
-      const steps = [await sampledHistory(job.id, points, extent)];
-      return { jobId: job.id, steps, totalSteps: extent.count, downsampling: 'lttb' };
+      const sampled = await cache.get(job, points, () => readSampled(job.id, points));
+      return {
+        jobId: job.id,
+        steps: [sampled.steps],
+        totalSteps: sampled.totalSteps,
+        downsampling: sampled.downsampling,
+      };
     },
   };
 }

@@ -1,9 +1,11 @@
 import { visibleOwner, type Viewer } from '../domain/access.js';
 import { JobAlreadyFinished, JobNotFound, JobStillActive } from '../domain/errors.js';
+import { dashboardHistoryPoints } from '../domain/history-points.js';
 import type { PublishEvent } from '../events/job-events.js';
 import type { Logger } from '../logger.js';
 import type { JobsRepository, JobWithEpochs, RunQuery } from '../store/jobs-repository.js';
 import { compareRuns } from './compare.js';
+import type { HistoryCache } from './history-cache.js';
 import { checkId, createJobReads } from './job-reads.js';
 import { decodeCursor, encodeCursor } from './run-cursor.js';
 import { guardStore } from './store-guard.js';
@@ -29,6 +31,8 @@ export interface JobsServiceDeps {
   logger: Logger;
   /** Admits one more job of an owner or throws (quotas, submission rate); absent with AUTH=off. */
   admit?: (owner: string) => Promise<void>;
+  /** Finished jobs' downsampled histories; none are kept when absent. */
+  historyCache?: HistoryCache;
 }
 
 /** GET /jobs's filters, sort and page, with the cursor as the client holds it. */
@@ -123,7 +127,7 @@ function createOwnerCache(ownerOf: (id: string) => Promise<string | null>, size 
 export function createJobsService(deps: JobsServiceDeps) {
   // Database outages surface as DependencyUnavailable, whichever call meets them.
   const jobs = guardStore(deps.jobs);
-  const reads = createJobReads(jobs);
+  const reads = createJobReads(jobs, deps.historyCache);
   const limits = { maxParameters: deps.maxParameters, maxJobMemoryBytes: deps.maxJobMemoryBytes };
   const ownerOf = createOwnerCache((id) => jobs.ownerOf(id));
   /** The job if `viewer` may see it; JobNotFound otherwise. Every route about one job starts here. */
@@ -137,6 +141,8 @@ export function createJobsService(deps: JobsServiceDeps) {
     /** Unchecked, like `find`: for a stream whose job was already checked with `visibleJob`. */
     perClassAccuracy: reads.perClassAccuracy,
     history: (viewer: Viewer, id: string, points?: number) => reads.history(id, points, visibleOwner(viewer)),
+    /** Caches a job's history as the dashboard's run page asks for it, if the job has finished. */
+    warmHistory: (jobId: string) => reads.warm(jobId, dashboardHistoryPoints),
     submit: createSubmit({ ...deps, jobs, get: reads.get, limits }),
     cancel: createCancel({ ...deps, jobs, get: reads.get }),
     list: (viewer: Viewer, request: RunListRequest) => listRuns(jobs, viewer, request),
@@ -150,6 +156,7 @@ export function createJobsService(deps: JobsServiceDeps) {
       const result = await jobs.deleteEndedJob(jobId);
       if (result.outcome === 'gone') throw new JobNotFound([id]);
       if (result.outcome === 'active') throw new JobStillActive(jobId, result.status);
+      reads.forget(jobId);
       deps.logger.info({ jobId }, 'job deleted');
     },
 

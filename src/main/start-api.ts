@@ -10,6 +10,8 @@ import { createApiMetrics, readPublishedMetrics, type ApiMetrics } from '../metr
 import { createProcessRegistry } from '../metrics/registry.js';
 import { countJobsByStatus } from '../store/jobs/job-counts.js';
 import { createEventHub } from '../api/event-hub.js';
+import { createHistoryCache } from '../api/history-cache.js';
+import { warmFinishedHistories } from '../api/history-warmer.js';
 import type { HealthChecks } from '../api/health.js';
 import { createJobsService } from '../api/jobs-service.js';
 import { createModelsService, modelFilesLoader, type StoredModel } from '../api/models-service.js';
@@ -157,6 +159,7 @@ function jobsService(
   const prefix = config.QUEUE_PREFIX;
   return createJobsService({
     jobs: repository,
+    historyCache: createHistoryCache(config.HISTORY_CACHE_BYTES),
     ...(admit ? { admit } : {}),
     enqueue: (jobId) => enqueueTraining(queue, jobId),
     enqueueMany: (jobIds) => enqueueTrainingMany(queue, jobIds),
@@ -232,6 +235,7 @@ export async function startApi(config: Config, logger: Logger): Promise<Service 
   const hub = createEventHub(subscriber, config.QUEUE_PREFIX, undefined, (event) => {
     if (event.type === 'steps' && event.committedAt) metrics.eventLag.observe((Date.now() - event.committedAt) / 1000);
   });
+  const stopWarming = await warmFinishedHistories(hub, (jobId) => jobs.warmHistory(jobId), logger);
   // With METRICS_PORT, GET /metrics is served there only (and can be kept from API clients).
   const ownPort = config.METRICS_PORT !== undefined;
   const app = buildApp({
@@ -254,6 +258,7 @@ export async function startApi(config: Config, logger: Logger): Promise<Service 
   return {
     address,
     async close() {
+      await stopWarming();
       await metricsServer?.close();
       await app.close();
       await models.close();

@@ -144,5 +144,6 @@ if (location.pathname === '/' || location.pathname === '/runs') prefetchRuns(new
 else if (firstRun) {
   prefetchJson(`/jobs/${firstRun}`);
   prefetchJson(historyUrl(firstRun));
+  RunPage.preload();
 }
 render(<App />, document.getElementById('app')!);

@@ -1,0 +1,5 @@
+/**
+ * Points the dashboard asks of GET /jobs/:id/history: enough for any screen, few enough to draw at
+ * once. The API keeps finished jobs' histories downsampled to it ready before anyone asks.
+ */
+export const dashboardHistoryPoints = 2000;
