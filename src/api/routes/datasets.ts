@@ -1,10 +1,9 @@
 import { keyedRoute } from './keyed-route.js';
 import { bodyCheckedByService } from '../validation.js';
 import multipart from '@fastify/multipart';
-import { z } from 'zod';
 import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
 import { datasetView, type DatasetsService } from '../datasets-service.js';
-import { errorBody } from '../schemas/common.js';
+import { deleted, errorBody } from '../schemas/common.js';
 import {
   datasetList,
   datasetListQuery,
@@ -50,8 +49,9 @@ function readRoutes(app: App, datasets: DatasetsService): void {
 function writeRoutes(app: App, datasets: DatasetsService): void {
   app.post(
     '/datasets',
-    {
-      ...keyedRoute('write', {
+    keyedRoute(
+      'write',
+      {
         summary: 'Upload a dataset',
         description:
           'multipart/form-data, streamed: IDX files (trainImages, trainLabels, testImages, testLabels; plain or gzip, told apart by content) or CSV files (train, test). Everything is checked before the dataset exists; a failed upload leaves nothing behind.',
@@ -67,10 +67,12 @@ function writeRoutes(app: App, datasets: DatasetsService): void {
             "Over the upload size limit, the storage limit of all datasets, or the owner's (code dataset_quota_exceeded)",
           ),
         },
-      }),
-      // The service reads the multipart stream; the schema above documents it for the OpenAPI document.
-      validatorCompiler: bodyCheckedByService,
-    },
+      },
+      {
+        // The service reads the multipart stream; the schema above documents it for the OpenAPI document.
+        validatorCompiler: bodyCheckedByService,
+      },
+    ),
     async (request, reply) => {
       const stored = await datasets.upload(request.viewer, request);
       return reply.status(201).header('location', `/datasets/${stored.info.name}`).send(datasetView(stored));
@@ -84,7 +86,7 @@ function writeRoutes(app: App, datasets: DatasetsService): void {
       description: 'Finished jobs that used it keep their history, metrics and models.',
       params: datasetParams,
       response: {
-        204: z.null().describe('Deleted; no body'),
+        204: deleted,
         400: errorBody.describe('Not a dataset name'),
         403: errorBody.describe('A bundled dataset, which cannot be deleted, or a viewer key'),
         404: unknownDataset,

@@ -1,12 +1,11 @@
 import { keyedRoute } from './keyed-route.js';
 import { bodyCheckedByService, typedSuccessSerializer } from '../validation.js';
 import { Readable } from 'node:stream';
-import { z } from 'zod';
 import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
 import type { JobsService } from '../jobs-service.js';
 import { jobView, runSummary } from '../job-view.js';
 import { historyBody } from '../history-body.js';
-import { errorBody, jobIdParams } from '../schemas/common.js';
+import { deleted, errorBody, jobIdParams } from '../schemas/common.js';
 import { historyBody as historySchema, historyQuery, type HistoryBody } from '../schemas/history.js';
 import { jobSpecBody, jobView as jobSchema, runList, runListQuery, submitHeaders } from '../schemas/job.js';
 
@@ -16,16 +15,19 @@ const unknownJob = errorBody.describe('No job has this id');
 function listRoute(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsService): void {
   app.get(
     '/jobs',
-    {
-      ...keyedRoute('read', {
+    keyedRoute(
+      'read',
+      {
         summary: 'List past runs',
         description:
           "Newest first by default; filter by status, dataset, name and tag (and, for admins, owner); sort by accuracy or duration. Runs without a value yet sort as lowest. Only the key's owner's runs, or every owner's for an admin.",
         querystring: runListQuery,
         response: { 200: runList, 400: errorBody.describe('A bad query parameter') },
-      }),
-      serializerCompiler: typedSuccessSerializer,
-    },
+      },
+      {
+        serializerCompiler: typedSuccessSerializer,
+      },
+    ),
     async (request) => {
       const { status, dataset, name, tag, owner, sort, order, limit, cursor } = request.query;
       const page = await jobs.list(request.viewer, {
@@ -49,15 +51,18 @@ function readRoutes(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsServ
 
   app.get(
     '/jobs/:id',
-    {
-      ...keyedRoute('read', {
+    keyedRoute(
+      'read',
+      {
         summary: 'Get a job',
         description: 'Status, spec, progress, per-epoch metrics, backend, timestamps and error.',
         params: jobIdParams,
         response: { 200: jobSchema, 400: badId, 404: unknownJob },
-      }),
-      serializerCompiler: typedSuccessSerializer,
-    },
+      },
+      {
+        serializerCompiler: typedSuccessSerializer,
+      },
+    ),
     async (request) => jobView(await jobs.visibleJob(request.viewer, request.params.id)),
   );
 
@@ -85,8 +90,9 @@ function readRoutes(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsServ
 function writeRoutes(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsService): void {
   app.post(
     '/jobs',
-    {
-      ...keyedRoute('write', {
+    keyedRoute(
+      'write',
+      {
         summary: 'Submit a training job',
         description:
           'Stored before it is queued. With an Idempotency-Key, a repeat with the same body returns the same job (header Idempotent-Replayed: true).',
@@ -99,12 +105,14 @@ function writeRoutes(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsSer
           415: errorBody.describe('The body is not JSON'),
           422: errorBody.describe('The Idempotency-Key was used with a different body'),
         },
-      }),
-      // The jobs service validates the spec, against limits of this server's configuration, and
-      // after an idempotent replay is ruled out: the schema above documents the body and types it.
-      validatorCompiler: bodyCheckedByService,
-      serializerCompiler: typedSuccessSerializer,
-    },
+      },
+      {
+        // The jobs service validates the spec, against limits of this server's configuration, and
+        // after an idempotent replay is ruled out: the schema above documents the body and types it.
+        validatorCompiler: bodyCheckedByService,
+        serializerCompiler: typedSuccessSerializer,
+      },
+    ),
     async (request, reply) => {
       const { job, replayed } = await jobs.submit(request.viewer, request.body, request.headers['idempotency-key']);
       if (replayed) void reply.header('idempotent-replayed', 'true');
@@ -114,8 +122,9 @@ function writeRoutes(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsSer
 
   app.post(
     '/jobs/:id/cancel',
-    {
-      ...keyedRoute('write', {
+    keyedRoute(
+      'write',
+      {
         summary: 'Cancel a job',
         description: '200 for a queued job (it never starts); 202 for a running one, which stops between batches.',
         params: jobIdParams,
@@ -126,9 +135,11 @@ function writeRoutes(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsSer
           404: unknownJob,
           409: errorBody.describe('The job has already ended'),
         },
-      }),
-      serializerCompiler: typedSuccessSerializer,
-    },
+      },
+      {
+        serializerCompiler: typedSuccessSerializer,
+      },
+    ),
     async (request, reply) => {
       const { job, stopping } = await jobs.cancel(request.viewer, request.params.id);
       // 202 when a running job's worker was asked to stop (decided by the request, not by how fast
@@ -147,7 +158,7 @@ function deleteRoute(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsSer
         "Removes a completed, failed or cancelled job with its history, metrics, checkpoint and models. A queued or running job must be cancelled first. A member deletes its own owner's jobs, an admin anyone's.",
       params: jobIdParams,
       response: {
-        204: z.null().describe('Deleted'),
+        204: deleted,
         400: badId,
         404: unknownJob,
         409: errorBody.describe('The job is queued or running: cancel it first (code job_active)'),

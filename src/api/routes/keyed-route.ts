@@ -14,6 +14,15 @@ interface RouteDocs extends FastifySchema {
  * answers any such route may give (no key, a role that may not, a rate limit, an outage); its own answer
  * for one of those statuses replaces the common one.
  */
-export function keyedRoute<const Docs extends RouteDocs>(access: Exclude<Access, 'public'>, schema: Docs) {
-  return { config: { access }, schema: { ...schema, response: { ...commonErrors, ...schema.response } } };
+export function keyedRoute<const Docs extends RouteDocs, const Options extends object = Record<never, never>>(
+  access: Exclude<Access, 'public'>,
+  schema: Docs,
+  /** The route's other options (its own validator or serializer, body limit, hooks). */
+  options?: Options,
+) {
+  return {
+    ...(options as Options),
+    config: { access },
+    schema: { ...schema, response: { ...commonErrors, ...schema.response } },
+  };
 }

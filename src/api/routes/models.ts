@@ -1,5 +1,6 @@
 import { keyedRoute } from './keyed-route.js';
 import { z } from 'zod';
+import type { FastifyRouteSchemaDef } from 'fastify/types/schema.js';
 import { validatorCompiler, type FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
 import type { JobsService } from '../jobs-service.js';
 import type { ModelsService } from '../models-service.js';
@@ -91,8 +92,9 @@ function downloadRoutes(app: App, { jobs, models }: Deps): void {
 function predictRoute(app: App, { jobs, models }: Deps, bodyLimit: number): void {
   app.post(
     '/jobs/:id/predict',
-    {
-      ...keyedRoute('read', {
+    keyedRoute(
+      'read',
+      {
         summary: "Predict with a job's trained model",
         description: `Up to 1,000 raw inputs or base64 PNG/JPEG images; answers the topK classes of each, in input order. Runs on the inference threads, never the event loop. Bodies up to ${bodyLimit} bytes.`,
         params: jobIdParams,
@@ -105,16 +107,18 @@ function predictRoute(app: App, { jobs, models }: Deps, bodyLimit: number): void
           413: errorBody.describe('More than 1,000 inputs, or a body over the size limit'),
           415: errorBody.describe('The body is not JSON'),
         },
-      }),
-      bodyLimit,
-      // Inputs and images are checked by the predictor in one pass (up to 784,000 values); zod
-      // checks the rest. fastify types `route.schema` as the whole route schema; at run time it is the part.
-      validatorCompiler: (route) =>
-        validatorCompiler({
-          ...(route as unknown as Parameters<typeof validatorCompiler>[0]),
-          ...(route.httpPart === 'body' ? { schema: predictBodyShape } : {}),
-        }),
-    },
+      },
+      {
+        bodyLimit,
+        // Inputs and images are checked by the predictor in one pass (up to 784,000 values); zod
+        // checks the rest. fastify types `route.schema` as the whole route schema; at run time it is the part.
+        validatorCompiler: (route: FastifyRouteSchemaDef<unknown>) =>
+          validatorCompiler({
+            ...(route as unknown as Parameters<typeof validatorCompiler>[0]),
+            ...(route.httpPart === 'body' ? { schema: predictBodyShape } : {}),
+          }),
+      },
+    ),
     async (request) => {
       await jobs.visibleJob(request.viewer, request.params.id);
       const { version, ...predictRequest } = request.body;

@@ -23,8 +23,9 @@ type App = Parameters<FastifyPluginCallbackZod>[0];
 function writeRoutes(app: App, sweeps: SweepsService): void {
   app.post(
     '/sweeps',
-    {
-      ...keyedRoute('write', {
+    keyedRoute(
+      'write',
+      {
         summary: 'Start a hyperparameter sweep',
         description:
           "Validates the sweep and every configuration it generates with the job-spec schema, stores it as the key's owner's, and lets a worker launch its runs (ordinary jobs of that owner, at most maxParallel queued or running, and no more than the owner's quota of active jobs allows). The same spec and seed give the same configurations in the same order.",
@@ -35,10 +36,12 @@ function writeRoutes(app: App, sweeps: SweepsService): void {
           413: errorBody.describe('The body is over the size limit'),
           415: errorBody.describe('The body is not JSON'),
         },
-      }),
-      // The sweeps service validates the body (its errors name parameters by path); the schema documents it.
-      validatorCompiler: bodyCheckedByService,
-    },
+      },
+      {
+        // The sweeps service validates the body (its errors name parameters by path); the schema documents it.
+        validatorCompiler: bodyCheckedByService,
+      },
+    ),
     async (request, reply) => {
       const sweep = await sweeps.create(request.viewer, request.body);
       return reply.status(201).header('location', `/sweeps/${sweep.id}`).send(sweep);

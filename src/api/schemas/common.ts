@@ -74,3 +74,6 @@ export function pageOf<Key extends string, Item extends z.ZodType>(key: Key, ite
     } as { [K in Key]: z.ZodArray<Item> } & { nextCursor: z.ZodNullable<z.ZodString> })
     .meta({ id });
 }
+
+/** The answer of a DELETE that removed what it named. */
+export const deleted = z.null().describe('Deleted; no body');
