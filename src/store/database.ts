@@ -1,13 +1,54 @@
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
-import { PrismaClient } from './generated/client.js';
+import { PrismaClient, type Prisma } from './generated/client.js';
 
 export type { PrismaClient };
 
-/** A Prisma client on the pure-JS pg driver (no native query engine). */
+// The pg pool under each client, for reads that skip Prisma (see `queryRows`).
+const pools = new WeakMap<PrismaClient, pg.Pool>();
+
+/** A Prisma client on the pure-JS pg driver (no native query engine), over a pool `queryRows` shares. */
 export function createPrismaClient(databaseUrl: string, options: { poolSize?: number } = {}): PrismaClient {
-  const adapter = new PrismaPg({ connectionString: databaseUrl, max: options.poolSize ?? 10 });
-  return new PrismaClient({ adapter });
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: options.poolSize ?? 10 });
+  // An idle connection that drops is replaced on the next query, which reports any outage itself;
+  // without a listener its 'error' event would end the process before Prisma first connects.
+  pool.on('error', () => undefined);
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true }) });
+  pools.set(prisma, pool);
+  return prisma;
+}
+
+// Statement names by SQL text: Postgres parses and plans a named statement once per connection.
+// Texts come from the code's templates (values are parameters), so they are few; past the bound,
+// statements go unnamed rather than growing every connection's cache.
+const statementNames = new Map<string, string>();
+const maxStatementNames = 500;
+
+function statementName(text: string): string | undefined {
+  let name = statementNames.get(text);
+  if (name === undefined && statementNames.size < maxStatementNames) {
+    name = `trainer_${statementNames.size}`;
+    statementNames.set(text, name);
+  }
+  return name;
+}
+
+/**
+ * The rows of a read, straight from pg: Prisma's `$queryRaw` costs several times the query's own
+ * client CPU (it maps every value in JS), which the hottest reads cannot afford. pg types the
+ * values as Prisma does for these reads (timestamps as Dates, JSON parsed, arrays as arrays); rows
+ * still go through the caller's schema. Falls back to Prisma for a client made elsewhere.
+ */
+export async function queryRows(prisma: PrismaClient, query: Prisma.Sql): Promise<unknown[]> {
+  const pool = pools.get(prisma);
+  if (!pool) return prisma.$queryRaw<unknown[]>(query);
+  const name = statementName(query.text);
+  const result = await pool.query<Record<string, unknown>>({
+    ...(name ? { name } : {}),
+    text: query.text,
+    values: query.values,
+  });
+  return result.rows;
 }
 
 /** Runs `use` with a single pg connection to `databaseUrl`, always closing it. */

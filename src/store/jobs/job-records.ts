@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { PrismaClient } from '../database.js';
+import { queryRows, type PrismaClient } from '../database.js';
 import { Prisma } from '../generated/client.js';
 import type { JobStatus } from '../generated/enums.js';
 import { discardCheckpoint } from './checkpoints.js';
@@ -97,7 +97,10 @@ async function createMany(prisma: PrismaClient, jobs: readonly NewJob[]): Promis
 async function find(prisma: PrismaClient, id: string, owner?: string): Promise<JobWithEpochs | null> {
   const ownerCondition = owner === undefined ? Prisma.empty : Prisma.sql`AND j.owner = ${owner}`;
   const [job] = toJobsWithEpochs(
-    await prisma.$queryRaw`SELECT ${jobWithEpochsColumns} FROM jobs j WHERE j.id = ${id}::uuid ${ownerCondition}`,
+    await queryRows(
+      prisma,
+      Prisma.sql`SELECT ${jobWithEpochsColumns} FROM jobs j WHERE j.id = ${id}::uuid ${ownerCondition}`,
+    ),
   );
   return job ?? null;
 }

@@ -91,6 +91,30 @@ function specField(stored: Prisma.JsonValue): JobSpecField {
     : { spec: null, specError: describeSpecIssues(parsed.issues) };
 }
 
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const field of Object.values(value)) deepFreeze(field);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+// Parsed specs by their stored text. Parsing is a pure function of the text, and listings read the
+// same specs again and again (every page of runs holds 20 of them); the results are frozen because
+// the jobs that share one must not change it under each other. Oldest out past the bound.
+const parsedSpecs = new Map<string, JobSpecField>();
+const maxParsedSpecs = 2000;
+
+/** A spec read as JSON text, parsed as `toJob` parses it, at most once while it stays cached. */
+export function specFieldOfText(text: string): JobSpecField {
+  const cached = parsedSpecs.get(text);
+  if (cached) return cached;
+  const field = deepFreeze(specField(JSON.parse(text) as Prisma.JsonValue));
+  if (parsedSpecs.size >= maxParsedSpecs) parsedSpecs.delete(parsedSpecs.keys().next().value as string);
+  parsedSpecs.set(text, field);
+  return field;
+}
+
 /** A job row (with or without its relations) as the store returns it: its spec parsed. */
 export function toJob<Row extends JobRow>(row: Row): Omit<Row, 'spec'> & JobSpecField {
   const { spec, ...columns } = row;

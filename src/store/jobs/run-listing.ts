@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { PrismaClient } from '../database.js';
+import { queryRows, type PrismaClient } from '../database.js';
 import { Prisma } from '../generated/client.js';
 import type { JobStatus } from '../generated/enums.js';
 import { jobWithEpochsColumns, toJobsWithEpochs } from './job-select.js';
@@ -90,11 +90,14 @@ async function listRuns(prisma: PrismaClient, query: RunQuery): Promise<RunPage>
   const sort = sortKeys[query.sort];
   const direction = query.order === 'desc' ? Prisma.sql`DESC` : Prisma.sql`ASC`;
   // One statement: the page's ids, rows and epochs (epochs only of the rows on the page).
-  const rows = await prisma.$queryRaw<unknown[]>`
+  const rows = await queryRows(
+    prisma,
+    Prisma.sql`
     SELECT ${jobWithEpochsColumns}, ${sort.key}::float8 AS "sortKey" FROM jobs j
     WHERE ${runConditions(query)}
     ORDER BY ${sort.order} ${direction}, j.id ${direction}
-    LIMIT ${query.limit + 1}`;
+    LIMIT ${query.limit + 1}`,
+  );
   const page = rows.slice(0, query.limit);
   return {
     runs: toJobsWithEpochs(page),
