@@ -1,4 +1,5 @@
-import { keyedRoute } from './keyed-route.js';
+import { answerDeleted, keyedRoute } from './keyed-route.js';
+import type { Viewer } from '../../domain/access.js';
 import { bodyCheckedByService } from '../validation.js';
 import multipart from '@fastify/multipart';
 import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
@@ -93,10 +94,9 @@ function writeRoutes(app: App, datasets: DatasetsService): void {
         409: errorBody.describe('Queued or running jobs use it; the message names them'),
       },
     }),
-    async (request, reply) => {
-      await datasets.delete(request.viewer, request.params.name);
-      return reply.status(204).send(null);
-    },
+    answerDeleted((request: { viewer: Viewer; params: { name: string } }) =>
+      datasets.delete(request.viewer, request.params.name),
+    ),
   );
 }
 

@@ -1,4 +1,5 @@
-import { keyedRoute } from './keyed-route.js';
+import { answerDeleted, keyedRoute } from './keyed-route.js';
+import type { Viewer } from '../../domain/access.js';
 import { bodyCheckedByService, typedSuccessSerializer } from '../validation.js';
 import { Readable } from 'node:stream';
 import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
@@ -164,10 +165,9 @@ function deleteRoute(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsSer
         409: errorBody.describe('The job is queued or running: cancel it first (code job_active)'),
       },
     }),
-    async (request, reply) => {
-      await jobs.remove(request.viewer, request.params.id);
-      return reply.status(204).send(null);
-    },
+    answerDeleted((request: { viewer: Viewer; params: { id: string } }) =>
+      jobs.remove(request.viewer, request.params.id),
+    ),
   );
 }
 

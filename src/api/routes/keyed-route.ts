@@ -26,3 +26,16 @@ export function keyedRoute<const Docs extends RouteDocs, const Options extends o
     schema: { ...schema, response: { ...commonErrors, ...schema.response } },
   };
 }
+
+/** What a DELETE handler needs of fastify's reply. */
+interface DeleteReply {
+  code(statusCode: 204): { send(payload: null): unknown };
+}
+
+/** The handler of a DELETE: once `remove` has removed what the request names, 204 with no body. */
+export function answerDeleted<Request>(remove: (request: Request) => Promise<void>) {
+  return async (request: Request, reply: DeleteReply): Promise<void> => {
+    await remove(request);
+    await reply.code(204).send(null);
+  };
+}
