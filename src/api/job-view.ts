@@ -1,6 +1,7 @@
 import type { EpochMetrics } from '../domain/metrics.js';
 import { toEpochMetrics } from '../store/jobs/epoch-metrics.js';
-import type { JobWithEpochs } from '../store/jobs-repository.js';
+import type { RunSpec } from '../domain/job-spec.js';
+import type { JobWithEpochs, ListedRun } from '../store/jobs-repository.js';
 import { architectureOf, specOf } from './compare.js';
 import type { JobView, RunSummary } from './schemas/job.js';
 import { validationSummaryOf } from './validation-summary.js';
@@ -54,8 +55,9 @@ export function jobView(job: JobWithEpochs): JobView {
 }
 
 /** One line of GET /jobs: enough to compare runs at a glance. */
-export function runSummary(job: JobWithEpochs): RunSummary {
-  const spec = specOf(job);
+export function runSummary(job: ListedRun): RunSummary {
+  // As for a whole job (`specOf`): a row whose spec no longer parses is not summarised.
+  const spec = job.spec as RunSpec;
   return {
     id: job.id,
     name: job.name,
@@ -70,7 +72,7 @@ export function runSummary(job: JobWithEpochs): RunSummary {
       batchSize: spec.batchSize,
       optimizer: spec.optimizer,
     },
-    epochsCompleted: job.epochs.length,
+    epochsCompleted: job.epochCount,
     finalTestAccuracy: job.finalTestAccuracy,
     bestTestAccuracy: job.bestTestAccuracy,
     ...validationSummaryOf(job),

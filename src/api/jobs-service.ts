@@ -3,7 +3,7 @@ import { JobAlreadyFinished, JobNotFound, JobStillActive } from '../domain/error
 import { dashboardHistoryPoints } from '../domain/history-points.js';
 import type { PublishEvent } from '../events/job-events.js';
 import type { Logger } from '../logger.js';
-import type { JobsRepository, JobWithEpochs, RunQuery } from '../store/jobs-repository.js';
+import type { JobsRepository, JobWithEpochs, ListedRun, RunQuery } from '../store/jobs-repository.js';
 import { compareRuns } from './compare.js';
 import type { HistoryCache } from './history-cache.js';
 import { checkId, createJobReads } from './job-reads.js';
@@ -43,7 +43,7 @@ export type RunListRequest = Omit<RunQuery, 'after' | 'owner'> & {
 };
 
 export interface RunPage {
-  runs: JobWithEpochs[];
+  runs: ListedRun[];
   /** Opaque; names where the next page starts, or null on the last page. */
   nextCursor: string | null;
 }

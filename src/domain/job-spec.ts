@@ -372,6 +372,20 @@ function shapeOnly(input: unknown): SpecParseResult {
   return parsed.success ? { ok: true, spec: parsed.data } : { ok: false, issues: describeIssues(parsed.error.issues) };
 }
 
+/**
+ * The part of a stored spec a run's summary shows (its model, dataset and training parameters), read
+ * without the rest: what the spec's own shape makes of those fields, defaults filled in.
+ */
+export const runSpecShape = baseSpec.pick({
+  dataset: true,
+  model: true,
+  epochs: true,
+  learningRate: true,
+  batchSize: true,
+  optimizer: true,
+});
+export type RunSpec = z.output<typeof runSpecShape>;
+
 /** Spec problems as one line: `path: message; path: message`. */
 export function describeSpecIssues(issues: readonly SpecIssue[]): string {
   return issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ');

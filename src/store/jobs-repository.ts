@@ -33,6 +33,7 @@ export {
 export {
   createRunListingRepository,
   runSorts,
+  type ListedRun,
   type RunListingRepository,
   type RunPage,
   type RunQuery,

@@ -46,7 +46,8 @@ const epochRow = z.object({
   createdAt: z.string().transform((text) => new Date(text)),
 });
 
-const jobWithEpochsRow = z.object({
+/** A row selected with `jobWithEpochsColumns`, before its spec is parsed. */
+export const jobWithEpochsRow = z.object({
   id: z.string(),
   name: nullableString,
   dataset: z.string(),
@@ -86,7 +87,8 @@ const jobWithEpochsRow = z.object({
   updatedAt: z.date(),
   epochs: z.array(epochRow),
 });
-const jobWithEpochsRows = z.array(jobWithEpochsRow);
+/** A row selected with `jobWithEpochsColumns`. */
+export const jobWithEpochsRows = z.array(jobWithEpochsRow);
 
 /** Rows selected with `jobWithEpochsColumns` as jobs with their epochs, their specs parsed. */
 export function toJobsWithEpochs(rows: unknown): JobWithEpochs[] {

@@ -1,7 +1,9 @@
 import {
   describeSpecIssues,
   parseStoredJobSpec,
+  runSpecShape,
   toStoredJobSpec,
+  type RunSpec,
   type JobSpec,
   type StoredJobSpec,
 } from '../../domain/job-spec.js';
@@ -99,21 +101,37 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-// Parsed specs by their stored text. Parsing is a pure function of the text, and listings read the
-// same specs again and again (every page of runs holds 20 of them); the results are frozen because
-// the jobs that share one must not change it under each other. Oldest out past the bound.
-const parsedSpecs = new Map<string, JobSpecField>();
-const maxParsedSpecs = 2000;
-
-/** A spec read as JSON text, parsed as `toJob` parses it, at most once while it stays cached. */
-export function specFieldOfText(text: string): JobSpecField {
-  const cached = parsedSpecs.get(text);
-  if (cached) return cached;
-  const field = deepFreeze(specField(JSON.parse(text) as Prisma.JsonValue));
-  if (parsedSpecs.size >= maxParsedSpecs) parsedSpecs.delete(parsedSpecs.keys().next().value as string);
-  parsedSpecs.set(text, field);
-  return field;
+/**
+ * `parse` of JSON text, at most once while the text stays cached. Parsing is a pure function of the
+ * text, and listings read the same specs again and again (every page of runs holds 20 of them); the
+ * results are frozen because the jobs that share one must not change it under each other. Oldest out
+ * past the bound.
+ */
+function parsedByText<T>(parse: (json: Prisma.JsonValue) => T, maxEntries = 2000): (text: string) => T {
+  const parsed = new Map<string, T>();
+  return (text) => {
+    const cached = parsed.get(text);
+    if (cached !== undefined) return cached;
+    const value = deepFreeze(parse(JSON.parse(text) as Prisma.JsonValue));
+    if (parsed.size >= maxEntries) parsed.delete(parsed.keys().next().value as string);
+    parsed.set(text, value);
+    return value;
+  };
 }
+
+/** A spec read as JSON text, parsed as `toJob` parses it. */
+export const specFieldOfText = parsedByText(specField);
+
+function runSpec(json: Prisma.JsonValue): RunSpec | null {
+  // Keys the row lacks come back as JSON null; absent, the spec's defaults fill them as in a whole spec.
+  const fields = json !== null && typeof json === 'object' && !Array.isArray(json) ? json : {};
+  const present = Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== null));
+  const parsed = runSpecShape.safeParse(present);
+  return parsed.success ? parsed.data : null;
+}
+
+/** The fields of a spec a run summary shows, read as a JSON object's text; null when they do not parse. */
+export const runSpecOfText = parsedByText(runSpec);
 
 /** A job row (with or without its relations) as the store returns it: its spec parsed. */
 export function toJob<Row extends JobRow>(row: Row): Omit<Row, 'spec'> & JobSpecField {

@@ -2,8 +2,9 @@ import { z } from 'zod';
 import { queryRows, type PrismaClient } from '../database.js';
 import { Prisma } from '../generated/client.js';
 import type { JobStatus } from '../generated/enums.js';
-import { jobWithEpochsColumns, toJobsWithEpochs } from './job-select.js';
-import type { JobWithEpochs } from './rows.js';
+import type { RunSpec } from '../../domain/job-spec.js';
+import { jobWithEpochsRow } from './job-select.js';
+import { runSpecOfText } from './rows.js';
 
 export const runSorts = ['created', 'finalAccuracy', 'bestAccuracy', 'duration'] as const;
 export type RunSort = (typeof runSorts)[number];
@@ -23,8 +24,57 @@ export interface RunQuery {
   after?: { key: number; id: string };
 }
 
+// What a run's summary shows: a page reads these and no more, neither the epochs (a count of them)
+// nor the whole spec, nor the columns of the job's lease and progress.
+const listedRunRow = jobWithEpochsRow
+  .pick({
+    id: true,
+    name: true,
+    status: true,
+    dataset: true,
+    tags: true,
+    inputShape: true,
+    parameterCount: true,
+    finalTestAccuracy: true,
+    bestTestAccuracy: true,
+    finalTestLoss: true,
+    finalValidationAccuracy: true,
+    bestValidationAccuracy: true,
+    bestEpoch: true,
+    stoppedEarlyEpoch: true,
+    stoppedEarlyReason: true,
+    cancelReason: true,
+    sweepId: true,
+    sweepIndex: true,
+    durationMs: true,
+    backend: true,
+    createdAt: true,
+    finishedAt: true,
+  })
+  .extend({ runSpec: z.string(), epochCount: z.int(), sortKey: z.number() });
+
+const listedRunColumns = Prisma.raw(`
+  j.id::text AS "id", j.name, j.status::text AS "status", j.dataset, j.tags, j.input_shape AS "inputShape",
+  j.parameter_count AS "parameterCount", j.final_test_accuracy AS "finalTestAccuracy",
+  j.best_test_accuracy AS "bestTestAccuracy", j.final_test_loss AS "finalTestLoss",
+  j.final_validation_accuracy AS "finalValidationAccuracy", j.best_validation_accuracy AS "bestValidationAccuracy",
+  j.best_epoch AS "bestEpoch", j.stopped_early_epoch AS "stoppedEarlyEpoch",
+  j.stopped_early_reason AS "stoppedEarlyReason", j.cancel_reason AS "cancelReason",
+  j.sweep_id::text AS "sweepId", j.sweep_index AS "sweepIndex", j.duration_ms AS "durationMs", j.backend,
+  j.created_at AS "createdAt", j.finished_at AS "finishedAt",
+  jsonb_build_object('dataset', j.spec->'dataset', 'model', j.spec->'model', 'epochs', j.spec->'epochs',
+    'learningRate', j.spec->'learningRate', 'batchSize', j.spec->'batchSize',
+    'optimizer', j.spec->'optimizer')::text AS "runSpec",
+  (SELECT count(*)::int FROM epoch_metrics e WHERE e.job_id = j.id) AS "epochCount"`);
+
+/**
+ * A run as a listing returns it: the job's columns a summary shows, what it shows of the spec (null
+ * when that does not parse) and how many epochs the run has recorded.
+ */
+export type ListedRun = Omit<z.output<typeof listedRunRow>, 'runSpec' | 'sortKey'> & { spec: RunSpec | null };
+
 export interface RunPage {
-  runs: JobWithEpochs[];
+  runs: ListedRun[];
   /** Each run's sort key, for the cursor of the next page. */
   keys: number[];
   /** Whether more runs follow this page. */
@@ -84,24 +134,24 @@ function runConditions(query: RunQuery): Prisma.Sql {
   return Prisma.join(conditions, ' AND ');
 }
 
-const sortKeyRows = z.array(z.object({ sortKey: z.number() }));
+const listedRunRows = z.array(listedRunRow);
 
 async function listRuns(prisma: PrismaClient, query: RunQuery): Promise<RunPage> {
   const sort = sortKeys[query.sort];
   const direction = query.order === 'desc' ? Prisma.sql`DESC` : Prisma.sql`ASC`;
-  // One statement: the page's ids, rows and epochs (epochs only of the rows on the page).
+  // One statement: the page's rows, each with its count of epochs.
   const rows = await queryRows(
     prisma,
     Prisma.sql`
-    SELECT ${jobWithEpochsColumns}, ${sort.key}::float8 AS "sortKey" FROM jobs j
+    SELECT ${listedRunColumns}, ${sort.key}::float8 AS "sortKey" FROM jobs j
     WHERE ${runConditions(query)}
     ORDER BY ${sort.order} ${direction}, j.id ${direction}
     LIMIT ${query.limit + 1}`,
   );
-  const page = rows.slice(0, query.limit);
+  const page = listedRunRows.parse(rows.slice(0, query.limit));
   return {
-    runs: toJobsWithEpochs(page),
-    keys: sortKeyRows.parse(page).map((row) => row.sortKey),
+    runs: page.map(({ runSpec, sortKey: _, ...run }) => ({ ...run, spec: runSpecOfText(runSpec) })),
+    keys: page.map((row) => row.sortKey),
     more: rows.length > query.limit,
   };
 }
