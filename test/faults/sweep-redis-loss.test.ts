@@ -89,9 +89,13 @@ describe('a sweep through the loss of Redis data', () => {
     }
     // Each run reached rung 1 and was decided there once.
     expect(decisions.filter((decision) => decision.epoch === 1)).toHaveLength(6);
+    // A stopped run ends cancelled with the rule's reason, unless it finished its last epoch before the
+    // cancel reached it (a short run on a busy machine): then it completed, and nothing else.
     for (const decision of decisions.filter((candidate) => candidate.stop)) {
       const run = runs.find((candidate) => candidate.id === decision.jobId);
-      expect(run?.cancelReason).toBe(decision.reason);
+      if (run?.status === 'completed')
+        expect({ reason: run.cancelReason, epoch: run.epoch }).toEqual({ reason: null, epoch: 4 });
+      else expect(run?.cancelReason).toBe(decision.reason);
     }
 
     // The late stream told of every run once, then the end.
