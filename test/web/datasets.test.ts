@@ -4,7 +4,7 @@ import type { DatasetSummary } from '../../src/api/schemas/dataset.js';
 import type { JobView } from '../../src/api/schemas/job.js';
 import { chromiumMissing, launchChromium } from '../../src/bench/browser.js';
 import { ensureDashboardBuilt, openPage as openTab, screenshot } from '../helpers/browser.js';
-import { stripes } from '../helpers/dataset-files.js';
+import { stripes, uploadForm } from '../helpers/dataset-files.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
 // The datasets page in Debian's chromium against the real server: files chosen in the upload form go
@@ -58,6 +58,61 @@ describe.skipIf(missing !== null)('the datasets page in Chromium', () => {
     const row = page.locator(`tr[data-dataset="${name}"]`);
     await row.waitFor();
     return row.locator('td').allInnerTexts();
+  }
+
+  async function upload(fields: Record<string, string>, files: Record<string, Buffer | string>): Promise<void> {
+    const response = await fetch(`${address}/datasets`, { method: 'POST', body: uploadForm(fields, files) });
+    expect(response.status, await response.clone().text()).toBe(201);
+  }
+
+  /** Trains a small dense model on `dataset` through the API; answers the finished job's id. */
+  async function trainOn(dataset: string, classes: number): Promise<string> {
+    const response = await fetch(`${address}/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        dataset,
+        seed: 1,
+        epochs: 1,
+        learningRate: 0.1,
+        batchSize: 32,
+        model: {
+          layers: [
+            { type: 'dense', units: 8, activation: 'relu' },
+            { type: 'dense', units: classes },
+          ],
+        },
+      }),
+    });
+    expect(response.status).toBe(201);
+    const { id } = (await response.json()) as JobView;
+    for (;;) {
+      const job = (await (await fetch(`${address}/jobs/${id}`)).json()) as JobView;
+      if (['completed', 'failed', 'cancelled'].includes(job.status)) {
+        expect(job.status, job.error ?? '').toBe('completed');
+        return id;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  /** Draws one stroke on the run page's canvas; answers the inputs of the predict requests it made. */
+  async function drawStroke(page: Page): Promise<number[][]> {
+    const sent: number[][] = [];
+    page.on('request', (request) => {
+      if (request.method() === 'POST' && request.url().endsWith('/predict'))
+        sent.push(...(request.postDataJSON() as { inputs: number[][] }).inputs);
+    });
+    const canvas = page.locator('canvas.draw-canvas');
+    await canvas.scrollIntoViewIfNeeded();
+    const box = (await canvas.boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.3, box.y + box.height * 0.2);
+    await page.mouse.down();
+    for (let step = 1; step <= 10; step++)
+      await page.mouse.move(box.x + box.width * (0.3 + step * 0.04), box.y + box.height * (0.2 + step * 0.06));
+    await page.mouse.up();
+    await page.locator('[data-prediction]').waitFor();
+    return sent;
   }
 
   /** Marks the page, so a test can tell it was not loaded again. */
@@ -142,6 +197,10 @@ describe.skipIf(missing !== null)('the datasets page in Chromium', () => {
     const job = (await (await fetch(`${address}/jobs/${id}`)).json()) as JobView;
     expect(job).toMatchObject({ status: 'completed', dataset: 'stripes', architecture: '64-32-4' });
     expect(job.metrics.epochs.at(-1)?.testAccuracy).toBeGreaterThan(0.9);
+    // A model of 8x8 images: no canvas of 28x28 to draw on, though the model is there to download.
+    await expect.poll(() => page.locator('section[data-drawing]').getAttribute('data-drawing')).toBe('none');
+    expect(await page.locator('a', { hasText: 'model.json' }).count()).toBeGreaterThan(0);
+    expect(await page.locator('canvas.draw-canvas').count()).toBe(0);
     await screenshot(page, 'datasets-trained-run');
     expect(errors).toEqual([]);
     await page.close();
@@ -216,5 +275,68 @@ describe.skipIf(missing !== null)('the datasets page in Chromium', () => {
       expect(errors).toEqual([]);
       await page.close();
     }
+  });
+
+  it('offers a canvas on a model of 28x28 grey images, named by the dataset’s classes, and none on a model of flat features', async () => {
+    const classNames = ['T-shirt', 'Trouser', 'Bag', 'Boot'];
+    const train = stripes(400, 28, 4);
+    const test = stripes(80, 28, 4, 1);
+    await upload(
+      { name: 'garments', classNames: JSON.stringify(classNames) },
+      { trainImages: train.images, trainLabels: train.labels, testImages: test.images, testLabels: test.labels },
+    );
+    // The same images as a CSV of values from 0 to 1, declared 28x28x1.
+    const csvOf = (split: ReturnType<typeof stripes>) =>
+      split.labelValues
+        .map((label, example) =>
+          [
+            label,
+            ...Array.from(split.pixels.subarray(example * 784, (example + 1) * 784), (pixel) => pixel / 255),
+          ].join(','),
+        )
+        .join('\n') + '\n';
+    await upload(
+      { name: 'garments-csv', format: 'csv', shape: '[28,28,1]' },
+      { train: csvOf(train), test: csvOf(test) },
+    );
+    await upload({ name: 'flat', format: 'csv', labelColumn: 'label' }, { train: csvSplit(300), test: csvSplit(60) });
+    const [garments, garmentsCsv, flat] = [
+      await trainOn('garments', 4),
+      await trainOn('garments-csv', 4),
+      await trainOn('flat', 3),
+    ];
+
+    const { page, errors } = await openPage(`/runs/${garments}`);
+    await expect.poll(() => page.locator('section[data-drawing]').getAttribute('data-drawing')).toBe('image');
+    expect(await page.locator('#draw-heading').innerText()).toBe('Draw an image');
+    const bytes = await drawStroke(page);
+    expect(classNames).toContain(await page.locator('[data-prediction]').innerText());
+    const rows = await page.locator('.draw-result tbody th').allInnerTexts();
+    expect(rows).toHaveLength(3);
+    for (const name of rows) expect(classNames).toContain(name);
+    // IDX pixels are bytes: the stroke went out as grey values up to 255.
+    const input = bytes.at(-1)!;
+    expect(input).toHaveLength(784);
+    expect(input.every((value) => Number.isInteger(value) && value >= 0 && value <= 255)).toBe(true);
+    expect(Math.max(...input)).toBeGreaterThan(200);
+    await screenshot(page, 'datasets-draw-image');
+    await page.close();
+
+    const { page: csvPage, errors: csvErrors } = await openPage(`/runs/${garmentsCsv}`);
+    await expect.poll(() => csvPage.locator('section[data-drawing]').getAttribute('data-drawing')).toBe('image');
+    // Its values run from 0 to 1, and so does what the canvas sends.
+    const scaled = (await drawStroke(csvPage)).at(-1)!;
+    expect(scaled).toHaveLength(784);
+    expect(scaled.every((value) => value >= 0 && value <= 1)).toBe(true);
+    expect(Math.max(...scaled)).toBeGreaterThan(0.8);
+    await csvPage.close();
+
+    const { page: flatPage, errors: flatErrors } = await openPage(`/runs/${flat}`);
+    await expect.poll(() => flatPage.locator('section[data-drawing]').getAttribute('data-drawing')).toBe('none');
+    expect(await flatPage.locator('#model-heading').count()).toBe(1);
+    expect(await flatPage.locator('canvas.draw-canvas').count()).toBe(0);
+    await screenshot(flatPage, 'datasets-flat-run');
+    await flatPage.close();
+    expect([...errors, ...csvErrors, ...flatErrors]).toEqual([]);
   });
 });

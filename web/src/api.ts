@@ -157,6 +157,14 @@ export interface DatasetSummary {
   createdAt: string | null;
 }
 
+/** GET /datasets/:name: a dataset's summary with what it holds; the dashboard reads a few fields. */
+export interface DatasetView extends DatasetSummary {
+  format: 'bundled' | 'idx' | 'csv';
+  classes: { label: number; name: string | null }[];
+  /** Of the train split, after `scale` (stored value * scale); min and max are null for bundled ones. */
+  statistics: { scale: number; min: number | null; max: number | null };
+}
+
 export interface FieldIssue {
   path: string;
   message: string;

@@ -1,11 +1,22 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { ApiError, apiFetch, cancelJob, finished, getJson, type EpochMetrics, type JobView } from '../api';
+import {
+  ApiError,
+  apiFetch,
+  cancelJob,
+  finished,
+  getJson,
+  getOptional,
+  type DatasetView,
+  type EpochMetrics,
+  type JobView,
+} from '../api';
 import { useCapabilities } from '../capabilities';
 import { ConnectionBadge, StatusBadge } from '../components/badges';
-import { DrawDigit } from '../components/draw-digit';
+import { DrawingCanvas } from '../components/drawing-canvas';
 import { EvaluationPanel } from '../components/evaluation';
 import { SmoothingControl } from '../components/smoothing-control';
 import { LineChart, type ChartSeries } from '../components/line-chart';
+import { drawingTarget, type DrawingTarget } from '../drawing';
 import { dateTime, duration, eta, integer, loss, percent, runName } from '../format';
 import { useLiveCurve, type LiveCurve } from '../loss-curve';
 import { DownloadLink } from '../components/with-key';
@@ -206,6 +217,26 @@ function EpochPanel({ epochs }: { epochs: EpochMetrics[] }) {
   );
 }
 
+/**
+ * What a drawing on the job's model would stand for: undefined while unknown, null when its dataset's
+ * examples are no 28x28 grey images (or its description is gone: a deleted upload).
+ */
+function useDrawingTarget(dataset: string, wanted: boolean): DrawingTarget | null | undefined {
+  const [target, setTarget] = useState<DrawingTarget | null | undefined>(undefined);
+  useEffect(() => {
+    if (!wanted) return;
+    let current = true;
+    getOptional<DatasetView>(`/datasets/${encodeURIComponent(dataset)}`).then(
+      (view) => current && setTarget(view && drawingTarget(view)),
+      () => current && setTarget(null),
+    );
+    return () => {
+      current = false;
+    };
+  }, [dataset, wanted]);
+  return target;
+}
+
 function ModelPanel({ job }: { job: JobView }) {
   const capabilities = useCapabilities();
   const { auth } = usePermissions();
@@ -217,9 +248,14 @@ function ModelPanel({ job }: { job: JobView }) {
       () => setHasModel(false),
     );
   }, [capabilities.model, job.id, job.status, job.metrics.epochs.length]);
+  const drawing = useDrawingTarget(job.dataset, hasModel && capabilities.predict);
   if (!hasModel) return null;
   return (
-    <section aria-labelledby="model-heading">
+    // data-drawing: what the canvas draws, 'none' when there is none; absent while that is unknown.
+    <section
+      aria-labelledby="model-heading"
+      data-drawing={drawing === undefined ? undefined : (drawing?.subject ?? 'none')}
+    >
       <h2 id="model-heading">Model</h2>
       <p>
         TensorFlow.js layers format:{' '}
@@ -241,7 +277,7 @@ function ModelPanel({ job }: { job: JobView }) {
         </code>
         .
       </p>
-      {capabilities.predict && <DrawDigit jobId={job.id} />}
+      {capabilities.predict && drawing && <DrawingCanvas jobId={job.id} target={drawing} />}
     </section>
   );
 }

@@ -1,14 +1,12 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { sendJson, type Prediction } from '../api';
+import type { DrawingTarget } from '../drawing';
 import { percent } from '../format';
 
 const size = 280;
 
-/**
- * The drawing as MNIST shows digits: white on black, the strokes' bounding box scaled to fit 20x20
- * and centred in 28x28; one grey value 0..255 per pixel, row by row.
- */
-export function toMnistInput(canvas: HTMLCanvasElement): number[] | null {
+/** The 28x28 grey values (0..255, row by row) of a drawing, or null when nothing is drawn. */
+function greyValues(canvas: HTMLCanvasElement, subject: DrawingTarget['subject']): number[] | null {
   const context = canvas.getContext('2d', { willReadFrequently: true })!;
   const { data, width, height } = context.getImageData(0, 0, canvas.width, canvas.height);
   let [left, top, right, bottom] = [width, height, -1, -1];
@@ -21,9 +19,6 @@ export function toMnistInput(canvas: HTMLCanvasElement): number[] | null {
         bottom = Math.max(bottom, y);
       }
   if (right < 0) return null;
-  const boxWidth = right - left + 1;
-  const boxHeight = bottom - top + 1;
-  const scale = 20 / Math.max(boxWidth, boxHeight);
   const small = document.createElement('canvas');
   small.width = 28;
   small.height = 28;
@@ -32,31 +27,45 @@ export function toMnistInput(canvas: HTMLCanvasElement): number[] | null {
   target.fillRect(0, 0, 28, 28);
   target.imageSmoothingEnabled = true;
   target.imageSmoothingQuality = 'high';
-  const drawWidth = boxWidth * scale;
-  const drawHeight = boxHeight * scale;
-  target.drawImage(
-    canvas,
-    left,
-    top,
-    boxWidth,
-    boxHeight,
-    (28 - drawWidth) / 2,
-    (28 - drawHeight) / 2,
-    drawWidth,
-    drawHeight,
-  );
+  if (subject === 'digit') {
+    // As MNIST shows digits: the strokes' bounding box scaled to fit 20x20 and centred in 28x28.
+    const boxWidth = right - left + 1;
+    const boxHeight = bottom - top + 1;
+    const scale = 20 / Math.max(boxWidth, boxHeight);
+    const drawWidth = boxWidth * scale;
+    const drawHeight = boxHeight * scale;
+    target.drawImage(
+      canvas,
+      left,
+      top,
+      boxWidth,
+      boxHeight,
+      (28 - drawWidth) / 2,
+      (28 - drawHeight) / 2,
+      drawWidth,
+      drawHeight,
+    );
+  } else {
+    // Other images have no such convention: the model sees the whole canvas, as it was drawn.
+    target.drawImage(canvas, 0, 0, width, height, 0, 0, 28, 28);
+  }
   const pixels = target.getImageData(0, 0, 28, 28).data;
   return Array.from({ length: 784 }, (_, index) => pixels[index * 4] ?? 0);
 }
 
-/** A canvas to draw a digit on; the model's prediction and top probabilities update as you draw. */
-export function DrawDigit({ jobId }: { jobId: string }) {
+/**
+ * A canvas to draw what `target` says (a digit, an image) on, white on black; the model's prediction
+ * and top probabilities update as you draw.
+ */
+export function DrawingCanvas({ jobId, target }: { jobId: string; target: DrawingTarget }) {
   const canvas = useRef<HTMLCanvasElement>(null);
   const drawing = useRef(false);
   const pending = useRef(false);
   const lastSent = useRef(0);
   const [prediction, setPrediction] = useState<Prediction | null>(null);
   const [error, setError] = useState<string | null>(null);
+
+  const nameOf = (label: number) => target.classNames[label] ?? String(label);
 
   const clear = () => {
     const context = canvas.current?.getContext('2d');
@@ -69,8 +78,9 @@ export function DrawDigit({ jobId }: { jobId: string }) {
 
   const predict = async () => {
     if (!canvas.current || pending.current) return;
-    const input = toMnistInput(canvas.current);
-    if (!input) return;
+    const grey = greyValues(canvas.current, target.subject);
+    if (!grey) return;
+    const input = grey.map(target.rawValue);
     pending.current = true;
     lastSent.current = performance.now();
     try {
@@ -120,7 +130,7 @@ export function DrawDigit({ jobId }: { jobId: string }) {
 
   return (
     <div class="draw">
-      <h3 id="draw-heading">Draw a digit</h3>
+      <h3 id="draw-heading">{target.subject === 'digit' ? 'Draw a digit' : 'Draw an image'}</h3>
       <div class="draw-row">
         <canvas
           ref={canvas}
@@ -139,14 +149,14 @@ export function DrawDigit({ jobId }: { jobId: string }) {
             <>
               <p class="prediction">
                 Prediction:{' '}
-                <strong data-prediction={prediction.label}>{prediction.className ?? prediction.label}</strong>
+                <strong data-prediction={prediction.label}>{prediction.className ?? nameOf(prediction.label)}</strong>
               </p>
               <table>
                 <caption class="visually-hidden">Top probabilities</caption>
                 <tbody>
                   {prediction.probabilities.map((entry) => (
                     <tr key={entry.label}>
-                      <th scope="row">{entry.label}</th>
+                      <th scope="row">{nameOf(entry.label)}</th>
                       <td>
                         <meter min={0} max={1} value={entry.probability} />
                       </td>
