@@ -60,6 +60,9 @@ const envSchema = z.object({
   // Access control (README "Access control"). AUTH defaults by HOST: see authMode().
   AUTH: z.enum(['off', 'required']).optional(),
   ADMIN_API_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
+  // How long an API process trusts a key it looked up, and how many it remembers (0 ms: none).
+  API_KEY_CACHE_MS: integer(0, 300_000).default(5000),
+  API_KEY_CACHE_ENTRIES: integer(1, 10_000_000).default(10_000),
   // Comma-separated origins allowed to call the API from a browser; CORS is off when unset.
   CORS_ORIGINS: z
     .string()

@@ -12,8 +12,13 @@ export interface NewKeyRequest {
   name: string;
 }
 
+export interface KeysServiceOptions {
+  /** Called once a revocation committed: the API drops the key from its caches, here and elsewhere. */
+  onRevoked?: (keyId: string) => void;
+}
+
 /** Creating, listing and revoking API keys; used by /keys and by `npm run keys`. */
-export function createKeysService(repository: ApiKeysRepository) {
+export function createKeysService(repository: ApiKeysRepository, options: KeysServiceOptions = {}) {
   const keys = guardStore(repository);
   return {
     /** A new key and its record; the key itself exists only in this answer. */
@@ -24,11 +29,13 @@ export function createKeysService(repository: ApiKeysRepository) {
     },
     list: (): Promise<ApiKeyRecord[]> => keys.list(),
     /**
-     * Revokes a key. Every API process looks keys up in Postgres on each request, so the key stops
-     * working on all of them with the next request.
+     * Revokes a key. API processes remember keys for a few seconds (key-cache.ts): `onRevoked` makes
+     * this one forget it at once and tells the others; without it they notice within API_KEY_CACHE_MS.
      */
     async revoke(id: string): Promise<void> {
-      if (!uuidPattern.test(id) || !(await keys.revoke(id.toLowerCase()))) throw new ApiKeyNotFound(id);
+      const keyId = id.toLowerCase();
+      if (!uuidPattern.test(id) || !(await keys.revoke(keyId))) throw new ApiKeyNotFound(id);
+      options.onRevoked?.(keyId);
     },
   };
 }

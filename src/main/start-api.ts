@@ -19,11 +19,13 @@ import type { DatasetResolver } from '../api/submit-job.js';
 import { createSweepsService } from '../api/sweeps-service.js';
 import { createPredictor } from '../inference/predictor.js';
 import { createModelsRepository } from '../store/models-repository.js';
+import { createKeyCache, type KeyCache } from '../api/key-cache.js';
 import { createKeysService } from '../api/keys-service.js';
 import { createSubmissionQuota, type Limits, type SubmissionQuota } from '../api/quotas.js';
 import { createRateLimiter } from '../api/rate-limiter.js';
 import { createApiKeysRepository } from '../store/api-keys.js';
 import { createEventPublisher } from '../events/job-events.js';
+import { publishKeyRevocation, subscribeKeyRevocations } from '../events/key-revocations.js';
 import { announceCancel } from '../queue/cancel-channel.js';
 import { createRedis, type Redis } from '../queue/redis.js';
 import { createTrainingQueue, enqueueTraining, enqueueTrainingMany } from '../queue/training-queue.js';
@@ -93,8 +95,40 @@ function limitsOf(config: Config): Limits {
   };
 }
 
+/**
+ * API keys as this process sees them: looked up through a short-lived cache, which a revocation
+ * empties of the key at once here and, through Redis, on every other API process.
+ */
+function apiKeys(config: Config, logger: Logger, prisma: PrismaClient, redis: Redis, subscriber: Redis) {
+  const repository = createApiKeysRepository(prisma);
+  const cache = createKeyCache(repository, {
+    ttlMs: config.API_KEY_CACHE_MS,
+    maxEntries: config.API_KEY_CACHE_ENTRIES,
+  });
+  const revocations = subscribeKeyRevocations(subscriber, config.QUEUE_PREFIX, {
+    revoked: (keyId) => cache.forget(keyId),
+    missed: () => cache.clear(),
+  });
+  // Until Redis confirms it, other processes' revocations take up to API_KEY_CACHE_MS to apply here.
+  revocations.ready.catch((error: unknown) =>
+    logger.warn({ err: error }, 'could not subscribe to key revocations: they apply here within API_KEY_CACHE_MS'),
+  );
+  const service = createKeysService(repository, {
+    onRevoked(keyId) {
+      cache.forget(keyId);
+      publishKeyRevocation(redis, config.QUEUE_PREFIX, keyId).catch((error: unknown) =>
+        logger.warn(
+          { err: error, keyId },
+          'could not announce a key revocation: other API processes apply it within API_KEY_CACHE_MS',
+        ),
+      );
+    },
+  });
+  return { cache, service, close: revocations.close };
+}
+
 /** AUTH as configured, saying so loudly when anyone who reaches the port may use the server. */
-function accessControl(config: Config, logger: Logger, prisma: PrismaClient, redis: Redis): AccessControl {
+function accessControl(config: Config, logger: Logger, keys: KeyCache, redis: Redis): AccessControl {
   if (authMode(config) === 'off') {
     if (!isLoopback(config.HOST)) {
       logger.warn(
@@ -106,7 +140,7 @@ function accessControl(config: Config, logger: Logger, prisma: PrismaClient, red
   }
   return {
     mode: 'required',
-    keys: createApiKeysRepository(prisma),
+    keys,
     ...(config.ADMIN_API_KEY === undefined ? {} : { adminKey: config.ADMIN_API_KEY }),
     limiter: createRateLimiter(redis, config.QUEUE_PREFIX),
     limits: limitsOf(config),
@@ -225,7 +259,8 @@ export async function startApi(config: Config, logger: Logger): Promise<Service 
   const { prisma, redis, subscriber, queue } = connections;
   const repository = createJobsRepository(prisma);
   const artifacts = createPostgresArtifactStore(prisma);
-  const access = accessControl(config, logger, prisma, redis);
+  const keys = apiKeys(config, logger, prisma, redis, subscriber);
+  const access = accessControl(config, logger, keys.cache, redis);
   const datasets = datasetsService(config, logger, prisma, artifacts, access);
   const models = modelsService(config, prisma, repository, artifacts);
   const findDataset: DatasetResolver = (name, owner) => datasets.find(name, owner);
@@ -250,7 +285,7 @@ export async function startApi(config: Config, logger: Logger): Promise<Service 
     predictBodyLimit: config.PREDICT_BODY_LIMIT_BYTES,
     metrics: { metrics, route: !ownPort },
     access,
-    keys: createKeysService(createApiKeysRepository(prisma)),
+    keys: keys.service,
     corsOrigins: config.CORS_ORIGINS,
   });
   const address = await app.listen({ host: config.HOST, port: config.PORT });
@@ -261,6 +296,7 @@ export async function startApi(config: Config, logger: Logger): Promise<Service 
       await stopWarming();
       await metricsServer?.close();
       await app.close();
+      await keys.close();
       await models.close();
       await queue.close();
       redis.disconnect();
