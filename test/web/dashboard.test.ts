@@ -2,7 +2,12 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobView, RunList } from '../../src/api/schemas/job.js';
 import { chromiumMissing, launchChromium } from '../../src/bench/browser.js';
-import { collectPageErrors, ensureDashboardBuilt, screenshot } from '../helpers/browser.js';
+import {
+  connectionStatesAfterDrop,
+  ensureDashboardBuilt,
+  openPage as openTab,
+  screenshot,
+} from '../helpers/browser.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
 // The dashboard in Debian's chromium against the real server: the API in this process serving the
@@ -28,13 +33,8 @@ describe.skipIf(missing !== null)('the dashboard in Chromium', () => {
     await stack?.stop();
   });
 
-  async function openPage(path: string, width = 1280): Promise<{ page: Page; errors: string[] }> {
-    const page = await browser.newPage({ viewport: { width, height: 900 } });
-    const errors = collectPageErrors(page);
-    // An empty path opens a blank tab, for a test to set up routes first.
-    if (path) await page.goto(`${address}${path}`);
-    return { page, errors };
-  }
+  // An empty path opens a blank tab, for a test to set up routes first.
+  const openPage = (path: string, width?: number) => openTab(browser, path ? `${address}${path}` : undefined, width);
 
   async function submit(spec: object): Promise<string> {
     const response = await fetch(`${address}/jobs`, {
@@ -159,16 +159,7 @@ describe.skipIf(missing !== null)('the dashboard in Chromium', () => {
     await screenshot(page, 'run-after-reload');
 
     // Break the socket as a network failure would: the page says so, then resumes from its last step.
-    const states = await page.evaluate(async () => {
-      const badge = document.querySelector('.loss-chart')?.closest('section')?.querySelector('[data-connection]');
-      const seen: string[] = [];
-      const observer = new MutationObserver(() => seen.push(badge?.getAttribute('data-connection') ?? ''));
-      if (badge) observer.observe(badge, { attributes: true });
-      (window as unknown as { trainer: { dropAllStreams(): void } }).trainer.dropAllStreams();
-      await new Promise((resolve) => setTimeout(resolve, 1500));
-      observer.disconnect();
-      return seen;
-    });
+    const states = await connectionStatesAfterDrop(page, 'section:has(.loss-chart) [data-connection]');
     expect(states).toContain('reconnecting');
     expect(states.at(-1)).toMatch(/live|closed/);
 
