@@ -235,6 +235,9 @@ describe.skipIf(missing !== null)('the dashboard in Chromium', () => {
     const { page, errors } = await openPage(`/runs/${finishedRuns[1]}`);
     await page.locator('table.confusion').waitFor();
     expect(await page.locator('table.confusion tbody tr').count()).toBe(10);
+    // MNIST's digits: the canvas is for a digit, centred as MNIST shows them.
+    await page.locator('section[data-drawing="digit"]').waitFor();
+    expect(await page.locator('#draw-heading').innerText()).toBe('Draw a digit');
     const canvas = page.locator('canvas.draw-canvas');
     await canvas.scrollIntoViewIfNeeded();
     const box = (await canvas.boundingBox())!;
