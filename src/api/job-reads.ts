@@ -1,7 +1,8 @@
 import { InvalidRequest, JobNotFound } from '../domain/errors.js';
+import type { Logger } from '../logger.js';
 import type { JobsRepository, JobWithEpochs, StepRecord } from '../store/jobs-repository.js';
-import { lttbRuns } from './downsample.js';
-import { createHistoryCache, type HistoryCache, type SampledHistory } from './history-cache.js';
+import { createHistoryCache, type HistoryCache } from './history-cache.js';
+import { readFinished, readSampled, sampledHistory, type SampleStore } from './sampled-history.js';
 import { uuidPattern } from './schemas/common.js';
 
 /** A job's loss history as the API serves it: steps in order, in pages. */
@@ -21,10 +22,14 @@ export function checkId(id: string): string {
   return id.toLowerCase();
 }
 
-type Store = Pick<JobsRepository, 'find' | 'historyExtent' | 'historyPages' | 'historyRuns' | 'perClassAccuracy'>;
+type Store = Pick<JobsRepository, 'find' | 'perClassAccuracy' | 'historyPages'> & SampleStore;
 
-/** Reading jobs and their loss histories; `cache` keeps finished jobs' downsampled ones (none by default). */
-export function createJobReads(jobs: Store, cache: HistoryCache = createHistoryCache(0)) {
+/**
+ * Reading jobs and their loss histories; `cache` keeps finished jobs' downsampled ones (none by
+ * default), and finished jobs' samples of the dashboard's points are also stored in Postgres.
+ * `logger` hears of samples that could not be stored (the read still answers).
+ */
+export function createJobReads(jobs: Store, cache: HistoryCache = createHistoryCache(0), logger?: Logger) {
   /** The job; with `owner`, only that owner's: another owner's job is JobNotFound, exactly like a missing one. */
   async function get(id: string, owner?: string): Promise<JobWithEpochs> {
     const job = await jobs.find(checkId(id), owner);
@@ -32,36 +37,24 @@ export function createJobReads(jobs: Store, cache: HistoryCache = createHistoryC
     return job;
   }
 
-  /** A job's loss history downsampled (LTTB) to at most `points`, read once in runs of steps. */
-  async function sampledHistory(
-    jobId: string,
-    points: number,
-    extent?: { count: number; lastStep: number },
-  ): Promise<StepRecord[]> {
-    const { count, lastStep } = extent ?? (await jobs.historyExtent(jobId));
-    return lttbRuns(count, points, () => jobs.historyRuns(jobId, { through: lastStep }));
-  }
+  const unstored = (jobId: string, error: unknown) =>
+    logger?.warn({ err: error, jobId }, 'could not store the sample of a history');
 
-  /** The history downsampled to `points`, or whole (in one array) when it has no more steps than that. */
-  async function readSampled(jobId: string, points: number): Promise<SampledHistory> {
-    const extent = await jobs.historyExtent(jobId);
-    if (extent.count > points) {
-      const steps = await sampledHistory(jobId, points, extent);
-      return { steps, totalSteps: extent.count, downsampling: 'lttb' };
-    }
-    const steps: StepRecord[] = [];
-    for await (const page of jobs.historyPages(jobId, { through: extent.lastStep })) steps.push(...page);
-    return { steps, totalSteps: null, downsampling: null };
-  }
+  /** The history of `job` downsampled to `points`, through the cache; only a finished job's is stored. */
+  const cachedSample = (job: JobWithEpochs, points: number) =>
+    cache.get(job, points, () =>
+      cache.keeps(job) ? readFinished(jobs, job, points, unstored) : readSampled(jobs, job.id, points),
+    );
 
   return {
     get,
-    sampledHistory,
+    /** A job's loss history downsampled (LTTB) to at most `points`, read once in runs of steps. */
+    sampledHistory: (jobId: string, points: number) => sampledHistory(jobs, jobId, points),
 
-    /** Reads a finished job's history downsampled to `points` into the cache, unless it is there already. */
+    /** Reads a finished job's history downsampled to `points` into the cache and stores it, unless it is there already. */
     async warm(jobId: string, points: number): Promise<void> {
       const job = await jobs.find(jobId);
-      if (job && cache.keeps(job)) await cache.get(job, points, () => readSampled(job.id, points));
+      if (job && cache.keeps(job)) await cachedSample(job, points);
     },
 
     /** Forgets what the cache holds of a job. */
@@ -80,8 +73,8 @@ export function createJobReads(jobs: Store, cache: HistoryCache = createHistoryC
     /**
      * The history, whole or downsampled (LTTB) to about `points`, always keeping the first and last
      * step. A whole history is read from Postgres and passed on a page at a time; a downsampled one of
-     * a finished job comes from the cache when it is there. The job is read with `owner` first, so
-     * nothing cached is served to a viewer who may not see the job.
+     * a finished job comes from the cache when it is there, else from its stored sample. The job is
+     * read with `owner` first, so nothing cached or stored is served to a viewer who may not see it.
      */
     history: async (id: string, points?: number, owner?: string): Promise<History> => {
       const job = await get(id, owner);
@@ -90,7 +83,7 @@ export function createJobReads(jobs: Store, cache: HistoryCache = createHistoryC
         const steps = jobs.historyPages(job.id, { through: extent.lastStep });
         return { jobId: job.id, steps, totalSteps: null, downsampling: null };
       }
-      const sampled = await cache.get(job, points, () => readSampled(job.id, points));
+      const sampled = await cachedSample(job, points);
       return {
         jobId: job.id,
         steps: [sampled.steps],

@@ -127,7 +127,7 @@ function createOwnerCache(ownerOf: (id: string) => Promise<string | null>, size 
 export function createJobsService(deps: JobsServiceDeps) {
   // Database outages surface as DependencyUnavailable, whichever call meets them.
   const jobs = guardStore(deps.jobs);
-  const reads = createJobReads(jobs, deps.historyCache);
+  const reads = createJobReads(jobs, deps.historyCache, deps.logger);
   const limits = { maxParameters: deps.maxParameters, maxJobMemoryBytes: deps.maxJobMemoryBytes };
   const ownerOf = createOwnerCache((id) => jobs.ownerOf(id));
   /** The job if `viewer` may see it; JobNotFound otherwise. Every route about one job starts here. */
@@ -141,7 +141,7 @@ export function createJobsService(deps: JobsServiceDeps) {
     /** Unchecked, like `find`: for a stream whose job was already checked with `visibleJob`. */
     perClassAccuracy: reads.perClassAccuracy,
     history: (viewer: Viewer, id: string, points?: number) => reads.history(id, points, visibleOwner(viewer)),
-    /** Caches a job's history as the dashboard's run page asks for it, if the job has finished. */
+    /** Caches (and stores in Postgres) a job's history as the run page asks for it, if the job has finished. */
     warmHistory: (jobId: string) => reads.warm(jobId, dashboardHistoryPoints),
     submit: createSubmit({ ...deps, jobs, get: reads.get, limits }),
     cancel: createCancel({ ...deps, jobs, get: reads.get }),

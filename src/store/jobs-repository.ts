@@ -1,6 +1,7 @@
 import type { PrismaClient } from './database.js';
 import { createCheckpointsRepository, type CheckpointsRepository } from './jobs/checkpoints.js';
 import { createEpochMetricsRepository, type EpochMetricsRepository } from './jobs/epoch-metrics.js';
+import { createHistorySamplesRepository, type HistorySamplesRepository } from './jobs/history-samples.js';
 import { createIdempotencyKeysRepository, type IdempotencyKeysRepository } from './jobs/idempotency-keys.js';
 import { createJobDeletionRepository, type JobDeletionRepository } from './jobs/job-deletion.js';
 import { createJobRecordsRepository, type JobRecordsRepository } from './jobs/job-records.js';
@@ -39,6 +40,11 @@ export {
   type RunQuery,
   type RunSort,
 } from './jobs/run-listing.js';
+export {
+  createHistorySamplesRepository,
+  type HistorySamplesRepository,
+  type StoredSample,
+} from './jobs/history-samples.js';
 export { createCheckpointsRepository, type CheckpointsRepository, type StoredCheckpoint } from './jobs/checkpoints.js';
 export { createIdempotencyKeysRepository, type IdempotencyKeysRepository } from './jobs/idempotency-keys.js';
 export { createJobDeletionRepository, type DeleteJobResult, type JobDeletionRepository } from './jobs/job-deletion.js';
@@ -47,6 +53,7 @@ export { createJobDeletionRepository, type DeleteJobResult, type JobDeletionRepo
 export type JobsRepository = JobRecordsRepository &
   EpochMetricsRepository &
   StepHistoryRepository &
+  HistorySamplesRepository &
   RunListingRepository &
   CheckpointsRepository &
   IdempotencyKeysRepository &
@@ -58,6 +65,7 @@ export function createJobsRepository(prisma: PrismaClient): JobsRepository {
     ...createJobRecordsRepository(prisma),
     ...createEpochMetricsRepository(prisma),
     ...createStepHistoryRepository(prisma),
+    ...createHistorySamplesRepository(prisma),
     ...createRunListingRepository(prisma),
     ...createCheckpointsRepository(prisma),
     ...createIdempotencyKeysRepository(prisma),

@@ -31,6 +31,7 @@ describe('migrate', () => {
         'checkpoints',
         'datasets',
         'epoch_metrics',
+        'history_samples',
         'idempotency_keys',
         'jobs',
         'models',

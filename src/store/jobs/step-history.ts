@@ -66,7 +66,7 @@ const chunkKey = (chunk: Pick<StoredChunk, 'firstStep' | 'version'>) => `${chunk
 
 /**
  * Writes `steps` over what is stored: the chunks they overlap or extend are read, merged with them
- * and written back, only where they changed. Every writer of a job's steps locks the job's row
+ * and written back, only where they changed; any stored sample of the history is removed. Every writer of a job's steps locks the job's row
  * first; the merge was computed before that lock, so it is written only if the chunks it read are
  * still as they were (by row version), and computed again if not. Resolves to whether it was written.
  */
@@ -95,6 +95,9 @@ async function writeMerged(prisma: PrismaClient, id: string, steps: readonly Ste
         FROM step_chunks
         WHERE job_id = ${id}::uuid AND first_step > ${first - 1 - maxChunkSteps} AND first_step <= ${end + 1}
           AND first_step + step_count > ${first - 1}
+      ), unsampled AS (
+        -- A stored sample of the history (history-samples.ts) is computed from the steps as they were.
+        DELETE FROM history_samples USING unchanged WHERE unchanged.yes AND job_id = ${id}::uuid
       ), removed AS (
         DELETE FROM step_chunks USING unchanged
         WHERE unchanged.yes AND job_id = ${id}::uuid AND first_step = ANY(${removed.map((chunk) => chunk.firstStep)}::int[])
@@ -177,6 +180,8 @@ export function truncateHistory(prisma: PrismaClient, id: string, step: number) 
       UPDATE step_chunks SET losses_f32 = losses_f32[1 : ${step} - first_step + 1], losses_f64 = losses_f64[1 : ${step} - first_step + 1]
       WHERE job_id = ${id}::uuid AND first_step > ${step - maxChunkSteps} AND first_step <= ${step}
         AND first_step + step_count - 1 > ${step}
+    ), unsampled AS (
+      DELETE FROM history_samples WHERE job_id = ${id}::uuid
     )
     DELETE FROM step_chunks WHERE job_id = ${id}::uuid AND first_step > ${step}`;
 }
