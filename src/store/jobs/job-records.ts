@@ -3,9 +3,9 @@ import { queryRows, type PrismaClient } from '../database.js';
 import { Prisma } from '../generated/client.js';
 import type { JobStatus } from '../generated/enums.js';
 import { discardCheckpoint } from './checkpoints.js';
-import { jobWithEpochsColumns, toJobsWithEpochs } from './job-select.js';
+import { jobWithEpochsColumns, newJobColumns, toJobsWithEpochs } from './job-select.js';
 import { truncateHistory } from './step-history.js';
-import { insertJob, toJob, withEpochs, type Job, type JobWithEpochs, type NewJob } from './rows.js';
+import { insertJobs, toJob, withEpochs, type Job, type JobWithEpochs, type NewJob } from './rows.js';
 import { durationSoFar, jobStatuses, terminalStatuses, unfinished, unheld, type TerminalStatus } from './sql.js';
 
 export type ClaimResult =
@@ -74,18 +74,8 @@ export interface JobRecordsRepository {
 /** Inserts queued jobs in one statement (all or none), returned in the order given. */
 async function createMany(prisma: PrismaClient, jobs: readonly NewJob[]): Promise<JobWithEpochs[]> {
   if (jobs.length === 0) return [];
-  const inserts = jobs.map(
-    (job, index) => Prisma.sql`i${Prisma.raw(String(index))} AS (${insertJob(job)} RETURNING *)`,
-  );
-  const rows = Prisma.join(
-    jobs.map((_, index) => Prisma.sql`SELECT * FROM i${Prisma.raw(String(index))}`),
-    ' UNION ALL ',
-  );
   // The rows as inserted, their defaults filled in (a new job has no epochs yet).
-  const created = toJobsWithEpochs(
-    await prisma.$queryRaw`WITH ${Prisma.join(inserts)}, inserted AS (${rows})
-      SELECT ${jobWithEpochsColumns} FROM inserted j`,
-  );
+  const created = toJobsWithEpochs(await queryRows(prisma, Prisma.sql`${insertJobs(jobs)} RETURNING ${newJobColumns}`));
   const byId = new Map(created.map((job) => [job.id, job]));
   return jobs.map((job) => {
     const row = byId.get(job.id);

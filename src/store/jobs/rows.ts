@@ -7,6 +7,7 @@ import {
   type JobSpec,
   type StoredJobSpec,
 } from '../../domain/job-spec.js';
+import { localOwner } from '../../domain/access.js';
 import { Prisma } from '../generated/client.js';
 import type { EpochMetric as EpochMetricRow, Job as JobRow } from '../generated/client.js';
 
@@ -32,7 +33,7 @@ export interface NewJob {
   totalSteps: number;
   /** The input shape of the dataset at submission, kept so views need not find the dataset (it may be deleted). */
   inputShape?: readonly number[];
-  /** The owner of the key that submitted it; the column's default ("local") when absent. */
+  /** The owner of the key that submitted it; `localOwner` (the column's default) when absent. */
   owner?: string;
   /** Set for a sweep's run: its sweep and its index there. */
   sweep?: { id: string; index: number };
@@ -60,6 +61,42 @@ export function newJobRow(job: NewJob) {
     ...(job.owner === undefined ? {} : { owner: job.owner }),
     ...(job.sweep ? { sweepId: job.sweep.id, sweepIndex: job.sweep.index } : {}),
   };
+}
+
+/**
+ * A new job's row as one element of the JSON array `insertJobs` sends: keys are the columns,
+ * and every column is given, the owner too (the column's default when the job has none).
+ */
+export function newJobRecord(job: NewJob) {
+  const row = newJobRow(job);
+  return {
+    id: row.id,
+    name: row.name,
+    tags: row.tags,
+    dataset: row.dataset,
+    spec: row.spec,
+    parameter_count: row.parameterCount,
+    total_steps: row.totalSteps,
+    input_shape: row.inputShape,
+    owner: job.owner ?? localOwner,
+    sweep_id: job.sweep?.id ?? null,
+    sweep_index: job.sweep?.index ?? null,
+  };
+}
+
+/**
+ * The INSERT of new jobs' rows, aliased `j` for a RETURNING to follow. The rows go as one JSON
+ * parameter, so its text is the same for any number of jobs and Postgres parses and plans it once per
+ * connection (a CTE of one INSERT per job cost several times the inserts themselves).
+ */
+export function insertJobs(jobs: readonly NewJob[]): Prisma.Sql {
+  return Prisma.sql`INSERT INTO jobs AS j
+      (id, name, tags, dataset, spec, parameter_count, total_steps, input_shape, owner, sweep_id, sweep_index)
+    SELECT r.id, r.name, r.tags, r.dataset, r.spec, r.parameter_count, r.total_steps, r.input_shape, r.owner,
+      r.sweep_id, r.sweep_index
+    FROM jsonb_to_recordset(${JSON.stringify(jobs.map(newJobRecord))}::jsonb) AS r(id uuid, name text, tags text[],
+      dataset text, spec jsonb, parameter_count int, total_steps int, input_shape int[], owner text, sweep_id uuid,
+      sweep_index int)`;
 }
 
 /**
