@@ -84,6 +84,19 @@ async function createMany(prisma: PrismaClient, jobs: readonly NewJob[]): Promis
   });
 }
 
+const countRows = z.array(z.object({ count: z.int() })).length(1);
+
+// Through pg, as a prepared statement: with quotas on, every submission asks it.
+async function countActive(prisma: PrismaClient, owner: string): Promise<number> {
+  const [counted] = countRows.parse(
+    await queryRows(
+      prisma,
+      Prisma.sql`SELECT count(*)::int AS count FROM jobs WHERE owner = ${owner} AND status IN ('queued', 'running')`,
+    ),
+  );
+  return counted?.count ?? 0;
+}
+
 async function find(prisma: PrismaClient, id: string, owner?: string): Promise<JobWithEpochs | null> {
   const ownerCondition = owner === undefined ? Prisma.empty : Prisma.sql`AND j.owner = ${owner}`;
   const [job] = toJobsWithEpochs(
@@ -247,7 +260,7 @@ export function createJobRecordsRepository(prisma: PrismaClient): JobRecordsRepo
     find: (id, owner) => find(prisma, id, owner),
     findMany: (ids, owner) => findJobs(prisma, ids, owner),
     ownerOf: async (id) => (await prisma.job.findUnique({ where: { id }, select: { owner: true } }))?.owner ?? null,
-    countActive: (owner) => prisma.job.count({ where: { owner, status: { in: ['queued', 'running'] } } }),
+    countActive: (owner) => countActive(prisma, owner),
     claim: (id, backend, leaseMs, owner) => claim(prisma, id, backend, leaseMs, owner),
     extendLease: (id, owner, leaseMs) => extendLease(prisma, id, owner, leaseMs),
     finish: (id, status, error, owner) => finish(prisma, id, status, error, owner),
