@@ -34,7 +34,7 @@ function statementName(text: string): string | undefined {
 }
 
 /**
- * The rows of a read, straight from pg: Prisma's `$queryRaw` costs several times the query's own
+ * The rows of a statement (mostly reads), straight from pg: Prisma's `$queryRaw` costs several times the query's own
  * client CPU (it maps every value in JS), which the hottest reads cannot afford. pg types the
  * values as Prisma does for these reads (timestamps as Dates, JSON parsed, arrays as arrays); rows
  * still go through the caller's schema. Falls back to Prisma for a client made elsewhere.

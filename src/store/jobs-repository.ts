@@ -46,7 +46,11 @@ export {
   type StoredSample,
 } from './jobs/history-samples.js';
 export { createCheckpointsRepository, type CheckpointsRepository, type StoredCheckpoint } from './jobs/checkpoints.js';
-export { createIdempotencyKeysRepository, type IdempotencyKeysRepository } from './jobs/idempotency-keys.js';
+export {
+  createIdempotencyKeysRepository,
+  type IdempotencyKeysRepository,
+  type KeyedJob,
+} from './jobs/idempotency-keys.js';
 export { createJobDeletionRepository, type DeleteJobResult, type JobDeletionRepository } from './jobs/job-deletion.js';
 
 /** Every read and write of jobs and what hangs off them: one repository per aggregate, composed. */

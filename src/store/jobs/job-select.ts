@@ -6,8 +6,8 @@ import { specFieldOfText, type JobWithEpochs } from './rows.js';
 // A job and its epochs in one statement, the epochs as JSON: a job read is one round trip, and a
 // page of runs one more, rather than Prisma's query per relation.
 
-/** The columns of `jobs` (aliased `j`) as Prisma names them, and the job's epochs in order. */
-export const jobWithEpochsColumns = Prisma.raw(`
+// The columns of `jobs` (aliased `j`) as Prisma names them.
+const jobColumnList = `
   j.id::text AS "id", j.name, j.dataset, j.spec::text AS "spec", j.status::text AS "status", j.backend,
   j.parameter_count AS "parameterCount", j.epoch, j.step, j.total_steps AS "totalSteps",
   j.input_shape AS "inputShape", j.attempts, j.handed_back AS "handedBack",
@@ -18,7 +18,10 @@ export const jobWithEpochsColumns = Prisma.raw(`
   j.best_epoch AS "bestEpoch", j.stopped_early_epoch AS "stoppedEarlyEpoch",
   j.stopped_early_reason AS "stoppedEarlyReason", j.sweep_id::text AS "sweepId", j.sweep_index AS "sweepIndex",
   j.cancel_reason AS "cancelReason", j.duration_ms AS "durationMs", j.cancel_requested_at AS "cancelRequestedAt",
-  j.created_at AS "createdAt", j.started_at AS "startedAt", j.finished_at AS "finishedAt", j.updated_at AS "updatedAt",
+  j.created_at AS "createdAt", j.started_at AS "startedAt", j.finished_at AS "finishedAt", j.updated_at AS "updatedAt"`;
+
+/** The columns of `jobs` (aliased `j`) as Prisma names them, and the job's epochs in order. */
+export const jobWithEpochsColumns = Prisma.raw(`${jobColumnList},
   COALESCE((
     SELECT json_agg(json_build_object(
       'jobId', e.job_id, 'epoch', e.epoch, 'testAccuracy', e.test_accuracy, 'testLoss', e.test_loss,
@@ -26,6 +29,9 @@ export const jobWithEpochsColumns = Prisma.raw(`
       'validationAccuracy', e.validation_accuracy, 'validationLoss', e.validation_loss,
       'createdAt', e.created_at) ORDER BY e.epoch)
     FROM epoch_metrics e WHERE e.job_id = j.id), '[]') AS epochs`);
+
+/** As `jobWithEpochsColumns`, for a job known to have no epochs yet (one just inserted): none are read. */
+export const newJobColumns = Prisma.raw(`${jobColumnList}, '[]'::json AS epochs`);
 
 const nullableNumber = z.number().nullable();
 const nullableInt = z.int().nullable();

@@ -7,6 +7,7 @@ import {
   type JobSpec,
   type StoredJobSpec,
 } from '../../domain/job-spec.js';
+import { localOwner } from '../../domain/access.js';
 import { Prisma } from '../generated/client.js';
 import type { EpochMetric as EpochMetricRow, Job as JobRow } from '../generated/client.js';
 
@@ -32,7 +33,7 @@ export interface NewJob {
   totalSteps: number;
   /** The input shape of the dataset at submission, kept so views need not find the dataset (it may be deleted). */
   inputShape?: readonly number[];
-  /** The owner of the key that submitted it; the column's default ("local") when absent. */
+  /** The owner of the key that submitted it; `localOwner` (the column's default) when absent. */
   owner?: string;
   /** Set for a sweep's run: its sweep and its index there. */
   sweep?: { id: string; index: number };
@@ -63,27 +64,41 @@ export function newJobRow(job: NewJob) {
 }
 
 /**
- * The INSERT of a new job's row, RETURNING nothing yet, for statements that insert it along with
- * something else; with `when`, only when that condition holds.
+ * A new job's row as one element of the JSON array `insertJobs` sends: keys are the columns,
+ * and every column is given, the owner too (the column's default when the job has none).
  */
-export function insertJob(job: NewJob, when: Prisma.Sql = Prisma.sql`TRUE`): Prisma.Sql {
+export function newJobRecord(job: NewJob) {
   const row = newJobRow(job);
-  const values: [string, Prisma.Sql][] = [
-    ['id', Prisma.sql`${row.id}::uuid`],
-    ['name', Prisma.sql`${row.name}::text`],
-    ['tags', Prisma.sql`${row.tags}::text[]`],
-    ['dataset', Prisma.sql`${row.dataset}::text`],
-    ['spec', Prisma.sql`${JSON.stringify(row.spec)}::jsonb`],
-    ['parameter_count', Prisma.sql`${row.parameterCount}::int`],
-    ['total_steps', Prisma.sql`${row.totalSteps}::int`],
-    ['input_shape', Prisma.sql`${row.inputShape}::int[]`],
-  ];
-  if (job.owner !== undefined) values.push(['owner', Prisma.sql`${job.owner}::text`]);
-  if (job.sweep) {
-    values.push(['sweep_id', Prisma.sql`${job.sweep.id}::uuid`], ['sweep_index', Prisma.sql`${job.sweep.index}::int`]);
-  }
-  return Prisma.sql`INSERT INTO jobs (${Prisma.raw(values.map(([column]) => column).join(', '))})
-    SELECT ${Prisma.join(values.map(([, value]) => value))} WHERE ${when}`;
+  return {
+    id: row.id,
+    name: row.name,
+    tags: row.tags,
+    dataset: row.dataset,
+    spec: row.spec,
+    parameter_count: row.parameterCount,
+    total_steps: row.totalSteps,
+    input_shape: row.inputShape,
+    owner: job.owner ?? localOwner,
+    sweep_id: job.sweep?.id ?? null,
+    sweep_index: job.sweep?.index ?? null,
+  };
+}
+
+/**
+ * The INSERT of new jobs' rows, aliased `j` for a RETURNING to follow; with `when`, only the rows
+ * (aliased `r`) for which it holds. The rows go as one JSON parameter, so its text is the same for
+ * any number of jobs and Postgres parses and plans it once per connection (a CTE of one INSERT per
+ * job cost several times the inserts themselves).
+ */
+export function insertJobs(jobs: readonly NewJob[], when: Prisma.Sql = Prisma.sql`TRUE`): Prisma.Sql {
+  return Prisma.sql`INSERT INTO jobs AS j
+      (id, name, tags, dataset, spec, parameter_count, total_steps, input_shape, owner, sweep_id, sweep_index)
+    SELECT r.id, r.name, r.tags, r.dataset, r.spec, r.parameter_count, r.total_steps, r.input_shape, r.owner,
+      r.sweep_id, r.sweep_index
+    FROM jsonb_to_recordset(${JSON.stringify(jobs.map(newJobRecord))}::jsonb) AS r(id uuid, name text, tags text[],
+      dataset text, spec jsonb, parameter_count int, total_steps int, input_shape int[], owner text, sweep_id uuid,
+      sweep_index int)
+    WHERE ${when}`;
 }
 
 function specField(stored: Prisma.JsonValue): JobSpecField {

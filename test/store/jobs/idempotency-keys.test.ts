@@ -47,4 +47,23 @@ describe('idempotency keys repository', () => {
     const stored = await records.findMany(attempts.map((job) => job.id));
     expect(stored.map((job) => job.id)).toEqual([winners[0]?.id]);
   });
+
+  it('creates a batch of jobs in the order given, none under a key taken before or earlier in the batch', async () => {
+    const taken = randomUUID();
+    await keys.createWithKey(newJob(), taken, 'hash');
+    const [shared, own] = [randomUUID(), randomUUID()];
+    const entries = [
+      { job: newJob(), key: shared, bodyHash: 'first' },
+      { job: newJob(), key: taken, bodyHash: 'hash' },
+      { job: newJob(), key: own, bodyHash: 'own' },
+      { job: newJob(), key: shared, bodyHash: 'second' },
+    ];
+    const created = await keys.createManyWithKeys(entries);
+    expect(created.map((job) => job?.id ?? null)).toEqual([entries[0]?.job.id, null, entries[2]?.job.id, null]);
+    expect(created[0]).toMatchObject({ status: 'queued', specError: null, epochs: [] });
+    expect(await keys.findByIdempotencyKey(shared)).toEqual({ bodyHash: 'first', jobId: entries[0]?.job.id });
+    expect(await keys.findByIdempotencyKey(own)).toEqual({ bodyHash: 'own', jobId: entries[2]?.job.id });
+    const stored = await records.findMany(entries.map((entry) => entry.job.id));
+    expect(stored.map((job) => job.id)).toEqual([entries[0]?.job.id, entries[2]?.job.id]);
+  });
 });
