@@ -24,7 +24,7 @@ async function createWithKey(
   // concurrent request, once it commits) inserts no key row, and then no job row either. The key's
   // reference to its job is checked at the end of the statement, when both rows are there.
   const [created] = toJobsWithEpochs(
-    await prisma.$queryRaw`
+    await prisma.$queryRaw<Record<string, unknown>[]>`
       WITH taken AS (
         INSERT INTO idempotency_keys (key, body_hash, job_id) VALUES (${key}, ${bodyHash}, ${job.id}::uuid)
         ON CONFLICT (key) DO NOTHING RETURNING key

@@ -83,7 +83,7 @@ async function createMany(prisma: PrismaClient, jobs: readonly NewJob[]): Promis
   );
   // The rows as inserted, their defaults filled in (a new job has no epochs yet).
   const created = toJobsWithEpochs(
-    await prisma.$queryRaw`WITH ${Prisma.join(inserts)}, inserted AS (${rows})
+    await prisma.$queryRaw<Record<string, unknown>[]>`WITH ${Prisma.join(inserts)}, inserted AS (${rows})
       SELECT ${jobWithEpochsColumns} FROM inserted j`,
   );
   const byId = new Map(created.map((job) => [job.id, job]));
