@@ -79,8 +79,8 @@ export function runSummary(job: ListedRun): RunSummary {
     finalTestLoss: job.finalTestLoss,
     durationMs: job.durationMs,
     backend: job.backend,
-    createdAt: job.createdAt.toISOString(),
-    finishedAt: job.finishedAt?.toISOString() ?? null,
+    createdAt: job.createdAt,
+    finishedAt: job.finishedAt,
     links: { self: `/jobs/${job.id}` },
   };
 }

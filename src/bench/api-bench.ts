@@ -2,6 +2,9 @@
 // connections (autocannon), against a real API process and database with no worker running (the
 // queue only fills), beside a bare fastify route in this process as the machine's ceiling. Lists
 // are measured at 1,000, 10,000 and 100,000 runs. Prints figures and whether each target is met.
+// Each figure of the API follows about a second of the same load, unmeasured: the API process is
+// fresh, and without it the first figure of each path (and of each list after new runs were added)
+// would include its warm-up (JIT compilation, pg's prepared statements, Postgres's caches).
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import autocannon, { type AutocannonOptions } from 'autocannon';
@@ -38,8 +41,14 @@ async function settled(): Promise<void> {
   }
 }
 
+const warmUpSeconds = 1;
+
 async function load(url: string, options: Partial<AutocannonOptions> = {}): Promise<Figures> {
-  if (url.startsWith(base)) await settled();
+  if (url.startsWith(base)) {
+    await settled();
+    await autocannon({ url, connections: 50, ...options, duration: warmUpSeconds });
+    await settled();
+  }
   const result = await autocannon({ url, connections: 50, duration: seconds, ...options });
   return {
     rps: result.requests.average,

@@ -37,11 +37,11 @@ function statementName(text: string): string | undefined {
  * The rows of a statement (mostly reads), straight from pg: Prisma's `$queryRaw` costs several times the query's own
  * client CPU (it maps every value in JS), which the hottest reads cannot afford. pg types the
  * values as Prisma does for these reads (timestamps as Dates, JSON parsed, arrays as arrays); rows
- * still go through the caller's schema. Falls back to Prisma for a client made elsewhere.
+ * still go through the caller's schema or typed mapper. Falls back to Prisma for a client made elsewhere.
  */
-export async function queryRows(prisma: PrismaClient, query: Prisma.Sql): Promise<unknown[]> {
+export async function queryRows(prisma: PrismaClient, query: Prisma.Sql): Promise<Record<string, unknown>[]> {
   const pool = pools.get(prisma);
-  if (!pool) return prisma.$queryRaw<unknown[]>(query);
+  if (!pool) return prisma.$queryRaw<Record<string, unknown>[]>(query);
   const name = statementName(query.text);
   const result = await pool.query<Record<string, unknown>>({
     ...(name ? { name } : {}),

@@ -1,7 +1,21 @@
-import { z } from 'zod';
 import { Prisma } from '../generated/client.js';
 import { jobStatuses } from './sql.js';
-import { specFieldOfText, type JobWithEpochs } from './rows.js';
+import { specFieldOfText, type EpochMetric, type JobWithEpochs } from './rows.js';
+import {
+  date,
+  integer,
+  integerArray,
+  nullableDate,
+  nullableInteger,
+  nullableNumber,
+  nullableText,
+  number,
+  oneOf,
+  rowArray,
+  text,
+  textArray,
+  type Row,
+} from './row-fields.js';
 
 // A job and its epochs in one statement, the epochs as JSON: a job read is one round trip, and a
 // page of runs one more, rather than Prisma's query per relation.
@@ -33,72 +47,67 @@ export const jobWithEpochsColumns = Prisma.raw(`${jobColumnList},
 /** As `jobWithEpochsColumns`, for a job known to have no epochs yet (one just inserted): none are read. */
 export const newJobColumns = Prisma.raw(`${jobColumnList}, '[]'::json AS epochs`);
 
-const nullableNumber = z.number().nullable();
-const nullableInt = z.int().nullable();
-const nullableString = z.string().nullable();
-const nullableDate = z.date().nullable();
+/** One epoch of the `epochs` JSON: JSON carries the time as text. */
+function toEpoch(epoch: Row): EpochMetric {
+  return {
+    jobId: text(epoch, 'jobId'),
+    epoch: integer(epoch, 'epoch'),
+    testAccuracy: number(epoch, 'testAccuracy'),
+    testLoss: number(epoch, 'testLoss'),
+    trainLoss: number(epoch, 'trainLoss'),
+    durationMs: integer(epoch, 'durationMs'),
+    samplesPerSecond: number(epoch, 'samplesPerSecond'),
+    validationAccuracy: nullableNumber(epoch, 'validationAccuracy'),
+    validationLoss: nullableNumber(epoch, 'validationLoss'),
+    createdAt: new Date(text(epoch, 'createdAt')),
+  };
+}
 
-const epochRow = z.object({
-  jobId: z.string(),
-  epoch: z.int(),
-  testAccuracy: z.number(),
-  testLoss: z.number(),
-  trainLoss: z.number(),
-  durationMs: z.int(),
-  samplesPerSecond: z.number(),
-  validationAccuracy: nullableNumber,
-  validationLoss: nullableNumber,
-  // JSON carries the time as text.
-  createdAt: z.string().transform((text) => new Date(text)),
-});
-
-/** A row selected with `jobWithEpochsColumns`, before its spec is parsed. */
-export const jobWithEpochsRow = z.object({
-  id: z.string(),
-  name: nullableString,
-  dataset: z.string(),
-  // As text: parsed through a cache (rows.ts), and once, as a job spec rather than as any JSON first.
-  spec: z.string(),
-  status: z.enum(jobStatuses),
-  backend: nullableString,
-  parameterCount: z.int(),
-  epoch: z.int(),
-  step: z.int(),
-  totalSteps: z.int(),
-  inputShape: z.array(z.int()),
-  attempts: z.int(),
-  handedBack: z.int(),
-  leaseExpiresAt: nullableDate,
-  leaseOwner: nullableString,
-  error: nullableString,
-  tags: z.array(z.string()),
-  owner: z.string(),
-  finalTestAccuracy: nullableNumber,
-  bestTestAccuracy: nullableNumber,
-  finalTestLoss: nullableNumber,
-  finalValidationAccuracy: nullableNumber,
-  finalValidationLoss: nullableNumber,
-  bestValidationAccuracy: nullableNumber,
-  bestEpoch: nullableInt,
-  stoppedEarlyEpoch: nullableInt,
-  stoppedEarlyReason: nullableString,
-  sweepId: nullableString,
-  sweepIndex: nullableInt,
-  cancelReason: nullableString,
-  durationMs: nullableInt,
-  cancelRequestedAt: nullableDate,
-  createdAt: z.date(),
-  startedAt: nullableDate,
-  finishedAt: nullableDate,
-  updatedAt: z.date(),
-  epochs: z.array(epochRow),
-});
-/** A row selected with `jobWithEpochsColumns`. */
-export const jobWithEpochsRows = z.array(jobWithEpochsRow);
+/** A row selected with `jobWithEpochsColumns` as a job with its epochs, its spec parsed (through a cache). */
+export function toJobWithEpochs(row: Row): JobWithEpochs {
+  return {
+    id: text(row, 'id'),
+    name: nullableText(row, 'name'),
+    dataset: text(row, 'dataset'),
+    // As text: parsed through a cache (rows.ts), and once, as a job spec rather than as any JSON first.
+    ...specFieldOfText(text(row, 'spec')),
+    status: oneOf(row, 'status', jobStatuses),
+    backend: nullableText(row, 'backend'),
+    parameterCount: integer(row, 'parameterCount'),
+    epoch: integer(row, 'epoch'),
+    step: integer(row, 'step'),
+    totalSteps: integer(row, 'totalSteps'),
+    inputShape: integerArray(row, 'inputShape'),
+    attempts: integer(row, 'attempts'),
+    handedBack: integer(row, 'handedBack'),
+    leaseExpiresAt: nullableDate(row, 'leaseExpiresAt'),
+    leaseOwner: nullableText(row, 'leaseOwner'),
+    error: nullableText(row, 'error'),
+    tags: textArray(row, 'tags'),
+    owner: text(row, 'owner'),
+    finalTestAccuracy: nullableNumber(row, 'finalTestAccuracy'),
+    bestTestAccuracy: nullableNumber(row, 'bestTestAccuracy'),
+    finalTestLoss: nullableNumber(row, 'finalTestLoss'),
+    finalValidationAccuracy: nullableNumber(row, 'finalValidationAccuracy'),
+    finalValidationLoss: nullableNumber(row, 'finalValidationLoss'),
+    bestValidationAccuracy: nullableNumber(row, 'bestValidationAccuracy'),
+    bestEpoch: nullableInteger(row, 'bestEpoch'),
+    stoppedEarlyEpoch: nullableInteger(row, 'stoppedEarlyEpoch'),
+    stoppedEarlyReason: nullableText(row, 'stoppedEarlyReason'),
+    sweepId: nullableText(row, 'sweepId'),
+    sweepIndex: nullableInteger(row, 'sweepIndex'),
+    cancelReason: nullableText(row, 'cancelReason'),
+    durationMs: nullableInteger(row, 'durationMs'),
+    cancelRequestedAt: nullableDate(row, 'cancelRequestedAt'),
+    createdAt: date(row, 'createdAt'),
+    startedAt: nullableDate(row, 'startedAt'),
+    finishedAt: nullableDate(row, 'finishedAt'),
+    updatedAt: date(row, 'updatedAt'),
+    epochs: rowArray(row, 'epochs').map(toEpoch),
+  };
+}
 
 /** Rows selected with `jobWithEpochsColumns` as jobs with their epochs, their specs parsed. */
-export function toJobsWithEpochs(rows: unknown): JobWithEpochs[] {
-  // In place: each row is the schema's own fresh copy, and copying its 38 columns once more
-  // (object rest and spread) cost more than all of the parse.
-  return jobWithEpochsRows.parse(rows).map((row) => Object.assign(row, specFieldOfText(row.spec)) as JobWithEpochs);
+export function toJobsWithEpochs(rows: readonly Row[]): JobWithEpochs[] {
+  return rows.map(toJobWithEpochs);
 }
