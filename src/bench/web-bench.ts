@@ -3,8 +3,11 @@
 // 2. The run page of a finished run with a 1,000,000-step history, until its loss curve is drawn.
 // 3. The live page with 20 running jobs whose charts get new steps every 250 ms (events published
 //    through Redis, as workers do): main-thread long tasks (> 50 ms) seen by PerformanceObserver.
-// Each figure is printed beside its target. BENCH_WEB_PARTS=2 runs part 2 alone.
+// Each figure is printed beside its target. `BENCH_WEB_ONLY=live` runs part 3 alone (no 10,000 runs or
+// long history to write first), for iterating on the live page. `BENCH_WEB_TRACE=<file>` writes the
+// live part's Chrome trace there, with paint and layout invalidations (it costs the page some CPU).
 import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import type { Browser, Page } from 'playwright-core';
 import { createJobReads } from '../api/job-reads.js';
@@ -27,7 +30,12 @@ const historySteps = Number(process.argv[2] ?? 1_000_000);
 const liveCharts = 20;
 const liveSeconds = 30;
 const tickMs = 250;
-const runPageOnly = process.env.BENCH_WEB_PARTS === '2';
+const liveOnly = process.env.BENCH_WEB_ONLY === 'live';
+const traceFile = process.env.BENCH_WEB_TRACE;
+const invalidationCategories = [
+  'disabled-by-default-devtools.timeline.invalidationTracking',
+  'disabled-by-default-devtools.timeline.frame',
+];
 
 function verdict(label: string, met: boolean, detail: string): void {
   console.log(`  ${met ? 'met   ' : 'MISSED'}  ${label}: ${detail}`);
@@ -181,9 +189,17 @@ async function watchTasks(browser: Browser, page: Page, seconds: number): Promis
       for (const entry of list.getEntries()) window.longTasks.push(entry.duration);
     }).observe({ type: 'longtask' });
   `);
-  await browser.startTracing(page, { categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline'] });
+  await browser.startTracing(page, {
+    categories: [
+      'devtools.timeline',
+      'disabled-by-default-devtools.timeline',
+      ...(traceFile ? invalidationCategories : []),
+    ],
+  });
   await page.waitForTimeout(seconds * 1000);
-  const trace = JSON.parse((await browser.stopTracing()).toString()) as { traceEvents: TraceEvent[] };
+  const traceText = (await browser.stopTracing()).toString();
+  if (traceFile) writeFileSync(traceFile, traceText);
+  const trace = JSON.parse(traceText) as { traceEvents: TraceEvent[] };
   const longTasks = await page.evaluate<number[]>('window.longTasks');
   const mainThreads = new Set(
     trace.traceEvents
@@ -227,6 +243,35 @@ function feedSteps(redisUrl: string, prefix: string, ids: string[]) {
   };
 }
 
+/** Parts 1 and 2: the runs page over 10,000 runs and the run page of a long history. */
+async function benchLoads(browser: Browser, base: string, databaseUrl: string, jobs: JobsRepository) {
+  let started = performance.now();
+  await insertRuns(databaseUrl);
+  console.log(`inserted ${format(runCount)} runs in ${format((performance.now() - started) / 1000, 1)} s`);
+  started = performance.now();
+  const longRun = await insertLongRun(jobs, historySteps);
+  // Its sample for the run page, stored as the API stores it when a run ends (its history warmer), so
+  // the first load below is what an API process that did not see the run end serves.
+  await createJobReads(jobs).warm(longRun, dashboardHistoryPoints);
+  console.log(`wrote a run of ${format(historySteps)} steps in ${format((performance.now() - started) / 1000, 1)} s\n`);
+
+  const runsPage = await benchLoad(
+    browser,
+    'runs page, first page of 20 rows',
+    `${base}/runs`,
+    "document.querySelectorAll('table.runs tbody tr').length === 20",
+    '/jobs?',
+  );
+  const runPage = await benchLoad(
+    browser,
+    `run page, ${format(historySteps)}-step history drawn`,
+    `${base}/runs/${longRun}`,
+    `Number(document.querySelector('.loss-chart')?.getAttribute('data-last-step')) === ${historySteps} && document.querySelector('.loss-chart canvas') !== null`,
+    '/history?',
+  );
+  return { runsPage, runPage };
+}
+
 const missing = chromiumMissing();
 if (missing) {
   console.error(missing);
@@ -240,47 +285,7 @@ const { base, stop } = await startServices(env, ['api']);
 const browser = await launchChromium();
 try {
   const jobs = createJobsRepository(prisma);
-  let started = performance.now();
-  if (!runPageOnly) await insertRuns(env.DATABASE_URL);
-  console.log(
-    `inserted ${format(runPageOnly ? 0 : runCount)} runs in ${format((performance.now() - started) / 1000, 1)} s`,
-  );
-  started = performance.now();
-  const longRun = await insertLongRun(jobs, historySteps);
-  // Its sample for the run page, stored as the API stores it when a run ends (its history warmer), so
-  // the first load below is what an API process that did not see the run end serves.
-  await createJobReads(jobs).warm(longRun, dashboardHistoryPoints);
-  console.log(`wrote a run of ${format(historySteps)} steps in ${format((performance.now() - started) / 1000, 1)} s\n`);
-
-  const loadRunPage = () =>
-    benchLoad(
-      browser,
-      `run page, ${format(historySteps)}-step history drawn`,
-      `${base}/runs/${longRun}`,
-      `Number(document.querySelector('.loss-chart')?.getAttribute('data-last-step')) === ${historySteps} && document.querySelector('.loss-chart canvas') !== null`,
-      '/history?',
-    );
-  if (runPageOnly) {
-    const runPage = await loadRunPage();
-    verdict(
-      `a ${format(historySteps)}-step run draws within 1 s`,
-      runPage.total <= 1000,
-      `median ${format(runPage.total)} ms (cold first load ${format(runPage.cold.total)} ms, ${format(runPage.cold.answered - runPage.cold.asked)} ms waiting)`,
-    );
-    // The finally below is skipped by exit: the same clean-up, first.
-    await browser.close();
-    await prisma.$disconnect();
-    await stop();
-    process.exit(0);
-  }
-  const runsPage = await benchLoad(
-    browser,
-    'runs page, first page of 20 rows',
-    `${base}/runs`,
-    "document.querySelectorAll('table.runs tbody tr').length === 20",
-    '/jobs?',
-  );
-  const runPage = await loadRunPage();
+  const loads = liveOnly ? null : await benchLoads(browser, base, env.DATABASE_URL, jobs);
 
   const running = await insertRunningJobs(jobs);
   const page = await browser.newPage({ viewport: { width: 1400, height: 1000 }, bypassCSP: true });
@@ -312,16 +317,19 @@ try {
   );
 
   console.log('targets:');
-  verdict(
-    'runs page with 10,000 runs shows its first page within 1 s',
-    runsPage.total <= 1000,
-    `median ${format(runsPage.total)} ms`,
-  );
-  verdict(
-    `a ${format(historySteps)}-step run draws within 1 s`,
-    runPage.total <= 1000,
-    `median ${format(runPage.total)} ms, of which ${format(runPage.answered - runPage.asked)} ms waiting for GET /jobs/:id/history?points=2000 (cold first load ${format(runPage.cold.total)} ms, ${format(runPage.cold.answered - runPage.cold.asked)} ms waiting)`,
-  );
+  if (loads) {
+    const { runsPage, runPage } = loads;
+    verdict(
+      'runs page with 10,000 runs shows its first page within 1 s',
+      runsPage.total <= 1000,
+      `median ${format(runsPage.total)} ms`,
+    );
+    verdict(
+      `a ${format(historySteps)}-step run draws within 1 s`,
+      runPage.total <= 1000,
+      `median ${format(runPage.total)} ms, of which ${format(runPage.answered - runPage.asked)} ms waiting for GET /jobs/:id/history?points=2000 (cold first load ${format(runPage.cold.total)} ms, ${format(runPage.cold.answered - runPage.cold.asked)} ms waiting)`,
+    );
+  }
   verdict(
     `${liveCharts} live charts updating every ${tickMs} ms: no main-thread task over 50 ms`,
     longest <= 50,

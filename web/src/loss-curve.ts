@@ -3,15 +3,23 @@ import { getJson, type EpochMetrics, type HistoryBody, type JobStatus, type Step
 import { historyUrl } from './history-url';
 import { followJob, type Connection } from './live';
 import { Ema } from './smoothing';
+import { halvePoints } from './thin-points';
 
-/** A job's loss curve in columns (uPlot's layout), with its smoothed copy kept up to date. */
+/**
+ * A job's loss curve in columns (uPlot's layout), with its smoothed copy kept up to date. With
+ * `maxPoints`, it never holds more: past that, older points are thinned, keeping the lowest and highest
+ * loss of each stretch, so a chart of a long run costs a bounded redraw and still shows every spike.
+ */
 export class LossCurve {
   readonly steps: number[] = [];
   readonly losses: number[] = [];
   smoothed: number[] = [];
   private ema: Ema;
 
-  constructor(private weight: number) {
+  constructor(
+    private weight: number,
+    private readonly maxPoints = Infinity,
+  ) {
     this.ema = new Ema(weight);
   }
 
@@ -27,8 +35,10 @@ export class LossCurve {
       this.losses.push(point.loss);
       this.smoothed.push(this.ema.next(point.loss));
     }
+    if (this.steps.length > this.maxPoints) halvePoints(this);
   }
 
+  /** Smooths the points held again (all of them, unless `maxPoints` thinned them). */
   setSmoothing(weight: number): void {
     this.weight = weight;
     this.ema = new Ema(weight);
@@ -50,6 +60,15 @@ export interface LiveCurve {
 interface LiveCurveEvents {
   onEpoch?(metrics: EpochMetrics): void;
   onStatus?(status: JobStatus, error: string | null): void;
+  /** Points the curve holds at most (see LossCurve); all of them when absent. */
+  maxPoints?: number;
+  /**
+   * Paces re-renders for new steps: `update` should run once, soon (a later call with the same key
+   * replaces an earlier one). Without it, every batch of steps re-renders at once.
+   */
+  schedule?: (key: object, update: () => void) => void;
+  /** Forgets what `schedule` was given for `key` (the curve is gone). */
+  unschedule?: (key: object) => void;
 }
 
 /**
@@ -63,7 +82,10 @@ export function useLiveCurve(
   smoothing: number,
   events: LiveCurveEvents = {},
 ): LiveCurve {
-  const curve = useRef(new LossCurve(smoothing)).current;
+  // Made once: the curve outlives renders, and a long history is not copied again on each.
+  const held = useRef<LossCurve | null>(null);
+  held.current ??= new LossCurve(smoothing, events.maxPoints);
+  const curve = held.current;
   const [version, setVersion] = useState(0);
   const [connection, setConnection] = useState<Connection>('closed');
   const [meta, setMeta] = useState({ downsampled: false, totalSteps: 0, error: null as string | null });
@@ -82,19 +104,25 @@ export function useLiveCurve(
     if (!history) return;
     let stopped = false;
     let stream: { stop(): void } | undefined;
+    const bump = () => setVersion((value) => value + 1);
+    const paced = () => {
+      const { schedule } = handlers.current;
+      if (schedule) schedule(curve, bump);
+      else bump();
+    };
     history.then(
       (body) => {
         if (stopped) return;
         curve.append(body.steps);
         setMeta({ downsampled: body.downsampling !== null, totalSteps: body.totalSteps, error: null });
-        setVersion((value) => value + 1);
+        paced();
         // Followed even when the job looked finished: if it ended after the history was read, the
         // stream sends the missing steps, then the final status, and closes.
         stream = followJob(jobId, curve.lastStep, {
           onConnection: setConnection,
           onSteps: (steps) => {
             curve.append(steps);
-            setVersion((value) => value + 1);
+            paced();
           },
           onEpoch: (metrics) => handlers.current.onEpoch?.(metrics),
           onStatus: (next, error) => handlers.current.onStatus?.(next, error),
@@ -105,6 +133,7 @@ export function useLiveCurve(
     return () => {
       stopped = true;
       stream?.stop();
+      handlers.current.unschedule?.(curve);
     };
   }, [jobId, history]);
 

@@ -1,4 +1,4 @@
-import { useEffect, useRef } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { cancelRedraw, scheduleRedraw } from './redraw';
@@ -47,6 +47,12 @@ export interface LineChartProps {
   data: uPlot.AlignedData;
   /** Bump to redraw after the arrays in `data` were changed in place. */
   version?: number;
+  /**
+   * Redraw as the component renders, in the same task, instead of in a coming frame: for callers that
+   * pace their renders themselves (the live page re-renders a few cards per frame), so a card's text
+   * and chart change together.
+   */
+  drawOnRender?: boolean;
   height?: number;
   legend?: boolean;
   logY?: boolean;
@@ -135,9 +141,16 @@ export function LineChart(props: LineChartProps) {
     // The plot is rebuilt only when its series change; data changes go through setData below.
   }, [shape]);
 
+  const drawOnRender = props.drawOnRender ?? false;
+  useLayoutEffect(() => {
+    const current = plot.current;
+    if (!current || !drawOnRender) return;
+    current.batch(() => current.setData(props.data));
+  }, [props.data, props.version]);
+
   useEffect(() => {
     const current = plot.current;
-    if (!current) return;
+    if (!current || drawOnRender) return;
     const data = props.data;
     // Drawn synchronously inside the frame's budget (batch commits at once instead of in a microtask).
     scheduleRedraw(current, () => current.batch(() => current.setData(data)));

@@ -2,15 +2,27 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import { getJson, type JobStatus, type RunList, type RunSummary } from '../api';
 import { ConnectionBadge } from '../components/badges';
 import { LineChart } from '../components/line-chart';
+import { cancelRedraw, scheduleRedraw } from '../components/redraw';
 import { integer, runName } from '../format';
 import { followAllJobs } from '../live';
 import { useLiveCurve } from '../loss-curve';
 import { Link } from '../router';
 import { usePermissions } from '../session';
 
+// A card's chart is a few hundred pixels wide: past this, older points are thinned (lows and highs kept),
+// so a redraw costs the same at step 1,000 and at step 1,000,000.
+const cardPoints = 1200;
+
 function LiveCard({ run }: { run: RunSummary }) {
   const [status, setStatus] = useState<JobStatus>(run.status);
-  const live = useLiveCurve(run.id, run.status, 0.6, { onStatus: (next) => setStatus(next) });
+  // New steps re-render a card (text and chart at once) in a coming frame, a few cards per frame, so 20
+  // cards whose steps arrive together do not all redraw, relayout and repaint in one frame.
+  const live = useLiveCurve(run.id, run.status, 0.6, {
+    onStatus: (next) => setStatus(next),
+    maxPoints: cardPoints,
+    schedule: scheduleRedraw,
+    unschedule: cancelRedraw,
+  });
   const { curve, version } = live;
   const data = useMemo(() => [curve.steps, curve.losses, curve.smoothed] as [number[], number[], number[]], [version]);
   return (
@@ -34,8 +46,9 @@ function LiveCard({ run }: { run: RunSummary }) {
         ]}
         data={data}
         version={version}
+        drawOnRender
       />
-      <p class="small muted">
+      <p class="small muted counters">
         {run.architecture} · step {integer(curve.lastStep)} · last loss {curve.losses.at(-1)?.toFixed(4) ?? '–'}
       </p>
     </article>
