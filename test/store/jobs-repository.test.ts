@@ -4,6 +4,7 @@ import {
   createCheckpointsRepository,
   createJobDeletionRepository,
   createEpochMetricsRepository,
+  createHistorySamplesRepository,
   createIdempotencyKeysRepository,
   createJobRecordsRepository,
   createJobsRepository,
@@ -33,6 +34,7 @@ describe('jobs repository', () => {
       createCheckpointsRepository,
       createIdempotencyKeysRepository,
       createJobDeletionRepository,
+      createHistorySamplesRepository,
     ].map((create) => Object.keys(create(database.prisma)));
     const names = parts.flat();
     expect(new Set(names).size).toBe(names.length);

@@ -341,6 +341,8 @@ describe.skipIf(missing !== null)('the dashboard in Chromium', () => {
   it('is usable at phone width', async () => {
     const { page, errors } = await openPage(`/runs/${finishedRuns[0]}`, 390);
     await page.locator('.loss-chart canvas').waitFor();
+    // The model's section last: its links and the call that loads the model are the widest text.
+    await page.locator('section[data-drawing]').waitFor();
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     expect(overflow).toBeLessThanOrEqual(1);
     await screenshot(page, 'run-phone');
