@@ -64,6 +64,8 @@ export async function dashboardRoutes(app: FastifyInstance, options: DashboardOp
     // File names carry a content hash: a changed file gets a new name, so these never go stale.
     maxAge: '365d',
     immutable: true,
+    // The build writes .br and .gz copies of each text file: sent as they are, not compressed again.
+    preCompressed: true,
     index: false,
     redirect: false,
   });

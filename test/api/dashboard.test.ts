@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { brotliDecompressSync, gunzipSync } from 'node:zlib';
+import { brotliCompressSync, brotliDecompressSync, gunzipSync } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
@@ -36,6 +36,8 @@ function appServing(dashboardRoot: string): FastifyInstance {
 }
 
 const script = `console.log(${JSON.stringify('the dashboard '.repeat(500))});`;
+// The build's brotli copy of an asset (see web/precompress.ts); different bytes, to tell it apart.
+const precompressed = brotliCompressSync(Buffer.from('/* the build compressed this copy */'));
 const runId = '5b0c6f1e-3a52-4c1e-9d8f-2f4b7a9e0c13';
 
 describe('the dashboard, served by the API', () => {
@@ -47,6 +49,8 @@ describe('the dashboard, served by the API', () => {
     mkdirSync(path.join(root, 'assets'));
     writeFileSync(path.join(root, 'index.html'), '<!doctype html><title>trainer</title><div id="app"></div>');
     writeFileSync(path.join(root, 'assets', 'index-AbC123.js'), script);
+    writeFileSync(path.join(root, 'assets', 'run-XyZ789.js'), script);
+    writeFileSync(path.join(root, 'assets', 'run-XyZ789.js.br'), precompressed);
     app = appServing(root);
     await app.ready();
   });
@@ -83,6 +87,20 @@ describe('the dashboard, served by the API', () => {
     expect(gunzipSync(gzip.rawPayload).toString()).toBe(script);
 
     expect((await app.inject({ method: 'GET', url: '/assets/missing-123.js' })).statusCode).toBe(404);
+  });
+
+  it("sends the build's compressed copy of an asset as it is, typed and cached as the asset", async () => {
+    const url = '/assets/run-XyZ789.js';
+    const brotli = await app.inject({ method: 'GET', url, headers: { 'accept-encoding': 'gzip, br' } });
+    expect(brotli.statusCode).toBe(200);
+    expect(brotli.headers['content-encoding']).toBe('br');
+    expect(brotli.headers['content-type']).toMatch(/javascript/);
+    expect(brotli.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+    expect(brotli.rawPayload.equals(precompressed)).toBe(true);
+    // Without a gzip copy, a gzip-only browser gets one compressed on the fly.
+    const gzip = await app.inject({ method: 'GET', url, headers: { 'accept-encoding': 'gzip' } });
+    expect(gzip.headers['content-encoding']).toBe('gzip');
+    expect(gunzipSync(gzip.rawPayload).toString()).toBe(script);
   });
 
   it('leaves the JSON API where it was, uncompressed and answering JSON', async () => {
