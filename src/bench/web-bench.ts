@@ -7,7 +7,7 @@
 // long history to write first), for iterating on the live page. `BENCH_WEB_TRACE=<file>` writes the
 // live part's Chrome trace there, with paint and layout invalidations (it costs the page some CPU).
 import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import type { Browser, Page } from 'playwright-core';
 import { createJobReads } from '../api/job-reads.js';
@@ -301,6 +301,9 @@ try {
   const points = await page.evaluate<string[]>(
     "[...document.querySelectorAll('.live-card')].map((card) => card.querySelector('.small')?.textContent ?? '')",
   );
+  // To look at: the cards as the feed left them (their curves thinned past the points a card holds).
+  mkdirSync('test-output', { recursive: true });
+  await page.screenshot({ path: 'test-output/bench-live.png' });
   await page.close();
   console.log(
     `live page: ${liveCharts} charts, ${format(feed.steps())} steps each over ${liveSeconds} s (a batch every ${tickMs} ms); e.g. "${points[0] ?? ''}"`,

@@ -11,7 +11,7 @@ import { usePermissions } from '../session';
 
 // A card's chart is a few hundred pixels wide: past this, older points are thinned (lows and highs kept),
 // so a redraw costs the same at step 1,000 and at step 1,000,000.
-const cardPoints = 1200;
+const cardPoints = 600;
 
 function LiveCard({ run }: { run: RunSummary }) {
   const [status, setStatus] = useState<JobStatus>(run.status);
