@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
-import { precompress } from './precompress.ts';
+import { precompress } from './precompress.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
