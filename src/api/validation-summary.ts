@@ -1,22 +1,10 @@
-import type { Job } from '../store/jobs-repository.js';
+import type { Job, JobOutcomeFields } from '../store/jobs-repository.js';
 
 /**
  * The validation figures, best epoch and early stop of a job, why it was cancelled when a rule did
  * it, and its sweep, as job views, runs and /compare show them.
  */
-export function validationSummaryOf(
-  job: Pick<
-    Job,
-    | 'finalValidationAccuracy'
-    | 'bestValidationAccuracy'
-    | 'bestEpoch'
-    | 'stoppedEarlyEpoch'
-    | 'stoppedEarlyReason'
-    | 'cancelReason'
-    | 'sweepId'
-    | 'sweepIndex'
-  >,
-) {
+export function validationSummaryOf(job: Pick<Job, JobOutcomeFields>) {
   return {
     finalValidationAccuracy: job.finalValidationAccuracy,
     bestValidationAccuracy: job.bestValidationAccuracy,

@@ -11,7 +11,7 @@ import { createStepHistoryRepository, type StepHistoryRepository } from './jobs/
 // One import path for everything the store says about jobs; each part also stands alone in jobs/.
 export type { JobStatus } from './generated/enums.js';
 export { jobStatuses, terminalStatuses, type TerminalStatus } from './jobs/sql.js';
-export type { EpochMetric, Job, JobSpecField, JobWithEpochs, NewJob } from './jobs/rows.js';
+export type { EpochMetric, Job, JobOutcomeFields, JobSpecField, JobWithEpochs, NewJob } from './jobs/rows.js';
 export {
   createJobRecordsRepository,
   type CancelResult,

@@ -24,6 +24,16 @@ export type JobSpecField = { spec: StoredJobSpec; specError: null } | { spec: nu
 /** A job as the store returns it. */
 export type Job = Omit<JobRow, 'spec'> & JobSpecField;
 export type JobWithEpochs = Job & { epochs: EpochMetric[] };
+/** A job's validation figures, best epoch, early stop, cancel reason and sweep: what its summaries show of them. */
+export type JobOutcomeFields =
+  | 'finalValidationAccuracy'
+  | 'bestValidationAccuracy'
+  | 'bestEpoch'
+  | 'stoppedEarlyEpoch'
+  | 'stoppedEarlyReason'
+  | 'cancelReason'
+  | 'sweepId'
+  | 'sweepIndex';
 
 /** A job to insert; a spec without a seed is stored with seed 0, the one it has always trained with. */
 export interface NewJob {

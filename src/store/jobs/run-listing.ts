@@ -2,7 +2,7 @@ import { queryRows, type PrismaClient } from '../database.js';
 import { Prisma } from '../generated/client.js';
 import type { JobStatus } from '../generated/enums.js';
 import type { RunSpec } from '../../domain/job-spec.js';
-import { runSpecOfText, type Job } from './rows.js';
+import { runSpecOfText, type Job, type JobOutcomeFields } from './rows.js';
 import {
   integer,
   integerArray,
@@ -52,14 +52,7 @@ export interface ListedRun extends Pick<
   | 'finalTestAccuracy'
   | 'bestTestAccuracy'
   | 'finalTestLoss'
-  | 'finalValidationAccuracy'
-  | 'bestValidationAccuracy'
-  | 'bestEpoch'
-  | 'stoppedEarlyEpoch'
-  | 'stoppedEarlyReason'
-  | 'cancelReason'
-  | 'sweepId'
-  | 'sweepIndex'
+  | JobOutcomeFields
   | 'durationMs'
   | 'backend'
 > {
