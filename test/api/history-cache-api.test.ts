@@ -1,31 +1,25 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { buildApp } from '../../src/api/app.js';
-import { createEventHub } from '../../src/api/event-hub.js';
 import { createHistoryCache, type HistoryCache } from '../../src/api/history-cache.js';
-import { warmFinishedHistories } from '../../src/api/history-warmer.js';
-import { createJobsService } from '../../src/api/jobs-service.js';
 import type { HistoryBody } from '../../src/api/schemas/history.js';
 import { dashboardHistoryPoints } from '../../src/domain/history-points.js';
-import { createEventPublisher, type PublishEvent } from '../../src/events/job-events.js';
-import { createRedis, type Redis } from '../../src/queue/redis.js';
-import { createJobsRepository, type JobsRepository } from '../../src/store/jobs-repository.js';
+import type { PublishEvent } from '../../src/events/job-events.js';
+import type { JobsRepository } from '../../src/store/jobs-repository.js';
 import { bearer, requiredAccess, testKeys } from '../helpers/access.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { queuePrefix, redisUrl, silentLogger } from '../helpers/env.js';
+import type { TestDatabase } from '../helpers/database.js';
+import { silentLogger } from '../helpers/env.js';
 import { insertFinishedRun } from '../helpers/fixtures.js';
-import { healthyChecks, idleQueue } from '../helpers/stand-ins.js';
+import { startHistoryApi, type HistoryApi } from '../helpers/history-api.js';
 
 // Finished runs' downsampled histories come from the API's cache, behind the same access check.
 describe('cached histories of finished runs', () => {
+  let api: HistoryApi;
   let database: TestDatabase;
-  let redis: Redis;
-  let subscriber: Redis;
-  let publish: PublishEvent;
   let repository: JobsRepository;
   let cache: HistoryCache;
   let app: FastifyInstance;
-  let stopWarming: () => Promise<void>;
+  let publish: PublishEvent;
+  let dropSteps: HistoryApi['dropSteps'];
   const key = { alice: '', bob: '', admin: '' };
 
   const history = (id: string, who: keyof typeof key, points = 300) =>
@@ -38,48 +32,18 @@ describe('cached histories of finished runs', () => {
     return id;
   }
 
-  /** Removes a job's steps behind the API's back: only a cached history still has them. */
-  const dropSteps = (id: string) => database.prisma.$executeRaw`DELETE FROM step_chunks WHERE job_id = ${id}::uuid`;
-
   beforeAll(async () => {
-    database = await createTestDatabase('history_cache');
-    const prefix = queuePrefix('history-cache');
-    redis = createRedis(redisUrl, 'client');
-    subscriber = createRedis(redisUrl, 'worker');
-    publish = createEventPublisher(redis, prefix, () => undefined);
-    repository = createJobsRepository(database.prisma);
     cache = createHistoryCache(16 * 1024 ** 2);
+    api = await startHistoryApi('history_cache', cache, ({ database, redis, prefix }) =>
+      requiredAccess(database.prisma, redis, prefix, silentLogger()),
+    );
+    ({ database, repository, app, publish, dropSteps } = api);
     const keys = testKeys(database.prisma);
     key.alice = (await keys.issue('alice', 'member')).key;
     key.bob = (await keys.issue('bob', 'member')).key;
     key.admin = (await keys.issue('root', 'admin')).key;
-    const jobs = createJobsService({
-      jobs: repository,
-      ...idleQueue,
-      maxParameters: 20_000_000,
-      maxJobMemoryBytes: 2 * 1024 ** 3,
-      logger: silentLogger(),
-      historyCache: cache,
-    });
-    const hub = createEventHub(subscriber, prefix);
-    stopWarming = await warmFinishedHistories(hub, (jobId) => jobs.warmHistory(jobId), silentLogger());
-    app = buildApp({
-      logger: silentLogger(),
-      bodyLimit: 1024 * 1024,
-      hub,
-      health: healthyChecks,
-      jobs,
-      access: requiredAccess(database.prisma, redis, prefix, silentLogger()),
-    });
-    await app.ready();
   });
-  afterAll(async () => {
-    await stopWarming?.();
-    await app?.close();
-    redis?.disconnect();
-    subscriber?.disconnect();
-    await database?.drop();
-  });
+  afterAll(() => api?.close());
 
   it('serves a finished run the same from the cache as from Postgres, and another owner still gets 404', async () => {
     const id = await aliceRun();

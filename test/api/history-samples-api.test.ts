@@ -1,31 +1,24 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { buildApp } from '../../src/api/app.js';
 import { lttb } from '../../src/api/downsample.js';
-import { createEventHub } from '../../src/api/event-hub.js';
 import { createHistoryCache } from '../../src/api/history-cache.js';
-import { warmFinishedHistories } from '../../src/api/history-warmer.js';
-import { createJobsService } from '../../src/api/jobs-service.js';
 import type { HistoryBody } from '../../src/api/schemas/history.js';
 import { dashboardHistoryPoints } from '../../src/domain/history-points.js';
-import { createEventPublisher, type PublishEvent } from '../../src/events/job-events.js';
-import { createRedis, type Redis } from '../../src/queue/redis.js';
-import { createJobsRepository, type JobsRepository } from '../../src/store/jobs-repository.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { queuePrefix, redisUrl, silentLogger } from '../helpers/env.js';
+import type { PublishEvent } from '../../src/events/job-events.js';
+import type { JobsRepository } from '../../src/store/jobs-repository.js';
+import type { TestDatabase } from '../helpers/database.js';
 import { insertFinishedRun } from '../helpers/fixtures.js';
-import { healthyChecks, idleQueue } from '../helpers/stand-ins.js';
+import { startHistoryApi, type HistoryApi } from '../helpers/history-api.js';
 
 // Finished runs' histories downsampled to the dashboard's points are stored in Postgres, so an API
 // process whose cache is empty (here: one that keeps none) answers the run page from one row.
 describe('stored samples of finished runs', () => {
+  let api: HistoryApi;
   let database: TestDatabase;
-  let redis: Redis;
-  let subscriber: Redis;
-  let publish: PublishEvent;
   let repository: JobsRepository;
   let app: FastifyInstance;
-  let stopWarming: () => Promise<void>;
+  let publish: PublishEvent;
+  let dropSteps: HistoryApi['dropSteps'];
 
   const history = (id: string, points = dashboardHistoryPoints) =>
     app.inject({ method: 'GET', url: `/jobs/${id}/history?points=${points}` });
@@ -39,37 +32,12 @@ describe('stored samples of finished runs', () => {
         SELECT points FROM history_samples WHERE job_id = ${id}::uuid ORDER BY points`
     ).map((row) => row.points);
 
-  /** Removes a job's steps behind the API's back: only a stored sample still has them. */
-  const dropSteps = (id: string) => database.prisma.$executeRaw`DELETE FROM step_chunks WHERE job_id = ${id}::uuid`;
-
   beforeAll(async () => {
-    database = await createTestDatabase('history_samples_api');
-    const prefix = queuePrefix('history-samples');
-    redis = createRedis(redisUrl, 'client');
-    subscriber = createRedis(redisUrl, 'worker');
-    publish = createEventPublisher(redis, prefix, () => undefined);
-    repository = createJobsRepository(database.prisma);
-    const jobs = createJobsService({
-      jobs: repository,
-      ...idleQueue,
-      maxParameters: 20_000_000,
-      maxJobMemoryBytes: 2 * 1024 ** 3,
-      logger: silentLogger(),
-      // Keeps nothing in memory: every read is a fresh process's first.
-      historyCache: createHistoryCache(0),
-    });
-    const hub = createEventHub(subscriber, prefix);
-    stopWarming = await warmFinishedHistories(hub, (jobId) => jobs.warmHistory(jobId), silentLogger());
-    app = buildApp({ logger: silentLogger(), bodyLimit: 1024 * 1024, hub, health: healthyChecks, jobs });
-    await app.ready();
+    // Keeps nothing in memory: every read is a fresh process's first.
+    api = await startHistoryApi('history_samples_api', createHistoryCache(0));
+    ({ database, repository, app, publish, dropSteps } = api);
   });
-  afterAll(async () => {
-    await stopWarming?.();
-    await app?.close();
-    redis?.disconnect();
-    subscriber?.disconnect();
-    await database?.drop();
-  });
+  afterAll(() => api?.close());
 
   it("stores a finished run's sample on its first read and answers from it the same bytes as computing it", async () => {
     const { id, steps } = await finishedRun();
