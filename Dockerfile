@@ -13,9 +13,9 @@ ARG NODE_IMAGE=node:24-bookworm-slim
 ARG CUDA_IMAGE=nvidia/cuda:11.8.0-cudnn8-runtime-ubuntu22.04
 
 # Named, so later stages can copy Node.js itself out of it (COPY --from takes no build arguments).
-FROM ${NODE_IMAGE} AS node
+FROM ${NODE_IMAGE} AS nodejs
 
-FROM node AS build
+FROM nodejs AS build
 WORKDIR /app
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ ca-certificates \
@@ -40,8 +40,8 @@ FROM ${CUDA_IMAGE} AS build-gpu
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ ca-certificates \
  && rm -rf /var/lib/apt/lists/*
-COPY --from=node /usr/local/bin/node /usr/local/bin/node
-COPY --from=node /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/npm
+COPY --from=nodejs /usr/local/bin/node /usr/local/bin/node
+COPY --from=nodejs /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/npm
 RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm
 WORKDIR /app
 COPY --from=build /app/package.json /app/package-lock.json ./
@@ -61,7 +61,7 @@ RUN npm install --no-save --omit=dev --no-audit --no-fund \
       console.log('tfjs-node-gpu binding:', binding);"
 
 # What the api and worker images share: the built app, its production dependencies, a non-root user.
-FROM node AS runtime
+FROM nodejs AS runtime
 # HOST also sets AUTH's default, which a worker's sweep driver follows for owners' quotas: the same everywhere.
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
@@ -84,7 +84,7 @@ ENV NODE_ENV=production \
     CUDA_CACHE_PATH=/tmp/cuda-cache
 RUN groupadd --gid 1000 node \
  && useradd --uid 1000 --gid node --create-home --shell /usr/sbin/nologin node
-COPY --from=node /usr/local/bin/node /usr/local/bin/node
+COPY --from=nodejs /usr/local/bin/node /usr/local/bin/node
 WORKDIR /app
 COPY --from=build /app/package.json ./package.json
 COPY --from=build-gpu /app/node_modules ./node_modules
