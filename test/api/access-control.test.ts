@@ -154,6 +154,7 @@ const denied: [number, number] = [401, 401];
 // Alice owns the jobs; the viewer and the owning member are alice's, the other member is bob's.
 const httpTable: HttpRow[] = [
   { method: 'GET', route: '/health', url: () => '/health', expected: [200, 200, 200, 200, 200, 200] },
+  { method: 'GET', route: '/health/live', url: () => '/health/live', expected: [200, 200, 200, 200, 200, 200] },
   { method: 'GET', route: '/openapi.json', url: () => '/openapi.json', expected: [200, 200, 200, 200, 200, 200] },
   { method: 'GET', route: '/whoami', url: () => '/whoami', expected: [...denied, 200, 200, 200, 200] },
   { method: 'GET', route: '/jobs', url: () => '/jobs', expected: [...denied, 200, 200, 200, 200] },

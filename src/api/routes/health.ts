@@ -1,6 +1,6 @@
 import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
 import { healthReport, type HealthChecks } from '../health.js';
-import { healthReport as healthSchema } from '../schemas/health.js';
+import { healthReport as healthSchema, liveness } from '../schemas/health.js';
 
 export const healthRoutes: FastifyPluginCallbackZod<{ checks: HealthChecks }> = (app, { checks }, done) => {
   app.get(
@@ -20,6 +20,21 @@ export const healthRoutes: FastifyPluginCallbackZod<{ checks: HealthChecks }> = 
       const report = await healthReport(checks);
       return reply.status(report.ok ? 200 : 503).send({ status: report.ok ? 'ok' : 'unavailable', ...report });
     },
+  );
+  app.get(
+    '/health/live',
+    {
+      // Probed every few seconds by every kubelet or Docker: a line per probe would drown the log.
+      logLevel: 'warn',
+      config: { access: 'public' },
+      schema: {
+        summary: 'Check that the server answers',
+        description:
+          'Asks nothing of Postgres or Redis, so it stays 200 while they are down (when /health says 503): for liveness probes, which restart a process that fails them.',
+        response: { 200: liveness },
+      },
+    },
+    () => ({ status: 'ok' as const }),
   );
   done();
 };

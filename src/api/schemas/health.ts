@@ -29,3 +29,5 @@ export const healthReport = z
   })
   .meta({ id: 'Health' });
 export type HealthReport = z.output<typeof healthReport>;
+
+export const liveness = z.object({ status: z.literal('ok') }).meta({ id: 'Liveness' });
