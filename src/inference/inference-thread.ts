@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../training/backend.js';
 import { loadLayersModelFromFiles } from '../training/model-artifact.js';
 import { ByteLru } from './byte-lru.js';
+import { imageInputs } from './image-rows.js';
 import type { InferenceResult, InferenceTask, Preprocessing } from './protocol.js';
 
 // Rows per predict call: on the wasm backend a 784-512-512-10 network runs batches of ~128 rows
@@ -59,10 +60,19 @@ function writeTopK(
   }
 }
 
-/** Predicts the topK classes of each row of `task.inputs` with the model of `task.key`. */
+/** The task's input values: as sent, or its images decoded; or why an image could not be. */
+function inputsOf(task: InferenceTask) {
+  return task.source.kind === 'values' ? { ok: true as const, inputs: task.source.inputs } : imageInputs(task.source);
+}
+
+/** Predicts the topK classes of each row of the task's inputs (or images) with the model of `task.key`. */
 export default async function infer(task: InferenceTask): Promise<InferenceResult> {
+  const source = inputsOf(task);
   const { model, built } = await modelFor(task);
   const classCount = (model.outputs[0]?.shape[1] as number | undefined) ?? 0;
+  if (!source.ok)
+    return { labels: new Int32Array(0), probabilities: new Float32Array(0), classCount, built, imageIssues: [source.issue] };
+  const inputs = source.inputs;
   const topK = Math.min(task.topK, classCount);
   const result: InferenceResult = {
     labels: new Int32Array(task.rows * topK),
@@ -70,10 +80,10 @@ export default async function infer(task: InferenceTask): Promise<InferenceResul
     classCount,
     built,
   };
-  preprocess(task.inputs, task.preprocessing);
+  preprocess(inputs, task.preprocessing);
   for (let firstRow = 0; firstRow < task.rows; firstRow += chunkRows) {
     const rows = Math.min(chunkRows, task.rows - firstRow);
-    const chunk = task.inputs.subarray(firstRow * task.features, (firstRow + rows) * task.features);
+    const chunk = inputs.subarray(firstRow * task.features, (firstRow + rows) * task.features);
     const probabilities = tf.tidy(() =>
       (model.predict(tf.tensor2d(chunk, [rows, task.features])) as tf.Tensor).dataSync(),
     ) as Float32Array;

@@ -1,10 +1,16 @@
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
+import {
+  defaultImagePreprocess,
+  imagePreprocesses,
+  takesMnistDigits,
+  type ImagePreprocess,
+} from '../domain/image-preprocessing.js';
 import { ByteLru } from './byte-lru.js';
-import { defaultImageLimits, packImages, type ImageLimits } from './images.js';
-import type { InferenceResult, InferenceTask, ModelFiles, Preprocessing } from './protocol.js';
-import { invalid, packInputs, type InputRange, type Packed, type PredictError } from './validation.js';
+import { checkImages, defaultImageLimits, type ImageLimits } from './images.js';
+import type { ImageRows, InferenceResult, InferenceTask, ModelFiles, Preprocessing, ValueRows } from './protocol.js';
+import { invalid, packInputs, type InputRange, type PredictError } from './validation.js';
 
 export type { ModelFiles, Preprocessing, PredictError };
 
@@ -19,10 +25,14 @@ export interface PredictorModel {
   classNames: readonly string[] | null;
 }
 
-/** An untrusted request body: exactly one of `inputs` (raw values) or `images` (base64 PNG/JPEG). */
+/**
+ * An untrusted request body: exactly one of `inputs` (raw values) or `images` (base64 PNG/JPEG), and
+ * for images how they become input (`preprocess`, by default `mnist` for 28x28 one-channel models).
+ */
 export interface PredictRequest {
   inputs?: unknown;
   images?: unknown;
+  preprocess?: unknown;
   topK?: unknown;
 }
 
@@ -70,40 +80,87 @@ function parseTopK(topK: unknown, classCount: number): number | PredictError {
   return invalid([{ path: 'topK', message: `must be an integer from 1 to ${classCount}` }]);
 }
 
-function packRequest(
-  model: PredictorModel,
-  request: PredictRequest,
-  options: Required<PredictorOptions<never>>,
-): Packed | Promise<Packed> {
-  const features = model.inputShape.reduce((product, dimension) => product * dimension, 1);
-  if ((request.inputs === undefined) === (request.images === undefined)) {
-    return {
-      ok: false as const,
-      error: invalid([{ path: '(body)', message: 'give exactly one of inputs or images' }]),
-    };
-  }
-  if (request.inputs !== undefined) return packInputs(request.inputs, features, options.inputRange, options.maxInputs);
-  const [height, width, channels = 1] = model.inputShape;
-  if (model.inputShape.length > 3 || height === undefined || width === undefined || channels !== 1) {
-    return { ok: false as const, error: invalid([{ path: 'images', message: 'this model does not take images' }]) };
-  }
-  return packImages(request.images, [height, width], options.maxInputs, options.imageLimits);
+/** A share of a request's rows for one thread, with the buffers that are handed over to it. */
+interface RowsPart {
+  rows: number;
+  source: ValueRows | ImageRows;
+  transfer: ArrayBuffer[];
+}
+
+type Parts = { ok: true; parts: RowsPart[]; rows: number } | { ok: false; error: PredictError };
+
+const refused = (path: string, message: string): Parts => ({ ok: false, error: invalid([{ path, message }]) });
+
+function parsePreprocess(model: PredictorModel, preprocess: unknown): ImagePreprocess | PredictError {
+  if (preprocess === undefined) return defaultImagePreprocess(model.inputShape);
+  if (!imagePreprocesses.includes(preprocess as ImagePreprocess))
+    return invalid([{ path: 'preprocess', message: `must be one of ${imagePreprocesses.join(', ')}` }]);
+  if (preprocess === 'mnist' && !takesMnistDigits(model.inputShape))
+    return invalid([{ path: 'preprocess', message: 'mnist is for models of 28x28 one-channel images' }]);
+  return preprocess as ImagePreprocess;
 }
 
 // Requests of at least this many rows per thread are split across the threads.
 const minRowsPerPart = 256;
 
-/** `packed`'s rows in up to `threads` parts of whole rows, each in its own buffer (it is handed over). */
-function splitRows(packed: Packed & { ok: true }, threads: number) {
-  const features = packed.values.length / packed.rows;
-  const parts = Math.max(1, Math.min(threads, Math.floor(packed.rows / minRowsPerPart)));
-  if (parts === 1) return [{ inputs: packed.values, rows: packed.rows, features }];
-  const rowsPerPart = Math.ceil(packed.rows / parts);
+/** `values`' rows in up to `threads` parts of whole rows, each in its own buffer (it is handed over). */
+function valueParts(values: Float32Array, rows: number, threads: number): RowsPart[] {
+  const features = values.length / rows;
+  const parts = Math.max(1, Math.min(threads, Math.floor(rows / minRowsPerPart)));
+  const rowsPerPart = Math.ceil(rows / parts);
   return Array.from({ length: parts }, (_, part) => {
     const first = part * rowsPerPart;
-    const rows = Math.min(rowsPerPart, packed.rows - first);
-    return { inputs: packed.values.slice(first * features, (first + rows) * features), rows, features };
+    const count = Math.min(rowsPerPart, rows - first);
+    const inputs = parts === 1 ? values : values.slice(first * features, (first + count) * features);
+    return { rows: count, source: { kind: 'values', inputs }, transfer: [inputs.buffer as ArrayBuffer] };
   });
+}
+
+/** The images in up to `threads` runs of about equal decoding work, each end to end in one buffer. */
+function imageParts(
+  images: Uint8Array[],
+  decodedBytes: number[],
+  threads: number,
+  shape: Pick<ImageRows, 'preprocess' | 'height' | 'width'>,
+): RowsPart[] {
+  const total = decodedBytes.reduce((sum, size) => sum + size, 0);
+  const parts: RowsPart[] = [];
+  const share = total / Math.min(threads, images.length);
+  let [first, work] = [0, 0];
+  for (let index = 0; index < images.length; index++) {
+    work += decodedBytes[index] as number;
+    if (index < images.length - 1 && work < share * (parts.length + 1)) continue;
+    const run = images.slice(first, index + 1);
+    const bytes = new Uint8Array(run.reduce((sum, image) => sum + image.length, 0));
+    const ends = new Uint32Array(run.length);
+    run.reduce((offset, image, position) => (bytes.set(image, offset), (ends[position] = offset + image.length)), 0);
+    const source: ImageRows = { kind: 'images', bytes, ends, firstIndex: first, ...shape };
+    parts.push({ rows: run.length, source, transfer: [bytes.buffer, ends.buffer] });
+    first = index + 1;
+  }
+  return parts;
+}
+
+/** The request's rows, validated, in parts for the threads; or what is wrong with it. */
+function requestParts(model: PredictorModel, request: PredictRequest, options: Required<PredictorOptions<never>>): Parts {
+  const features = model.inputShape.reduce((product, dimension) => product * dimension, 1);
+  if ((request.inputs === undefined) === (request.images === undefined))
+    return refused('(body)', 'give exactly one of inputs or images');
+  if (request.inputs !== undefined) {
+    if (request.preprocess !== undefined) return refused('preprocess', 'applies to images only');
+    const packed = packInputs(request.inputs, features, options.inputRange, options.maxInputs);
+    if (!packed.ok) return packed;
+    return { ok: true, parts: valueParts(packed.values, packed.rows, options.threads), rows: packed.rows };
+  }
+  const [height, width, channels = 1] = model.inputShape;
+  if (model.inputShape.length > 3 || height === undefined || width === undefined || channels !== 1)
+    return refused('images', 'this model does not take images');
+  const preprocess = parsePreprocess(model, request.preprocess);
+  if (typeof preprocess !== 'string') return { ok: false, error: preprocess };
+  const checked = checkImages(request.images, options.maxInputs, options.imageLimits);
+  if (!checked.ok) return checked;
+  const parts = imageParts(checked.images, checked.decodedBytes, options.threads, { preprocess, height, width });
+  return { ok: true, parts, rows: checked.images.length };
 }
 
 function joinResults(results: InferenceResult[]): InferenceResult {
@@ -196,23 +253,26 @@ export function createPredictor<M extends PredictorModel = PredictorModel>(optio
     async predict(model: M, request: PredictRequest): Promise<PredictOutcome> {
       const topK = parseTopK(request.topK, model.classCount);
       if (typeof topK !== 'number') return { ok: false, error: topK };
-      const packed: Packed = await packRequest(model, request, settings);
-      if (!packed.ok) return packed;
+      const split = requestParts(model, request, settings);
+      if (!split.ok) return split;
       const task = {
         key: model.key,
         files: await filesFor(model),
         preprocessing: model.preprocessing,
         topK,
         cacheBytes: settings.cacheBytes,
+        features: model.inputShape.reduce((product, dimension) => product * dimension, 1),
       };
       const results = await Promise.all(
-        splitRows(packed, settings.threads).map((part) =>
-          pool.run({ ...task, ...part }, { transferList: [part.inputs.buffer as ArrayBuffer] }),
+        split.parts.map(({ rows, source, transfer }) =>
+          pool.run({ ...task, rows, source }, { transferList: transfer }),
         ),
       );
       counters.threadBuilds += results.filter((result) => result.built).length;
+      const imageIssues = results.flatMap((result) => result.imageIssues ?? []);
+      if (imageIssues.length > 0) return { ok: false, error: invalid(imageIssues, 'the request has invalid images') };
       const result = joinResults(results);
-      return { ok: true, predictions: toPredictions(result, packed.rows, model) };
+      return { ok: true, predictions: toPredictions(result, split.rows, model) };
     },
 
     /** Loads from the store so far, models built in threads so far, and what the files cache holds. */
