@@ -46,7 +46,8 @@ function median(values: number[]): number {
 function borderMedian({ width, height, pixels }: GreyImage): number {
   const border: number[] = [];
   for (let x = 0; x < width; x++) border.push(pixels[x] as number, pixels[(height - 1) * width + x] as number);
-  for (let y = 1; y < height - 1; y++) border.push(pixels[y * width] as number, pixels[y * width + width - 1] as number);
+  for (let y = 1; y < height - 1; y++)
+    border.push(pixels[y * width] as number, pixels[y * width + width - 1] as number);
   return median(border);
 }
 

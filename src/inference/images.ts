@@ -21,7 +21,8 @@ export const defaultImageLimits: ImageLimits = {
 };
 
 /** A request's images, still encoded, each with the bytes it decodes to; or what is wrong with them. */
-export type CheckedImages = { ok: true; images: Uint8Array[]; decodedBytes: number[] } | { ok: false; error: PredictError };
+export type CheckedImages =
+  { ok: true; images: Uint8Array[]; decodedBytes: number[] } | { ok: false; error: PredictError };
 
 const base64Pattern = /^[A-Za-z0-9+/]*={0,2}$/;
 const dataUrlPrefix = /^data:image\/(?:png|jpeg);base64,/;
@@ -60,7 +61,11 @@ function tooLarge(issue: PredictIssue, limits: ImageLimits): PredictError {
  * format and declared size, and the bytes they decode to together, at most `limits.maxDecodedBytes`
  * (`images_too_large`, naming the first image past the limit, or `images` when only the sum is).
  */
-export function checkImages(images: unknown, maxInputs: number, limits: ImageLimits = defaultImageLimits): CheckedImages {
+export function checkImages(
+  images: unknown,
+  maxInputs: number,
+  limits: ImageLimits = defaultImageLimits,
+): CheckedImages {
   const listError = checkList('images', images, maxInputs);
   if (listError) return { ok: false, error: listError };
   const list = images as unknown[];

@@ -71,7 +71,13 @@ export default async function infer(task: InferenceTask): Promise<InferenceResul
   const { model, built } = await modelFor(task);
   const classCount = (model.outputs[0]?.shape[1] as number | undefined) ?? 0;
   if (!source.ok)
-    return { labels: new Int32Array(0), probabilities: new Float32Array(0), classCount, built, imageIssues: [source.issue] };
+    return {
+      labels: new Int32Array(0),
+      probabilities: new Float32Array(0),
+      classCount,
+      built,
+      imageIssues: [source.issue],
+    };
   const inputs = source.inputs;
   const topK = Math.min(task.topK, classCount);
   const result: InferenceResult = {

@@ -142,7 +142,11 @@ function imageParts(
 }
 
 /** The request's rows, validated, in parts for the threads; or what is wrong with it. */
-function requestParts(model: PredictorModel, request: PredictRequest, options: Required<PredictorOptions<never>>): Parts {
+function requestParts(
+  model: PredictorModel,
+  request: PredictRequest,
+  options: Required<PredictorOptions<never>>,
+): Parts {
   const features = model.inputShape.reduce((product, dimension) => product * dimension, 1);
   if ((request.inputs === undefined) === (request.images === undefined))
     return refused('(body)', 'give exactly one of inputs or images');

@@ -54,8 +54,7 @@ describe('checking images before they are decoded', () => {
       issues: [
         {
           path: 'images',
-          message:
-            'decode to 1200 bytes together, more than the limit of 1000; send fewer or smaller images a request',
+          message: 'decode to 1200 bytes together, more than the limit of 1000; send fewer or smaller images a request',
         },
       ],
     });
@@ -73,6 +72,8 @@ describe('checking images before they are decoded', () => {
     expect(checkImages([bomb], 10).ok).toBe(true);
     const two = checkImages([bomb, bomb], 10);
     expect(!two.ok && two.error.code).toBe('images_too_large');
-    expect(!two.ok && two.error.issues[0]?.message).toMatch(/268435456 bytes together, more than the limit of 134217728/);
+    expect(!two.ok && two.error.issues[0]?.message).toMatch(
+      /268435456 bytes together, more than the limit of 134217728/,
+    );
   });
 });
