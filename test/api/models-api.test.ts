@@ -166,7 +166,9 @@ describe('trained models over HTTP', () => {
     expect(answer.issues).toEqual([
       {
         path: 'images',
-        message: expect.stringMatching(/^decode to 268435456 bytes together, more than the limit of 134217728/) as string,
+        message: expect.stringMatching(
+          /^decode to 268435456 bytes together, more than the limit of 134217728/,
+        ) as string,
       },
     ]);
   });

@@ -20,7 +20,8 @@ function placed(digit: Uint8Array, size: number, left: number, top: number, widt
   const pixels = new Uint8Array(width * height);
   for (let y = 0; y < size; y++)
     for (let x = 0; x < size; x++)
-      pixels[(top + y) * width + left + x] = digit[Math.floor((y * side) / size) * side + Math.floor((x * side) / size)]!;
+      pixels[(top + y) * width + left + x] =
+        digit[Math.floor((y * side) / size) * side + Math.floor((x * side) / size)]!;
   return { width, height, pixels };
 }
 
@@ -126,7 +127,8 @@ describe('MNIST preprocessing of a picture', () => {
   it('is the default for 28x28 single-channel models only; resize leaves a 28x28 picture as it is', () => {
     expect(defaultImagePreprocess([28, 28, 1])).toBe('mnist');
     expect(defaultImagePreprocess([28, 28])).toBe('mnist');
-    for (const shape of [[8, 8, 1], [28, 28, 3], [784], [32, 32, 1]]) expect(defaultImagePreprocess(shape)).toBe('resize');
+    for (const shape of [[8, 8, 1], [28, 28, 3], [784], [32, 32, 1]])
+      expect(defaultImagePreprocess(shape)).toBe('resize');
     const digit = mnistTest(9);
     const same = preprocessImage({ width: side, height: side, pixels: digit }, 'resize', [side, side]);
     expect(same).toEqual(Uint8Array.from(digit));
