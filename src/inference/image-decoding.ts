@@ -15,9 +15,14 @@ export class UndecodableImage extends Error {}
  */
 function composite({ width, height, grey, alpha }: GreyAndAlpha): GreyImage {
   if (!alpha) return { width, height, pixels: grey };
-  let [opaque, opaqueGrey] = [0, 0];
-  for (let pixel = 0; pixel < grey.length; pixel++)
-    if ((alpha[pixel] as number) >= 128) [opaque, opaqueGrey] = [opaque + 1, opaqueGrey + (grey[pixel] as number)];
+  let [opaque, opaqueGrey, transparent] = [0, 0, false];
+  for (let pixel = 0; pixel < grey.length; pixel++) {
+    const cover = alpha[pixel] as number;
+    if (cover < 255) transparent = true;
+    if (cover >= 128) [opaque, opaqueGrey] = [opaque + 1, opaqueGrey + (grey[pixel] as number)];
+  }
+  // Most RGBA pictures are opaque throughout.
+  if (!transparent) return { width, height, pixels: grey };
   const background = opaque > 0 && opaqueGrey / opaque < 128 ? 255 : 0;
   for (let pixel = 0; pixel < grey.length; pixel++) {
     const cover = (alpha[pixel] as number) / 255;

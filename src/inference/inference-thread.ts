@@ -1,5 +1,6 @@
 // Entry point of an inference thread (run by piscina): the only place the predictor touches tensors,
 // so the API's event loop never runs a model.
+import os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../training/backend.js';
 import { loadLayersModelFromFiles } from '../training/model-artifact.js';
@@ -10,8 +11,16 @@ import type { InferenceResult, InferenceTask, Preprocessing } from './protocol.j
 // Rows per predict call: on the wasm backend a 784-512-512-10 network runs batches of ~128 rows
 // about twice as fast per row as batches of 1,000.
 const chunkRows = 128;
+// A nice value: below the event loop's (0), still above idle work (19).
+const inferencePriority = 10;
 
 await selectBackend('auto');
+
+// A large image takes a thread a second or more to decode; on a machine with as many cores as threads
+// the API's event loop would queue behind them. A lower priority lets it in first. On Linux each
+// thread has its own nice value and 0 names the calling thread; elsewhere it would be the whole process.
+// Only ever lowered (raising it needs privileges): a process started nicer stays as nice.
+if (process.platform === 'linux') os.setPriority(0, Math.max(os.getPriority(0), inferencePriority));
 
 let models: ByteLru<tf.LayersModel> | undefined;
 

@@ -113,28 +113,36 @@ function paeth(left: number, up: number, upLeft: number): number {
   return toUp <= toUpLeft ? up : upLeft;
 }
 
+/**
+ * Undoes one row's filter in place: `row` as stored, `above` the row above it already unfiltered (all
+ * zeros above the first). A Uint8Array keeps every sum modulo 256, as PNG's filters are defined.
+ * One plain loop a filter type: this runs over every byte of the image.
+ */
+function unfilterRow(filter: number, row: Uint8Array, above: Uint8Array, pixelBytes: number): void {
+  const length = row.length;
+  if (filter === 1)
+    for (let i = pixelBytes; i < length; i++) row[i] = (row[i] as number) + (row[i - pixelBytes] as number);
+  else if (filter === 2) for (let i = 0; i < length; i++) row[i] = (row[i] as number) + (above[i] as number);
+  else if (filter === 3) {
+    for (let i = 0; i < pixelBytes; i++) row[i] = (row[i] as number) + ((above[i] as number) >> 1);
+    for (let i = pixelBytes; i < length; i++)
+      row[i] = (row[i] as number) + (((row[i - pixelBytes] as number) + (above[i] as number)) >> 1);
+  } else if (filter === 4) {
+    for (let i = 0; i < pixelBytes; i++) row[i] = (row[i] as number) + (above[i] as number);
+    for (let i = pixelBytes; i < length; i++)
+      row[i] =
+        (row[i] as number) + paeth(row[i - pixelBytes] as number, above[i] as number, above[i - pixelBytes] as number);
+  } else if (filter !== 0) throw new PngFormatError(`unknown row filter ${filter}`);
+}
+
 /** Undoes the row filters of `rows` rows of `length` bytes from `start`, in place. */
 function unfilter(data: Uint8Array, start: number, rows: number, length: number, pixelBytes: number): void {
+  let above: Uint8Array = new Uint8Array(length);
   for (let row = 0; row < rows; row++) {
     const line = start + row * (length + 1) + 1;
-    // The row above, already unfiltered; the first row's is all zeros.
-    const above = row === 0 ? -1 : line - length - 1;
-    const up = (index: number) => (above < 0 ? 0 : (data[above + index] as number));
-    const left = (index: number) => (index < pixelBytes ? 0 : (data[line + index - pixelBytes] as number));
-    const upLeft = (index: number) =>
-      index < pixelBytes || above < 0 ? 0 : (data[above + index - pixelBytes] as number);
-    const predictors: Record<number, (index: number) => number> = {
-      1: left,
-      2: up,
-      3: (index) => (left(index) + up(index)) >> 1,
-      4: (index) => paeth(left(index), up(index), upLeft(index)),
-    };
-    const filter = data[line - 1] as number;
-    if (filter === 0) continue;
-    const predict = predictors[filter];
-    if (!predict) throw new PngFormatError(`unknown row filter ${filter}`);
-    // A Uint8Array keeps the sum modulo 256, as PNG's filters are defined.
-    for (let index = 0; index < length; index++) data[line + index] = (data[line + index] as number) + predict(index);
+    const current = data.subarray(line, line + length);
+    unfilterRow(data[line - 1] as number, current, above, pixelBytes);
+    above = current;
   }
 }
 
@@ -148,10 +156,71 @@ function sampleReader(data: Uint8Array, depth: number): (line: number, k: number
 
 const luma = (red: number, green: number, blue: number) => 0.299 * red + 0.587 * green + 0.114 * blue;
 
+/** Reads a pixel's grey or alpha (0..255) from the row starting at `line`, by column. */
+type PixelReader = (line: number, column: number) => number;
+
 /**
- * Writes the grey (and alpha) of every pixel of one pass. Samples are brought to 8 bits; a palette
- * index is looked up; tRNS makes a palette entry, or the one grey or colour it names, transparent.
+ * 8 and 16 bits a sample, without tRNS: the common case, read byte by byte (a 16-bit sample's high
+ * byte is its 8-bit value).
  */
+function wholeByteReaders(data: Uint8Array, format: PngFormat): { grey: PixelReader; alpha: PixelReader } {
+  const step = format.depth / 8;
+  const stride = format.samples * step;
+  const colour = format.colourType === 2 || format.colourType === 6;
+  const alphaAt = (format.samples - 1) * step;
+  return {
+    grey: colour
+      ? (line, column) => {
+          const at = line + column * stride;
+          return luma(data[at] as number, data[at + step] as number, data[at + 2 * step] as number);
+        }
+      : (line, column) => data[line + column * stride] as number,
+    alpha: (line, column) => data[line + column * stride + alphaAt] as number,
+  };
+}
+
+/** Any depth, palettes and tRNS: sample by sample, brought to 8 bits. */
+function sampleReaders(chunks: PngChunks, data: Uint8Array): { grey: PixelReader; alpha: PixelReader } {
+  const { format, palette, transparency } = chunks;
+  const sample = sampleReader(data, format.depth);
+  const toByte = (value: number) => (value * 255) / ((1 << format.depth) - 1);
+  const key = transparency && new DataView(transparency.buffer, transparency.byteOffset, transparency.byteLength);
+  const keyed = (line: number, k: number, samples: number) =>
+    key !== null &&
+    key.byteLength >= samples * 2 &&
+    Array.from({ length: samples }, (_, index) => sample(line, k + index) === key.getUint16(index * 2)).every(Boolean);
+  const n = format.samples;
+  if (format.colourType === 3) {
+    const entry = (line: number, column: number) => sample(line, column) * 3;
+    return {
+      grey: (line, column) =>
+        luma(
+          palette![entry(line, column)] ?? 0,
+          palette![entry(line, column) + 1] ?? 0,
+          palette![entry(line, column) + 2] ?? 0,
+        ),
+      alpha: (line, column) => transparency?.[sample(line, column)] ?? 255,
+    };
+  }
+  if (format.colourType === 0 || format.colourType === 4)
+    return {
+      grey: (line, column) => toByte(sample(line, column * n)),
+      alpha: (line, column) =>
+        format.colourType === 4 ? toByte(sample(line, column * n + 1)) : keyed(line, column * n, 1) ? 0 : 255,
+    };
+  return {
+    grey: (line, column) =>
+      luma(
+        toByte(sample(line, column * n)),
+        toByte(sample(line, column * n + 1)),
+        toByte(sample(line, column * n + 2)),
+      ),
+    alpha: (line, column) =>
+      format.colourType === 6 ? toByte(sample(line, column * n + 3)) : keyed(line, column * n, 3) ? 0 : 255,
+  };
+}
+
+/** Writes the grey (and alpha) of every pixel of one pass. */
 function writePixels(
   chunks: PngChunks,
   data: Uint8Array,
@@ -159,42 +228,17 @@ function writePixels(
   pass: ReturnType<typeof passesOf>[number],
   image: GreyAndAlpha,
 ) {
-  const { format, palette, transparency } = chunks;
-  const sample = sampleReader(data, format.depth);
-  const toByte =
-    format.depth === 16 ? (value: number) => value >> 8 : (value: number) => (value * 255) / ((1 << format.depth) - 1);
-  const view = transparency && new DataView(transparency.buffer, transparency.byteOffset, transparency.byteLength);
+  const { format } = chunks;
+  const wholeBytes = format.depth >= 8 && format.colourType !== 3 && chunks.transparency === null;
+  const read = wholeBytes ? wholeByteReaders(data, format) : sampleReaders(chunks, data);
   const length = rowBytes(format, pass.width);
+  const { grey, alpha } = image;
   for (let row = 0; row < pass.height; row++) {
     const line = start + row * (length + 1) + 1;
-    for (let column = 0; column < pass.width; column++) {
-      const pixel = (pass.y + row * pass.dy) * format.width + pass.x + column * pass.dx;
-      const k = column * format.samples;
-      let alpha = 255;
-      if (format.colourType === 3) {
-        const entry = sample(line, k);
-        image.grey[pixel] = luma(palette![entry * 3] ?? 0, palette![entry * 3 + 1] ?? 0, palette![entry * 3 + 2] ?? 0);
-        alpha = transparency?.[entry] ?? 255;
-      } else if (format.colourType === 0 || format.colourType === 4) {
-        const value = sample(line, k);
-        image.grey[pixel] = toByte(value);
-        if (format.colourType === 4) alpha = toByte(sample(line, k + 1));
-        else if (view && view.byteLength >= 2 && value === view.getUint16(0)) alpha = 0;
-      } else {
-        const [red, green, blue] = [sample(line, k), sample(line, k + 1), sample(line, k + 2)];
-        image.grey[pixel] = luma(toByte(red), toByte(green), toByte(blue));
-        if (format.colourType === 6) alpha = toByte(sample(line, k + 3));
-        else if (
-          view &&
-          view.byteLength >= 6 &&
-          red === view.getUint16(0) &&
-          green === view.getUint16(2) &&
-          blue === view.getUint16(4)
-        )
-          alpha = 0;
-      }
-      if (image.alpha) image.alpha[pixel] = alpha;
-    }
+    const first = (pass.y + row * pass.dy) * format.width + pass.x;
+    for (let column = 0; column < pass.width; column++) grey[first + column * pass.dx] = read.grey(line, column);
+    if (alpha)
+      for (let column = 0; column < pass.width; column++) alpha[first + column * pass.dx] = read.alpha(line, column);
   }
 }
 
@@ -207,7 +251,8 @@ export function decodePng(bytes: Uint8Array): GreyAndAlpha {
   let data: Buffer;
   try {
     // More than the header allows is refused as it inflates: a small file of zeros cannot fill memory.
-    data = zlib.inflateSync(chunks.compressed, { maxOutputLength: expected });
+    // One output buffer of the declared size: no pieces to join, half the memory at the peak.
+    data = zlib.inflateSync(chunks.compressed, { maxOutputLength: expected, chunkSize: Math.max(64, expected) });
   } catch (error) {
     throw new PngFormatError('its pixel data does not inflate to its declared size', { cause: error });
   }

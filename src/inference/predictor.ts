@@ -89,6 +89,8 @@ interface RowsPart {
 
 type Parts = { ok: true; parts: RowsPart[]; rows: number } | { ok: false; error: PredictError };
 
+const featuresOf = (model: PredictorModel) => model.inputShape.reduce((product, dimension) => product * dimension, 1);
+
 const refused = (path: string, message: string): Parts => ({ ok: false, error: invalid([{ path, message }]) });
 
 function parsePreprocess(model: PredictorModel, preprocess: unknown): ImagePreprocess | PredictError {
@@ -147,7 +149,7 @@ function requestParts(
   request: PredictRequest,
   options: Required<PredictorOptions<never>>,
 ): Parts {
-  const features = model.inputShape.reduce((product, dimension) => product * dimension, 1);
+  const features = featuresOf(model);
   if ((request.inputs === undefined) === (request.images === undefined))
     return refused('(body)', 'give exactly one of inputs or images');
   if (request.inputs !== undefined) {
@@ -203,6 +205,13 @@ function toPredictions(result: InferenceResult, rows: number, model: PredictorMo
     const className = model.classNames?.[label];
     return { label, ...(className === undefined ? {} : { className }), probabilities };
   });
+}
+
+/** The answers of a request's parts joined in order, or the images that could not be decoded. */
+function outcomeOf(results: InferenceResult[], rows: number, model: PredictorModel): PredictOutcome {
+  const imageIssues = results.flatMap((result) => result.imageIssues ?? []);
+  if (imageIssues.length > 0) return { ok: false, error: invalid(imageIssues, 'the request has invalid images') };
+  return { ok: true, predictions: toPredictions(joinResults(results), rows, model) };
 }
 
 function createPool(threadFile: string, threads: number) {
@@ -265,7 +274,7 @@ export function createPredictor<M extends PredictorModel = PredictorModel>(optio
         preprocessing: model.preprocessing,
         topK,
         cacheBytes: settings.cacheBytes,
-        features: model.inputShape.reduce((product, dimension) => product * dimension, 1),
+        features: featuresOf(model),
       };
       const results = await Promise.all(
         split.parts.map(({ rows, source, transfer }) =>
@@ -273,10 +282,7 @@ export function createPredictor<M extends PredictorModel = PredictorModel>(optio
         ),
       );
       counters.threadBuilds += results.filter((result) => result.built).length;
-      const imageIssues = results.flatMap((result) => result.imageIssues ?? []);
-      if (imageIssues.length > 0) return { ok: false, error: invalid(imageIssues, 'the request has invalid images') };
-      const result = joinResults(results);
-      return { ok: true, predictions: toPredictions(result, split.rows, model) };
+      return outcomeOf(results, split.rows, model);
     },
 
     /** Loads from the store so far, models built in threads so far, and what the files cache holds. */

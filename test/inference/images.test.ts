@@ -67,7 +67,7 @@ describe('checking images before they are decoded', () => {
     ]);
   });
 
-  it('lets one 4096 x 4096 16-bit RGBA PNG through by default, and refuses two', async () => {
+  it('lets one 4096 x 4096 16-bit RGBA PNG through by default, and refuses two', () => {
     const bomb = base64(largest);
     expect(checkImages([bomb], 10).ok).toBe(true);
     const two = checkImages([bomb, bomb], 10);

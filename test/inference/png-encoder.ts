@@ -41,7 +41,7 @@ export function encodePng(picture: PngPicture): Buffer {
   const rowSamples = picture.width * samples;
   const pixelBytes = Math.max(1, (samples * picture.bitDepth) / 8);
   const filtered: Buffer[] = [];
-  let previous = Buffer.alloc(Math.ceil((rowSamples * picture.bitDepth) / 8));
+  let previous: Buffer = Buffer.alloc(Math.ceil((rowSamples * picture.bitDepth) / 8));
   for (let row = 0; row < picture.height; row++) {
     const current = packRow(picture.samples.slice(row * rowSamples, (row + 1) * rowSamples), picture.bitDepth);
     const filter = row % 5;
