@@ -1,6 +1,6 @@
 // `npm run bench:predict-images [-- --seconds 15 --clients 4 --baseline <other checkout>/dist/main/api.js]`:
 // whether image predictions starve the rest of the API. An API process of its own (2 inference
-// threads) serves a stored 784-512-512-10 model; this process measures GET /jobs/:id and one of the
+// threads, its default decoder thread) serves a stored 784-512-512-10 model; this process measures GET /jobs/:id and one of the
 // dashboard's files at a steady rate (open loop), first alone, then while `clients` clients each send,
 // over and over, the largest image request PREDICT_MAX_DECODED_BYTES allows (one 4096x4096 16-bit
 // RGBA PNG: 128 MiB decoded). Prints p50/p99/max of both phases, the image requests' latency, the
@@ -93,7 +93,9 @@ async function eventLoopDelay(base: string): Promise<{ p99: number; max: number 
   const response = await fetch(`${base}/metrics`);
   if (!response.ok) return null;
   const text = await response.text();
-  const seconds = (name: string) => Number(new RegExp(`^${name} ([0-9.e+-]+)`, 'm').exec(text)?.[1] ?? NaN);
+  // Series carry labels (process="api").
+  const seconds = (name: string) =>
+    Number(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+-]+)`, 'm').exec(text)?.[1] ?? NaN);
   return {
     p99: seconds('nodejs_eventloop_lag_p99_seconds') * 1000,
     max: seconds('nodejs_eventloop_lag_max_seconds') * 1000,

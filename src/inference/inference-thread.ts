@@ -1,26 +1,16 @@
 // Entry point of an inference thread (run by piscina): the only place the predictor touches tensors,
 // so the API's event loop never runs a model.
-import os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../training/backend.js';
 import { loadLayersModelFromFiles } from '../training/model-artifact.js';
 import { ByteLru } from './byte-lru.js';
-import { imageInputs } from './image-rows.js';
 import type { InferenceResult, InferenceTask, Preprocessing } from './protocol.js';
 
 // Rows per predict call: on the wasm backend a 784-512-512-10 network runs batches of ~128 rows
 // about twice as fast per row as batches of 1,000.
 const chunkRows = 128;
-// A nice value: below the event loop's (0), still above idle work (19).
-const inferencePriority = 10;
 
 await selectBackend('auto');
-
-// A large image takes a thread a second or more to decode; on a machine with as many cores as threads
-// the API's event loop would queue behind them. A lower priority lets it in first. On Linux each
-// thread has its own nice value and 0 names the calling thread; elsewhere it would be the whole process.
-// Only ever lowered (raising it needs privileges): a process started nicer stays as nice.
-if (process.platform === 'linux') os.setPriority(0, Math.max(os.getPriority(0), inferencePriority));
 
 let models: ByteLru<tf.LayersModel> | undefined;
 
@@ -69,25 +59,10 @@ function writeTopK(
   }
 }
 
-/** The task's input values: as sent, or its images decoded; or why an image could not be. */
-function inputsOf(task: InferenceTask) {
-  return task.source.kind === 'values' ? { ok: true as const, inputs: task.source.inputs } : imageInputs(task.source);
-}
-
-/** Predicts the topK classes of each row of the task's inputs (or images) with the model of `task.key`. */
+/** Predicts the topK classes of each row of `task.inputs` with the model of `task.key`. */
 export default async function infer(task: InferenceTask): Promise<InferenceResult> {
-  const source = inputsOf(task);
   const { model, built } = await modelFor(task);
   const classCount = (model.outputs[0]?.shape[1] as number | undefined) ?? 0;
-  if (!source.ok)
-    return {
-      labels: new Int32Array(0),
-      probabilities: new Float32Array(0),
-      classCount,
-      built,
-      imageIssues: [source.issue],
-    };
-  const inputs = source.inputs;
   const topK = Math.min(task.topK, classCount);
   const result: InferenceResult = {
     labels: new Int32Array(task.rows * topK),
@@ -95,10 +70,10 @@ export default async function infer(task: InferenceTask): Promise<InferenceResul
     classCount,
     built,
   };
-  preprocess(inputs, task.preprocessing);
+  preprocess(task.inputs, task.preprocessing);
   for (let firstRow = 0; firstRow < task.rows; firstRow += chunkRows) {
     const rows = Math.min(chunkRows, task.rows - firstRow);
-    const chunk = inputs.subarray(firstRow * task.features, (firstRow + rows) * task.features);
+    const chunk = task.inputs.subarray(firstRow * task.features, (firstRow + rows) * task.features);
     const probabilities = tf.tidy(() =>
       (model.predict(tf.tensor2d(chunk, [rows, task.features])) as tf.Tensor).dataSync(),
     ) as Float32Array;

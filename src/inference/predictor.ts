@@ -8,9 +8,10 @@ import {
   type ImagePreprocess,
 } from '../domain/image-preprocessing.js';
 import { ByteLru } from './byte-lru.js';
+import { createImageDecoder, type ImageDecoder } from './image-decoder.js';
 import { checkImages, defaultImageLimits, type ImageLimits } from './images.js';
-import type { ImageRows, InferenceResult, InferenceTask, ModelFiles, Preprocessing, ValueRows } from './protocol.js';
-import { invalid, packInputs, type InputRange, type PredictError } from './validation.js';
+import type { InferenceResult, InferenceTask, ModelFiles, Preprocessing } from './protocol.js';
+import { invalid, packInputs, type InputRange, type Packed, type PredictError } from './validation.js';
 
 export type { ModelFiles, Preprocessing, PredictError };
 
@@ -56,15 +57,18 @@ export interface PredictorOptions<M extends PredictorModel = PredictorModel> {
   maxInputs?: number;
   inputRange?: InputRange;
   imageLimits?: ImageLimits;
+  /** Image decoder threads, apart from the inference threads (1 unless told). */
+  decodeThreads?: number;
   threadFile?: string;
+  decodeThreadFile?: string;
 }
 
 // Threads run compiled JavaScript; from sources (tests, tsx) use the build in dist/.
-function defaultThreadFile(): string {
+function defaultThreadFile(name: 'inference-thread' | 'decode-thread'): string {
   const here = fileURLToPath(import.meta.url);
   if (here.endsWith('.ts'))
-    return here.replace(/[\\/]src[\\/]inference[\\/]predictor\.ts$/, '/dist/inference/inference-thread.js');
-  return fileURLToPath(new URL('./inference-thread.js', import.meta.url));
+    return here.replace(/[\\/]src[\\/]inference[\\/]predictor\.ts$/, `/dist/inference/${name}.js`);
+  return fileURLToPath(new URL(`./${name}.js`, import.meta.url));
 }
 
 // Copied once into shared memory, so handing the files to any thread copies nothing.
@@ -80,18 +84,9 @@ function parseTopK(topK: unknown, classCount: number): number | PredictError {
   return invalid([{ path: 'topK', message: `must be an integer from 1 to ${classCount}` }]);
 }
 
-/** A share of a request's rows for one thread, with the buffers that are handed over to it. */
-interface RowsPart {
-  rows: number;
-  source: ValueRows | ImageRows;
-  transfer: ArrayBuffer[];
-}
-
-type Parts = { ok: true; parts: RowsPart[]; rows: number } | { ok: false; error: PredictError };
-
 const featuresOf = (model: PredictorModel) => model.inputShape.reduce((product, dimension) => product * dimension, 1);
 
-const refused = (path: string, message: string): Parts => ({ ok: false, error: invalid([{ path, message }]) });
+const refused = (path: string, message: string): Packed => ({ ok: false, error: invalid([{ path, message }]) });
 
 function parsePreprocess(model: PredictorModel, preprocess: unknown): ImagePreprocess | PredictError {
   if (preprocess === undefined) return defaultImagePreprocess(model.inputShape);
@@ -102,62 +97,13 @@ function parsePreprocess(model: PredictorModel, preprocess: unknown): ImagePrepr
   return preprocess as ImagePreprocess;
 }
 
-// Requests of at least this many rows per thread are split across the threads.
-const minRowsPerPart = 256;
-
-/** `values`' rows in up to `threads` parts of whole rows, each in its own buffer (it is handed over). */
-function valueParts(values: Float32Array, rows: number, threads: number): RowsPart[] {
-  const features = values.length / rows;
-  const parts = Math.max(1, Math.min(threads, Math.floor(rows / minRowsPerPart)));
-  const rowsPerPart = Math.ceil(rows / parts);
-  return Array.from({ length: parts }, (_, part) => {
-    const first = part * rowsPerPart;
-    const count = Math.min(rowsPerPart, rows - first);
-    const inputs = parts === 1 ? values : values.slice(first * features, (first + count) * features);
-    return { rows: count, source: { kind: 'values', inputs }, transfer: [inputs.buffer as ArrayBuffer] };
-  });
-}
-
-/** The images in up to `threads` runs of about equal decoding work, each end to end in one buffer. */
-function imageParts(
-  images: Uint8Array[],
-  decodedBytes: number[],
-  threads: number,
-  shape: Pick<ImageRows, 'preprocess' | 'height' | 'width'>,
-): RowsPart[] {
-  const total = decodedBytes.reduce((sum, size) => sum + size, 0);
-  const parts: RowsPart[] = [];
-  const share = total / Math.min(threads, images.length);
-  let [first, work] = [0, 0];
-  for (let index = 0; index < images.length; index++) {
-    work += decodedBytes[index] as number;
-    if (index < images.length - 1 && work < share * (parts.length + 1)) continue;
-    const run = images.slice(first, index + 1);
-    const bytes = new Uint8Array(run.reduce((sum, image) => sum + image.length, 0));
-    const ends = new Uint32Array(run.length);
-    run.reduce((offset, image, position) => (bytes.set(image, offset), (ends[position] = offset + image.length)), 0);
-    const source: ImageRows = { kind: 'images', bytes, ends, firstIndex: first, ...shape };
-    parts.push({ rows: run.length, source, transfer: [bytes.buffer, ends.buffer] });
-    first = index + 1;
-  }
-  return parts;
-}
-
-/** The request's rows, validated, in parts for the threads; or what is wrong with it. */
-function requestParts(
+/** The request's images checked, then decoded to model input on the decoder threads. */
+async function packImages(
   model: PredictorModel,
   request: PredictRequest,
   options: Required<PredictorOptions<never>>,
-): Parts {
-  const features = featuresOf(model);
-  if ((request.inputs === undefined) === (request.images === undefined))
-    return refused('(body)', 'give exactly one of inputs or images');
-  if (request.inputs !== undefined) {
-    if (request.preprocess !== undefined) return refused('preprocess', 'applies to images only');
-    const packed = packInputs(request.inputs, features, options.inputRange, options.maxInputs);
-    if (!packed.ok) return packed;
-    return { ok: true, parts: valueParts(packed.values, packed.rows, options.threads), rows: packed.rows };
-  }
+  decoder: ImageDecoder,
+): Promise<Packed> {
   const [height, width, channels = 1] = model.inputShape;
   if (model.inputShape.length > 3 || height === undefined || width === undefined || channels !== 1)
     return refused('images', 'this model does not take images');
@@ -165,8 +111,37 @@ function requestParts(
   if (typeof preprocess !== 'string') return { ok: false, error: preprocess };
   const checked = checkImages(request.images, options.maxInputs, options.imageLimits);
   if (!checked.ok) return checked;
-  const parts = imageParts(checked.images, checked.decodedBytes, options.threads, { preprocess, height, width });
-  return { ok: true, parts, rows: checked.images.length };
+  return decoder.decode(checked.images, checked.decodedBytes, { preprocess, height, width });
+}
+
+/** The request's raw values, validated, or its images decoded; or what is wrong with it. */
+function packRequest(
+  model: PredictorModel,
+  request: PredictRequest,
+  options: Required<PredictorOptions<never>>,
+  decoder: ImageDecoder,
+): Packed | Promise<Packed> {
+  if ((request.inputs === undefined) === (request.images === undefined))
+    return refused('(body)', 'give exactly one of inputs or images');
+  if (request.inputs === undefined) return packImages(model, request, options, decoder);
+  if (request.preprocess !== undefined) return refused('preprocess', 'applies to images only');
+  return packInputs(request.inputs, featuresOf(model), options.inputRange, options.maxInputs);
+}
+
+// Requests of at least this many rows per thread are split across the threads.
+const minRowsPerPart = 256;
+
+/** `packed`'s rows in up to `threads` parts of whole rows, each in its own buffer (it is handed over). */
+function splitRows(packed: Packed & { ok: true }, threads: number) {
+  const features = packed.values.length / packed.rows;
+  const parts = Math.max(1, Math.min(threads, Math.floor(packed.rows / minRowsPerPart)));
+  if (parts === 1) return [{ inputs: packed.values, rows: packed.rows, features }];
+  const rowsPerPart = Math.ceil(packed.rows / parts);
+  return Array.from({ length: parts }, (_, part) => {
+    const first = part * rowsPerPart;
+    const rows = Math.min(rowsPerPart, packed.rows - first);
+    return { inputs: packed.values.slice(first * features, (first + rows) * features), rows, features };
+  });
 }
 
 function joinResults(results: InferenceResult[]): InferenceResult {
@@ -207,13 +182,6 @@ function toPredictions(result: InferenceResult, rows: number, model: PredictorMo
   });
 }
 
-/** The answers of a request's parts joined in order, or the images that could not be decoded. */
-function outcomeOf(results: InferenceResult[], rows: number, model: PredictorModel): PredictOutcome {
-  const imageIssues = results.flatMap((result) => result.imageIssues ?? []);
-  if (imageIssues.length > 0) return { ok: false, error: invalid(imageIssues, 'the request has invalid images') };
-  return { ok: true, predictions: toPredictions(joinResults(results), rows, model) };
-}
-
 function createPool(threadFile: string, threads: number) {
   return new Piscina<InferenceTask, InferenceResult>({
     filename: threadFile,
@@ -235,10 +203,13 @@ export function createPredictor<M extends PredictorModel = PredictorModel>(optio
     maxInputs: 1000,
     inputRange: { min: 0, max: 255 },
     imageLimits: defaultImageLimits,
-    threadFile: defaultThreadFile(),
+    decodeThreads: 1,
+    threadFile: defaultThreadFile('inference-thread'),
+    decodeThreadFile: defaultThreadFile('decode-thread'),
     ...options,
   };
   const pool = createPool(settings.threadFile, settings.threads);
+  const decoder = createImageDecoder(settings.decodeThreadFile, settings.decodeThreads);
   const files = new ByteLru<ModelFiles>(settings.cacheBytes);
   const loading = new Map<string, Promise<ModelFiles>>();
   const counters = { loads: 0, threadBuilds: 0 };
@@ -266,23 +237,23 @@ export function createPredictor<M extends PredictorModel = PredictorModel>(optio
     async predict(model: M, request: PredictRequest): Promise<PredictOutcome> {
       const topK = parseTopK(request.topK, model.classCount);
       if (typeof topK !== 'number') return { ok: false, error: topK };
-      const split = requestParts(model, request, settings);
-      if (!split.ok) return split;
+      const packed = await packRequest(model, request, settings, decoder);
+      if (!packed.ok) return packed;
       const task = {
         key: model.key,
         files: await filesFor(model),
         preprocessing: model.preprocessing,
         topK,
         cacheBytes: settings.cacheBytes,
-        features: featuresOf(model),
       };
       const results = await Promise.all(
-        split.parts.map(({ rows, source, transfer }) =>
-          pool.run({ ...task, rows, source }, { transferList: transfer }),
+        splitRows(packed, settings.threads).map((part) =>
+          pool.run({ ...task, ...part }, { transferList: [part.inputs.buffer as ArrayBuffer] }),
         ),
       );
       counters.threadBuilds += results.filter((result) => result.built).length;
-      return outcomeOf(results, split.rows, model);
+      const result = joinResults(results);
+      return { ok: true, predictions: toPredictions(result, packed.rows, model) };
     },
 
     /** Loads from the store so far, models built in threads so far, and what the files cache holds. */
@@ -290,7 +261,9 @@ export function createPredictor<M extends PredictorModel = PredictorModel>(optio
       return { ...counters, cachedFiles: files.size, cachedFileBytes: files.bytes, threads: settings.threads };
     },
 
-    close: () => pool.destroy(),
+    close: async () => {
+      await Promise.all([pool.destroy(), decoder.close()]);
+    },
   };
 }
 

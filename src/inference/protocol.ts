@@ -1,4 +1,4 @@
-// Messages between the predictor (API side) and its inference threads.
+// Messages between the predictor (API side) and its threads: inference threads and image decoders.
 import type { ImagePreprocess } from '../domain/image-preprocessing.js';
 import type { PredictIssue } from './validation.js';
 
@@ -15,35 +15,15 @@ export interface ModelFiles {
   weights: Uint8Array;
 }
 
-/** Raw values, `rows` x `features`, row-major; preprocessed in the thread (the buffer is handed over). */
-export interface ValueRows {
-  kind: 'values';
-  inputs: Float32Array;
-}
-
-/**
- * Encoded PNG or JPEG images, one a row, end to end in `bytes` (handed over), image `i` ending at
- * `ends[i]`; decoded and made the model's `[height, width]` grey input in the thread.
- */
-export interface ImageRows {
-  kind: 'images';
-  bytes: Uint8Array;
-  ends: Uint32Array;
-  /** The request's index of the first image here, so problems name the image the client sent. */
-  firstIndex: number;
-  preprocess: ImagePreprocess;
-  height: number;
-  width: number;
-}
-
 export interface InferenceTask {
   /** The model's content hash; threads cache loaded models under it. */
   key: string;
   /** The model's files, in shared memory (posting them to a thread copies nothing). */
   files: ModelFiles;
+  /** Raw values, `rows` x `features`, row-major; preprocessed in the thread (the buffer is handed over). */
+  inputs: Float32Array;
   rows: number;
   features: number;
-  source: ValueRows | ImageRows;
   preprocessing: Preprocessing;
   topK: number;
   /** Bound of the thread's cache of loaded models, in bytes of weights. */
@@ -58,6 +38,21 @@ export interface InferenceResult {
   classCount: number;
   /** Whether this task had to build the model in its thread (a cache miss there). */
   built: boolean;
-  /** Images that could not be decoded (nothing was predicted then). */
-  imageIssues?: PredictIssue[];
 }
+
+/**
+ * Encoded PNG or JPEG images for a decoder thread, end to end in `bytes` (handed over), image `i`
+ * ending at `ends[i]`; each becomes the model's `[height, width]` grey input as `preprocess` says.
+ */
+export interface DecodeTask {
+  bytes: Uint8Array;
+  ends: Uint32Array;
+  /** The request's index of the first image here, so a problem names the image the client sent. */
+  firstIndex: number;
+  preprocess: ImagePreprocess;
+  height: number;
+  width: number;
+}
+
+/** Grey values 0..255, one row of `height` x `width` an image (handed back); or the first undecodable image. */
+export type DecodeResult = { ok: true; inputs: Float32Array } | { ok: false; issue: PredictIssue };

@@ -242,6 +242,7 @@ function modelsService(config: Config, prisma: PrismaClient, repository: JobsRep
       cacheBytes: config.MODEL_CACHE_BYTES,
       threads: config.PREDICT_THREADS,
       imageLimits: { ...defaultImageLimits, maxDecodedBytes: config.PREDICT_MAX_DECODED_BYTES },
+      decodeThreads: config.PREDICT_DECODE_THREADS,
     }));
   const service = createModelsService({
     jobs: repository,

@@ -277,4 +277,13 @@ describe('predictor', () => {
       rmSync(folder, { recursive: true });
     }
   });
+
+  it('answers a prediction from inputs while the largest allowed image is still being decoded', async () => {
+    const largest = (await pngBomb(4096, 4096, { colourType: 6, bitDepth: 16 })).toString('base64');
+    const answered: string[] = [];
+    const image = predictor.predict(modelOf('a'), { images: [largest] }).then(() => answered.push('image'));
+    const inputs = predictor.predict(modelOf('a'), { inputs: rawInputs(1, 2) }).then(() => answered.push('inputs'));
+    await Promise.all([image, inputs]);
+    expect(answered).toEqual(['inputs', 'image']);
+  });
 });
