@@ -192,13 +192,9 @@ function createPool(threadFile: string, threads: number) {
   });
 }
 
-/**
- * Predictions in a pool of inference threads. Model files are loaded once per key (concurrent
- * requests share the load) and kept in a byte-bounded LRU; each thread keeps the models it built in
- * another. Input problems come back as a `PredictError` value; infrastructure failures reject.
- */
-export function createPredictor<M extends PredictorModel = PredictorModel>(options: PredictorOptions<M>) {
-  const settings: Required<PredictorOptions<M>> = {
+/** `options` with a default for everything left out. */
+function withDefaults<M extends PredictorModel>(options: PredictorOptions<M>): Required<PredictorOptions<M>> {
+  return {
     threads: Math.max(1, Math.min(2, os.availableParallelism())),
     maxInputs: 1000,
     inputRange: { min: 0, max: 255 },
@@ -208,6 +204,15 @@ export function createPredictor<M extends PredictorModel = PredictorModel>(optio
     decodeThreadFile: defaultThreadFile('decode-thread'),
     ...options,
   };
+}
+
+/**
+ * Predictions in a pool of inference threads. Model files are loaded once per key (concurrent
+ * requests share the load) and kept in a byte-bounded LRU; each thread keeps the models it built in
+ * another. Input problems come back as a `PredictError` value; infrastructure failures reject.
+ */
+export function createPredictor<M extends PredictorModel = PredictorModel>(options: PredictorOptions<M>) {
+  const settings = withDefaults(options);
   const pool = createPool(settings.threadFile, settings.threads);
   const decoder = createImageDecoder(settings.decodeThreadFile, settings.decodeThreads);
   const files = new ByteLru<ModelFiles>(settings.cacheBytes);
