@@ -1,11 +1,13 @@
-// `npm run bench:predict-images [-- --seconds 15 --clients 4 --baseline <other checkout>/dist/main/api.js]`:
+// `npm run bench:predict-images [-- --rounds 3 --seconds 10 --clients 4 --baseline <checkout>/dist/main/api.js]`:
 // whether image predictions starve the rest of the API. An API process of its own (2 inference
-// threads, its default decoder thread) serves a stored 784-512-512-10 model; this process measures GET /jobs/:id and one of the
-// dashboard's files at a steady rate (open loop), first alone, then while `clients` clients each send,
-// over and over, the largest image request PREDICT_MAX_DECODED_BYTES allows (one 4096x4096 16-bit
-// RGBA PNG: 128 MiB decoded). Prints p50/p99/max of both phases, the image requests' latency, the
-// API's peak RSS, and how fast a request over the limit is refused. With --baseline, another build's
-// API (e.g. one that decodes with sharp on libuv's pool) is measured the same way first.
+// threads, one decoder thread) serves a stored 784-512-512-10 model; this process measures GET /jobs/:id
+// and one of the dashboard's files at a steady rate (open loop), for `seconds` alone, then for
+// `seconds` while `clients` clients each send, over and over, the largest image request
+// PREDICT_MAX_DECODED_BYTES allows (one 4096x4096 16-bit RGBA PNG: 128 MiB decoded), `rounds` times.
+// Prints p50/p99/max of both phases, the API's event-loop delay, the image requests' latency, the
+// API's peak RSS, and what a request over the limit gets. With --baseline, another build's API (e.g.
+// one that decodes with sharp on libuv's pool) runs beside it and the two take turns, so both meet
+// the same weather on a shared machine.
 import http from 'node:http';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
@@ -14,17 +16,27 @@ import { migrate } from '../store/migrate.js';
 import { openLoopLatencies } from './open-loop.js';
 import { percentile, verdict } from './predict-fixtures.js';
 import { storeModels } from './predict-http-bench.js';
-import { baseUrl, benchEnv, format, procStatusBytes, removeBenchData, startService } from './services.js';
+import {
+  baseUrl,
+  benchEnv,
+  format,
+  procStatusBytes,
+  removeBenchData,
+  startService,
+  type BenchEnv,
+} from './services.js';
 
 const { values: options } = parseArgs({
   options: {
-    seconds: { type: 'string', default: '15' },
+    seconds: { type: 'string', default: '10' },
+    rounds: { type: 'string', default: '3' },
     clients: { type: 'string', default: '4' },
     baseline: { type: 'string' },
   },
 });
 const seconds = Number(options.seconds);
 const clients = Number(options.clients);
+const rounds = Number(options.rounds);
 const jobRate = 20;
 const fileRate = 10;
 
@@ -122,88 +134,144 @@ function imageLoad(images: Client, jobId: string, body: string) {
 }
 
 const row = (label: string, latencies: number[]) =>
-  `  ${label.padEnd(44)} p50 ${format(percentile(latencies, 0.5), 1).padStart(8)} ms   p99 ${format(percentile(latencies, 0.99), 1).padStart(8)} ms   max ${format(Math.max(...latencies), 1).padStart(8)} ms`;
+  `  ${label.padEnd(40)} p50 ${format(percentile(latencies, 0.5), 1).padStart(8)} ms   p99 ${format(percentile(latencies, 0.99), 1).padStart(8)} ms   max ${format(Math.max(...latencies), 1).padStart(8)} ms`;
 
-async function measure(
-  label: string,
-  script: string | undefined,
-  env: ReturnType<typeof benchEnv>,
-  jobId: string,
-  image: string,
-) {
-  console.log(`\n${label}:`);
+/** One build's API, started and warmed (its model loaded, its decoder started). */
+async function startBuild(label: string, script: string | undefined, env: BenchEnv, jobId: string, body: string) {
   const api = await startService('api', env, script);
   const base = baseUrl(env);
   const reads = client(base, 16);
   const images = client(base, clients + 1);
-  try {
-    const html = await (await fetch(`${base}/`)).text();
-    const file = /\/assets\/[^"]+\.js/.exec(html)?.[0];
-    if (!file) throw new Error('the API serves no dashboard: run `npm run build` first');
-    const body = JSON.stringify({ images: [image] });
-    const warm = await images(`/jobs/${jobId}/predict`, body);
-    console.log(`  one image request alone (model load included): ${warm.status} in ${format(warm.ms)} ms`);
-    await eventLoopDelay(base);
-    const alone = await probe(reads, jobId, file);
-    const aloneDelay = await eventLoopDelay(base);
-    const load = imageLoad(images, jobId, body);
-    const loaded = await probe(reads, jobId, file);
-    const loadedDelay = await eventLoopDelay(base);
-    await load.stop();
-    const statuses = [...new Set(load.answers.map((answer) => answer.status))].join(', ');
-    console.log(row('GET /jobs/:id alone', alone.job));
-    console.log(row(`GET /jobs/:id with ${clients} image clients`, loaded.job));
-    console.log(row(`GET ${file.slice(0, 20)}… alone`, alone.dashboard));
-    console.log(row(`GET ${file.slice(0, 20)}… with ${clients} image clients`, loaded.dashboard));
-    console.log(
-      `  image requests: ${load.answers.length} answered (${statuses}), p50 ${format(
-        percentile(
-          load.answers.map((answer) => answer.ms),
-          0.5,
-        ),
-      )} ms; API peak RSS ${format(procStatusBytes(api.child.pid as number, 'VmHWM') / 1024 ** 2)} MiB`,
-    );
-    console.log(
-      `  the API's event-loop delay: alone ${delayText(aloneDelay)}; with the image clients ${delayText(loadedDelay)}`,
-    );
-    const twice = await images(`/jobs/${jobId}/predict`, JSON.stringify({ images: [image, image] }));
-    console.log(`  two such images in one request: ${twice.status} in ${format(twice.ms, 1)} ms`);
-    return { alone, loaded };
-  } finally {
+  const html = await (await fetch(`${base}/`)).text();
+  const file = /\/assets\/[^"]+\.js/.exec(html)?.[0];
+  if (!file) throw new Error(`${label} serves no dashboard: build it first`);
+  const warm = await images(`/jobs/${jobId}/predict`, body);
+  console.log(`${label}: one image request alone, model load included: ${warm.status} in ${format(warm.ms)} ms`);
+  const windows = { alone: [] as Window[], loaded: [] as Window[] };
+  const stop = async () => {
     reads.close();
     images.close();
     await api.stop();
-  }
+  };
+  return { label, api, base, reads, images, file, windows, stop };
+}
+
+type Build = Awaited<ReturnType<typeof startBuild>>;
+
+interface Window {
+  job: number[];
+  dashboard: number[];
+  delay: { p99: number; max: number } | null;
+  answers: Answer[];
+}
+
+/** One window of probing a build, alone or under the image load (drained before it returns). */
+async function window(build: Build, jobId: string, body: string, loaded: boolean): Promise<Window> {
+  await eventLoopDelay(build.base);
+  const load = loaded ? imageLoad(build.images, jobId, body) : null;
+  const { job, dashboard } = await probe(build.reads, jobId, build.file);
+  const delay = await eventLoopDelay(build.base);
+  await load?.stop();
+  return { job, dashboard, delay, answers: load?.answers ?? [] };
+}
+
+function report(build: Build): number {
+  const all = (windows: Window[], pick: (window: Window) => number[]) => windows.flatMap(pick);
+  const { alone, loaded } = build.windows;
+  const answers = loaded.flatMap((window) => window.answers);
+  const statuses = [...new Set(answers.map((answer) => answer.status))].join(', ');
+  console.log(`\n${build.label}, ${alone.length} rounds:`);
+  console.log(
+    row(
+      'GET /jobs/:id alone',
+      all(alone, (window) => window.job),
+    ),
+  );
+  console.log(
+    row(
+      `GET /jobs/:id, ${clients} image clients`,
+      all(loaded, (window) => window.job),
+    ),
+  );
+  console.log(
+    row(
+      'dashboard file alone',
+      all(alone, (window) => window.dashboard),
+    ),
+  );
+  console.log(
+    row(
+      `dashboard file, ${clients} image clients`,
+      all(loaded, (window) => window.dashboard),
+    ),
+  );
+  const roundP99 = (windows: Window[]) => windows.map((window) => format(percentile(window.job, 0.99), 1)).join(' / ');
+  console.log(`  GET /jobs/:id p99 by round: alone ${roundP99(alone)} ms; loaded ${roundP99(loaded)} ms`);
+  const delays = (windows: Window[]) => windows.map((window) => delayText(window.delay)).join(' | ');
+  console.log(`  event-loop delay alone: ${delays(alone)}`);
+  console.log(`  event-loop delay loaded: ${delays(loaded)}`);
+  const latency = percentile(
+    answers.map((answer) => answer.ms),
+    0.5,
+  );
+  console.log(
+    `  image requests: ${answers.length} answered (${statuses}), p50 ${format(latency)} ms; ` +
+      `API peak RSS ${format(procStatusBytes(build.api.child.pid as number, 'VmHWM') / 1024 ** 2)} MiB`,
+  );
+  return percentile(
+    all(loaded, (window) => window.job),
+    0.99,
+  );
 }
 
 const env = benchEnv('bench_predict_images', 3800, { PREDICT_THREADS: '2' });
 console.log(
-  `trainer bench:predict-images: GET /jobs/:id (${jobRate}/s) and a dashboard file (${fileRate}/s) for ${seconds} s, ` +
-    `alone and with ${clients} clients sending the largest allowed image (4096x4096 16-bit RGBA, 128 MiB decoded)`,
+  `trainer bench:predict-images: GET /jobs/:id (${jobRate}/s) and a dashboard file (${fileRate}/s), ${rounds} rounds of ` +
+    `${seconds} s alone then ${seconds} s with ${clients} clients sending the largest allowed image over and over ` +
+    `(4096x4096 16-bit RGBA, 128 MiB decoded); with --baseline, the builds take turns`,
 );
 await migrate(env.DATABASE_URL);
 const prisma = createPrismaClient(env.DATABASE_URL);
+const builds: Build[] = [];
 try {
   const [jobId = ''] = await storeModels(prisma, 1);
   const image = await largestImage();
+  const body = JSON.stringify({ images: [image] });
   console.log(
     `the image: ${format((image.length * 3) / 4 / 1024)} KiB as PNG, ${format(image.length / 1024)} KiB of base64`,
   );
-  if (options.baseline) await measure(`baseline build (${options.baseline})`, options.baseline, env, jobId, image);
-  const { alone, loaded } = await measure('this build', undefined, env, jobId, image);
-  const p99 = percentile(loaded.job, 0.99);
-  console.log('  targets:');
+  if (options.baseline)
+    builds.push(
+      await startBuild('baseline build', options.baseline, { ...env, PORT: String(Number(env.PORT) + 1) }, jobId, body),
+    );
+  builds.push(await startBuild('this build', undefined, env, jobId, body));
+  for (let round = 1; round <= rounds; round++)
+    for (const build of builds) {
+      build.windows.alone.push(await window(build, jobId, body, false));
+      build.windows.loaded.push(await window(build, jobId, body, true));
+      console.log(`round ${round} of ${rounds}: ${build.label} measured`);
+    }
+  const thisBuild = builds.at(-1) as Build;
+  for (const build of builds) report(build);
+  const twice = await thisBuild.images(`/jobs/${jobId}/predict`, JSON.stringify({ images: [image, image] }));
+  console.log(`\nthis build, two such images in one request: ${twice.status} in ${format(twice.ms, 1)} ms`);
+  const p99 = percentile(
+    thisBuild.windows.loaded.flatMap((window) => window.job),
+    0.99,
+  );
+  const aloneP99 = percentile(
+    thisBuild.windows.alone.flatMap((window) => window.job),
+    0.99,
+  );
+  console.log('targets:');
   verdict(
     'GET /jobs/:id p99 < 100 ms under the image load',
     p99 < 100,
-    `${format(p99, 1)} ms (alone ${format(percentile(alone.job, 0.99), 1)} ms)`,
+    `${format(p99, 1)} ms (alone ${format(aloneP99, 1)} ms)`,
   );
-  verdict(
-    'dashboard file p99 < 100 ms under the image load',
-    percentile(loaded.dashboard, 0.99) < 100,
-    `${format(percentile(loaded.dashboard, 0.99), 1)} ms (alone ${format(percentile(alone.dashboard, 0.99), 1)} ms)`,
-  );
+  verdict('the images refused beyond the limit', twice.status === 413, `${twice.status}`);
 } finally {
+  for (const build of builds) await build.stop();
   await prisma.$disconnect();
   await removeBenchData(env);
 }

@@ -135,17 +135,6 @@ function unfilterRow(filter: number, row: Uint8Array, above: Uint8Array, pixelBy
   } else if (filter !== 0) throw new PngFormatError(`unknown row filter ${filter}`);
 }
 
-/** Undoes the row filters of `rows` rows of `length` bytes from `start`, in place. */
-function unfilter(data: Uint8Array, start: number, rows: number, length: number, pixelBytes: number): void {
-  let above: Uint8Array = new Uint8Array(length);
-  for (let row = 0; row < rows; row++) {
-    const line = start + row * (length + 1) + 1;
-    const current = data.subarray(line, line + length);
-    unfilterRow(data[line - 1] as number, current, above, pixelBytes);
-    above = current;
-  }
-}
-
 /** Reads sample `k` of the row starting at `line`, at its full range (0 .. 2^depth - 1). */
 function sampleReader(data: Uint8Array, depth: number): (line: number, k: number) => number {
   if (depth === 8) return (line, k) => data[line + k] as number;
@@ -220,8 +209,11 @@ function sampleReaders(chunks: PngChunks, data: Uint8Array): { grey: PixelReader
   };
 }
 
-/** Writes the grey (and alpha) of every pixel of one pass. */
-function writePixels(
+/**
+ * Undoes the filters of one pass and writes the grey (and alpha) of its pixels, a row at a time: each
+ * row is read for its pixels while it is still in the cache from undoing its filter.
+ */
+function decodePass(
   chunks: PngChunks,
   data: Uint8Array,
   start: number,
@@ -232,9 +224,14 @@ function writePixels(
   const wholeBytes = format.depth >= 8 && format.colourType !== 3 && chunks.transparency === null;
   const read = wholeBytes ? wholeByteReaders(data, format) : sampleReaders(chunks, data);
   const length = rowBytes(format, pass.width);
+  const pixelBytes = Math.max(1, (format.samples * format.depth) / 8);
   const { grey, alpha } = image;
+  let above: Uint8Array = new Uint8Array(length);
   for (let row = 0; row < pass.height; row++) {
     const line = start + row * (length + 1) + 1;
+    const current = data.subarray(line, line + length);
+    unfilterRow(data[line - 1] as number, current, above, pixelBytes);
+    above = current;
     const first = (pass.y + row * pass.dy) * format.width + pass.x;
     for (let column = 0; column < pass.width; column++) grey[first + column * pass.dx] = read.grey(line, column);
     if (alpha)
@@ -265,13 +262,10 @@ export function decodePng(bytes: Uint8Array): GreyAndAlpha {
     grey: new Uint8ClampedArray(pixels),
     alpha: hasAlpha ? new Uint8Array(pixels) : null,
   };
-  const pixelBytes = Math.max(1, (format.samples * format.depth) / 8);
   let start = 0;
   for (const pass of passes) {
-    const length = rowBytes(format, pass.width);
-    unfilter(data, start, pass.height, length, pixelBytes);
-    writePixels(chunks, data, start, pass, image);
-    start += pass.height * (length + 1);
+    decodePass(chunks, data, start, pass, image);
+    start += pass.height * (rowBytes(format, pass.width) + 1);
   }
   return image;
 }
