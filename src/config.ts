@@ -32,6 +32,13 @@ const envSchema = z.object({
   BODY_LIMIT_BYTES: integer(1024, 64 * 1024 * 1024).default(1024 * 1024),
   // POST /jobs/:id/predict alone: 1,000 inputs of 784 numbers are about 4 MB of JSON, 1,000 images more.
   PREDICT_BODY_LIMIT_BYTES: integer(1024, 256 * 1024 * 1024).default(16 * 1024 * 1024),
+  // Bytes the images of one prediction request may decode to (width x height x channels x bytes a
+  // sample, from their headers): one 4096x4096 16-bit RGBA PNG by default. This bounds how long one
+  // request holds a decoder thread and how much memory it takes there.
+  PREDICT_MAX_DECODED_BYTES: integer(1024 * 1024, 2 ** 40).default(128 * 1024 * 1024),
+  // Threads of the API that decode images for predictions, apart from the inference threads; one
+  // leaves the other core of a two-core machine to the event loop and the predictions.
+  PREDICT_DECODE_THREADS: integer(1, 64).default(1),
   // Inference threads of the API; each holds its own cache of loaded models.
   PREDICT_THREADS: integer(1, 64).default(Math.max(1, Math.min(2, os.availableParallelism()))),
   // Bound of the API's cache of model files, and of each inference thread's cache of loaded models.

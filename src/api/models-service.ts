@@ -89,7 +89,7 @@ function servedModelJson(stored: Buffer, record: ModelRecord): Buffer {
 
 function predictError(outcome: PredictOutcome & { ok: false }): Error {
   const { code, message, issues } = outcome.error;
-  return code === 'too_many_inputs' ? new TooManyItems(message, issues) : new InvalidRequest(code, message, issues);
+  return code === 'invalid_input' ? new InvalidRequest(code, message, issues) : new TooManyItems(message, issues, code);
 }
 
 function predictorModel(record: ModelRecord): StoredModel {
@@ -147,7 +147,7 @@ export function createModelsService(deps: ModelsServiceDeps) {
       };
     },
 
-    /** The topK classes of each input, in order; bad input is InvalidRequest or TooManyItems. */
+    /** The topK classes of each input, in order; bad input is InvalidRequest, too much of it TooManyItems. */
     async predict(
       id: string,
       version: ModelVersion,

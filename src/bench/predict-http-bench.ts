@@ -25,7 +25,7 @@ function randomInputs(count: number): number[][] {
 }
 
 /** `count` ended jobs, each with a final model of the exercise's first network (its own weights). */
-async function storeModels(prisma: PrismaClient, count: number): Promise<string[]> {
+export async function storeModels(prisma: PrismaClient, count: number): Promise<string[]> {
   const { modelJson, weightBytes } = await template();
   const jobs = createJobsRepository(prisma);
   const models = createModelsRepository(prisma);

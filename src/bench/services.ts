@@ -14,10 +14,13 @@ export interface Service {
   stop(): Promise<void>;
 }
 
-/** Starts `dist/main/<entry>.js` with `env` added, resolving once it says it is ready. */
-export function startService(entry: 'api' | 'worker', env: NodeJS.ProcessEnv): Promise<Service> {
+/**
+ * Starts `dist/main/<entry>.js` (or `script`, e.g. another checkout's build of it) with `env` added,
+ * resolving once it says it is ready.
+ */
+export function startService(entry: 'api' | 'worker', env: NodeJS.ProcessEnv, script?: string): Promise<Service> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(here, '../main', `${entry}.js`)], {
+    const child = spawn(process.execPath, [script ?? path.join(here, '../main', `${entry}.js`)], {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -151,13 +151,17 @@ export class ResourceNotFound extends DomainError {
   }
 }
 
-/** A request holding more items than one request may: `issues` names the field and the limit. */
+/**
+ * A request holding more than one request may: more items, or images that decode to more bytes
+ * (`images_too_large`); `issues` names the field and the limit.
+ */
 export class TooManyItems extends DomainError {
   constructor(
     message: string,
     readonly issues: readonly FieldIssue[],
+    code: 'too_many_inputs' | 'images_too_large' = 'too_many_inputs',
   ) {
-    super('too_many_inputs', message);
+    super(code, message);
   }
 }
 

@@ -1,23 +1,31 @@
-import sharp from 'sharp';
-import { checkList, invalid, type Packed, type PredictIssue } from './validation.js';
+// The API's side of images: base64 decoded and headers read, on the event loop, which is quick; the
+// pixels are decoded in the inference threads (image-decoding.ts), never on libuv's thread pool,
+// which file and DNS work share.
+import { decodedBytes, isJpeg, isPng, readImageHeader, type ImageHeader } from './image-header.js';
+import { checkList, invalid, type PredictError, type PredictIssue } from './validation.js';
 
 export interface ImageLimits {
   /** Largest width x height an image may declare; larger ones are refused before decoding. */
   maxPixels: number;
   /** Longest base64 text per image. */
   maxBase64Length: number;
+  /** Most bytes all the images of one request may decode to (width x height x channels x bytes a sample). */
+  maxDecodedBytes: number;
 }
 
-export const defaultImageLimits: ImageLimits = { maxPixels: 4096 * 4096, maxBase64Length: 8 * 1024 * 1024 };
+export const defaultImageLimits: ImageLimits = {
+  maxPixels: 4096 * 4096,
+  maxBase64Length: 8 * 1024 * 1024,
+  // One 4096x4096 16-bit RGBA PNG: the largest image the pixel limit lets through, once.
+  maxDecodedBytes: 128 * 1024 * 1024,
+};
+
+/** A request's images, still encoded, each with the bytes it decodes to; or what is wrong with them. */
+export type CheckedImages =
+  { ok: true; images: Uint8Array[]; decodedBytes: number[] } | { ok: false; error: PredictError };
 
 const base64Pattern = /^[A-Za-z0-9+/]*={0,2}$/;
 const dataUrlPrefix = /^data:image\/(?:png|jpeg);base64,/;
-// Images decoded at once; sharp runs each on libuv's thread pool, off the event loop.
-const parallelDecodes = 4;
-
-const isPng = (bytes: Buffer) =>
-  bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
-const isJpeg = (bytes: Buffer) => bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff;
 
 function decodeBase64(text: unknown, limits: ImageLimits): Buffer | string {
   if (typeof text !== 'string') return 'must be a base64 string';
@@ -30,58 +38,57 @@ function decodeBase64(text: unknown, limits: ImageLimits): Buffer | string {
   return bytes;
 }
 
-// Grey values 0..255 of the image resized to height x width, or what is wrong with it.
-async function greyPixels(bytes: Buffer, [height, width]: [number, number], limits: ImageLimits) {
-  try {
-    const { data, info } = await sharp(bytes, { limitInputPixels: limits.maxPixels, failOn: 'error' })
-      // Transparent areas become black, the background of the datasets' images.
-      .flatten({ background: '#000000' })
-      .grayscale()
-      .resize(width, height, { fit: 'fill' })
-      .raw()
-      .toBuffer({ resolveWithObject: true });
-    if (info.channels === 1) return data;
-    const grey = Buffer.alloc(width * height);
-    for (let pixel = 0; pixel < grey.length; pixel++) grey[pixel] = data[pixel * info.channels] as number;
-    return grey;
-  } catch (error) {
-    const message = error instanceof Error ? error.message : '';
-    return /pixel limit/i.test(message)
-      ? `is too large: more than ${limits.maxPixels} pixels`
-      : 'could not be decoded as a PNG or JPEG image';
-  }
+function headerOf(bytes: Buffer, limits: ImageLimits): ImageHeader | string {
+  const header = readImageHeader(bytes);
+  if (!header) return 'could not be decoded as a PNG or JPEG image';
+  if (header.width * header.height > limits.maxPixels) return `is too large: more than ${limits.maxPixels} pixels`;
+  return header;
+}
+
+const describe = (header: ImageHeader) =>
+  `${header.width} x ${header.height} pixels x ${header.channels} channels x ${header.bytesPerSample} bytes`;
+
+function tooLarge(issue: PredictIssue, limits: ImageLimits): PredictError {
+  return {
+    code: 'images_too_large',
+    message: `the images of a request may decode to at most ${limits.maxDecodedBytes} bytes`,
+    issues: [issue],
+  };
 }
 
 /**
- * Decodes base64 PNG or JPEG `images` to grey values 0..255 at `shape` ([height, width]), packed
- * row-major like numeric inputs. Images larger than the limits are refused without being decoded.
+ * Checks `images` (base64 PNG or JPEG) without decoding their pixels: the list, each image's base64,
+ * format and declared size, and the bytes they decode to together, at most `limits.maxDecodedBytes`
+ * (`images_too_large`, naming the first image past the limit, or `images` when only the sum is).
  */
-export async function packImages(
+export function checkImages(
   images: unknown,
-  shape: [number, number],
   maxInputs: number,
   limits: ImageLimits = defaultImageLimits,
-): Promise<Packed> {
+): CheckedImages {
   const listError = checkList('images', images, maxInputs);
   if (listError) return { ok: false, error: listError };
   const list = images as unknown[];
-  const features = shape[0] * shape[1];
-  const values = new Float32Array(list.length * features);
+  const checked: Buffer[] = [];
+  const headers: ImageHeader[] = [];
   const issues: PredictIssue[] = [];
-  for (let start = 0; start < list.length && issues.length === 0; start += parallelDecodes) {
-    const batch = list.slice(start, start + parallelDecodes);
-    const decoded = await Promise.all(
-      batch.map(async (text) => {
-        const bytes = decodeBase64(text, limits);
-        return typeof bytes === 'string' ? bytes : greyPixels(bytes, shape, limits);
-      }),
-    );
-    for (const [offset, pixels] of decoded.entries()) {
-      const index = start + offset;
-      if (typeof pixels === 'string') issues.push({ path: `images[${index}]`, message: pixels });
-      else values.set(pixels, index * features);
-    }
+  for (const [index, text] of list.entries()) {
+    const bytes = decodeBase64(text, limits);
+    const header = typeof bytes === 'string' ? bytes : headerOf(bytes, limits);
+    if (typeof header === 'string') issues.push({ path: `images[${index}]`, message: header });
+    else if (typeof bytes !== 'string') [checked[index], headers[index]] = [bytes, header];
   }
   if (issues.length > 0) return { ok: false, error: invalid(issues, 'the request has invalid images') };
-  return { ok: true, values, rows: list.length };
+  const sizes = headers.map(decodedBytes);
+  const single = sizes.findIndex((size) => size > limits.maxDecodedBytes);
+  if (single >= 0) {
+    const message = `decodes to ${describe(headers[single] as ImageHeader)} = ${sizes[single]} bytes, more than the limit of ${limits.maxDecodedBytes}`;
+    return { ok: false, error: tooLarge({ path: `images[${single}]`, message }, limits) };
+  }
+  const total = sizes.reduce((sum, size) => sum + size, 0);
+  if (total > limits.maxDecodedBytes) {
+    const message = `decode to ${total} bytes together, more than the limit of ${limits.maxDecodedBytes}; send fewer or smaller images a request`;
+    return { ok: false, error: tooLarge({ path: 'images', message }, limits) };
+  }
+  return { ok: true, images: checked, decodedBytes: sizes };
 }

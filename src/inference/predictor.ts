@@ -1,8 +1,15 @@
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
+import {
+  defaultImagePreprocess,
+  imagePreprocesses,
+  takesMnistDigits,
+  type ImagePreprocess,
+} from '../domain/image-preprocessing.js';
 import { ByteLru } from './byte-lru.js';
-import { defaultImageLimits, packImages, type ImageLimits } from './images.js';
+import { createImageDecoder, type ImageDecoder } from './image-decoder.js';
+import { checkImages, defaultImageLimits, type ImageLimits } from './images.js';
 import type { InferenceResult, InferenceTask, ModelFiles, Preprocessing } from './protocol.js';
 import { invalid, packInputs, type InputRange, type Packed, type PredictError } from './validation.js';
 
@@ -19,10 +26,14 @@ export interface PredictorModel {
   classNames: readonly string[] | null;
 }
 
-/** An untrusted request body: exactly one of `inputs` (raw values) or `images` (base64 PNG/JPEG). */
+/**
+ * An untrusted request body: exactly one of `inputs` (raw values) or `images` (base64 PNG/JPEG), and
+ * for images how they become input (`preprocess`, by default `mnist` for 28x28 one-channel models).
+ */
 export interface PredictRequest {
   inputs?: unknown;
   images?: unknown;
+  preprocess?: unknown;
   topK?: unknown;
 }
 
@@ -46,15 +57,18 @@ export interface PredictorOptions<M extends PredictorModel = PredictorModel> {
   maxInputs?: number;
   inputRange?: InputRange;
   imageLimits?: ImageLimits;
+  /** Image decoder threads, apart from the inference threads (1 unless told). */
+  decodeThreads?: number;
   threadFile?: string;
+  decodeThreadFile?: string;
 }
 
 // Threads run compiled JavaScript; from sources (tests, tsx) use the build in dist/.
-function defaultThreadFile(): string {
+function defaultThreadFile(name: 'inference-thread' | 'decode-thread'): string {
   const here = fileURLToPath(import.meta.url);
   if (here.endsWith('.ts'))
-    return here.replace(/[\\/]src[\\/]inference[\\/]predictor\.ts$/, '/dist/inference/inference-thread.js');
-  return fileURLToPath(new URL('./inference-thread.js', import.meta.url));
+    return here.replace(/[\\/]src[\\/]inference[\\/]predictor\.ts$/, `/dist/inference/${name}.js`);
+  return fileURLToPath(new URL(`./${name}.js`, import.meta.url));
 }
 
 // Copied once into shared memory, so handing the files to any thread copies nothing.
@@ -70,24 +84,48 @@ function parseTopK(topK: unknown, classCount: number): number | PredictError {
   return invalid([{ path: 'topK', message: `must be an integer from 1 to ${classCount}` }]);
 }
 
+const featuresOf = (model: PredictorModel) => model.inputShape.reduce((product, dimension) => product * dimension, 1);
+
+const refused = (path: string, message: string): Packed => ({ ok: false, error: invalid([{ path, message }]) });
+
+function parsePreprocess(model: PredictorModel, preprocess: unknown): ImagePreprocess | PredictError {
+  if (preprocess === undefined) return defaultImagePreprocess(model.inputShape);
+  if (!imagePreprocesses.includes(preprocess as ImagePreprocess))
+    return invalid([{ path: 'preprocess', message: `must be one of ${imagePreprocesses.join(', ')}` }]);
+  if (preprocess === 'mnist' && !takesMnistDigits(model.inputShape))
+    return invalid([{ path: 'preprocess', message: 'mnist is for models of 28x28 one-channel images' }]);
+  return preprocess as ImagePreprocess;
+}
+
+/** The request's images checked, then decoded to model input on the decoder threads. */
+async function packImages(
+  model: PredictorModel,
+  request: PredictRequest,
+  options: Required<PredictorOptions<never>>,
+  decoder: ImageDecoder,
+): Promise<Packed> {
+  const [height, width, channels = 1] = model.inputShape;
+  if (model.inputShape.length > 3 || height === undefined || width === undefined || channels !== 1)
+    return refused('images', 'this model does not take images');
+  const preprocess = parsePreprocess(model, request.preprocess);
+  if (typeof preprocess !== 'string') return { ok: false, error: preprocess };
+  const checked = checkImages(request.images, options.maxInputs, options.imageLimits);
+  if (!checked.ok) return checked;
+  return decoder.decode(checked.images, checked.decodedBytes, { preprocess, height, width });
+}
+
+/** The request's raw values, validated, or its images decoded; or what is wrong with it. */
 function packRequest(
   model: PredictorModel,
   request: PredictRequest,
   options: Required<PredictorOptions<never>>,
+  decoder: ImageDecoder,
 ): Packed | Promise<Packed> {
-  const features = model.inputShape.reduce((product, dimension) => product * dimension, 1);
-  if ((request.inputs === undefined) === (request.images === undefined)) {
-    return {
-      ok: false as const,
-      error: invalid([{ path: '(body)', message: 'give exactly one of inputs or images' }]),
-    };
-  }
-  if (request.inputs !== undefined) return packInputs(request.inputs, features, options.inputRange, options.maxInputs);
-  const [height, width, channels = 1] = model.inputShape;
-  if (model.inputShape.length > 3 || height === undefined || width === undefined || channels !== 1) {
-    return { ok: false as const, error: invalid([{ path: 'images', message: 'this model does not take images' }]) };
-  }
-  return packImages(request.images, [height, width], options.maxInputs, options.imageLimits);
+  if ((request.inputs === undefined) === (request.images === undefined))
+    return refused('(body)', 'give exactly one of inputs or images');
+  if (request.inputs === undefined) return packImages(model, request, options, decoder);
+  if (request.preprocess !== undefined) return refused('preprocess', 'applies to images only');
+  return packInputs(request.inputs, featuresOf(model), options.inputRange, options.maxInputs);
 }
 
 // Requests of at least this many rows per thread are split across the threads.
@@ -154,21 +192,29 @@ function createPool(threadFile: string, threads: number) {
   });
 }
 
+/** `options` with a default for everything left out. */
+function withDefaults<M extends PredictorModel>(options: PredictorOptions<M>): Required<PredictorOptions<M>> {
+  return {
+    threads: Math.max(1, Math.min(2, os.availableParallelism())),
+    maxInputs: 1000,
+    inputRange: { min: 0, max: 255 },
+    imageLimits: defaultImageLimits,
+    decodeThreads: 1,
+    threadFile: defaultThreadFile('inference-thread'),
+    decodeThreadFile: defaultThreadFile('decode-thread'),
+    ...options,
+  };
+}
+
 /**
  * Predictions in a pool of inference threads. Model files are loaded once per key (concurrent
  * requests share the load) and kept in a byte-bounded LRU; each thread keeps the models it built in
  * another. Input problems come back as a `PredictError` value; infrastructure failures reject.
  */
 export function createPredictor<M extends PredictorModel = PredictorModel>(options: PredictorOptions<M>) {
-  const settings: Required<PredictorOptions<M>> = {
-    threads: Math.max(1, Math.min(2, os.availableParallelism())),
-    maxInputs: 1000,
-    inputRange: { min: 0, max: 255 },
-    imageLimits: defaultImageLimits,
-    threadFile: defaultThreadFile(),
-    ...options,
-  };
+  const settings = withDefaults(options);
   const pool = createPool(settings.threadFile, settings.threads);
+  const decoder = createImageDecoder(settings.decodeThreadFile, settings.decodeThreads);
   const files = new ByteLru<ModelFiles>(settings.cacheBytes);
   const loading = new Map<string, Promise<ModelFiles>>();
   const counters = { loads: 0, threadBuilds: 0 };
@@ -196,7 +242,7 @@ export function createPredictor<M extends PredictorModel = PredictorModel>(optio
     async predict(model: M, request: PredictRequest): Promise<PredictOutcome> {
       const topK = parseTopK(request.topK, model.classCount);
       if (typeof topK !== 'number') return { ok: false, error: topK };
-      const packed: Packed = await packRequest(model, request, settings);
+      const packed = await packRequest(model, request, settings, decoder);
       if (!packed.ok) return packed;
       const task = {
         key: model.key,
@@ -220,7 +266,9 @@ export function createPredictor<M extends PredictorModel = PredictorModel>(optio
       return { ...counters, cachedFiles: files.size, cachedFileBytes: files.bytes, threads: settings.threads };
     },
 
-    close: () => pool.destroy(),
+    close: async () => {
+      await Promise.all([pool.destroy(), decoder.close()]);
+    },
   };
 }
 

@@ -1,4 +1,6 @@
-// Messages between the predictor (API side) and its inference threads.
+// Messages between the predictor (API side) and its threads: inference threads and image decoders.
+import type { ImagePreprocess } from '../domain/image-preprocessing.js';
+import type { PredictIssue } from './validation.js';
 
 /** How raw input values become model input: (raw * scale - mean) / std. */
 export interface Preprocessing {
@@ -37,3 +39,20 @@ export interface InferenceResult {
   /** Whether this task had to build the model in its thread (a cache miss there). */
   built: boolean;
 }
+
+/**
+ * Encoded PNG or JPEG images for a decoder thread, end to end in `bytes` (handed over), image `i`
+ * ending at `ends[i]`; each becomes the model's `[height, width]` grey input as `preprocess` says.
+ */
+export interface DecodeTask {
+  bytes: Uint8Array;
+  ends: Uint32Array;
+  /** The request's index of the first image here, so a problem names the image the client sent. */
+  firstIndex: number;
+  preprocess: ImagePreprocess;
+  height: number;
+  width: number;
+}
+
+/** Grey values 0..255, one row of `height` x `width` an image (handed back); or the first undecodable image. */
+export type DecodeResult = { ok: true; inputs: Float32Array } | { ok: false; issue: PredictIssue };

@@ -6,7 +6,7 @@ export interface PredictIssue {
 
 /** A refused predict request: a value, not an HTTP status (the API maps `code` to one). */
 export interface PredictError {
-  code: 'invalid_input' | 'too_many_inputs';
+  code: 'invalid_input' | 'too_many_inputs' | 'images_too_large';
   message: string;
   issues: PredictIssue[];
 }

@@ -17,6 +17,7 @@ import { createJobsService } from '../api/jobs-service.js';
 import { createModelsService, modelFilesLoader, type StoredModel } from '../api/models-service.js';
 import type { DatasetResolver } from '../api/submit-job.js';
 import { createSweepsService } from '../api/sweeps-service.js';
+import { defaultImageLimits } from '../inference/images.js';
 import { createPredictor } from '../inference/predictor.js';
 import { createModelsRepository } from '../store/models-repository.js';
 import { createKeyCache, type KeyCache } from '../api/key-cache.js';
@@ -240,6 +241,8 @@ function modelsService(config: Config, prisma: PrismaClient, repository: JobsRep
       loadArtifacts: modelFilesLoader(artifacts),
       cacheBytes: config.MODEL_CACHE_BYTES,
       threads: config.PREDICT_THREADS,
+      imageLimits: { ...defaultImageLimits, maxDecodedBytes: config.PREDICT_MAX_DECODED_BYTES },
+      decodeThreads: config.PREDICT_DECODE_THREADS,
     }));
   const service = createModelsService({
     jobs: repository,

@@ -1,8 +1,10 @@
 // Starts the API with its inference threads, which run the build: `npm run -s build` first.
 import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Service } from '../../src/main/process.js';
+import { mnistDigit } from '../../src/domain/image-preprocessing.js';
 import { startApi } from '../../src/main/start-api.js';
 import type { ErrorBody } from '../../src/api/schemas/common.js';
 import { createPostgresArtifactStore } from '../../src/store/artifacts/postgres-artifact-store.js';
@@ -124,13 +126,51 @@ describe('trained models over HTTP', () => {
     }
   });
 
-  it('predicts from a PNG of a dataset example as from its raw pixels', async () => {
+  it('predicts from a PNG of a dataset example as from its raw pixels with preprocess resize', async () => {
     const png = Buffer.from(await (await get('/datasets/mnist/examples/test/0.png')).arrayBuffer());
-    const sharp = (await import('sharp')).default;
     const pixels = await sharp(png).grayscale().raw().toBuffer();
-    const fromImage = (await (await predict(jobId, { images: [png.toString('base64')] })).json()) as Predictions;
+    const fromImage = await predict(jobId, { images: [png.toString('base64')], preprocess: 'resize' });
+    expect(fromImage.status).toBe(200);
     const fromInputs = (await (await predict(jobId, { inputs: [Array.from(pixels)] })).json()) as Predictions;
-    expect(fromImage.predictions).toEqual(fromInputs.predictions);
+    expect(((await fromImage.json()) as Predictions).predictions).toEqual(fromInputs.predictions);
+  });
+
+  it('reads an image as an MNIST digit by default: a dark digit small on light paper as the digit itself', async () => {
+    const png = Buffer.from(await (await get('/datasets/mnist/examples/test/0.png')).arrayBuffer());
+    const digit = await sharp(png).grayscale().negate().resize(42, 42).raw().toBuffer();
+    const photo = await sharp({ create: { width: 200, height: 150, channels: 3, background: '#ffffff' } })
+      .composite([{ input: digit, raw: { width: 42, height: 42, channels: 1 }, left: 140, top: 12 }])
+      .png()
+      .toBuffer();
+    const { data, info } = await sharp(photo).grayscale().raw().toBuffer({ resolveWithObject: true });
+    const expected = Array.from(mnistDigit({ width: info.width, height: info.height, pixels: data }));
+    const fromPhoto = await predict(jobId, { images: [photo.toString('base64')], topK: 10 });
+    expect(fromPhoto.status).toBe(200);
+    const fromInputs = (await (await predict(jobId, { inputs: [expected], topK: 10 })).json()) as Predictions;
+    const answer = (await fromPhoto.json()) as Predictions;
+    expect(answer.predictions[0]?.label).toBe(fromInputs.predictions[0]?.label);
+    for (const [rank, { probability }] of answer.predictions[0]!.probabilities.entries())
+      expect(probability).toBeCloseTo(fromInputs.predictions[0]!.probabilities[rank]!.probability, 2);
+  });
+
+  it('takes the largest image the limit allows and answers 413 naming images and the limit for more', async () => {
+    // 4096 x 4096 16-bit RGBA: 128 MiB decoded, the default PREDICT_MAX_DECODED_BYTES.
+    const largest = (await pngBomb(4096, 4096, { colourType: 6, bitDepth: 16 })).toString('base64');
+    const one = await predict(jobId, { images: [largest] });
+    expect(one.status).toBe(200);
+    const two = await predict(jobId, { images: [largest, largest] });
+    expect(two.status).toBe(413);
+    const answer = (await two.json()) as ErrorBody;
+    expect(answer.code).toBe('images_too_large');
+    expect(answer.error).toBe('the images of a request may decode to at most 134217728 bytes');
+    expect(answer.issues).toEqual([
+      {
+        path: 'images',
+        message: expect.stringMatching(
+          /^decode to 268435456 bytes together, more than the limit of 134217728/,
+        ) as string,
+      },
+    ]);
   });
 
   it('404 for an unknown job, 409 for a job without a model, 400 naming a bad version', async () => {
@@ -191,6 +231,8 @@ describe('trained models over HTTP', () => {
         /images\[0\]: is not a PNG/,
       ],
       ['a truncated PNG', { images: ['iVBORw0KGgoAAAANSUhEUgAA'] }, 400, /images\[0\]/],
+      ['an unknown preprocess', { images: ['iVBORw0KGgo='], preprocess: 'blur' }, 400, /preprocess: must be one of/],
+      ['preprocess with inputs', { inputs: [good], preprocess: 'mnist' }, 400, /preprocess: applies to images only/],
       ['an array body', [good], 400, /body/],
       ['a number body', 5, 400, /body/],
       ['1,001 inputs', { inputs: Array.from({ length: 1001 }, () => [0]) }, 413, /at most 1000 inputs/],

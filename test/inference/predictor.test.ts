@@ -1,6 +1,11 @@
 // Runs the compiled inference thread: `npm run -s build` first.
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants, mkdtempSync, openSync, promises as fs, rmSync, writeSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
+import { mnistDigit } from '../../src/domain/image-preprocessing.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LayerSpec } from '../../src/domain/job-spec.js';
 import {
@@ -152,7 +157,7 @@ describe('predictor', () => {
     expect(loads.filter((key) => key === 'c').length).toBeLessThanOrEqual(1);
   });
 
-  it('predicts from a PNG as from its grey values, resizing any size to the model input', async () => {
+  it('predicts from a PNG as from its grey values with preprocess resize, resizing any size to the model input', async () => {
     const pixels = Buffer.from(rawInputs(1, 5)[0]!);
     const png = await sharp(pixels, { raw: { width: 28, height: 28, channels: 1 } })
       .png()
@@ -163,6 +168,7 @@ describe('predictor', () => {
       .toBuffer();
     const fromImages = await predictor.predict(modelOf('a'), {
       images: [png.toString('base64'), `data:image/jpeg;base64,${big.toString('base64')}`],
+      preprocess: 'resize',
     });
     const fromInputs = await predictor.predict(modelOf('a'), { inputs: [Array.from(pixels)] });
     if (!fromImages.ok || !fromInputs.ok) throw new Error('refused');
@@ -191,5 +197,93 @@ describe('predictor', () => {
     expect(!broken.ok && broken.error.issues).toEqual([
       { path: 'images[0]', message: 'could not be decoded as a PNG or JPEG image' },
     ]);
+  });
+
+  it('reads images as MNIST digits by default for 28x28 one-channel models, as the domain function does', async () => {
+    // A bright bar, small in a corner of a larger picture.
+    const pixels = Buffer.alloc(90 * 60);
+    for (let y = 3; y < 15; y++) for (let x = 5; x < 9; x++) pixels[y * 90 + x] = 250;
+    const png = await sharp(pixels, { raw: { width: 90, height: 60, channels: 1 } })
+      .png()
+      .toBuffer();
+    const expected = Array.from(mnistDigit({ width: 90, height: 60, pixels }));
+    const fromImage = await predictor.predict(modelOf('a'), { images: [png.toString('base64')], topK: 10 });
+    const explicit = await predictor.predict(modelOf('a'), {
+      images: [png.toString('base64')],
+      preprocess: 'mnist',
+      topK: 10,
+    });
+    const fromInputs = await predictor.predict(modelOf('a'), { inputs: [expected], topK: 10 });
+    if (!fromImage.ok || !explicit.ok || !fromInputs.ok) throw new Error('refused');
+    expect(fromImage.predictions).toEqual(fromInputs.predictions);
+    expect(explicit.predictions).toEqual(fromInputs.predictions);
+    const resized = await predictor.predict(modelOf('a'), {
+      images: [png.toString('base64')],
+      preprocess: 'resize',
+      topK: 10,
+    });
+    expect(resized.ok && resized.predictions).not.toEqual(fromInputs.predictions);
+  });
+
+  it('names preprocess when it is unknown, given with inputs, or mnist for a model of other pictures', async () => {
+    const png = await sharp(Buffer.alloc(64, 9), { raw: { width: 8, height: 8, channels: 1 } })
+      .png()
+      .toBuffer();
+    const image = png.toString('base64');
+    const small: PredictorModel = { ...modelOf('a'), inputShape: [8, 8, 1] };
+    for (const [model, request, message] of [
+      [modelOf('a'), { images: [image], preprocess: 'sharpen' }, 'must be one of mnist, resize'],
+      [modelOf('a'), { images: [image], preprocess: '__proto__' }, 'must be one of mnist, resize'],
+      [modelOf('a'), { inputs: rawInputs(1, 1), preprocess: 'resize' }, 'applies to images only'],
+      [small, { images: [image], preprocess: 'mnist' }, 'mnist is for models of 28x28 one-channel images'],
+    ] as const) {
+      const outcome = await predictor.predict(model, request);
+      expect(!outcome.ok && outcome.error.issues).toEqual([{ path: 'preprocess', message }]);
+    }
+  });
+
+  it('decodes images off libuv’s thread pool: they are read while file I/O holds every thread of it', async () => {
+    const png = await sharp(Buffer.from(rawInputs(1, 4)[0]!), { raw: { width: 28, height: 28, channels: 1 } })
+      .resize(280, 280)
+      .png()
+      .toBuffer();
+    const images = [png.toString('base64'), png.toString('base64')];
+    // Each read of a FIFO that nobody writes holds one of the pool's threads in open().
+    const folder = mkdtempSync(path.join(os.tmpdir(), 'libuv-pool-'));
+    const fifos = Array.from({ length: Number(process.env.UV_THREADPOOL_SIZE ?? 4) }, (_, index) => {
+      const fifo = path.join(folder, `fifo-${index}`);
+      execFileSync('mkfifo', [fifo]);
+      return fifo;
+    });
+    const held = fifos.map((fifo) => fs.readFile(fifo));
+    let poolFree = false;
+    const queued = fs.stat(folder).then(() => (poolFree = true));
+    try {
+      const outcome = await Promise.race([
+        predictor.predict(modelOf('a'), { images }),
+        new Promise<'stuck'>((resolve) => setTimeout(() => resolve('stuck'), 30_000)),
+      ]);
+      expect(outcome !== 'stuck' && outcome.ok).toBe(true);
+      // The pool was held all along: a file operation queued on it had not run.
+      expect(poolFree).toBe(false);
+    } finally {
+      // A writer that opens without blocking and closes: every held read ends.
+      for (const fifo of fifos) {
+        const descriptor = openSync(fifo, constants.O_RDWR | constants.O_NONBLOCK);
+        writeSync(descriptor, 'x');
+        closeSync(descriptor);
+      }
+      await Promise.all([...held, queued]);
+      rmSync(folder, { recursive: true });
+    }
+  });
+
+  it('answers a prediction from inputs while the largest allowed image is still being decoded', async () => {
+    const largest = (await pngBomb(4096, 4096, { colourType: 6, bitDepth: 16 })).toString('base64');
+    const answered: string[] = [];
+    const image = predictor.predict(modelOf('a'), { images: [largest] }).then(() => answered.push('image'));
+    const inputs = predictor.predict(modelOf('a'), { inputs: rawInputs(1, 2) }).then(() => answered.push('inputs'));
+    await Promise.all([image, inputs]);
+    expect(answered).toEqual(['inputs', 'image']);
   });
 });

@@ -1,3 +1,4 @@
+import { defaultImagePreprocess, type ImagePreprocess } from '../../src/domain/image-preprocessing';
 import type { DatasetView } from './api';
 
 /** What a drawing stands for, and how its grey values (0 black .. 255 white) become a model's raw input. */
@@ -8,6 +9,8 @@ export interface DrawingTarget {
   classNames: (string | null)[];
   /** The raw input value of a grey value, in the range the dataset's examples take. */
   rawValue: (grey: number) => number;
+  /** How the canvas becomes the model's 28x28 input: as the server reads a photo sent to this model. */
+  preprocess: ImagePreprocess;
 }
 
 /** The canvas draws 28x28 single-channel pictures: a model trained on anything else has no use for one. */
@@ -24,12 +27,13 @@ export function drawingTarget(dataset: DatasetView): DrawingTarget | null {
   if (!isDrawableShape(dataset.inputShape)) return null;
   const classNames = Array.from({ length: dataset.numClasses }, (_, label) => dataset.classes[label]?.name ?? null);
   const subject = dataset.format === 'bundled' && dataset.name === 'mnist' ? 'digit' : 'image';
+  const preprocess = defaultImagePreprocess(dataset.inputShape);
   // IDX images (and the bundled MNIST) are bytes: grey values as they are.
-  if (dataset.format !== 'csv') return { subject, classNames, rawValue: (grey) => grey };
+  if (dataset.format !== 'csv') return { subject, classNames, rawValue: (grey) => grey, preprocess };
   // A CSV's values are whatever its author wrote (0..255, 0..1, ...): black is the least value seen in
   // training, white the largest.
   const { scale, min, max } = dataset.statistics;
   const low = (min ?? 0) / scale;
   const high = (max ?? 255 * scale) / scale;
-  return { subject, classNames, rawValue: (grey) => low + (grey / 255) * (high - low) };
+  return { subject, classNames, rawValue: (grey) => low + (grey / 255) * (high - low), preprocess };
 }

@@ -96,7 +96,7 @@ function predictRoute(app: App, { jobs, models }: Deps, bodyLimit: number): void
       'read',
       {
         summary: "Predict with a job's trained model",
-        description: `Up to 1,000 raw inputs or base64 PNG/JPEG images; answers the topK classes of each, in input order. Runs on the inference threads, never the event loop. Bodies up to ${bodyLimit} bytes.`,
+        description: `Up to 1,000 raw inputs or base64 PNG/JPEG images; answers the topK classes of each, in input order. Images are decoded and predictions run on the inference threads, never the event loop or libuv's thread pool. Bodies up to ${bodyLimit} bytes.`,
         params: jobIdParams,
         body: predictBody,
         response: {
@@ -104,7 +104,9 @@ function predictRoute(app: App, { jobs, models }: Deps, bodyLimit: number): void
           400: errorBody.describe('A bad input or image: `issues` names each by index (`inputs[3][17]`, `images[2]`)'),
           404: unknownJob,
           409: noModel,
-          413: errorBody.describe('More than 1,000 inputs, or a body over the size limit'),
+          413: errorBody.describe(
+            'More than 1,000 inputs, images that decode to more bytes than a request may (code images_too_large, `issues` names the image and the limit), or a body over the size limit',
+          ),
           415: errorBody.describe('The body is not JSON'),
         },
       },

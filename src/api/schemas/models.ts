@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Evaluation } from '../../domain/evaluation.js';
+import { imagePreprocesses } from '../../domain/image-preprocessing.js';
 import { modelVersions } from '../../store/models-repository.js';
 import { decimalInteger, jobId } from './common.js';
 
@@ -64,7 +65,19 @@ export const predictBody = z
       .min(1)
       .max(1000)
       .optional()
-      .describe('Base64 PNG or JPEG images of any size (a data: URL prefix is fine); made grey and resized'),
+      .describe(
+        'Base64 PNG or JPEG images of any size (a data: URL prefix is fine), made grey and prepared as `preprocess` says. ' +
+          'Together they may decode to at most PREDICT_MAX_DECODED_BYTES (width x height x channels x bytes a sample; 128 MiB by default): 413 beyond',
+      ),
+    preprocess: z
+      .enum(imagePreprocesses)
+      .optional()
+      .describe(
+        'How images become input. `mnist` (the default for models of 28x28 one-channel datasets): as MNIST was made, ' +
+          'a light background inverted, cropped to the ink, fitted into 20x20 keeping the aspect ratio and centred by ' +
+          'its centre of mass in 28x28, so a photo of a digit on paper or one drawn small in a corner reads right. ' +
+          '`resize` (the default for other models): the whole image resized to the input, nothing more. Images only',
+      ),
     version: modelVersion.default('final'),
     topK: z.int().min(1).optional().describe('Classes per prediction, most likely first; 3 unless told'),
   })
@@ -77,6 +90,7 @@ export const predictBody = z
 export const predictBodyShape = z.strictObject({
   inputs: z.unknown().optional(),
   images: z.unknown().optional(),
+  preprocess: z.unknown().optional(),
   version: modelVersion.default('final'),
   topK: z.unknown().optional(),
 });

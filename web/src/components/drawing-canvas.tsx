@@ -1,56 +1,22 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
+import { preprocessImage } from '../../../src/domain/image-preprocessing';
 import { sendJson, type Prediction } from '../api';
 import type { DrawingTarget } from '../drawing';
 import { percent } from '../format';
 
 const size = 280;
 
-/** The 28x28 grey values (0..255, row by row) of a drawing, or null when nothing is drawn. */
-function greyValues(canvas: HTMLCanvasElement, subject: DrawingTarget['subject']): number[] | null {
+/**
+ * The 28x28 grey values (0..255, row by row) of a drawing, made as the server makes a photo sent to
+ * the same model (the same function), or null when nothing is drawn.
+ */
+function greyValues(canvas: HTMLCanvasElement, preprocess: DrawingTarget['preprocess']): number[] | null {
   const context = canvas.getContext('2d', { willReadFrequently: true })!;
   const { data, width, height } = context.getImageData(0, 0, canvas.width, canvas.height);
-  let [left, top, right, bottom] = [width, height, -1, -1];
-  for (let y = 0; y < height; y++)
-    for (let x = 0; x < width; x++)
-      if ((data[(y * width + x) * 4] ?? 0) > 0) {
-        left = Math.min(left, x);
-        right = Math.max(right, x);
-        top = Math.min(top, y);
-        bottom = Math.max(bottom, y);
-      }
-  if (right < 0) return null;
-  const small = document.createElement('canvas');
-  small.width = 28;
-  small.height = 28;
-  const target = small.getContext('2d', { willReadFrequently: true })!;
-  target.fillStyle = '#000';
-  target.fillRect(0, 0, 28, 28);
-  target.imageSmoothingEnabled = true;
-  target.imageSmoothingQuality = 'high';
-  if (subject === 'digit') {
-    // As MNIST shows digits: the strokes' bounding box scaled to fit 20x20 and centred in 28x28.
-    const boxWidth = right - left + 1;
-    const boxHeight = bottom - top + 1;
-    const scale = 20 / Math.max(boxWidth, boxHeight);
-    const drawWidth = boxWidth * scale;
-    const drawHeight = boxHeight * scale;
-    target.drawImage(
-      canvas,
-      left,
-      top,
-      boxWidth,
-      boxHeight,
-      (28 - drawWidth) / 2,
-      (28 - drawHeight) / 2,
-      drawWidth,
-      drawHeight,
-    );
-  } else {
-    // Other images have no such convention: the model sees the whole canvas, as it was drawn.
-    target.drawImage(canvas, 0, 0, width, height, 0, 0, 28, 28);
-  }
-  const pixels = target.getImageData(0, 0, 28, 28).data;
-  return Array.from({ length: 784 }, (_, index) => pixels[index * 4] ?? 0);
+  // White strokes on black: the red channel is the grey.
+  const pixels = Uint8Array.from({ length: width * height }, (_, pixel) => data[pixel * 4] ?? 0);
+  const input = preprocessImage({ width, height, pixels }, preprocess, [28, 28]);
+  return input.some((value) => value > 0) ? Array.from(input) : null;
 }
 
 /**
@@ -78,7 +44,7 @@ export function DrawingCanvas({ jobId, target }: { jobId: string; target: Drawin
 
   const predict = async () => {
     if (!canvas.current || pending.current) return;
-    const grey = greyValues(canvas.current, target.subject);
+    const grey = greyValues(canvas.current, target.preprocess);
     if (!grey) return;
     const input = grey.map(target.rawValue);
     pending.current = true;
