@@ -5,7 +5,18 @@ import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'src/store/generated/', 'coverage/', 'web-dist/'] },
+  {
+    ignores: [
+      'dist/',
+      'node_modules/',
+      'src/store/generated/',
+      'coverage/',
+      'web-dist/',
+      'packages/*/dist/',
+      // Generated from the OpenAPI document by `npm run generate:client`.
+      'packages/client/src/schema.ts',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked.map((config) => ({ ...config, files: ['**/*.ts'] })),
   {
@@ -34,6 +45,13 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
+    },
+  },
+  {
+    // The client package is built on its own, with its own tsconfig.
+    files: ['packages/client/src/**/*.ts'],
+    languageOptions: {
+      parserOptions: { project: './packages/client/tsconfig.json', tsconfigRootDir: import.meta.dirname },
     },
   },
   {

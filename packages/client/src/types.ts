@@ -1,0 +1,54 @@
+import type { components, operations } from './schema.js';
+
+// The API's shapes under their own names, all taken from the generated schema: answers as the server
+// sends them, request bodies as a client may write them (defaults left out).
+
+type Schemas = components['schemas'];
+
+export type Job = Schemas['Job'];
+export type JobStatus = Schemas['JobStatus'];
+/** A job spec as submitted: fields with a default may be left out. */
+export type JobSpecInput = Schemas['JobSpecInput'];
+/** A job spec as the server stored it, every default filled in. */
+export type JobSpec = Schemas['JobSpec'];
+export type LayerSpecInput = JobSpecInput['model']['layers'][number];
+export type LayerSpec = JobSpec['model']['layers'][number];
+export type RunSummary = Schemas['RunSummary'];
+export type RunList = Schemas['RunList'];
+export type EpochMetrics = Schemas['EpochMetrics'];
+export type StepLoss = Schemas['StepLoss'];
+export type History = Schemas['History'];
+export type Comparison = Schemas['Comparison'];
+export type Health = Schemas['Health'];
+export type DatasetSummary = Schemas['DatasetSummary'];
+export type Dataset = Schemas['Dataset'];
+export type DatasetList = operations['listDatasets']['responses'][200]['content']['application/json'];
+export type Evaluation = Schemas['Evaluation'];
+export type Predictions = Schemas['Predictions'];
+export type Prediction = Predictions['predictions'][number];
+export type Whoami = Schemas['Whoami'];
+export type ApiKey = Schemas['ApiKey'];
+export type CreatedApiKey = Schemas['CreatedApiKey'];
+export type Sweep = Schemas['Sweep'];
+export type SweepSummary = Schemas['SweepSummary'];
+export type SweepList = Schemas['SweepList'];
+export type SweepLeaderboardEntry = Schemas['SweepLeaderboardEntry'];
+export type SweepParameterSpread = Schemas['SweepParameterSpread'];
+export type SweepRunCounts = Schemas['SweepRunCounts'];
+/** A sweep spec as submitted. */
+export type SweepSpecInput = NonNullable<operations['createSweep']['requestBody']>['content']['application/json'];
+
+/** A message of WS /jobs/:id/events: a batch of steps, an epoch's metrics, or a status. */
+export type JobStreamMessage = operations['streamJobEvents']['responses'][101]['content']['application/json'];
+export type StepsMessage = Schemas['StepsMessage'];
+export type EpochMessage = Schemas['EpochMessage'];
+export type StatusMessage = Schemas['StatusMessage'];
+/** A message of WS /events: the epochs and statuses of every job the key may see. */
+export type AllJobsMessage = operations['streamAllJobEvents']['responses'][101]['content']['application/json'];
+/** A message of WS /sweeps/:id/events. */
+export type SweepEvent = Schemas['SweepEvent'];
+
+/** The body of every error answer. */
+export type ErrorBody = Schemas['Error'];
+/** One bad field of a request: its path (`model.layers.2.units`) and what is wrong with it. */
+export type FieldIssue = NonNullable<ErrorBody['issues']>[number];
