@@ -21,6 +21,14 @@ export class TrainerApiError extends Error {
     this.retryAfterSeconds = retryAfterSeconds;
   }
 
+  /**
+   * The error of an answer with `status` whose body was `body` (parsed JSON, text, or nothing: only an
+   * error body's fields are read), and whose Retry-After header was `retryAfter`.
+   */
+  static from(status: number, body: unknown, retryAfter: string | null = null): TrainerApiError {
+    return new TrainerApiError(status, isErrorBody(body) ? body : null, retryAfterSeconds(retryAfter));
+  }
+
   /** The messages of the issues that name `path` (`learningRate`, `model.layers.2.units`). */
   issuesAt(path: string): string[] {
     return this.issues.filter((issue) => issue.path === path).map((issue) => issue.message);
@@ -45,8 +53,7 @@ function isErrorBody(value: unknown): value is ErrorBody {
   return typeof error === 'string' && typeof code === 'string' && (issues === undefined || Array.isArray(issues));
 }
 
-function retryAfter(response: Response): number | null {
-  const header = response.headers.get('retry-after');
+function retryAfterSeconds(header: string | null): number | null {
   if (header === null) return null;
   const seconds = Number(header);
   if (Number.isFinite(seconds)) return Math.max(0, seconds);
@@ -56,7 +63,7 @@ function retryAfter(response: Response): number | null {
 
 /** The error of an answer other than 2xx; `body` is what it carried (parsed JSON, text, or nothing). */
 export function apiErrorOf(response: Response, body: unknown): TrainerApiError {
-  return new TrainerApiError(response.status, isErrorBody(body) ? body : null, retryAfter(response));
+  return TrainerApiError.from(response.status, body, response.headers.get('retry-after'));
 }
 
 /** A failure to get any answer (fetch's TypeError, a refused connection), as a TrainerUnreachable. */

@@ -1,9 +1,19 @@
+import type { FetchResponse } from 'openapi-fetch';
 import type { components, operations } from './schema.js';
 
 // The API's shapes under their own names, all taken from the generated schema: answers as the server
 // sends them, request bodies as a client may write them (defaults left out).
 
-type Schemas = components['schemas'];
+/**
+ * A schema's type as openapi-fetch's calls take and resolve with it: the same, except that a
+ * fixed-length array (a window size `[3, 5]`) is typed as an array of any length. Every name below is
+ * seen through it, so `const job: Job = await unwrap(api.GET('/jobs/{id}', …))` type-checks.
+ */
+type Fetched<T> = NonNullable<
+  FetchResponse<{ responses: { 200: { content: { 'application/json': T } } } }, object, 'application/json'>['data']
+>;
+
+type Schemas = { [Name in keyof components['schemas']]: Fetched<components['schemas'][Name]> };
 
 export type Job = Schemas['Job'];
 export type JobStatus = Schemas['JobStatus'];
@@ -22,7 +32,7 @@ export type Comparison = Schemas['Comparison'];
 export type Health = Schemas['Health'];
 export type DatasetSummary = Schemas['DatasetSummary'];
 export type Dataset = Schemas['Dataset'];
-export type DatasetList = operations['listDatasets']['responses'][200]['content']['application/json'];
+export type DatasetList = Fetched<operations['listDatasets']['responses'][200]['content']['application/json']>;
 export type Evaluation = Schemas['Evaluation'];
 export type Predictions = Schemas['Predictions'];
 export type Prediction = Predictions['predictions'][number];
@@ -36,15 +46,17 @@ export type SweepLeaderboardEntry = Schemas['SweepLeaderboardEntry'];
 export type SweepParameterSpread = Schemas['SweepParameterSpread'];
 export type SweepRunCounts = Schemas['SweepRunCounts'];
 /** A sweep spec as submitted. */
-export type SweepSpecInput = NonNullable<operations['createSweep']['requestBody']>['content']['application/json'];
+export type SweepSpecInput = Fetched<
+  NonNullable<operations['createSweep']['requestBody']>['content']['application/json']
+>;
 
 /** A message of WS /jobs/:id/events: a batch of steps, an epoch's metrics, or a status. */
-export type JobStreamMessage = operations['streamJobEvents']['responses'][101]['content']['application/json'];
+export type JobStreamMessage = Fetched<operations['streamJobEvents']['responses'][101]['content']['application/json']>;
 export type StepsMessage = Schemas['StepsMessage'];
 export type EpochMessage = Schemas['EpochMessage'];
 export type StatusMessage = Schemas['StatusMessage'];
 /** A message of WS /events: the epochs and statuses of every job the key may see. */
-export type AllJobsMessage = operations['streamAllJobEvents']['responses'][101]['content']['application/json'];
+export type AllJobsMessage = Fetched<operations['streamAllJobEvents']['responses'][101]['content']['application/json']>;
 /** A message of WS /sweeps/:id/events. */
 export type SweepEvent = Schemas['SweepEvent'];
 
