@@ -55,8 +55,27 @@ export default tseslint.config(
     },
   },
   {
-    // Long functions hide several jobs; one that must stay long says why in a disable comment.
-    files: ['src/**/*.ts'],
+    // The dashboard reaches the server only through the client package, and shares only its pure
+    // domain rules: no other server code, and nothing of Node.
+    files: ['web/src/**/*.ts', 'web/src/**/*.tsx'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(\\.\\./)+src/(?!domain/)',
+              message: 'web/ imports only src/domain/ (pure rules) and @trainer/client (the API).',
+            },
+            { regex: '^node:', message: 'web/ runs in the browser: no Node modules.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Long functions hide several jobs (components too); one that must stay long says why in a disable comment.
+    files: ['src/**/*.ts', 'packages/*/src/**/*.ts', 'web/src/**/*.ts', 'web/src/**/*.tsx'],
     rules: { 'max-lines-per-function': ['error', { max: 60, skipBlankLines: true, skipComments: true, IIFEs: true }] },
   },
   prettier,

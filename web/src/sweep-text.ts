@@ -1,91 +1,9 @@
-import { getJson, sendJson, socketUrl, type JobStatus } from './api';
-import { keepOpen, type Connection } from './live';
+import type { Sweep, SweepSpecInput } from '@trainer/client';
 
-// The sweep shapes the dashboard reads, as src/api/schemas/sweeps.ts defines them (the fields used here).
-
-export type SweepStatus = 'running' | 'completed' | 'cancelled';
-
-export interface Objective {
-  metric: string;
-  goal: 'maximize' | 'minimize';
-}
+export type Objective = Sweep['objective'];
 
 /** A swept parameter as the spec gives it: a list of values or a distribution. */
-export type SweepParameter =
-  { values: unknown[] } | { distribution: 'uniform' | 'logUniform' | 'intUniform'; min: number; max: number };
-
-export interface LeaderboardEntry {
-  rank: number;
-  jobId: string;
-  index: number;
-  status: JobStatus;
-  parameters: Record<string, unknown>;
-  objective: number | null;
-  epoch: number | null;
-  epochsCompleted: number;
-  stoppedReason: string | null;
-}
-
-export interface SweepRunCounts {
-  pending: number;
-  queued: number;
-  running: number;
-  completed: number;
-  failed: number;
-  cancelled: number;
-}
-
-export interface SweepSummary {
-  id: string;
-  name: string;
-  status: SweepStatus;
-  method: 'grid' | 'random';
-  objective: Objective;
-  runCount: number;
-  counts: SweepRunCounts;
-  best: LeaderboardEntry | null;
-  createdAt: string;
-  finishedAt: string | null;
-}
-
-export interface ParameterSpread {
-  parameter: string;
-  values: { value: unknown; runs: number; mean: number; min: number; max: number }[];
-}
-
-export interface SweepView extends SweepSummary {
-  spec: { parameters?: Record<string, SweepParameter>; maxParallel?: number; [field: string]: unknown };
-  leaderboard: LeaderboardEntry[];
-  parameterSpread: ParameterSpread[];
-  epochs: { trained: number; planned: number };
-}
-
-/** GET /sweeps: `nextCursor` once the API pages the list (absent before). */
-export interface SweepList {
-  sweeps: SweepSummary[];
-  nextCursor?: string | null;
-}
-
-export interface SweepEvent {
-  seq: number;
-  type: 'run-started' | 'run-finished' | 'run-stopped' | 'new-best' | 'sweep-finished';
-  jobId?: string;
-}
-
-export const getSweep = (id: string, signal?: AbortSignal) =>
-  getJson<SweepView>(`/sweeps/${encodeURIComponent(id)}`, signal);
-export const cancelSweep = (id: string) => sendJson<SweepView>('POST', `/sweeps/${encodeURIComponent(id)}/cancel`);
-
-/**
- * Follows WS /sweeps/:id/events until the sweep ends (the server then closes with 1000). A reconnect
- * replays the sweep's events from the start, so the page treats every event as "read the sweep again".
- */
-export function followSweep(
-  id: string,
-  handlers: { onEvent: (event: SweepEvent) => void; onConnection: (state: Connection) => void },
-) {
-  return keepOpen<SweepEvent>(() => socketUrl(`/sweeps/${encodeURIComponent(id)}/events`), handlers.onEvent, handlers);
-}
+export type SweepParameter = SweepSpecInput['parameters'][string];
 
 /** A value of a parameter as text: numbers kept short, everything else as JSON. */
 export function parameterText(value: unknown): string {
@@ -103,3 +21,14 @@ export function objectiveText(objective: Objective, value: number | null | undef
 
 export const objectiveLabel = (objective: Objective) =>
   `${objective.metric} (${objective.goal === 'maximize' ? 'higher' : 'lower'} is better)`;
+
+/**
+ * The swept parameters of a sweep's spec with their definitions. The API documents the stored spec
+ * only as an object (it is the spec as submitted, defaults filled in), so its `parameters` are checked
+ * to be an object here.
+ */
+export function specParameters(sweep: Pick<Sweep, 'spec'>): [string, SweepParameter][] {
+  const { parameters } = sweep.spec;
+  if (typeof parameters !== 'object' || parameters === null) return [];
+  return Object.entries(parameters as SweepSpecInput['parameters']);
+}

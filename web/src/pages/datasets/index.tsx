@@ -1,8 +1,10 @@
+import type { DatasetSummary } from '@trainer/client';
 import { useEffect, useState } from 'preact/hooks';
-import { getOptional, type DatasetSummary } from '../api';
-import { DatasetUpload } from '../components/dataset-upload';
-import { integer } from '../format';
-import { usePermissions } from '../session';
+import { api, optional } from '../../api';
+import { Table, type Column } from '../../components/table';
+import { integer } from '../../format';
+import { usePermissions } from '../../session';
+import { DatasetUpload } from './upload';
 
 function sizeOf(dataset: DatasetSummary): string {
   const { bytes } = dataset;
@@ -11,11 +13,21 @@ function sizeOf(dataset: DatasetSummary): string {
   return bytes > 1e6 ? `${(bytes / 1e6).toFixed(1)} MB` : `${integer(Math.round(bytes / 1e3))} kB`;
 }
 
-export function DatasetsPage() {
-  const { write } = usePermissions();
+const columns: Column<DatasetSummary>[] = [
+  { key: 'name', header: 'Name', cell: (dataset) => dataset.name },
+  { key: 'shape', header: 'Input shape', cellClass: 'mono', cell: (dataset) => dataset.inputShape.join('×') },
+  { key: 'classes', header: 'Classes', headerClass: 'num', cell: (dataset) => dataset.numClasses },
+  { key: 'train', header: 'Train', headerClass: 'num', cell: (dataset) => integer(dataset.trainSize) },
+  { key: 'test', header: 'Test', headerClass: 'num', cell: (dataset) => integer(dataset.testSize) },
+  { key: 'size', header: 'Size', headerClass: 'num', cell: sizeOf },
+  { key: 'description', header: 'Description', cellClass: 'description', cell: (dataset) => dataset.description },
+];
+
+/** GET /datasets: undefined while asked, null when this API has no datasets. */
+function useDatasets() {
   const [datasets, setDatasets] = useState<DatasetSummary[] | null | undefined>(undefined);
   useEffect(() => {
-    getOptional<{ datasets: DatasetSummary[] }>('/datasets').then(
+    optional(api.GET('/datasets')).then(
       (body) => setDatasets(body?.datasets ?? null),
       () => setDatasets(null),
     );
@@ -23,6 +35,12 @@ export function DatasetsPage() {
   // The upload answers with the dataset: the list shows it without asking for the list again.
   const uploaded = (dataset: DatasetSummary) =>
     setDatasets((current) => [...(current ?? []).filter((other) => other.name !== dataset.name), dataset]);
+  return { datasets, uploaded };
+}
+
+export function DatasetsPage() {
+  const { write } = usePermissions();
+  const { datasets, uploaded } = useDatasets();
   if (datasets === undefined) return <p aria-busy="true">Loading…</p>;
   if (datasets === null)
     return (
@@ -34,42 +52,12 @@ export function DatasetsPage() {
   return (
     <section>
       <h1>Datasets</h1>
-      <div class="table-scroll">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Input shape</th>
-              <th scope="col" class="num">
-                Classes
-              </th>
-              <th scope="col" class="num">
-                Train
-              </th>
-              <th scope="col" class="num">
-                Test
-              </th>
-              <th scope="col" class="num">
-                Size
-              </th>
-              <th scope="col">Description</th>
-            </tr>
-          </thead>
-          <tbody>
-            {datasets.map((dataset) => (
-              <tr key={dataset.name} data-dataset={dataset.name}>
-                <td>{dataset.name}</td>
-                <td class="mono">{dataset.inputShape.join('×')}</td>
-                <td class="num">{dataset.numClasses}</td>
-                <td class="num">{integer(dataset.trainSize)}</td>
-                <td class="num">{integer(dataset.testSize)}</td>
-                <td class="num">{sizeOf(dataset)}</td>
-                <td class="description">{dataset.description}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <Table
+        columns={columns}
+        rows={datasets}
+        rowKey={(dataset) => dataset.name}
+        rowProps={(dataset) => ({ 'data-dataset': dataset.name })}
+      />
       {write ? (
         <DatasetUpload onUploaded={uploaded} />
       ) : (
