@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -11,6 +10,7 @@ import {
   type JobSpecInput,
   type TrainerClient,
 } from '@trainer/client';
+import { freePort } from '../helpers/own-services.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
 // The client against a real API and worker, with keys required: typed calls, errors as values
@@ -31,15 +31,6 @@ const smallJob: JobSpecInput = {
     ],
   },
 };
-
-/** A port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe('the typed client', () => {
   let stack: Stack;
@@ -78,7 +69,7 @@ describe('the typed client', () => {
   });
 
   it('says a server that does not answer is unreachable, as a value', async () => {
-    const nowhere = createTrainerClient({ baseUrl: `http://127.0.0.1:${await closedPort()}` });
+    const nowhere = createTrainerClient({ baseUrl: `http://127.0.0.1:${await freePort()}` });
     const outcome = await settle(nowhere.api.GET('/health'));
     expect(outcome).toMatchObject({ ok: false, response: null, error: { code: 'unreachable', status: null } });
     expect(outcome.ok || outcome.error).toBeInstanceOf(TrainerUnreachable);

@@ -1,21 +1,13 @@
-import { createServer } from 'node:net';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTrainerClient, unwrap, type ConnectionChange, type TrainerClient } from '@trainer/client';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { testConfig } from '../helpers/env.js';
+import { freePort } from '../helpers/own-services.js';
 import { spawnService, type ChildService } from '../helpers/processes.js';
 
 // A job followed while its API process is killed and started again on the same port: the client
 // reconnects with backoff from the last step it saw, and gets every step and epoch exactly once.
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function until(condition: () => boolean, what: string, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
