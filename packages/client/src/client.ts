@@ -1,11 +1,8 @@
-import createClient, { type Client } from 'openapi-fetch';
+import createClient from 'openapi-fetch';
 import { allJobsPlan, jobPlan, sweepPlan } from './follow.js';
 import type { paths } from './schema.js';
 import { follow, type Follow, type FollowOptions, type WebSocketConstructor } from './stream.js';
-import type { AllJobsMessage, JobStreamMessage, StatusMessage, SweepEvent } from './types.js';
-
-/** Every operation of the API, typed from its OpenAPI document (openapi-fetch). */
-export type TrainerApi = Client<paths>;
+import type { AllJobsMessage, JobStreamMessage, StatusMessage, SweepEvent, TrainerApi } from './types.js';
 
 /** An API key, or a function asked before each request and connection (a key that may change). */
 export type KeySource = string | null | undefined | (() => string | null | undefined);

@@ -1,7 +1,6 @@
-import type { TrainerApi } from './client.js';
 import { apiErrorOf } from './errors.js';
 import type { StreamPlan } from './stream.js';
-import type { AllJobsMessage, JobStreamMessage, StatusMessage, SweepEvent } from './types.js';
+import type { AllJobsMessage, JobStreamMessage, StatusMessage, SweepEvent, TrainerApi } from './types.js';
 
 // What each stream replays when it is opened again, and how this client keeps each message once:
 // a job's stream is reopened from the last step seen (`?since=`) and repeats its epochs and status; a

@@ -1,6 +1,6 @@
 // @trainer/client: a typed client of the trainer API. See README.md.
 export { createTrainerClient } from './client.js';
-export type { FollowJobOptions, KeySource, TrainerApi, TrainerClient, TrainerClientOptions } from './client.js';
+export type { FollowJobOptions, KeySource, TrainerClient, TrainerClientOptions } from './client.js';
 export { TrainerApiError, TrainerUnreachable } from './errors.js';
 export type { TrainerError } from './errors.js';
 export { settle, unwrap } from './outcome.js';

@@ -1,5 +1,8 @@
-import type { FetchResponse } from 'openapi-fetch';
-import type { components, operations } from './schema.js';
+import type { Client, FetchResponse } from 'openapi-fetch';
+import type { components, operations, paths } from './schema.js';
+
+/** Every operation of the API, typed from its OpenAPI document (openapi-fetch). */
+export type TrainerApi = Client<paths>;
 
 // The API's shapes under their own names, all taken from the generated schema: answers as the server
 // sends them, request bodies as a client may write them (defaults left out).
