@@ -22,6 +22,8 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json prisma.config.ts ./
 COPY scripts ./scripts
+# The client package is a workspace: npm ci links it, the build compiles it.
+COPY packages ./packages
 COPY prisma ./prisma
 # package.json's allowScripts lets tfjs-node's install script run under npm 11 as well.
 RUN npm ci --no-audit --no-fund

@@ -5,7 +5,18 @@ import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'src/store/generated/', 'coverage/', 'web-dist/'] },
+  {
+    ignores: [
+      'dist/',
+      'node_modules/',
+      'src/store/generated/',
+      'coverage/',
+      'web-dist/',
+      'packages/*/dist/',
+      // Generated from the OpenAPI document by `npm run generate:client`.
+      'packages/client/src/schema.ts',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked.map((config) => ({ ...config, files: ['**/*.ts'] })),
   {
@@ -37,8 +48,34 @@ export default tseslint.config(
     },
   },
   {
-    // Long functions hide several jobs; one that must stay long says why in a disable comment.
-    files: ['src/**/*.ts'],
+    // The client package is built on its own, with its own tsconfig.
+    files: ['packages/client/src/**/*.ts'],
+    languageOptions: {
+      parserOptions: { project: './packages/client/tsconfig.json', tsconfigRootDir: import.meta.dirname },
+    },
+  },
+  {
+    // The dashboard reaches the server only through the client package, and shares only its pure
+    // domain rules: no other server code, and nothing of Node.
+    files: ['web/src/**/*.ts', 'web/src/**/*.tsx'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(\\.\\./)+src/(?!domain/)',
+              message: 'web/ imports only src/domain/ (pure rules) and @trainer/client (the API).',
+            },
+            { regex: '^node:', message: 'web/ runs in the browser: no Node modules.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Long functions hide several jobs (components too); one that must stay long says why in a disable comment.
+    files: ['src/**/*.ts', 'packages/*/src/**/*.ts', 'web/src/**/*.ts', 'web/src/**/*.tsx'],
     rules: { 'max-lines-per-function': ['error', { max: 60, skipBlankLines: true, skipComments: true, IIFEs: true }] },
   },
   prettier,

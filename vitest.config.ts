@@ -1,6 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // Tests import the client package from its TypeScript sources (its exports' `source` condition), as
+  // the type checks do, so they need no build of it.
+  ssr: { resolve: { conditions: ['source'] } },
   test: {
     include: ['test/**/*.test.ts'],
     setupFiles: ['test/helpers/redis-cleanup.ts'],

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { defineConfig } from 'vite';
+import { defaultClientConditions, defineConfig } from 'vite';
 import { precompress } from './precompress.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -20,7 +20,9 @@ export default defineConfig({
     sourcemap: false,
     reportCompressedSize: false,
   },
-  resolve: { alias: { react: 'preact/compat' } },
+  // The client package from its TypeScript sources (its exports' `source` condition), so the dashboard
+  // needs no build of it; the domain rules it imports come from ../src/domain the same way.
+  resolve: { alias: { react: 'preact/compat' }, conditions: ['source', ...defaultClientConditions] },
   // `npm run dev:web` proxies the API, so the dashboard can be worked on with hot reload.
   server: {
     proxy: {

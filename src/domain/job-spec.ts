@@ -2,34 +2,11 @@ import { z } from 'zod';
 import { bundledDataset, datasetNamePattern, datasetNames, type DatasetInfo } from './datasets.js';
 import { estimateTrainingBytes, formatBytes } from './memory.js';
 import { countParameters, isImageLayer, walkShapes } from './model-shape.js';
+import { activations, epochMetricNames, layerTypes, limits, optimizers, paddings } from './spec-vocabulary.js';
 import { text } from './text.js';
 
-export const activations = ['relu', 'sigmoid', 'tanh', 'linear'] as const;
-export const optimizers = ['sgd', 'momentum', 'adam', 'rmsprop'] as const;
-/** Per-epoch metrics a job records, which early stopping (and a sweep's objective) may watch. */
-export const epochMetricNames = [
-  'testAccuracy',
-  'testLoss',
-  'trainLoss',
-  'validationAccuracy',
-  'validationLoss',
-] as const;
-export type EpochMetricName = (typeof epochMetricNames)[number];
-
-export const limits = Object.freeze({
-  nameLength: 200,
-  tags: 20,
-  tagLength: 50,
-  layers: 32,
-  units: 8192,
-  epochs: 100,
-  learningRate: 10,
-  batchSize: 4096,
-  filters: 1024,
-  kernelSize: 15,
-});
-
-export const paddings = ['valid', 'same'] as const;
+export { activations, epochMetricNames, layerTypes, limits, optimizers, paddings } from './spec-vocabulary.js';
+export type { EpochMetricName } from './spec-vocabulary.js';
 
 /** A window size or stride: one integer for a square, or [height, width]. */
 const windowSize = z.union([
@@ -75,16 +52,6 @@ const batchNormalizationLayer = z.strictObject({
   momentum: z.number().min(0).lt(1, 'must be at least 0 and less than 1').default(0.9),
   epsilon: z.number().gt(0).max(1).default(1e-5),
 });
-
-export const layerTypes = [
-  'dense',
-  'dropout',
-  'conv2d',
-  'maxPool2d',
-  'avgPool2d',
-  'flatten',
-  'batchNormalization',
-] as const;
 
 const layer = z.discriminatedUnion(
   'type',

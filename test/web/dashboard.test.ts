@@ -338,6 +338,48 @@ describe.skipIf(missing !== null)('the dashboard in Chromium', () => {
     await page.close();
   });
 
+  it('builds a conv net in the form, showing each layer’s shape, the server’s shape error and its parameter count as it is edited', async () => {
+    const { page, errors } = await openPage('/runs/new');
+    const layer = (index: number) => page.locator(`li[data-layer="${index}"]`);
+    // The first network's 512-unit layers become a convolution and a pooling layer.
+    await layer(0).getByLabel('Layer 1 type').selectOption('conv2d');
+    await layer(0).getByLabel('Filters').fill('8');
+    await layer(0).getByLabel('Activation').selectOption('relu');
+    const shapeError = layer(1).locator('[data-path="model.layers.1"]');
+    expect(await shapeError.textContent()).toBe(
+      'dense needs a flat input but gets 26x26x8: add a flatten layer before it',
+    );
+    expect(await page.locator('[data-parameters]').getAttribute('data-parameters')).toBe('');
+    await screenshot(page, 'new-job-conv-shape-error');
+    await layer(1).getByLabel('Layer 2 type').selectOption('maxPool2d');
+    expect(await layer(2).locator('[data-path="model.layers.2"]').textContent()).toMatch(/gets 13x13x8/);
+    await page.getByLabel('New layer').selectOption('flatten');
+    await page.getByRole('button', { name: 'Add layer' }).click();
+    expect(await page.locator('li[data-layer] .field-error').count()).toBe(0);
+    expect(await page.locator('.layers legend').innerText()).toBe('Layers (input: 28x28x1)');
+    expect(
+      await page.locator('li .layer-shape').evaluateAll((shapes) => shapes.map((shape) => shape.dataset.output)),
+    ).toEqual(['26x26x8', '13x13x8', '1352', '10']);
+    expect(await page.locator('.parameters .mono').innerText()).toBe('28x28x1-c8k3-p2-f-10');
+    // (3x3x1 + 1) x 8 for the convolution, (1352 + 1) x 10 for the output layer.
+    expect(await page.locator('[data-parameters]').getAttribute('data-parameters')).toBe(String(80 + 13530));
+    await page.getByLabel('Name', { exact: true }).fill('small conv net');
+    await page.getByLabel('Training examples').fill('500');
+    await page.getByLabel('Test examples').fill('100');
+    await page.getByLabel('Epochs').fill('1');
+    await screenshot(page, 'new-job-conv');
+
+    await page.getByRole('button', { name: 'Submit job' }).click();
+    await page.waitForURL(/\/runs\/[0-9a-f-]{36}$/);
+    const submitted = await job(page.url().split('/').at(-1)!);
+    // The server counts and names the model as the form did.
+    expect(submitted).toMatchObject({ parameterCount: 80 + 13530, architecture: '28x28x1-c8k3-p2-f-10' });
+    await page.locator('article.run[data-status="completed"]').waitFor({ timeout: 60_000 });
+    await screenshot(page, 'run-conv');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it('is usable at phone width', async () => {
     const { page, errors } = await openPage(`/runs/${finishedRuns[0]}`, 390);
     await page.locator('.loss-chart canvas').waitFor();

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { getJson } from './api';
+import { api, unwrap } from './api';
 
 // What this API server can do, read once from its OpenAPI document: parts of the dashboard that need
 // routes added later (deleting runs, trained models, predictions) appear when the server has them.
@@ -17,8 +17,10 @@ const none: Capabilities = { deleteJob: false, model: false, predict: false, eva
 let loaded: Promise<Capabilities> | undefined;
 
 function read(): Promise<Capabilities> {
-  loaded ??= getJson<{ paths?: Record<string, Record<string, unknown>> }>('/openapi.json').then(
-    ({ paths = {} }) => {
+  // Read at run time, not from the generated types: a dashboard may meet an older or newer server.
+  loaded ??= unwrap(api.GET('/openapi.json')).then(
+    (document) => {
+      const paths = (document.paths ?? {}) as Record<string, Record<string, unknown> | undefined>;
       const has = (path: string, method: string) => Boolean(paths[path]?.[method]);
       return {
         deleteJob: has('/jobs/{id}', 'delete'),

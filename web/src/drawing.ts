@@ -1,5 +1,5 @@
+import type { Dataset } from '@trainer/client';
 import { defaultImagePreprocess, type ImagePreprocess } from '../../src/domain/image-preprocessing';
-import type { DatasetView } from './api';
 
 /** What a drawing stands for, and how its grey values (0 black .. 255 white) become a model's raw input. */
 export interface DrawingTarget {
@@ -23,7 +23,7 @@ const isDrawableShape = (shape: readonly number[]) =>
  * Whether a model trained on `dataset` can take a drawing, and how; null when it cannot: examples that
  * are not 28x28 single-channel images (an 8x8 upload, colour, a flat CSV of features).
  */
-export function drawingTarget(dataset: DatasetView): DrawingTarget | null {
+export function drawingTarget(dataset: Dataset): DrawingTarget | null {
   if (!isDrawableShape(dataset.inputShape)) return null;
   const classNames = Array.from({ length: dataset.numClasses }, (_, label) => dataset.classes[label]?.name ?? null);
   const subject = dataset.format === 'bundled' && dataset.name === 'mnist' ? 'digit' : 'image';

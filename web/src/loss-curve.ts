@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { getJson, type EpochMetrics, type HistoryBody, type JobStatus, type StepLoss } from './api';
-import { historyUrl } from './history-url';
+import type { EpochMetrics, History, JobStatus, StepLoss } from '@trainer/client';
+import { readHistory } from './history';
 import { followJob, type Connection } from './live';
 import { Ema } from './smoothing';
 import { halvePoints } from './thin-points';
@@ -93,9 +93,9 @@ export function useLiveCurve(
   handlers.current = events;
 
   // The history is asked for at once, beside the job itself; the stream starts once both are known.
-  const [history, setHistory] = useState<Promise<HistoryBody> | null>(null);
+  const [history, setHistory] = useState<Promise<History> | null>(null);
   useEffect(() => {
-    const request = getJson<HistoryBody>(historyUrl(jobId));
+    const request = readHistory(jobId);
     request.catch(() => undefined);
     setHistory(request);
   }, [jobId]);

@@ -1,11 +1,11 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { getOptional, prefetchJson } from './api';
+import { api, optional, prefetch, unwrap } from './api';
 import { SessionBadge, SignIn } from './components/sign-in';
-import { historyUrl } from './history-url';
 import { whenIdle } from './capabilities';
 import { dropAllStreams } from './live';
 import { lazyPage } from './lazy';
+import { prefetchRun } from './pages/run/reads';
 import { prefetchRuns, RunsPage } from './pages/runs';
 import { Link, useLocation, type Location } from './router';
 import { useSession, WhoamiProvider, type Session } from './session';
@@ -52,7 +52,7 @@ function useDatasetsAvailable(signedIn: number | null): boolean {
   useEffect(() => {
     if (signedIn === null) return;
     return whenIdle(() => {
-      getOptional<unknown>('/datasets').then(
+      optional(api.GET('/datasets')).then(
         (body) => setAvailable(body !== null),
         () => setAvailable(false),
       );
@@ -138,12 +138,11 @@ function App() {
 (window as unknown as { trainer: object }).trainer = { dropAllStreams };
 
 // What the first page shows is asked for before its code has loaded.
-prefetchJson('/whoami');
+prefetch('/whoami', () => unwrap(api.GET('/whoami')));
 const firstRun = uuid.exec(location.pathname)?.[1]?.toLowerCase();
 if (location.pathname === '/' || location.pathname === '/runs') prefetchRuns(new URLSearchParams(location.search));
 else if (firstRun) {
-  prefetchJson(`/jobs/${firstRun}`);
-  prefetchJson(historyUrl(firstRun));
+  prefetchRun(firstRun);
   RunPage.preload();
 }
 render(<App />, document.getElementById('app')!);

@@ -1,4 +1,5 @@
-import { objectiveText, parameterText, type LeaderboardEntry, type Objective, type SweepParameter } from './sweep-api';
+import type { SweepLeaderboardEntry as LeaderboardEntry } from '@trainer/client';
+import { objectiveText, parameterText, type Objective, type SweepParameter } from './sweep-text';
 
 // The axes of a parallel-coordinates chart of a sweep: one per swept parameter, then the objective.
 // Each axis maps its values onto 0..1 (bottom to top): logarithmically for log-uniform parameters and

@@ -1,6 +1,7 @@
 import { createContext } from 'preact';
 import { useContext, useEffect, useState } from 'preact/hooks';
-import { ApiError, getJson, type Whoami } from './api';
+import type { Whoami } from '@trainer/client';
+import { api, early, TrainerApiError, unwrap } from './api';
 import { forgetKey, onKeyRefused } from './auth';
 
 // Who the dashboard acts as (GET /whoami), and what that role may do. The API decides every request
@@ -23,13 +24,13 @@ export function useSession() {
   const [version, setVersion] = useState(0);
   useEffect(() => onKeyRefused((reason) => setSession({ state: 'needs-key', reason })), []);
   useEffect(() => {
-    getJson<Whoami>('/whoami').then(
+    early('/whoami', () => unwrap(api.GET('/whoami'))).then(
       (whoami) => setSession({ state: 'signed-in', whoami }),
       (failure: unknown) => {
         // onKeyRefused has it, with the reason, unless the answer came before the page listened.
-        if (failure instanceof ApiError && failure.status === 401)
+        if (failure instanceof TrainerApiError && failure.status === 401)
           setSession((current) => (current.state === 'checking' ? { state: 'needs-key', reason: null } : current));
-        else if (failure instanceof ApiError && failure.status === 404)
+        else if (failure instanceof TrainerApiError && failure.status === 404)
           setSession({ state: 'signed-in', whoami: noAccessControl });
         else
           setSession({ state: 'unreachable', message: failure instanceof Error ? failure.message : String(failure) });

@@ -19,6 +19,8 @@ export const compareRoutes: FastifyPluginCallbackZod<{ jobs: JobsService; sweeps
     {
       config: { access: 'read' },
       schema: {
+        operationId: 'compareRuns',
+        tags: ['history'],
         summary: 'Compare runs side by side',
         description:
           'Per run the architecture, differing hyperparameters, accuracy, loss and speed; a layer-by-layer diff; loss curves downsampled to `points`, by step and by epoch. Name the runs by `ids`, or give `sweep` for its `top` best runs by the objective.',
@@ -39,6 +41,8 @@ export const compareRoutes: FastifyPluginCallbackZod<{ jobs: JobsService; sweeps
     {
       config: { access: 'read' },
       schema: {
+        operationId: 'drawComparisonChart',
+        tags: ['history'],
         summary: 'Draw the loss curves of runs overlaid',
         description: 'An SVG drawn by Vega-Lite, with a legend of run names; `x=epoch` aligns runs by epoch.',
         querystring: chartQuery,

@@ -20,6 +20,8 @@ export const datasetExampleRoutes: FastifyPluginCallbackZod<{
     {
       config: { access: 'read' },
       schema: {
+        operationId: 'getDatasetExample',
+        tags: ['datasets'],
         summary: 'Look at one example of a dataset',
         description:
           'A grey PNG of the example (header X-Example-Label holds its label), `scale` times its size; for instance the test examples /jobs/:id/evaluation lists as mistakes.',

@@ -21,6 +21,8 @@ function readRoutes(app: App, datasets: DatasetsService): void {
   app.get(
     '/datasets',
     keyedRoute('read', {
+      operationId: 'listDatasets',
+      tags: ['datasets'],
       summary: 'List datasets',
       description:
         "The bundled ones (MNIST) and the uploaded ones the key may see (its owner's; an admin's: every owner's), with shape, classes and split sizes.",
@@ -33,6 +35,8 @@ function readRoutes(app: App, datasets: DatasetsService): void {
   app.get(
     '/datasets/:name',
     keyedRoute('read', {
+      operationId: 'getDataset',
+      tags: ['datasets'],
       summary: 'Get a dataset',
       description:
         'Shape, classes with names and counts per split, split sizes, feature statistics, size and creation time.',
@@ -53,6 +57,8 @@ function writeRoutes(app: App, datasets: DatasetsService): void {
     keyedRoute(
       'write',
       {
+        operationId: 'uploadDataset',
+        tags: ['datasets'],
         summary: 'Upload a dataset',
         description:
           'multipart/form-data, streamed: IDX files (trainImages, trainLabels, testImages, testLabels; plain or gzip, told apart by content) or CSV files (train, test). Everything is checked before the dataset exists; a failed upload leaves nothing behind.',
@@ -83,6 +89,8 @@ function writeRoutes(app: App, datasets: DatasetsService): void {
   app.delete(
     '/datasets/:name',
     keyedRoute('write', {
+      operationId: 'deleteDataset',
+      tags: ['datasets'],
       summary: 'Delete a dataset',
       description: 'Finished jobs that used it keep their history, metrics and models.',
       params: datasetParams,

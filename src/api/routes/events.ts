@@ -67,6 +67,8 @@ function jobEventsRoute(app: App, deps: EventRoutesDeps, streams: Set<Resyncable
       websocket: true,
       config: { access: 'read' },
       schema: {
+        operationId: 'streamJobEvents',
+        tags: ['streams'],
         summary: "Stream a job's events (WebSocket)",
         description:
           'A WebSocket (GET with Upgrade: websocket). Replays what happened so far (steps after `since`), then streams live: steps batched every ~250 ms, epoch metrics, status changes. Closes with 1000 after the final status, 1008 when the client reads too slowly, 1013 when events are unavailable (reconnect with ?since=<last step>).',
@@ -109,6 +111,8 @@ function jobEventsRoute(app: App, deps: EventRoutesDeps, streams: Set<Resyncable
 
 function allEventsRoute(app: App, { jobs, hub, maxBufferedBytes }: EventRoutesDeps): void {
   const schema = {
+    operationId: 'streamAllJobEvents',
+    tags: ['streams'],
     summary: 'Stream status and epoch events of every job (WebSocket)',
     description:
       'A WebSocket (GET with Upgrade: websocket) carrying the status changes and epoch metrics of every job the key may see, live; no steps.',

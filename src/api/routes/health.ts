@@ -8,6 +8,8 @@ export const healthRoutes: FastifyPluginCallbackZod<{ checks: HealthChecks }> = 
     {
       config: { access: 'public' },
       schema: {
+        operationId: 'getHealth',
+        tags: ['server'],
         summary: 'Check the server and its dependencies',
         description: 'Probes Postgres and Redis; lists live workers and their training backends.',
         response: {

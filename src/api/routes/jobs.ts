@@ -19,6 +19,8 @@ function listRoute(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsServi
     keyedRoute(
       'read',
       {
+        operationId: 'listJobs',
+        tags: ['jobs'],
         summary: 'List past runs',
         description:
           "Newest first by default; filter by status, dataset, name and tag (and, for admins, owner); sort by accuracy or duration. Runs without a value yet sort as lowest. Only the key's owner's runs, or every owner's for an admin.",
@@ -55,6 +57,8 @@ function readRoutes(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsServ
     keyedRoute(
       'read',
       {
+        operationId: 'getJob',
+        tags: ['jobs'],
         summary: 'Get a job',
         description: 'Status, spec, progress, per-epoch metrics, backend, timestamps and error.',
         params: jobIdParams,
@@ -70,6 +74,8 @@ function readRoutes(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsServ
   app.get(
     '/jobs/:id/history',
     keyedRoute('read', {
+      operationId: 'getJobHistory',
+      tags: ['history'],
       summary: "Get a job's loss history",
       description:
         'Every recorded step, streamed from Postgres a page at a time; `points` downsamples with Largest-Triangle-Three-Buckets, keeping the first and last step.',
@@ -94,6 +100,8 @@ function writeRoutes(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsSer
     keyedRoute(
       'write',
       {
+        operationId: 'submitJob',
+        tags: ['jobs'],
         summary: 'Submit a training job',
         description:
           'Stored before it is queued. With an Idempotency-Key, a repeat with the same body returns the same job (header Idempotent-Replayed: true).',
@@ -126,6 +134,8 @@ function writeRoutes(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsSer
     keyedRoute(
       'write',
       {
+        operationId: 'cancelJob',
+        tags: ['jobs'],
         summary: 'Cancel a job',
         description: '200 for a queued job (it never starts); 202 for a running one, which stops between batches.',
         params: jobIdParams,
@@ -154,6 +164,8 @@ function deleteRoute(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsSer
   app.delete(
     '/jobs/:id',
     keyedRoute('write', {
+      operationId: 'deleteJob',
+      tags: ['jobs'],
       summary: 'Delete an ended job',
       description:
         "Removes a completed, failed or cancelled job with its history, metrics, checkpoint and models. A queued or running job must be cancelled first. A member deletes its own owner's jobs, an admin anyone's.",

@@ -1,9 +1,12 @@
 import type { FastifySchema } from 'fastify';
 import type { Access } from '../../domain/access.js';
+import type { ApiTag } from '../openapi.js';
 import { commonErrors } from '../schemas/common.js';
 
-/** What every documented route says of itself: a summary, a description and its own answers. */
+/** What every documented route says of itself: its name and feature, a summary, a description and its own answers. */
 interface RouteDocs extends FastifySchema {
+  operationId: string;
+  tags: readonly [ApiTag];
   summary: string;
   description: string;
   response: object;

@@ -22,6 +22,8 @@ export const keyRoutes: FastifyPluginCallbackZod<{ keys: KeysService }> = (app, 
   app.post(
     '/keys',
     keyedRoute('admin', {
+      operationId: 'createApiKey',
+      tags: ['keys'],
       summary: 'Create an API key',
       description: 'The answer carries the key itself, once; only its hash is stored.',
       body: newKeyBody,
@@ -37,6 +39,8 @@ export const keyRoutes: FastifyPluginCallbackZod<{ keys: KeysService }> = (app, 
   app.get(
     '/keys',
     keyedRoute('admin', {
+      operationId: 'listApiKeys',
+      tags: ['keys'],
       summary: 'List API keys',
       description: 'Keys that are not revoked, without their secrets.',
       response: { 200: keyList },
@@ -47,6 +51,8 @@ export const keyRoutes: FastifyPluginCallbackZod<{ keys: KeysService }> = (app, 
   app.delete(
     '/keys/:id',
     keyedRoute('admin', {
+      operationId: 'revokeApiKey',
+      tags: ['keys'],
       summary: 'Revoke an API key',
       description: 'Takes effect at once on every API process: keys are checked against Postgres on each request.',
       params: keyIdParams,
@@ -69,6 +75,8 @@ export const whoamiRoutes: FastifyPluginCallbackZod<{ auth: 'off' | 'required' }
   app.get(
     '/whoami',
     keyedRoute('read', {
+      operationId: 'whoami',
+      tags: ['keys'],
       summary: 'Who this request acts as',
       description: 'The owner and role of the key sent; with AUTH=off, the local admin.',
       response: { 200: whoami },

@@ -37,6 +37,8 @@ function downloadRoutes(app: App, { jobs, models }: Deps): void {
   app.get(
     '/jobs/:id/model',
     keyedRoute('read', {
+      operationId: 'getModel',
+      tags: ['models'],
       summary: "Download a job's trained model (model.json)",
       description:
         "TensorFlow.js layers format: `tf.loadLayersModel('<server>/jobs/<id>/model')` loads it with its weights. ETag is the hash of this body; `userDefinedMetadata.trainer` says how to preprocess raw input.",
@@ -60,6 +62,8 @@ function downloadRoutes(app: App, { jobs, models }: Deps): void {
   app.get(
     '/jobs/:id/model/weights.bin',
     keyedRoute('read', {
+      operationId: 'getModelWeights',
+      tags: ['models'],
       summary: "Download a job's trained weights (weights.bin)",
       description:
         "The weights model.json's manifest names: float32 little-endian, streamed from the artifact store. ETag is their SHA-256.",
@@ -95,6 +99,8 @@ function predictRoute(app: App, { jobs, models }: Deps, bodyLimit: number): void
     keyedRoute(
       'read',
       {
+        operationId: 'predict',
+        tags: ['models'],
         summary: "Predict with a job's trained model",
         description: `Up to 1,000 raw inputs or base64 PNG/JPEG images; answers the topK classes of each, in input order. Images are decoded and predictions run on the inference threads, never the event loop or libuv's thread pool. Bodies up to ${bodyLimit} bytes.`,
         params: jobIdParams,
@@ -133,6 +139,8 @@ function evaluationRoute(app: App, { jobs, models }: Deps): void {
   app.get(
     '/jobs/:id/evaluation',
     keyedRoute('read', {
+      operationId: 'getEvaluation',
+      tags: ['models'],
       summary: "Where a job's model fails",
       description:
         'Confusion matrix and per-class precision, recall, F1, support and accuracy of an epoch (the last one by default); for the final epoch also the most confident mistakes.',

@@ -26,6 +26,8 @@ function writeRoutes(app: App, sweeps: SweepsService): void {
     keyedRoute(
       'write',
       {
+        operationId: 'createSweep',
+        tags: ['sweeps'],
         summary: 'Start a hyperparameter sweep',
         description:
           "Validates the sweep and every configuration it generates with the job-spec schema, stores it as the key's owner's, and lets a worker launch its runs (ordinary jobs of that owner, at most maxParallel queued or running, and no more than the owner's quota of active jobs allows). The same spec and seed give the same configurations in the same order.",
@@ -51,6 +53,8 @@ function writeRoutes(app: App, sweeps: SweepsService): void {
   app.post(
     '/sweeps/:id/cancel',
     keyedRoute('write', {
+      operationId: 'cancelSweep',
+      tags: ['sweeps'],
       summary: 'Cancel a sweep',
       description: 'Stops launching runs and cancels its queued and running runs (reason "sweep cancelled").',
       params: sweepIdParams,
@@ -69,6 +73,8 @@ function readRoutes(app: App, sweeps: SweepsService): void {
   app.get(
     '/sweeps',
     keyedRoute('read', {
+      operationId: 'listSweeps',
+      tags: ['sweeps'],
       summary: 'List sweeps',
       description:
         "Newest first, a page at a time (`limit`, then `cursor`): status, counts by run status and the best run so far. Only the key's owner's sweeps, or every owner's for an admin, who may filter by owner.",
@@ -84,6 +90,8 @@ function readRoutes(app: App, sweeps: SweepsService): void {
   app.get(
     '/sweeps/:id',
     keyedRoute('read', {
+      operationId: 'getSweep',
+      tags: ['sweeps'],
       summary: 'Get a sweep',
       description:
         'Status, counts by run status, the best run with its parameters, a leaderboard by the objective, each parameter’s spread of the objective, and the epochs early termination saved.',
@@ -101,6 +109,8 @@ function eventsRoute(app: App, sweeps: SweepsService, options: SweepStreamTiming
       websocket: true,
       config: { access: 'read' },
       schema: {
+        operationId: 'streamSweepEvents',
+        tags: ['sweeps'],
         summary: "Stream a sweep's events (WebSocket)",
         description:
           'A WebSocket (GET with Upgrade: websocket). Replays what happened so far, then streams: run-started, run-finished, run-stopped (with the rule and reason), new-best, and sweep-finished, after which it closes with 1000.',

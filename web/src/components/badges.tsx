@@ -1,4 +1,4 @@
-import type { JobStatus } from '../api';
+import type { JobStatus } from '@trainer/client';
 import type { Connection } from '../live';
 
 export function StatusBadge({ status }: { status: JobStatus }) {

@@ -1,8 +1,10 @@
+import type { Evaluation, Job } from '@trainer/client';
 import { useEffect, useState } from 'preact/hooks';
-import { getOptional, type Evaluation, type JobView } from '../api';
-import { ImageWithKey } from './with-key';
+import { api, optional } from '../api';
 import { useCapabilities } from '../capabilities';
 import { percent } from '../format';
+import { Table, type Column } from './table';
+import { ImageWithKey } from './with-key';
 
 const ratio = (value: number | null) => (value === null ? '–' : value.toFixed(3));
 
@@ -13,85 +15,61 @@ function shade(count: number, rowTotal: number): string {
   return `hsl(212 70% ${lightness}%)`;
 }
 
+type ClassRow = Evaluation['classes'][number];
+
+/** Rows of the confusion matrix: the true label, the counts by predicted label, and their total. */
+interface MatrixRow {
+  trueLabel: number;
+  counts: number[];
+  total: number;
+}
+
+function matrixColumns(labels: number[]): Column<MatrixRow>[] {
+  return [
+    { key: 'true', header: 'true \\ predicted', rowHeader: true, cell: (row) => row.trueLabel },
+    ...labels.map((predicted): Column<MatrixRow> => ({
+      key: predicted,
+      header: predicted,
+      cell: (row) => row.counts[predicted],
+      cellProps: (row) => {
+        const count = row.counts[predicted] ?? 0;
+        return {
+          class: predicted === row.trueLabel ? 'diagonal' : '',
+          style: { background: shade(count, row.total), color: count / (row.total || 1) > 0.5 ? '#fff' : '#222' },
+        };
+      },
+    })),
+  ];
+}
+
 function ConfusionMatrix({ evaluation }: { evaluation: Evaluation }) {
   const labels = evaluation.confusionMatrix.map((_row, index) => index);
+  const rows = evaluation.confusionMatrix.map((counts, trueLabel) => ({
+    trueLabel,
+    counts,
+    total: counts.reduce((sum, count) => sum + count, 0),
+  }));
   return (
-    <div class="table-scroll">
-      <table class="confusion">
-        <caption>
-          Confusion matrix, epoch {evaluation.epoch}: rows are true labels, columns predictions; colour is the share of
-          the row
-        </caption>
-        <thead>
-          <tr>
-            <th scope="col">true \ predicted</th>
-            {labels.map((label) => (
-              <th scope="col" key={label}>
-                {label}
-              </th>
-            ))}
-          </tr>
-        </thead>
-        <tbody>
-          {evaluation.confusionMatrix.map((row, trueLabel) => {
-            const total = row.reduce((sum, count) => sum + count, 0);
-            return (
-              <tr key={trueLabel}>
-                <th scope="row">{trueLabel}</th>
-                {row.map((count, predicted) => (
-                  <td
-                    key={predicted}
-                    class={predicted === trueLabel ? 'diagonal' : ''}
-                    style={{ background: shade(count, total), color: count / (total || 1) > 0.5 ? '#fff' : '#222' }}
-                  >
-                    {count}
-                  </td>
-                ))}
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
-    </div>
+    <Table
+      class="confusion"
+      caption={`Confusion matrix, epoch ${evaluation.epoch}: rows are true labels, columns predictions; colour is the share of the row`}
+      columns={matrixColumns(labels)}
+      rows={rows}
+      rowKey={(row) => row.trueLabel}
+    />
   );
 }
 
+const classColumns: Column<ClassRow>[] = [
+  { key: 'class', header: 'Class', cell: (row) => row.label },
+  { key: 'precision', header: 'Precision', headerClass: 'num', cell: (row) => ratio(row.precision) },
+  { key: 'recall', header: 'Recall', headerClass: 'num', cell: (row) => ratio(row.recall) },
+  { key: 'f1', header: 'F1', headerClass: 'num', cell: (row) => ratio(row.f1) },
+  { key: 'support', header: 'Support', headerClass: 'num', cell: (row) => row.support },
+];
+
 function PerClass({ evaluation }: { evaluation: Evaluation }) {
-  return (
-    <div class="table-scroll">
-      <table>
-        <caption>Per class</caption>
-        <thead>
-          <tr>
-            <th scope="col">Class</th>
-            <th scope="col" class="num">
-              Precision
-            </th>
-            <th scope="col" class="num">
-              Recall
-            </th>
-            <th scope="col" class="num">
-              F1
-            </th>
-            <th scope="col" class="num">
-              Support
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {evaluation.classes.map((row) => (
-            <tr key={row.label}>
-              <td>{row.label}</td>
-              <td class="num">{ratio(row.precision)}</td>
-              <td class="num">{ratio(row.recall)}</td>
-              <td class="num">{ratio(row.f1)}</td>
-              <td class="num">{row.support}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
-  );
+  return <Table caption="Per class" columns={classColumns} rows={evaluation.classes} rowKey={(row) => row.label} />;
 }
 
 function Mistakes({ evaluation, dataset }: { evaluation: Evaluation; dataset: string }) {
@@ -124,11 +102,13 @@ function Mistakes({ evaluation, dataset }: { evaluation: Evaluation; dataset: st
 }
 
 /** The last epoch's evaluation, when the API has one for this job (GET /jobs/:id/evaluation answers 200). */
-export function EvaluationPanel({ job }: { job: JobView }) {
+export function EvaluationPanel({ job }: { job: Job }) {
   const [evaluation, setEvaluation] = useState<Evaluation | null>(null);
   const epochs = job.metrics.epochs.length;
   useEffect(() => {
-    getOptional<Evaluation>(`/jobs/${job.id}/evaluation`).then(setEvaluation, () => setEvaluation(null));
+    optional(api.GET('/jobs/{id}/evaluation', { params: { path: { id: job.id } } })).then(setEvaluation, () =>
+      setEvaluation(null),
+    );
   }, [job.id, epochs, job.status]);
   if (!evaluation || !Array.isArray(evaluation.confusionMatrix)) return null;
   return (

@@ -2,7 +2,8 @@ import { useEffect, useMemo, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { goodness, goodnessColour, objectiveAxis, parameterAxis, type Axis } from '../parallel-axes';
-import type { LeaderboardEntry, Objective, SweepParameter } from '../sweep-api';
+import type { SweepLeaderboardEntry as LeaderboardEntry } from '@trainer/client';
+import type { Objective, SweepParameter } from '../sweep-text';
 
 export interface ParallelCoordinatesProps {
   /** Swept parameters by path, in the spec's order, with their definitions. */

@@ -1,23 +1,19 @@
 import { useState } from 'preact/hooks';
-import type { ErrorBody, Whoami } from '../api';
-import { authHeaders, saveKey } from '../auth';
+import { createTrainerClient, settle, type Whoami } from '@trainer/client';
+import { saveKey } from '../auth';
 import type { Session } from '../session';
 
 /** Asks the server who `key` is, without holding it yet: a refused key is never stored. */
 async function check(key: string): Promise<{ whoami: Whoami } | { problem: string }> {
-  let response: Response;
-  try {
-    response = await fetch('/whoami', { headers: { accept: 'application/json', ...authHeaders(key) } });
-  } catch {
-    return { problem: 'Could not reach the server. Check the connection and try again.' };
-  }
-  const body = (await response.json().catch(() => null)) as (Whoami & ErrorBody) | null;
-  if (response.ok && body) return { whoami: body };
-  if (response.status === 401)
+  const outcome = await settle(createTrainerClient({ baseUrl: location.origin, apiKey: key }).api.GET('/whoami'));
+  if (outcome.ok) return { whoami: outcome.data };
+  const { error } = outcome;
+  if (error.status === null) return { problem: 'Could not reach the server. Check the connection and try again.' };
+  if (error.status === 401)
     return {
-      problem: `This key was refused (${body?.error ?? 'unknown key'}). Check that it was copied whole, or ask an admin for a new one.`,
+      problem: `This key was refused (${error.message}). Check that it was copied whole, or ask an admin for a new one.`,
     };
-  return { problem: body?.error ?? `The server answered ${response.status}.` };
+  return { problem: error.message };
 }
 
 /** The key prompt: shown in place of the page whenever the API answers 401. */

@@ -1,4 +1,4 @@
-import type { SweepSummary } from '../sweep-api';
+import type { SweepSummary } from '@trainer/client';
 
 const ended = (sweep: SweepSummary) => sweep.counts.completed + sweep.counts.failed + sweep.counts.cancelled;
 

@@ -1,6 +1,6 @@
 import type { ComponentChildren, JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { apiFetch } from '../api';
+import { fetchWithKey } from '../api';
 import { currentKey } from '../auth';
 
 // Links and images the browser fetches by itself send no Authorization header. When the dashboard
@@ -19,7 +19,7 @@ export function DownloadLink({
   const onClick = async (event: MouseEvent) => {
     if (currentKey() === null) return;
     event.preventDefault();
-    const response = await apiFetch(href);
+    const response = await fetchWithKey(href);
     if (!response.ok) return;
     const url = URL.createObjectURL(await response.blob());
     const anchor = document.createElement('a');
@@ -53,7 +53,7 @@ export function ImageWithKey({ src, ...rest }: JSX.ImgHTMLAttributes<HTMLImageEl
   useEffect(() => {
     if (currentKey() === null) return setShown(src);
     let current = true;
-    apiFetch(src)
+    fetchWithKey(src)
       .then((response) => (response.ok ? response.blob().then(asDataUrl) : undefined))
       .then(
         (url) => current && setShown(url),

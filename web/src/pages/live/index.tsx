@@ -1,13 +1,14 @@
+import type { JobStatus, RunSummary } from '@trainer/client';
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { getJson, type JobStatus, type RunList, type RunSummary } from '../api';
-import { ConnectionBadge } from '../components/badges';
-import { LineChart } from '../components/line-chart';
-import { cancelRedraw, scheduleRedraw } from '../components/redraw';
-import { integer, runName } from '../format';
-import { followAllJobs } from '../live';
-import { useLiveCurve } from '../loss-curve';
-import { Link } from '../router';
-import { usePermissions } from '../session';
+import { api, failureText, unwrap } from '../../api';
+import { ConnectionBadge } from '../../components/badges';
+import { LineChart } from '../../components/line-chart';
+import { cancelRedraw, scheduleRedraw } from '../../components/redraw';
+import { integer, runName } from '../../format';
+import { followAllJobs } from '../../live';
+import { useLiveCurve } from '../../loss-curve';
+import { Link } from '../../router';
+import { usePermissions } from '../../session';
 
 // A card's chart is a few hundred pixels wide: past this, older points are thinned (lows and highs kept),
 // so a redraw costs the same at step 1,000 and at step 1,000,000.
@@ -55,19 +56,18 @@ function LiveCard({ run }: { run: RunSummary }) {
   );
 }
 
-/** The loss curves of every running job (up to 20), side by side, each extended live. */
-export function LivePage() {
-  const { write } = usePermissions();
+/** The running jobs (up to 20), read again whenever one starts. */
+function useRunningJobs() {
   const [runs, setRuns] = useState<RunSummary[] | null>(null);
   const [version, setVersion] = useState(0);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
-    getJson<RunList>('/jobs?status=running&limit=20').then(
+    unwrap(api.GET('/jobs', { params: { query: { status: 'running', limit: '20' } } })).then(
       (list) => {
         setRuns(list.runs);
         setError(null);
       },
-      (failure: unknown) => setError(failure instanceof Error ? failure.message : String(failure)),
+      (failure: unknown) => setError(failureText(failure)),
     );
   }, [version]);
   useEffect(() => {
@@ -81,6 +81,13 @@ export function LivePage() {
     });
     return () => stream.stop();
   }, []);
+  return { runs, error };
+}
+
+/** The loss curves of every running job (up to 20), side by side, each extended live. */
+export function LivePage() {
+  const { write } = usePermissions();
+  const { runs, error } = useRunningJobs();
   return (
     <section>
       <h1>Live</h1>

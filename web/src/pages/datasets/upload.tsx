@@ -1,8 +1,10 @@
+import type { Dataset, FieldIssue } from '@trainer/client';
 import type { ComponentChildren } from 'preact';
 import { useRef, useState } from 'preact/hooks';
-import { ApiError, sendForm, type DatasetSummary, type FieldIssue } from '../api';
-import { integer } from '../format';
-import { Link } from '../router';
+import { failureText, TrainerApiError, uploadDataset } from '../../api';
+import { Field } from '../../components/field';
+import { integer } from '../../format';
+import { Link } from '../../router';
 
 type Format = 'idx' | 'csv';
 
@@ -28,7 +30,7 @@ const formats: [Format, string][] = [
 type Outcome =
   | { state: 'idle' }
   | { state: 'sending'; sent: number | null }
-  | { state: 'uploaded'; dataset: DatasetSummary }
+  | { state: 'uploaded'; dataset: Dataset }
   | { state: 'refused'; message: string; byField: Map<string, string[]>; other: FieldIssue[] };
 
 /** The fields this form shows, by the name the API gives them in `issues`. */
@@ -45,11 +47,9 @@ const shownFields = new Set([
 function refusal(failure: unknown): Outcome {
   const byField = new Map<string, string[]>();
   const other: FieldIssue[] = [];
-  if (!(failure instanceof ApiError)) {
-    const message = failure instanceof Error ? failure.message : String(failure);
-    return { state: 'refused', message: `The upload failed: ${message}`, byField, other };
-  }
-  for (const issue of failure.body?.issues ?? []) {
+  if (!(failure instanceof TrainerApiError))
+    return { state: 'refused', message: `The upload failed: ${failureText(failure)}`, byField, other };
+  for (const issue of failure.issues) {
     if (shownFields.has(issue.path)) byField.set(issue.path, [...(byField.get(issue.path) ?? []), issue.message]);
     else other.push(issue);
   }
@@ -64,7 +64,8 @@ function chosenFields(form: HTMLFormElement): FormData {
   return body;
 }
 
-function Field(props: {
+/** A field of the upload form, with the refusal's issues about it. */
+function UploadField(props: {
   name: string;
   label: string;
   outcome: Outcome;
@@ -72,25 +73,14 @@ function Field(props: {
 }) {
   const { name, outcome } = props;
   const messages = outcome.state === 'refused' ? outcome.byField.get(name) : undefined;
-  const attributes = {
-    id: `upload-${name}`,
-    name,
-    ...(messages ? { 'aria-invalid': true, 'aria-describedby': `upload-${name}-error` } : {}),
-  };
   return (
-    <div class={`field ${messages ? 'has-error' : ''}`}>
-      <label for={`upload-${name}`}>{props.label}</label>
-      {props.children(attributes)}
-      {messages && (
-        <span class="field-error" id={`upload-${name}-error`} data-path={name}>
-          {messages.join('; ')}
-        </span>
-      )}
-    </div>
+    <Field id={`upload-${name}`} path={name} label={props.label} errorId={`upload-${name}-error`} messages={messages}>
+      {(attributes) => props.children({ ...attributes, name })}
+    </Field>
   );
 }
 
-function Uploaded({ dataset }: { dataset: DatasetSummary }) {
+function Uploaded({ dataset }: { dataset: Dataset }) {
   return (
     <p role="status" class="uploaded">
       Uploaded <strong>{dataset.name}</strong>: examples of {dataset.inputShape.join('×')}, {dataset.numClasses}{' '}
@@ -116,23 +106,38 @@ function Progress({ sent }: { sent: number | null }) {
   );
 }
 
-/**
- * Uploads a dataset (IDX or CSV files) with its progress; a refusal's issues show beside the fields
- * they name. `onUploaded` gets the new dataset, for the list to show it without asking again.
- */
-export function DatasetUpload({ onUploaded }: { onUploaded: (dataset: DatasetSummary) => void }) {
-  const [format, setFormat] = useState<Format>('idx');
+function Refused({ outcome }: { outcome: Extract<Outcome, { state: 'refused' }> }) {
+  return (
+    <div role="alert" class="error" data-refused>
+      <p>
+        {outcome.message}
+        {outcome.byField.size > 0 && ' (the fields are marked above)'}
+      </p>
+      {outcome.other.length > 0 && (
+        <ul>
+          {outcome.other.map((issue) => (
+            <li key={issue.path + issue.message}>
+              <code>{issue.path}</code>: {issue.message}
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}
+
+/** The upload's state, and the submit that sends the form and reports its progress. */
+function useUpload(onUploaded: (dataset: Dataset) => void) {
   const [outcome, setOutcome] = useState<Outcome>({ state: 'idle' });
   // Bumped after an upload: the inputs are made anew, empty, for the next one.
   const [generation, setGeneration] = useState(0);
   const sending = useRef(false);
-
   const submit = (event: SubmitEvent) => {
     event.preventDefault();
     if (sending.current) return;
     sending.current = true;
     setOutcome({ state: 'sending', sent: 0 });
-    sendForm<DatasetSummary>('/datasets', chosenFields(event.currentTarget as HTMLFormElement), (sent) =>
+    uploadDataset(chosenFields(event.currentTarget as HTMLFormElement), (sent) =>
       setOutcome({ state: 'sending', sent }),
     )
       .then(
@@ -147,78 +152,85 @@ export function DatasetUpload({ onUploaded }: { onUploaded: (dataset: DatasetSum
         sending.current = false;
       });
   };
+  return { outcome, generation, submit };
+}
 
+function FormatChoice({ format, setFormat }: { format: Format; setFormat: (format: Format) => void }) {
+  return (
+    <fieldset class="formats">
+      <legend>File format</legend>
+      {formats.map(([value, label]) => (
+        <label key={value} class="inline">
+          <input
+            type="radio"
+            name="format"
+            value={value}
+            checked={format === value}
+            onChange={() => setFormat(value)}
+          />
+          {label}
+        </label>
+      ))}
+    </fieldset>
+  );
+}
+
+function FileFields({ format, outcome }: { format: Format; outcome: Outcome }) {
+  return (
+    <>
+      {fileFields[format].map(([name, label]) => (
+        <UploadField key={name} name={name} label={label} outcome={outcome}>
+          {(attributes) => (
+            <input {...attributes} type="file" accept={format === 'csv' ? '.csv,.gz,text/csv' : undefined} />
+          )}
+        </UploadField>
+      ))}
+      {format === 'csv' && (
+        <>
+          <UploadField name="labelColumn" label="Label column (index from 0, or header name)" outcome={outcome}>
+            {(attributes) => <input {...attributes} placeholder="0" autoComplete="off" />}
+          </UploadField>
+          <UploadField name="header" label="First row is a header" outcome={outcome}>
+            {(attributes) => (
+              <select {...attributes}>
+                <option value="auto">when a cell is not a number</option>
+                <option value="yes">yes</option>
+                <option value="no">no</option>
+              </select>
+            )}
+          </UploadField>
+        </>
+      )}
+    </>
+  );
+}
+
+/**
+ * Uploads a dataset (IDX or CSV files) with its progress; a refusal's issues show beside the fields
+ * they name. `onUploaded` gets the new dataset, for the list to show it without asking again.
+ */
+export function DatasetUpload({ onUploaded }: { onUploaded: (dataset: Dataset) => void }) {
+  const [format, setFormat] = useState<Format>('idx');
+  const { outcome, generation, submit } = useUpload(onUploaded);
   return (
     <form class="upload" onSubmit={submit} noValidate aria-labelledby="upload-title">
       <h2 id="upload-title">Upload a dataset</h2>
       <div class="form-grid" key={`names-${generation}`}>
-        <Field name="name" label="Name (lowercase letters, digits, -)" outcome={outcome}>
+        <UploadField name="name" label="Name (lowercase letters, digits, -)" outcome={outcome}>
           {(attributes) => <input {...attributes} required autoComplete="off" />}
-        </Field>
-        <Field name="description" label="Description" outcome={outcome}>
+        </UploadField>
+        <UploadField name="description" label="Description" outcome={outcome}>
           {(attributes) => <input {...attributes} />}
-        </Field>
+        </UploadField>
       </div>
-      <fieldset class="formats">
-        <legend>File format</legend>
-        {formats.map(([value, label]) => (
-          <label key={value} class="inline">
-            <input
-              type="radio"
-              name="format"
-              value={value}
-              checked={format === value}
-              onChange={() => setFormat(value)}
-            />
-            {label}
-          </label>
-        ))}
-      </fieldset>
+      <FormatChoice format={format} setFormat={setFormat} />
       <div class="form-grid" key={`files-${generation}`}>
-        {fileFields[format].map(([name, label]) => (
-          <Field key={name} name={name} label={label} outcome={outcome}>
-            {(attributes) => (
-              <input {...attributes} type="file" accept={format === 'csv' ? '.csv,.gz,text/csv' : undefined} />
-            )}
-          </Field>
-        ))}
-        {format === 'csv' && (
-          <>
-            <Field name="labelColumn" label="Label column (index from 0, or header name)" outcome={outcome}>
-              {(attributes) => <input {...attributes} placeholder="0" autoComplete="off" />}
-            </Field>
-            <Field name="header" label="First row is a header" outcome={outcome}>
-              {(attributes) => (
-                <select {...attributes}>
-                  <option value="auto">when a cell is not a number</option>
-                  <option value="yes">yes</option>
-                  <option value="no">no</option>
-                </select>
-              )}
-            </Field>
-          </>
-        )}
+        <FileFields format={format} outcome={outcome} />
       </div>
       <div class="upload-outcome">
         {outcome.state === 'sending' && <Progress sent={outcome.sent} />}
         {outcome.state === 'uploaded' && <Uploaded dataset={outcome.dataset} />}
-        {outcome.state === 'refused' && (
-          <div role="alert" class="error" data-refused>
-            <p>
-              {outcome.message}
-              {outcome.byField.size > 0 && ' (the fields are marked above)'}
-            </p>
-            {outcome.other.length > 0 && (
-              <ul>
-                {outcome.other.map((issue) => (
-                  <li key={issue.path + issue.message}>
-                    <code>{issue.path}</code>: {issue.message}
-                  </li>
-                ))}
-              </ul>
-            )}
-          </div>
-        )}
+        {outcome.state === 'refused' && <Refused outcome={outcome} />}
       </div>
       <button type="submit" class="primary" disabled={outcome.state === 'sending'}>
         {outcome.state === 'sending' ? 'Uploading…' : 'Upload'}
