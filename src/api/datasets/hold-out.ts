@@ -1,5 +1,6 @@
-import { open, readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import path from 'node:path';
+import { bytesPerLabel } from '../../domain/dataset-layout.js';
 import { InvalidDataset } from '../../domain/errors.js';
 import { SpoolWriter } from './spool.js';
 
@@ -37,7 +38,43 @@ function heldOut(count: number, testCount: number, seed: number): Uint8Array {
   return chosen;
 }
 
-/** Splits the train files into train and test parts, keeping order within each. */
+/** Bytes read at a time: what the hold-out holds, whatever the size of an example. */
+const pieceBytes = 1024 * 1024;
+
+/**
+ * Appends each fixed-size record of `file` (an example's features, or a label) to the writer of its
+ * part, through one reused buffer of `pieceBytes`: a record larger than the buffer goes in pieces.
+ */
+async function routeRecords(
+  file: string,
+  recordBytes: number,
+  chosen: Uint8Array,
+  writers: { kept: SpoolWriter; held: SpoolWriter },
+): Promise<void> {
+  const input = await open(file, 'r');
+  const buffer = Buffer.allocUnsafe(pieceBytes);
+  try {
+    for (let position = 0; ;) {
+      const { bytesRead } = await input.read(buffer, 0, buffer.length, position);
+      if (bytesRead === 0) return;
+      let at = 0;
+      while (at < bytesRead) {
+        let record = Math.floor((position + at) / recordBytes);
+        const held = chosen[record] === 1;
+        // Consecutive records of the same part go in one write.
+        while ((record + 1) * recordBytes < position + bytesRead && (chosen[record + 1] === 1) === held) record++;
+        const end = Math.min(bytesRead, (record + 1) * recordBytes - position);
+        await (held ? writers.held : writers.kept).write(buffer.subarray(at, end));
+        at = end;
+      }
+      position += bytesRead;
+    }
+  } finally {
+    await input.close();
+  }
+}
+
+/** Splits the train files into train and test parts, keeping order within each; streams both files. */
 export async function holdOut(
   train: SplitFiles,
   fraction: number,
@@ -52,7 +89,6 @@ export async function holdOut(
     ]);
   }
   const chosen = heldOut(train.count, testCount, seed);
-  const labels = await readFile(train.labels);
   const parts = {
     train: {
       features: await SpoolWriter.create(path.join(directory, 'kept.features')),
@@ -63,21 +99,10 @@ export async function holdOut(
       labels: await SpoolWriter.create(path.join(directory, 'held.labels')),
     },
   };
-  const input = await open(train.features, 'r');
   try {
-    const perRead = Math.max(1, Math.floor((4 * 1024 * 1024) / exampleBytes));
-    const buffer = Buffer.allocUnsafe(perRead * exampleBytes);
-    for (let first = 0; first < train.count; first += perRead) {
-      const examples = Math.min(perRead, train.count - first);
-      await input.read(buffer, 0, examples * exampleBytes, first * exampleBytes);
-      for (let index = 0; index < examples; index++) {
-        const part = chosen[first + index] === 1 ? parts.test : parts.train;
-        await part.features.write(buffer.subarray(index * exampleBytes, (index + 1) * exampleBytes));
-        await part.labels.write(labels.subarray((first + index) * 2, (first + index) * 2 + 2));
-      }
-    }
+    await routeRecords(train.features, exampleBytes, chosen, { kept: parts.train.features, held: parts.test.features });
+    await routeRecords(train.labels, bytesPerLabel, chosen, { kept: parts.train.labels, held: parts.test.labels });
   } finally {
-    await input.close();
     await Promise.all([
       parts.train.features.close(),
       parts.train.labels.close(),
