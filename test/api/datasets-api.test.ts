@@ -15,7 +15,7 @@ import { createPostgresArtifactStore } from '../../src/store/artifacts/postgres-
 import { createDatasetsRepository } from '../../src/store/datasets-repository.js';
 import { createJobsRepository } from '../../src/store/jobs-repository.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { gzip, idxFile, stripes, uploadForm } from '../helpers/dataset-files.js';
+import { gzip, idxFile, partsForm, stripes, uploadForm, type FormPart } from '../helpers/dataset-files.js';
 import { silentLogger } from '../helpers/env.js';
 import { healthyChecks, idleQueue } from '../helpers/stand-ins.js';
 
@@ -373,6 +373,72 @@ describe('datasets API', () => {
       socket.destroy();
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(await traces()).toEqual(before);
+    });
+
+    /** Sends `parts` as they are (names may repeat) and expects a 400 whose issues name `field`. */
+    async function refusedForm(parts: FormPart[], field: string, message: RegExp) {
+      const before = await traces();
+      const response = await fetch(`${address}/datasets`, { method: 'POST', body: partsForm(parts) });
+      const body = (await response.json()) as ErrorBody;
+      expect(response.status, JSON.stringify(body)).toBe(400);
+      expect(body.code).toBe('invalid_dataset');
+      expect(body.issues).toContainEqual({ path: field, message: expect.stringMatching(message) as string });
+      expect(await traces()).toEqual(before);
+      return body;
+    }
+    const idxParts: FormPart[] = Object.entries(idxFiles).map(([name, value]) => ({ name, value, file: true }));
+    const named = (name: string): FormPart => ({ name: 'name', value: name });
+
+    it('refuses a file field sent twice with 400 naming it', async () => {
+      await refusedForm(
+        [named('twice'), ...idxParts, { name: 'trainImages', value: idxFiles.trainImages, file: true }],
+        'trainImages',
+        /sent twice/,
+      );
+    });
+
+    it('refuses a text field sent twice with 400 naming it', async () => {
+      await refusedForm([named('twice'), ...idxParts, named('again')], 'name', /sent twice/);
+    });
+
+    it('refuses a file under an unknown field name with 400 naming it', async () => {
+      await refusedForm(
+        [named('unknown-file'), ...idxParts, { name: 'pictures', value: 'x', file: true }],
+        'pictures',
+        /unknown file field; files go in trainImages/,
+      );
+    });
+
+    it('refuses a text field sent as a file with 400 naming it', async () => {
+      await refusedForm(
+        [...idxParts, { name: 'name', value: 'as-a-file', file: true }],
+        'name',
+        /is a text field, sent as a file/,
+      );
+    });
+
+    it('refuses more files or fields than a form has with 400 naming the count limit', async () => {
+      const files = await refusedForm(
+        [named('seven'), ...idxParts, ...idxParts.slice(0, 3)],
+        '(form)',
+        /more than 6 files: an upload has at most one of each file field/,
+      );
+      expect(files.error).not.toMatch(/1048576/);
+      const fields = Array.from({ length: 21 }, (_, index) => ({ name: `field${index}`, value: 'x' }));
+      await refusedForm([...fields, ...idxParts], '(form)', /more than 20 text fields/);
+    });
+
+    it('refuses field names that are properties of every object without touching Object.prototype', async () => {
+      for (const hostile of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
+        for (const file of [false, true]) {
+          await refusedForm(
+            [named(`hostile-${file}`), { name: hostile, value: '{"polluted":1}', file }, ...idxParts],
+            '(form)',
+            /property of every JavaScript object/,
+          );
+        }
+      }
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     });
   });
 
