@@ -6,6 +6,7 @@ import {
   bundledDataset,
   datasets as bundled,
   datasetNamePattern,
+  defaultMaxExampleBytes,
   isBundledDataset,
   type DatasetInfo,
 } from '../domain/datasets.js';
@@ -31,6 +32,8 @@ export interface DatasetLimits {
   maxTotalBytes: number;
   /** Stored bytes of one owner's datasets together (DATASET_OWNER_MAX_BYTES); absent or 0: no such limit. */
   maxOwnerBytes?: number;
+  /** Stored bytes of one example (DATASET_MAX_EXAMPLE_BYTES); absent: its default. */
+  maxExampleBytes?: number;
 }
 
 export interface DatasetsServiceDeps {
@@ -167,6 +170,7 @@ async function receiveAndStore(
     const built = await buildDataset(received, settings, directory, {
       maxExamples: limits.maxExamples,
       maxStoredBytes: limits.maxTotalBytes,
+      maxExampleBytes: limits.maxExampleBytes ?? defaultMaxExampleBytes,
     });
     const builtAt = performance.now();
     const stored = await store(deps, built, received.bytes, owner);

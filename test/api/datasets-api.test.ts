@@ -153,6 +153,19 @@ describe('datasets API', () => {
       const otherSeed = await upload({ name: 'table-other', ...fields, seed: '4' }, { train: csv });
       expect(otherSeed.body.sha256).not.toBe(first.body.sha256);
     });
+    it('stores CSV rows wider than one write buffer (262,145 features), value for value', async () => {
+      const features = 262_145;
+      const row = (label: number) =>
+        [label, ...Array.from({ length: features }, (_, column) => (column + label) % 7)].join(',');
+      const { status, body } = await upload(
+        { name: 'wide-rows' },
+        { train: [row(0), row(1), row(2)].join('\n'), test: row(1) },
+      );
+      expect(status, JSON.stringify(body)).toBe(201);
+      expect(body).toMatchObject({ inputShape: [features], trainSize: 3, testSize: 1 });
+      expect(body.bytes).toBe(4 * features * 4 + 4 * 2);
+      expect(body.statistics).toMatchObject({ min: 0, max: 6 });
+    });
   });
 
   describe('a broken upload gets a 4xx naming the position of the problem and leaves no trace', () => {
@@ -285,6 +298,14 @@ describe('datasets API', () => {
       ],
       ['an empty CSV split', {}, { train: '1,2\n0,4\n', test: 'label,x\n' }, 400, 'test', /the split is empty/],
       [
+        'CSV rows of a label alone',
+        {},
+        { train: '1\n0\n', test: '0\n' },
+        400,
+        'train',
+        /^line 1: a row needs at least one feature besides its label/,
+      ],
+      [
         'a test CSV with other columns',
         {},
         { train: '1,2\n0,4\n', test: '0,1,2\n' },
@@ -315,6 +336,30 @@ describe('datasets API', () => {
         400,
         'testImages',
         /is required/,
+      ],
+      [
+        'test images of another shape with as many pixels',
+        {},
+        { ...idxFiles, testImages: idxFile([12, 2, 8], tinyTest.pixels) },
+        400,
+        'testImages',
+        /examples of 2x8x1, but the train split's are 4x4x1/,
+      ],
+      [
+        'images above the example size limit, refused from the header alone',
+        {},
+        { ...idxFiles, trainImages: gzip(idxFile([2, 25_000, 25_000], [])) },
+        400,
+        'trainImages',
+        /^byte 8: an example of 25000x25000 is 625000000 bytes; at most 16777216 \(DATASET_MAX_EXAMPLE_BYTES\)/,
+      ],
+      [
+        'images above the example size limit with a held-out test split',
+        { testFraction: '0.5' },
+        { trainImages: idxFile([2, 25_000, 25_000], []), trainLabels: idxFile([2], [0, 1]) },
+        400,
+        'trainImages',
+        /DATASET_MAX_EXAMPLE_BYTES/,
       ],
       ['a bad name', { name: 'Not OK' }, idxFiles, 400, 'name', /lowercase/],
       ['a bundled name', { name: 'mnist' }, idxFiles, 409, '', /already exists/],
@@ -439,6 +484,20 @@ describe('datasets API', () => {
         }
       }
       expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    });
+
+    it('refuses an example wider than DATASET_MAX_EXAMPLE_BYTES from the first CSV row', async () => {
+      const narrow = await start({ maxExampleBytes: 1000 });
+      const row = Array.from({ length: 252 }, (_, column) => column % 2).join(',');
+      const response = await fetch(`${narrow}/datasets`, {
+        method: 'POST',
+        body: uploadForm({ name: 'too-wide' }, { train: `${row}\n${row}\n`, test: row }),
+      });
+      expect(response.status).toBe(400);
+      expect(((await response.json()) as ErrorBody).issues).toContainEqual({
+        path: 'train',
+        message: 'line 1: an example of 251 features is 1004 bytes; at most 1000 (DATASET_MAX_EXAMPLE_BYTES)',
+      });
     });
   });
 

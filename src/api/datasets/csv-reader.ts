@@ -1,3 +1,4 @@
+import { bytesPerFeature } from '../../domain/dataset-layout.js';
 import { classLimits } from '../../domain/datasets.js';
 import type { ReadLimits } from './idx-reader.js';
 import { UploadProblem, type SpoolWriter } from './spool.js';
@@ -67,14 +68,55 @@ async function* linesOf(
   }
 }
 
-function isHeader(cells: readonly string[], options: CsvOptions): boolean {
-  if (options.header !== 'auto') return options.header === 'yes';
-  return cells.some((cell) => !numberPattern.test(unquote(cell)));
+/**
+ * The cells of one row, one at a time: a wide row never becomes an array of strings (a row of a
+ * million cells would take far more memory as one than its text does).
+ */
+class Cells {
+  private start = 0;
+
+  constructor(private readonly text: string) {}
+
+  /** The next cell; an empty string past the last one. */
+  next(): string {
+    const comma = this.text.indexOf(',', this.start);
+    const end = comma === -1 ? this.text.length : comma;
+    const cell = this.text.slice(this.start, end);
+    this.start = end + 1;
+    return cell;
+  }
+
+  /** Cell `column` (0-based), from the start of the row. */
+  static at(text: string, column: number): string {
+    const cells = new Cells(text);
+    for (let skipped = 0; skipped < column; skipped++) cells.next();
+    return cells.next();
+  }
+
+  static count(text: string): number {
+    let count = 1;
+    for (let comma = text.indexOf(','); comma !== -1; comma = text.indexOf(',', comma + 1)) count++;
+    return count;
+  }
+
+  /** The index of the first cell `matches` accepts, or -1. */
+  static find(text: string, columns: number, matches: (cell: string) => boolean): number {
+    const cells = new Cells(text);
+    for (let column = 0; column < columns; column++) if (matches(cells.next())) return column;
+    return -1;
+  }
 }
 
-/** The 0-based label column, from the header's names (null without a header) or the index given. */
+function isHeader(text: string, columns: number, options: CsvOptions): boolean {
+  if (options.header !== 'auto') return options.header === 'yes';
+  return Cells.find(text, columns, (cell) => !numberPattern.test(unquote(cell))) >= 0;
+}
+
+const headerName = (cell: string) => unquote(cell).trim();
+
+/** The 0-based label column, from the header row's names (null without a header) or the index given. */
 function labelIndexOf(
-  names: readonly string[] | null,
+  header: string | null,
   columns: number,
   options: CsvOptions,
   field: string,
@@ -90,28 +132,48 @@ function labelIndexOf(
     }
     return labelColumn;
   }
-  if (!names)
+  if (header === null)
     throw new UploadProblem(
       field,
       `line ${line}: the label column is named "${labelColumn}", but the file has no header row`,
     );
-  const index = names.indexOf(labelColumn);
+  const index = Cells.find(header, columns, (cell) => headerName(cell) === labelColumn);
   if (index < 0) {
-    const shown = `${names.slice(0, 5).join(', ')}${names.length > 5 ? ', ...' : ''}`;
+    const cells = new Cells(header);
+    const first = Array.from({ length: Math.min(columns, 5) }, () => headerName(cells.next()));
+    const shown = `${first.join(', ')}${columns > 5 ? ', ...' : ''}`;
     throw new UploadProblem(field, `line ${line}: no column is called "${labelColumn}" (the header has ${shown})`);
   }
   return index;
 }
 
-/** The first row: whether it is a header, and the columns it sets (which must match the train file's). */
-function firstRow(cells: readonly string[], options: CsvOptions, field: string, line: number, train?: CsvColumns) {
-  const header = isHeader(cells, options);
-  const names = header ? cells.map((cell) => unquote(cell).trim()) : null;
-  const labelIndex = labelIndexOf(names, cells.length, options, field, line);
-  if (train && cells.length !== train.columns) {
-    throw new UploadProblem(field, `line ${line}: ${cells.length} columns, but the train file has ${train.columns}`);
+/**
+ * The first row: whether it is a header, and the columns it sets, checked against the example size
+ * limit before any other row is read, and against the train file's columns (`train`).
+ */
+function firstRow(
+  text: string,
+  options: CsvOptions,
+  field: string,
+  line: number,
+  limits: ReadLimits,
+  train?: CsvColumns,
+) {
+  const columns = Cells.count(text);
+  const header = isHeader(text, columns, options);
+  const labelIndex = labelIndexOf(header ? text : null, columns, options, field, line);
+  if (train && columns !== train.columns) {
+    throw new UploadProblem(field, `line ${line}: ${columns} columns, but the train file has ${train.columns}`);
   }
-  return { header, layout: { columns: cells.length, labelIndex } };
+  const features = columns - 1;
+  if (features < 1) throw new UploadProblem(field, `line ${line}: a row needs at least one feature besides its label`);
+  if (features * bytesPerFeature.float32 > limits.maxExampleBytes) {
+    throw new UploadProblem(
+      field,
+      `line ${line}: an example of ${features} features is ${features * bytesPerFeature.float32} bytes; at most ${limits.maxExampleBytes} (DATASET_MAX_EXAMPLE_BYTES)`,
+    );
+  }
+  return { header, layout: { columns, labelIndex } };
 }
 
 const largestFloat32 = 3.4028234663852886e38;
@@ -131,6 +193,36 @@ function cellValue(cell: string, field: string, line: number, column: number): n
   if (!(Math.abs(value) <= largestFloat32))
     throw new UploadProblem(field, `line ${line}, column ${column}: ${text.trim()} is too large for a 32-bit float`);
   return value;
+}
+
+/**
+ * Writes a row's features (every cell but the label's) as float32 LE, as many at a time as fit the
+ * writer's buffer: a row wider than the buffer goes in several pieces.
+ */
+async function writeFeatures(
+  text: string,
+  features: number,
+  labelIndex: number,
+  out: SpoolWriter,
+  valueOf: (cell: string, column: number) => number,
+): Promise<void> {
+  const perPiece = Math.floor(out.capacity / bytesPerFeature.float32);
+  const cells = new Cells(text);
+  let column = 0;
+  for (let remaining = features; remaining > 0;) {
+    const take = Math.min(remaining, perPiece);
+    const room = await out.reserve(take * bytesPerFeature.float32);
+    let at = room.offset;
+    for (let written = 0; written < take; column++) {
+      const cell = cells.next();
+      if (column === labelIndex) continue;
+      room.buffer.writeFloatLE(valueOf(cell, column), at);
+      at += bytesPerFeature.float32;
+      written++;
+    }
+    out.commit(take * bytesPerFeature.float32);
+    remaining -= take;
+  }
 }
 
 interface Sinks {
@@ -157,18 +249,18 @@ export async function readCsv(
   let count = 0;
   let maxLabel = 0;
   for await (const { text, number } of linesOf(content, field)) {
-    const cells = text.split(',');
     if (!layout) {
       firstLine = number;
-      const row = firstRow(cells, options, field, number, columns);
+      const row = firstRow(text, options, field, number, limits, columns);
       layout = row.layout;
       if (row.header) continue;
     }
     const expected = layout;
-    if (cells.length !== expected.columns) {
+    const cellCount = Cells.count(text);
+    if (cellCount !== expected.columns) {
       throw new UploadProblem(
         field,
-        `line ${number}: ${cells.length} columns, but line ${firstLine} has ${expected.columns}`,
+        `line ${number}: ${cellCount} columns, but line ${firstLine} has ${expected.columns}`,
       );
     }
     count++;
@@ -183,7 +275,7 @@ export async function readCsv(
         field,
         `line ${number}: the features so far take more than the ${limits.maxStoredBytes} bytes of storage left for datasets (DATASET_MAX_TOTAL_BYTES)`,
       );
-    const label = cellValue(cells[expected.labelIndex] as string, field, number, expected.labelIndex + 1);
+    const label = cellValue(Cells.at(text, expected.labelIndex), field, number, expected.labelIndex + 1);
     if (!Number.isInteger(label) || label < 0)
       throw new UploadProblem(
         field,
@@ -198,14 +290,9 @@ export async function readCsv(
     const labelRoom = await sinks.labels.reserve(2);
     labelRoom.buffer.writeUInt16LE(label, labelRoom.offset);
     sinks.labels.commit(2);
-    const room = await sinks.features.reserve(features * 4);
-    let at = room.offset;
-    for (let column = 0; column < cells.length; column++) {
-      if (column === expected.labelIndex) continue;
-      room.buffer.writeFloatLE(cellValue(cells[column] as string, field, number, column + 1), at);
-      at += 4;
-    }
-    sinks.features.commit(features * 4);
+    await writeFeatures(text, features, expected.labelIndex, sinks.features, (cell, column) =>
+      cellValue(cell, field, number, column + 1),
+    );
   }
   if (!layout || count === 0) throw new UploadProblem(field, 'the file holds no examples: the split is empty');
   return { ...layout, count, features: layout.columns - 1, maxLabel };

@@ -75,7 +75,13 @@ async function idxSplit(
     return { count: read.value.count, shape: read.value.shape, maxLabel: readLabels.value.maxLabel };
   });
   return written.result
-    ? { ...written.result, features: written.features, labels: written.labels, labelField: labelsField }
+    ? {
+        ...written.result,
+        features: written.features,
+        labels: written.labels,
+        labelField: labelsField,
+        featureField: imagesField,
+      }
     : null;
 }
 
@@ -96,6 +102,7 @@ async function csvSplit(
     features: written.features,
     labels: written.labels,
     labelField: split,
+    featureField: split,
   };
 }
 
@@ -131,14 +138,19 @@ async function readSplits(upload: ReceivedUpload, settings: UploadSettings, dire
   return splits as { train: SplitFiles; test?: SplitFiles };
 }
 
-/** The shape of one example: as given, when its size matches the files, else the files' own. */
+/**
+ * The shape of one example: as given, when its size matches the files, else the files' own. Both
+ * splits' examples must have the same shape, not merely as many values (14x56 images are no 28x28).
+ */
 function exampleShape(settings: UploadSettings, train: SplitFiles, test: SplitFiles | undefined): number[] {
   const size = (shape: readonly number[]) => shape.reduce((product, dimension) => product * dimension, 1);
-  if (test && size(test.shape) !== size(train.shape)) {
+  const sameShape = (a: readonly number[], b: readonly number[]) =>
+    a.length === b.length && a.every((dimension, index) => dimension === b[index]);
+  if (test && !sameShape(test.shape, train.shape)) {
     throw new InvalidDataset([
       {
-        path: test.labelField.replace('Labels', 'Images'),
-        message: `examples of ${test.shape.join('x')} values, but the train split's have ${train.shape.join('x')}`,
+        path: test.featureField,
+        message: `examples of ${test.shape.join('x')}, but the train split's are ${train.shape.join('x')}`,
       },
     ]);
   }

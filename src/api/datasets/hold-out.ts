@@ -11,8 +11,9 @@ export interface SplitFiles {
   labels: string;
   shape: number[];
   maxLabel: number;
-  /** The field the split's labels came from, to point at in problems found later. */
+  /** The fields the split's labels and features came from, to point at in problems found later. */
   labelField: string;
+  featureField: string;
 }
 
 /** A seeded choice of `testCount` of `count` examples (mulberry32, partial Fisher-Yates). */
@@ -110,7 +111,8 @@ export async function holdOut(
       parts.test.labels.close(),
     ]);
   }
-  const base = { shape: train.shape, maxLabel: train.maxLabel, labelField: train.labelField };
+  const { shape, maxLabel, labelField, featureField } = train;
+  const base = { shape, maxLabel, labelField, featureField };
   return {
     train: {
       ...base,

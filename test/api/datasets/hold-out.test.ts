@@ -52,6 +52,7 @@ describe('holdOut', () => {
       shape: [exampleBytes],
       maxLabel: Math.max(...labels),
       labelField: 'train',
+      featureField: 'train',
     };
   }
 
