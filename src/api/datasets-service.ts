@@ -17,6 +17,8 @@ import {
   DatasetNotFound,
   DatasetTooLarge,
 } from '../domain/errors.js';
+import type { DatasetSplit, FoundExample } from '../datasets/examples.js';
+import { readStoredExample } from '../datasets/stored-examples.js';
 import type { Logger } from '../logger.js';
 import type { ArtifactStore } from '../store/artifacts/artifact-store.js';
 import type { DatasetsRepository, StoredDataset } from '../store/datasets-repository.js';
@@ -224,6 +226,22 @@ export function createDatasetsService(deps: DatasetsServiceDeps) {
       const stored = await datasets.find(name, visibleOwner(viewer));
       if (!stored) throw new DatasetNotFound(name);
       return datasetView(stored);
+    },
+
+    /**
+     * Example `index` of a split of an uploaded dataset `viewer` sees, read from its stored form;
+     * DatasetNotFound for another owner's, as for a missing one.
+     */
+    async example(viewer: Viewer, name: string, split: DatasetSplit, index: number): Promise<FoundExample> {
+      const stored = await datasets.find(name, visibleOwner(viewer));
+      if (!stored) throw new DatasetNotFound(name);
+      const { info } = stored;
+      return readStoredExample(
+        { ...stored, inputShape: info.inputShape, trainSize: info.trainSize, testSize: info.testSize },
+        split,
+        index,
+        (artifactId, range) => artifacts.read(artifactId, range),
+      );
     },
 
     /** Deletes an uploaded dataset no queued or running job uses; finished jobs keep their records. */
