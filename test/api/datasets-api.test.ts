@@ -153,6 +153,16 @@ describe('datasets API', () => {
       const otherSeed = await upload({ name: 'table-other', ...fields, seed: '4' }, { train: csv });
       expect(otherSeed.body.sha256).not.toBe(first.body.sha256);
     });
+    it('stores CSV with its label in the last column', async () => {
+      const { status, body } = await upload(
+        { name: 'label-last', labelColumn: '2', header: 'no' },
+        { train: '0.5,2,1\n-1,4,0\n', test: '3,3,1\n' },
+      );
+      expect(status, JSON.stringify(body)).toBe(201);
+      expect(body).toMatchObject({ inputShape: [2], numClasses: 2, trainSize: 2, testSize: 1 });
+      expect(body.statistics).toMatchObject({ min: -1, max: 4 });
+    });
+
     it('stores CSV rows wider than one write buffer (262,145 features), value for value', async () => {
       const features = 262_145;
       const row = (label: number) =>
@@ -263,6 +273,14 @@ describe('datasets API', () => {
         400,
         'train',
         /^line 3: 2 columns, but line 1 has 3/,
+      ],
+      [
+        'a CSV row with a cell too many, its label last',
+        { labelColumn: '2' },
+        { train: '1,2,0\n4,5,1,7\n', test: '0,1,1\n' },
+        400,
+        'train',
+        /^line 2: 4 columns, but line 1 has 3/,
       ],
       [
         'a non-numeric CSV cell',

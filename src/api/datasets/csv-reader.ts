@@ -1,4 +1,4 @@
-import { bytesPerFeature } from '../../domain/dataset-layout.js';
+import { bytesPerFeature, bytesPerLabel } from '../../domain/dataset-layout.js';
 import { classLimits } from '../../domain/datasets.js';
 import type { ReadLimits } from './idx-reader.js';
 import { UploadProblem, type SpoolWriter } from './spool.js';
@@ -84,6 +84,11 @@ class Cells {
     const cell = this.text.slice(this.start, end);
     this.start = end + 1;
     return cell;
+  }
+
+  /** Whether every cell has been taken. */
+  get done(): boolean {
+    return this.start > this.text.length;
   }
 
   /** Cell `column` (0-based), from the start of the row. */
@@ -195,33 +200,88 @@ function cellValue(cell: string, field: string, line: number, column: number): n
   return value;
 }
 
+/** Where a row is and what it must match, for writing it and for the positions of its problems. */
+interface RowContext {
+  field: string;
+  line: number;
+  layout: CsvColumns;
+  firstLine: number;
+  /** Labels must be below it. */
+  classBound: number;
+}
+
+const featureBytes = bytesPerFeature.float32;
+
 /**
  * Writes a row's features (every cell but the label's) as float32 LE, as many at a time as fit the
- * writer's buffer: a row wider than the buffer goes in several pieces.
+ * writer's buffer, so a row wider than the buffer goes in several pieces. False when the row goes
+ * on past the last feature it should have.
  */
-async function writeFeatures(
-  text: string,
-  features: number,
-  labelIndex: number,
-  out: SpoolWriter,
-  valueOf: (cell: string, column: number) => number,
-): Promise<void> {
-  const perPiece = Math.floor(out.capacity / bytesPerFeature.float32);
-  const cells = new Cells(text);
+async function writeFeatures(cells: Cells, features: number, row: RowContext, out: SpoolWriter): Promise<boolean> {
+  const perPiece = Math.floor(out.capacity / featureBytes);
+  const { labelIndex } = row.layout;
   let column = 0;
   for (let remaining = features; remaining > 0;) {
     const take = Math.min(remaining, perPiece);
-    const room = await out.reserve(take * bytesPerFeature.float32);
+    const room = await out.reserve(take * featureBytes);
     let at = room.offset;
     for (let written = 0; written < take; column++) {
       const cell = cells.next();
       if (column === labelIndex) continue;
-      room.buffer.writeFloatLE(valueOf(cell, column), at);
-      at += bytesPerFeature.float32;
+      room.buffer.writeFloatLE(cellValue(cell, row.field, row.line, column + 1), at);
+      at += featureBytes;
       written++;
     }
-    out.commit(take * bytesPerFeature.float32);
+    out.commit(take * featureBytes);
     remaining -= take;
+  }
+  // A label in the last column is still ahead of the cursor.
+  if (labelIndex === column) cells.next();
+  return cells.done;
+}
+
+function labelOf(text: string, row: RowContext): number {
+  const { labelIndex } = row.layout;
+  const label = cellValue(Cells.at(text, labelIndex), row.field, row.line, labelIndex + 1);
+  if (!Number.isInteger(label) || label < 0)
+    throw new UploadProblem(
+      row.field,
+      `line ${row.line}, column ${labelIndex + 1}: label ${label} is not a whole number from 0 up`,
+    );
+  if (label >= row.classBound)
+    throw new UploadProblem(
+      row.field,
+      `line ${row.line}, column ${labelIndex + 1}: label ${label} is outside 0..${row.classBound - 1}`,
+    );
+  return label;
+}
+
+/**
+ * Writes one example row (its label, then its features) and returns its label. Cells are not
+ * counted first: a row with too few or too many is found as it is written, and reported as such.
+ */
+async function writeRow(text: string, row: RowContext, sinks: Sinks): Promise<number> {
+  const columnsProblem = () => {
+    const found = Cells.count(text);
+    return found === row.layout.columns
+      ? undefined
+      : new UploadProblem(
+          row.field,
+          `line ${row.line}: ${found} columns, but line ${row.firstLine} has ${row.layout.columns}`,
+        );
+  };
+  try {
+    const label = labelOf(text, row);
+    const labelRoom = await sinks.labels.reserve(bytesPerLabel);
+    labelRoom.buffer.writeUInt16LE(label, labelRoom.offset);
+    sinks.labels.commit(bytesPerLabel);
+    const whole = await writeFeatures(new Cells(text), row.layout.columns - 1, row, sinks.features);
+    const tooLong = whole ? undefined : columnsProblem();
+    if (tooLong) throw tooLong;
+    return label;
+  } catch (error) {
+    // A cell that is missing, or one too many, is the row's length: say that rather than what it made.
+    throw columnsProblem() ?? error;
   }
 }
 
@@ -234,7 +294,6 @@ interface Sinks {
  * Reads a CSV file (one example per row, a label column, numeric features), writing features as
  * float32 LE and labels as uint16 LE. `columns`, from the train file, is what the test file must match.
  */
-// eslint-disable-next-line max-lines-per-function -- one pass over rows with its bookkeeping; split, it would scatter the positions it reports
 export async function readCsv(
   content: AsyncIterable<Buffer>,
   field: string,
@@ -243,7 +302,7 @@ export async function readCsv(
   limits: ReadLimits,
   columns?: CsvColumns,
 ): Promise<CsvSplit> {
-  const bound = limits.numClasses ?? classLimits.max;
+  const classBound = limits.numClasses ?? classLimits.max;
   let layout: CsvColumns | undefined;
   let firstLine = 0;
   let count = 0;
@@ -255,44 +314,19 @@ export async function readCsv(
       layout = row.layout;
       if (row.header) continue;
     }
-    const expected = layout;
-    const cellCount = Cells.count(text);
-    if (cellCount !== expected.columns) {
-      throw new UploadProblem(
-        field,
-        `line ${number}: ${cellCount} columns, but line ${firstLine} has ${expected.columns}`,
-      );
-    }
     count++;
     if (count > limits.maxExamples)
       throw new UploadProblem(
         field,
         `line ${number}: more than ${limits.maxExamples} examples; a dataset may have at most that many (DATASET_MAX_EXAMPLES)`,
       );
-    const features = expected.columns - 1;
-    if (sinks.features.bytes + features * 4 > limits.maxStoredBytes)
+    if (sinks.features.bytes + (layout.columns - 1) * featureBytes > limits.maxStoredBytes)
       throw new UploadProblem(
         field,
         `line ${number}: the features so far take more than the ${limits.maxStoredBytes} bytes of storage left for datasets (DATASET_MAX_TOTAL_BYTES)`,
       );
-    const label = cellValue(Cells.at(text, expected.labelIndex), field, number, expected.labelIndex + 1);
-    if (!Number.isInteger(label) || label < 0)
-      throw new UploadProblem(
-        field,
-        `line ${number}, column ${expected.labelIndex + 1}: label ${label} is not a whole number from 0 up`,
-      );
-    if (label >= bound)
-      throw new UploadProblem(
-        field,
-        `line ${number}, column ${expected.labelIndex + 1}: label ${label} is outside 0..${bound - 1}`,
-      );
+    const label = await writeRow(text, { field, line: number, layout, firstLine, classBound }, sinks);
     if (label > maxLabel) maxLabel = label;
-    const labelRoom = await sinks.labels.reserve(2);
-    labelRoom.buffer.writeUInt16LE(label, labelRoom.offset);
-    sinks.labels.commit(2);
-    await writeFeatures(text, features, expected.labelIndex, sinks.features, (cell, column) =>
-      cellValue(cell, field, number, column + 1),
-    );
   }
   if (!layout || count === 0) throw new UploadProblem(field, 'the file holds no examples: the split is empty');
   return { ...layout, count, features: layout.columns - 1, maxLabel };
