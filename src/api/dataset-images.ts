@@ -12,7 +12,10 @@ function checkedExample(found: FoundExample, dataset: string, split: DatasetSpli
   return found;
 }
 
-/** One example of a dataset as a PNG, each pixel drawn as `scale` x `scale`; its label too. */
+/**
+ * One example of a dataset as a PNG, each pixel drawn as `scale` x `scale` (less where that would pass
+ * 4096x4096 pixels); its label too.
+ */
 export async function renderExample(
   found: FoundExample,
   request: { dataset: string; split: DatasetSplit; index: number; scale: number },
@@ -21,18 +24,19 @@ export async function renderExample(
   const example = checkedExample(found, dataset, split, index);
   const [height, width] = example.shape;
   const channels = example.channels ?? 1;
-  if (height * width * scale * scale > maxDrawnPixels) {
-    throw InvalidRequest.of('query', [
+  if (height * width > maxDrawnPixels) {
+    throw InvalidRequest.of('params', [
       {
-        path: 'scale',
-        message: `${width}x${height} examples drawn ${scale} times as large would be more than ${maxDrawnPixels} pixels`,
+        path: 'index',
+        message: `the example is ${width}x${height}; examples above ${maxDrawnPixels} pixels are not drawn`,
       },
     ]);
   }
+  // A scale that would pass the bound is reduced to the largest that keeps within it.
+  const drawnScale = Math.min(scale, Math.floor(Math.sqrt(maxDrawnPixels / (height * width))));
   // sharp encodes on libuv's thread pool, off the event loop.
-  const image = sharp(example.pixels, { raw: { width, height, channels } }).resize(width * scale, height * scale, {
-    kernel: 'nearest',
-  });
+  const drawn = { width: width * drawnScale, height: height * drawnScale, kernel: 'nearest' as const };
+  const image = sharp(example.pixels, { raw: { width, height, channels } }).resize(drawn);
   const png = await (channels === 1 ? image.toColourspace('b-w') : image).png().toBuffer();
   return { png, label: example.label };
 }

@@ -7,6 +7,7 @@ import {
   datasets as bundled,
   datasetNamePattern,
   defaultMaxExampleBytes,
+  inputSize,
   isBundledDataset,
   type DatasetInfo,
 } from '../domain/datasets.js';
@@ -16,8 +17,10 @@ import {
   DatasetNameTaken,
   DatasetNotFound,
   DatasetTooLarge,
+  InvalidRequest,
 } from '../domain/errors.js';
 import type { DatasetSplit, FoundExample } from '../datasets/examples.js';
+import { bytesPerFeature } from '../domain/dataset-layout.js';
 import { readStoredExample } from '../datasets/stored-examples.js';
 import type { Logger } from '../logger.js';
 import type { ArtifactStore } from '../store/artifacts/artifact-store.js';
@@ -236,6 +239,17 @@ export function createDatasetsService(deps: DatasetsServiceDeps) {
       const stored = await datasets.find(name, visibleOwner(viewer));
       if (!stored) throw new DatasetNotFound(name);
       const { info } = stored;
+      // Only datasets from before the limit (or under a higher one) have larger examples; none is read whole.
+      const exampleBytes = inputSize(info) * bytesPerFeature[stored.featureType];
+      const maxExampleBytes = deps.limits.maxExampleBytes ?? defaultMaxExampleBytes;
+      if (exampleBytes > maxExampleBytes) {
+        throw InvalidRequest.of('params', [
+          {
+            path: 'index',
+            message: `examples of ${name} are ${exampleBytes} bytes; examples above ${maxExampleBytes} bytes (DATASET_MAX_EXAMPLE_BYTES) are not shown`,
+          },
+        ]);
+      }
       return readStoredExample(
         { ...stored, inputShape: info.inputShape, trainSize: info.trainSize, testSize: info.testSize },
         split,

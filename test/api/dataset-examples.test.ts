@@ -60,15 +60,20 @@ describe('GET /datasets/:name/examples/:split/:index.png', () => {
     expect((await get('/datasets/mnist/examples/test/10000.png')).json<ErrorBody>().error).toMatch(/0 to 9999/);
   });
 
-  it('draws a wide example as it is, and refuses a scale that would make it more than 4096x4096 pixels', async () => {
-    const strip = { pixels: new Uint8Array(70_000), shape: [1, 70_000] as [number, number], label: 2, count: 1 };
-    const request = { dataset: 'wide', split: 'test' as const, index: 0 };
-    const drawn = await renderExample(strip, { ...request, scale: 1 });
-    expect(await sharp(drawn.png).metadata()).toMatchObject({ width: 70_000, height: 1 });
-    const refused = await renderExample(strip, { ...request, scale: 16 }).catch((error: unknown) => error);
+  it('draws at a smaller scale what would pass 4096x4096 pixels, and nothing larger than that at all', async () => {
+    const square = (side: number) => ({
+      pixels: new Uint8Array(side * side),
+      shape: [side, side] as [number, number],
+      label: 2,
+      count: 1,
+    });
+    const request = { dataset: 'big', split: 'test' as const, index: 0 };
+    const drawn = await renderExample(square(300), { ...request, scale: 16 });
+    expect(await sharp(drawn.png).metadata()).toMatchObject({ width: 3900, height: 3900 });
+    const refused = await renderExample(square(5000), { ...request, scale: 1 }).catch((error: unknown) => error);
     expect(refused).toBeInstanceOf(InvalidRequest);
     expect((refused as InvalidRequest).issues).toEqual([
-      { path: 'scale', message: '70000x1 examples drawn 16 times as large would be more than 16777216 pixels' },
+      { path: 'index', message: 'the example is 5000x5000; examples above 16777216 pixels are not drawn' },
     ]);
   });
 
@@ -204,6 +209,28 @@ describe('GET /datasets/:name/examples/:split/:index.png of uploaded datasets', 
     const flat = await as('alice', '/datasets/alice-flat/examples/test/1.png');
     expect(flat.statusCode).toBe(200);
     expect((await raw(flat.rawPayload)).info).toMatchObject({ width: 6, height: 1 });
+  });
+
+  it('does not read examples larger than DATASET_MAX_EXAMPLE_BYTES, as a dataset from before the limit may have', async () => {
+    const strict = appWithoutStore({
+      datasets: createDatasetsService({
+        datasets: createDatasetsRepository(database.prisma),
+        artifacts: createPostgresArtifactStore(database.prisma),
+        limits: { maxUploadBytes: 1024, maxExamples: 10, maxTotalBytes: 1024, maxExampleBytes: 24 },
+        tmpDir,
+        logger: silentLogger(),
+      }),
+    });
+    const response = await strict.inject({ method: 'GET', url: '/datasets/alice-stripes/examples/test/0.png' });
+    await strict.close();
+    expect(response.statusCode).toBe(400);
+    expect(response.json<ErrorBody>().issues).toEqual([
+      {
+        path: 'index',
+        message:
+          'examples of alice-stripes are 25 bytes; examples above 24 bytes (DATASET_MAX_EXAMPLE_BYTES) are not shown',
+      },
+    ]);
   });
 
   it("answers another owner's dataset exactly like a missing one, and an index past the end with the range", async () => {

@@ -23,12 +23,12 @@ export const datasetExampleRoutes: FastifyPluginCallbackZod<{
       schema: {
         summary: 'Look at one example of a dataset',
         description:
-          'A PNG of the example (header X-Example-Label holds its label), `scale` times its size; for instance the test examples /jobs/:id/evaluation lists as mistakes. Images are grey, or in colour when examples are [height, width, 3]; CSV values are drawn from the lowest of the training features (black) to the highest (white).',
+          'A PNG of the example (header X-Example-Label holds its label), `scale` times its size; for instance the test examples /jobs/:id/evaluation lists as mistakes. Images are grey, or in colour when examples are [height, width, 3]; CSV values are drawn from the lowest of the training features (black) to the highest (white). A scale that would make the picture larger than 4096x4096 pixels is reduced to fit.',
         params: exampleParams,
         querystring: exampleQuery,
         response: {
           200: { description: 'The example', content: { 'image/png': { schema: z.string().describe('A PNG') } } },
-          400: errorBody.describe('A bad split, index or scale (at most 4096x4096 pixels once scaled)'),
+          400: errorBody.describe('A bad split, index or scale, or an example too large to draw'),
           404: errorBody.describe(
             "No such dataset (another owner's is as unknown), or the index is past the end of the split",
           ),
