@@ -24,6 +24,7 @@ export interface CsvSplit extends CsvColumns {
 }
 
 const longestLine = 16 * 1024 * 1024;
+const featureBytes = bytesPerFeature.float32;
 const numberPattern = /^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/;
 const nonFinitePattern = /^\s*[-+]?(nan|inf|infinity)\s*$/i;
 
@@ -172,10 +173,10 @@ function firstRow(
   }
   const features = columns - 1;
   if (features < 1) throw new UploadProblem(field, `line ${line}: a row needs at least one feature besides its label`);
-  if (features * bytesPerFeature.float32 > limits.maxExampleBytes) {
+  if (features * featureBytes > limits.maxExampleBytes) {
     throw new UploadProblem(
       field,
-      `line ${line}: an example of ${features} features is ${features * bytesPerFeature.float32} bytes; at most ${limits.maxExampleBytes} (DATASET_MAX_EXAMPLE_BYTES)`,
+      `line ${line}: an example of ${features} features is ${features * featureBytes} bytes; at most ${limits.maxExampleBytes} (DATASET_MAX_EXAMPLE_BYTES)`,
     );
   }
   return { header, layout: { columns, labelIndex } };
@@ -209,8 +210,6 @@ interface RowContext {
   /** Labels must be below it. */
   classBound: number;
 }
-
-const featureBytes = bytesPerFeature.float32;
 
 /**
  * Writes a row's features (every cell but the label's) as float32 LE, as many at a time as fit the
