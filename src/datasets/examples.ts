@@ -5,10 +5,10 @@ import path from 'node:path';
 import { readIdxExample } from './idx-example.js';
 
 export const datasetSplits = ['train', 'test'] as const;
+export type DatasetSplit = (typeof datasetSplits)[number];
 
 /** Values per pixel of a picture: grey, grey and alpha, RGB, RGBA. */
 export type PictureChannels = 1 | 2 | 3 | 4;
-export type DatasetSplit = (typeof datasetSplits)[number];
 
 /**
  * One example as a picture: values 0..255, row-major, of `shape` ([height, width]) with `channels`

@@ -181,6 +181,7 @@ describe('GET /datasets/:name/examples/:split/:index.png of uploaded datasets', 
         const response = await as(who, `/datasets/alice-stripes/examples/${split}/${index}.png`);
         expect(response.statusCode, `${who} ${split} ${index}`).toBe(200);
         expect(response.headers['content-type']).toBe('image/png');
+        expect(response.headers['cache-control']).toBe('private, max-age=300');
         expect(response.headers['x-example-label']).toBe(String(grey[split].labelValues[index]));
         const { data, info } = await raw(response.rawPayload);
         expect([info.width, info.height, info.channels]).toEqual([5, 5, 1]);

@@ -38,16 +38,19 @@ export const datasetExampleRoutes: FastifyPluginCallbackZod<{
     },
     async (request, reply) => {
       const { name, split, index } = request.params;
-      const found =
-        datasets && !isBundledDataset(name)
-          ? await datasets.example(request.viewer, name, split, index)
-          : await examples.example(name, split, index);
+      const uploaded = datasets !== undefined && !isBundledDataset(name);
+      const found = uploaded
+        ? await datasets.example(request.viewer, name, split, index)
+        : await examples.example(name, split, index);
       const { png, label } = await renderExample(found, { dataset: name, split, index, scale: request.query.scale });
-      return reply
-        .type('image/png')
-        .header('x-example-label', String(label))
-        .header('cache-control', 'public, max-age=86400')
-        .send(png as unknown as string);
+      return (
+        reply
+          .type('image/png')
+          .header('x-example-label', String(label))
+          // An uploaded dataset is its owner's, and its name may later be another upload's.
+          .header('cache-control', uploaded ? 'private, max-age=300' : 'public, max-age=86400')
+          .send(png as unknown as string)
+      );
     },
   );
   done();
