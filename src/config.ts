@@ -1,5 +1,6 @@
 import os from 'node:os';
 import { z } from 'zod';
+import { defaultMaxExampleBytes } from './domain/datasets.js';
 
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -62,6 +63,8 @@ const envSchema = z.object({
   DATASET_MAX_EXAMPLES: integer(2, 1_000_000_000).default(2_000_000),
   DATASET_MAX_TOTAL_BYTES: integer(1024, 2 ** 50).default(50 * 1024 ** 3),
   DATASET_TMP_DIR: z.string().min(1).default(os.tmpdir()),
+  // The largest example (its stored bytes) an upload may have; refused from a file's header or first row.
+  DATASET_MAX_EXAMPLE_BYTES: integer(1, 1024 ** 3).default(defaultMaxExampleBytes),
   // A worker's decoded datasets kept in memory for the next job on them.
   DATASET_CACHE_BYTES: integer(0, 2 ** 50).default(2 * 1024 ** 3),
   // Access control (README "Access control"). AUTH defaults by HOST: see authMode().

@@ -48,7 +48,7 @@ export interface AppDeps {
   models?: ModelsService;
   /** POST /jobs/:id/predict's own body limit (1,000 inputs are several MB of JSON). */
   predictBodyLimit?: number;
-  /** Where dataset examples come from; the bundled datasets unless told. */
+  /** Where the bundled datasets' examples come from (uploaded ones are read from their stored form). */
   datasetExamples?: DatasetExamples;
   /** The built dashboard (index.html and assets/); web-dist/ of the checkout by default. */
   dashboardRoot?: string;

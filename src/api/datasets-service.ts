@@ -6,6 +6,8 @@ import {
   bundledDataset,
   datasets as bundled,
   datasetNamePattern,
+  defaultMaxExampleBytes,
+  inputSize,
   isBundledDataset,
   type DatasetInfo,
 } from '../domain/datasets.js';
@@ -15,7 +17,11 @@ import {
   DatasetNameTaken,
   DatasetNotFound,
   DatasetTooLarge,
+  InvalidRequest,
 } from '../domain/errors.js';
+import type { DatasetSplit, FoundExample } from '../datasets/examples.js';
+import { bytesPerFeature } from '../domain/dataset-layout.js';
+import { readStoredExample } from '../datasets/stored-examples.js';
 import type { Logger } from '../logger.js';
 import type { ArtifactStore } from '../store/artifacts/artifact-store.js';
 import type { DatasetsRepository, StoredDataset } from '../store/datasets-repository.js';
@@ -31,6 +37,8 @@ export interface DatasetLimits {
   maxTotalBytes: number;
   /** Stored bytes of one owner's datasets together (DATASET_OWNER_MAX_BYTES); absent or 0: no such limit. */
   maxOwnerBytes?: number;
+  /** Stored bytes of one example (DATASET_MAX_EXAMPLE_BYTES); absent: its default. */
+  maxExampleBytes?: number;
 }
 
 export interface DatasetsServiceDeps {
@@ -167,6 +175,7 @@ async function receiveAndStore(
     const built = await buildDataset(received, settings, directory, {
       maxExamples: limits.maxExamples,
       maxStoredBytes: limits.maxTotalBytes,
+      maxExampleBytes: limits.maxExampleBytes ?? defaultMaxExampleBytes,
     });
     const builtAt = performance.now();
     const stored = await store(deps, built, received.bytes, owner);
@@ -220,6 +229,33 @@ export function createDatasetsService(deps: DatasetsServiceDeps) {
       const stored = await datasets.find(name, visibleOwner(viewer));
       if (!stored) throw new DatasetNotFound(name);
       return datasetView(stored);
+    },
+
+    /**
+     * Example `index` of a split of an uploaded dataset `viewer` sees, read from its stored form;
+     * DatasetNotFound for another owner's, as for a missing one.
+     */
+    async example(viewer: Viewer, name: string, split: DatasetSplit, index: number): Promise<FoundExample> {
+      const stored = await datasets.find(name, visibleOwner(viewer));
+      if (!stored) throw new DatasetNotFound(name);
+      const { info } = stored;
+      // Only datasets from before the limit (or under a higher one) have larger examples; none is read whole.
+      const exampleBytes = inputSize(info) * bytesPerFeature[stored.featureType];
+      const maxExampleBytes = deps.limits.maxExampleBytes ?? defaultMaxExampleBytes;
+      if (exampleBytes > maxExampleBytes) {
+        throw InvalidRequest.of('params', [
+          {
+            path: 'index',
+            message: `examples of ${name} are ${exampleBytes} bytes; examples above ${maxExampleBytes} bytes (DATASET_MAX_EXAMPLE_BYTES) are not shown`,
+          },
+        ]);
+      }
+      return readStoredExample(
+        { ...stored, inputShape: info.inputShape, trainSize: info.trainSize, testSize: info.testSize },
+        split,
+        index,
+        (artifactId, range) => artifacts.read(artifactId, range),
+      );
     },
 
     /** Deletes an uploaded dataset no queued or running job uses; finished jobs keep their records. */

@@ -7,25 +7,31 @@ import { readIdxExample } from './idx-example.js';
 export const datasetSplits = ['train', 'test'] as const;
 export type DatasetSplit = (typeof datasetSplits)[number];
 
-/** One example as stored: grey values 0..255, row-major, of `shape` ([height, width]), and its label. */
+/** Values per pixel of a picture: grey, grey and alpha, RGB, RGBA. */
+export type PictureChannels = 1 | 2 | 3 | 4;
+
+/**
+ * One example as a picture: values 0..255, row-major, of `shape` ([height, width]) with `channels`
+ * values per pixel (1, grey, unless told: 3 is RGB), and its label.
+ */
 export interface DatasetExample {
   pixels: Uint8Array;
   shape: [height: number, width: number];
+  channels?: PictureChannels;
   label: number;
   /** Examples in the split, so callers can say what range is valid. */
   count: number;
 }
 
 /**
- * Where examples come from: null for a dataset this server does not know, or an index past the
- * split's end (`count` then says how many there are). Uploaded datasets plug in here.
+ * An example, or why there is none: a dataset this server does not know, or an index past the
+ * split's end (`count` then says how many there are).
  */
+export type FoundExample = DatasetExample | { unknownDataset: true } | { outOfRange: true; count: number };
+
+/** Where examples of bundled datasets come from (uploaded ones are read from their stored form). */
 export interface DatasetExamples {
-  example(
-    dataset: string,
-    split: DatasetSplit,
-    index: number,
-  ): Promise<DatasetExample | { unknownDataset: true } | { outOfRange: true; count: number }>;
+  example(dataset: string, split: DatasetSplit, index: number): Promise<FoundExample>;
 }
 
 function mnistDirectory(): string {

@@ -48,6 +48,13 @@ export const datasetNamePattern = /^[a-z0-9][a-z0-9-]{0,62}$/;
 /** Fewest and most classes a dataset may have. */
 export const classLimits = Object.freeze({ min: 2, max: 1000 });
 
+/**
+ * The largest stored example an upload may have unless DATASET_MAX_EXAMPLE_BYTES says otherwise:
+ * 16 MiB, a 4096x4096 grey image or 4 million CSV features. Examples are trained on, predicted and
+ * drawn whole, so one far larger would take memory out of all proportion to its upload.
+ */
+export const defaultMaxExampleBytes = 16 * 1024 * 1024;
+
 export function datasetInfo(name: DatasetName): DatasetInfo {
   return datasets[name];
 }

@@ -163,6 +163,7 @@ function datasetsService(
       maxUploadBytes: config.DATASET_MAX_UPLOAD_BYTES,
       maxExamples: config.DATASET_MAX_EXAMPLES,
       maxTotalBytes: config.DATASET_MAX_TOTAL_BYTES,
+      maxExampleBytes: config.DATASET_MAX_EXAMPLE_BYTES,
       // Quotas bind owners; with AUTH=off there is one owner, the local user, and no quotas.
       ...(access.mode === 'required' ? { maxOwnerBytes: config.DATASET_OWNER_MAX_BYTES } : {}),
     },

@@ -15,7 +15,7 @@ import { createPostgresArtifactStore } from '../../src/store/artifacts/postgres-
 import { createDatasetsRepository } from '../../src/store/datasets-repository.js';
 import { createJobsRepository } from '../../src/store/jobs-repository.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { gzip, idxFile, stripes, uploadForm } from '../helpers/dataset-files.js';
+import { gzip, idxFile, partsForm, stripes, uploadForm, type FormPart } from '../helpers/dataset-files.js';
 import { silentLogger } from '../helpers/env.js';
 import { healthyChecks, idleQueue } from '../helpers/stand-ins.js';
 
@@ -153,6 +153,29 @@ describe('datasets API', () => {
       const otherSeed = await upload({ name: 'table-other', ...fields, seed: '4' }, { train: csv });
       expect(otherSeed.body.sha256).not.toBe(first.body.sha256);
     });
+    it('stores CSV with its label in the last column', async () => {
+      const { status, body } = await upload(
+        { name: 'label-last', labelColumn: '2', header: 'no' },
+        { train: '0.5,2,1\n-1,4,0\n', test: '3,3,1\n' },
+      );
+      expect(status, JSON.stringify(body)).toBe(201);
+      expect(body).toMatchObject({ inputShape: [2], numClasses: 2, trainSize: 2, testSize: 1 });
+      expect(body.statistics).toMatchObject({ min: -1, max: 4 });
+    });
+
+    it('stores CSV rows wider than one write buffer (262,145 features), value for value', async () => {
+      const features = 262_145;
+      const row = (label: number) =>
+        [label, ...Array.from({ length: features }, (_, column) => (column + label) % 7)].join(',');
+      const { status, body } = await upload(
+        { name: 'wide-rows' },
+        { train: [row(0), row(1), row(2)].join('\n'), test: row(1) },
+      );
+      expect(status, JSON.stringify(body)).toBe(201);
+      expect(body).toMatchObject({ inputShape: [features], trainSize: 3, testSize: 1 });
+      expect(body.bytes).toBe(4 * features * 4 + 4 * 2);
+      expect(body.statistics).toMatchObject({ min: 0, max: 6 });
+    });
   });
 
   describe('a broken upload gets a 4xx naming the position of the problem and leaves no trace', () => {
@@ -252,6 +275,14 @@ describe('datasets API', () => {
         /^line 3: 2 columns, but line 1 has 3/,
       ],
       [
+        'a CSV row with a cell too many, its label last',
+        { labelColumn: '2' },
+        { train: '1,2,0\n4,5,1,7\n', test: '0,1,1\n' },
+        400,
+        'train',
+        /^line 2: 4 columns, but line 1 has 3/,
+      ],
+      [
         'a non-numeric CSV cell',
         {},
         { train: '1,2,3\n0,4,abc\n', test: '0,1,1\n' },
@@ -285,6 +316,14 @@ describe('datasets API', () => {
       ],
       ['an empty CSV split', {}, { train: '1,2\n0,4\n', test: 'label,x\n' }, 400, 'test', /the split is empty/],
       [
+        'CSV rows of a label alone',
+        {},
+        { train: '1\n0\n', test: '0\n' },
+        400,
+        'train',
+        /^line 1: a row needs at least one feature besides its label/,
+      ],
+      [
         'a test CSV with other columns',
         {},
         { train: '1,2\n0,4\n', test: '0,1,2\n' },
@@ -315,6 +354,30 @@ describe('datasets API', () => {
         400,
         'testImages',
         /is required/,
+      ],
+      [
+        'test images of another shape with as many pixels',
+        {},
+        { ...idxFiles, testImages: idxFile([12, 2, 8], tinyTest.pixels) },
+        400,
+        'testImages',
+        /examples of 2x8x1, but the train split's are 4x4x1/,
+      ],
+      [
+        'images above the example size limit, refused from the header alone',
+        {},
+        { ...idxFiles, trainImages: gzip(idxFile([2, 25_000, 25_000], [])) },
+        400,
+        'trainImages',
+        /^byte 8: an example of 25000x25000 is 625000000 bytes; at most 16777216 \(DATASET_MAX_EXAMPLE_BYTES\)/,
+      ],
+      [
+        'images above the example size limit with a held-out test split',
+        { testFraction: '0.5' },
+        { trainImages: idxFile([2, 25_000, 25_000], []), trainLabels: idxFile([2], [0, 1]) },
+        400,
+        'trainImages',
+        /DATASET_MAX_EXAMPLE_BYTES/,
       ],
       ['a bad name', { name: 'Not OK' }, idxFiles, 400, 'name', /lowercase/],
       ['a bundled name', { name: 'mnist' }, idxFiles, 409, '', /already exists/],
@@ -373,6 +436,86 @@ describe('datasets API', () => {
       socket.destroy();
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(await traces()).toEqual(before);
+    });
+
+    /** Sends `parts` as they are (names may repeat) and expects a 400 whose issues name `field`. */
+    async function refusedForm(parts: FormPart[], field: string, message: RegExp) {
+      const before = await traces();
+      const response = await fetch(`${address}/datasets`, { method: 'POST', body: partsForm(parts) });
+      const body = (await response.json()) as ErrorBody;
+      expect(response.status, JSON.stringify(body)).toBe(400);
+      expect(body.code).toBe('invalid_dataset');
+      expect(body.issues).toContainEqual({ path: field, message: expect.stringMatching(message) as string });
+      expect(await traces()).toEqual(before);
+      return body;
+    }
+    const idxParts: FormPart[] = Object.entries(idxFiles).map(([name, value]) => ({ name, value, file: true }));
+    const named = (name: string): FormPart => ({ name: 'name', value: name });
+
+    it('refuses a file field sent twice with 400 naming it', async () => {
+      await refusedForm(
+        [named('twice'), ...idxParts, { name: 'trainImages', value: idxFiles.trainImages, file: true }],
+        'trainImages',
+        /sent twice/,
+      );
+    });
+
+    it('refuses a text field sent twice with 400 naming it', async () => {
+      await refusedForm([named('twice'), ...idxParts, named('again')], 'name', /sent twice/);
+    });
+
+    it('refuses a file under an unknown field name with 400 naming it', async () => {
+      await refusedForm(
+        [named('unknown-file'), ...idxParts, { name: 'pictures', value: 'x', file: true }],
+        'pictures',
+        /unknown file field; files go in trainImages/,
+      );
+    });
+
+    it('refuses a text field sent as a file with 400 naming it', async () => {
+      await refusedForm(
+        [...idxParts, { name: 'name', value: 'as-a-file', file: true }],
+        'name',
+        /is a text field, sent as a file/,
+      );
+    });
+
+    it('refuses more files or fields than a form has with 400 naming the count limit', async () => {
+      const files = await refusedForm(
+        [named('seven'), ...idxParts, ...idxParts.slice(0, 3)],
+        '(form)',
+        /more than 6 files: an upload has at most one of each file field/,
+      );
+      expect(files.error).not.toMatch(/1048576/);
+      const fields = Array.from({ length: 21 }, (_, index) => ({ name: `field${index}`, value: 'x' }));
+      await refusedForm([...fields, ...idxParts], '(form)', /more than 20 text fields/);
+    });
+
+    it('refuses field names that are properties of every object without touching Object.prototype', async () => {
+      for (const hostile of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
+        for (const file of [false, true]) {
+          await refusedForm(
+            [named(`hostile-${file}`), { name: hostile, value: '{"polluted":1}', file }, ...idxParts],
+            '(form)',
+            /property of every JavaScript object/,
+          );
+        }
+      }
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    });
+
+    it('refuses an example wider than DATASET_MAX_EXAMPLE_BYTES from the first CSV row', async () => {
+      const narrow = await start({ maxExampleBytes: 1000 });
+      const row = Array.from({ length: 252 }, (_, column) => column % 2).join(',');
+      const response = await fetch(`${narrow}/datasets`, {
+        method: 'POST',
+        body: uploadForm({ name: 'too-wide' }, { train: `${row}\n${row}\n`, test: row }),
+      });
+      expect(response.status).toBe(400);
+      expect(((await response.json()) as ErrorBody).issues).toContainEqual({
+        path: 'train',
+        message: 'line 1: an example of 251 features is 1004 bytes; at most 1000 (DATASET_MAX_EXAMPLE_BYTES)',
+      });
     });
   });
 

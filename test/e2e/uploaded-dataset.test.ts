@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Comparison } from '../../src/api/schemas/compare.js';
 import type { DatasetView } from '../../src/api/schemas/dataset.js';
 import type { JobView } from '../../src/api/schemas/job.js';
+import type { Evaluation } from '../../src/domain/evaluation.js';
 import { gzip, stripes, uploadForm } from '../helpers/dataset-files.js';
 import { spawnService, type ChildService } from '../helpers/processes.js';
 import { startStack, type Stack } from '../helpers/stack.js';
@@ -66,6 +67,16 @@ describe('an uploaded dataset trains through the normal job path', () => {
     expect(first.metrics.epochs.at(-1)?.testAccuracy).toBeGreaterThan(0.9);
     await stack.worker.waitFor(new RegExp(`"sha256":"${dataset.sha256}".*"dataset loaded"`));
 
+    // The run page shows the most confident mistakes as the dataset's own test examples.
+    const example = (index: number) => fetch(`${stack.api.address}/datasets/stripes-e2e/examples/test/${index}.png`);
+    const evaluation = (await (await fetch(`${stack.api.address}/jobs/${first.id}/evaluation`)).json()) as Evaluation;
+    for (const mistake of [{ index: 0, trueLabel: testSplit.labelValues[0] }, ...evaluation.mistakes]) {
+      const picture = await example(mistake.index);
+      expect(picture.status).toBe(200);
+      expect(picture.headers.get('content-type')).toBe('image/png');
+      expect(picture.headers.get('x-example-label')).toBe(String(mistake.trueLabel));
+    }
+
     // The first worker goes; a new process that has never loaded the dataset takes the next job.
     await stack.worker.stop();
     second = spawnService('worker', stack.config);
@@ -83,6 +94,7 @@ describe('an uploaded dataset trains through the normal job path', () => {
 
     // Deleting the dataset leaves the finished jobs readable and comparable.
     expect((await fetch(`${stack.api.address}/datasets/stripes-e2e`, { method: 'DELETE' })).status).toBe(204);
+    expect((await example(0)).status).toBe(404);
     const after = (await (await fetch(`${stack.api.address}/jobs/${first.id}`)).json()) as JobView;
     expect(after).toMatchObject({ status: 'completed', architecture: '36-16-6' });
     expect(after.metrics.epochs).toHaveLength(3);

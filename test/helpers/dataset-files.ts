@@ -43,3 +43,20 @@ export function uploadForm(fields: Record<string, string>, files: Record<string,
   }
   return form;
 }
+
+/** One part of a multipart form: a text field, or a file (`file: true`). */
+export interface FormPart {
+  name: string;
+  value: Buffer | string;
+  file?: boolean;
+}
+
+/** A multipart form of parts in order, names repeated as they come: what `uploadForm` cannot express. */
+export function partsForm(parts: readonly FormPart[]): FormData {
+  const form = new FormData();
+  for (const { name, value, file } of parts) {
+    if (!file) form.append(name, String(value));
+    else form.append(name, new Blob([new Uint8Array(typeof value === 'string' ? Buffer.from(value) : value)]), name);
+  }
+  return form;
+}

@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { open, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { datasetSections, type FeatureType } from '../../domain/dataset-layout.js';
 import { classLimits, type DatasetInfo } from '../../domain/datasets.js';
@@ -9,20 +9,10 @@ import { readIdxImages, readIdxLabels, type ReadLimits } from './idx-reader.js';
 import { contentOf, SpoolWriter, UploadProblem } from './spool.js';
 import type { ReceivedUpload, SpooledFile } from './upload-form.js';
 import { declaredClasses, type UploadSettings } from './upload-settings.js';
+import { holdOut, type SplitFiles } from './hold-out.js';
 import { featureStatistics, type FeatureStatistics } from './statistics.js';
 
 type SplitName = 'train' | 'test';
-
-/** One split's examples in the stored form, in two local files. */
-interface SplitFiles {
-  count: number;
-  features: string;
-  labels: string;
-  shape: number[];
-  maxLabel: number;
-  /** The field the split's labels came from, to point at in problems found later. */
-  labelField: string;
-}
 
 /** An upload turned into the stored form, validated, with everything the dataset row records. */
 export interface BuiltDataset {
@@ -85,7 +75,13 @@ async function idxSplit(
     return { count: read.value.count, shape: read.value.shape, maxLabel: readLabels.value.maxLabel };
   });
   return written.result
-    ? { ...written.result, features: written.features, labels: written.labels, labelField: labelsField }
+    ? {
+        ...written.result,
+        features: written.features,
+        labels: written.labels,
+        labelField: labelsField,
+        featureField: imagesField,
+      }
     : null;
 }
 
@@ -106,6 +102,7 @@ async function csvSplit(
     features: written.features,
     labels: written.labels,
     labelField: split,
+    featureField: split,
   };
 }
 
@@ -141,14 +138,19 @@ async function readSplits(upload: ReceivedUpload, settings: UploadSettings, dire
   return splits as { train: SplitFiles; test?: SplitFiles };
 }
 
-/** The shape of one example: as given, when its size matches the files, else the files' own. */
+/**
+ * The shape of one example: as given, when its size matches the files, else the files' own. Both
+ * splits' examples must have the same shape, not merely as many values (14x56 images are no 28x28).
+ */
 function exampleShape(settings: UploadSettings, train: SplitFiles, test: SplitFiles | undefined): number[] {
   const size = (shape: readonly number[]) => shape.reduce((product, dimension) => product * dimension, 1);
-  if (test && size(test.shape) !== size(train.shape)) {
+  const sameShape = (a: readonly number[], b: readonly number[]) =>
+    a.length === b.length && a.every((dimension, index) => dimension === b[index]);
+  if (test && !sameShape(test.shape, train.shape)) {
     throw new InvalidDataset([
       {
-        path: test.labelField.replace('Labels', 'Images'),
-        message: `examples of ${test.shape.join('x')} values, but the train split's have ${train.shape.join('x')}`,
+        path: test.featureField,
+        message: `examples of ${test.shape.join('x')}, but the train split's are ${train.shape.join('x')}`,
       },
     ]);
   }
@@ -182,83 +184,6 @@ async function classCounts(labelsPath: string, classes: number): Promise<number[
   const counts = new Array<number>(classes).fill(0);
   for (let offset = 0; offset < bytes.length; offset += 2) counts[bytes.readUInt16LE(offset)]! += 1;
   return counts;
-}
-
-/** A seeded choice of `testCount` of `count` examples (mulberry32, partial Fisher-Yates). */
-function heldOut(count: number, testCount: number, seed: number): Uint8Array {
-  let state = seed >>> 0;
-  const random = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const order = new Uint32Array(count);
-  for (let index = 0; index < count; index++) order[index] = index;
-  const chosen = new Uint8Array(count);
-  for (let index = 0; index < testCount; index++) {
-    const pick = index + Math.floor(random() * (count - index));
-    const value = order[pick] as number;
-    order[pick] = order[index] as number;
-    order[index] = value;
-    chosen[value] = 1;
-  }
-  return chosen;
-}
-
-/** Splits the train files into train and test parts, keeping order within each. */
-async function holdOut(train: SplitFiles, fraction: number, seed: number, exampleBytes: number, directory: string) {
-  const testCount = Math.round(train.count * fraction);
-  if (testCount < 1 || testCount >= train.count) {
-    throw new InvalidDataset([
-      { path: 'testFraction', message: `${fraction} of ${train.count} examples leaves an empty split` },
-    ]);
-  }
-  const chosen = heldOut(train.count, testCount, seed);
-  const labels = await readFile(train.labels);
-  const parts = {
-    train: {
-      features: await SpoolWriter.create(path.join(directory, 'kept.features')),
-      labels: await SpoolWriter.create(path.join(directory, 'kept.labels')),
-    },
-    test: {
-      features: await SpoolWriter.create(path.join(directory, 'held.features')),
-      labels: await SpoolWriter.create(path.join(directory, 'held.labels')),
-    },
-  };
-  const input = await open(train.features, 'r');
-  try {
-    const perRead = Math.max(1, Math.floor((4 * 1024 * 1024) / exampleBytes));
-    const buffer = Buffer.allocUnsafe(perRead * exampleBytes);
-    for (let first = 0; first < train.count; first += perRead) {
-      const examples = Math.min(perRead, train.count - first);
-      await input.read(buffer, 0, examples * exampleBytes, first * exampleBytes);
-      for (let index = 0; index < examples; index++) {
-        const part = chosen[first + index] === 1 ? parts.test : parts.train;
-        await part.features.write(buffer.subarray(index * exampleBytes, (index + 1) * exampleBytes));
-        await part.labels.write(labels.subarray((first + index) * 2, (first + index) * 2 + 2));
-      }
-    }
-  } finally {
-    await input.close();
-    await Promise.all([
-      parts.train.features.close(),
-      parts.train.labels.close(),
-      parts.test.features.close(),
-      parts.test.labels.close(),
-    ]);
-  }
-  const base = { shape: train.shape, maxLabel: train.maxLabel, labelField: train.labelField };
-  return {
-    train: {
-      ...base,
-      count: train.count - testCount,
-      features: parts.train.features.path,
-      labels: parts.train.labels.path,
-    },
-    test: { ...base, count: testCount, features: parts.test.features.path, labels: parts.test.labels.path },
-  };
 }
 
 async function* concatenated(paths: readonly string[]): AsyncGenerator<Uint8Array> {

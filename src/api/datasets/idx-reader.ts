@@ -7,6 +7,8 @@ export interface ReadLimits {
   maxExamples: number;
   /** Most bytes the stored form may take (what the storage limit leaves). */
   maxStoredBytes: number;
+  /** Most bytes one example may take stored (DATASET_MAX_EXAMPLE_BYTES), checked before its values are read. */
+  maxExampleBytes: number;
   /** Classes given at upload (class names or a count); labels must be below it. */
   numClasses?: number | undefined;
 }
@@ -166,6 +168,12 @@ export async function readIdxImages(
   return readIdx(content, field, { kind: 'images', ranks: [2, 3, 4], limits }, async (header, count, pieces) => {
     const exampleDimensions = header.dimensions.slice(1);
     const perExample = exampleDimensions.reduce((product, size) => product * size, 1);
+    if (perExample > limits.maxExampleBytes) {
+      throw new UploadProblem(
+        field,
+        `byte 8: an example of ${exampleDimensions.join('x')} is ${perExample} bytes; at most ${limits.maxExampleBytes} (DATASET_MAX_EXAMPLE_BYTES)`,
+      );
+    }
     const expected = count * perExample;
     if (expected > limits.maxStoredBytes) {
       throw new UploadProblem(

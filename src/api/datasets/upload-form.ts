@@ -1,30 +1,69 @@
 import { createWriteStream } from 'node:fs';
 import path from 'node:path';
-import { Transform } from 'node:stream';
+import { Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { FastifyRequest } from 'fastify';
 import '@fastify/multipart';
-import { DatasetTooLarge, InvalidRequest } from '../../domain/errors.js';
-import { UploadProblem } from './spool.js';
+import { DatasetTooLarge, InvalidDataset, InvalidRequest, type FieldIssue } from '../../domain/errors.js';
 
 /** File fields of POST /datasets: IDX images and labels per split, or one CSV file per split. */
 export const fileFields = ['trainImages', 'trainLabels', 'testImages', 'testLabels', 'train', 'test'] as const;
 export type FileField = (typeof fileFields)[number];
+
+/** Text fields of POST /datasets (checked by upload-settings.ts). */
+export const textFields = [
+  'name',
+  'description',
+  'format',
+  'classNames',
+  'numClasses',
+  'testFraction',
+  'seed',
+  'labelColumn',
+  'header',
+  'shape',
+] as const;
 
 export interface SpooledFile {
   path: string;
   bytes: number;
 }
 
-/** What a multipart upload carried: its text fields and its files, spooled to local disk. */
+/**
+ * What a multipart upload carried: its text fields and its files, spooled to local disk, and what
+ * was wrong with the form itself (a field sent twice, a file under a name no file goes in).
+ */
 export interface ReceivedUpload {
-  fields: Record<string, string>;
+  /** By field name: a Map, so no name a client picks can reach an object's prototype. */
+  fields: ReadonlyMap<string, string>;
   files: Partial<Record<FileField, SpooledFile>>;
+  problems: readonly FieldIssue[];
   /** Bytes of all files together, as sent (compressed ones compressed). */
   bytes: number;
 }
 
+const formLimits = { files: fileFields.length, fields: 20, parts: 30, fieldSize: 1024 * 1024 };
+
 const isFileField = (name: string): name is FileField => (fileFields as readonly string[]).includes(name);
+const isTextField = (name: string) => (textFields as readonly string[]).includes(name);
+
+/** The multipart plugin's refusals of a whole form, as the issue that explains each (by its error code). */
+const formRefusals = new Map<string, string>([
+  [
+    'FST_FILES_LIMIT',
+    `more than ${formLimits.files} files: an upload has at most one of each file field (${fileFields.join(', ')})`,
+  ],
+  [
+    'FST_FIELDS_LIMIT',
+    `more than ${formLimits.fields} text fields: an upload has at most one of each (${textFields.join(', ')})`,
+  ],
+  ['FST_PARTS_LIMIT', `more than ${formLimits.parts} parts: an upload has at most one of each field`],
+  [
+    'FST_PROTO_VIOLATION',
+    'a field is named after a property of every JavaScript object (such as __proto__ or constructor); no field of an upload is',
+  ],
+  ['FST_INVALID_JSON_FIELD_ERROR', 'a field declared as application/json is not valid JSON'],
+]);
 
 function tooLarge(maxBytes: number): DatasetTooLarge {
   return new DatasetTooLarge(
@@ -44,19 +83,38 @@ function byteCounter(state: { bytes: number }, maxBytes: number): Transform {
   });
 }
 
+/** A sink for a file that is refused: read to its end (its bytes still count), kept nowhere. */
+const discard = () =>
+  new Writable({
+    write(_chunk, _encoding, callback) {
+      callback();
+    },
+  });
+
 /** What a failure while receiving means for the client: its own error, a limit, or a cut-off upload. */
-function interrupted(error: unknown, maxBytes: number): never {
-  if (error instanceof DatasetTooLarge || error instanceof UploadProblem) throw error;
+function interrupted(error: unknown, maxBytes: number, problems: readonly FieldIssue[]): never {
+  if (error instanceof DatasetTooLarge) throw error;
   const { code, statusCode } = error as { code?: unknown; statusCode?: unknown };
   if (code === 'FST_REQ_FILE_TOO_LARGE') throw tooLarge(maxBytes);
-  // The plugin's own client errors (too many parts or files, not multipart) keep their 4xx status.
+  const refusal = typeof code === 'string' ? formRefusals.get(code) : undefined;
+  if (refusal !== undefined) throw new InvalidDataset([...problems, { path: '(form)', message: refusal }]);
+  // The plugin's other client errors (not multipart, cut off) keep their 4xx status.
   if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) throw error;
   throw new InvalidRequest('upload_interrupted', `the upload did not arrive whole: ${(error as Error).message}`);
 }
 
+/** Why a file part under `field` is not kept, or undefined when it is. */
+function fileProblem(field: string, received: ReceivedUpload['files']): string | undefined {
+  if (isTextField(field)) return 'is a text field, sent as a file; send its value instead (curl -F field=value)';
+  if (!isFileField(field)) return `unknown file field; files go in ${fileFields.join(', ')}`;
+  if (received[field]) return 'sent twice; send each file once';
+  return undefined;
+}
+
 /**
  * Receives a multipart upload with bounded memory: each file streams to `directory` as it arrives, in
- * whatever order the client sends parts. Fails with DatasetTooLarge once the files pass `maxBytes`.
+ * whatever order the client sends parts. Fails with DatasetTooLarge once the files pass `maxBytes`,
+ * and with InvalidDataset when the form has more parts than any upload needs.
  */
 export async function receiveUpload(
   request: FastifyRequest,
@@ -69,30 +127,36 @@ export async function receiveUpload(
   const declared = Number(request.headers['content-length'] ?? 0);
   // Multipart framing adds a few hundred bytes per part on top of the files.
   if (declared > maxBytes + 64 * 1024) throw tooLarge(maxBytes);
-  const received: ReceivedUpload = { fields: {}, files: {}, bytes: 0 };
+  const fields = new Map<string, string>();
+  const files: ReceivedUpload['files'] = {};
+  const problems: FieldIssue[] = [];
   const state = { bytes: 0 };
-  const parts = request.parts({
-    limits: { fileSize: maxBytes, files: 6, fields: 20, fieldSize: 1024 * 1024, parts: 30 },
-  });
+  const parts = request.parts({ limits: { ...formLimits, fileSize: maxBytes } });
   try {
     for await (const part of parts) {
+      const field = part.fieldname;
       if (part.type === 'field') {
-        received.fields[part.fieldname] = String(part.value);
+        if (fields.has(field)) problems.push({ path: field, message: 'sent twice; send each field once' });
+        else if (part.valueTruncated)
+          problems.push({ path: field, message: `longer than ${formLimits.fieldSize} bytes` });
+        // A field sent as application/json arrives parsed; settings read every field as text.
+        else fields.set(field, typeof part.value === 'string' ? part.value : JSON.stringify(part.value));
         continue;
       }
-      const field = part.fieldname;
-      if (!isFileField(field))
-        throw new UploadProblem(field, `unknown file field; files go in ${fileFields.join(', ')}`);
-      if (received.files[field]) throw new UploadProblem(field, 'sent twice');
+      const problem = fileProblem(field, files);
+      if (problem !== undefined || !isFileField(field)) {
+        problems.push({ path: field, message: problem ?? 'not a file field' });
+        await pipeline(part.file, byteCounter(state, maxBytes), discard());
+        continue;
+      }
       const target = path.join(directory, `upload-${field}`);
       const before = state.bytes;
       await pipeline(part.file, byteCounter(state, maxBytes), createWriteStream(target));
       if (part.file.truncated) throw tooLarge(maxBytes);
-      received.files[field] = { path: target, bytes: state.bytes - before };
+      files[field] = { path: target, bytes: state.bytes - before };
     }
   } catch (error) {
-    interrupted(error, maxBytes);
+    interrupted(error, maxBytes, problems);
   }
-  received.bytes = state.bytes;
-  return received;
+  return { fields, files, problems, bytes: state.bytes };
 }

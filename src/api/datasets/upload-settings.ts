@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { classLimits, datasetNamePattern } from '../../domain/datasets.js';
 import { InvalidDataset, type FieldIssue } from '../../domain/errors.js';
 import type { CsvOptions } from './csv-reader.js';
-import type { ReceivedUpload } from './upload-form.js';
+import { textFields, type ReceivedUpload } from './upload-form.js';
 
 /** What the text fields of POST /datasets ask for, checked. */
 export interface UploadSettings {
@@ -58,12 +58,12 @@ const fieldsSchema = z.strictObject({
   labelColumn: z.string().min(1).max(200).optional(),
   header: z.enum(['auto', 'yes', 'no']).default('auto'),
   shape: json(z.array(z.int().min(1).max(1_000_000)).min(1).max(4), 'an array of positive whole numbers').optional(),
-});
+} satisfies Record<(typeof textFields)[number], z.ZodType>);
 
 function issuesOf(error: z.ZodError): FieldIssue[] {
   return error.issues.flatMap((issue) =>
     issue.code === 'unrecognized_keys'
-      ? issue.keys.map((key) => ({ path: key, message: 'unknown field' }))
+      ? issue.keys.map((key) => ({ path: key, message: `unknown field; text fields are ${textFields.join(', ')}` }))
       : [{ path: issue.path.map(String).join('.') || '(form)', message: issue.message }],
   );
 }
@@ -81,24 +81,24 @@ function fileIssues(settings: UploadSettings, files: ReceivedUpload['files']): F
   const other =
     settings.format === 'idx' ? ['train', 'test'] : ['trainImages', 'trainLabels', 'testImages', 'testLabels'];
   const issues: FieldIssue[] = [];
-  for (const field of train) if (!(field in files)) issues.push({ path: field, message: 'is required' });
+  for (const field of train) if (!Object.hasOwn(files, field)) issues.push({ path: field, message: 'is required' });
   for (const field of test) {
-    if (!heldOut && !(field in files))
+    if (!heldOut && !Object.hasOwn(files, field))
       issues.push({ path: field, message: 'is required (or give testFraction to hold out part of the train split)' });
-    if (heldOut && field in files)
+    if (heldOut && Object.hasOwn(files, field))
       issues.push({ path: field, message: 'give either test files or testFraction, not both' });
   }
   for (const field of other)
-    if (field in files) issues.push({ path: field, message: `is not a ${settings.format} file field` });
+    if (Object.hasOwn(files, field)) issues.push({ path: field, message: `is not a ${settings.format} file field` });
   return issues;
 }
 
 /** The upload's settings from its text fields and the files it carried; InvalidDataset naming each bad field. */
 export function uploadSettings(upload: ReceivedUpload): UploadSettings {
-  const parsed = fieldsSchema.safeParse(upload.fields);
-  if (!parsed.success) throw new InvalidDataset(issuesOf(parsed.error));
+  const parsed = fieldsSchema.safeParse(Object.fromEntries(upload.fields));
+  if (!parsed.success) throw new InvalidDataset([...upload.problems, ...issuesOf(parsed.error)]);
   const fields = parsed.data;
-  const format = fields.format ?? ('train' in upload.files ? 'csv' : 'idx');
+  const format = fields.format ?? (Object.hasOwn(upload.files, 'train') ? 'csv' : 'idx');
   const labelColumn =
     fields.labelColumn === undefined
       ? 0
@@ -116,7 +116,7 @@ export function uploadSettings(upload: ReceivedUpload): UploadSettings {
     ...(fields.testFraction !== undefined ? { testFraction: fields.testFraction } : {}),
     ...(fields.shape ? { shape: fields.shape } : {}),
   };
-  const issues = fileIssues(settings, upload.files);
+  const issues = [...upload.problems, ...fileIssues(settings, upload.files)];
   if (fields.classNames && fields.numClasses !== undefined && fields.classNames.length !== fields.numClasses) {
     issues.push({
       path: 'numClasses',

@@ -7,7 +7,7 @@ export const exampleParams = z.object({
     .string()
     .max(100)
     .meta({ examples: ['mnist'] })
-    .describe('A dataset: mnist'),
+    .describe('A dataset: mnist, or an uploaded one the key may see'),
   split: z.enum(datasetSplits).describe('train or test'),
   index: decimalInteger(0, 1_000_000_000, '0').describe('0-based index in the split'),
 });

@@ -26,6 +26,11 @@ export interface ArtifactStore {
   put(content: ArtifactContent): Promise<StoredArtifact>;
   /** A stream of the content, or null for an unknown id. */
   open(id: string): Promise<Readable | null>;
+  /**
+   * `length` bytes of the content from byte `offset` (fewer where the content ends first), reading
+   * only what they need; null for an unknown id. For small parts of large artifacts.
+   */
+  read(id: string, range: { offset: number; length: number }): Promise<Buffer | null>;
   stat(id: string): Promise<ArtifactInfo | null>;
   /** Deletes the artifacts that exist among `ids`; returns how many it deleted. */
   delete(ids: readonly string[]): Promise<number>;

@@ -80,6 +80,30 @@ describe('Postgres artifact store', () => {
     expect(await readArtifactBytes(store, randomUUID())).toBeNull();
   });
 
+  it('reads any range of an artifact, within a chunk or across several, whatever chunk size wrote it', async () => {
+    const content = randomBytes(chunkBytes * 3 + 100);
+    const stored = await store.put([content]);
+    const ranges: [number, number][] = [
+      [0, 10],
+      [chunkBytes - 3, 6],
+      [chunkBytes * 3 + 90, 10],
+      [5, chunkBytes * 3 + 95],
+      [chunkBytes * 3 + 95, 50],
+      [chunkBytes * 10, 5],
+      [17, 0],
+    ];
+    for (const [offset, length] of ranges) {
+      const range = await store.read(stored.id, { offset, length });
+      expect(range?.equals(content.subarray(offset, offset + length)), `${offset}+${length}`).toBe(true);
+    }
+    // Written with other chunks than this store writes: the artifact's own chunks place the range.
+    const otherChunks = await createPostgresArtifactStore(database.prisma, { chunkBytes: 1000 }).put([content]);
+    const across = await store.read(otherChunks.id, { offset: 1990, length: 30 });
+    expect(across?.equals(content.subarray(1990, 2020))).toBe(true);
+    expect(await store.read(randomUUID(), { offset: 0, length: 1 })).toBeNull();
+    expect((await store.read((await store.put([])).id, { offset: 0, length: 4 }))?.length).toBe(0);
+  });
+
   it('stores empty content as an artifact of zero bytes', async () => {
     const stored = await store.put([]);
     expect(stored).toMatchObject({ bytes: 0, sha256: createHash('sha256').digest('hex') });
