@@ -322,6 +322,45 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/health/live': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Check that the server answers
+     * @description Asks nothing of Postgres or Redis, so it stays 200 while they are down (when /health says 503): for liveness probes, which restart a process that fails them.
+     */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Liveness'];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/jobs/{id}/model': {
     parameters: {
       query?: never;
@@ -373,7 +412,7 @@ export interface paths {
     put?: never;
     /**
      * Predict with a job's trained model
-     * @description Up to 1,000 raw inputs or base64 PNG/JPEG images; answers the topK classes of each, in input order. Runs on the inference threads, never the event loop. Bodies up to 16777216 bytes.
+     * @description Up to 1,000 raw inputs or base64 PNG/JPEG images; answers the topK classes of each, in input order. Images are decoded and predictions run on the inference threads, never the event loop or libuv's thread pool. Bodies up to 16777216 bytes.
      */
     post: operations['predict'];
     delete?: never;
@@ -411,7 +450,7 @@ export interface paths {
     };
     /**
      * Look at one example of a dataset
-     * @description A grey PNG of the example (header X-Example-Label holds its label), `scale` times its size; for instance the test examples /jobs/:id/evaluation lists as mistakes.
+     * @description A PNG of the example (header X-Example-Label holds its label), `scale` times its size; for instance the test examples /jobs/:id/evaluation lists as mistakes. Images are grey, or in colour when examples are [height, width, 3]; CSV values are drawn from the lowest of the training features (black) to the highest (white). A scale that would make the picture larger than 4096x4096 pixels is reduced to fit.
      */
     get: operations['getDatasetExample'];
     put?: never;
@@ -934,6 +973,10 @@ export interface components {
         backends: string[];
       };
       workers: components['schemas']['WorkerInput'][];
+    };
+    LivenessInput: {
+      /** @constant */
+      status: 'ok';
     };
     HistoryInput: {
       /**
@@ -1699,6 +1742,10 @@ export interface components {
         backends: string[];
       };
       workers: components['schemas']['Worker'][];
+    };
+    Liveness: {
+      /** @constant */
+      status: 'ok';
     };
     History: {
       /**
@@ -5035,8 +5082,13 @@ export interface operations {
         'application/json': {
           /** @description Raw examples at the dataset's scale (MNIST: 784 grey values 0..255); the server preprocesses them */
           inputs?: number[][];
-          /** @description Base64 PNG or JPEG images of any size (a data: URL prefix is fine); made grey and resized */
+          /** @description Base64 PNG or JPEG images of any size (a data: URL prefix is fine), made grey and prepared as `preprocess` says. Together they may decode to at most PREDICT_MAX_DECODED_BYTES (width x height x channels x bytes a sample; 128 MiB by default): 413 beyond */
           images?: string[];
+          /**
+           * @description How images become input. `mnist` (the default for models of 28x28 one-channel datasets): as MNIST was made, a light background inverted, cropped to the ink, fitted into 20x20 keeping the aspect ratio and centred by its centre of mass in 28x28, so a photo of a digit on paper or one drawn small in a corner reads right. `resize` (the default for other models): the whole image resized to the input, nothing more. Images only
+           * @enum {string}
+           */
+          preprocess?: 'mnist' | 'resize';
           /**
            * @description final: the model at the end of training; best: the epoch of highest test accuracy
            * @default final
@@ -5103,7 +5155,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description More than 1,000 inputs, or a body over the size limit */
+      /** @description More than 1,000 inputs, images that decode to more bytes than a request may (code images_too_large, `issues` names the image and the limit), or a body over the size limit */
       413: {
         headers: {
           [name: string]: unknown;
@@ -5266,7 +5318,7 @@ export interface operations {
       header?: never;
       path: {
         /**
-         * @description A dataset: mnist
+         * @description A dataset: mnist, or an uploaded one the key may see
          * @example mnist
          */
         name: string;
@@ -5291,7 +5343,7 @@ export interface operations {
           'image/png': string;
         };
       };
-      /** @description A bad split, index or scale */
+      /** @description A bad split, index or scale, or an example too large to draw */
       400: {
         headers: {
           [name: string]: unknown;
