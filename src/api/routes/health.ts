@@ -30,6 +30,8 @@ export const healthRoutes: FastifyPluginCallbackZod<{ checks: HealthChecks }> = 
       logLevel: 'warn',
       config: { access: 'public' },
       schema: {
+        operationId: 'getLiveness',
+        tags: ['server'],
         summary: 'Check that the server answers',
         description:
           'Asks nothing of Postgres or Redis, so it stays 200 while they are down (when /health says 503): for liveness probes, which restart a process that fails them.',
