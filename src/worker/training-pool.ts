@@ -1,20 +1,14 @@
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
-import type { Evaluation } from '../domain/evaluation.js';
 import type { JobSpec } from '../domain/job-spec.js';
 import type { BackendName, BackendPreference } from '../training/backend.js';
 import { DatasetUnavailable, loadDataset, type Dataset } from '../training/datasets/index.js';
-import type { Checkpoint, EpochMetrics, StepLoss, StoppedEarly } from '../training/train.js';
-import { stopSignals, type EpochModel, type ThreadSettings, type TrainRequest } from './thread-protocol.js';
+import type { Checkpoint, EpochMetrics } from '../training/train.js';
+import { stopSignals, type ThreadSettings, type TrainRequest } from './thread-protocol.js';
+import type { TrainingListener, TrainingOutcome } from './training-listener.js';
 import { followJob, spawnSlot, type Slot, type ThreadFate } from './training-slot.js';
 
-export interface TrainingListener {
-  onSteps(steps: StepLoss[]): void;
-  onEpoch(metrics: EpochMetrics, evaluation?: Evaluation): void;
-  /** The model as an epoch left it; comes after that epoch's `onEpoch` and before its checkpoint. */
-  onModel(model: EpochModel): void;
-  onCheckpoint(checkpoint: Checkpoint): void;
-}
+export type { TrainingListener, TrainingOutcome } from './training-listener.js';
 
 export interface RunOptions {
   resume?: Checkpoint;
@@ -22,10 +16,6 @@ export interface RunOptions {
   previousEpochs?: EpochMetrics[];
   checkpointEverySteps?: number;
 }
-
-export type TrainingOutcome =
-  | { outcome: 'completed' | 'stopped'; steps: number; numTensors: number; stoppedEarly?: StoppedEarly }
-  | { outcome: 'failed'; code: string; message: string; numTensors: number };
 
 export interface RunningTraining {
   /**

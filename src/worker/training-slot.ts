@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { BackendName } from '../training/backend.js';
-import type { TrainingListener, TrainingOutcome } from './training-pool.js';
+import type { TrainingListener, TrainingOutcome } from './training-listener.js';
 import type { ThreadMessage, ThreadSettings } from './thread-protocol.js';
 
 /** One training thread of a pool, and whether it is training a job. */
