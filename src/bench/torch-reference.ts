@@ -1,0 +1,87 @@
+// PyTorch on one thread as the reference a benchmark compares with, when /usr/bin/python3 has torch
+// (Debian: `apt-get install python3-torch`). The network is built from the same layer specs.
+import { spawn } from 'node:child_process';
+import type { LayerSpec, OptimizerName } from '../domain/job-spec.js';
+
+export interface TorchRun {
+  layers: readonly LayerSpec[];
+  /** [height, width, channels] for image layers, [features] otherwise. */
+  inputShape: readonly number[];
+  optimizer: OptimizerName;
+  learningRate: number;
+  batchSize: number;
+}
+
+export interface TorchSpeed {
+  samplesPerSecond: number;
+  version: string;
+}
+
+// Random inputs: speed does not depend on the values. Lazy layers take their input sizes from a
+// first forward pass, before the optimizer sees the parameters.
+const script = `
+import json, sys, time, torch
+from torch import nn
+run = json.loads(sys.argv[1])
+torch.set_num_threads(1)
+torch.manual_seed(1)
+def pair(v): return tuple(v) if isinstance(v, list) else (v, v)
+act = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}
+modules = []
+for layer in run["layers"]:
+    kind = layer["type"]
+    if kind == "dense":
+        modules.append(nn.LazyLinear(layer["units"]))
+    elif kind == "conv2d":
+        modules.append(nn.LazyConv2d(layer["filters"], pair(layer["kernelSize"]), stride=pair(layer.get("strides", 1)), padding=layer.get("padding", "valid")))
+    elif kind == "maxPool2d":
+        modules.append(nn.MaxPool2d(pair(layer["poolSize"]), stride=pair(layer.get("strides") or layer["poolSize"])))
+    elif kind == "avgPool2d":
+        modules.append(nn.AvgPool2d(pair(layer["poolSize"]), stride=pair(layer.get("strides") or layer["poolSize"])))
+    elif kind == "flatten":
+        modules.append(nn.Flatten())
+    elif kind == "dropout":
+        modules.append(nn.Dropout(layer["rate"]))
+    if layer.get("activation") in act:
+        modules.append(act[layer["activation"]]())
+model = nn.Sequential(*modules)
+shape = run["inputShape"]
+batch = run["batchSize"]
+x = torch.randn(batch, shape[2], shape[0], shape[1]) if len(shape) == 3 else torch.randn(batch, shape[0])
+model(x)
+lr = run["learningRate"]
+optimizer = {"sgd": lambda p: torch.optim.SGD(p, lr=lr), "momentum": lambda p: torch.optim.SGD(p, lr=lr, momentum=0.9),
+             "adam": lambda p: torch.optim.Adam(p, lr=lr), "rmsprop": lambda p: torch.optim.RMSprop(p, lr=lr)}[run["optimizer"]](model.parameters())
+loss_fn = nn.CrossEntropyLoss()
+y = torch.randint(0, 10, (batch,))
+def step():
+    optimizer.zero_grad()
+    loss = loss_fn(model(x), y)
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+for _ in range(10): step()
+rates = []
+for _ in range(5):
+    start = time.perf_counter()
+    for _ in range(30): step()
+    rates.append(30 * batch / (time.perf_counter() - start))
+rates.sort()
+print(json.dumps({"samplesPerSecond": rates[2], "version": torch.__version__}))
+`;
+
+/** PyTorch's samples/s on one thread (median of 5 rounds), or undefined when /usr/bin/python3 cannot import torch. */
+export function measureTorch(run: TorchRun): Promise<TorchSpeed | undefined> {
+  return new Promise((resolve) => {
+    const child = spawn('/usr/bin/python3', ['-c', script, JSON.stringify(run)], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('error', () => resolve(undefined));
+    child.on('exit', (code) => {
+      const line = output.trim().split('\n').at(-1);
+      resolve(code === 0 && line ? (JSON.parse(line) as TorchSpeed) : undefined);
+    });
+  });
+}
