@@ -1,4 +1,3 @@
-import type * as tf from '@tensorflow/tfjs';
 import type { JobSpec } from '../domain/job-spec.js';
 import { earlyStoppingDecision } from '../domain/early-stopping.js';
 import type { EpochMetrics, StepLoss, StoppedEarly } from '../domain/metrics.js';
@@ -8,7 +7,7 @@ import { captureState, restoreState, type Checkpoint } from './checkpoint.js';
 import { EpochBatches } from './epoch-batches.js';
 import { StepLossReader } from './loss-reader.js';
 import { buildModel, type Model } from './model.js';
-import { createOptimizer, disposeOptimizer, trainingStep } from './optimizer.js';
+import { createOptimizer, disposeOptimizer, trainingStep, type TrainingOptimizer } from './optimizer.js';
 import { Random } from './random.js';
 import { testPass, type TestPredictions } from './test-pass.js';
 import { validationSplit, type ValidationSplit } from './validation-split.js';
@@ -107,7 +106,7 @@ class TrainingRun {
   private readonly batchesPerEpoch: number;
   private readonly batches: EpochBatches;
   private readonly model: Model;
-  private readonly optimizer: tf.Optimizer;
+  private readonly optimizer: TrainingOptimizer;
   private readonly losses: StepLossReader;
   private readonly shuffleRandom: Random;
   private readonly checkpointEverySteps: number;

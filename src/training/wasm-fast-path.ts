@@ -319,6 +319,12 @@ function replace(tf: typeof tfjs, name: string, make: (orig: Kernel) => Kernel):
   tf.registerKernel({ ...config, kernelFunc });
 }
 
+/** Whether the fast path's kernels are the wasm backend's now. */
+export function wasmFastPathInstalled(tf: typeof tfjs): boolean {
+  const matMul = tf.getKernel('BatchMatMul', 'wasm');
+  return matMul !== undefined && ours.has(matMul.kernelFunc);
+}
+
 /**
  * Registers the kernels tfjs-backend-wasm lacks and training needs (Conv2DBackpropFilter, the filter
  * gradient of every convolution); idempotent, and leaves a kernel alone once the backend has its own.

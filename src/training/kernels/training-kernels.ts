@@ -40,17 +40,31 @@ export interface TrainingKernels {
   rowSums(x: number, out: number, rows: number, cols: number): void;
 }
 
-/** The part of tfjs-backend-wasm 4.22's BackendWasm whose memory the kernels share (pinned with the fast path). */
-interface WasmModuleHolder {
-  wasm?: { asm?: { memory?: WebAssembly.Memory } };
+/** A WebAssembly.Memory (the build's lib, without the DOM, does not declare WebAssembly). */
+export interface WasmMemory {
+  readonly buffer: ArrayBuffer;
 }
 
-const compiled = new WebAssembly.Module(Buffer.from(trainingKernelsBase64, 'base64'));
+/** The slice of the WebAssembly global used here. */
+interface WebAssemblyApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: object };
+  Memory: abstract new (...args: never[]) => WasmMemory;
+}
+
+const wasmApi = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
+
+/** The part of tfjs-backend-wasm 4.22's BackendWasm whose memory the kernels share (pinned with the fast path). */
+interface WasmModuleHolder {
+  wasm?: { asm?: { memory?: unknown } };
+}
+
+const compiled = new wasmApi.Module(Buffer.from(trainingKernelsBase64, 'base64'));
 const instances = new WeakMap<object, TrainingKernels>();
 
 /** The kernels on `memory`. */
-export function kernelsOn(memory: WebAssembly.Memory): TrainingKernels {
-  return new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as TrainingKernels;
+export function kernelsOn(memory: WasmMemory): TrainingKernels {
+  return new wasmApi.Instance(compiled, { env: { memory } }).exports as TrainingKernels;
 }
 
 /** The kernels on the current backend's heap, or undefined unless it is tfjs's wasm backend. */
@@ -58,7 +72,7 @@ export function trainingKernels(): TrainingKernels | undefined {
   if (tf.getBackend() !== 'wasm') return undefined;
   const backend = tf.backend() as unknown as WasmModuleHolder;
   const memory = backend.wasm?.asm?.memory;
-  if (!(memory instanceof WebAssembly.Memory)) return undefined;
+  if (!(memory instanceof wasmApi.Memory)) return undefined;
   let kernels = instances.get(backend);
   if (!kernels) {
     kernels = kernelsOn(memory);
