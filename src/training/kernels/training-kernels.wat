@@ -193,65 +193,78 @@
         (local.set $at (i32.add (local.get $at) (i32.const 4)))
         (br $next))))
 
-  ;; dst[c][r] = src[r][c] for a rows x cols matrix, four by four with lane shuffles, the edges one by one.
+  ;; dst[c][r] = src[r][c] for a rows x cols matrix, four by four with lane shuffles, the edges one by
+;; one. The blocks of four go tile by tile, 16 x 16, so that rows a power-of-two apart (which share
+;; cache sets) are few enough to stay in the cache while their tile is done.
   (func (export "transpose")
     (param $src i32) (param $dst i32) (param $rows i32) (param $cols i32)
-    (local $r i32) (local $c i32) (local $rows4 i32) (local $cols4 i32) (local $in i32) (local $out i32)
+    (local $r i32) (local $c i32) (local $rows4 i32) (local $cols4 i32) (local $tileRow i32) (local $tileCol i32)
+    (local $rowEnd i32) (local $colEnd i32) (local $in i32) (local $out i32)
     (local $srcStride i32) (local $dstStride i32)
     (local $a v128) (local $b v128) (local $e v128) (local $f v128) (local $lo v128) (local $hi v128)
     (local.set $rows4 (i32.and (local.get $rows) (i32.const -4)))
     (local.set $cols4 (i32.and (local.get $cols) (i32.const -4)))
     (local.set $srcStride (i32.shl (local.get $cols) (i32.const 2)))
     (local.set $dstStride (i32.shl (local.get $rows) (i32.const 2)))
-    (block $rowsDone
-      (loop $rowBlock
-        (br_if $rowsDone (i32.ge_u (local.get $r) (local.get $rows4)))
-        (local.set $c (i32.const 0))
-        (block $colsDone
-          (loop $colBlock
-            (br_if $colsDone (i32.ge_u (local.get $c) (local.get $cols4)))
-            (local.set $in
-              (i32.add (local.get $src)
-                (i32.shl (i32.add (i32.mul (local.get $r) (local.get $cols)) (local.get $c)) (i32.const 2))))
-            (local.set $out
-              (i32.add (local.get $dst)
-                (i32.shl (i32.add (i32.mul (local.get $c) (local.get $rows)) (local.get $r)) (i32.const 2))))
-            ;; rows r..r+3 of the block: a = r0, b = r1, e = r2, f = r3; lo/hi interleave pairs of them.
-            (local.set $a (v128.load (local.get $in)))
-            (local.set $b (v128.load (i32.add (local.get $in) (local.get $srcStride))))
-            (local.set $e (v128.load (i32.add (local.get $in) (i32.shl (local.get $srcStride) (i32.const 1)))))
-            (local.set $f
-              (v128.load (i32.add (local.get $in) (i32.mul (local.get $srcStride) (i32.const 3)))))
-            ;; lo = r0[0] r1[0] r0[1] r1[1], hi = r2[0] r3[0] r2[1] r3[1]
-            (local.set $lo
-              (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $a) (local.get $b)))
-            (local.set $hi
-              (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $e) (local.get $f)))
-            (v128.store (local.get $out)
-              (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $lo) (local.get $hi)))
-            (v128.store (i32.add (local.get $out) (local.get $dstStride))
-              (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $lo) (local.get $hi)))
-            ;; the same for columns 2 and 3
-            (local.set $lo
-              (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $a) (local.get $b)))
-            (local.set $hi
-              (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $e) (local.get $f)))
-            (v128.store (i32.add (local.get $out) (i32.shl (local.get $dstStride) (i32.const 1)))
-              (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $lo) (local.get $hi)))
-            (v128.store (i32.add (local.get $out) (i32.mul (local.get $dstStride) (i32.const 3)))
-              (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $lo) (local.get $hi)))
-            (local.set $c (i32.add (local.get $c) (i32.const 4)))
-            (br $colBlock)))
-        ;; the columns past the last block of four, for these four rows
+    (block $tileRowsDone
+      (loop $tileRows
+        (br_if $tileRowsDone (i32.ge_u (local.get $tileRow) (local.get $rows4)))
+        (local.set $rowEnd (call $min (i32.add (local.get $tileRow) (i32.const 16)) (local.get $rows4)))
+        (local.set $tileCol (i32.const 0))
+        (block $tileColsDone
+          (loop $tileCols
+            (br_if $tileColsDone (i32.ge_u (local.get $tileCol) (local.get $cols4)))
+            (local.set $colEnd (call $min (i32.add (local.get $tileCol) (i32.const 16)) (local.get $cols4)))
+            (local.set $r (local.get $tileRow))
+            (block $rowsDone
+              (loop $rowBlock
+                (br_if $rowsDone (i32.ge_u (local.get $r) (local.get $rowEnd)))
+                (local.set $c (local.get $tileCol))
+                (block $colsDone
+                  (loop $colBlock
+                    (br_if $colsDone (i32.ge_u (local.get $c) (local.get $colEnd)))
+                    (local.set $in
+                      (i32.add (local.get $src)
+                        (i32.shl (i32.add (i32.mul (local.get $r) (local.get $cols)) (local.get $c)) (i32.const 2))))
+                    (local.set $out
+                      (i32.add (local.get $dst)
+                        (i32.shl (i32.add (i32.mul (local.get $c) (local.get $rows)) (local.get $r)) (i32.const 2))))
+                    ;; rows r..r+3 of the block: a = r0, b = r1, e = r2, f = r3; lo/hi interleave pairs of them.
+                    (local.set $a (v128.load (local.get $in)))
+                    (local.set $b (v128.load (i32.add (local.get $in) (local.get $srcStride))))
+                    (local.set $e (v128.load (i32.add (local.get $in) (i32.shl (local.get $srcStride) (i32.const 1)))))
+                    (local.set $f (v128.load (i32.add (local.get $in) (i32.mul (local.get $srcStride) (i32.const 3)))))
+                    ;; lo = r0[0] r1[0] r0[1] r1[1], hi = r2[0] r3[0] r2[1] r3[1]
+                    (local.set $lo (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $a) (local.get $b)))
+                    (local.set $hi (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $e) (local.get $f)))
+                    (v128.store (local.get $out)
+                      (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $lo) (local.get $hi)))
+                    (v128.store (i32.add (local.get $out) (local.get $dstStride))
+                      (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $lo) (local.get $hi)))
+                    ;; the same for columns 2 and 3
+                    (local.set $lo (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $a) (local.get $b)))
+                    (local.set $hi (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $e) (local.get $f)))
+                    (v128.store (i32.add (local.get $out) (i32.shl (local.get $dstStride) (i32.const 1)))
+                      (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $lo) (local.get $hi)))
+                    (v128.store (i32.add (local.get $out) (i32.mul (local.get $dstStride) (i32.const 3)))
+                      (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $lo) (local.get $hi)))
+                    (local.set $c (i32.add (local.get $c) (i32.const 4)))
+                    (br $colBlock)))
+                (local.set $r (i32.add (local.get $r) (i32.const 4)))
+                (br $rowBlock)))
+            (local.set $tileCol (local.get $colEnd))
+            (br $tileCols)))
+        ;; the columns past the last block of four, for this tile's rows
+        (local.set $c (local.get $cols4))
         (block $edgeDone
           (loop $edge
             (br_if $edgeDone (i32.ge_u (local.get $c) (local.get $cols)))
             (call $copyColumn (local.get $src) (local.get $dst) (local.get $rows) (local.get $cols)
-              (local.get $r) (i32.add (local.get $r) (i32.const 4)) (local.get $c))
+              (local.get $tileRow) (local.get $rowEnd) (local.get $c))
             (local.set $c (i32.add (local.get $c) (i32.const 1)))
             (br $edge)))
-        (local.set $r (i32.add (local.get $r) (i32.const 4)))
-        (br $rowBlock)))
+        (local.set $tileRow (local.get $rowEnd))
+        (br $tileRows)))
     ;; the rows past the last block of four, every column
     (local.set $c (i32.const 0))
     (block $done
@@ -261,6 +274,9 @@
           (local.get $rows4) (local.get $rows) (local.get $c))
         (local.set $c (i32.add (local.get $c) (i32.const 1)))
         (br $column))))
+
+  (func $min (param $a i32) (param $b i32) (result i32)
+    (select (local.get $a) (local.get $b) (i32.lt_u (local.get $a) (local.get $b))))
 
   ;; dst[c][from..to] = src[from..to][c]
   (func $copyColumn
