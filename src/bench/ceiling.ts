@@ -18,7 +18,16 @@ export interface StepProduct {
 }
 
 export interface MeasuredProduct extends StepProduct {
+  /** GFLOP per second of wall time. */
   gflops: number;
+  /** GFLOP per second of this process's CPU time, which a busy machine disturbs less. */
+  cpuGflops: number;
+}
+
+/** CPU seconds this process has used (user and system). */
+export function cpuSeconds(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
 }
 
 /**
@@ -80,7 +89,11 @@ function stockMatMul(backend: WasmBackendInternals): StockMatMul {
 const shapeBytes = (shape: number[]) => new Uint8Array(new Int32Array(shape).buffer);
 
 /** GFLOP/s of one product on this thread's XNNPACK: the median of five timed rounds after a warm-up. */
-function measureProduct(product: StepProduct, matMul: StockMatMul, backend: WasmBackendInternals): number {
+function measureProduct(
+  product: StepProduct,
+  matMul: StockMatMul,
+  backend: WasmBackendInternals,
+): Pick<MeasuredProduct, 'gflops' | 'cpuGflops'> {
   const { M, K, N } = product;
   const a = tf.randomUniform([1, M, K], -1, 1, 'float32', 1);
   const b = tf.randomUniform([1, K, N], -1, 1, 'float32', 2);
@@ -93,13 +106,15 @@ function measureProduct(product: StepProduct, matMul: StockMatMul, backend: Wasm
     // About 40 ms a round.
     const calls = Math.max(3, Math.round(8e8 / flops));
     for (let index = 0; index < 3; index++) run();
-    const rounds: number[] = [];
+    const wall: number[] = [];
+    const cpu: number[] = [];
     for (let round = 0; round < 5; round++) {
-      const started = performance.now();
+      const [started, startedCpu] = [performance.now(), cpuSeconds()];
       for (let index = 0; index < calls; index++) run();
-      rounds.push((calls * flops) / ((performance.now() - started) / 1000) / 1e9);
+      wall.push((calls * flops) / ((performance.now() - started) / 1000) / 1e9);
+      cpu.push((calls * flops) / (cpuSeconds() - startedCpu) / 1e9);
     }
-    return median(rounds);
+    return { gflops: median(wall), cpuGflops: median(cpu) };
   } finally {
     tf.dispose([a, b, out]);
   }
@@ -110,15 +125,23 @@ export function measureProducts(products: readonly StepProduct[]): MeasuredProdu
   if (tf.getBackend() !== 'wasm') throw new Error('the ceiling is measured on the wasm backend');
   const backend = tf.backend() as unknown as WasmBackendInternals;
   const matMul = stockMatMul(backend);
-  return products.map((product) => ({ ...product, gflops: measureProduct(product, matMul, backend) }));
+  return products.map((product) => ({ ...product, ...measureProduct(product, matMul, backend) }));
 }
 
-/** The ceiling of a step made of `products`: its seconds, its GFLOP and its samples/s at `batch`. */
+/**
+ * The ceiling of a step made of `products`, by wall time and by CPU time: its GFLOP/s over all
+ * products and the samples/s of a step that did nothing but them, at `batch`.
+ */
 export function ceilingOf(products: readonly MeasuredProduct[], batch: number) {
   const gflop = products.reduce((sum, { M, K, N }) => sum + (2 * M * K * N) / 1e9, 0);
-  const seconds = products.reduce((sum, product) => {
-    const { M, K, N, gflops } = product;
-    return sum + (2 * M * K * N) / 1e9 / gflops;
-  }, 0);
-  return { seconds, gflop, gflops: gflop / seconds, samplesPerSecond: batch / seconds };
+  const secondsAt = (rate: (product: MeasuredProduct) => number) =>
+    products.reduce((sum, product) => sum + (2 * product.M * product.K * product.N) / 1e9 / rate(product), 0);
+  const [wall, cpu] = [secondsAt((product) => product.gflops), secondsAt((product) => product.cpuGflops)];
+  return {
+    gflop,
+    gflops: gflop / wall,
+    samplesPerSecond: batch / wall,
+    cpuGflops: gflop / cpu,
+    samplesPerCpuSecond: batch / cpu,
+  };
 }

@@ -9,7 +9,7 @@ import WebSocket from 'ws';
 import { lenetSpeedTarget, measureLenetSpeed } from './lenet.js';
 import { median, runLoop } from './loop-runner.js';
 import { benchSpec, networkLabel, type NetworkName } from './networks.js';
-import { ceilingTable, type CeilingRow } from './train-ceiling.js';
+import { ceilingTable, fractionOf, type CeilingRow } from './train-ceiling.js';
 import { benchEnv, format, messageText, procStatusBytes, startServices, submitJob, type Service } from './services.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -41,7 +41,7 @@ function ceilingTargets(rows: CeilingRow[]): void {
   for (const network of ['mlp', 'deep'] as const) {
     for (const optimizer of ['sgd', 'adam']) {
       const measured = row(network, optimizer);
-      const fraction = measured ? measured.samplesPerSecond / measured.ceilingSamplesPerSecond : 0;
+      const fraction = measured ? fractionOf(measured) : 0;
       target(
         `${networkLabel(network)} ${optimizer}: at least 75% of the wasm ceiling`,
         `${format(fraction * 100)}%`,
@@ -49,7 +49,7 @@ function ceilingTargets(rows: CeilingRow[]): void {
       );
     }
     const [sgd, adam] = [row(network, 'sgd'), row(network, 'adam')];
-    const ratio = sgd && adam ? adam.samplesPerSecond / sgd.samplesPerSecond : 0;
+    const ratio = sgd && adam ? adam.samplesPerCpuSecond / sgd.samplesPerCpuSecond : 0;
     target(`${networkLabel(network)}: Adam within 5% of SGD`, `${format(ratio, 2)}x SGD`, ratio >= 0.95);
   }
   const cnn = row('cnn', 'adam');
