@@ -41,6 +41,8 @@ export interface TrainingPoolOptions {
   threadFile?: string;
   /** Where a job's dataset comes from (the registered datasets by default). */
   loadDataset?: (name: string) => Promise<Dataset>;
+  /** A thread whose WebAssembly heap is larger than this once its job ends is replaced (no limit by default). */
+  maxThreadHeapBytes?: number;
 }
 
 /**
@@ -49,6 +51,25 @@ export interface TrainingPoolOptions {
  */
 function stopperOf(stopFlag: Int32Array): RunningTraining['stop'] {
   return (how = 'stop') => void Atomics.compareExchange(stopFlag, 0, stopSignals.none, stopSignals[how]);
+}
+
+function trainRequest(
+  jobId: string,
+  spec: JobSpec,
+  dataset: Dataset,
+  stopFlag: Int32Array,
+  options: RunOptions,
+): TrainRequest {
+  return {
+    type: 'train',
+    jobId,
+    spec,
+    dataset,
+    stopFlag,
+    checkpointEverySteps: options.checkpointEverySteps ?? 0,
+    ...(options.resume ? { resume: options.resume } : {}),
+    ...(options.previousEpochs?.length ? { previousEpochs: options.previousEpochs } : {}),
+  };
 }
 
 function unavailable(error: DatasetUnavailable): RunningTraining {
@@ -70,6 +91,7 @@ export function createTrainingPool(options: TrainingPoolOptions = {}) {
   const threadFile = options.threadFile ?? defaultThreadFile();
   const settings: ThreadSettings = { backend: options.backend ?? 'auto' };
   const datasetOf = options.loadDataset ?? loadDataset;
+  const maxHeapBytes = options.maxThreadHeapBytes ?? Number.POSITIVE_INFINITY;
   const slots: Slot[] = Array.from({ length: size }, () => spawnSlot(threadFile, settings));
   let closed = false;
 
@@ -84,18 +106,8 @@ export function createTrainingPool(options: TrainingPoolOptions = {}) {
     await slot.ready;
     const dataset = await datasetOf(spec.dataset);
     const stopFlag = new Int32Array(new SharedArrayBuffer(4));
-    const result = followJob(slot, jobId, listener, (fate) => afterJob(slot, fate));
-    const request: TrainRequest = {
-      type: 'train',
-      jobId,
-      spec,
-      dataset,
-      stopFlag,
-      checkpointEverySteps: options.checkpointEverySteps ?? 0,
-      ...(options.resume ? { resume: options.resume } : {}),
-      ...(options.previousEpochs?.length ? { previousEpochs: options.previousEpochs } : {}),
-    };
-    slot.thread.postMessage(request);
+    const result = followJob(slot, jobId, listener, maxHeapBytes, (fate) => afterJob(slot, fate));
+    slot.thread.postMessage(trainRequest(jobId, spec, dataset, stopFlag, options));
     return { stop: stopperOf(stopFlag), result };
   }
 
@@ -126,6 +138,11 @@ export function createTrainingPool(options: TrainingPoolOptions = {}) {
         if (error instanceof DatasetUnavailable) return unavailable(error);
         throw error;
       }
+    },
+
+    /** The Linux thread ids of the training threads that are up (for accounting their CPU time). */
+    threadIds(): number[] {
+      return slots.flatMap((slot) => (slot.threadId === undefined ? [] : [slot.threadId]));
     },
 
     async close(): Promise<void> {
