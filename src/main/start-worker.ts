@@ -103,7 +103,10 @@ async function startPool(config: Config, logger: Logger, prisma: PrismaClient): 
     maxThreadHeapBytes: config.TRAINING_THREAD_MAX_HEAP_BYTES,
   });
   const backend = await pool.ready();
-  logger.info({ backend, concurrency: config.WORKER_CONCURRENCY }, 'training threads ready');
+  logger.info(
+    { backend, concurrency: config.WORKER_CONCURRENCY, trainingThreadIds: pool.threadIds() },
+    'training threads ready',
+  );
   return pool;
 }
 
