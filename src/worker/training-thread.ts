@@ -38,7 +38,9 @@ try {
 
 port.on('message', (request: TrainRequest) => {
   const { jobId, spec, dataset, resume, checkpointEverySteps, previousEpochs } = request;
-  const options = { checkpointEverySteps, ...(previousEpochs ? { previousEpochs } : {}) };
+  // Steps reach the host at most every 250 ms, as often as the host writes them (STEP_FLUSH_MS's
+  // default): more messages would only wake its event loop more often.
+  const options = { checkpointEverySteps, lossReadIntervalMs: 250, ...(previousEpochs ? { previousEpochs } : {}) };
   train(spec, dataset, threadHooks(request, send), options, resume).then(
     (result) =>
       send({
