@@ -123,7 +123,8 @@ export class DenseEngine {
     let input = this.inputsT;
     for (const layer of this.layers) {
       const { weights, bias } = this.weightsOf(layer);
-      this.kernels.transpose(heapOffset(this.backend, weights), layer.weightsT, layer.fanIn, layer.units);
+      // Transposed after each update; again here only when the weights were replaced (a restore).
+      if (layer.transposed !== weights.dataId) this.transposeWeights(layer, weights);
       this.product(layer.weightsT, [layer.units, layer.fanIn], input, batch, layer.outputT);
       this.kernels.biasRows(layer.outputT, heapOffset(this.backend, bias), layer.units, batch, layer.relu ? 1 : 0);
       input = layer.outputT;
@@ -151,6 +152,13 @@ export class DenseEngine {
     // Products cached by tfjs for the old values (the test pass's) must not be used again.
     renewId(this.backend, weights);
     renewId(this.backend, bias);
+    // For the next forward pass, while the new weights are still in cache.
+    this.transposeWeights(layer, weights);
+  }
+
+  private transposeWeights(layer: DenseBuffers, weights: tf.Variable): void {
+    this.kernels.transpose(heapOffset(this.backend, weights), layer.weightsT, layer.fanIn, layer.units);
+    layer.transposed = weights.dataId;
   }
 
   /**
@@ -185,8 +193,10 @@ interface DenseBuffers {
   fanIn: number;
   units: number;
   relu: boolean;
-  /** W^T [units, fanIn], refreshed from the weights every step. */
+  /** W^T [units, fanIn], transposed from the weights after every update. */
   weightsT: number;
+  /** The weights' data W^T was last transposed from: another means they were replaced since. */
+  transposed?: object;
   /** The layer's output, activated, [units, batch]. */
   outputT: number;
   /** d(loss)/d(pre-activation output), [units, batch], and the same transposed, [batch, units]. */
