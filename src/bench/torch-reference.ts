@@ -1,5 +1,7 @@
 // PyTorch on one thread as the reference a benchmark compares with, when /usr/bin/python3 has torch
-// (Debian: `apt-get install python3-torch`). The network is built from the same layer specs.
+// (Debian: `apt-get install python3-torch`, and `libopenblas0-pthread`, without which Debian's torch
+// multiplies dense layers with the reference BLAS, about 10x slower). The network is built from the
+// same layer specs.
 import { spawn } from 'node:child_process';
 import type { LayerSpec, OptimizerName } from '../domain/job-spec.js';
 
@@ -77,8 +79,12 @@ print(json.dumps({"samplesPerSecond": rates[2], "samplesPerCpuSecond": cpu_rates
 /** PyTorch's samples/s on one thread (median of 5 rounds, by wall and CPU time), or undefined when /usr/bin/python3 cannot import torch. */
 export function measureTorch(run: TorchRun): Promise<TorchSpeed | undefined> {
   return new Promise((resolve) => {
+    // One thread in every library PyTorch may use: its own (set_num_threads), OpenMP's and the BLAS's
+    // (Debian's torch calls whichever libblas is installed, OpenBLAS with libopenblas0-pthread).
+    const oneThread = { OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' };
     const child = spawn('/usr/bin/python3', ['-c', script, JSON.stringify(run)], {
       stdio: ['ignore', 'pipe', 'ignore'],
+      env: { ...process.env, ...oneThread },
     });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
