@@ -3,10 +3,11 @@
 // multiplies dense layers with the reference BLAS, about 10x slower). The network is built from the
 // same layer specs.
 import { spawn } from 'node:child_process';
-import type { LayerSpec, OptimizerName } from '../domain/job-spec.js';
+import type { JobSpecInput, OptimizerName } from '../domain/job-spec.js';
 
 export interface TorchRun {
-  layers: readonly LayerSpec[];
+  /** As a spec gives them; fields left out take the spec's defaults. */
+  layers: readonly JobSpecInput['model']['layers'][number][];
   /** [height, width, channels] for image layers, [features] otherwise. */
   inputShape: readonly number[];
   optimizer: OptimizerName;
