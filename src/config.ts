@@ -30,6 +30,8 @@ const envSchema = z.object({
   MAX_PARAMETERS: integer(1, 2_000_000_000).default(20_000_000),
   // WebAssembly memory tops out at 4 GiB; keep a job's estimate well below it.
   MAX_JOB_MEMORY_BYTES: integer(1024 * 1024, 1024 ** 4).default(2 * 1024 ** 3),
+  // A training thread's WebAssembly heap never shrinks: past this, the thread is replaced after its job.
+  TRAINING_THREAD_MAX_HEAP_BYTES: integer(64 * 1024 * 1024, 1024 ** 4).default(1024 ** 3),
   BODY_LIMIT_BYTES: integer(1024, 64 * 1024 * 1024).default(1024 * 1024),
   // POST /jobs/:id/predict alone: 1,000 inputs of 784 numbers are about 4 MB of JSON, 1,000 images more.
   PREDICT_BODY_LIMIT_BYTES: integer(1024, 256 * 1024 * 1024).default(16 * 1024 * 1024),

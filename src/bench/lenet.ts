@@ -1,9 +1,9 @@
 // The LeNet-style network's figures: samples/s on the fast path and on stock wasm, PyTorch on one
 // core when /usr/bin/python3 has torch, and test accuracy after 3 epochs of all of MNIST.
-import { spawn } from 'node:child_process';
 import { lenet } from './networks.js';
 import { median, runLoop } from './loop-runner.js';
 import { format } from './services.js';
+import { measureTorch as measureTorch1, type TorchSpeed } from './torch-reference.js';
 
 export interface LenetSpeeds {
   fast?: number;
@@ -11,47 +11,14 @@ export interface LenetSpeeds {
   torch?: number;
 }
 
-// The same network, optimizer and batch as `lenet`, on random images (speed does not depend on them).
-const torchScript = `
-import json, time, torch
-from torch import nn
-torch.set_num_threads(1)
-torch.manual_seed(1)
-model = nn.Sequential(
-    nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
-    nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
-    nn.Flatten(), nn.Linear(1600, 128), nn.ReLU(), nn.Linear(128, 10))
-optimizer = torch.optim.Adam(model.parameters(), lr=0.001)
-loss_fn = nn.CrossEntropyLoss()
-x = torch.randn(64, 1, 28, 28)
-y = torch.randint(0, 10, (64,))
-def step():
-    optimizer.zero_grad()
-    loss = loss_fn(model(x), y)
-    loss.backward()
-    optimizer.step()
-    return loss.item()
-for _ in range(10): step()
-rates = []
-for _ in range(3):
-    start = time.perf_counter()
-    for _ in range(50): step()
-    rates.append(50 * 64 / (time.perf_counter() - start))
-rates.sort()
-print(json.dumps({"samplesPerSecond": rates[1], "torch": torch.__version__}))
-`;
-
-/** PyTorch's samples/s on one core (median of 3), or undefined when /usr/bin/python3 cannot import torch. */
-function measureTorch(): Promise<{ samplesPerSecond: number; torch: string } | undefined> {
-  return new Promise((resolve) => {
-    const child = spawn('/usr/bin/python3', ['-c', torchScript], { stdio: ['ignore', 'pipe', 'ignore'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.on('error', () => resolve(undefined));
-    child.on('exit', (code) => {
-      const line = output.trim().split('\n').at(-1);
-      resolve(code === 0 && line ? (JSON.parse(line) as { samplesPerSecond: number; torch: string }) : undefined);
-    });
+/** PyTorch's samples/s on one thread with the same network, optimizer and batch, or undefined without torch. */
+function measureTorch(): Promise<TorchSpeed | undefined> {
+  return measureTorch1({
+    layers: lenet.layers,
+    inputShape: [28, 28, 1],
+    optimizer: lenet.training.optimizer,
+    learningRate: lenet.training.learningRate,
+    batchSize: lenet.training.batchSize,
   });
 }
 
@@ -81,7 +48,7 @@ export async function measureLenetSpeed(): Promise<LenetSpeeds> {
   if (torch) {
     speeds.torch = torch.samplesPerSecond;
     line(
-      `PyTorch ${torch.torch}, one core`,
+      `PyTorch ${torch.version}, one core`,
       torch.samplesPerSecond,
       speeds.fast ? `  fast path ${format(speeds.fast / torch.samplesPerSecond, 2)}x PyTorch` : '',
     );

@@ -5,7 +5,7 @@ import { parseJobSpec, type JobSpec, type JobSpecInput } from '../domain/job-spe
 import { specParameterCount, totalSteps } from '../domain/model-shape.js';
 import type { JobsRepository } from '../store/jobs-repository.js';
 
-export type NetworkName = ExerciseNetwork | 'lenet';
+export type NetworkName = ExerciseNetwork | 'lenet' | 'cnn';
 
 /** Dense layers of `hidden` units each (ReLU), then a linear one of `classes` units: a plain classifier's layers. */
 export function denseLayers(hidden: readonly number[], classes: number) {
@@ -29,15 +29,32 @@ export const lenet = {
   training: { batchSize: 64, optimizer: 'adam', learningRate: 0.001 },
 } as const satisfies { label: string; layers: JobSpecInput['model']['layers']; training: Partial<JobSpecInput> };
 
+/** The small CNN the training ceiling is measured on (16c5-p2-32c3-p2-64-10), trained with Adam. */
+export const smallCnn = {
+  label: '28x28x1-c16k5-p2-c32k3-p2-f-64-10',
+  layers: [
+    { type: 'conv2d', filters: 16, kernelSize: 5, activation: 'relu' },
+    { type: 'maxPool2d', poolSize: 2 },
+    { type: 'conv2d', filters: 32, kernelSize: 3, activation: 'relu' },
+    { type: 'maxPool2d', poolSize: 2 },
+    { type: 'flatten' },
+    ...denseLayers([64], 10),
+  ],
+  training: { batchSize: 64, optimizer: 'adam', learningRate: 0.001 },
+} as const satisfies { label: string; layers: JobSpecInput['model']['layers']; training: Partial<JobSpecInput> };
+
+const convNetworks = { lenet, cnn: smallCnn };
+
 export function networkLabel(network: NetworkName): string {
-  return network === 'lenet' ? lenet.label : exerciseNetworks[network].label;
+  return network === 'lenet' || network === 'cnn' ? convNetworks[network].label : exerciseNetworks[network].label;
 }
 
 /** The network's settings on `trainSamples` examples, for `epochs` (1 unless given), seed 1. */
 export function benchSpec(network: NetworkName, trainSamples: number, testSamples: number, epochs = 1): JobSpecInput {
   const run = { name: `bench ${networkLabel(network)}`, seed: 1, trainSamples, testSamples, epochs };
-  if (network === 'lenet') {
-    return { model: { layers: lenet.layers.map((layer) => ({ ...layer })) }, ...lenet.training, ...run };
+  if (network === 'lenet' || network === 'cnn') {
+    const { layers, training } = convNetworks[network];
+    return { model: { layers: layers.map((layer) => ({ ...layer })) }, ...training, ...run };
   }
   return exerciseSpec(network, run);
 }

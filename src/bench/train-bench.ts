@@ -1,5 +1,6 @@
-// `npm run bench:train`: training speed on each backend, the cost of the whole system over the bare
-// loop, two concurrent jobs against one, and worker memory over a run of jobs. Prints figures; asserts nothing.
+// `npm run bench:train`: the WebAssembly ceiling against training end to end and PyTorch, training
+// speed on each backend, the cost of the whole system over the bare loop, two concurrent jobs against
+// one, and worker memory over a run of jobs. Prints figures; asserts nothing.
 import { spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,6 +9,9 @@ import WebSocket from 'ws';
 import { lenetSpeedTarget, measureLenetSpeed } from './lenet.js';
 import { median, runLoop } from './loop-runner.js';
 import { benchSpec, networkLabel, type NetworkName } from './networks.js';
+import { ceilingTable, fractionOf, torchRatio, type CeilingRow } from './train-ceiling.js';
+import { workerOverhead } from './worker-overhead.js';
+import { recycleMemory } from './recycle-memory.js';
 import { benchEnv, format, messageText, procStatusBytes, startServices, submitJob, type Service } from './services.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -32,6 +36,32 @@ interface Target {
 }
 const targets: Target[] = [];
 const target = (goal: string, measured: string, met: boolean) => targets.push({ goal, measured, met });
+
+function ceilingTargets(rows: CeilingRow[]): void {
+  const row = (network: NetworkName, optimizer: string) =>
+    rows.find((candidate) => candidate.network === network && candidate.optimizer === optimizer);
+  for (const network of ['mlp', 'deep'] as const) {
+    for (const optimizer of ['sgd', 'adam']) {
+      const measured = row(network, optimizer);
+      const fraction = measured ? fractionOf(measured) : 0;
+      target(
+        `${networkLabel(network)} ${optimizer}: at least 75% of the wasm ceiling`,
+        `${format(fraction * 100)}%`,
+        fraction >= 0.75,
+      );
+    }
+    const [sgd, adam] = [row(network, 'sgd'), row(network, 'adam')];
+    const ratio = sgd && adam ? adam.samplesPerCpuSecond / sgd.samplesPerCpuSecond : 0;
+    target(`${networkLabel(network)}: Adam within 5% of SGD`, `${format(ratio, 2)}x SGD`, ratio >= 0.95);
+  }
+  const cnn = row('cnn', 'adam');
+  const ratio = cnn && torchRatio(cnn);
+  target(
+    `${networkLabel('cnn')} adam: at least 0.3x PyTorch on one thread`,
+    ratio === undefined ? 'PyTorch not installed, not compared' : `${format(ratio, 2)}x (by CPU time)`,
+    ratio !== undefined && ratio >= 0.3,
+  );
+}
 
 async function trainingSpeed(): Promise<void> {
   console.log(
@@ -242,13 +272,30 @@ console.log(
 console.log(
   'reference figures for 784-512-512-10 on this kind of machine: stock tfjs wasm ~640 samples/s, wasm with explicit transposes ~2,700, PyTorch on one core ~17,500',
 );
-await trainingSpeed();
-{
+// `-- --only=ceiling,speed` runs some sections: ceiling, speed, lenet, accuracy, system, recycle, overhead.
+const only = process.argv
+  .find((argument) => argument.startsWith('--only='))
+  ?.slice('--only='.length)
+  .split(',');
+const runs = (section: string) => only === undefined || only.includes(section);
+if (runs('ceiling')) ceilingTargets(await ceilingTable());
+if (runs('speed')) await trainingSpeed();
+if (runs('lenet')) {
   const { goal, measured, met } = lenetSpeedTarget(await measureLenetSpeed());
   target(goal, measured, met);
 }
-await accuracy();
-await system();
+if (runs('accuracy')) await accuracy();
+if (runs('system')) await system();
+if (runs('recycle')) await recycleMemory();
+if (runs('overhead')) {
+  const { trainingCores, otherCores } = await workerOverhead();
+  const atFullSpeed = (otherCores / trainingCores) * 2;
+  target(
+    "the worker's own CPU with two jobs training: under 10% of a core",
+    `${format(otherCores * 100, 1)}% measured, ${format(atFullSpeed * 100, 1)}% at a core per job`,
+    atFullSpeed < 0.1,
+  );
+}
 
 console.log('\n== Targets ==');
 for (const { goal, measured, met } of targets) {

@@ -96,9 +96,17 @@ async function startPool(config: Config, logger: Logger, prisma: PrismaClient): 
     cacheBytes: config.DATASET_CACHE_BYTES,
     logger,
   });
-  const pool = createTrainingPool({ size: config.WORKER_CONCURRENCY, backend: config.TRAINING_BACKEND, loadDataset });
+  const pool = createTrainingPool({
+    size: config.WORKER_CONCURRENCY,
+    backend: config.TRAINING_BACKEND,
+    loadDataset,
+    maxThreadHeapBytes: config.TRAINING_THREAD_MAX_HEAP_BYTES,
+  });
   const backend = await pool.ready();
-  logger.info({ backend, concurrency: config.WORKER_CONCURRENCY }, 'training threads ready');
+  logger.info(
+    { backend, concurrency: config.WORKER_CONCURRENCY, trainingThreadIds: pool.threadIds() },
+    'training threads ready',
+  );
   return pool;
 }
 

@@ -1,5 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
+import { stepwisePower, type NamedTensor } from './fused-optimizer.js';
 import type { Model } from './model.js';
+
+/** What a checkpoint needs of an optimizer: its slots and iteration count, as tfjs's optimizers name them. */
+export interface OptimizerState {
+  getWeights(): Promise<NamedTensor[]>;
+  setWeights(weights: NamedTensor[]): Promise<void>;
+}
 
 /** A named tensor's values, detached from any backend. */
 export interface TensorRecord {
@@ -29,7 +36,7 @@ function record(name: string, tensor: tf.Tensor): TensorRecord {
 /** Reads the model's weights and the optimizer's slots off the backend. */
 export async function captureState(
   model: Model,
-  optimizer: tf.Optimizer,
+  optimizer: OptimizerState,
 ): Promise<Pick<Checkpoint, 'weights' | 'optimizer'>> {
   const slots = await optimizer.getWeights();
   try {
@@ -46,7 +53,7 @@ export async function captureState(
 /** Puts checkpointed weights and optimizer slots back; shapes must match the model. */
 export async function restoreState(
   model: Model,
-  optimizer: tf.Optimizer,
+  optimizer: OptimizerState,
   checkpoint: Pick<Checkpoint, 'weights' | 'optimizer'>,
 ): Promise<void> {
   if (checkpoint.weights.length !== model.state.length) {
@@ -70,15 +77,6 @@ export async function restoreState(
     for (const slot of slots) slot.tensor.dispose();
   }
   if (optimizer instanceof tf.AdamOptimizer) restoreAdamBetaPowers(optimizer);
-}
-
-/** float32 beta^(steps + 1) as `steps` float32 multiplications make it, one per step. */
-function stepwisePower(beta: number, steps: number): number {
-  const factor = Math.fround(beta);
-  let power = factor;
-  // A product of two float32 values is exact in a double, so fround rounds it as float32 hardware does.
-  for (let step = 0; step < steps; step++) power = Math.fround(power * factor);
-  return power;
 }
 
 // Adam's setWeights recomputes beta1^t and beta2^t with pow, while training multiplies them by beta

@@ -19,7 +19,8 @@ export interface LossReadSettings {
 export class StepLossReader {
   /** Sum of the current epoch's step losses read so far, for its mean train loss. */
   epochLossSum = 0;
-  private pending: tf.Scalar[] = [];
+  /** Losses still on the backend, or already read (a number) when the step computed them on the host. */
+  private pending: (tf.Scalar | number)[] = [];
   private firstPendingStep = 1;
   private lastRead = performance.now();
 
@@ -34,8 +35,8 @@ export class StepLossReader {
     this.epochLossSum = epochLossSum;
   }
 
-  /** Queues the next step's loss (taking ownership of it) and reads the queue when it is full or old. */
-  push(loss: tf.Scalar, epoch: number): void {
+  /** Queues the next step's loss (taking ownership of a scalar) and reads the queue when it is full or old. */
+  push(loss: tf.Scalar | number, epoch: number): void {
     this.pending.push(loss);
     if (this.pending.length >= this.settings.interval || performance.now() - this.lastRead >= this.settings.intervalMs)
       this.drain(epoch);
@@ -45,10 +46,7 @@ export class StepLossReader {
   drain(epoch: number): void {
     this.lastRead = performance.now();
     if (this.pending.length === 0) return;
-    const stacked = tf.stack(this.pending);
-    const values = stacked.dataSync();
-    stacked.dispose();
-    this.dispose();
+    const values = this.read();
     const steps: StepLoss[] = [];
     for (let index = 0; index < values.length; index++) {
       const loss = values[index] as number;
@@ -68,9 +66,19 @@ export class StepLossReader {
     this.hooks.onSteps?.(steps);
   }
 
+  /** The queued losses' values, in one read-back for those on the backend; empties the queue. */
+  private read(): Float64Array {
+    const scalars = this.pending.filter((loss): loss is tf.Scalar => typeof loss !== 'number');
+    const read = scalars.length === 0 ? [] : tf.tidy(() => tf.stack(scalars).dataSync());
+    let next = 0;
+    const values = Float64Array.from(this.pending, (loss) => (typeof loss === 'number' ? loss : (read[next++] ?? NaN)));
+    this.dispose();
+    return values;
+  }
+
   /** Frees the losses still queued. */
   dispose(): void {
-    for (const scalar of this.pending) scalar.dispose();
+    for (const loss of this.pending) if (typeof loss !== 'number') loss.dispose();
     this.pending = [];
   }
 }

@@ -1,14 +1,14 @@
-import type * as tf from '@tensorflow/tfjs';
 import type { JobSpec } from '../domain/job-spec.js';
 import { earlyStoppingDecision } from '../domain/early-stopping.js';
 import type { EpochMetrics, StepLoss, StoppedEarly } from '../domain/metrics.js';
 import { stepsPerEpoch, testSampleCount, trainSampleCount } from '../domain/model-shape.js';
 import type { Dataset } from './datasets/index.js';
 import { captureState, restoreState, type Checkpoint } from './checkpoint.js';
+import { DenseEngine } from './dense-engine.js';
 import { EpochBatches } from './epoch-batches.js';
 import { StepLossReader } from './loss-reader.js';
 import { buildModel, type Model } from './model.js';
-import { createOptimizer, disposeOptimizer, trainingStep } from './optimizer.js';
+import { createOptimizer, disposeOptimizer, trainingStep, type TrainingOptimizer } from './optimizer.js';
 import { Random } from './random.js';
 import { testPass, type TestPredictions } from './test-pass.js';
 import { validationSplit, type ValidationSplit } from './validation-split.js';
@@ -107,7 +107,9 @@ class TrainingRun {
   private readonly batchesPerEpoch: number;
   private readonly batches: EpochBatches;
   private readonly model: Model;
-  private readonly optimizer: tf.Optimizer;
+  private readonly optimizer: TrainingOptimizer;
+  /** The hand-made step for dense networks on the WebAssembly fast path; tfjs's tape otherwise. */
+  private readonly engine: DenseEngine | undefined;
   private readonly losses: StepLossReader;
   private readonly shuffleRandom: Random;
   private readonly checkpointEverySteps: number;
@@ -140,6 +142,7 @@ class TrainingRun {
     this.batches = new EpochBatches(trainSplit, count, info.numClasses, spec.batchSize, this.split?.trainIndices);
     this.model = buildModel(spec.model.layers, info.inputShape, this.seed);
     this.optimizer = createOptimizer(spec.optimizer, spec.learningRate);
+    this.engine = DenseEngine.for(spec.model.layers, this.model, this.optimizer, spec.batchSize);
     this.losses = new StepLossReader(hooks, {
       interval: options.lossReadInterval ?? 50,
       intervalMs: options.lossReadIntervalMs ?? 100,
@@ -215,7 +218,10 @@ class TrainingRun {
       this.step += 1;
       const { inputs, targets } = this.batches.batch(batch);
       const dropoutSeed = (this.seed + this.step * 7919) >>> 0;
-      this.losses.push(trainingStep(this.model, this.optimizer, inputs, targets, dropoutSeed), epoch);
+      const loss = this.engine
+        ? this.engine.step(inputs, targets)
+        : trainingStep(this.model, this.optimizer, inputs, targets, dropoutSeed);
+      this.losses.push(loss, epoch);
       const every = this.checkpointEverySteps;
       if (every > 0 && this.step % every === 0 && batch < this.batchesPerEpoch - 1) {
         this.losses.drain(epoch);
@@ -270,6 +276,7 @@ class TrainingRun {
   }
 
   dispose(): void {
+    this.engine?.dispose();
     this.losses.dispose();
     disposeOptimizer(this.optimizer);
     this.model.dispose();

@@ -1,6 +1,6 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import type { TensorInfo } from '@tensorflow/tfjs';
-import type { Kernel, KernelArgs } from './wasm-fast-path.js';
+import type { Kernel, KernelArgs } from './wasm-kernel-types.js';
 
 /**
  * Convolution gradients for the wasm backend as matrix products on XNNPACK: tfjs-backend-wasm 4.22

@@ -1,21 +1,10 @@
 import type * as tfjs from '@tensorflow/tfjs';
-import type { KernelConfig, KernelFunc, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs';
+import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
 
 import { conv2dBackpropFilter, conv2dBackpropInput, maxPoolGrad, sumLeadingAxes } from './wasm-conv-kernels.js';
+import type { Kernel, KernelArgs, WasmBackend } from './wasm-kernel-types.js';
 
-// The slice of BackendWasm we use; KernelFunc types its backend as `{}`.
-export interface WasmBackend {
-  disposeData(dataId: object, force?: boolean): boolean;
-  incRef(dataId: object): void;
-  makeOutput(shape: number[], dtype: TensorInfo['dtype']): TensorInfo;
-  typedArrayFromHeap(t: TensorInfo): Float32Array;
-}
-export interface KernelArgs {
-  inputs: NamedTensorInfoMap;
-  backend: WasmBackend;
-  attrs: NamedAttrMap;
-}
-export type Kernel = (args: KernelArgs) => TensorInfo;
+export type { Kernel, KernelArgs, WasmBackend } from './wasm-kernel-types.js';
 
 /**
  * The @tensorflow/tfjs-core and @tensorflow/tfjs-backend-wasm release these kernels were written
@@ -328,6 +317,12 @@ function replace(tf: typeof tfjs, name: string, make: (orig: Kernel) => Kernel):
   ours.add(kernelFunc);
   tf.unregisterKernel(name, 'wasm');
   tf.registerKernel({ ...config, kernelFunc });
+}
+
+/** Whether the fast path's kernels are the wasm backend's now. */
+export function wasmFastPathInstalled(tf: typeof tfjs): boolean {
+  const matMul = tf.getKernel('BatchMatMul', 'wasm');
+  return matMul !== undefined && ours.has(matMul.kernelFunc);
 }
 
 /**

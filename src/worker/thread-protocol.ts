@@ -40,8 +40,17 @@ export interface EpochModel {
   tfjsVersion: string;
 }
 
+/** What a thread says of itself when a job ends, for the pool to decide whether it trains again. */
+export interface ThreadState {
+  /** Tensors it still holds. */
+  numTensors: number;
+  /** Bytes of its WebAssembly heap, which never shrinks (0 off the wasm backend). */
+  heapBytes?: number;
+}
+
 export type ThreadMessage =
-  | { type: 'ready'; backend: BackendName }
+  /** `threadId` is the thread's Linux thread id, where /proc tells it, for accounting its CPU time. */
+  | { type: 'ready'; backend: BackendName; threadId?: number }
   | { type: 'startup-failed'; message: string }
   | { type: 'steps'; jobId: string; steps: StepLoss[] }
   /** An epoch's metrics and, from threads that gather it, its evaluation on the test set. */
@@ -49,12 +58,11 @@ export type ThreadMessage =
   /** Sent after the epoch's `epoch` message and before its checkpoint. */
   | { type: 'model'; jobId: string; model: EpochModel }
   | { type: 'checkpoint'; jobId: string; checkpoint: Checkpoint }
-  | {
+  | ({
       type: 'finished';
       jobId: string;
       outcome: 'completed' | 'stopped';
       steps: number;
-      numTensors: number;
       stoppedEarly?: StoppedEarly;
-    }
-  | { type: 'failed'; jobId: string; code: string; message: string; numTensors: number };
+    } & ThreadState)
+  | ({ type: 'failed'; jobId: string; code: string; message: string } & ThreadState);

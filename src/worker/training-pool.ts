@@ -1,20 +1,14 @@
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
-import type { Evaluation } from '../domain/evaluation.js';
 import type { JobSpec } from '../domain/job-spec.js';
 import type { BackendName, BackendPreference } from '../training/backend.js';
 import { DatasetUnavailable, loadDataset, type Dataset } from '../training/datasets/index.js';
-import type { Checkpoint, EpochMetrics, StepLoss, StoppedEarly } from '../training/train.js';
-import { stopSignals, type EpochModel, type ThreadSettings, type TrainRequest } from './thread-protocol.js';
+import type { Checkpoint, EpochMetrics } from '../training/train.js';
+import { stopSignals, type ThreadSettings, type TrainRequest } from './thread-protocol.js';
+import type { TrainingListener, TrainingOutcome } from './training-listener.js';
 import { followJob, spawnSlot, type Slot, type ThreadFate } from './training-slot.js';
 
-export interface TrainingListener {
-  onSteps(steps: StepLoss[]): void;
-  onEpoch(metrics: EpochMetrics, evaluation?: Evaluation): void;
-  /** The model as an epoch left it; comes after that epoch's `onEpoch` and before its checkpoint. */
-  onModel(model: EpochModel): void;
-  onCheckpoint(checkpoint: Checkpoint): void;
-}
+export type { TrainingListener, TrainingOutcome } from './training-listener.js';
 
 export interface RunOptions {
   resume?: Checkpoint;
@@ -22,10 +16,6 @@ export interface RunOptions {
   previousEpochs?: EpochMetrics[];
   checkpointEverySteps?: number;
 }
-
-export type TrainingOutcome =
-  | { outcome: 'completed' | 'stopped'; steps: number; numTensors: number; stoppedEarly?: StoppedEarly }
-  | { outcome: 'failed'; code: string; message: string; numTensors: number };
 
 export interface RunningTraining {
   /**
@@ -51,6 +41,8 @@ export interface TrainingPoolOptions {
   threadFile?: string;
   /** Where a job's dataset comes from (the registered datasets by default). */
   loadDataset?: (name: string) => Promise<Dataset>;
+  /** A thread whose WebAssembly heap is larger than this once its job ends is replaced (no limit by default). */
+  maxThreadHeapBytes?: number;
 }
 
 /**
@@ -59,6 +51,25 @@ export interface TrainingPoolOptions {
  */
 function stopperOf(stopFlag: Int32Array): RunningTraining['stop'] {
   return (how = 'stop') => void Atomics.compareExchange(stopFlag, 0, stopSignals.none, stopSignals[how]);
+}
+
+function trainRequest(
+  jobId: string,
+  spec: JobSpec,
+  dataset: Dataset,
+  stopFlag: Int32Array,
+  options: RunOptions,
+): TrainRequest {
+  return {
+    type: 'train',
+    jobId,
+    spec,
+    dataset,
+    stopFlag,
+    checkpointEverySteps: options.checkpointEverySteps ?? 0,
+    ...(options.resume ? { resume: options.resume } : {}),
+    ...(options.previousEpochs?.length ? { previousEpochs: options.previousEpochs } : {}),
+  };
 }
 
 function unavailable(error: DatasetUnavailable): RunningTraining {
@@ -80,6 +91,7 @@ export function createTrainingPool(options: TrainingPoolOptions = {}) {
   const threadFile = options.threadFile ?? defaultThreadFile();
   const settings: ThreadSettings = { backend: options.backend ?? 'auto' };
   const datasetOf = options.loadDataset ?? loadDataset;
+  const maxHeapBytes = options.maxThreadHeapBytes ?? Number.POSITIVE_INFINITY;
   const slots: Slot[] = Array.from({ length: size }, () => spawnSlot(threadFile, settings));
   let closed = false;
 
@@ -94,18 +106,8 @@ export function createTrainingPool(options: TrainingPoolOptions = {}) {
     await slot.ready;
     const dataset = await datasetOf(spec.dataset);
     const stopFlag = new Int32Array(new SharedArrayBuffer(4));
-    const result = followJob(slot, jobId, listener, (fate) => afterJob(slot, fate));
-    const request: TrainRequest = {
-      type: 'train',
-      jobId,
-      spec,
-      dataset,
-      stopFlag,
-      checkpointEverySteps: options.checkpointEverySteps ?? 0,
-      ...(options.resume ? { resume: options.resume } : {}),
-      ...(options.previousEpochs?.length ? { previousEpochs: options.previousEpochs } : {}),
-    };
-    slot.thread.postMessage(request);
+    const result = followJob(slot, jobId, listener, maxHeapBytes, (fate) => afterJob(slot, fate));
+    slot.thread.postMessage(trainRequest(jobId, spec, dataset, stopFlag, options));
     return { stop: stopperOf(stopFlag), result };
   }
 
@@ -136,6 +138,11 @@ export function createTrainingPool(options: TrainingPoolOptions = {}) {
         if (error instanceof DatasetUnavailable) return unavailable(error);
         throw error;
       }
+    },
+
+    /** The Linux thread ids of the training threads that are up (for accounting their CPU time). */
+    threadIds(): number[] {
+      return slots.flatMap((slot) => (slot.threadId === undefined ? [] : [slot.threadId]));
     },
 
     async close(): Promise<void> {

@@ -1,21 +1,27 @@
 import { Worker } from 'node:worker_threads';
 import type { BackendName } from '../training/backend.js';
-import type { TrainingListener, TrainingOutcome } from './training-pool.js';
-import type { ThreadMessage, ThreadSettings } from './thread-protocol.js';
+import type { TrainingListener, TrainingOutcome } from './training-listener.js';
+import type { ThreadMessage, ThreadSettings, ThreadState } from './thread-protocol.js';
 
 /** One training thread of a pool, and whether it is training a job. */
 export interface Slot {
   thread: Worker;
   ready: Promise<BackendName>;
   busy: boolean;
+  /** Its Linux thread id once it is ready, where /proc tells it. */
+  threadId?: number;
 }
 
 /** Starts a training thread; `ready` resolves with its backend once it says so, or rejects if it cannot start. */
 export function spawnSlot(threadFile: string, settings: ThreadSettings): Slot {
   const thread = new Worker(threadFile, { workerData: settings });
-  const ready = new Promise<BackendName>((resolve, reject) => {
+  const slot: Slot = { thread, ready: Promise.resolve('cpu'), busy: false };
+  slot.ready = new Promise<BackendName>((resolve, reject) => {
     const onMessage = (message: ThreadMessage) => {
-      if (message.type === 'ready') resolve(message.backend);
+      if (message.type === 'ready') {
+        if (message.threadId !== undefined) slot.threadId = message.threadId;
+        resolve(message.backend);
+      }
       if (message.type === 'startup-failed') reject(new Error(message.message));
       if (message.type === 'ready' || message.type === 'startup-failed') thread.off('message', onMessage);
     };
@@ -23,12 +29,25 @@ export function spawnSlot(threadFile: string, settings: ThreadSettings): Slot {
     thread.once('error', reject);
     thread.once('exit', (code) => reject(new Error(`training thread exited with code ${code} while starting`)));
   });
-  ready.catch(() => undefined);
-  return { thread, ready, busy: false };
+  slot.ready.catch(() => undefined);
+  return slot;
 }
 
-/** How a thread left after a job: fine, holding tensors (to be replaced), or dead (to be replaced). */
-export type ThreadFate = 'reusable' | 'leaking' | 'crashed';
+/**
+ * How a thread left after a job: fine; holding tensors, with a heap grown past the pool's limit, or
+ * dead (each to be replaced).
+ */
+export type ThreadFate = 'reusable' | 'leaking' | 'grown' | 'crashed';
+
+/**
+ * A thread left holding tensors (or variables, whose names later jobs reuse) must not train again;
+ * nor one whose WebAssembly heap grew past `maxHeapBytes`: that memory is never given back while
+ * the thread lives, so a worker that trained a big job would hold it while idle.
+ */
+export function fateOf({ numTensors, heapBytes = 0 }: ThreadState, maxHeapBytes: number): ThreadFate {
+  if (numTensors > 0) return 'leaking';
+  return heapBytes > maxHeapBytes ? 'grown' : 'reusable';
+}
 
 /**
  * Follows `jobId` on a slot's thread: passes its steps, epochs, models and checkpoints to `listener` and
@@ -39,6 +58,7 @@ export function followJob(
   slot: Slot,
   jobId: string,
   listener: TrainingListener,
+  maxHeapBytes: number,
   onDone: (fate: ThreadFate) => void,
 ): Promise<TrainingOutcome> {
   const { thread } = slot;
@@ -51,8 +71,6 @@ export function followJob(
       onDone(fate);
       resolve(outcome);
     };
-    // A thread left holding tensors (or variables, whose names later jobs reuse) must not train again.
-    const fateOf = (numTensors: number): ThreadFate => (numTensors > 0 ? 'leaking' : 'reusable');
     const onMessage = (message: ThreadMessage) => {
       if (!('jobId' in message) || message.jobId !== jobId) return;
       if (message.type === 'steps') listener.onSteps(message.steps);
@@ -61,10 +79,13 @@ export function followJob(
       else if (message.type === 'checkpoint') listener.onCheckpoint(message.checkpoint);
       else if (message.type === 'finished') {
         const { outcome, steps, numTensors, stoppedEarly } = message;
-        settle({ outcome, steps, numTensors, ...(stoppedEarly ? { stoppedEarly } : {}) }, fateOf(numTensors));
+        settle(
+          { outcome, steps, numTensors, ...(stoppedEarly ? { stoppedEarly } : {}) },
+          fateOf(message, maxHeapBytes),
+        );
       } else {
         const { code, numTensors } = message;
-        settle({ outcome: 'failed', code, message: message.message, numTensors }, fateOf(numTensors));
+        settle({ outcome: 'failed', code, message: message.message, numTensors }, fateOf(message, maxHeapBytes));
       }
     };
     const onError = (error: Error) =>

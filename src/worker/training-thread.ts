@@ -1,10 +1,12 @@
 // Entry point of a training thread: the only place tensors are touched in a worker process,
 // so the process's event loop stays free to renew BullMQ locks and write results.
+import { readlinkSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../training/backend.js';
 import { train, TrainingError } from '../training/train.js';
-import type { ThreadMessage, ThreadSettings, TrainRequest } from './thread-protocol.js';
+import { wasmBackend } from '../training/wasm-heap.js';
+import type { ThreadMessage, ThreadSettings, ThreadState, TrainRequest } from './thread-protocol.js';
 import { threadHooks } from './training-hooks.js';
 
 const port = parentPort;
@@ -12,16 +14,33 @@ if (!port) throw new Error('training-thread must run as a worker thread');
 const settings = workerData as ThreadSettings;
 const send = (message: ThreadMessage, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
 
+/** This thread's Linux thread id, where /proc tells it. */
+function linuxThreadId(): number | undefined {
+  try {
+    return Number(readlinkSync('/proc/thread-self').split('/').at(-1)) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** What the pool needs to know of this thread when a job ends. */
+function threadState(): ThreadState {
+  return { numTensors: tf.memory().numTensors, heapBytes: wasmBackend()?.wasm.HEAPF32.buffer.byteLength ?? 0 };
+}
+
 try {
   const backend = await selectBackend(settings.backend);
-  send({ type: 'ready', backend });
+  const threadId = linuxThreadId();
+  send({ type: 'ready', backend, ...(threadId === undefined ? {} : { threadId }) });
 } catch (error) {
   send({ type: 'startup-failed', message: (error as Error).message });
 }
 
 port.on('message', (request: TrainRequest) => {
   const { jobId, spec, dataset, resume, checkpointEverySteps, previousEpochs } = request;
-  const options = { checkpointEverySteps, ...(previousEpochs ? { previousEpochs } : {}) };
+  // Steps reach the host at most every 250 ms, as often as the host writes them (STEP_FLUSH_MS's
+  // default): more messages would only wake its event loop more often.
+  const options = { checkpointEverySteps, lossReadIntervalMs: 250, ...(previousEpochs ? { previousEpochs } : {}) };
   train(spec, dataset, threadHooks(request, send), options, resume).then(
     (result) =>
       send({
@@ -29,13 +48,13 @@ port.on('message', (request: TrainRequest) => {
         jobId,
         outcome: result.outcome,
         steps: result.steps,
-        numTensors: tf.memory().numTensors,
+        ...threadState(),
         ...(result.stoppedEarly ? { stoppedEarly: result.stoppedEarly } : {}),
       }),
     (error: unknown) => {
       const code = error instanceof TrainingError ? error.code : 'training_error';
       const message = error instanceof Error ? error.message : String(error);
-      send({ type: 'failed', jobId, code, message, numTensors: tf.memory().numTensors });
+      send({ type: 'failed', jobId, code, message, ...threadState() });
     },
   );
 });

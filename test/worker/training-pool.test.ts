@@ -113,6 +113,58 @@ describe('the training pool', () => {
     expect(threadOf(third.seen)).toBe(threadOf(second.seen));
   });
 
+  describe('a thread whose WebAssembly heap grew', () => {
+    const mebibytes = 1024 * 1024;
+    const rss = () => process.memoryUsage().rss;
+    /** Runs a 'grow' job then an 'ok' one on a one-thread pool; the threads they ran on, and RSS around them. */
+    async function growThenTrain(maxThreadHeapBytes: number) {
+      const threads = createTrainingPool({
+        size: 1,
+        threadFile: fixture('scripted-thread.mjs'),
+        loadDataset: noDataset,
+        maxThreadHeapBytes,
+      });
+      pools.push(threads);
+      await threads.ready();
+      const before = rss();
+      let during = 0;
+      const grown = recorder();
+      const listener = {
+        ...grown.listener,
+        onSteps: (steps: StepLoss[]) => {
+          during = Math.max(during, rss());
+          grown.listener.onSteps(steps);
+        },
+      };
+      await (
+        await threads.run('job-1', spec('grow', 1), listener)
+      ).result;
+      await threads.ready();
+      // The replaced thread exits in the background; its memory goes when it has.
+      for (let waited = 0; waited < 5000 && rss() > before + 128 * mebibytes; waited += 50)
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      const after = rss();
+      const next = recorder();
+      await (
+        await threads.run('job-2', spec('ok', 1), next.listener)
+      ).result;
+      return { grownOn: grown.seen.steps[0]?.loss, nextOn: next.seen.steps[0]?.loss, before, during, after };
+    }
+
+    it('is replaced once its job ends when the heap is past the limit, and its memory is released', async () => {
+      const { grownOn, nextOn, before, during, after } = await growThenTrain(128 * mebibytes);
+      expect(nextOn).not.toBe(grownOn);
+      expect(during - before).toBeGreaterThan(200 * mebibytes);
+      expect(after - before).toBeLessThan(128 * mebibytes);
+    });
+
+    it('trains again when the heap stayed under the limit, keeping its memory', async () => {
+      const { grownOn, nextOn, before, after } = await growThenTrain(1024 * mebibytes);
+      expect(nextOn).toBe(grownOn);
+      expect(after - before).toBeGreaterThan(200 * mebibytes);
+    });
+  });
+
   it('refuses a job when every thread is busy', async () => {
     const threads = pool();
     const training = await threads.run('job-1', spec('ok', 10_000), recorder().listener);

@@ -1,0 +1,386 @@
+;; Training kernels in WebAssembly SIMD, run on the tfjs wasm backend's own memory (imported), so they
+;; read and write tensors where they lie. Pointers are byte offsets of float32 arrays; counts are in
+;; elements. The elementwise kernels do their multiple-of-4 part four lanes at a time and the rest one
+;; by one, with the same operations in the same order, so a result does not depend on where it falls.
+;; `npm run build:kernels` compiles this file into training-kernels-wasm.ts (scripts/build-kernels.mjs).
+(module
+  (import "env" "memory" (memory 1))
+
+  ;; SGD, as tfjs computes it: out = (-lr) * g + w.
+  (func (export "sgd")
+    (param $w i32) (param $g i32) (param $out i32) (param $n i32) (param $negLr f32)
+    (local $at i32) (local $vectors i32) (local $end i32) (local $lr v128)
+    (local.set $lr (f32x4.splat (local.get $negLr)))
+    (local.set $vectors (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2)))
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $at) (local.get $vectors)))
+        (v128.store (i32.add (local.get $out) (local.get $at))
+          (f32x4.add
+            (f32x4.mul (local.get $lr) (v128.load (i32.add (local.get $g) (local.get $at))))
+            (v128.load (i32.add (local.get $w) (local.get $at)))))
+        (local.set $at (i32.add (local.get $at) (i32.const 16)))
+        (br $next)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $at) (local.get $end)))
+        (f32.store (i32.add (local.get $out) (local.get $at))
+          (f32.add
+            (f32.mul (local.get $negLr) (f32.load (i32.add (local.get $g) (local.get $at))))
+            (f32.load (i32.add (local.get $w) (local.get $at)))))
+        (local.set $at (i32.add (local.get $at) (i32.const 4)))
+        (br $next))))
+
+  ;; Momentum: acc = momentum * acc + g (in place); out = (-lr) * acc + w.
+  (func (export "momentum")
+    (param $w i32) (param $g i32) (param $acc i32) (param $out i32) (param $n i32)
+    (param $negLr f32) (param $momentum f32)
+    (local $at i32) (local $vectors i32) (local $end i32) (local $lr v128) (local $mu v128) (local $a v128)
+    (local $s f32)
+    (local.set $lr (f32x4.splat (local.get $negLr)))
+    (local.set $mu (f32x4.splat (local.get $momentum)))
+    (local.set $vectors (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2)))
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $at) (local.get $vectors)))
+        (local.set $a
+          (f32x4.add
+            (f32x4.mul (local.get $mu) (v128.load (i32.add (local.get $acc) (local.get $at))))
+            (v128.load (i32.add (local.get $g) (local.get $at)))))
+        (v128.store (i32.add (local.get $acc) (local.get $at)) (local.get $a))
+        (v128.store (i32.add (local.get $out) (local.get $at))
+          (f32x4.add (f32x4.mul (local.get $lr) (local.get $a)) (v128.load (i32.add (local.get $w) (local.get $at)))))
+        (local.set $at (i32.add (local.get $at) (i32.const 16)))
+        (br $next)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $at) (local.get $end)))
+        (local.set $s
+          (f32.add
+            (f32.mul (local.get $momentum) (f32.load (i32.add (local.get $acc) (local.get $at))))
+            (f32.load (i32.add (local.get $g) (local.get $at)))))
+        (f32.store (i32.add (local.get $acc) (local.get $at)) (local.get $s))
+        (f32.store (i32.add (local.get $out) (local.get $at))
+          (f32.add (f32.mul (local.get $negLr) (local.get $s)) (f32.load (i32.add (local.get $w) (local.get $at)))))
+        (local.set $at (i32.add (local.get $at) (i32.const 4)))
+        (br $next))))
+
+  ;; Adam in one pass: m = b1 m + (1 - b1) g and v = b2 v + (1 - b2) g^2 (in place), then
+  ;; out = (m c1) / (sqrt(v c2) + eps) * (-lr) + w, where c1 and c2 undo the moments' bias
+  ;; (1 / (1 - b1^t) and 1 / (1 - b2^t)).
+  (func (export "adam")
+    (param $w i32) (param $g i32) (param $m i32) (param $v i32) (param $out i32) (param $n i32)
+    (param $negLr f32) (param $beta1 f32) (param $beta2 f32) (param $c1 f32) (param $c2 f32) (param $epsilon f32)
+    (local $at i32) (local $vectors i32) (local $end i32)
+    (local $lr v128) (local $b1 v128) (local $b2 v128) (local $ob1 v128) (local $ob2 v128)
+    (local $k1 v128) (local $k2 v128) (local $eps v128) (local $grad v128) (local $mv v128) (local $vv v128)
+    (local $gs f32) (local $ms f32) (local $vs f32)
+    (local.set $lr (f32x4.splat (local.get $negLr)))
+    (local.set $b1 (f32x4.splat (local.get $beta1)))
+    (local.set $b2 (f32x4.splat (local.get $beta2)))
+    (local.set $ob1 (f32x4.splat (f32.sub (f32.const 1) (local.get $beta1))))
+    (local.set $ob2 (f32x4.splat (f32.sub (f32.const 1) (local.get $beta2))))
+    (local.set $k1 (f32x4.splat (local.get $c1)))
+    (local.set $k2 (f32x4.splat (local.get $c2)))
+    (local.set $eps (f32x4.splat (local.get $epsilon)))
+    (local.set $vectors (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2)))
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $at) (local.get $vectors)))
+        (local.set $grad (v128.load (i32.add (local.get $g) (local.get $at))))
+        (local.set $mv
+          (f32x4.add
+            (f32x4.mul (v128.load (i32.add (local.get $m) (local.get $at))) (local.get $b1))
+            (f32x4.mul (local.get $grad) (local.get $ob1))))
+        (local.set $vv
+          (f32x4.add
+            (f32x4.mul (v128.load (i32.add (local.get $v) (local.get $at))) (local.get $b2))
+            (f32x4.mul (f32x4.mul (local.get $grad) (local.get $grad)) (local.get $ob2))))
+        (v128.store (i32.add (local.get $m) (local.get $at)) (local.get $mv))
+        (v128.store (i32.add (local.get $v) (local.get $at)) (local.get $vv))
+        (v128.store (i32.add (local.get $out) (local.get $at))
+          (f32x4.add
+            (f32x4.mul
+              (f32x4.div
+                (f32x4.mul (local.get $mv) (local.get $k1))
+                (f32x4.add (f32x4.sqrt (f32x4.mul (local.get $vv) (local.get $k2))) (local.get $eps)))
+              (local.get $lr))
+            (v128.load (i32.add (local.get $w) (local.get $at)))))
+        (local.set $at (i32.add (local.get $at) (i32.const 16)))
+        (br $next)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $at) (local.get $end)))
+        (local.set $gs (f32.load (i32.add (local.get $g) (local.get $at))))
+        (local.set $ms
+          (f32.add
+            (f32.mul (f32.load (i32.add (local.get $m) (local.get $at))) (local.get $beta1))
+            (f32.mul (local.get $gs) (f32.sub (f32.const 1) (local.get $beta1)))))
+        (local.set $vs
+          (f32.add
+            (f32.mul (f32.load (i32.add (local.get $v) (local.get $at))) (local.get $beta2))
+            (f32.mul (f32.mul (local.get $gs) (local.get $gs)) (f32.sub (f32.const 1) (local.get $beta2)))))
+        (f32.store (i32.add (local.get $m) (local.get $at)) (local.get $ms))
+        (f32.store (i32.add (local.get $v) (local.get $at)) (local.get $vs))
+        (f32.store (i32.add (local.get $out) (local.get $at))
+          (f32.add
+            (f32.mul
+              (f32.div
+                (f32.mul (local.get $ms) (local.get $c1))
+                (f32.add (f32.sqrt (f32.mul (local.get $vs) (local.get $c2))) (local.get $epsilon)))
+              (local.get $negLr))
+            (f32.load (i32.add (local.get $w) (local.get $at)))))
+        (local.set $at (i32.add (local.get $at) (i32.const 4)))
+        (br $next))))
+
+  ;; RMSProp, as tfjs computes it without centering: ms = decay ms + (1 - decay) g^2 and
+  ;; mom = momentum mom + (g lr) / sqrt(ms + eps) (both in place); out = w - mom.
+  (func (export "rmsprop")
+    (param $w i32) (param $g i32) (param $ms i32) (param $mom i32) (param $out i32) (param $n i32)
+    (param $learningRate f32) (param $decay f32) (param $momentum f32) (param $epsilon f32)
+    (local $at i32) (local $vectors i32) (local $end i32)
+    (local $lr v128) (local $d v128) (local $od v128) (local $mu v128) (local $eps v128)
+    (local $grad v128) (local $square v128) (local $step v128)
+    (local $gs f32) (local $ss f32) (local $ps f32)
+    (local.set $lr (f32x4.splat (local.get $learningRate)))
+    (local.set $d (f32x4.splat (local.get $decay)))
+    (local.set $od (f32x4.splat (f32.sub (f32.const 1) (local.get $decay))))
+    (local.set $mu (f32x4.splat (local.get $momentum)))
+    (local.set $eps (f32x4.splat (local.get $epsilon)))
+    (local.set $vectors (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2)))
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $at) (local.get $vectors)))
+        (local.set $grad (v128.load (i32.add (local.get $g) (local.get $at))))
+        (local.set $square
+          (f32x4.add
+            (f32x4.mul (v128.load (i32.add (local.get $ms) (local.get $at))) (local.get $d))
+            (f32x4.mul (f32x4.mul (local.get $grad) (local.get $grad)) (local.get $od))))
+        (local.set $step
+          (f32x4.add
+            (f32x4.mul (v128.load (i32.add (local.get $mom) (local.get $at))) (local.get $mu))
+            (f32x4.div
+              (f32x4.mul (local.get $grad) (local.get $lr))
+              (f32x4.sqrt (f32x4.add (local.get $square) (local.get $eps))))))
+        (v128.store (i32.add (local.get $ms) (local.get $at)) (local.get $square))
+        (v128.store (i32.add (local.get $mom) (local.get $at)) (local.get $step))
+        (v128.store (i32.add (local.get $out) (local.get $at))
+          (f32x4.sub (v128.load (i32.add (local.get $w) (local.get $at))) (local.get $step)))
+        (local.set $at (i32.add (local.get $at) (i32.const 16)))
+        (br $next)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $at) (local.get $end)))
+        (local.set $gs (f32.load (i32.add (local.get $g) (local.get $at))))
+        (local.set $ss
+          (f32.add
+            (f32.mul (f32.load (i32.add (local.get $ms) (local.get $at))) (local.get $decay))
+            (f32.mul (f32.mul (local.get $gs) (local.get $gs)) (f32.sub (f32.const 1) (local.get $decay)))))
+        (local.set $ps
+          (f32.add
+            (f32.mul (f32.load (i32.add (local.get $mom) (local.get $at))) (local.get $momentum))
+            (f32.div
+              (f32.mul (local.get $gs) (local.get $learningRate))
+              (f32.sqrt (f32.add (local.get $ss) (local.get $epsilon))))))
+        (f32.store (i32.add (local.get $ms) (local.get $at)) (local.get $ss))
+        (f32.store (i32.add (local.get $mom) (local.get $at)) (local.get $ps))
+        (f32.store (i32.add (local.get $out) (local.get $at))
+          (f32.sub (f32.load (i32.add (local.get $w) (local.get $at))) (local.get $ps)))
+        (local.set $at (i32.add (local.get $at) (i32.const 4)))
+        (br $next))))
+
+  ;; dst[c][r] = src[r][c] for a rows x cols matrix, four by four with lane shuffles, the edges one by
+;; one. The blocks of four go tile by tile, 16 x 16, so that rows a power-of-two apart (which share
+;; cache sets) are few enough to stay in the cache while their tile is done.
+  (func (export "transpose")
+    (param $src i32) (param $dst i32) (param $rows i32) (param $cols i32)
+    (local $r i32) (local $c i32) (local $rows4 i32) (local $cols4 i32) (local $tileRow i32) (local $tileCol i32)
+    (local $rowEnd i32) (local $colEnd i32) (local $in i32) (local $out i32)
+    (local $srcStride i32) (local $dstStride i32)
+    (local $a v128) (local $b v128) (local $e v128) (local $f v128) (local $lo v128) (local $hi v128)
+    (local.set $rows4 (i32.and (local.get $rows) (i32.const -4)))
+    (local.set $cols4 (i32.and (local.get $cols) (i32.const -4)))
+    (local.set $srcStride (i32.shl (local.get $cols) (i32.const 2)))
+    (local.set $dstStride (i32.shl (local.get $rows) (i32.const 2)))
+    (block $tileRowsDone
+      (loop $tileRows
+        (br_if $tileRowsDone (i32.ge_u (local.get $tileRow) (local.get $rows4)))
+        (local.set $rowEnd (call $min (i32.add (local.get $tileRow) (i32.const 16)) (local.get $rows4)))
+        (local.set $tileCol (i32.const 0))
+        (block $tileColsDone
+          (loop $tileCols
+            (br_if $tileColsDone (i32.ge_u (local.get $tileCol) (local.get $cols4)))
+            (local.set $colEnd (call $min (i32.add (local.get $tileCol) (i32.const 16)) (local.get $cols4)))
+            (local.set $r (local.get $tileRow))
+            (block $rowsDone
+              (loop $rowBlock
+                (br_if $rowsDone (i32.ge_u (local.get $r) (local.get $rowEnd)))
+                (local.set $c (local.get $tileCol))
+                (block $colsDone
+                  (loop $colBlock
+                    (br_if $colsDone (i32.ge_u (local.get $c) (local.get $colEnd)))
+                    (local.set $in
+                      (i32.add (local.get $src)
+                        (i32.shl (i32.add (i32.mul (local.get $r) (local.get $cols)) (local.get $c)) (i32.const 2))))
+                    (local.set $out
+                      (i32.add (local.get $dst)
+                        (i32.shl (i32.add (i32.mul (local.get $c) (local.get $rows)) (local.get $r)) (i32.const 2))))
+                    ;; rows r..r+3 of the block: a = r0, b = r1, e = r2, f = r3; lo/hi interleave pairs of them.
+                    (local.set $a (v128.load (local.get $in)))
+                    (local.set $b (v128.load (i32.add (local.get $in) (local.get $srcStride))))
+                    (local.set $e (v128.load (i32.add (local.get $in) (i32.shl (local.get $srcStride) (i32.const 1)))))
+                    (local.set $f (v128.load (i32.add (local.get $in) (i32.mul (local.get $srcStride) (i32.const 3)))))
+                    ;; lo = r0[0] r1[0] r0[1] r1[1], hi = r2[0] r3[0] r2[1] r3[1]
+                    (local.set $lo (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $a) (local.get $b)))
+                    (local.set $hi (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $e) (local.get $f)))
+                    (v128.store (local.get $out)
+                      (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $lo) (local.get $hi)))
+                    (v128.store (i32.add (local.get $out) (local.get $dstStride))
+                      (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $lo) (local.get $hi)))
+                    ;; the same for columns 2 and 3
+                    (local.set $lo (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $a) (local.get $b)))
+                    (local.set $hi (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $e) (local.get $f)))
+                    (v128.store (i32.add (local.get $out) (i32.shl (local.get $dstStride) (i32.const 1)))
+                      (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $lo) (local.get $hi)))
+                    (v128.store (i32.add (local.get $out) (i32.mul (local.get $dstStride) (i32.const 3)))
+                      (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $lo) (local.get $hi)))
+                    (local.set $c (i32.add (local.get $c) (i32.const 4)))
+                    (br $colBlock)))
+                (local.set $r (i32.add (local.get $r) (i32.const 4)))
+                (br $rowBlock)))
+            (local.set $tileCol (local.get $colEnd))
+            (br $tileCols)))
+        ;; the columns past the last block of four, for this tile's rows
+        (local.set $c (local.get $cols4))
+        (block $edgeDone
+          (loop $edge
+            (br_if $edgeDone (i32.ge_u (local.get $c) (local.get $cols)))
+            (call $copyColumn (local.get $src) (local.get $dst) (local.get $rows) (local.get $cols)
+              (local.get $tileRow) (local.get $rowEnd) (local.get $c))
+            (local.set $c (i32.add (local.get $c) (i32.const 1)))
+            (br $edge)))
+        (local.set $tileRow (local.get $rowEnd))
+        (br $tileRows)))
+    ;; the rows past the last block of four, every column
+    (local.set $c (i32.const 0))
+    (block $done
+      (loop $column
+        (br_if $done (i32.ge_u (local.get $c) (local.get $cols)))
+        (call $copyColumn (local.get $src) (local.get $dst) (local.get $rows) (local.get $cols)
+          (local.get $rows4) (local.get $rows) (local.get $c))
+        (local.set $c (i32.add (local.get $c) (i32.const 1)))
+        (br $column))))
+
+  (func $min (param $a i32) (param $b i32) (result i32)
+    (select (local.get $a) (local.get $b) (i32.lt_u (local.get $a) (local.get $b))))
+
+  ;; dst[c][from..to] = src[from..to][c]
+  (func $copyColumn
+    (param $src i32) (param $dst i32) (param $rows i32) (param $cols i32) (param $from i32) (param $to i32)
+    (param $c i32)
+    (local $r i32)
+    (local.set $r (local.get $from))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $r) (local.get $to)))
+        (f32.store
+          (i32.add (local.get $dst)
+            (i32.shl (i32.add (i32.mul (local.get $c) (local.get $rows)) (local.get $r)) (i32.const 2)))
+          (f32.load
+            (i32.add (local.get $src)
+              (i32.shl (i32.add (i32.mul (local.get $r) (local.get $cols)) (local.get $c)) (i32.const 2)))))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $next))))
+
+  ;; x[r][c] = x[r][c] + bias[r], then max(., 0) when relu is set, in place (features in rows).
+  (func (export "biasRows")
+    (param $x i32) (param $bias i32) (param $rows i32) (param $cols i32) (param $relu i32)
+    (local $r i32) (local $at i32) (local $vectors i32) (local $end i32) (local $b v128) (local $bs f32)
+    (local $sum v128) (local $s f32)
+    (block $rowsDone
+      (loop $row
+        (br_if $rowsDone (i32.ge_u (local.get $r) (local.get $rows)))
+        (local.set $bs (f32.load (i32.add (local.get $bias) (i32.shl (local.get $r) (i32.const 2)))))
+        (local.set $b (f32x4.splat (local.get $bs)))
+        (local.set $at (i32.add (local.get $x) (i32.shl (i32.mul (local.get $r) (local.get $cols)) (i32.const 2))))
+        (local.set $vectors
+          (i32.add (local.get $at) (i32.shl (i32.and (local.get $cols) (i32.const -4)) (i32.const 2))))
+        (local.set $end (i32.add (local.get $at) (i32.shl (local.get $cols) (i32.const 2))))
+        (block $done
+          (loop $next
+            (br_if $done (i32.ge_u (local.get $at) (local.get $vectors)))
+            (local.set $sum (f32x4.add (v128.load (local.get $at)) (local.get $b)))
+            (if (local.get $relu) (then (local.set $sum (f32x4.max (local.get $sum) (v128.const f32x4 0 0 0 0)))))
+            (v128.store (local.get $at) (local.get $sum))
+            (local.set $at (i32.add (local.get $at) (i32.const 16)))
+            (br $next)))
+        (block $done
+          (loop $next
+            (br_if $done (i32.ge_u (local.get $at) (local.get $end)))
+            (local.set $s (f32.add (f32.load (local.get $at)) (local.get $bs)))
+            (if (local.get $relu) (then (local.set $s (f32.max (local.get $s) (f32.const 0)))))
+            (f32.store (local.get $at) (local.get $s))
+            (local.set $at (i32.add (local.get $at) (i32.const 4)))
+            (br $next)))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $row))))
+
+  ;; d = d where a > 0, else 0 (the ReLU's gradient, given its output a), in place.
+  (func (export "reluGradient")
+    (param $d i32) (param $a i32) (param $n i32)
+    (local $at i32) (local $vectors i32) (local $end i32)
+    (local.set $vectors (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2)))
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $at) (local.get $vectors)))
+        (v128.store (i32.add (local.get $d) (local.get $at))
+          (v128.and
+            (v128.load (i32.add (local.get $d) (local.get $at)))
+            (f32x4.gt (v128.load (i32.add (local.get $a) (local.get $at))) (v128.const f32x4 0 0 0 0))))
+        (local.set $at (i32.add (local.get $at) (i32.const 16)))
+        (br $next)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $at) (local.get $end)))
+        (if (f32.le (f32.load (i32.add (local.get $a) (local.get $at))) (f32.const 0))
+          (then (f32.store (i32.add (local.get $d) (local.get $at)) (f32.const 0))))
+        (local.set $at (i32.add (local.get $at) (i32.const 4)))
+        (br $next))))
+
+  ;; out[r] = the sum of row r of a rows x cols matrix (a bias gradient, features in rows).
+  (func (export "rowSums")
+    (param $x i32) (param $out i32) (param $rows i32) (param $cols i32)
+    (local $r i32) (local $at i32) (local $vectors i32) (local $end i32) (local $sum v128) (local $s f32)
+    (block $rowsDone
+      (loop $row
+        (br_if $rowsDone (i32.ge_u (local.get $r) (local.get $rows)))
+        (local.set $at (i32.add (local.get $x) (i32.shl (i32.mul (local.get $r) (local.get $cols)) (i32.const 2))))
+        (local.set $vectors
+          (i32.add (local.get $at) (i32.shl (i32.and (local.get $cols) (i32.const -4)) (i32.const 2))))
+        (local.set $end (i32.add (local.get $at) (i32.shl (local.get $cols) (i32.const 2))))
+        (local.set $sum (v128.const f32x4 0 0 0 0))
+        (block $done
+          (loop $next
+            (br_if $done (i32.ge_u (local.get $at) (local.get $vectors)))
+            (local.set $sum (f32x4.add (local.get $sum) (v128.load (local.get $at))))
+            (local.set $at (i32.add (local.get $at) (i32.const 16)))
+            (br $next)))
+        (local.set $s
+          (f32.add
+            (f32.add (f32x4.extract_lane 0 (local.get $sum)) (f32x4.extract_lane 1 (local.get $sum)))
+            (f32.add (f32x4.extract_lane 2 (local.get $sum)) (f32x4.extract_lane 3 (local.get $sum)))))
+        (block $done
+          (loop $next
+            (br_if $done (i32.ge_u (local.get $at) (local.get $end)))
+            (local.set $s (f32.add (local.get $s) (f32.load (local.get $at))))
+            (local.set $at (i32.add (local.get $at) (i32.const 4)))
+            (br $next)))
+        (f32.store (i32.add (local.get $out) (i32.shl (local.get $r) (i32.const 2))) (local.get $s))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $row))))
+)
