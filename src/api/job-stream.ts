@@ -89,8 +89,10 @@ async function replay(
   // the final status), so reading them afterwards misses none.
   const job = await jobs.find(jobId);
   if (!job) return;
-  // Epochs that ended at or before `since` count as seen.
-  if (sent.seq === 0 && since > 0) sent.lastEpoch = Math.floor(since / stepsPerEpochOf(job));
+  // Epochs that ended before `since` count as seen: a client that saw a step of the next epoch saw
+  // them first. One that ends at `since` may not have reached it (its metrics follow its last step),
+  // so it goes again; clients drop an epoch they already have.
+  if (sent.seq === 0 && since > 0) sent.lastEpoch = Math.floor((since - 1) / stepsPerEpochOf(job));
   const epochsBefore = epochsBeforeStep(jobId, job, jobs, sender);
   // Read a page at a time, so replaying a long history never holds it whole.
   for await (const page of jobs.stepsAfter(jobId, sent.lastStep)) {

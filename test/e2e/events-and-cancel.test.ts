@@ -110,6 +110,20 @@ describe('live events and cancel across processes', () => {
     expect(all.messages.every((message) => message.type !== 'steps')).toBe(true);
   });
 
+  it('sends an epoch again to a client that saw its last step but maybe not its metrics', async () => {
+    const job = await submit({ trainSamples: 500, testSamples: 100, epochs: 3, batchSize: 50 });
+    await waitUntil(job.id, (current) => current.status === 'completed');
+    const epochsAfter = async (since: number) => {
+      const stream = await record(`${wsBase}/jobs/${job.id}/events?since=${since}`);
+      await stream.closed;
+      return stream.messages.filter((message) => message.type === 'epoch').map((message) => message.epoch);
+    };
+    // Ten steps an epoch: step 10 ends epoch 1, whose metrics follow it.
+    expect(await epochsAfter(10)).toEqual([1, 2, 3]);
+    expect(await epochsAfter(11)).toEqual([2, 3]);
+    expect(await epochsAfter(20)).toEqual([2, 3]);
+  });
+
   it('refuses events of an unknown job before the upgrade', async () => {
     await expect(record(`${wsBase}/jobs/00000000-0000-4000-8000-000000000000/events`)).rejects.toThrow('HTTP 404');
     await expect(record(`${wsBase}/jobs/nope/events`)).rejects.toThrow('HTTP 400');
