@@ -105,7 +105,9 @@ async function withLock(work) {
       break;
     } catch (error) {
       if (error?.code !== 'EEXIST') throw error;
-      let stale = false;
+      if (Date.now() > deadline)
+        throw new Error(`another build has held ${lockDirectory} for 10 minutes`, { cause: error });
+      let stale;
       try {
         stale = !ownerAlive(lockDirectory);
       } catch {
@@ -115,7 +117,6 @@ async function withLock(work) {
         fs.rmSync(lockDirectory, { recursive: true, force: true });
         continue;
       }
-      if (Date.now() > deadline) throw new Error(`another build has held ${lockDirectory} for 10 minutes`);
       if (!announced) process.stderr.write('build: another process is building; waiting for it\n');
       announced = true;
       await new Promise((resolve) => setTimeout(resolve, 200));
