@@ -1,5 +1,5 @@
 import { inputSize, type DatasetInfo } from './datasets.js';
-import type { JobSpec } from './job-spec.js';
+import type { JobSpec } from './spec-schema.js';
 import { layerShapes, trainSampleCount, windowPair, type LayerShape } from './model-shape.js';
 
 const floatBytes = 4;

@@ -1,5 +1,5 @@
 import type { DatasetInfo } from './datasets.js';
-import type { JobSpec, LayerSpec, Padding, WindowSize } from './job-spec.js';
+import type { JobSpec, LayerSpec, Padding, WindowSize } from './spec-schema.js';
 
 /** The shape of one example: [features] when flat, [height, width, channels] for an image. */
 export type Shape = readonly number[];
