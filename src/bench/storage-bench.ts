@@ -1,16 +1,14 @@
 // `npm run bench:storage [runs] [steps]`: what a loss history costs in Postgres. Fills a database
 // at the schema before compact step storage with `runs` runs of `steps` steps (default 100 x
 // 100,000), measures bytes per step, then applies the pending migrations in place (timed) and
-// measures again. Reading one of those runs whole and downsampled to 500 points is timed before
-// (rows, paged reads, LTTB over two reads) and after (chunks, LTTB over one read of runs). Then it
-// writes one run through the repository as a worker does and times the same reads on it, by the
-// two-read downsample and by the one-read one. Prints figures and ratios; asserts nothing.
+// measures again. Reading one of those runs whole is timed before (rows, paged reads) and after
+// (chunks), and downsampling it to 500 points after (LTTB over one read of runs). Then it writes one
+// run through the repository as a worker does and times the same reads on it. Prints figures and
+// ratios; asserts nothing.
 import { cp, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { lttbPaged } from '../api/downsample.js';
 import { createJobReads } from '../api/job-reads.js';
-import type { StepLoss } from '../domain/metrics.js';
 import { createPrismaClient, dropDatabase, withConnection, type PrismaClient } from '../store/database.js';
 import { createJobsRepository, type JobsRepository } from '../store/jobs-repository.js';
 import { defaultMigrationsDirectory, migrate } from '../store/migrate.js';
@@ -119,8 +117,6 @@ async function writeRun(jobs: JobsRepository, steps: number, batch: number): Pro
   return id;
 }
 
-const stepOf = (step: StepLoss) => step.step;
-const lossOf = (step: StepLoss) => step.loss;
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
 
 /** Runs `work` `times` times; prints and resolves to the median time in ms. */
@@ -158,7 +154,7 @@ const countSteps = async (pages: AsyncIterable<readonly unknown[]>) => {
 };
 
 /** Reading the first run whole and downsampled from rows, as before chunks: the medians. */
-async function rowReads(url: string): Promise<{ id: string; read: number; sampled: number }> {
+async function rowReads(url: string): Promise<{ id: string; read: number }> {
   const prisma = createPrismaClient(url);
   try {
     const [first] = await prisma.$queryRaw<{ id: string; count: number }[]>`
@@ -169,30 +165,25 @@ async function rowReads(url: string): Promise<{ id: string; read: number; sample
     const read = await timed('rows: read a run whole (pages of 5,000 rows)', 5, () =>
       countSteps(rowPages(prisma, id, count)),
     );
-    const sampled = await timed('rows: downsample to 500 points (two paged reads)', 5, async () => {
-      const points = await lttbPaged(count, 500, () => rowPages(prisma, id, count), stepOf, lossOf);
-      return `${points.length} points`;
-    });
-    return { id, read, sampled };
+    return { id, read };
   } finally {
     await prisma.$disconnect();
   }
 }
 
 /** The same run read from chunks after the migration, and the ratios to `before`. */
-async function chunkReads(url: string, before: { id: string; read: number; sampled: number }): Promise<void> {
+async function chunkReads(url: string, before: { id: string; read: number }): Promise<void> {
   const prisma = createPrismaClient(url);
   try {
     const jobs = createJobsRepository(prisma);
     const read = await timed('chunks: read the run whole (historyPages)', 5, () =>
       countSteps(jobs.historyPages(before.id)),
     );
-    const sampled = await timed('chunks: downsample to 500 points (one read of runs)', 5, async () => {
+    await timed('chunks: downsample to 500 points (one read of runs)', 5, async () => {
       const points = await createJobReads(jobs).sampledHistory(before.id, 500);
       return `${points.length} points`;
     });
     ratio('read whole, chunks vs rows', before.read, read);
-    ratio('downsample, chunks vs rows', before.sampled, sampled);
   } finally {
     await prisma.$disconnect();
   }
@@ -223,16 +214,10 @@ async function readSection(): Promise<void> {
       for await (const page of jobs.historyRuns(id)) for (const run of page) count += run.losses.length;
       return `${format(count)} steps`;
     });
-    const twoReads = await timed('downsample to 500 points (lttbPaged, two reads)', 5, async () => {
-      const { count, lastStep } = await jobs.historyExtent(id);
-      const points = await lttbPaged(count, 500, () => jobs.historyPages(id, { through: lastStep }), stepOf, lossOf);
-      return `${points.length} points`;
-    });
-    const oneRead = await timed('downsample to 500 points (lttbRuns, one read)', 5, async () => {
+    await timed('downsample to 500 points (lttbRuns, one read)', 5, async () => {
       const points = await createJobReads(jobs).sampledHistory(id, 500);
       return `${points.length} points`;
     });
-    ratio('downsample, one read vs two', twoReads, oneRead);
   } finally {
     await prisma.$disconnect();
     await dropDatabase(url);

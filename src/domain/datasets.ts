@@ -55,10 +55,6 @@ export const classLimits = Object.freeze({ min: 2, max: 1000 });
  */
 export const defaultMaxExampleBytes = 16 * 1024 * 1024;
 
-export function datasetInfo(name: DatasetName): DatasetInfo {
-  return datasets[name];
-}
-
 export function isBundledDataset(name: string): name is DatasetName {
   return Object.hasOwn(datasets, name);
 }

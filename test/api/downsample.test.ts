@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { lttb, lttbPaged, lttbRuns } from '../../src/api/downsample.js';
+import { lttb, lttbRuns } from '../../src/api/downsample.js';
 import { runSteps, type StepLoss, type StepRun } from '../../src/domain/metrics.js';
 
 const series = (length: number, y: (x: number) => number) => Array.from({ length }, (_, x) => ({ x, y: y(x) }));
@@ -44,82 +44,6 @@ describe('LTTB downsampling', () => {
     expect(sample(points, 100).some((p) => p.y === 10)).toBe(true);
     const strided = points.filter((_, index) => index % 50 === 0);
     expect(strided.some((p) => p.y === 10)).toBe(false);
-  });
-
-  it('downsamples a series read in pages to exactly the points it picks from the whole array', async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.array(fc.double({ min: -1e3, max: 1e3, noNaN: true }), { minLength: 0, maxLength: 400 }),
-        fc.integer({ min: 2, max: 450 }),
-        fc.integer({ min: 1, max: 50 }),
-        async (ys, target, pageSize) => {
-          const points = ys.map((y, x) => ({ x: x + 1, y }));
-          let reads = 0;
-          const read = () => {
-            reads += 1;
-            return pagesOf(points, pageSize);
-          };
-          const paged = await lttbPaged(
-            points.length,
-            target,
-            read,
-            (p) => p.x,
-            (p) => p.y,
-          );
-          expect(paged).toEqual(sample(points, target));
-          expect(reads).toBeLessThanOrEqual(2);
-        },
-      ),
-      { numRuns: 300 },
-    );
-  });
-
-  it('agrees with the array version for every length up to 120 and every target, where bucket bounds round', async () => {
-    const pages =
-      <T>(points: T[], size: number) =>
-      () =>
-        pagesOf(points, size);
-    for (let length = 3; length <= 120; length++) {
-      // A spike next to the end: where float bucket bounds once dropped the second-to-last point.
-      const points = series(length, (x) => (x === length - 2 ? 50 : Math.sin(x * 1.7) + x / 10));
-      for (let target = 2; target < length; target++) {
-        const paged = await lttbPaged(
-          length,
-          target,
-          pages(points, 7),
-          (p) => p.x,
-          (p) => p.y,
-        );
-        expect(paged, `length ${length}, target ${target}`).toEqual(sample(points, target));
-        expect(paged).toHaveLength(target);
-      }
-    }
-    // The case that found it: 17 points to 13, spike at index 15.
-    expect(
-      sample(
-        series(17, (x) => (x === 15 ? 10 : 0)),
-        13,
-      ).map((p) => p.x),
-    ).toContain(15);
-  });
-
-  it('still ends with the last point, in order, when the series grows between its two reads', async () => {
-    const points = series(1000, (x) => Math.cos(x / 30));
-    let reads = 0;
-    const read = () => {
-      reads += 1;
-      return pagesOf(reads === 1 ? points.slice(0, 900) : points, points.length);
-    };
-    const sampled = await lttbPaged(
-      900,
-      50,
-      read,
-      (p) => p.x,
-      (p) => p.y,
-    );
-    expect(sampled.at(-1)).toBe(points.at(-1));
-    expect(sampled[0]).toBe(points[0]);
-    expect(sampled.map((p) => p.x)).toEqual([...sampled.map((p) => p.x)].sort((a, b) => a - b));
   });
 });
 

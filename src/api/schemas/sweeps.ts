@@ -120,12 +120,6 @@ export const sweepListQuery = z.strictObject({
   cursor: pageCursor(),
 });
 
-export const sweepCompareQuery = z.strictObject({
-  sweep: sweepId.describe("Compare this sweep's best runs"),
-  top: decimalInteger(2, 20, '5').default(5).describe('How many of the best runs'),
-  points: decimalInteger(2, 5000).default(200),
-});
-
 /** A message of WS /sweeps/:id/events. */
 export const sweepEventMessage = z
   .object({
