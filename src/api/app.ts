@@ -27,6 +27,8 @@ import { metricsPlugin, type MetricsPluginOptions } from './metrics-plugin.js';
 import { keyRoutes, whoamiRoutes } from './routes/keys.js';
 import { sweepRoutes } from './routes/sweeps.js';
 import type { SweepsService } from './sweeps-service.js';
+import { webhookRoutes } from './webhooks/routes.js';
+import type { WebhooksService } from './webhooks/webhooks-service.js';
 
 export interface AppDeps {
   jobs: JobsService;
@@ -60,6 +62,8 @@ export interface AppDeps {
   keys?: KeysService;
   /** Origins a browser may call the API from; CORS stays off when empty. */
   corsOrigins?: readonly string[];
+  /** Webhooks and their deliveries; those routes are not served without it. */
+  webhooks?: WebhooksService;
 }
 
 // The dashboard is served from this origin: its own scripts and styles satisfy this policy, and
@@ -160,6 +164,7 @@ export function buildApp({
   access = { mode: 'off' },
   keys,
   corsOrigins = [],
+  webhooks,
 }: AppDeps): FastifyInstance {
   const app = createServer(logger, bodyLimit);
   if (metrics) void app.register(metricsPlugin, metrics);
@@ -192,6 +197,7 @@ export function buildApp({
   void app.register(datasetExampleRoutes, { examples: datasetExamples, ...(datasets ? { datasets } : {}) });
   void app.register(openApiRoutes);
   if (keys) void app.register(keyRoutes, { keys });
+  if (webhooks) void app.register(webhookRoutes, { webhooks });
   void app.register(whoamiRoutes, { auth: access.mode });
   void app.register(dashboardRoutes, dashboardRoot === undefined ? {} : { root: dashboardRoot });
   return app;
