@@ -37,10 +37,15 @@ export function startRelay(deps: RelayDeps, intervalMs: number, logger: Logger) 
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> = Promise.resolve();
   let stopped = false;
+  let first = true;
   const tick = () => {
     running = relayOnce(deps)
       .then(
-        () => undefined,
+        (queued) => {
+          // Once: what piled up while no worker ran has been queued.
+          if (first) logger.info({ queued, intervalMs }, 'webhook relay running');
+          first = false;
+        },
         (error: unknown) => logger.warn({ err: error }, 'webhook relay pass failed; trying again'),
       )
       .finally(() => {
