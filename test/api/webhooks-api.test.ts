@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWebhooksService, type WebhooksServiceDeps } from '../../src/api/webhooks/webhooks-service.js';
 import type { Resolve } from '../../src/domain/network-addresses.js';
@@ -8,7 +10,7 @@ import { createDeliveriesRepository } from '../../src/store/webhooks/deliveries-
 import { createSecretBox } from '../../src/store/webhooks/secret-box.js';
 import { createWebhooksRepository } from '../../src/store/webhooks/webhooks-repository.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { silentLogger } from '../helpers/env.js';
+import { redactPaths } from '../../src/logger.js';
 import { appWithoutStore } from './app-stand-ins.js';
 
 const sealingKey = 'the key webhook secrets are sealed with in this test';
@@ -19,9 +21,21 @@ const resolve: Resolve = (name) =>
 describe('webhooks API', () => {
   let database: TestDatabase;
   const queued: QueuedAttempt[] = [];
+  // Everything the app and the service log, at every level.
+  const logLines: string[] = [];
+  const logger = pino(
+    { level: 'trace', redact: { paths: redactPaths, censor: '[redacted]' } },
+    new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        logLines.push(chunk.toString());
+        done();
+      },
+    }),
+  );
 
   function appWith(overrides: Partial<WebhooksServiceDeps> = {}): FastifyInstance {
     return appWithoutStore({
+      logger,
       webhooks: createWebhooksService({
         webhooks: createWebhooksRepository(database.prisma),
         deliveries: createDeliveriesRepository(database.prisma),
@@ -33,7 +47,7 @@ describe('webhooks API', () => {
         allowPrivateNetworks: false,
         resolve,
         retryForMs: 60_000,
-        logger: silentLogger(),
+        logger,
         ...overrides,
       }),
     });
@@ -71,6 +85,8 @@ describe('webhooks API', () => {
     const rows = await database.prisma.$queryRaw<unknown[]>`SELECT * FROM webhooks`;
     expect(JSON.stringify(rows)).not.toContain(webhook.secret);
     expect(JSON.stringify(rows)).not.toContain(webhook.secret.slice(6));
+    expect(logLines.some((line) => line.includes('webhook created'))).toBe(true);
+    for (const line of logLines) expect(line).not.toContain(webhook.secret.slice(6));
   });
 
   it('refuses an unknown event with a 400 naming the field', async () => {
