@@ -25,6 +25,7 @@ export const apiTags = [
   { name: 'sweeps', description: 'Hyperparameter sweeps and their live events' },
   { name: 'keys', description: 'API keys, and who a key acts as' },
   { name: 'webhooks', description: 'Signed HTTP callbacks when runs start and end, and their deliveries' },
+  { name: 'usage', description: 'What each owner has used: runs, training time, storage' },
   { name: 'server', description: "The server's health and this document" },
 ] as const;
 

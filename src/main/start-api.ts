@@ -45,6 +45,8 @@ import { resolveWithDns } from '../domain/network-addresses.js';
 import { createWebhookQueue, enqueueDeliveries } from '../queue/webhook-queue.js';
 import { createDeliveriesRepository } from '../store/webhooks/deliveries-repository.js';
 import { createWebhooksRepository } from '../store/webhooks/webhooks-repository.js';
+import { createUsageService } from '../api/usage/usage-service.js';
+import { createUsageRepository } from '../store/usage-repository.js';
 
 /** The API's connections: Postgres, Redis for commands, Redis for subscriptions, and the queue. */
 function connect(config: Config, logger: Logger) {
@@ -318,6 +320,7 @@ export async function startApi(config: Config, logger: Logger): Promise<Service 
     keys: keys.service,
     corsOrigins: config.CORS_ORIGINS,
     webhooks: webhooksService(config, logger, connections),
+    usage: createUsageService({ usage: createUsageRepository(prisma) }),
   });
   const address = await app.listen({ host: config.HOST, port: config.PORT });
   const metricsServer = ownPort ? await serveMetrics(metrics, logger, config.HOST, config.METRICS_PORT) : undefined;

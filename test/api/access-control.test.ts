@@ -14,6 +14,8 @@ import { createModelsService } from '../../src/api/models-service.js';
 import { createSweepsService } from '../../src/api/sweeps-service.js';
 import { createSweepsRepository } from '../../src/store/sweeps/sweeps-repository.js';
 import { createWebhooksService } from '../../src/api/webhooks/webhooks-service.js';
+import { createUsageService } from '../../src/api/usage/usage-service.js';
+import { createUsageRepository } from '../../src/store/usage-repository.js';
 import { createDeliveriesRepository } from '../../src/store/webhooks/deliveries-repository.js';
 import { createSecretBox } from '../../src/store/webhooks/secret-box.js';
 import { createWebhooksRepository } from '../../src/store/webhooks/webhooks-repository.js';
@@ -350,7 +352,13 @@ const webhookRows: HttpRow[] = [
   },
 ];
 
-httpTable.push(...dashboardRows, ...sweepRows, ...webhookRows);
+httpTable.push(...dashboardRows, ...sweepRows, ...webhookRows, {
+  method: 'GET',
+  route: '/usage',
+  url: () => '/usage',
+  // Every key sees its own owner's usage; admins everyone's.
+  expected: [...denied, 200, 200, 200, 200],
+});
 
 const socketTable: SocketRow[] = [
   { route: '/jobs/:id/events', path: (f) => `/jobs/${f.aliceJob}/events`, expected: [...denied, 101, 404, 101, 101] },
@@ -453,6 +461,7 @@ describe('access control', () => {
         retryForMs: 60_000,
         logger: silentLogger(),
       }),
+      usage: createUsageService({ usage: createUsageRepository(prisma) }),
     });
   }
 

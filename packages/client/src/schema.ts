@@ -594,6 +594,26 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/usage': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * What owners have used
+     * @description Runs by status, training seconds and stored bytes (histories, models, checkpoints, datasets), this month and in total. A key sees its own owner's; an admin every owner's, or one owner's with `owner`.
+     */
+    get: operations['getUsage'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/whoami': {
     parameters: {
       query?: never;
@@ -1386,6 +1406,62 @@ export interface components {
       parameters?: {
         [key: string]: unknown;
       };
+    };
+    OwnerUsageInput: {
+      owner: string;
+      /** @description Since the start of this month (UTC) */
+      thisMonth: {
+        /** @description Runs created in the period, by status now */
+        runs: {
+          queued: number;
+          running: number;
+          completed: number;
+          failed: number;
+          cancelled: number;
+          total: number;
+        };
+        /** @description Training time of those runs that have ended */
+        trainingSeconds: number;
+        /** @description What the period’s runs and uploads keep stored now */
+        storedBytes: {
+          /** @description Loss histories, their downsampled samples and epoch metrics */
+          history: number;
+          models: number;
+          checkpoints: number;
+          /** @description Datasets uploaded in the period */
+          datasets: number;
+          total: number;
+        };
+      };
+      total: {
+        /** @description Runs created in the period, by status now */
+        runs: {
+          queued: number;
+          running: number;
+          completed: number;
+          failed: number;
+          cancelled: number;
+          total: number;
+        };
+        /** @description Training time of those runs that have ended */
+        trainingSeconds: number;
+        /** @description What the period’s runs and uploads keep stored now */
+        storedBytes: {
+          /** @description Loss histories, their downsampled samples and epoch metrics */
+          history: number;
+          models: number;
+          checkpoints: number;
+          /** @description Datasets uploaded in the period */
+          datasets: number;
+          total: number;
+        };
+      };
+    };
+    UsageInput: {
+      /** Format: date-time */
+      monthStart: string;
+      /** @description The key owner's alone, or an admin's view of every owner, by name */
+      owners: components['schemas']['OwnerUsageInput'][];
     };
     WebhookInput: {
       /** Format: uuid */
@@ -2251,6 +2327,62 @@ export interface components {
       parameters?: {
         [key: string]: unknown;
       };
+    };
+    OwnerUsage: {
+      owner: string;
+      /** @description Since the start of this month (UTC) */
+      thisMonth: {
+        /** @description Runs created in the period, by status now */
+        runs: {
+          queued: number;
+          running: number;
+          completed: number;
+          failed: number;
+          cancelled: number;
+          total: number;
+        };
+        /** @description Training time of those runs that have ended */
+        trainingSeconds: number;
+        /** @description What the period’s runs and uploads keep stored now */
+        storedBytes: {
+          /** @description Loss histories, their downsampled samples and epoch metrics */
+          history: number;
+          models: number;
+          checkpoints: number;
+          /** @description Datasets uploaded in the period */
+          datasets: number;
+          total: number;
+        };
+      };
+      total: {
+        /** @description Runs created in the period, by status now */
+        runs: {
+          queued: number;
+          running: number;
+          completed: number;
+          failed: number;
+          cancelled: number;
+          total: number;
+        };
+        /** @description Training time of those runs that have ended */
+        trainingSeconds: number;
+        /** @description What the period’s runs and uploads keep stored now */
+        storedBytes: {
+          /** @description Loss histories, their downsampled samples and epoch metrics */
+          history: number;
+          models: number;
+          checkpoints: number;
+          /** @description Datasets uploaded in the period */
+          datasets: number;
+          total: number;
+        };
+      };
+    };
+    Usage: {
+      /** Format: date-time */
+      monthStart: string;
+      /** @description The key owner's alone, or an admin's view of every owner, by name */
+      owners: components['schemas']['OwnerUsage'][];
     };
     Webhook: {
       /** Format: uuid */
@@ -6430,6 +6562,74 @@ export interface operations {
       };
       /** @description No such webhook or delivery (or the webhook is another owner's) */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Unexpected failure; the server logged the details */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Postgres or Redis is unreachable; retry after the Retry-After header */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  getUsage: {
+    parameters: {
+      query?: {
+        /** @description Only this owner's usage; for admins (other keys always see only their own owner's) */
+        owner?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Usage'];
+        };
+      };
+      /** @description No API key, or an unknown or revoked one (with AUTH=required); see WWW-Authenticate */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The key's role may not do this */
+      403: {
         headers: {
           [name: string]: unknown;
         };
