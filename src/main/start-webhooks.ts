@@ -75,6 +75,7 @@ export function startWebhookDelivery(config: Config, logger: Logger, deps: Webho
       enqueue,
       retryForMs: config.WEBHOOK_RETRY_FOR_MS,
       requeueAfterMs: config.WEBHOOK_REQUEUE_AFTER_MS,
+      keepHistoryMs: config.WEBHOOK_HISTORY_DAYS * 24 * 3_600_000,
     },
     config.WEBHOOK_RELAY_INTERVAL_MS,
     logger,

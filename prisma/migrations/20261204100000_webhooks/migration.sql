@@ -34,6 +34,8 @@ CREATE TABLE "webhook_events" (
 );
 
 CREATE INDEX "webhook_events_unrelayed_idx" ON "webhook_events"("created_at") WHERE "relayed_at" IS NULL;
+-- Relayed events (and with them their deliveries) are removed after WEBHOOK_HISTORY_DAYS.
+CREATE INDEX "webhook_events_relayed_at_idx" ON "webhook_events"("relayed_at");
 
 -- One event for one webhook: the exact body sent on every attempt, and where its retries stand.
 CREATE TABLE "webhook_deliveries" (

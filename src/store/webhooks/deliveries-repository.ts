@@ -270,6 +270,19 @@ export function createDeliveriesRepository(prisma: PrismaClient) {
       return rows.map((row) => ({ deliveryId: row.id, attempt: row.attempts + 1, delayMs: 0 }));
     },
 
+    /**
+     * Removes up to `limit` events relayed over `olderThanMs` ago, with their deliveries and
+     * attempts, unless a delivery of theirs is still pending. Returns how many went.
+     */
+    async prune(olderThanMs: number, limit: number): Promise<number> {
+      return prisma.$executeRaw`
+        DELETE FROM webhook_events WHERE id IN (
+          SELECT e.id FROM webhook_events e
+          WHERE e.relayed_at < now() - make_interval(secs => ${olderThanMs / 1000})
+            AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id AND d.status = 'pending')
+          LIMIT ${limit})`;
+    },
+
     claimAttempt: (deliveryId: string, attempt: number, leaseMs: number) =>
       claimAttempt(prisma, deliveryId, attempt, leaseMs),
 

@@ -2,7 +2,11 @@ import { retryDelayMs, type RetryPolicy } from '../../domain/webhooks.js';
 import type { Logger } from '../../logger.js';
 import type { WebhookDeliveryMessage } from '../../queue/webhook-queue.js';
 import type { SecretBox } from '../../store/webhooks/secret-box.js';
-import type { DeliveriesRepository, QueuedAttempt } from '../../store/webhooks/deliveries-repository.js';
+import type {
+  ClaimedDelivery,
+  DeliveriesRepository,
+  QueuedAttempt,
+} from '../../store/webhooks/deliveries-repository.js';
 import type { PostAnswer } from './safe-post.js';
 import { signatureHeader, signatureOf } from './signature.js';
 
@@ -58,6 +62,21 @@ async function attempt(post: DelivererDeps['post'], url: string, body: string, h
   }
 }
 
+/**
+ * An attempt of a claimed delivery. A secret that no longer opens (WEBHOOK_SECRET_KEY was changed)
+ * is a failed attempt like any other, so the delivery still ends and the webhook is disabled in time.
+ */
+function attemptSigned(deps: DelivererDeps, delivery: ClaimedDelivery) {
+  let secret: string;
+  try {
+    secret = deps.secrets.open(delivery.secretSealed, delivery.webhookId);
+  } catch {
+    const error = 'the signing secret cannot be opened: was WEBHOOK_SECRET_KEY changed?';
+    return Promise.resolve({ ok: false, statusCode: null, error, responseExcerpt: null, durationMs: 0 });
+  }
+  return attempt(deps.post, delivery.url, delivery.body, headersOf(secret, delivery));
+}
+
 /** `24 h`, `90 s`: how long a webhook failed, in its disabled reason. */
 function durationText(ms: number): string {
   if (ms >= 3_600_000) return `${Math.round(ms / 360_000) / 10} h`;
@@ -76,8 +95,7 @@ export function createDeliverer(deps: DelivererDeps) {
     const delivery = await deps.deliveries.claimAttempt(message.deliveryId, message.attempt, deps.leaseMs);
     if (!delivery) return;
     if (delivery.webhookDisabled) return deps.deliveries.abandon(delivery.id);
-    const secret = deps.secrets.open(delivery.secretSealed, delivery.webhookId);
-    const result = await attempt(deps.post, delivery.url, delivery.body, headersOf(secret, delivery));
+    const result = await attemptSigned(deps, delivery);
     const delayMs = retryDelayMs(deps.retry, message.attempt, random());
     const retryInMs = Date.now() + delayMs < delivery.retryUntil.getTime() ? delayMs : null;
     const { ok, ...recorded } = result;

@@ -5,6 +5,7 @@ import { createPostgresArtifactStore } from '../../../src/store/artifacts/postgr
 import { createJobsRepository, type JobsRepository } from '../../../src/store/jobs-repository.js';
 import { createModelsRepository } from '../../../src/store/models-repository.js';
 import { createSweepsRepository } from '../../../src/store/sweeps/sweeps-repository.js';
+import { createDeliveriesRepository } from '../../../src/store/webhooks/deliveries-repository.js';
 import { createWebhooksRepository } from '../../../src/store/webhooks/webhooks-repository.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/database.js';
 import { smallSpec } from '../../helpers/specs.js';
@@ -136,5 +137,37 @@ describe('webhook outbox', () => {
     await save('best', 2);
     await save('final', 2);
     expect(await eventsOf(job.id)).toEqual(['local model.best', 'local model.best']);
+  });
+
+  it('prunes events relayed long ago with their deliveries, but never one with a pending delivery', async () => {
+    const webhook = await subscribe(['*']);
+    const longAgo = new Date(Date.now() - 40 * 24 * 3_600_000);
+    const eventWith = async (status: 'succeeded' | 'pending', relayedAt: Date) => {
+      const event = await database.prisma.webhookEvent.create({
+        data: { type: 'job.completed', owner: 'local', subjectId: randomUUID(), relayedAt },
+      });
+      await database.prisma.webhookDelivery.create({
+        data: {
+          id: randomUUID(),
+          webhookId: webhook.id,
+          eventId: event.id,
+          eventType: event.type,
+          body: '{}',
+          status,
+          retryUntil: new Date(),
+          attemptLog: { create: [{ attempt: 1, statusCode: 200, durationMs: 3 }] },
+        },
+      });
+      return event.id;
+    };
+    const old = await eventWith('succeeded', longAgo);
+    const stillPending = await eventWith('pending', longAgo);
+    const recent = await eventWith('succeeded', new Date());
+    const deliveries = createDeliveriesRepository(database.prisma);
+    expect(await deliveries.prune(30 * 24 * 3_600_000, 100)).toBe(1);
+    const left = await database.prisma.webhookEvent.findMany({ where: { id: { in: [old, stillPending, recent] } } });
+    expect(left.map((event) => event.id).sort()).toEqual([stillPending, recent].sort());
+    expect(await database.prisma.webhookDelivery.count({ where: { eventId: old } })).toBe(0);
+    expect(await database.prisma.webhookDeliveryAttempt.count({ where: { delivery: { eventId: old } } })).toBe(0);
   });
 });

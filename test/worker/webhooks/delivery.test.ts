@@ -209,6 +209,7 @@ describe('webhook delivery', () => {
       enqueue: () => Promise.resolve(),
       retryForMs: 60_000,
       requeueAfterMs: 60_000,
+      keepHistoryMs: 60_000,
     });
     expect(relayed).toBe(2);
     const later = await finishedJob();
@@ -247,6 +248,23 @@ describe('webhook delivery', () => {
     await finishedJob();
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(receiver.received).toHaveLength(count);
+  });
+
+  it('fails the attempts of a secret sealed under another key, sending nothing, until the webhook is disabled', async () => {
+    const webhook = await subscribe(['job.completed']);
+    startDelivery({
+      WEBHOOK_SECRET_KEY: 'a different key than the one the secret was sealed with',
+      WEBHOOK_DISABLE_AFTER_MS: '300',
+    });
+    await finishedJob();
+    await until(
+      () => database.prisma.webhook.findUniqueOrThrow({ where: { id: webhook.id } }),
+      (row) => row.disabledAt !== null,
+    );
+    const [delivery] = await deliveriesOf(webhook.id);
+    expect(delivery?.status).toBe('failed');
+    expect(delivery?.attemptLog[0]?.error).toBe('the signing secret cannot be opened: was WEBHOOK_SECRET_KEY changed?');
+    expect(receiver.received).toHaveLength(0);
   });
 
   it('never writes a secret or a signature to the log', () => {
