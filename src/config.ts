@@ -115,6 +115,8 @@ const envSchema = z.object({
   WEBHOOK_REQUEUE_AFTER_MS: integer(100, 3_600_000).default(60_000),
   // Attempts a worker has in flight at once.
   WEBHOOK_CONCURRENCY: integer(1, 1000).default(16),
+  // Webhooks one owner may have: every event is sent to each of them.
+  WEBHOOK_MAX_PER_OWNER: integer(1, 10_000).default(20),
   // Deliveries (and their attempts) are kept this long for GET /webhooks/:id/deliveries.
   WEBHOOK_HISTORY_DAYS: integer(1, 3650).default(30),
 });

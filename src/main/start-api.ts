@@ -276,6 +276,7 @@ function webhooksService(config: Config, logger: Logger, { prisma, webhookQueue 
     allowPrivateNetworks: config.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
     resolve: resolveWithDns,
     retryForMs: config.WEBHOOK_RETRY_FOR_MS,
+    maxPerOwner: config.WEBHOOK_MAX_PER_OWNER,
     logger,
   });
 }

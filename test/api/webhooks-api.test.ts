@@ -193,6 +193,16 @@ describe('webhooks API', () => {
     expect(missing.statusCode).toBe(404);
   });
 
+  it('refuses a webhook past WEBHOOK_MAX_PER_OWNER with 429 quota_exceeded', async () => {
+    const existing = await database.prisma.webhook.count({ where: { owner: 'local' } });
+    const capped = appWith({ maxPerOwner: existing + 1 });
+    expect((await create({ url: 'https://hooks.example.test/', events: ['*'] }, capped)).statusCode).toBe(201);
+    const refused = await create({ url: 'https://hooks.example.test/', events: ['*'] }, capped);
+    expect(refused.statusCode).toBe(429);
+    expect(refused.json<{ code: string }>().code).toBe('quota_exceeded');
+    await capped.close();
+  });
+
   it('deletes a webhook with its deliveries; a second delete and a bad id are 404 and 400', async () => {
     const webhook = (await create({ url: 'https://hooks.example.test/', events: ['*'] })).json<{ id: string }>();
     expect((await app.inject({ method: 'DELETE', url: `/webhooks/${webhook.id}` })).statusCode).toBe(204);

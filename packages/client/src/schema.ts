@@ -6212,7 +6212,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit is exceeded, or the owner has WEBHOOK_MAX_PER_OWNER webhooks already (code quota_exceeded) */
       429: {
         headers: {
           [name: string]: unknown;

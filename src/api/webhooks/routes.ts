@@ -20,6 +20,17 @@ const badId = errorBody.describe('The id is not a UUID');
 
 type App = Parameters<FastifyPluginCallbackZod>[0];
 
+const createAnswers = {
+  201: createdWebhook,
+  400: errorBody.describe('A bad url, an unknown event or a bad description (the issues name the field)'),
+  429: errorBody.describe(
+    'A rate limit is exceeded, or the owner has WEBHOOK_MAX_PER_OWNER webhooks already (code quota_exceeded)',
+  ),
+  503: errorBody.describe(
+    'Postgres or Redis is unreachable, or webhooks are off (code webhooks_not_configured: no WEBHOOK_SECRET_KEY)',
+  ),
+};
+
 function manageRoutes(app: App, webhooks: WebhooksService): void {
   app.post(
     '/webhooks',
@@ -30,13 +41,7 @@ function manageRoutes(app: App, webhooks: WebhooksService): void {
       description:
         "Events of the key owner's jobs and sweeps are POSTed to `url`, signed with the secret this answer carries once. URLs that resolve to loopback, private, link-local or metadata addresses are refused unless WEBHOOK_ALLOW_PRIVATE_NETWORKS=true.",
       body: newWebhookBody,
-      response: {
-        201: createdWebhook,
-        400: errorBody.describe('A bad url, an unknown event or a bad description (the issues name the field)'),
-        503: errorBody.describe(
-          'Postgres or Redis is unreachable, or webhooks are off (code webhooks_not_configured: no WEBHOOK_SECRET_KEY)',
-        ),
-      },
+      response: createAnswers,
     }),
     async (request, reply) => reply.status(201).send(await webhooks.create(request.viewer, request.body)),
   );

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { visibleOwner, type Viewer } from '../../domain/access.js';
-import { WebhookDeliveryNotFound, WebhookNotFound, WebhooksNotConfigured } from '../../domain/errors.js';
+import { QuotaExceeded, WebhookDeliveryNotFound, WebhookNotFound, WebhooksNotConfigured } from '../../domain/errors.js';
 import type { Resolve } from '../../domain/network-addresses.js';
 import type { Logger } from '../../logger.js';
 import type { Delivery, DeliveriesRepository, QueuedAttempt } from '../../store/webhooks/deliveries-repository.js';
@@ -21,6 +21,8 @@ export interface WebhooksServiceDeps {
   resolve: Resolve;
   /** How long a redelivery is retried for. */
   retryForMs: number;
+  /** Webhooks one owner may have (each event is sent to each): WEBHOOK_MAX_PER_OWNER. */
+  maxPerOwner?: number;
   logger: Logger;
 }
 
@@ -84,6 +86,9 @@ export function createWebhooksService(deps: WebhooksServiceDeps) {
     async create(viewer: Viewer, body: NewWebhookBody): Promise<WebhookView & { secret: string }> {
       if (!deps.secrets) throw new WebhooksNotConfigured();
       await checkWebhookUrl(body.url, deps);
+      const max = deps.maxPerOwner ?? 20;
+      const existing = await webhooks.count(viewer.owner);
+      if (existing >= max) throw new QuotaExceeded('webhooks of this owner', existing, max);
       const id = randomUUID();
       const secret = newSecret();
       const webhook = await webhooks.create({

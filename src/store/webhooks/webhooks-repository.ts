@@ -62,6 +62,9 @@ export function createWebhooksRepository(prisma: PrismaClient) {
       return rows.map(toWebhook);
     },
 
+    /** How many webhooks the owner has. */
+    count: (owner: string): Promise<number> => prisma.webhook.count({ where: { owner } }),
+
     /** Deletes the webhook with its deliveries; false when there was none (of `owner`). */
     async delete(id: string, owner?: string): Promise<boolean> {
       const deleted = await prisma.webhook.deleteMany({ where: { id, ...ownedBy(owner) } });
