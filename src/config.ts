@@ -93,6 +93,32 @@ const envSchema = z.object({
   MAX_FAILED_AUTH_PER_MINUTE: integer(0, 10_000_000).default(30),
   // Stored bytes of one owner's uploaded datasets together.
   DATASET_OWNER_MAX_BYTES: integer(0, 2 ** 50).default(10 * 1024 ** 3),
+  // Webhooks (README "Webhooks"). Their signing secrets are sealed under a key derived from this;
+  // without it, webhooks are off. Keep it out of the database's backups.
+  WEBHOOK_SECRET_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
+  // Lets webhooks reach loopback, private, link-local and metadata addresses (a receiver on this network).
+  WEBHOOK_ALLOW_PRIVATE_NETWORKS: z
+    .enum(['true', 'false'], 'must be true or false')
+    .default('false')
+    .transform((value) => value === 'true'),
+  WEBHOOK_TIMEOUT_MS: integer(100, 60_000).default(5000),
+  WEBHOOK_MAX_RESPONSE_BYTES: integer(0, 16 * 1024 * 1024).default(64 * 1024),
+  // Retries: exponential from the base, each delay at most the max, with full jitter; given up after RETRY_FOR.
+  WEBHOOK_RETRY_BASE_MS: integer(1, 3_600_000).default(10_000),
+  WEBHOOK_RETRY_MAX_DELAY_MS: integer(1, 24 * 3_600_000).default(3_600_000),
+  WEBHOOK_RETRY_FOR_MS: integer(0, 30 * 24 * 3_600_000).default(24 * 3_600_000),
+  // A webhook whose deliveries all fail for this long is disabled.
+  WEBHOOK_DISABLE_AFTER_MS: integer(0, 30 * 24 * 3_600_000).default(24 * 3_600_000),
+  // How often a worker moves new events from the outbox to the delivery queue.
+  WEBHOOK_RELAY_INTERVAL_MS: integer(10, 60_000).default(500),
+  // A pending delivery this late has lost its queue message (a Redis flush) and is queued again.
+  WEBHOOK_REQUEUE_AFTER_MS: integer(100, 3_600_000).default(60_000),
+  // Attempts a worker has in flight at once.
+  WEBHOOK_CONCURRENCY: integer(1, 1000).default(16),
+  // Webhooks one owner may have: every event is sent to each of them.
+  WEBHOOK_MAX_PER_OWNER: integer(1, 10_000).default(20),
+  // Deliveries (and their attempts) are kept this long for GET /webhooks/:id/deliveries.
+  WEBHOOK_HISTORY_DAYS: integer(1, 3650).default(30),
 });
 
 export type Config = Readonly<z.infer<typeof envSchema>>;

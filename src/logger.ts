@@ -3,7 +3,7 @@ import pino, { type Logger } from 'pino';
 export type { Logger };
 
 /**
- * Where an API key could appear in a log line: request headers, were anything to log them (fastify's
+ * Where an API key or a webhook secret could appear in a log line: request headers, were anything to log them (fastify's
  * own request lines do not). Keys never travel in URLs, so URLs need no redaction.
  */
 export const redactPaths = [
@@ -11,6 +11,10 @@ export const redactPaths = [
   'req.headers["sec-websocket-protocol"]',
   'headers.authorization',
   'headers["sec-websocket-protocol"]',
+  // A webhook's signing secret and a delivery's signature, were anything to log them.
+  'secret',
+  '*.secret',
+  'headers["trainer-signature"]',
 ];
 
 /** A pino logger; human-readable when stdout is a terminal, JSON lines otherwise. */

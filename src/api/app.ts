@@ -27,6 +27,10 @@ import { metricsPlugin, type MetricsPluginOptions } from './metrics-plugin.js';
 import { keyRoutes, whoamiRoutes } from './routes/keys.js';
 import { sweepRoutes } from './routes/sweeps.js';
 import type { SweepsService } from './sweeps-service.js';
+import { usageRoutes } from './usage/routes.js';
+import type { UsageService } from './usage/usage-service.js';
+import { webhookRoutes } from './webhooks/routes.js';
+import type { WebhooksService } from './webhooks/webhooks-service.js';
 
 export interface AppDeps {
   jobs: JobsService;
@@ -60,6 +64,10 @@ export interface AppDeps {
   keys?: KeysService;
   /** Origins a browser may call the API from; CORS stays off when empty. */
   corsOrigins?: readonly string[];
+  /** Webhooks and their deliveries; those routes are not served without it. */
+  webhooks?: WebhooksService;
+  /** GET /usage; not served without it. */
+  usage?: UsageService;
 }
 
 // The dashboard is served from this origin: its own scripts and styles satisfy this policy, and
@@ -160,6 +168,8 @@ export function buildApp({
   access = { mode: 'off' },
   keys,
   corsOrigins = [],
+  webhooks,
+  usage,
 }: AppDeps): FastifyInstance {
   const app = createServer(logger, bodyLimit);
   if (metrics) void app.register(metricsPlugin, metrics);
@@ -192,6 +202,8 @@ export function buildApp({
   void app.register(datasetExampleRoutes, { examples: datasetExamples, ...(datasets ? { datasets } : {}) });
   void app.register(openApiRoutes);
   if (keys) void app.register(keyRoutes, { keys });
+  if (webhooks) void app.register(webhookRoutes, { webhooks });
+  if (usage) void app.register(usageRoutes, { usage });
   void app.register(whoamiRoutes, { auth: access.mode });
   void app.register(dashboardRoutes, dashboardRoot === undefined ? {} : { root: dashboardRoot });
   return app;

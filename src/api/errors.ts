@@ -27,6 +27,9 @@ import {
   QuotaExceeded,
   RateLimited,
   Unauthenticated,
+  WebhookDeliveryNotFound,
+  WebhookNotFound,
+  WebhooksNotConfigured,
 } from '../domain/errors.js';
 import type { ErrorBody } from './schemas/common.js';
 import { requestValidationError } from './validation.js';
@@ -50,7 +53,8 @@ function statusOf(error: DomainError): number {
   if (error instanceof SweepAlreadyFinished) return 409;
   if (error instanceof ModelNotAvailable || error instanceof EvaluationNotAvailable) return 409;
   if (error instanceof TooManyItems) return 413;
-  if (error instanceof DependencyUnavailable) return 503;
+  if (error instanceof WebhookNotFound || error instanceof WebhookDeliveryNotFound) return 404;
+  if (error instanceof DependencyUnavailable || error instanceof WebhooksNotConfigured) return 503;
   return 500;
 }
 

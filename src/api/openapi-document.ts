@@ -9,6 +9,8 @@ import type { JobsService } from './jobs-service.js';
 import type { KeysService } from './keys-service.js';
 import type { ModelsService } from './models-service.js';
 import type { SweepsService } from './sweeps-service.js';
+import type { UsageService } from './usage/usage-service.js';
+import type { WebhooksService } from './webhooks/webhooks-service.js';
 
 // Routes call their services only while answering a request; registering them reads none. So the
 // document of a server with every feature can be had from services that are never called.
@@ -23,7 +25,7 @@ const noChecks: HealthChecks = {
 
 /**
  * The OpenAPI document the API serves at GET /openapi.json with every feature on (datasets, sweeps,
- * models, keys), built without a database, Redis or a port. The client package is generated from it.
+ * models, keys, webhooks, usage), built without a database, Redis or a port. The client package is generated from it.
  */
 export async function openApiDocument(): Promise<OpenAPIV3_1.Document> {
   const app = buildApp({
@@ -32,6 +34,8 @@ export async function openApiDocument(): Promise<OpenAPIV3_1.Document> {
     sweeps: neverCalled as SweepsService,
     models: neverCalled as ModelsService,
     keys: neverCalled as KeysService,
+    webhooks: neverCalled as WebhooksService,
+    usage: neverCalled as UsageService,
     datasetExamples: neverCalled as DatasetExamples,
     hub: quietHub,
     health: noChecks,

@@ -24,6 +24,8 @@ export const apiTags = [
   { name: 'datasets', description: 'Uploaded and bundled datasets, and their examples' },
   { name: 'sweeps', description: 'Hyperparameter sweeps and their live events' },
   { name: 'keys', description: 'API keys, and who a key acts as' },
+  { name: 'webhooks', description: 'Signed HTTP callbacks when runs start and end, and their deliveries' },
+  { name: 'usage', description: 'What each owner has used: runs, training time, storage' },
   { name: 'server', description: "The server's health and this document" },
 ] as const;
 

@@ -58,7 +58,7 @@ function baseDatasetName(spec: unknown): string {
 }
 
 /** A stored sweep's configurations, generated again from its spec against its owner's dataset. */
-async function storedConfigs(sweep: Sweep, findDataset: DatasetResolver): Promise<SweepConfig[]> {
+export async function storedConfigs(sweep: Sweep, findDataset: DatasetResolver): Promise<SweepConfig[]> {
   const dataset = await findDataset(baseDatasetName(sweep.spec), sweep.owner);
   const parsed = parseSweepSpec(sweep.spec, { maxParameters: Number.MAX_SAFE_INTEGER }, dataset);
   if (!parsed.ok) throw new Error(`stored sweep ${sweep.id} no longer parses: ${JSON.stringify(parsed.issues)}`);

@@ -301,3 +301,27 @@ export class SweepAlreadyFinished extends DomainError {
     super('sweep_finished', `sweep ${sweepId} has already ${hasEnded(status)}`);
   }
 }
+
+/** A webhook that does not exist, or is another owner's (which looks the same). */
+export class WebhookNotFound extends DomainError {
+  constructor(readonly webhookId: string) {
+    super('not_found', `webhook ${webhookId} was not found`);
+  }
+}
+
+/** A delivery that is not one of the webhook's. */
+export class WebhookDeliveryNotFound extends DomainError {
+  constructor(readonly deliveryId: string) {
+    super('not_found', `delivery ${deliveryId} was not found`);
+  }
+}
+
+/** Webhooks need a key to seal their secrets with, and this server was given none. */
+export class WebhooksNotConfigured extends DomainError {
+  constructor() {
+    super(
+      'webhooks_not_configured',
+      'webhooks are off on this server: it needs WEBHOOK_SECRET_KEY to store their secrets',
+    );
+  }
+}

@@ -39,6 +39,14 @@ import { createJobsRepository, type JobsRepository } from '../store/jobs-reposit
 import { migrate } from '../store/migrate.js';
 import { createSweepsRepository } from '../store/sweeps/sweeps-repository.js';
 import type { Service } from './process.js';
+import { webhookSecrets } from './start-webhooks.js';
+import { createWebhooksService } from '../api/webhooks/webhooks-service.js';
+import { resolveWithDns } from '../domain/network-addresses.js';
+import { createWebhookQueue, enqueueDeliveries } from '../queue/webhook-queue.js';
+import { createDeliveriesRepository } from '../store/webhooks/deliveries-repository.js';
+import { createWebhooksRepository } from '../store/webhooks/webhooks-repository.js';
+import { createUsageService } from '../api/usage/usage-service.js';
+import { createUsageRepository } from '../store/usage-repository.js';
 
 /** The API's connections: Postgres, Redis for commands, Redis for subscriptions, and the queue. */
 function connect(config: Config, logger: Logger) {
@@ -50,7 +58,9 @@ function connect(config: Config, logger: Logger) {
     connection.on('error', (error) => logger.debug({ err: error }, 'redis connection error'));
   const queue = createTrainingQueue(redis, config.QUEUE_PREFIX);
   queue.on('error', (error) => logger.debug({ err: error }, 'queue connection error'));
-  return { prisma, redis, subscriber, queue };
+  const webhookQueue = createWebhookQueue(redis, config.QUEUE_PREFIX);
+  webhookQueue.on('error', (error) => logger.debug({ err: error }, 'webhook queue connection error'));
+  return { prisma, redis, subscriber, queue, webhookQueue };
 }
 
 function healthChecks(prisma: PrismaClient, redis: Redis, prefix: string): HealthChecks {
@@ -255,6 +265,22 @@ function modelsService(config: Config, prisma: PrismaClient, repository: JobsRep
   return { service, close: () => predictor?.close() };
 }
 
+/** Webhooks as the API manages them; deliveries are made by the workers. */
+function webhooksService(config: Config, logger: Logger, { prisma, webhookQueue }: Connections) {
+  const secrets = webhookSecrets(config);
+  return createWebhooksService({
+    webhooks: createWebhooksRepository(prisma),
+    deliveries: createDeliveriesRepository(prisma),
+    ...(secrets ? { secrets } : {}),
+    enqueue: (attempts) => enqueueDeliveries(webhookQueue, attempts),
+    allowPrivateNetworks: config.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
+    resolve: resolveWithDns,
+    retryForMs: config.WEBHOOK_RETRY_FOR_MS,
+    maxPerOwner: config.WEBHOOK_MAX_PER_OWNER,
+    logger,
+  });
+}
+
 /** Composes and starts the HTTP API. Resolves once it listens; `address` says where. */
 export async function startApi(config: Config, logger: Logger): Promise<Service & { address: string }> {
   const applied = await migrate(config.DATABASE_URL);
@@ -294,6 +320,8 @@ export async function startApi(config: Config, logger: Logger): Promise<Service 
     access,
     keys: keys.service,
     corsOrigins: config.CORS_ORIGINS,
+    webhooks: webhooksService(config, logger, connections),
+    usage: createUsageService({ usage: createUsageRepository(prisma) }),
   });
   const address = await app.listen({ host: config.HOST, port: config.PORT });
   const metricsServer = ownPort ? await serveMetrics(metrics, logger, config.HOST, config.METRICS_PORT) : undefined;
@@ -306,6 +334,7 @@ export async function startApi(config: Config, logger: Logger): Promise<Service 
       await keys.close();
       await models.close();
       await queue.close();
+      await connections.webhookQueue.close();
       redis.disconnect();
       subscriber.disconnect();
       await prisma.$disconnect();

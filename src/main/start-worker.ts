@@ -26,6 +26,7 @@ import { createTrainingPool, type TrainingPool } from '../worker/training-pool.j
 import { createTrainingWorker } from '../worker/training-worker.js';
 import { measuredStore } from '../worker/measured-store.js';
 import type { Service } from './process.js';
+import { startWebhookDelivery } from './start-webhooks.js';
 
 /** The worker's Redis connections, each for one purpose. */
 function connectRedis(config: Config, logger: Logger) {
@@ -37,6 +38,8 @@ function connectRedis(config: Config, logger: Logger) {
     cancels: createRedis(config.REDIS_URL, 'worker'),
     // Events go out on a connection that fails fast, so a Redis outage drops them instead of queueing.
     publisher: createRedis(config.REDIS_URL, 'client'),
+    // Webhook deliveries' consumer: a slow receiver never holds up training messages.
+    webhooks: createRedis(config.REDIS_URL, 'worker'),
   };
   for (const connection of Object.values(connections)) {
     connection.on('error', (error) => logger.debug({ err: error }, 'redis connection error'));
@@ -189,6 +192,12 @@ export async function startWorker(config: Config, logger: Logger): Promise<Servi
   const metrics = startMetrics(config, redis.client, metricsRegistry, registry.announcement.id, backend);
   const reconciler = startReconciler(() => reconcileQueue(jobs, queue, logger), config.RECONCILE_INTERVAL_MS, logger);
   const sweepTicks = startSweeps(config, logger, { prisma, jobs, queue, redis });
+  const webhooks = startWebhookDelivery(config, logger, {
+    prisma,
+    client: redis.client,
+    consumer: redis.webhooks,
+    findDataset: datasetResolver(prisma),
+  });
   logger.info({ prefix: config.QUEUE_PREFIX }, 'worker waiting for jobs');
 
   return {
@@ -196,6 +205,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Servi
       // Take nothing new, stop running jobs at a checkpoint and hand them back; then wind down.
       await sweepTicks.stop();
       runner.stopAll();
+      await webhooks.close();
       await worker.close();
       runner.close();
       await cancels.close();

@@ -13,6 +13,12 @@ import { createJobsService } from '../../src/api/jobs-service.js';
 import { createModelsService } from '../../src/api/models-service.js';
 import { createSweepsService } from '../../src/api/sweeps-service.js';
 import { createSweepsRepository } from '../../src/store/sweeps/sweeps-repository.js';
+import { createWebhooksService } from '../../src/api/webhooks/webhooks-service.js';
+import { createUsageService } from '../../src/api/usage/usage-service.js';
+import { createUsageRepository } from '../../src/store/usage-repository.js';
+import { createDeliveriesRepository } from '../../src/store/webhooks/deliveries-repository.js';
+import { createSecretBox } from '../../src/store/webhooks/secret-box.js';
+import { createWebhooksRepository } from '../../src/store/webhooks/webhooks-repository.js';
 import type { DatasetExamples } from '../../src/datasets/examples.js';
 import { datasets as bundled } from '../../src/domain/datasets.js';
 import { specParameterCount, totalSteps } from '../../src/domain/model-shape.js';
@@ -51,6 +57,11 @@ interface Fixture {
   aliceSweep: string;
   /** A new running sweep of alice's, for each cancel. */
   freshAliceSweep: () => Promise<string>;
+  /** Alice's webhook, with one delivery. */
+  aliceWebhook: string;
+  aliceDelivery: string;
+  /** A new webhook of alice's, for each DELETE. */
+  freshAliceWebhook: () => Promise<string>;
 }
 
 interface HttpRow {
@@ -305,7 +316,49 @@ interface SocketRow {
   expected: Statuses;
 }
 
-httpTable.push(...dashboardRows, ...sweepRows);
+// Webhooks are owner-scoped like jobs: viewers read their owner's, members manage them, admins all.
+const webhookRows: HttpRow[] = [
+  {
+    method: 'POST',
+    route: '/webhooks',
+    url: () => '/webhooks',
+    body: () => ({ url: 'https://93.184.216.34/hook', events: ['*'] }),
+    expected: [...denied, 403, 201, 201, 201],
+  },
+  { method: 'GET', route: '/webhooks', url: () => '/webhooks', expected: [...denied, 200, 200, 200, 200] },
+  {
+    method: 'GET',
+    route: '/webhooks/:id',
+    url: (f) => `/webhooks/${f.aliceWebhook}`,
+    expected: [...denied, 200, 404, 200, 200],
+  },
+  {
+    method: 'DELETE',
+    route: '/webhooks/:id',
+    url: async (f) => `/webhooks/${await f.freshAliceWebhook()}`,
+    expected: [...denied, 403, 404, 204, 204],
+  },
+  {
+    method: 'GET',
+    route: '/webhooks/:id/deliveries',
+    url: (f) => `/webhooks/${f.aliceWebhook}/deliveries`,
+    expected: [...denied, 200, 404, 200, 200],
+  },
+  {
+    method: 'POST',
+    route: '/webhooks/:id/deliveries/:deliveryId/redeliver',
+    url: (f) => `/webhooks/${f.aliceWebhook}/deliveries/${f.aliceDelivery}/redeliver`,
+    expected: [...denied, 403, 404, 202, 202],
+  },
+];
+
+httpTable.push(...dashboardRows, ...sweepRows, ...webhookRows, {
+  method: 'GET',
+  route: '/usage',
+  url: () => '/usage',
+  // Every key sees its own owner's usage; admins everyone's.
+  expected: [...denied, 200, 200, 200, 200],
+});
 
 const socketTable: SocketRow[] = [
   { route: '/jobs/:id/events', path: (f) => `/jobs/${f.aliceJob}/events`, expected: [...denied, 101, 404, 101, 101] },
@@ -398,7 +451,48 @@ describe('access control', () => {
       access: requiredAccess(database.prisma, redis, prefix, silentLogger(), { adminKey }),
       keys,
       dashboardRoot,
+      webhooks: createWebhooksService({
+        webhooks: createWebhooksRepository(prisma),
+        deliveries: createDeliveriesRepository(prisma),
+        secrets: createSecretBox('the key webhook secrets are sealed with in this test'),
+        enqueue: () => Promise.resolve(),
+        allowPrivateNetworks: false,
+        resolve: () => Promise.resolve([]),
+        retryForMs: 60_000,
+        logger: silentLogger(),
+      }),
+      usage: createUsageService({ usage: createUsageRepository(prisma) }),
     });
+  }
+
+  /** A new webhook of `principal`'s owner, through the API. */
+  async function createWebhook(principal: Principal): Promise<string> {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/webhooks',
+      payload: { url: 'https://93.184.216.34/hook', events: ['job.completed'] },
+      headers: headersOf(principal),
+    });
+    if (response.statusCode !== 201) throw new Error(response.body);
+    return response.json<{ id: string }>().id;
+  }
+
+  /** A delivery of an event to a webhook, as the relay would have made it. */
+  async function storeDelivery(webhookId: string): Promise<string> {
+    const event = await database.prisma.webhookEvent.create({
+      data: { type: 'job.completed', owner: 'alice', subjectId: randomUUID(), relayedAt: new Date() },
+    });
+    const delivery = await database.prisma.webhookDelivery.create({
+      data: {
+        id: randomUUID(),
+        webhookId,
+        eventId: event.id,
+        eventType: event.type,
+        body: '{}',
+        retryUntil: new Date(),
+      },
+    });
+    return delivery.id;
   }
 
   /** Stores a stand-in final model of a job: model.json with a one-file manifest, and 16 bytes of weights. */
@@ -489,7 +583,11 @@ describe('access control', () => {
       },
       aliceSweep: await createSweep('owningMember'),
       freshAliceSweep: () => createSweep('owningMember'),
+      aliceWebhook: await createWebhook('owningMember'),
+      aliceDelivery: '',
+      freshAliceWebhook: () => createWebhook('owningMember'),
     };
+    fixture.aliceDelivery = await storeDelivery(fixture.aliceWebhook);
     for (const index of [0, 1]) {
       const id = await ownedRun('alice');
       await database.prisma.job.update({ where: { id }, data: { sweepId: fixture.aliceSweep, sweepIndex: index } });

@@ -247,6 +247,27 @@ const cases = [
     status: 409,
     body: { error: 'sweep s1 has already completed', code: 'sweep_finished' },
   },
+  {
+    error: new errors.WebhookNotFound('w1'),
+    name: 'WebhookNotFound',
+    status: 404,
+    body: { error: 'webhook w1 was not found', code: 'not_found' },
+  },
+  {
+    error: new errors.WebhookDeliveryNotFound('d1'),
+    name: 'WebhookDeliveryNotFound',
+    status: 404,
+    body: { error: 'delivery d1 was not found', code: 'not_found' },
+  },
+  {
+    error: new errors.WebhooksNotConfigured(),
+    name: 'WebhooksNotConfigured',
+    status: 503,
+    body: {
+      error: 'webhooks are off on this server: it needs WEBHOOK_SECRET_KEY to store their secrets',
+      code: 'webhooks_not_configured',
+    },
+  },
 ];
 
 describe('domain errors', () => {

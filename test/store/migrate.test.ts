@@ -40,6 +40,10 @@ describe('migrate', () => {
         'step_losses',
         'sweep_decisions',
         'sweeps',
+        'webhook_deliveries',
+        'webhook_delivery_attempts',
+        'webhook_events',
+        'webhooks',
       ]);
       const recorded = await client.query<{ migration_name: string; checksum: string; finished_at: Date | null }>(
         'SELECT migration_name, checksum, finished_at, applied_steps_count FROM "_prisma_migrations"',

@@ -506,6 +506,114 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/webhooks': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List webhooks
+     * @description The key owner's webhooks (an admin's: everyone's), newest first, without their secrets.
+     */
+    get: operations['listWebhooks'];
+    put?: never;
+    /**
+     * Create a webhook
+     * @description Events of the key owner's jobs and sweeps are POSTed to `url`, signed with the secret this answer carries once. URLs that resolve to loopback, private, link-local or metadata addresses are refused unless WEBHOOK_ALLOW_PRIVATE_NETWORKS=true.
+     */
+    post: operations['createWebhook'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/webhooks/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Read a webhook
+     * @description Its events, whether it is enabled and, if it was disabled, why. Never its secret.
+     */
+    get: operations['getWebhook'];
+    put?: never;
+    post?: never;
+    /**
+     * Delete a webhook
+     * @description Removes the webhook with its deliveries; nothing more is sent to it.
+     */
+    delete: operations['deleteWebhook'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/webhooks/{id}/deliveries': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * A webhook's deliveries
+     * @description Newest first: each event sent to the webhook, whether it succeeded, and its attempts with the status code, duration and the start of the answer; a pending one says when it is tried next.
+     */
+    get: operations['listWebhookDeliveries'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/webhooks/{id}/deliveries/{deliveryId}/redeliver': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Send a delivery again
+     * @description Queues the delivery again with the same event id and body, retried as a new one would be; a disabled webhook is enabled again.
+     */
+    post: operations['redeliverWebhookDelivery'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/usage': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * What owners have used
+     * @description Runs by status, training seconds and stored bytes (histories, models, checkpoints, datasets), this month and in total. A key sees its own owner's; an admin every owner's, or one owner's with `owner`.
+     */
+    get: operations['getUsage'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/whoami': {
     parameters: {
       query?: never;
@@ -1299,6 +1407,158 @@ export interface components {
         [key: string]: unknown;
       };
     };
+    OwnerUsageInput: {
+      owner: string;
+      /** @description Since the start of this month (UTC) */
+      thisMonth: {
+        /** @description Runs created in the period, by status now */
+        runs: {
+          queued: number;
+          running: number;
+          completed: number;
+          failed: number;
+          cancelled: number;
+          total: number;
+        };
+        /** @description Training time of those runs that have ended */
+        trainingSeconds: number;
+        /** @description What the period’s runs and uploads keep stored now */
+        storedBytes: {
+          /** @description Loss histories, their downsampled samples and epoch metrics */
+          history: number;
+          models: number;
+          checkpoints: number;
+          /** @description Datasets uploaded in the period */
+          datasets: number;
+          total: number;
+        };
+      };
+      total: {
+        /** @description Runs created in the period, by status now */
+        runs: {
+          queued: number;
+          running: number;
+          completed: number;
+          failed: number;
+          cancelled: number;
+          total: number;
+        };
+        /** @description Training time of those runs that have ended */
+        trainingSeconds: number;
+        /** @description What the period’s runs and uploads keep stored now */
+        storedBytes: {
+          /** @description Loss histories, their downsampled samples and epoch metrics */
+          history: number;
+          models: number;
+          checkpoints: number;
+          /** @description Datasets uploaded in the period */
+          datasets: number;
+          total: number;
+        };
+      };
+    };
+    UsageInput: {
+      /** Format: date-time */
+      monthStart: string;
+      /** @description The key owner's alone, or an admin's view of every owner, by name */
+      owners: components['schemas']['OwnerUsageInput'][];
+    };
+    WebhookInput: {
+      /** Format: uuid */
+      id: string;
+      owner: string;
+      url: string;
+      events: (
+        | 'job.started'
+        | 'job.completed'
+        | 'job.failed'
+        | 'job.cancelled'
+        | 'sweep.completed'
+        | 'sweep.cancelled'
+        | 'model.best'
+        | '*'
+      )[];
+      description: string | null;
+      /** @description False once the webhook was disabled for failing; a redelivery enables it again */
+      enabled: boolean;
+      disabledAt: string | null;
+      /** @description Why it was disabled */
+      disabledReason: string | null;
+      /** @description When the current run of failed attempts began; null after a success */
+      failingSince: string | null;
+      /** Format: date-time */
+      createdAt: string;
+      links: {
+        self: string;
+        deliveries: string;
+      };
+    };
+    CreatedWebhookInput: {
+      /** Format: uuid */
+      id: string;
+      owner: string;
+      url: string;
+      events: (
+        | 'job.started'
+        | 'job.completed'
+        | 'job.failed'
+        | 'job.cancelled'
+        | 'sweep.completed'
+        | 'sweep.cancelled'
+        | 'model.best'
+        | '*'
+      )[];
+      description: string | null;
+      /** @description False once the webhook was disabled for failing; a redelivery enables it again */
+      enabled: boolean;
+      disabledAt: string | null;
+      /** @description Why it was disabled */
+      disabledReason: string | null;
+      /** @description When the current run of failed attempts began; null after a success */
+      failingSince: string | null;
+      /** Format: date-time */
+      createdAt: string;
+      links: {
+        self: string;
+        deliveries: string;
+      };
+      /** @description The signing secret: shown only in this answer, never again. See README "Webhooks" to check a signature */
+      secret: string;
+    };
+    WebhookDeliveryInput: {
+      /** Format: uuid */
+      id: string;
+      /**
+       * Format: uuid
+       * @description The same on every attempt: receivers drop duplicates by it
+       */
+      eventId: string;
+      eventType: string;
+      /** @enum {string} */
+      status: 'pending' | 'succeeded' | 'failed';
+      attempts: number;
+      /** @description When the next attempt is due, while pending */
+      nextAttemptAt: string | null;
+      /**
+       * Format: date-time
+       * @description When a pending delivery gives up
+       */
+      retryUntil: string;
+      /** Format: date-time */
+      createdAt: string;
+      /** @description The latest attempts, newest first */
+      attemptLog: {
+        attempt: number;
+        /** @description The receiver's status; null when no answer came */
+        statusCode: number | null;
+        durationMs: number;
+        error: string | null;
+        /** @description The start of the receiver's answer (1 KiB at most) */
+        response: string | null;
+        /** Format: date-time */
+        createdAt: string;
+      }[];
+    };
     Error: {
       /** @description What went wrong, for a human */
       error: string;
@@ -2067,6 +2327,158 @@ export interface components {
       parameters?: {
         [key: string]: unknown;
       };
+    };
+    OwnerUsage: {
+      owner: string;
+      /** @description Since the start of this month (UTC) */
+      thisMonth: {
+        /** @description Runs created in the period, by status now */
+        runs: {
+          queued: number;
+          running: number;
+          completed: number;
+          failed: number;
+          cancelled: number;
+          total: number;
+        };
+        /** @description Training time of those runs that have ended */
+        trainingSeconds: number;
+        /** @description What the period’s runs and uploads keep stored now */
+        storedBytes: {
+          /** @description Loss histories, their downsampled samples and epoch metrics */
+          history: number;
+          models: number;
+          checkpoints: number;
+          /** @description Datasets uploaded in the period */
+          datasets: number;
+          total: number;
+        };
+      };
+      total: {
+        /** @description Runs created in the period, by status now */
+        runs: {
+          queued: number;
+          running: number;
+          completed: number;
+          failed: number;
+          cancelled: number;
+          total: number;
+        };
+        /** @description Training time of those runs that have ended */
+        trainingSeconds: number;
+        /** @description What the period’s runs and uploads keep stored now */
+        storedBytes: {
+          /** @description Loss histories, their downsampled samples and epoch metrics */
+          history: number;
+          models: number;
+          checkpoints: number;
+          /** @description Datasets uploaded in the period */
+          datasets: number;
+          total: number;
+        };
+      };
+    };
+    Usage: {
+      /** Format: date-time */
+      monthStart: string;
+      /** @description The key owner's alone, or an admin's view of every owner, by name */
+      owners: components['schemas']['OwnerUsage'][];
+    };
+    Webhook: {
+      /** Format: uuid */
+      id: string;
+      owner: string;
+      url: string;
+      events: (
+        | 'job.started'
+        | 'job.completed'
+        | 'job.failed'
+        | 'job.cancelled'
+        | 'sweep.completed'
+        | 'sweep.cancelled'
+        | 'model.best'
+        | '*'
+      )[];
+      description: string | null;
+      /** @description False once the webhook was disabled for failing; a redelivery enables it again */
+      enabled: boolean;
+      disabledAt: string | null;
+      /** @description Why it was disabled */
+      disabledReason: string | null;
+      /** @description When the current run of failed attempts began; null after a success */
+      failingSince: string | null;
+      /** Format: date-time */
+      createdAt: string;
+      links: {
+        self: string;
+        deliveries: string;
+      };
+    };
+    CreatedWebhook: {
+      /** Format: uuid */
+      id: string;
+      owner: string;
+      url: string;
+      events: (
+        | 'job.started'
+        | 'job.completed'
+        | 'job.failed'
+        | 'job.cancelled'
+        | 'sweep.completed'
+        | 'sweep.cancelled'
+        | 'model.best'
+        | '*'
+      )[];
+      description: string | null;
+      /** @description False once the webhook was disabled for failing; a redelivery enables it again */
+      enabled: boolean;
+      disabledAt: string | null;
+      /** @description Why it was disabled */
+      disabledReason: string | null;
+      /** @description When the current run of failed attempts began; null after a success */
+      failingSince: string | null;
+      /** Format: date-time */
+      createdAt: string;
+      links: {
+        self: string;
+        deliveries: string;
+      };
+      /** @description The signing secret: shown only in this answer, never again. See README "Webhooks" to check a signature */
+      secret: string;
+    };
+    WebhookDelivery: {
+      /** Format: uuid */
+      id: string;
+      /**
+       * Format: uuid
+       * @description The same on every attempt: receivers drop duplicates by it
+       */
+      eventId: string;
+      eventType: string;
+      /** @enum {string} */
+      status: 'pending' | 'succeeded' | 'failed';
+      attempts: number;
+      /** @description When the next attempt is due, while pending */
+      nextAttemptAt: string | null;
+      /**
+       * Format: date-time
+       * @description When a pending delivery gives up
+       */
+      retryUntil: string;
+      /** Format: date-time */
+      createdAt: string;
+      /** @description The latest attempts, newest first */
+      attemptLog: {
+        attempt: number;
+        /** @description The receiver's status; null when no answer came */
+        statusCode: number | null;
+        durationMs: number;
+        error: string | null;
+        /** @description The start of the receiver's answer (1 KiB at most) */
+        response: string | null;
+        /** Format: date-time */
+        createdAt: string;
+      }[];
     };
   };
   responses: never;
@@ -5630,6 +6042,594 @@ export interface operations {
       };
       /** @description No live key has this id */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Unexpected failure; the server logged the details */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Postgres or Redis is unreachable; retry after the Retry-After header */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  listWebhooks: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            webhooks: components['schemas']['Webhook'][];
+          };
+        };
+      };
+      /** @description No API key, or an unknown or revoked one (with AUTH=required); see WWW-Authenticate */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The key's role may not do this */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Unexpected failure; the server logged the details */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Postgres or Redis is unreachable; retry after the Retry-After header */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  createWebhook: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /**
+           * @description Where events are POSTed: http:// or https://
+           * @example https://example.com/hooks
+           */
+          url: string;
+          events: (
+            | 'job.started'
+            | 'job.completed'
+            | 'job.failed'
+            | 'job.cancelled'
+            | 'sweep.completed'
+            | 'sweep.cancelled'
+            | 'model.best'
+            | '*'
+          )[];
+          /** @description What the webhook is for */
+          description?: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['CreatedWebhook'];
+        };
+      };
+      /** @description A bad url, an unknown event or a bad description (the issues name the field) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No API key, or an unknown or revoked one (with AUTH=required); see WWW-Authenticate */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The key's role may not do this */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A rate limit is exceeded, or the owner has WEBHOOK_MAX_PER_OWNER webhooks already (code quota_exceeded) */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Unexpected failure; the server logged the details */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Postgres or Redis is unreachable, or webhooks are off (code webhooks_not_configured: no WEBHOOK_SECRET_KEY) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  getWebhook: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description A webhook id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Webhook'];
+        };
+      };
+      /** @description The id is not a UUID */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No API key, or an unknown or revoked one (with AUTH=required); see WWW-Authenticate */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The key's role may not do this */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No such webhook (or it is another owner's) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Unexpected failure; the server logged the details */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Postgres or Redis is unreachable; retry after the Retry-After header */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  deleteWebhook: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description A webhook id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Deleted */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description The id is not a UUID */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No API key, or an unknown or revoked one (with AUTH=required); see WWW-Authenticate */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The key's role may not do this */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No such webhook (or it is another owner's) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Unexpected failure; the server logged the details */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Postgres or Redis is unreachable; retry after the Retry-After header */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  listWebhookDeliveries: {
+    parameters: {
+      query?: {
+        /**
+         * @description How many, newest first; 50 unless told
+         * @example 50
+         */
+        limit?: string;
+      };
+      header?: never;
+      path: {
+        /** @description A webhook id */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            deliveries: components['schemas']['WebhookDelivery'][];
+          };
+        };
+      };
+      /** @description The id is not a UUID */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No API key, or an unknown or revoked one (with AUTH=required); see WWW-Authenticate */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The key's role may not do this */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No such webhook (or it is another owner's) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Unexpected failure; the server logged the details */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Postgres or Redis is unreachable; retry after the Retry-After header */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  redeliverWebhookDelivery: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description A webhook id */
+        id: string;
+        /** @description A delivery id */
+        deliveryId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Queued */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            /** @enum {string} */
+            status: 'pending';
+          };
+        };
+      };
+      /** @description The id is not a UUID */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No API key, or an unknown or revoked one (with AUTH=required); see WWW-Authenticate */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The key's role may not do this */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No such webhook or delivery (or the webhook is another owner's) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Unexpected failure; the server logged the details */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Postgres or Redis is unreachable; retry after the Retry-After header */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  getUsage: {
+    parameters: {
+      query?: {
+        /** @description Only this owner's usage; for admins (other keys always see only their own owner's) */
+        owner?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Usage'];
+        };
+      };
+      /** @description No API key, or an unknown or revoked one (with AUTH=required); see WWW-Authenticate */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The key's role may not do this */
+      403: {
         headers: {
           [name: string]: unknown;
         };
