@@ -26,7 +26,12 @@ function columnsOf(runs: readonly StepRun[]) {
   return [
     { name: 'step', data: steps, encoding: 'DELTA_BINARY_PACKED' as const },
     { name: 'epoch', data: epochs },
-    { name: 'loss', data: allFinite ? losses : Array.from(losses, (loss) => (Number.isFinite(loss) ? loss : null)) },
+    {
+      name: 'loss',
+      data: allFinite ? losses : Array.from(losses, (loss) => (Number.isFinite(loss) ? loss : null)),
+      // Losses are noise to a compressor: SNAPPY would cost time and save nothing.
+      codec: 'UNCOMPRESSED' as const,
+    },
   ];
 }
 

@@ -27,8 +27,13 @@ export const runExportQuery = runListQuery.omit({ limit: true, cursor: true });
 /** `attachment; filename=...` for a file named by the server (ids and fixed words only). */
 const attachment = (filename: string) => `attachment; filename="${filename}"`;
 
-/** A body the reply sends as it is produced: Fastify passes a stream past the serializer. */
-const streamed = (chunks: AsyncIterable<string | Buffer>) => Readable.from(chunks) as unknown as string;
+/**
+ * A body the reply sends as it is produced (Fastify passes a stream past the serializer), asking
+ * for the next page only once the last is on its way: a byte stream with a small high-water mark,
+ * where Readable.from's default object mode would read 16 pages ahead of a slow client.
+ */
+const streamed = (chunks: AsyncIterable<string | Buffer>) =>
+  Readable.from(chunks, { objectMode: false, highWaterMark: 64 * 1024 }) as unknown as string;
 
 function historyExports(app: App, jobs: JobsService): void {
   app.get(
