@@ -78,7 +78,8 @@ export function createJobReads(jobs: Store, cache: HistoryCache = createHistoryC
     historyRuns: async (id: string, owner?: string): Promise<{ jobId: string; runs: AsyncIterable<StepRun[]> }> => {
       const job = await get(id, owner);
       const extent = await jobs.historyExtent(job.id);
-      return { jobId: job.id, runs: jobs.historyRuns(job.id, { through: extent.lastStep }) };
+      // Pages of 10,000 steps: each is formatted whole before it is sent, so its size is what memory holds.
+      return { jobId: job.id, runs: jobs.historyRuns(job.id, { through: extent.lastStep, pageSize: 10_000 }) };
     },
 
     /**

@@ -26,7 +26,7 @@ function csvSteps(text: string): Step[] {
 const arrayBufferOf = (bytes: Buffer): ArrayBuffer => new Uint8Array(bytes).buffer;
 
 // Exports are read like the JSON routes (an owner's own runs; an admin's, anyone's), and hold the
-// same steps, across the pages the store reads (50,000 steps a page for whole histories).
+// same steps, across the pages the store reads (10,000 steps a page for exports).
 describe('exports of histories, epochs and runs', () => {
   let api: HistoryApi;
   let database: TestDatabase;
@@ -46,7 +46,7 @@ describe('exports of histories, epochs and runs', () => {
     key.alice = (await keys.issue('alice', 'member')).key;
     key.bob = (await keys.issue('bob', 'member')).key;
     key.admin = (await keys.issue('root', 'admin')).key;
-    // 2 epochs of 26,000 steps: 52,000, more than a page.
+    // 2 epochs of 26,000 steps: 52,000, more than five pages.
     long = await insertFinishedRun(repository, { name: 'long', trainSamples: 26_000, batchSize: 1, epochs: 2 });
     short = await insertFinishedRun(repository, { name: '=short, "quoted"', tags: ['a', 'b'] });
     await database.prisma.job.updateMany({ where: { id: { in: [long.id, short.id] } }, data: { owner: 'alice' } });
