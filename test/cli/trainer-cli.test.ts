@@ -127,12 +127,49 @@ describe('the trainer command line', () => {
     expect(runs.code).toBe(0);
     expect(runs.stdout).toContain(completed.id);
     expect(runs.stdout).toContain('cli small');
+    const listed = JSON.parse((await cli('--json', 'runs')).stdout) as { runs: { id: string }[] };
+    const svg = path.join(folder, 'loss.svg');
+    const compared = await cli('compare', ...listed.runs.slice(0, 2).map((run) => run.id), '--svg', svg);
+    expect(compared.code).toBe(0);
+    expect(compared.stdout).toMatch(/hyperparameters that differ: /);
+    expect(await readFile(svg, 'utf8')).toMatch(/^<svg/);
     const unknown = await cli('show', '00000000-0000-4000-8000-000000000000');
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/^trainer: .*not_found/m);
     const badSort = await cli('runs', '--sort', 'bogus');
     expect(badSort.code).toBe(2);
     expect(badSort.stderr).toMatch(/sort: /);
+  });
+
+  it('uploads a CSV dataset, lists it and removes it', async () => {
+    const rows = Array.from({ length: 40 }, (_, index) => `${index % 2},${index % 2 ? 5 + (index % 3) : index % 3},1`);
+    const file = await specFile('train.csv', `label,a,b\n${rows.join('\n')}\n`);
+    const upload = await cli('--json', 'datasets', 'upload', 'cli-tiny', file, '--test-fraction', '0.25');
+    expect(upload.stderr).toBe('');
+    expect(upload.code).toBe(0);
+    expect(JSON.parse(upload.stdout)).toMatchObject({ name: 'cli-tiny', trainSize: 30, testSize: 10, numClasses: 2 });
+    expect((await cli('datasets', 'ls')).stdout).toMatch(/cli-tiny .* 30 .* 10 /);
+    const again = await cli('datasets', 'upload', 'cli-tiny', file);
+    expect(again.code).toBe(2);
+    expect((await cli('datasets', 'rm', 'cli-tiny')).code).toBe(0);
+    expect((await cli('datasets', 'ls')).stdout).not.toContain('cli-tiny');
+  });
+
+  it('submits a sweep and follows it to its end with its leaderboard', async () => {
+    const file = await specFile('sweep.json', {
+      name: 'cli sweep',
+      base: smallSpec({ trainSamples: 300, testSamples: 100, epochs: 1 }),
+      method: 'grid',
+      parameters: { learningRate: { values: [0.05, 0.1] } },
+      objective: { metric: 'testAccuracy', goal: 'maximize' },
+    });
+    const run = await cli('sweep', 'submit', file, '--follow');
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^run [01] started/m);
+    expect(run.stdout).toMatch(/^sweep completed$/m);
+    expect(run.stdout).toMatch(/cli sweep completed: 2 runs/);
+    expect(run.stdout.match(/│ [12] +│ [0-9a-f-]{36} │ completed │/g)).toHaveLength(2);
   });
 
   it('says the server is unreachable with exit 3, never a stack trace', async () => {
