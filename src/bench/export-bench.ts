@@ -9,6 +9,7 @@ import { totalSteps } from '../domain/model-shape.js';
 import { createPrismaClient } from '../store/database.js';
 import { createJobsRepository, type JobsRepository } from '../store/jobs-repository.js';
 import { benchSpec, createBenchJob, recordFinishedRun } from './networks.js';
+import { threadCpuSeconds } from './thread-cpu.js';
 import { baseUrl, benchEnv, format, procStatusBytes, removeBenchData, startService } from './services.js';
 
 const stepCount = Number(process.argv[2] ?? 1_000_000);
@@ -35,6 +36,8 @@ async function insertRun(jobs: JobsRepository, steps: number): Promise<string> {
 interface Read {
   bytes: number;
   ms: number;
+  /** CPU seconds the API process spent answering: unlike wall time, hardly stretched by a busy machine. */
+  apiCpu: number;
   /** The API's highest RSS while it answered, sampled every 5 ms. */
   peakRss: number;
 }
@@ -44,6 +47,7 @@ async function read(url: string, pid: number): Promise<Read> {
   let peakRss = rssBytes(pid);
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssBytes(pid))), 5);
   const started = performance.now();
+  const cpuBefore = processCpuSeconds(pid);
   try {
     // Uncompressed, as curl asks by default: the figure is the server's, not gzip's.
     const response = await fetch(url, { headers: { 'accept-encoding': 'identity' } });
@@ -51,7 +55,12 @@ async function read(url: string, pid: number): Promise<Read> {
     let bytes = 0;
     const reader = response.body.getReader();
     for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) bytes += chunk.value.byteLength;
-    return { bytes, ms: performance.now() - started, peakRss: Math.max(peakRss, rssBytes(pid)) };
+    return {
+      bytes,
+      ms: performance.now() - started,
+      apiCpu: processCpuSeconds(pid) - cpuBefore,
+      peakRss: Math.max(peakRss, rssBytes(pid)),
+    };
   } finally {
     clearInterval(sampler);
   }
@@ -66,6 +75,11 @@ async function measure(url: string, pid: number): Promise<Read> {
 }
 
 const mbPerSecond = (one: Read) => one.bytes / 1e6 / (one.ms / 1000);
+const mbPerCpuSecond = (one: Read) => one.bytes / 1e6 / one.apiCpu;
+
+/** CPU seconds of every thread of `pid` so far. */
+const processCpuSeconds = (pid: number) =>
+  [...threadCpuSeconds(pid).values()].reduce((sum, seconds) => sum + seconds, 0);
 
 /** Starts an API, warms `path` on a small run, and measures reading it whole for the long run. */
 async function measureFresh(env: ReturnType<typeof benchEnv>, ids: { long: string; small: string }, path: string) {
@@ -103,7 +117,7 @@ try {
     console.log(
       `${label.padEnd(30)} ${format(one.bytes / 1e6, 1).padStart(6)} MB in ${format(one.ms / 1000, 2).padStart(5)} s = ` +
         `${format(mbPerSecond(one), 1).padStart(6)} MB/s (${format(mbPerSecond(one) / mbPerSecond(json), 2)} x JSON), ` +
-        `${format(stepCount / (one.ms / 1000) / 1e6, 2)} M steps/s; RSS ${format(one.idleMB, 0)} MB idle, +${format(one.growthMB, 1)} MB   ${target}`,
+        `${format(stepCount / (one.ms / 1000) / 1e6, 2)} M steps/s, ${format(mbPerCpuSecond(one), 1)} MB per API CPU second; RSS ${format(one.idleMB, 0)} MB idle, +${format(one.growthMB, 1)} MB   ${target}`,
     );
   line('GET /jobs/:id/history (JSON)', json, '(baseline)');
   line(

@@ -29,8 +29,10 @@ function columnsOf(runs: readonly StepRun[]) {
     {
       name: 'loss',
       data: allFinite ? losses : Array.from(losses, (loss) => (Number.isFinite(loss) ? loss : null)),
-      // Losses are noise to a compressor: SNAPPY would cost time and save nothing.
+      // Losses are noise to a compressor and almost never repeat: SNAPPY and a dictionary would cost
+      // time and save nothing.
       codec: 'UNCOMPRESSED' as const,
+      encoding: 'PLAIN' as const,
     },
   ];
 }
