@@ -172,6 +172,21 @@ describe('the trainer command line', () => {
     expect(run.stdout.match(/│ [12] +│ [0-9a-f-]{36} │ completed │/g)).toHaveLength(2);
   });
 
+  it('creates, lists and revokes API keys for an admin, and prints the key only when created', async () => {
+    const created = await cli('--json', 'keys', 'create', '--owner', 'alice', '--role', 'member', '--name', 'laptop');
+    expect(created.code).toBe(0);
+    const key = JSON.parse(created.stdout) as { id: string; key: string };
+    expect(key.key.length).toBeGreaterThan(20);
+    const listed = await cli('keys', 'ls');
+    expect(listed.stdout).toMatch(new RegExp(`${key.id} .*alice .*member .*laptop`));
+    expect(listed.stdout).not.toContain(key.key);
+    const badRole = await cli('keys', 'create', '--owner', 'alice', '--role', 'boss', '--name', 'x');
+    expect(badRole.code).toBe(2);
+    expect(badRole.stderr).toMatch(/role: /);
+    expect((await cli('keys', 'revoke', key.id)).code).toBe(0);
+    expect((await cli('keys', 'create', '--owner', 'alice')).code).toBe(2);
+  });
+
   it('says the server is unreachable with exit 3, never a stack trace', async () => {
     const closed = `http://127.0.0.1:${await freePort()}`;
     const run = await runCli(['runs'], { TRAINER_URL: closed });
