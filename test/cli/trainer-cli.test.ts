@@ -205,12 +205,9 @@ describe('the trainer command line', () => {
     expect(run.stdout).toMatch(/cli small completed/);
   });
 
-  it('draws a progress bar in a terminal, and Ctrl-C detaches, says how to attach again and exits 130', async () => {
-    const file = await specFile(
-      'longer.json',
-      smallSpec({ name: 'in a terminal', trainSamples: 20_000, batchSize: 16, epochs: 4 }),
-    );
-    const terminal = spawnPty(process.execPath, [trainerBin, 'submit', file, '--follow'], {
+  /** `trainer submit FILE --follow …` in a pseudo-terminal, once its progress bar is drawn: what it printed, and its exit. */
+  async function followInTerminal(file: string, extra: string[] = []) {
+    const terminal = spawnPty(process.execPath, [trainerBin, 'submit', file, '--follow', ...extra], {
       cols: 160,
       rows: 30,
       env: { ...process.env, TRAINER_URL: url, NO_COLOR: '' },
@@ -218,25 +215,45 @@ describe('the trainer command line', () => {
     let screen = '';
     terminal.onData((data) => (screen += data));
     const exited = new Promise<number>((resolve) => terminal.onExit(({ exitCode }) => resolve(exitCode)));
+    const bar =
+      /epoch [12]\/4 [█░]{24} \d+\/1250 steps \| loss \d\.\d{4} \(smoothed \d\.\d{4}\) \| [\d,]+ samples\/s \| \d\d:\d\d left/;
     const deadline = Date.now() + 60_000;
-    while (
-      !/epoch [12]\/4 [█░]{24} \d+\/1250 steps \| loss \d\.\d{4} \(smoothed \d\.\d{4}\) \| [\d,]+ samples\/s \| \d\d:\d\d left/.test(
-        screen,
-      )
-    ) {
+    while (!bar.test(screen)) {
       if (Date.now() > deadline) throw new Error(`no progress bar drawn:\n${screen}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    expect(screen).toMatch(/[█░]{24}/);
-    terminal.write('\u0003');
-    expect(await exited).toBe(130);
     // The id is printed in bold.
     const id = /submitted \W*\[1m([0-9a-f-]{36})/.exec(screen)?.[1] as string;
     expect(id).toMatch(/^[0-9a-f-]{36}$/);
-    expect(screen).toContain(`Attach again with: trainer follow ${id}`);
+    return { id, screen: () => screen, exited, interrupt: () => terminal.write('\u0003') };
+  }
+
+  it('draws a progress bar in a terminal, and Ctrl-C detaches, says how to attach again and exits 130', async () => {
+    const file = await specFile(
+      'longer.json',
+      smallSpec({ name: 'in a terminal', trainSamples: 20_000, batchSize: 16, epochs: 4 }),
+    );
+    const following = await followInTerminal(file);
+    following.interrupt();
+    expect(await following.exited).toBe(130);
+    expect(following.screen()).toContain(`Attach again with: trainer follow ${following.id}`);
     // Detached, not cancelled: the job goes on to the end.
-    const attached = await cli('follow', id);
+    const attached = await cli('follow', following.id);
     expect(attached.code).toBe(0);
     expect(attached.stdout).toMatch(/in a terminal completed/);
+  });
+
+  it('cancels the job on Ctrl-C with --cancel-on-interrupt', async () => {
+    const file = await specFile(
+      'cancelled.json',
+      smallSpec({ name: 'cancelled in a terminal', trainSamples: 20_000, batchSize: 16, epochs: 4 }),
+    );
+    const following = await followInTerminal(file, ['--cancel-on-interrupt']);
+    following.interrupt();
+    expect(await following.exited).toBe(130);
+    expect(following.screen()).toContain(`cancelled ${following.id}`);
+    const attached = await cli('follow', following.id);
+    expect(attached.code).toBe(1);
+    expect(attached.stdout).toMatch(/cancelled in a terminal cancelled/);
   });
 });

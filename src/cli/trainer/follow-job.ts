@@ -12,12 +12,10 @@ export interface FollowOptions {
 /** A lost connection is retried with backoff: about two and a half minutes before giving up (exit 3). */
 const backoff = { initialDelayMs: 250, factor: 2, maxDelayMs: 5000, maxAttempts: 30 };
 
+/** What to tell the user of a connection change: only a lost connection and when it is tried again. */
 function connectionNotice(change: ConnectionChange): string | null {
-  if (change.state === 'reconnecting' && change.retryInMs !== null) {
-    return `connection lost (${change.reason ?? 'closed'}); trying again in ${(change.retryInMs / 1000).toFixed(1)} s (attempt ${change.attempt})`;
-  }
-  if (change.state === 'live' && change.attempt === 0) return null;
-  return null;
+  if (change.state !== 'reconnecting' || change.retryInMs === null) return null;
+  return `connection lost (${change.reason ?? 'closed'}); trying again in ${(change.retryInMs / 1000).toFixed(1)} s (attempt ${change.attempt})`;
 }
 
 /**
