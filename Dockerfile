@@ -93,12 +93,12 @@ COPY --from=build-gpu /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/prisma ./prisma
 USER 1000:1000
-CMD ["node", "dist/main/worker.js"]
+CMD ["node", "--disable-proto=delete", "dist/main/worker.js"]
 
 FROM runtime AS worker
 # A worker serves no HTTP; it shows it is alive by renewing its queue locks and job leases.
 HEALTHCHECK NONE
-CMD ["node", "dist/main/worker.js"]
+CMD ["node", "--disable-proto=delete", "dist/main/worker.js"]
 
 # Last, so a plain `docker build .` builds the API.
 FROM runtime AS api
@@ -107,4 +107,4 @@ EXPOSE 3000
 # (then /health says 503 and which one); restarting it would not bring them back.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/health/live').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-CMD ["node", "dist/main/api.js"]
+CMD ["node", "--disable-proto=delete", "dist/main/api.js"]

@@ -25,6 +25,10 @@ export async function runProcess(
     throw error;
   }
   const logger = createLogger({ level: config.LOG_LEVEL, name: `trainer-${name}` });
+  // Defence in depth against prototype pollution: without the accessor, `obj.__proto__ = …` in any
+  // library is a plain own property. The scripts, the Dockerfile and the manifests pass the flag.
+  if (Object.hasOwn(Object.prototype, '__proto__'))
+    logger.warn('started without --disable-proto=delete; Object.prototype.__proto__ is still there');
   let service: Service;
   try {
     service = await start(config, logger);

@@ -151,7 +151,11 @@ describe.skipIf(kubectlMissing !== '')(`deploy/, rendered by kubectl kustomize${
     const api = containerOf(find<Workload>(rendered(overlay), 'Deployment', 'trainer-api'), 'api');
     const migrate = containerOf(find<Workload>(rendered(overlay), 'Job', 'trainer-migrate'), 'migrate');
     expect(migrate.image).toBe(api.image);
-    expect(migrate.command).toEqual(['node', 'dist/main/migrate.js']);
+    expect(migrate.command).toEqual(['node', '--disable-proto=delete', 'dist/main/migrate.js']);
+    // Every trainer process starts without Object.prototype.__proto__, as the scripts start them.
+    for (const workload of workloadsOf(rendered(overlay)).filter(isTrainer))
+      for (const container of workload.spec.template.spec.containers)
+        expect(container.command?.slice(0, 2)).toEqual(['node', '--disable-proto=delete']);
   });
 
   it.each(overlayNames)(

@@ -13,16 +13,20 @@ export interface ChildService {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts `dist/main/<entry>.js` with the test's configuration as its environment. */
+/**
+ * Starts `dist/main/<entry>.js` with the test's configuration as its environment, and with
+ * `--disable-proto=delete` as every documented way of starting it does (unless `nodeFlags` says otherwise).
+ */
 export function spawnService(
   entry: 'worker' | 'api' | 'all',
   config: Config,
   extraEnv: Record<string, string> = {},
+  nodeFlags: readonly string[] = ['--disable-proto=delete'],
 ): ChildService {
   const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'info', ...extraEnv };
   for (const [key, value] of Object.entries(config))
     if (!(key in extraEnv) && key !== 'LOG_LEVEL') env[key] = String(value);
-  const child = spawn(process.execPath, [path.join(root, 'dist/main', `${entry}.js`)], {
+  const child = spawn(process.execPath, [...nodeFlags, path.join(root, 'dist/main', `${entry}.js`)], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

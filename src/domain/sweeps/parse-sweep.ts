@@ -2,7 +2,14 @@ import { describeIssues, parseJobSpec, type JobSpec, type SpecIssue, type SpecLi
 import { bundledDataset, type DatasetInfo } from '../datasets.js';
 import { validationSampleCount } from '../model-shape.js';
 import { gridSize, gridValues, randomValues, type ParameterValues } from './generate.js';
-import { issuePath, parseSpecPath, pathProblem, withValueAt, type PathSegment } from './spec-path.js';
+import {
+  issuePath,
+  parseSpecPath,
+  pathProblem,
+  prototypeSegmentOf,
+  withValueAt,
+  type PathSegment,
+} from './spec-path.js';
 import { sweepSpecSchema, type SweepConfig, type SweepParameter, type SweepSpec } from './sweep-spec.js';
 
 export type SweepParseResult =
@@ -24,6 +31,9 @@ function parameterIssues(
   dataset?: DatasetInfo,
 ): SpecIssue[] {
   const where = `parameters.${path}`;
+  const refused = prototypeSegmentOf(path.split(/[.[\]]/));
+  if (refused !== undefined)
+    return [issue(where, `"${refused}" is not a field of a job spec; a path cannot go through it`)];
   const segments = parseSpecPath(path);
   if (!segments)
     return [issue(where, 'is not a path into the job spec (like "learningRate" or "model.layers[0].units")')];

@@ -1,9 +1,14 @@
+import { isPrototypeKey, ownValue, setOwn } from '../own-keys.js';
+
 /** One step of a path into a job spec: an object key or an array index. */
 export type PathSegment = string | number;
 
 const pathPattern = /^[A-Za-z_]\w*(\[\d+\])*(\.[A-Za-z_]\w*(\[\d+\])*)*$/;
 
-/** `model.layers[0].units` as `['model', 'layers', 0, 'units']`, or undefined when it is not a path. */
+/**
+ * `model.layers[0].units` as `['model', 'layers', 0, 'units']`, or undefined when it is not a path:
+ * not of that form, or with a `__proto__`, `prototype` or `constructor` segment (see prototypeSegmentOf).
+ */
 export function parseSpecPath(path: string): PathSegment[] | undefined {
   if (path.length > 200 || !pathPattern.test(path)) return undefined;
   const segments: PathSegment[] = [];
@@ -12,7 +17,12 @@ export function parseSpecPath(path: string): PathSegment[] | undefined {
     segments.push(key as string);
     for (const index of indices) segments.push(Number(index.slice(0, -1)));
   }
-  return segments;
+  return prototypeSegmentOf(segments) === undefined ? segments : undefined;
+}
+
+/** The first segment that would address a prototype (`__proto__`, `prototype`, `constructor`), if any. */
+export function prototypeSegmentOf(segments: readonly (string | number)[]): string | undefined {
+  return segments.find((segment): segment is string => typeof segment === 'string' && isPrototypeKey(segment));
 }
 
 /** The path as a spec issue names it: `model.layers.0.units`. */
@@ -41,24 +51,33 @@ export function pathProblem(spec: unknown, segments: readonly PathSegment[]): st
       if (current === undefined && !last) return undefined;
       if (current !== undefined && !isRecord(current))
         return `${issuePath(segments.slice(0, position))} is not an object`;
-      current = current?.[segment];
+      current = current === undefined ? undefined : ownValue(current, segment);
     }
   }
   return undefined;
 }
 
-/** A deep copy of `spec` (plain JSON) with `value` at `segments`; objects missing on the way are created. */
+/**
+ * A deep copy of `spec` (plain JSON) with `value` at `segments`; objects missing on the way are
+ * created. It reads and writes own properties only, so no segment can reach a prototype; a segment
+ * that names one is a programming error (parseSpecPath refuses them) and throws.
+ */
 export function withValueAt(spec: unknown, segments: readonly PathSegment[], value: unknown): unknown {
+  const refused = prototypeSegmentOf(segments);
+  if (refused !== undefined) throw new TypeError(`a spec path cannot go through "${refused}"`);
   const copy = structuredClone(spec) as Record<string, unknown>;
-  let container: Record<string | number, unknown> = copy;
+  let container: object = copy;
   for (const [position, segment] of segments.entries()) {
     if (position === segments.length - 1) {
-      container[segment] = value;
+      setOwn(container, segment, value);
       break;
     }
-    const next = container[segment];
-    if (typeof next !== 'object' || next === null) container[segment] = {};
-    container = container[segment] as Record<string | number, unknown>;
+    let next = ownValue(container, segment);
+    if (typeof next !== 'object' || next === null) {
+      next = {};
+      setOwn(container, segment, next);
+    }
+    container = next as object;
   }
   return copy;
 }

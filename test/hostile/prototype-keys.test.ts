@@ -1,0 +1,113 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { testConfig } from '../helpers/env.js';
+import { freePort } from '../helpers/own-services.js';
+import { spawnService, type ChildService } from '../helpers/processes.js';
+import { smallSpec } from '../helpers/specs.js';
+
+// The black-box probe that once took the server down: sweep parameter paths through a prototype,
+// then every route that takes a name, a query or a path segment asked with `__proto__`,
+// `constructor` and `prototype`. The API runs as its own process, started WITHOUT
+// --disable-proto=delete, so what is tested is the code's own refusal, not the flag.
+
+const hostilePaths = [
+  '__proto__.polluted',
+  'constructor.prototype.polluted',
+  'model.__proto__.polluted',
+  'model.layers[0].constructor.prototype.polluted',
+  'prototype.polluted',
+];
+
+const names = ['__proto__', 'constructor', 'prototype', 'hasOwnProperty', 'toString'];
+const probes = names.flatMap((name) => [
+  `/jobs/${name}`,
+  `/jobs/${name}/history`,
+  `/jobs?status=${name}`,
+  `/jobs?sort=${name}`,
+  `/jobs?order=${name}&dataset=${name}&tag=${name}`,
+  `/jobs?${name}=1`,
+  `/jobs?${name}[polluted]=1`,
+  `/jobs?${name}.polluted=1`,
+  `/compare?ids=${name}`,
+  `/sweeps/${name}`,
+  `/sweeps?status=${name}`,
+  `/datasets/${name}`,
+  `/datasets/${name}/examples/train/0.png`,
+  `/datasets/mnist/examples/${name}/0.png`,
+  `/runs/${name}`,
+  `/${name}`,
+]);
+
+describe('prototype names against a running API process', () => {
+  let database: TestDatabase;
+  let api: ChildService;
+  let base: string;
+
+  beforeAll(async () => {
+    database = await createTestDatabase('prototype_keys');
+    const port = await freePort();
+    api = spawnService('api', testConfig(database.url, { PORT: String(port) }), {}, []);
+    await api.waitFor(/api listening/);
+    base = `http://127.0.0.1:${port}`;
+  });
+  afterAll(async () => {
+    await api?.stop();
+    await database?.drop();
+  });
+
+  const post = (path: string, body: unknown) =>
+    fetch(`${base}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+
+  it('warns when started without --disable-proto=delete', () => {
+    expect(api.output()).toMatch(/started without --disable-proto=delete/);
+  });
+
+  it('refuses sweep paths through a prototype with a 400 naming the parameter, and keeps serving everyone', async () => {
+    for (const path of hostilePaths) {
+      const response = await post('/sweeps', {
+        name: 'probe',
+        base: smallSpec(),
+        method: 'grid',
+        parameters: { [path]: { values: [1] } },
+        objective: { metric: 'testAccuracy', goal: 'maximize' },
+      });
+      expect(response.status, path).toBe(400);
+      const body = (await response.json()) as { issues?: { path: string; message: string }[] };
+      expect(body.issues?.[0]?.path, path).toBe(`parameters.${path}`);
+    }
+    // The whole process would answer 500 to every JSON route, and soon exit, had anything been planted.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(api.child.exitCode).toBeNull();
+    for (const path of ['/jobs', '/sweeps', '/datasets', '/health', '/openapi.json', '/metrics'])
+      expect((await fetch(`${base}${path}`)).status, path).toBeLessThan(300);
+    expect((await post('/jobs', smallSpec({ name: 'after the probe' }))).status).toBe(201);
+  });
+
+  it('answers every route asked with a prototype name with a 2xx or 4xx, never a 500', async () => {
+    const failures: string[] = [];
+    for (const probe of probes) {
+      const response = await fetch(`${base}${probe}`);
+      await response.arrayBuffer();
+      if (response.status >= 500) failures.push(`${probe}: ${response.status}`);
+    }
+    for (const name of names) {
+      const bodies = [
+        { [name]: { polluted: true }, ...smallSpec() },
+        smallSpec({ name, tags: [name] }),
+        { ...smallSpec(), model: { layers: [{ type: 'dense', units: 10, [name]: 1 }] } },
+      ];
+      for (const body of bodies) {
+        const response = await post('/jobs', body);
+        if (response.status >= 500) failures.push(`POST /jobs ${JSON.stringify(body)}: ${response.status}`);
+      }
+    }
+    expect(failures).toEqual([]);
+    expect(api.child.exitCode).toBeNull();
+    expect((await fetch(`${base}/jobs`)).status).toBe(200);
+    expect(api.output()).not.toMatch(/"level":(50|60)/);
+  });
+});
