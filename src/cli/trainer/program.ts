@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { Command, CommanderError, Option } from 'commander';
 import * as datasets from './commands/datasets.js';
 import { exportFormats, exportHistory } from './commands/export.js';
@@ -176,9 +177,13 @@ function sweepAndKeyCommands(program: Command): void {
     .action(action((context) => keys.whoami(context)));
 }
 
+// dist/cli/trainer/program.js and src/cli/trainer/program.ts both sit three folders below package.json.
+const { version } = createRequire(import.meta.url)('../../../package.json') as { version: string };
+
 /** The `trainer` command line. */
 export function createProgram(): Command {
   const program = new Command('trainer')
+    .version(version)
     .description('Drive a trainer server from the terminal: submit, follow, list, compare and export runs.')
     .option('--url <url>', 'the API (or TRAINER_URL)', process.env.TRAINER_URL ?? defaultUrl)
     .option('--key <key>', 'API key; prefer TRAINER_API_KEY, which no process list shows')

@@ -43,7 +43,10 @@ export async function exportHistory(
   }
   const body = Readable.fromWeb(await historyStream(context, id, format));
   if (options.out === undefined) {
-    await pipeline(body, process.stdout, { end: false });
+    // A reader that stops early (`| head`) closes the pipe: that ends the export, it is no failure.
+    await pipeline(body, process.stdout, { end: false }).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') throw error;
+    });
     return;
   }
   try {
