@@ -17,6 +17,7 @@ import { openApiRoutes, registerOpenApi } from './openapi.js';
 import { compareRoutes } from './routes/compare.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
+import { exportRoutes } from './routes/exports.js';
 import { jobRoutes } from './routes/jobs.js';
 import { datasetExampleRoutes } from './routes/dataset-examples.js';
 import { datasetRoutes } from './routes/datasets.js';
@@ -188,6 +189,7 @@ export function buildApp({
   // here has its socket closed; before every route, so each is in the access table.
   void app.after(() => registerAccessControl(app, access));
   void app.register(jobRoutes, { jobs });
+  void app.register(exportRoutes, { jobs });
   void app.register(compareRoutes, { jobs, ...(sweeps ? { sweeps } : {}) });
   if (datasets) void app.register(datasetRoutes, { datasets });
   if (sweeps)

@@ -1,5 +1,6 @@
 import { InvalidRequest, JobNotFound } from '../domain/errors.js';
 import type { Logger } from '../logger.js';
+import type { StepRun } from '../domain/metrics.js';
 import type { JobsRepository, JobWithEpochs, StepRecord } from '../store/jobs-repository.js';
 import { createHistoryCache, type HistoryCache } from './history-cache.js';
 import { readFinished, readSampled, sampledHistory, type SampleStore } from './sampled-history.js';
@@ -69,6 +70,17 @@ export function createJobReads(jobs: Store, cache: HistoryCache = createHistoryC
     /** A job's steps after `after`, in order, a page at a time, so a long history is never held whole. */
     stepsAfter: (id: string, after: number): AsyncIterable<readonly StepRecord[]> =>
       jobs.historyPages(checkId(id), { after }),
+
+    /**
+     * The whole history of the job as runs of consecutive steps in typed arrays, a page at a time
+     * (for exports, which want no object per step); read with `owner` first, as `history`.
+     */
+    historyRuns: async (id: string, owner?: string): Promise<{ jobId: string; runs: AsyncIterable<StepRun[]> }> => {
+      const job = await get(id, owner);
+      const extent = await jobs.historyExtent(job.id);
+      // Pages of 10,000 steps: each is formatted whole before it is sent, so its size is what memory holds.
+      return { jobId: job.id, runs: jobs.historyRuns(job.id, { through: extent.lastStep, pageSize: 10_000 }) };
+    },
 
     /**
      * The history, whole or downsampled (LTTB) to about `points`, always keeping the first and last

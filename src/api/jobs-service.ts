@@ -141,11 +141,27 @@ export function createJobsService(deps: JobsServiceDeps) {
     /** Unchecked, like `find`: for a stream whose job was already checked with `visibleJob`. */
     perClassAccuracy: reads.perClassAccuracy,
     history: (viewer: Viewer, id: string, points?: number) => reads.history(id, points, visibleOwner(viewer)),
+    /** The whole history of a job `viewer` sees, in runs of typed arrays, for exports. */
+    historyRuns: (viewer: Viewer, id: string) => reads.historyRuns(id, visibleOwner(viewer)),
     /** Caches (and stores in Postgres) a job's history as the run page asks for it, if the job has finished. */
     warmHistory: (jobId: string) => reads.warm(jobId, dashboardHistoryPoints),
     submit: createSubmit({ ...deps, jobs, get: reads.get, limits }),
     cancel: createCancel({ ...deps, jobs, get: reads.get }),
     list: (viewer: Viewer, request: RunListRequest) => listRuns(jobs, viewer, request),
+
+    /** Every run `list` would give page after page, `pageSize` at a time, for exports. */
+    async *listAll(
+      viewer: Viewer,
+      request: Omit<RunListRequest, 'cursor' | 'limit'>,
+      pageSize = 100,
+    ): AsyncGenerator<ListedRun[]> {
+      let cursor: string | undefined;
+      do {
+        const page = await listRuns(jobs, viewer, { ...request, limit: pageSize, ...(cursor ? { cursor } : {}) });
+        yield page.runs;
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor !== undefined);
+    },
 
     /**
      * Deletes an ended job `viewer` sees and all it holds; JobStillActive while it is queued or running.

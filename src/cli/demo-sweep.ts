@@ -3,10 +3,8 @@
 // examples with a validation split, 4 epochs each, ASHA stopping the hopeless ones; prints the
 // leaderboard, the best run's test accuracy and the share of epochs ASHA saved.
 import { parseArgs } from 'node:util';
+import { createTrainerClient, unwrap, type Sweep, type SweepEvent, type SweepSpecInput } from '@trainer/client';
 import WebSocket from 'ws';
-import type { ErrorBody } from '../api/schemas/common.js';
-import type { JobView } from '../api/schemas/job.js';
-import type { SweepEventMessage, SweepView } from '../api/schemas/sweeps.js';
 
 const { values: options } = parseArgs({
   options: {
@@ -17,10 +15,14 @@ const { values: options } = parseArgs({
   },
 });
 
-const base = options.url.replace(/\/$/, '');
+const trainer = createTrainerClient({
+  baseUrl: options.url.replace(/\/$/, ''),
+  apiKey: process.env.TRAINER_API_KEY ?? null,
+  WebSocket,
+});
 const hidden = 'model.layers[0].units';
 
-const sweepSpec = {
+const sweepSpec: SweepSpecInput = {
   name: 'demo-sweep',
   seed: Number(options.seed),
   base: {
@@ -50,41 +52,25 @@ const sweepSpec = {
   earlyTermination: { type: 'asha', minEpochs: 1, reductionFactor: 2 },
 };
 
-async function request<T>(path: string, init?: RequestInit): Promise<T> {
-  const response = await fetch(`${base}${path}`, init);
-  const body = (await response.json()) as T | ErrorBody;
-  if (!response.ok) {
-    const error = body as ErrorBody;
-    throw new Error(
-      `${init?.method ?? 'GET'} ${path}: ${response.status} ${error.error} ${JSON.stringify(error.issues ?? [])}`,
-    );
-  }
-  return body as T;
-}
-
 const percent = (value: number | null | undefined) => (value == null ? '-' : `${(value * 100).toFixed(1)}%`);
 const describe = (parameters: Record<string, unknown>) =>
   `lr ${Number(parameters.learningRate).toPrecision(3).padEnd(7)} batch ${String(parameters.batchSize).padStart(3)} hidden ${String(parameters[hidden]).padStart(3)}`;
 
-/** Prints the sweep's events as they come; resolves once the server closes the stream at the sweep's end. */
-function follow(id: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const socket = new WebSocket(`${base.replace(/^http/, 'ws')}/sweeps/${id}/events`);
-    socket.on('message', (data) => {
-      const event = JSON.parse((data as Buffer).toString()) as SweepEventMessage;
-      const run = event.index === undefined ? '' : `run ${String(event.index).padStart(2)}`;
-      if (event.type === 'run-started') console.log(`${run} started   ${describe(event.parameters ?? {})}`);
-      if (event.type === 'run-finished')
-        console.log(`${run} ${event.status}  validation accuracy ${percent(event.objective)}`);
-      if (event.type === 'run-stopped') console.log(`${run} stopped   ${event.reason ?? ''}`);
-      if (event.type === 'new-best') console.log(`${run} is the best so far: ${percent(event.objective)}`);
-    });
-    socket.on('close', () => resolve());
-    socket.on('error', reject);
-  });
+function printEvent(event: SweepEvent): void {
+  const run = event.index === undefined ? '' : `run ${String(event.index).padStart(2)}`;
+  if (event.type === 'run-started') console.log(`${run} started   ${describe(event.parameters ?? {})}`);
+  if (event.type === 'run-finished')
+    console.log(`${run} ${event.status}  validation accuracy ${percent(event.objective)}`);
+  if (event.type === 'run-stopped') console.log(`${run} stopped   ${event.reason ?? ''}`);
+  if (event.type === 'new-best') console.log(`${run} is the best so far: ${percent(event.objective)}`);
 }
 
-function printLeaderboard(sweep: SweepView): void {
+/** Prints the sweep's events as they come; resolves once the sweep has ended. */
+async function follow(id: string): Promise<void> {
+  await trainer.followSweep(id, { onMessage: printEvent }).finished;
+}
+
+function printLeaderboard(sweep: Sweep): void {
   console.log('\nrank  run  learning rate  batch  hidden  best val acc  epoch  epochs  status');
   for (const entry of sweep.leaderboard) {
     const parameters = entry.parameters;
@@ -98,19 +84,15 @@ function printLeaderboard(sweep: SweepView): void {
 }
 
 async function main(): Promise<void> {
-  const sweep = await request<SweepView>('/sweeps', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(sweepSpec),
-  });
-  console.log(`sweep ${sweep.id}: ${sweep.runCount} configurations, at most ${sweepSpec.maxParallel} at a time`);
+  const sweep = await unwrap(trainer.api.POST('/sweeps', { body: sweepSpec }));
+  console.log(`sweep ${sweep.id}: ${sweep.runCount} configurations, at most ${options.parallel} at a time`);
   const started = Date.now();
   await follow(sweep.id);
-  const done = await request<SweepView>(`/sweeps/${sweep.id}`);
+  const done = await unwrap(trainer.api.GET('/sweeps/{id}', { params: { path: { id: sweep.id } } }));
   printLeaderboard(done);
   const best = done.best;
   if (best) {
-    const job = await request<JobView>(`/jobs/${best.jobId}`);
+    const job = await unwrap(trainer.api.GET('/jobs/{id}', { params: { path: { id: best.jobId } } }));
     const atBest = job.metrics.epochs.find((epoch) => epoch.epoch === job.bestEpoch);
     console.log(
       `\nbest run: ${best.index} (${describe(best.parameters)}), chosen by validation accuracy ${percent(best.objective)} at epoch ${best.epoch}; ` +

@@ -2,11 +2,8 @@
 // follows both live over WebSockets, prints the comparison and writes the overlaid loss curves.
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { createTrainerClient, unwrap, type Comparison, type Job, type JobStreamMessage } from '@trainer/client';
 import WebSocket from 'ws';
-import type { ErrorBody } from '../api/schemas/common.js';
-import type { Comparison } from '../api/schemas/compare.js';
-import type { JobStreamMessage } from '../api/schemas/events.js';
-import type { JobView } from '../api/schemas/job.js';
 import { exerciseNetworkNames, exerciseSpec } from '../domain/exercise.js';
 
 const { values: options } = parseArgs({
@@ -20,15 +17,11 @@ const { values: options } = parseArgs({
   },
 });
 
-const base = options.url.replace(/\/$/, '');
-async function request<T>(path: string, init?: RequestInit): Promise<T> {
-  const response = await fetch(`${base}${path}`, init);
-  const body = (await response.json()) as T | ErrorBody;
-  if (!response.ok) {
-    throw new Error(`${init?.method ?? 'GET'} ${path}: ${response.status} ${(body as ErrorBody).error ?? ''}`);
-  }
-  return body as T;
-}
+const trainer = createTrainerClient({
+  baseUrl: options.url.replace(/\/$/, ''),
+  apiKey: process.env.TRAINER_API_KEY ?? null,
+  WebSocket,
+});
 
 function printEvent(message: JobStreamMessage, label: string, epochs: number): void {
   if (message.type === 'epoch') {
@@ -41,26 +34,16 @@ function printEvent(message: JobStreamMessage, label: string, epochs: number): v
   }
 }
 
-/** Prints a job's epochs as they end; resolves with its final status once the server closes the stream. */
-function follow(id: string, label: string, epochs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = new WebSocket(`${base.replace(/^http/, 'ws')}/jobs/${id}/events`);
-    let status = 'queued';
-    socket.on('message', (data) => {
-      // Text frames arrive as one Buffer (no binaryType is set).
-      const message = JSON.parse((data as Buffer).toString()) as JobStreamMessage;
-      if (message.type === 'status') status = message.status;
-      printEvent(message, label, epochs);
-    });
-    socket.on('close', () => resolve(status));
-    socket.on('error', reject);
-  });
+/** Prints a job's epochs as they end; resolves with its final status once the stream has ended. */
+async function follow(id: string, label: string, epochs: number): Promise<string> {
+  const followed = trainer.followJob(id, { onMessage: (message) => printEvent(message, label, epochs) });
+  return (await followed.finished)?.status ?? 'unknown';
 }
 
 const percent = (value: number | null) => (value === null ? '-' : `${(value * 100).toFixed(1)}%`);
 
 /** Submits both networks with the exercise's hyperparameters. */
-async function submitNetworks(): Promise<JobView[]> {
+async function submitNetworks(): Promise<Job[]> {
   const slice = {
     ...(options['train-samples'] ? { trainSamples: Number(options['train-samples']) } : {}),
     ...(options['test-samples'] ? { testSamples: Number(options['test-samples']) } : {}),
@@ -68,15 +51,7 @@ async function submitNetworks(): Promise<JobView[]> {
   const specs = exerciseNetworkNames.map((network) =>
     exerciseSpec(network, { tags: ['demo'], seed: Number(options.seed), epochs: Number(options.epochs), ...slice }),
   );
-  const jobs = await Promise.all(
-    specs.map((spec) =>
-      request<JobView>('/jobs', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(spec),
-      }),
-    ),
-  );
+  const jobs = await Promise.all(specs.map((spec) => unwrap(trainer.api.POST('/jobs', { body: spec }))));
   jobs.forEach((job, index) =>
     console.log(
       `submitted ${specs[index]?.name} as ${job.id} (${job.parameterCount.toLocaleString('en-US')} parameters)`,
@@ -113,11 +88,9 @@ async function main(): Promise<void> {
   if (outcomes.some((outcome) => outcome !== 'completed')) {
     throw new Error(`not every job completed: ${outcomes.join(', ')}`);
   }
-  const ids = jobs.map((job) => job.id).join(',');
-  printComparison(await request<Comparison>(`/compare?ids=${ids}`));
-  const svg = await fetch(`${base}/compare.svg?ids=${ids}`);
-  if (!svg.ok) throw new Error(`GET /compare.svg: ${svg.status}`);
-  await writeFile(options.out, await svg.text());
+  const query = { ids: jobs.map((job) => job.id).join(',') };
+  printComparison(await unwrap(trainer.api.GET('/compare', { params: { query } })));
+  await writeFile(options.out, await unwrap(trainer.api.GET('/compare.svg', { params: { query }, parseAs: 'text' })));
   console.log(`\nloss curves written to ${options.out}`);
   console.log(`demo took ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }

@@ -177,6 +177,13 @@ const httpTable: HttpRow[] = [
     url: (f) => `/jobs/${f.aliceJob}/history?points=10`,
     expected: [...denied, 200, 404, 200, 200],
   },
+  ...['history.csv', 'history.parquet', 'epochs.csv'].map((file): HttpRow => ({
+    method: 'GET',
+    route: `/jobs/:id/${file}`,
+    url: (f) => `/jobs/${f.aliceJob}/${file}`,
+    expected: [...denied, 200, 404, 200, 200],
+  })),
+  { method: 'GET', route: '/jobs.csv', url: () => '/jobs.csv', expected: [...denied, 200, 200, 200, 200] },
   {
     method: 'GET',
     route: '/compare',

@@ -90,6 +90,86 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/jobs/{id}/history.csv': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Export a job's loss history as CSV
+     * @description Every recorded step as `step,epoch,loss`, streamed from Postgres a page at a time; the same steps as GET /jobs/:id/history. A loss that is not finite is an empty cell.
+     */
+    get: operations['exportJobHistoryCsv'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/jobs/{id}/history.parquet': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Export a job's loss history as Parquet
+     * @description Every recorded step in columns `step` (INT32), `epoch` (INT32) and `loss` (DOUBLE, null when not finite), SNAPPY-compressed, a row group per page of steps, streamed as each is written.
+     */
+    get: operations['exportJobHistoryParquet'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/jobs/{id}/epochs.csv': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Export a job's epoch metrics as CSV
+     * @description A line an epoch: test accuracy and loss, mean training loss, validation accuracy and loss (empty without a validation split), duration and samples per second.
+     */
+    get: operations['exportJobEpochsCsv'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/jobs.csv': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Export the run listing as CSV
+     * @description Every run GET /jobs would list with the same filters and sort, all pages, a line each (tags joined by `;`). Only the key's owner's runs, or every owner's for an admin.
+     */
+    get: operations['exportRunsCsv'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/compare': {
     parameters: {
       query?: never;
@@ -3200,6 +3280,362 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  exportJobHistoryCsv: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /**
+         * @description A job id (UUID)
+         * @example 5b0c6f1e-3a52-4c1e-9d8f-2f4b7a9e0c13
+         */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The history */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'text/csv': string;
+        };
+      };
+      /** @description The id is not a UUID */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'text/csv': components['schemas']['Error'];
+        };
+      };
+      /** @description No API key, or an unknown or revoked one (with AUTH=required); see WWW-Authenticate */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'text/csv': components['schemas']['Error'];
+        };
+      };
+      /** @description The key's role may not do this */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'text/csv': components['schemas']['Error'];
+        };
+      };
+      /** @description No job has this id (another owner's is as unknown) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'text/csv': components['schemas']['Error'];
+        };
+      };
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'text/csv': components['schemas']['Error'];
+        };
+      };
+      /** @description Unexpected failure; the server logged the details */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'text/csv': components['schemas']['Error'];
+        };
+      };
+      /** @description Postgres or Redis is unreachable; retry after the Retry-After header */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'text/csv': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  exportJobHistoryParquet: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /**
+         * @description A job id (UUID)
+         * @example 5b0c6f1e-3a52-4c1e-9d8f-2f4b7a9e0c13
+         */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The history */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/vnd.apache.parquet': string;
+        };
+      };
+      /** @description The id is not a UUID */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/vnd.apache.parquet': components['schemas']['Error'];
+        };
+      };
+      /** @description No API key, or an unknown or revoked one (with AUTH=required); see WWW-Authenticate */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/vnd.apache.parquet': components['schemas']['Error'];
+        };
+      };
+      /** @description The key's role may not do this */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/vnd.apache.parquet': components['schemas']['Error'];
+        };
+      };
+      /** @description No job has this id (another owner's is as unknown) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/vnd.apache.parquet': components['schemas']['Error'];
+        };
+      };
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/vnd.apache.parquet': components['schemas']['Error'];
+        };
+      };
+      /** @description Unexpected failure; the server logged the details */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/vnd.apache.parquet': components['schemas']['Error'];
+        };
+      };
+      /** @description Postgres or Redis is unreachable; retry after the Retry-After header */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/vnd.apache.parquet': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  exportJobEpochsCsv: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /**
+         * @description A job id (UUID)
+         * @example 5b0c6f1e-3a52-4c1e-9d8f-2f4b7a9e0c13
+         */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The epochs */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'text/csv': string;
+        };
+      };
+      /** @description The id is not a UUID */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'text/csv': components['schemas']['Error'];
+        };
+      };
+      /** @description No API key, or an unknown or revoked one (with AUTH=required); see WWW-Authenticate */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'text/csv': components['schemas']['Error'];
+        };
+      };
+      /** @description The key's role may not do this */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'text/csv': components['schemas']['Error'];
+        };
+      };
+      /** @description No job has this id (another owner's is as unknown) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'text/csv': components['schemas']['Error'];
+        };
+      };
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'text/csv': components['schemas']['Error'];
+        };
+      };
+      /** @description Unexpected failure; the server logged the details */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'text/csv': components['schemas']['Error'];
+        };
+      };
+      /** @description Postgres or Redis is unreachable; retry after the Retry-After header */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'text/csv': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  exportRunsCsv: {
+    parameters: {
+      query?: {
+        /**
+         * @description Comma-separated statuses
+         * @example completed,failed
+         */
+        status?: string;
+        dataset?: string;
+        /** @description Case-insensitive part of the name */
+        name?: string;
+        tag?: string;
+        /** @description Only this owner's runs; for admins (other keys always see only their own owner's) */
+        owner?: string;
+        /** @example bestAccuracy */
+        sort?: 'created' | 'finalAccuracy' | 'bestAccuracy' | 'duration';
+        order?: 'asc' | 'desc';
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The runs */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'text/csv': string;
+        };
+      };
+      /** @description A bad query parameter */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'text/csv': components['schemas']['Error'];
+        };
+      };
+      /** @description No API key, or an unknown or revoked one (with AUTH=required); see WWW-Authenticate */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'text/csv': components['schemas']['Error'];
+        };
+      };
+      /** @description The key's role may not do this */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'text/csv': components['schemas']['Error'];
+        };
+      };
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'text/csv': components['schemas']['Error'];
+        };
+      };
+      /** @description Unexpected failure; the server logged the details */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'text/csv': components['schemas']['Error'];
+        };
+      };
+      /** @description Postgres or Redis is unreachable; retry after the Retry-After header */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'text/csv': components['schemas']['Error'];
         };
       };
     };

@@ -3,15 +3,36 @@ import type { Viewer } from '../../domain/access.js';
 import { bodyCheckedByService, typedSuccessSerializer } from '../validation.js';
 import { Readable } from 'node:stream';
 import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
-import type { JobsService } from '../jobs-service.js';
+import type { JobsService, RunListRequest } from '../jobs-service.js';
 import { jobView, runSummary } from '../job-view.js';
 import { historyBody } from '../history-body.js';
 import { deleted, errorBody, jobIdParams } from '../schemas/common.js';
 import { historyBody as historySchema, historyQuery, type HistoryBody } from '../schemas/history.js';
-import { jobSpecBody, jobView as jobSchema, runList, runListQuery, submitHeaders } from '../schemas/job.js';
+import {
+  jobSpecBody,
+  jobView as jobSchema,
+  runList,
+  runListQuery,
+  submitHeaders,
+  type RunListQuery,
+} from '../schemas/job.js';
 
 const badId = errorBody.describe('The id is not a UUID');
 const unknownJob = errorBody.describe('No job has this id');
+
+/** The filters and sort of GET /jobs's query (and GET /jobs.csv's) as the jobs service takes them. */
+export function runFilters(query: Omit<RunListQuery, 'limit' | 'cursor'>): Omit<RunListRequest, 'cursor' | 'limit'> {
+  const { status, dataset, name, tag, owner, sort, order } = query;
+  return {
+    ...(owner ? { owner } : {}),
+    ...(status ? { statuses: status } : {}),
+    ...(dataset ? { dataset } : {}),
+    ...(name ? { nameContains: name } : {}),
+    ...(tag ? { tag } : {}),
+    sort,
+    order,
+  };
+}
 
 function listRoute(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsService): void {
   app.get(
@@ -32,16 +53,10 @@ function listRoute(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsServi
       },
     ),
     async (request) => {
-      const { status, dataset, name, tag, owner, sort, order, limit, cursor } = request.query;
+      const { limit, cursor } = request.query;
       const page = await jobs.list(request.viewer, {
-        ...(owner ? { owner } : {}),
-        ...(status ? { statuses: status } : {}),
-        ...(dataset ? { dataset } : {}),
-        ...(name ? { nameContains: name } : {}),
-        ...(tag ? { tag } : {}),
+        ...runFilters(request.query),
         ...(cursor ? { cursor } : {}),
-        sort,
-        order,
         limit,
       });
       return { runs: page.runs.map(runSummary), nextCursor: page.nextCursor };

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { runSteps, type StepLoss, type StepRun } from '../../domain/metrics.js';
-import type { PrismaClient } from '../database.js';
+import { queryRows, type PrismaClient } from '../database.js';
+import { Prisma } from '../generated/client.js';
 import { chunkSteps, decodeLosses, latestPerStep, maxChunkSteps, mergeSteps, sameChunk } from './step-chunks.js';
 
 export type StepRecord = StepLoss;
@@ -51,14 +52,18 @@ type StoredChunk = z.output<typeof storedChunks>[number];
  * `version` (the row's xmin) changes whenever the row is written.
  */
 async function chunksOverlapping(prisma: PrismaClient, id: string, from: number, to: number): Promise<StoredChunk[]> {
+  // Straight from pg: Prisma's $queryRaw took three quarters of the time of reading a long history.
   return storedChunks.parse(
-    await prisma.$queryRaw`
+    await queryRows(
+      prisma,
+      Prisma.sql`
       SELECT first_step AS "firstStep", epoch, encode(COALESCE(array_send(losses_f64), array_send(losses_f32)), 'base64') AS losses,
         losses_f32 IS NOT NULL AS narrow, xmin::text AS version
       FROM step_chunks
       WHERE job_id = ${id}::uuid AND first_step > ${from - maxChunkSteps} AND first_step <= ${to}
         AND first_step + step_count > ${from}
       ORDER BY first_step`,
+    ),
   );
 }
 
