@@ -1,84 +1,35 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import {
-  BundledDatasetReadOnly,
-  DatasetInUse,
-  DatasetNameTaken,
-  DatasetNotFound,
-  DatasetTooLarge,
-  ApiKeyNotFound,
-  DependencyUnavailable,
-  Forbidden,
-  DomainError,
-  EvaluationNotAvailable,
-  IdempotencyConflict,
-  InvalidRequest,
-  InvalidDataset,
-  InvalidSpec,
-  InvalidSweep,
-  JobAlreadyFinished,
-  JobNotFound,
-  JobStillActive,
-  ModelNotAvailable,
-  ResourceNotFound,
-  SweepAlreadyFinished,
-  SweepNotFound,
-  TooManyItems,
-  QuotaExceeded,
-  RateLimited,
-  Unauthenticated,
-  WebhookDeliveryNotFound,
-  WebhookNotFound,
-  WebhooksNotConfigured,
-} from '../domain/errors.js';
+import { DependencyUnavailable, DomainError, type ErrorKind } from '../domain/errors.js';
 import type { ErrorBody } from './schemas/common.js';
 import { requestValidationError } from './validation.js';
 
 export type { ErrorBody };
 
-/** The HTTP status of each domain error; the one place that knows. */
-function statusOf(error: DomainError): number {
-  if (error instanceof JobNotFound || error instanceof ResourceNotFound || error instanceof DatasetNotFound) return 404;
-  if (error instanceof ApiKeyNotFound) return 404;
-  if (error instanceof Unauthenticated) return 401;
-  if (error instanceof Forbidden || error instanceof BundledDatasetReadOnly) return 403;
-  if (error instanceof RateLimited || error instanceof QuotaExceeded) return 429;
-  if (error instanceof SweepNotFound) return 404;
-  if (error instanceof InvalidSpec || error instanceof InvalidRequest || error instanceof InvalidDataset) return 400;
-  if (error instanceof InvalidSweep) return 400;
-  if (error instanceof DatasetNameTaken || error instanceof DatasetInUse) return 409;
-  if (error instanceof DatasetTooLarge) return 413;
-  if (error instanceof IdempotencyConflict) return 422;
-  if (error instanceof JobAlreadyFinished || error instanceof JobStillActive) return 409;
-  if (error instanceof SweepAlreadyFinished) return 409;
-  if (error instanceof ModelNotAvailable || error instanceof EvaluationNotAvailable) return 409;
-  if (error instanceof TooManyItems) return 413;
-  if (error instanceof WebhookNotFound || error instanceof WebhookDeliveryNotFound) return 404;
-  if (error instanceof DependencyUnavailable || error instanceof WebhooksNotConfigured) return 503;
-  return 500;
-}
+/** The HTTP status of each kind of domain error: the one place that knows (a new error needs no edit here). */
+const statusOfKind: Record<ErrorKind, number> = {
+  invalid: 400,
+  unauthenticated: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  too_large: 413,
+  unprocessable: 422,
+  too_many_requests: 429,
+  unavailable: 503,
+};
 
 function bodyOf(error: DomainError): ErrorBody {
-  const issues =
-    error instanceof InvalidSpec ||
-    error instanceof InvalidRequest ||
-    error instanceof TooManyItems ||
-    error instanceof InvalidDataset ||
-    error instanceof InvalidSweep
-      ? error.issues
-      : undefined;
+  const { issues } = error;
   return { error: error.message, code: error.code, ...(issues ? { issues: [...issues] } : {}) };
 }
 
 function sendDomainError(error: DomainError, request: FastifyRequest, reply: FastifyReply): void {
-  const status = statusOf(error);
-  if (error instanceof DependencyUnavailable) {
+  if (error instanceof DependencyUnavailable)
     request.log.warn({ err: error.cause ?? error }, `${error.dependency} unavailable`);
-    void reply.header('retry-after', '5');
-  }
-  if (error instanceof Unauthenticated) void reply.header('www-authenticate', 'Bearer realm="trainer"');
-  if (error instanceof RateLimited) void reply.header('retry-after', String(error.retryAfterSeconds));
-  void reply.status(status).send(bodyOf(error));
+  if (error.retryAfterSeconds !== undefined) void reply.header('retry-after', String(error.retryAfterSeconds));
+  if (error.kind === 'unauthenticated') void reply.header('www-authenticate', 'Bearer realm="trainer"');
+  void reply.status(statusOfKind[error.kind]).send(bodyOf(error));
 }
 
 /** An answer for a route that does not exist. */

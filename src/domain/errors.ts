@@ -11,8 +11,29 @@ export interface FieldIssue {
 
 export type Dependency = 'database' | 'queue';
 
+/**
+ * What kind of failure an error is, whatever its code: the API answers each kind with one status
+ * (src/api/errors.ts), so a new error is one class here and nothing else.
+ */
+export type ErrorKind =
+  | 'invalid'
+  | 'unauthenticated'
+  | 'forbidden'
+  | 'not_found'
+  | 'conflict'
+  | 'too_large'
+  | 'unprocessable'
+  | 'too_many_requests'
+  | 'unavailable';
+
 /** The base of every error below: its `name` is its class's, so logs and `String(error)` say which it is. */
 export abstract class DomainError extends Error {
+  abstract readonly kind: ErrorKind;
+  /** The fields that were wrong, each with its problem, for the errors that name fields. */
+  readonly issues?: readonly FieldIssue[];
+  /** When trying again may work, for the errors that know. */
+  readonly retryAfterSeconds?: number;
+
   constructor(
     readonly code: string,
     message: string,
@@ -31,6 +52,7 @@ const hasEnded = (status: string) => (status === 'cancelled' ? 'been cancelled' 
 
 /** One or more jobs that do not exist. */
 export class JobNotFound extends DomainError {
+  readonly kind = 'not_found';
   /** `among`: the ids were named together (a comparison), so the message lists the missing ones. */
   constructor(
     readonly jobIds: readonly string[],
@@ -42,7 +64,8 @@ export class JobNotFound extends DomainError {
 
 /** A job spec that breaks the spec's rules; `issues` names every bad field. */
 export class InvalidSpec extends DomainError {
-  constructor(readonly issues: readonly FieldIssue[]) {
+  readonly kind = 'invalid';
+  constructor(override readonly issues: readonly FieldIssue[]) {
     super('invalid_spec', `invalid job spec: ${fieldsOf(issues)}`);
   }
 }
@@ -52,10 +75,11 @@ export class InvalidSpec extends DomainError {
  * `invalid_query` or `invalid_id`; `issues`, when there are any, name each bad field.
  */
 export class InvalidRequest extends DomainError {
+  readonly kind = 'invalid';
   constructor(
     code: string,
     message: string,
-    readonly issues?: readonly FieldIssue[],
+    override readonly issues?: readonly FieldIssue[],
   ) {
     super(code, message);
   }
@@ -68,6 +92,7 @@ export class InvalidRequest extends DomainError {
 
 /** An idempotency key reused with a different request body. */
 export class IdempotencyConflict extends DomainError {
+  readonly kind = 'unprocessable';
   constructor() {
     super('idempotency_key_reused', 'this Idempotency-Key was already used with a different body');
   }
@@ -75,6 +100,7 @@ export class IdempotencyConflict extends DomainError {
 
 /** A change asked of a job that has already ended (cancelling a completed job). */
 export class JobAlreadyFinished extends DomainError {
+  readonly kind = 'conflict';
   constructor(
     readonly jobId: string,
     readonly status: string,
@@ -90,6 +116,8 @@ const dependencyNames: Record<Dependency, string> = {
 
 /** Postgres or Redis cannot be reached right now; trying again later may work. */
 export class DependencyUnavailable extends DomainError {
+  readonly kind = 'unavailable';
+  override readonly retryAfterSeconds = 5;
   declare readonly code: `${Dependency}_unavailable`;
   constructor(
     readonly dependency: Dependency,
@@ -105,6 +133,7 @@ export class DependencyUnavailable extends DomainError {
 
 /** A change that only an ended job allows (deleting it), asked of a queued or running one. */
 export class JobStillActive extends DomainError {
+  readonly kind = 'conflict';
   constructor(
     readonly jobId: string,
     readonly status: string,
@@ -118,6 +147,7 @@ export class JobStillActive extends DomainError {
 
 /** A job that exists but has no stored model of this version yet. */
 export class ModelNotAvailable extends DomainError {
+  readonly kind = 'conflict';
   constructor(
     readonly jobId: string,
     readonly version: string,
@@ -133,6 +163,7 @@ export class ModelNotAvailable extends DomainError {
 
 /** A job that exists but has no evaluation recorded (for this epoch) yet. */
 export class EvaluationNotAvailable extends DomainError {
+  readonly kind = 'conflict';
   constructor(
     readonly jobId: string,
     readonly epoch?: number,
@@ -146,6 +177,7 @@ export class EvaluationNotAvailable extends DomainError {
 
 /** Something other than a job that does not exist: a dataset, or an example beyond a split's end. */
 export class ResourceNotFound extends DomainError {
+  readonly kind = 'not_found';
   constructor(message: string) {
     super('not_found', message);
   }
@@ -156,9 +188,10 @@ export class ResourceNotFound extends DomainError {
  * (`images_too_large`); `issues` names the field and the limit.
  */
 export class TooManyItems extends DomainError {
+  readonly kind = 'too_large';
   constructor(
     message: string,
-    readonly issues: readonly FieldIssue[],
+    override readonly issues: readonly FieldIssue[],
     code: 'too_many_inputs' | 'images_too_large' = 'too_many_inputs',
   ) {
     super(code, message);
@@ -167,6 +200,7 @@ export class TooManyItems extends DomainError {
 
 /** A dataset name nobody has uploaded (and no bundled one has). */
 export class DatasetNotFound extends DomainError {
+  readonly kind = 'not_found';
   constructor(readonly datasetName: string) {
     super('dataset_not_found', `there is no dataset called "${datasetName}"`);
   }
@@ -174,6 +208,7 @@ export class DatasetNotFound extends DomainError {
 
 /** An upload under a name a dataset already has. */
 export class DatasetNameTaken extends DomainError {
+  readonly kind = 'conflict';
   constructor(readonly datasetName: string) {
     super('dataset_exists', `a dataset called "${datasetName}" already exists; delete it first or choose another name`);
   }
@@ -181,6 +216,7 @@ export class DatasetNameTaken extends DomainError {
 
 /** Deleting a dataset that queued or running jobs still need. */
 export class DatasetInUse extends DomainError {
+  readonly kind = 'conflict';
   constructor(
     readonly datasetName: string,
     readonly jobIds: readonly string[],
@@ -194,6 +230,7 @@ export class DatasetInUse extends DomainError {
 
 /** Deleting a dataset that ships with the server, which is never allowed. */
 export class BundledDatasetReadOnly extends DomainError {
+  readonly kind = 'forbidden';
   constructor(readonly datasetName: string) {
     super('dataset_bundled', `"${datasetName}" is bundled with the server and cannot be deleted`);
   }
@@ -204,7 +241,8 @@ export class BundledDatasetReadOnly extends DomainError {
  * `path` names the form field, its message starts with the position (`line 3, column 5:`, `byte 16:`).
  */
 export class InvalidDataset extends DomainError {
-  constructor(readonly issues: readonly FieldIssue[]) {
+  readonly kind = 'invalid';
+  constructor(override readonly issues: readonly FieldIssue[]) {
     super(
       'invalid_dataset',
       `invalid dataset upload: ${issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ')}`,
@@ -223,6 +261,7 @@ const datasetTooLargeCodes = {
  * bytes) or `owner` (the bytes of one owner's datasets).
  */
 export class DatasetTooLarge extends DomainError {
+  readonly kind = 'too_large';
   declare readonly code: (typeof datasetTooLargeCodes)[keyof typeof datasetTooLargeCodes];
   constructor(
     readonly what: keyof typeof datasetTooLargeCodes,
@@ -234,6 +273,7 @@ export class DatasetTooLarge extends DomainError {
 
 /** A request without a usable API key: none, an unknown one or a revoked one. */
 export class Unauthenticated extends DomainError {
+  readonly kind = 'unauthenticated';
   constructor(message = 'this server needs an API key: send Authorization: Bearer <key>') {
     super('unauthenticated', message);
   }
@@ -241,6 +281,7 @@ export class Unauthenticated extends DomainError {
 
 /** A key whose role may not do this (a viewer submitting, a member managing keys). */
 export class Forbidden extends DomainError {
+  readonly kind = 'forbidden';
   constructor(role: string, action: string) {
     super('forbidden', `a key with role ${role} may not ${action}`);
   }
@@ -248,10 +289,11 @@ export class Forbidden extends DomainError {
 
 /** Too many requests within a limit's window; `retryAfterSeconds` says when the window ends. */
 export class RateLimited extends DomainError {
+  readonly kind = 'too_many_requests';
   constructor(
     readonly limit: string,
     readonly max: number,
-    readonly retryAfterSeconds: number,
+    override readonly retryAfterSeconds: number,
   ) {
     super(
       'rate_limited',
@@ -262,6 +304,7 @@ export class RateLimited extends DomainError {
 
 /** A quota that is full right now, such as queued plus running jobs per owner. */
 export class QuotaExceeded extends DomainError {
+  readonly kind = 'too_many_requests';
   constructor(
     readonly quota: string,
     readonly used: number,
@@ -273,6 +316,7 @@ export class QuotaExceeded extends DomainError {
 
 /** An API key id that names no key. */
 export class ApiKeyNotFound extends DomainError {
+  readonly kind = 'not_found';
   constructor(readonly keyId: string) {
     super('not_found', `API key ${keyId} was not found`);
   }
@@ -280,6 +324,7 @@ export class ApiKeyNotFound extends DomainError {
 
 /** A sweep that does not exist. */
 export class SweepNotFound extends DomainError {
+  readonly kind = 'not_found';
   constructor(readonly sweepId: string) {
     super('not_found', `sweep ${sweepId} was not found`);
   }
@@ -287,13 +332,15 @@ export class SweepNotFound extends DomainError {
 
 /** A sweep spec that breaks the rules; `issues` names every bad field, a parameter by its path. */
 export class InvalidSweep extends DomainError {
-  constructor(readonly issues: readonly FieldIssue[]) {
+  readonly kind = 'invalid';
+  constructor(override readonly issues: readonly FieldIssue[]) {
     super('invalid_sweep', `invalid sweep spec: ${fieldsOf(issues)}`);
   }
 }
 
 /** A change asked of a sweep that has already ended. */
 export class SweepAlreadyFinished extends DomainError {
+  readonly kind = 'conflict';
   constructor(
     readonly sweepId: string,
     readonly status: string,
@@ -304,6 +351,7 @@ export class SweepAlreadyFinished extends DomainError {
 
 /** A webhook that does not exist, or is another owner's (which looks the same). */
 export class WebhookNotFound extends DomainError {
+  readonly kind = 'not_found';
   constructor(readonly webhookId: string) {
     super('not_found', `webhook ${webhookId} was not found`);
   }
@@ -311,6 +359,7 @@ export class WebhookNotFound extends DomainError {
 
 /** A delivery that is not one of the webhook's. */
 export class WebhookDeliveryNotFound extends DomainError {
+  readonly kind = 'not_found';
   constructor(readonly deliveryId: string) {
     super('not_found', `delivery ${deliveryId} was not found`);
   }
@@ -318,6 +367,7 @@ export class WebhookDeliveryNotFound extends DomainError {
 
 /** Webhooks need a key to seal their secrets with, and this server was given none. */
 export class WebhooksNotConfigured extends DomainError {
+  readonly kind = 'unavailable';
   constructor() {
     super(
       'webhooks_not_configured',
