@@ -284,6 +284,7 @@ export async function startApi(config: Config, logger: Logger): Promise<Service 
     logger,
     bodyLimit: config.BODY_LIMIT_BYTES,
     maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES,
+    slowClientMs: config.WS_SLOW_CLIENT_MS,
     hub,
     jobs,
     sweeps: sweepsService(config, logger, prisma, jobs, findDataset, admit),
