@@ -1,8 +1,11 @@
 // `npm run bench:ws-memory [clients] [steps]`: what WebSocket clients that never read cost the API
 // process. One finished run of `steps` steps (120,000 by default) is replayed to `clients` (400)
 // connections that complete the handshake and then read nothing; the API's RSS is printed before
-// they connect, at its peak while they are connected, and after they have gone. Asserts nothing.
+// they connect, while they are connected (at its peak, and after a full garbage collection) and after
+// they have gone (before and after one). Asserts nothing.
 import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { datasets } from '../domain/datasets.js';
 import { totalSteps } from '../domain/model-shape.js';
@@ -12,11 +15,11 @@ import { benchSpec, createBenchJob, recordFinishedRun } from './networks.js';
 import { benchEnv, format, messageText, procStatusBytes, startServices } from './services.js';
 import WebSocket from 'ws';
 
+const here = path.dirname(fileURLToPath(import.meta.url));
 const clientCount = Number(process.argv[2] ?? 400);
 const stepCount = Number(process.argv[3] ?? 120_000);
-// Shorter than the API's default 10 s of patience with a client that reads nothing, so every
-// client is still connected (as far as it knows) when it is closed.
-const holdMs = 8000;
+// Long enough for the replays to fill what the kernel's socket buffers take and then their bound.
+const holdMs = 15_000;
 const settleMs = 5000;
 const mib = (bytes: number) => `${format(bytes / 1024 / 1024)} MiB`;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -37,12 +40,12 @@ async function insertRun(jobs: JobsRepository, steps: number): Promise<string> {
 }
 
 /** A connection that asks for the job's events and then reads nothing: not the answer, not a frame. */
-function neverReading(port: number, path: string): net.Socket {
+function neverReading(port: number, target: string): net.Socket {
   const socket = net.connect(port, '127.0.0.1');
   socket.pause();
   socket.on('error', () => undefined);
   socket.write(
-    `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+    `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
       `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
   );
   return socket;
@@ -62,11 +65,13 @@ function replay(url: string): Promise<number> {
   });
 }
 
-const env = benchEnv(
-  'bench_ws_memory',
-  3900,
-  process.env.WS_MAX_BUFFERED_BYTES ? { WS_MAX_BUFFERED_BYTES: process.env.WS_MAX_BUFFERED_BYTES } : {},
-);
+const env = benchEnv('bench_ws_memory', 3900, {
+  // SIGUSR2 runs a full collection in the API, so "held" figures are what it keeps, not what V8 has yet to collect.
+  NODE_OPTIONS: `--expose-gc --require ${path.join(here, '../../scripts/gc-on-signal.cjs')}`,
+  ...(process.env.WS_MAX_BUFFERED_BYTES ? { WS_MAX_BUFFERED_BYTES: process.env.WS_MAX_BUFFERED_BYTES } : {}),
+  // Longer than the bench, so every client stays connected until it is closed here.
+  WS_SLOW_CLIENT_MS: '600000',
+});
 console.log(
   `trainer bench:ws-memory: ${format(clientCount)} WebSocket clients that never read a replay of ${format(stepCount)} steps`,
 );
@@ -76,30 +81,40 @@ try {
   const id = await insertRun(createJobsRepository(prisma), stepCount);
   const pid = api.child.pid as number;
   const rss = () => procStatusBytes(pid, 'VmRSS');
-  const path = `/jobs/${id}/events`;
+  const collected = async () => {
+    api.child.kill('SIGUSR2');
+    await sleep(500);
+    return rss();
+  };
+  const eventsPath = `/jobs/${id}/events`;
   // One full replay to a reading client first, so the route and the JSON of steps are warm.
-  const replayed = await replay(`${base.replace('http', 'ws')}${path}`);
-  await sleep(2000);
-  const before = rss();
+  const replayed = await replay(`${base.replace('http', 'ws')}${eventsPath}`);
+  await sleep(1000);
+  const before = await collected();
   console.log(`replayed ${format(replayed)} steps to a reading client; API RSS before: ${mib(before)}`);
 
   let peak = before;
   const sampler = setInterval(() => (peak = Math.max(peak, rss())), 50);
-  const clients = Array.from({ length: clientCount }, () => neverReading(Number(env.PORT), path));
+  const clients = Array.from({ length: clientCount }, () => neverReading(Number(env.PORT), eventsPath));
   await sleep(holdMs);
-  const held = rss();
-  const open = clients.filter((socket) => !socket.destroyed && socket.readyState === 'open').length;
+  const connected = rss();
+  const held = await collected();
+  clearInterval(sampler);
+  const open = clients.filter((socket) => !socket.destroyed).length;
   for (const socket of clients) socket.destroy();
   await sleep(settleMs);
-  clearInterval(sampler);
   const after = rss();
+  const afterCollected = await collected();
 
-  const over = (bytes: number) => `${bytes >= before ? '+' : ''}${mib(bytes - before)}`;
-  console.log(
-    `API RSS while connected: peak ${mib(peak)} (${over(peak)}, ${format((peak - before) / 1024 / clientCount)} KiB a client), ${mib(held)} after ${holdMs / 1000} s`,
-  );
-  console.log(`API RSS ${settleMs / 1000} s after the clients closed: ${mib(after)} (${over(after)})`);
-  console.log(`clients still connected when closed: ${format(open)} of ${format(clientCount)}`);
+  const over = (bytes: number) => `${mib(bytes)} (${bytes >= before ? '+' : ''}${mib(bytes - before)})`;
+  const perClient = (bytes: number) => `${format((bytes - before) / 1024 / clientCount)} KiB a client`;
+  const line = (label: string, text: string) => console.log(`${label.padEnd(38)} ${text}`);
+  line('during, peak:', `${over(peak)}, ${perClient(peak)}`);
+  line(`during, after ${holdMs / 1000} s:`, over(connected));
+  line('during, after a full collection:', `${over(held)}, ${perClient(held)}`);
+  line(`${settleMs / 1000} s after the clients closed:`, over(after));
+  line('then after a full collection:', over(afterCollected));
+  console.log(`clients connected until closed: ${format(open)} of ${format(clientCount)}`);
 } finally {
   await prisma.$disconnect();
   await stop();

@@ -20,7 +20,7 @@ import { record, stepsOf } from '../helpers/websocket.js';
 const clientCount = 100;
 const stepCount = 120_000;
 const mib = 1024 * 1024;
-const gcPreload = path.join(path.dirname(fileURLToPath(import.meta.url)), '../helpers/gc-on-signal.cjs');
+const gcPreload = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../scripts/gc-on-signal.cjs');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function rssOf(pid: number): number {
