@@ -100,7 +100,9 @@ try {
   const connected = rss();
   const held = await collected();
   clearInterval(sampler);
-  const open = clients.filter((socket) => !socket.destroyed).length;
+  // As the API counts them: one it has closed for reading too slowly is gone from here.
+  const metrics = await (await fetch(`${base}/metrics`)).text();
+  const open = Number(/^trainer_websocket_clients(?:\{[^}]*\})? (\d+)/m.exec(metrics)?.[1] ?? NaN);
   for (const socket of clients) socket.destroy();
   await sleep(settleMs);
   const after = rss();
@@ -114,7 +116,7 @@ try {
   line('during, after a full collection:', `${over(held)}, ${perClient(held)}`);
   line(`${settleMs / 1000} s after the clients closed:`, over(after));
   line('then after a full collection:', over(afterCollected));
-  console.log(`clients connected until closed: ${format(open)} of ${format(clientCount)}`);
+  console.log(`connections the API still had when they were closed: ${format(open)} of ${format(clientCount)}`);
 } finally {
   await prisma.$disconnect();
   await stop();
