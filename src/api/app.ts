@@ -184,6 +184,7 @@ export function buildApp({
     void app.register(sweepRoutes, {
       sweeps,
       hub,
+      maxBufferedBytes,
       ...(sweepFallbackMs === undefined ? {} : { fallbackMs: sweepFallbackMs }),
     });
   void app.register(eventRoutes, { jobs, hub, maxBufferedBytes, slowClientMs });
