@@ -98,10 +98,10 @@ async function replay(
   // so it goes again; clients drop an epoch they already have.
   if (sent.seq === 0 && since > 0) sent.lastEpoch = Math.floor((since - 1) / stepsPerEpochOf(job));
   const epochsBefore = epochsBeforeStep(jobId, job, jobs, sender);
-  // Read a page at a time, as compact runs, so replaying a long history never holds it whole, and
-  // a message at a time, each once the client has caught up: replaying a million steps needs neither
-  // the memory for all of it nor a client that reads instantly. The next page is read only once the
-  // client has taken this one, and a client that has gone ends the stream.
+  // Read a page at a time, as compact runs, and sent a message at a time, each once the client has
+  // caught up: replaying a million steps needs neither the memory for all of it nor a client that
+  // reads instantly. Postgres is never more than one page ahead of what the client has taken (the
+  // next is read while this one goes out), and a client that has gone ends the stream.
   for await (const runs of jobs.stepsAfter(jobId, sent.lastStep)) {
     for (const steps of messageSlices(runs)) {
       if (sent.done) return;
