@@ -48,6 +48,11 @@ const envSchema = z.object({
   MODEL_CACHE_BYTES: integer(1024 * 1024, 64 * 1024 ** 3).default(256 * 1024 * 1024),
   // Bound of the API's cache of finished jobs' downsampled loss histories (0: none kept).
   HISTORY_CACHE_BYTES: integer(0, 2 ** 40).default(64 * 1024 * 1024),
+  // Unsent bytes one WebSocket client may have in the API; a replay pauses at a quarter of them,
+  // and a client still past them when a live message is due is disconnected (1008; it resumes with ?since=).
+  WS_MAX_BUFFERED_BYTES: integer(64 * 1024, 1024 ** 3).default(256 * 1024),
+  // How long a replay waits for a WebSocket client to read down to that quarter before closing it (1008).
+  WS_SLOW_CLIENT_MS: integer(100, 3_600_000).default(10_000),
   STEP_FLUSH_MS: integer(10, 60_000).default(250),
   STEP_FLUSH_COUNT: integer(1, 100_000).default(1000),
   SHUTDOWN_TIMEOUT_MS: integer(100, 600_000).default(10_000),

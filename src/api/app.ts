@@ -43,7 +43,7 @@ export interface AppDeps {
   health: HealthChecks;
   logger: Logger;
   bodyLimit: number;
-  /** Per WebSocket client; past it the client is disconnected. */
+  /** Unsent bytes per WebSocket client; past them the client is disconnected (see ws-outbox.ts). */
   maxBufferedBytes?: number;
   /** How long a client may leave replayed history unread before it is disconnected. */
   slowClientMs?: number;
@@ -158,7 +158,7 @@ export function buildApp({
   health,
   logger,
   bodyLimit,
-  maxBufferedBytes = 4 * 1024 * 1024,
+  maxBufferedBytes = 256 * 1024,
   slowClientMs = 10_000,
   sweepFallbackMs,
   models,
@@ -196,6 +196,7 @@ export function buildApp({
     void app.register(sweepRoutes, {
       sweeps,
       hub,
+      maxBufferedBytes,
       ...(sweepFallbackMs === undefined ? {} : { fallbackMs: sweepFallbackMs }),
     });
   void app.register(eventRoutes, { jobs, hub, maxBufferedBytes, slowClientMs });

@@ -1,4 +1,5 @@
 import { InvalidRequest, JobNotFound } from '../domain/errors.js';
+import type { StepRun } from '../domain/metrics.js';
 import type { Logger } from '../logger.js';
 import type { StepRun } from '../domain/metrics.js';
 import type { JobsRepository, JobWithEpochs, StepRecord } from '../store/jobs-repository.js';
@@ -67,9 +68,12 @@ export function createJobReads(jobs: Store, cache: HistoryCache = createHistoryC
     /** Each evaluated epoch's per-class test accuracy, for epoch events replayed from the record. */
     perClassAccuracy: (id: string): Promise<Map<number, (number | null)[]>> => jobs.perClassAccuracy(checkId(id)),
 
-    /** A job's steps after `after`, in order, a page at a time, so a long history is never held whole. */
-    stepsAfter: (id: string, after: number): AsyncIterable<readonly StepRecord[]> =>
-      jobs.historyPages(checkId(id), { after }),
+    /**
+     * A job's steps after `after`, in order, a page of 5,000 at a time as runs of consecutive steps
+     * (losses in typed arrays), so a long history is never held whole nor as an object per step.
+     */
+    stepsAfter: (id: string, after: number): AsyncIterable<readonly StepRun[]> =>
+      jobs.historyRuns(checkId(id), { after, pageSize: 5000 }),
 
     /**
      * The whole history of the job as runs of consecutive steps in typed arrays, a page at a time

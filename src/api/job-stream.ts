@@ -1,5 +1,6 @@
 import type { JobEvent } from '../events/job-events.js';
 import { terminalStatuses, type JobStatus, type JobWithEpochs, type StepRecord } from '../store/jobs-repository.js';
+import type { StepRun } from '../domain/metrics.js';
 import { stepsPerEpochOf } from './compare.js';
 import type { EventHub } from './event-hub.js';
 import { epochMetrics } from './job-view.js';
@@ -22,8 +23,11 @@ export interface JobStreamDeps {
   jobs: Pick<JobsService, 'find' | 'stepsAfter' | 'perClassAccuracy'>;
   hub: EventHub;
   send: (message: StreamMessage) => void;
-  /** Resolves when the client has read enough of what was sent to take more (used while replaying). */
-  drain?: () => Promise<void>;
+  /**
+   * Resolves true when the client has read enough of what was sent to take more, false when it is
+   * gone (read too slowly, or closed): the replay reads the next page only after it.
+   */
+  drain?: () => Promise<boolean>;
   /** Called once the terminal status was sent. */
   finish: () => void;
 }
@@ -94,12 +98,16 @@ async function replay(
   // so it goes again; clients drop an epoch they already have.
   if (sent.seq === 0 && since > 0) sent.lastEpoch = Math.floor((since - 1) / stepsPerEpochOf(job));
   const epochsBefore = epochsBeforeStep(jobId, job, jobs, sender);
-  // Read a page at a time, so replaying a long history never holds it whole.
-  for await (const page of jobs.stepsAfter(jobId, sent.lastStep)) {
-    for (const run of epochRuns(page)) {
+  // Read a page at a time, as compact runs, and sent a message at a time, each once the client has
+  // caught up: replaying a million steps needs neither the memory for all of it nor a client that
+  // reads instantly. Postgres is never more than one page ahead of what the client has taken (the
+  // next is read while this one goes out), and a client that has gone ends the stream.
+  for await (const runs of jobs.stepsAfter(jobId, sent.lastStep)) {
+    for (const steps of messageSlices(runs)) {
       if (sent.done) return;
-      await epochsBefore(run[0]?.epoch ?? 0);
-      await replaySteps(run, sender, drain);
+      await epochsBefore((steps[0] as StepRecord).epoch);
+      sender.emitSteps(steps);
+      if (!(await drain())) sent.done = true;
     }
     if (sent.done) return;
   }
@@ -110,15 +118,26 @@ async function replay(
   sender.deliver({ type: 'status', jobId, status: job.status, error: job.error });
 }
 
-/** A page of steps cut where the epoch changes. */
-function epochRuns(page: readonly StepRecord[]): StepRecord[][] {
-  const runs: StepRecord[][] = [];
-  for (const step of page) {
-    const current = runs.at(-1);
-    if (current && current[0]?.epoch === step.epoch) current.push(step);
-    else runs.push([step]);
+/**
+ * A page's steps as the messages that carry them: at most `stepsPerMessage` each, cut where the epoch
+ * changes. Each message's step objects are made only when it is due, so they never outlive it.
+ */
+function* messageSlices(runs: readonly StepRun[]): Generator<StepRecord[]> {
+  let slice: StepRecord[] = [];
+  for (const { firstStep, epoch, losses } of runs) {
+    if (slice.length > 0 && (slice[0] as StepRecord).epoch !== epoch) {
+      yield slice;
+      slice = [];
+    }
+    for (let index = 0; index < losses.length; index++) {
+      slice.push({ step: firstStep + index, epoch, loss: losses[index] as number });
+      if (slice.length === stepsPerMessage) {
+        yield slice;
+        slice = [];
+      }
+    }
   }
-  return runs;
+  if (slice.length > 0) yield slice;
 }
 
 /**
@@ -138,20 +157,11 @@ function epochsBeforeStep(jobId: string, job: JobWithEpochs, jobs: JobStreamDeps
   };
 }
 
-// A long history goes out a message at a time, each once the client has caught up, so replaying
-// a million steps needs neither the memory for all of it nor a client that reads instantly.
-async function replaySteps(steps: readonly StepRecord[], sender: Sender, drain: () => Promise<void>): Promise<void> {
-  for (let start = 0; start < steps.length && !sender.sent.done; start += stepsPerMessage) {
-    sender.emitSteps(steps.slice(start, start + stepsPerMessage));
-    await drain();
-  }
-}
-
 /**
  * Feeds one WebSocket: subscribes first, replays from Postgres what the client has not seen, then
  * passes live events through, dropping anything already sent, so the seam has no gap and no duplicate.
  */
-export function createJobStream({ drain = () => Promise.resolve(), ...deps }: JobStreamDeps) {
+export function createJobStream({ drain = () => Promise.resolve(true), ...deps }: JobStreamDeps) {
   const sender = createSender(deps);
   let replaying = true;
   let buffered: JobEvent[] = [];

@@ -4,6 +4,7 @@ import type { JobEvent } from '../events/job-events.js';
 import type { EventHub } from './event-hub.js';
 import { nothingSeen, sweepEvents } from './sweep-events.js';
 import type { SweepView } from './sweep-view.js';
+import { createOutbox } from './ws-outbox.js';
 
 export interface SweepStreamOptions {
   /** The sweep as Postgres has it now: the record, which every message is a difference of. */
@@ -15,6 +16,8 @@ export interface SweepStreamOptions {
   /** With events: how often to read anyway, for what no job event announces (the driver ending the sweep) or an event lost. */
   fallbackMs: number;
   log: FastifyBaseLogger;
+  /** A client whose unsent messages pass this many bytes is closed (1008) instead of growing memory. */
+  maxBufferedBytes: number;
 }
 
 /** Whether a job event may change what a sweep's stream shows: a status or epoch of one of its runs, or a new run. */
@@ -37,6 +40,8 @@ export function streamSweep(socket: WebSocket, options: SweepStreamOptions): voi
   let interval = options.pollMs;
   let unsubscribe: (() => Promise<void>) | undefined;
   const open = () => socket.readyState === socket.OPEN;
+  // Nothing here waits for the client to read (a sweep's messages are few), so no slowness to allow.
+  const outbox = createOutbox(socket, { maxBufferedBytes: options.maxBufferedBytes, slowClientMs: 0 });
 
   const fail = (error: unknown) => {
     options.log.warn({ err: error }, 'sweep event stream failed');
@@ -54,8 +59,7 @@ export function streamSweep(socket: WebSocket, options: SweepStreamOptions): voi
     try {
       do {
         again = false;
-        for (const event of sweepEvents(await options.read(), seen))
-          if (open()) socket.send(JSON.stringify({ seq: ++seq, ...event }));
+        for (const event of sweepEvents(await options.read(), seen)) if (open()) outbox.send({ seq: ++seq, ...event });
       } while (again && !seen.finished && open());
     } finally {
       reading = false;

@@ -309,6 +309,8 @@ export async function startApi(config: Config, logger: Logger): Promise<Service 
   const app = buildApp({
     logger,
     bodyLimit: config.BODY_LIMIT_BYTES,
+    maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES,
+    slowClientMs: config.WS_SLOW_CLIENT_MS,
     hub,
     jobs,
     sweeps: sweepsService(config, logger, prisma, jobs, findDataset, admit),

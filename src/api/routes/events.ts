@@ -5,13 +5,14 @@ import type { JobEvent } from '../../events/job-events.js';
 import type { EventHub } from '../event-hub.js';
 import { createJobStream } from '../job-stream.js';
 import type { JobsService } from '../jobs-service.js';
+import { createOutbox } from '../ws-outbox.js';
 import { commonErrors, errorBody, jobIdParams } from '../schemas/common.js';
 import { allJobsMessage, eventsQuery, jobStreamMessage } from '../schemas/events.js';
 
 export interface EventRoutesDeps {
   jobs: JobsService;
   hub: EventHub;
-  /** A client whose unsent data passes this many bytes is disconnected instead of growing memory. */
+  /** A client whose unsent data passes this many bytes is disconnected instead of growing memory (WS_MAX_BUFFERED_BYTES). */
   maxBufferedBytes: number;
   /** How long a replay waits for a client to read what it was sent before giving up on it. */
   slowClientMs: number;
@@ -21,37 +22,10 @@ type App = Parameters<FastifyPluginCallbackZod>[0];
 type Resyncable = { resync(): Promise<void> };
 
 // Close codes: 1000 normal (job finished), 1001 server going away, 1003 we take no messages,
-// 1008 too slow, 1013 try again later (Redis unreachable).
-// The close frame queues behind everything unsent, so a client that never reads is cut off
-// shortly after instead of holding memory until the close handshake times out.
-function cutOff(socket: WebSocket): void {
-  socket.close(1008, 'client is not reading fast enough');
-  setTimeout(() => socket.terminate(), 1000).unref();
-}
-
-function guardedSend(socket: WebSocket, maxBufferedBytes: number, message: object): void {
-  if (socket.readyState !== socket.OPEN) return;
-  if (socket.bufferedAmount > maxBufferedBytes) {
-    cutOff(socket);
-    return;
-  }
-  socket.send(JSON.stringify(message));
-}
+// 1008 too slow (see ws-outbox.ts), 1013 try again later (Redis unreachable).
 
 function refuseMessages(socket: WebSocket): void {
   socket.on('message', () => socket.close(1003, 'this stream takes no messages'));
-}
-
-// Waits until the client has read most of what it was sent; cuts it off if it does not in time.
-async function drained(socket: WebSocket, maxBufferedBytes: number, slowClientMs: number): Promise<void> {
-  const deadline = Date.now() + slowClientMs;
-  while (socket.readyState === socket.OPEN && socket.bufferedAmount > maxBufferedBytes / 2) {
-    if (Date.now() > deadline) {
-      cutOff(socket);
-      return;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 const upgrade = {
@@ -87,13 +61,14 @@ function jobEventsRoute(app: App, deps: EventRoutesDeps, streams: Set<Resyncable
     },
     (socket, request) => {
       refuseMessages(socket);
+      const outbox = createOutbox(socket, { maxBufferedBytes, slowClientMs });
       const stream = createJobStream({
         jobId: request.params.id.toLowerCase(),
         since: request.query.since,
         jobs,
         hub,
-        send: (message) => guardedSend(socket, maxBufferedBytes, message),
-        drain: () => drained(socket, maxBufferedBytes, slowClientMs),
+        send: (message) => void outbox.send(message),
+        drain: () => outbox.drained(),
         finish: () => socket.close(1000, 'job finished'),
       });
       streams.add(stream);
@@ -109,7 +84,7 @@ function jobEventsRoute(app: App, deps: EventRoutesDeps, streams: Set<Resyncable
   );
 }
 
-function allEventsRoute(app: App, { jobs, hub, maxBufferedBytes }: EventRoutesDeps): void {
+function allEventsRoute(app: App, { jobs, hub, maxBufferedBytes, slowClientMs }: EventRoutesDeps): void {
   const schema = {
     operationId: 'streamAllJobEvents',
     tags: ['streams'],
@@ -123,6 +98,7 @@ function allEventsRoute(app: App, { jobs, hub, maxBufferedBytes }: EventRoutesDe
   };
   app.get('/events', { websocket: true, config: { access: 'read' }, schema }, (socket, request) => {
     refuseMessages(socket);
+    const outbox = createOutbox(socket, { maxBufferedBytes, slowClientMs });
     let seq = 0;
     let unsubscribe: (() => Promise<void>) | undefined;
     let closed = false;
@@ -132,7 +108,7 @@ function allEventsRoute(app: App, { jobs, hub, maxBufferedBytes }: EventRoutesDe
     });
     const send = (event: object) => {
       seq += 1;
-      guardedSend(socket, maxBufferedBytes, { seq, ...event });
+      outbox.send({ seq, ...event });
     };
     const { viewer } = request;
     // Events of jobs this viewer may not see are dropped; a chain keeps the rest in order.

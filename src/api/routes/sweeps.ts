@@ -134,6 +134,7 @@ function eventsRoute(app: App, sweeps: SweepsService, options: SweepStreamTiming
         ...(options.hub ? { hub: options.hub } : {}),
         pollMs: options.pollMs ?? 500,
         fallbackMs: options.fallbackMs ?? 2000,
+        maxBufferedBytes: options.maxBufferedBytes,
         log: request.log,
       }),
   );
@@ -145,6 +146,8 @@ interface SweepStreamTiming {
   pollMs?: number;
   /** With `hub`: how often a stream reads Postgres even without events (2 s by default). */
   fallbackMs?: number;
+  /** Unsent bytes a stream's client may have before it is closed (see ws-outbox.ts). */
+  maxBufferedBytes: number;
 }
 
 export const sweepRoutes: FastifyPluginCallbackZod<{ sweeps: SweepsService } & SweepStreamTiming> = (
