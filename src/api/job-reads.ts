@@ -1,7 +1,6 @@
 import { InvalidRequest, JobNotFound } from '../domain/errors.js';
 import type { StepRun } from '../domain/metrics.js';
 import type { Logger } from '../logger.js';
-import type { StepRun } from '../domain/metrics.js';
 import type { JobsRepository, JobWithEpochs, StepRecord } from '../store/jobs-repository.js';
 import { createHistoryCache, type HistoryCache } from './history-cache.js';
 import { readFinished, readSampled, sampledHistory, type SampleStore } from './sampled-history.js';
