@@ -23,7 +23,7 @@ import { datasetExampleRoutes } from './routes/dataset-examples.js';
 import { datasetRoutes } from './routes/datasets.js';
 import { modelRoutes } from './routes/models.js';
 import type { ModelsService } from './models-service.js';
-import { createBundledDatasetExamples, type DatasetExamples } from '../datasets/examples.js';
+import { createBundledDatasetExamples, type DatasetExamples } from '../datasets/examples/examples.js';
 import { metricsPlugin, type MetricsPluginOptions } from './metrics-plugin.js';
 import { keyRoutes, whoamiRoutes } from './routes/keys.js';
 import { sweepRoutes } from './routes/sweeps.js';

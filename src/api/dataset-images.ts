@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import { InvalidRequest, ResourceNotFound } from '../domain/errors.js';
-import type { DatasetExample, DatasetSplit, FoundExample } from '../datasets/examples.js';
+import type { DatasetExample, DatasetSplit, FoundExample } from '../datasets/examples/examples.js';
 
 /** Most pixels a drawn example may have once scaled: a 4096x4096 picture. */
 const maxDrawnPixels = 4096 * 4096;

@@ -19,15 +19,15 @@ import {
   DatasetTooLarge,
   InvalidRequest,
 } from '../domain/errors.js';
-import type { DatasetSplit, FoundExample } from '../datasets/examples.js';
+import type { DatasetSplit, FoundExample } from '../datasets/examples/examples.js';
 import { bytesPerFeature } from '../domain/dataset-layout.js';
-import { readStoredExample } from '../datasets/stored-examples.js';
+import { readStoredExample } from '../datasets/examples/stored-examples.js';
 import type { Logger } from '../logger.js';
 import type { ArtifactStore } from '../store/artifacts/artifact-store.js';
 import type { DatasetsRepository, StoredDataset } from '../store/datasets-repository.js';
-import { buildDataset, type BuiltDataset } from './datasets/dataset-builder.js';
+import { buildDataset, type BuiltDataset } from '../datasets/ingestion/dataset-builder.js';
 import { receiveUpload } from './datasets/upload-form.js';
-import { uploadSettings } from './datasets/upload-settings.js';
+import { uploadSettings } from '../datasets/ingestion/upload-settings.js';
 import type { DatasetSummary, DatasetView } from './schemas/dataset.js';
 import { guardStore } from './store-guard.js';
 

@@ -1,7 +1,7 @@
 import type { OpenAPIV3_1 } from 'openapi-types';
 import pino from 'pino';
 import { buildApp } from './app.js';
-import type { DatasetExamples } from '../datasets/examples.js';
+import type { DatasetExamples } from '../datasets/examples/examples.js';
 import type { DatasetsService } from './datasets-service.js';
 import type { EventHub } from './event-hub.js';
 import type { HealthChecks } from './health.js';

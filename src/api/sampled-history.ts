@@ -1,6 +1,6 @@
 import { dashboardHistoryPoints } from '../domain/history-points.js';
 import type { JobsRepository, JobWithEpochs, StepRecord } from '../store/jobs-repository.js';
-import { lttbRuns } from './downsample.js';
+import { lttbRuns } from '../history/downsample.js';
 import type { SampledHistory } from './history-cache.js';
 
 /** What downsampling a history reads and stores. */

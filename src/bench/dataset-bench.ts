@@ -10,7 +10,7 @@ import { createLogger } from '../logger.js';
 import { createPostgresArtifactStore } from '../store/artifacts/postgres-artifact-store.js';
 import { createPrismaClient } from '../store/database.js';
 import { createDatasetsRepository } from '../store/datasets-repository.js';
-import { loadDataset } from '../training/datasets/index.js';
+import { loadDataset } from '../datasets/loading/index.js';
 import { createDatasetSource } from '../worker/dataset-source.js';
 import { benchEnv, format, procStatusBytes, startServices } from './services.js';
 

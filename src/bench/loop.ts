@@ -2,7 +2,7 @@
 //   node dist/bench/loop.js <wasm|wasm-stock|cpu|tensorflow> <mlp|deep|lenet> <trainSamples> [testSamples] [warmupSamples] [epochs]
 import { parseJobSpec } from '../domain/job-spec.js';
 import { selectBackend, type BackendName } from '../training/backend.js';
-import { loadDataset } from '../training/datasets/index.js';
+import { loadDataset } from '../datasets/loading/index.js';
 import { train } from '../training/train.js';
 import { benchSpec, type NetworkName } from './networks.js';
 

@@ -6,7 +6,7 @@ import type { JobSpec, OptimizerName } from '../domain/job-spec.js';
 import { parseJobSpec } from '../domain/job-spec.js';
 import { modelInputShape } from '../domain/model-shape.js';
 import { selectBackend } from '../training/backend.js';
-import { loadDataset, type Dataset } from '../training/datasets/index.js';
+import { loadDataset, type Dataset } from '../datasets/loading/index.js';
 import { train } from '../training/train.js';
 import { ceilingOf, cpuSeconds, measureProducts, stepProducts, type MeasuredProduct } from './ceiling.js';
 import { median } from './loop-runner.js';

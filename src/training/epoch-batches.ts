@@ -1,4 +1,4 @@
-import type { DatasetSplit } from './datasets/index.js';
+import type { DatasetSplit } from '../datasets/loading/index.js';
 import type { Random } from './random.js';
 
 /** A batch of training examples: row-major inputs and one-hot targets, valid until the next batch is taken. */

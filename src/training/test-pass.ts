@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { DatasetSplit, Labels } from './datasets/index.js';
+import type { DatasetSplit, Labels } from '../datasets/loading/index.js';
 import type { Model } from './model.js';
 
 /** One chunk of a test pass: the class predicted for each example from `start` on, and its label. */

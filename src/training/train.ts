@@ -2,7 +2,7 @@ import type { JobSpec } from '../domain/job-spec.js';
 import { earlyStoppingDecision } from '../domain/early-stopping.js';
 import type { EpochMetrics, StepLoss, StoppedEarly } from '../domain/metrics.js';
 import { stepsPerEpoch, testSampleCount, trainSampleCount } from '../domain/model-shape.js';
-import type { Dataset } from './datasets/index.js';
+import type { Dataset } from '../datasets/loading/index.js';
 import { captureState, restoreState, type Checkpoint } from './checkpoint.js';
 import { DenseEngine } from './dense-engine.js';
 import { EpochBatches } from './epoch-batches.js';

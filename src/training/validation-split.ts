@@ -1,7 +1,7 @@
 import type { DatasetInfo } from '../domain/datasets.js';
 import type { JobSpec } from '../domain/job-spec.js';
 import { trainPoolCount, validationSampleCount } from '../domain/model-shape.js';
-import type { DatasetSplit } from './datasets/index.js';
+import type { DatasetSplit } from '../datasets/loading/index.js';
 import { Random } from './random.js';
 
 /** A job's training pool divided into the examples it trains on and those it validates on. */

@@ -4,7 +4,7 @@ import { ByteLru } from '../inference/byte-lru.js';
 import type { Logger } from '../logger.js';
 import type { ArtifactStore } from '../store/artifacts/artifact-store.js';
 import type { DatasetsRepository, StoredDataset } from '../store/datasets-repository.js';
-import { decodeDataset, DatasetUnavailable, loadDataset, type Dataset } from '../training/datasets/index.js';
+import { decodeDataset, DatasetUnavailable, loadDataset, type Dataset } from '../datasets/loading/index.js';
 
 export interface DatasetSourceDeps {
   datasets: Pick<DatasetsRepository, 'find'>;

@@ -1,6 +1,6 @@
 import type { JobSpec } from '../domain/job-spec.js';
 import type { BackendName, BackendPreference } from '../training/backend.js';
-import type { Dataset } from '../training/datasets/index.js';
+import type { Dataset } from '../datasets/loading/index.js';
 import type { Evaluation } from '../domain/evaluation.js';
 import type { Checkpoint, EpochMetrics, StepLoss, StoppedEarly } from '../training/train.js';
 

@@ -2,7 +2,7 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { JobSpec } from '../domain/job-spec.js';
 import type { BackendName, BackendPreference } from '../training/backend.js';
-import { DatasetUnavailable, loadDataset, type Dataset } from '../training/datasets/index.js';
+import { DatasetUnavailable, loadDataset, type Dataset } from '../datasets/loading/index.js';
 import type { Checkpoint, EpochMetrics } from '../training/train.js';
 import { stopSignals, type ThreadSettings, type TrainRequest } from './thread-protocol.js';
 import type { TrainingListener, TrainingOutcome } from './training-listener.js';

@@ -19,7 +19,7 @@ import { createUsageRepository } from '../../src/store/usage-repository.js';
 import { createDeliveriesRepository } from '../../src/store/webhooks/deliveries-repository.js';
 import { createSecretBox } from '../../src/store/webhooks/secret-box.js';
 import { createWebhooksRepository } from '../../src/store/webhooks/webhooks-repository.js';
-import type { DatasetExamples } from '../../src/datasets/examples.js';
+import type { DatasetExamples } from '../../src/datasets/examples/examples.js';
 import { datasets as bundled } from '../../src/domain/datasets.js';
 import { specParameterCount, totalSteps } from '../../src/domain/model-shape.js';
 import { createEventPublisher, type PublishEvent } from '../../src/events/job-events.js';

@@ -12,7 +12,7 @@ import type { DatasetView } from '../../src/api/schemas/dataset.js';
 import { createRedis, type Redis } from '../../src/queue/redis.js';
 import { createPostgresArtifactStore } from '../../src/store/artifacts/postgres-artifact-store.js';
 import { createDatasetsRepository } from '../../src/store/datasets-repository.js';
-import { mnistDataDirectory } from '../../src/training/datasets/mnist.js';
+import { mnistDataDirectory } from '../../src/datasets/loading/mnist.js';
 import { bearer, requiredAccess, testKeys } from '../helpers/access.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { idxFile, stripes, uploadForm } from '../helpers/dataset-files.js';

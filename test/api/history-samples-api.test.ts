@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { lttb } from '../../src/api/downsample.js';
+import { lttb } from '../../src/history/downsample.js';
 import { createHistoryCache } from '../../src/api/history-cache.js';
 import type { HistoryBody } from '../../src/api/schemas/history.js';
 import { dashboardHistoryPoints } from '../../src/domain/history-points.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lttb } from '../../src/api/downsample.js';
+import { lttb } from '../../src/history/downsample.js';
 import type { Service } from '../../src/main/process.js';
 import { startApi } from '../../src/main/start-api.js';
 import { createJobsRepository } from '../../src/store/jobs-repository.js';

@@ -7,8 +7,8 @@ import {
   preprocessImage,
   type GreyImage,
 } from '../../src/domain/image-preprocessing.js';
-import { readIdx } from '../../src/training/datasets/idx.js';
-import { mnistDataDirectory } from '../../src/training/datasets/mnist.js';
+import { readIdx } from '../../src/datasets/formats/idx.js';
+import { mnistDataDirectory } from '../../src/datasets/loading/mnist.js';
 
 const side = 28;
 

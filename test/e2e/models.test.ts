@@ -6,7 +6,7 @@ import { createPostgresArtifactStore } from '../../src/store/artifacts/postgres-
 import { createEpochMetricsRepository } from '../../src/store/jobs/epoch-metrics.js';
 import { createModelsRepository, type ModelRecord } from '../../src/store/models-repository.js';
 import { selectBackend } from '../../src/training/backend.js';
-import { loadDataset, type Dataset } from '../../src/training/datasets/index.js';
+import { loadDataset, type Dataset } from '../../src/datasets/loading/index.js';
 import { loadLayersModelFromFiles } from '../../src/training/model-artifact.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { smallSpec } from '../helpers/specs.js';

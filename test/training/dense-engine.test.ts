@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { version_wasm } from '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LayerSpec, OptimizerName } from '../../src/domain/job-spec.js';
-import { loadDataset, type Dataset } from '../../src/training/datasets/index.js';
+import { loadDataset, type Dataset } from '../../src/datasets/loading/index.js';
 import { DenseEngine } from '../../src/training/dense-engine.js';
 import { buildModel } from '../../src/training/model.js';
 import { createOptimizer, disposeOptimizer, trainingStep } from '../../src/training/optimizer.js';

@@ -3,7 +3,7 @@ import { version_wasm } from '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LayerSpec, OptimizerName } from '../../src/domain/job-spec.js';
 import { captureState, restoreState } from '../../src/training/checkpoint.js';
-import { loadDataset, type Dataset } from '../../src/training/datasets/index.js';
+import { loadDataset, type Dataset } from '../../src/datasets/loading/index.js';
 import { FusedOptimizer } from '../../src/training/fused-optimizer.js';
 import { buildModel } from '../../src/training/model.js';
 import {

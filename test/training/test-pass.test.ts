@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../src/training/backend.js';
-import { loadDataset, type Dataset } from '../../src/training/datasets/index.js';
+import { loadDataset, type Dataset } from '../../src/datasets/loading/index.js';
 import { buildModel } from '../../src/training/model.js';
 import { testPass, type TestPredictions } from '../../src/training/test-pass.js';
 import { train, type EpochMetrics } from '../../src/training/train.js';

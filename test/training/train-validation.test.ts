@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../src/training/backend.js';
-import { loadDataset, type Dataset, type DatasetSplit } from '../../src/training/datasets/index.js';
+import { loadDataset, type Dataset, type DatasetSplit } from '../../src/datasets/loading/index.js';
 import { EpochBatches } from '../../src/training/epoch-batches.js';
 import { Random } from '../../src/training/random.js';
 import { train, type Checkpoint, type EpochMetrics } from '../../src/training/train.js';

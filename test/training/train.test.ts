@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseJobSpec, type JobSpec, type JobSpecInput } from '../../src/domain/job-spec.js';
 import { selectBackend } from '../../src/training/backend.js';
-import { loadDataset, type Dataset } from '../../src/training/datasets/index.js';
+import { loadDataset, type Dataset } from '../../src/datasets/loading/index.js';
 import {
   train,
   TrainingError,

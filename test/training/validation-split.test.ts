@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { validationSampleCount, trainSampleCount, stepsPerEpoch } from '../../src/domain/model-shape.js';
-import { loadDataset, type Dataset } from '../../src/training/datasets/index.js';
+import { loadDataset, type Dataset } from '../../src/datasets/loading/index.js';
 import { validationSplit } from '../../src/training/validation-split.js';
 import { parsedSmallSpec } from '../helpers/specs.js';
 

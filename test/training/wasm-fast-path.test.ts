@@ -3,7 +3,7 @@ import { version_wasm } from '@tensorflow/tfjs-backend-wasm';
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { LayerSpec, OptimizerName } from '../../src/domain/job-spec.js';
-import { loadDataset, type Dataset } from '../../src/training/datasets/index.js';
+import { loadDataset, type Dataset } from '../../src/datasets/loading/index.js';
 import { buildModel } from '../../src/training/model.js';
 import { createOptimizer, disposeOptimizer, trainingStep } from '../../src/training/optimizer.js';
 import {

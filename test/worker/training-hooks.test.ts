@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../src/training/backend.js';
-import { loadDataset, type Dataset } from '../../src/training/datasets/index.js';
+import { loadDataset, type Dataset } from '../../src/datasets/loading/index.js';
 import { loadLayersModelFromFiles } from '../../src/training/model-artifact.js';
 import { train } from '../../src/training/train.js';
 import type { ThreadMessage, TrainRequest } from '../../src/worker/thread-protocol.js';

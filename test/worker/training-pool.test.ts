@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { JobSpec } from '../../src/domain/job-spec.js';
-import type { Dataset } from '../../src/training/datasets/index.js';
+import type { Dataset } from '../../src/datasets/loading/index.js';
 import type { Checkpoint, EpochMetrics, StepLoss } from '../../src/training/train.js';
 import type { EpochModel } from '../../src/worker/thread-protocol.js';
 import { createTrainingPool, type TrainingPool } from '../../src/worker/training-pool.js';

@@ -6,41 +6,15 @@ import type { FastifyRequest } from 'fastify';
 import '@fastify/multipart';
 import { DatasetTooLarge, InvalidDataset, InvalidRequest, type FieldIssue } from '../../domain/errors.js';
 
-/** File fields of POST /datasets: IDX images and labels per split, or one CSV file per split. */
-export const fileFields = ['trainImages', 'trainLabels', 'testImages', 'testLabels', 'train', 'test'] as const;
-export type FileField = (typeof fileFields)[number];
+import {
+  fileFields,
+  textFields,
+  type FileField,
+  type ReceivedUpload,
+  type SpooledFile,
+} from '../../datasets/ingestion/received-upload.js';
 
-/** Text fields of POST /datasets (checked by upload-settings.ts). */
-export const textFields = [
-  'name',
-  'description',
-  'format',
-  'classNames',
-  'numClasses',
-  'testFraction',
-  'seed',
-  'labelColumn',
-  'header',
-  'shape',
-] as const;
-
-export interface SpooledFile {
-  path: string;
-  bytes: number;
-}
-
-/**
- * What a multipart upload carried: its text fields and its files, spooled to local disk, and what
- * was wrong with the form itself (a field sent twice, a file under a name no file goes in).
- */
-export interface ReceivedUpload {
-  /** By field name: a Map, so no name a client picks can reach an object's prototype. */
-  fields: ReadonlyMap<string, string>;
-  files: Partial<Record<FileField, SpooledFile>>;
-  problems: readonly FieldIssue[];
-  /** Bytes of all files together, as sent (compressed ones compressed). */
-  bytes: number;
-}
+export type { ReceivedUpload, SpooledFile };
 
 const formLimits = { files: fileFields.length, fields: 20, parts: 30, fieldSize: 1024 * 1024 };
 

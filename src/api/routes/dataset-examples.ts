@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
-import type { DatasetExamples } from '../../datasets/examples.js';
+import type { DatasetExamples } from '../../datasets/examples/examples.js';
 import { isBundledDataset } from '../../domain/datasets.js';
 import { renderExample } from '../dataset-images.js';
 import type { DatasetsService } from '../datasets-service.js';

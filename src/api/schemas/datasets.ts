@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { datasetSplits } from '../../datasets/examples.js';
+import { datasetSplits } from '../../datasets/examples/examples.js';
 import { decimalInteger } from './common.js';
 
 export const exampleParams = z.object({

@@ -2,7 +2,7 @@ import { open, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { holdOut, type SplitFiles } from '../../../src/api/datasets/hold-out.js';
+import { holdOut, type SplitFiles } from '../../../src/datasets/ingestion/hold-out.js';
 
 const mib = 1024 * 1024;
 

@@ -2,7 +2,7 @@
 // Reads raw pixels only, with no tfjs: training loads whole datasets its own way (training/datasets).
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { readIdxExample } from './idx-example.js';
+import { readIdxExample } from '../formats/idx.js';
 
 export const datasetSplits = ['train', 'test'] as const;
 export type DatasetSplit = (typeof datasetSplits)[number];

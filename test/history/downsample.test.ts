@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { lttb, lttbRuns } from '../../src/api/downsample.js';
+import { lttb, lttbRuns } from '../../src/history/downsample.js';
 import { runSteps, type StepLoss, type StepRun } from '../../src/domain/metrics.js';
 
 const series = (length: number, y: (x: number) => number) => Array.from({ length }, (_, x) => ({ x, y: y(x) }));

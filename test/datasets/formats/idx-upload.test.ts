@@ -2,8 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readIdxImages } from '../../../src/api/datasets/idx-reader.js';
-import { SpoolWriter, UploadProblem } from '../../../src/api/datasets/spool.js';
+import { readIdxImages } from '../../../src/datasets/formats/idx-upload.js';
+import { SpoolWriter, UploadProblem } from '../../../src/datasets/ingestion/spool.js';
 import { idxFile } from '../../helpers/dataset-files.js';
 
 /** The pieces of a generator as file content, pulled one at a time as the reader asks for them. */

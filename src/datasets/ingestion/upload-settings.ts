@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { classLimits, datasetNamePattern } from '../../domain/datasets.js';
 import { InvalidDataset, type FieldIssue } from '../../domain/errors.js';
-import type { CsvOptions } from './csv-reader.js';
-import { textFields, type ReceivedUpload } from './upload-form.js';
+import type { CsvOptions } from '../formats/csv-reader.js';
+import { textFields, type ReceivedUpload } from './received-upload.js';
 
 /** What the text fields of POST /datasets ask for, checked. */
 export interface UploadSettings {
