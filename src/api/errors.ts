@@ -2,6 +2,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import {
   BundledDatasetReadOnly,
+  CheckpointNotKept,
   DatasetInUse,
   DatasetNameTaken,
   DatasetNotFound,
@@ -47,6 +48,7 @@ function statusOf(error: DomainError): number {
   if (error instanceof DatasetTooLarge) return 413;
   if (error instanceof IdempotencyConflict) return 422;
   if (error instanceof JobAlreadyFinished || error instanceof JobStillActive) return 409;
+  if (error instanceof CheckpointNotKept) return 409;
   if (error instanceof SweepAlreadyFinished) return 409;
   if (error instanceof ModelNotAvailable || error instanceof EvaluationNotAvailable) return 409;
   if (error instanceof TooManyItems) return 413;
@@ -60,7 +62,8 @@ function bodyOf(error: DomainError): ErrorBody {
     error instanceof InvalidRequest ||
     error instanceof TooManyItems ||
     error instanceof InvalidDataset ||
-    error instanceof InvalidSweep
+    error instanceof InvalidSweep ||
+    error instanceof CheckpointNotKept
       ? error.issues
       : undefined;
   return { error: error.message, code: error.code, ...(issues ? { issues: [...issues] } : {}) };

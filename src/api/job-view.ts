@@ -13,9 +13,13 @@ export function epochMetrics(epoch: JobWithEpochs['epochs'][number]): EpochMetri
   return toEpochMetrics(epoch);
 }
 
-/** The public JSON shape of a job. */
-export function jobView(job: JobWithEpochs): JobView {
+/** Where a job comes from and which runs were forked from it. */
+export type Lineage = Pick<JobView, 'parent' | 'children'>;
+
+/** The public JSON shape of a job; with its lineage where it was read. */
+export function jobView(job: JobWithEpochs, lineage: Lineage = {}): JobView {
   return {
+    ...lineage,
     id: job.id,
     name: job.name,
     status: job.status,

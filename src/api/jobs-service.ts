@@ -5,11 +5,13 @@ import type { PublishEvent } from '../events/job-events.js';
 import type { Logger } from '../logger.js';
 import type { JobsRepository, JobWithEpochs, ListedRun, RunQuery } from '../store/jobs-repository.js';
 import { compareRuns } from './compare.js';
+import type { Lineage } from './job-view.js';
 import type { HistoryCache } from './history-cache.js';
 import { checkId, createJobReads } from './job-reads.js';
 import { decodeCursor, encodeCursor } from './run-cursor.js';
 import { guardStore } from './store-guard.js';
-import { createSubmit, type DatasetResolver } from './submit-job.js';
+import { createFork, type ForkDeps } from './fork-job.js';
+import { bundledDatasetResolver, createSubmit, type DatasetResolver } from './submit-job.js';
 
 export type { History } from './job-reads.js';
 
@@ -119,6 +121,53 @@ function createOwnerCache(ownerOf: (id: string) => Promise<string | null>, size 
   };
 }
 
+/** A job's parent (said to be deleted once it is) and the children `viewer` sees. */
+export async function lineageOf(
+  jobs: Pick<JobsRepository, 'forkStart' | 'forksOf' | 'ownerOf'>,
+  viewer: Viewer,
+  jobId: string,
+): Promise<Required<Lineage>> {
+  const [fork, children] = await Promise.all([jobs.forkStart(jobId), jobs.forksOf(jobId, visibleOwner(viewer))]);
+  if (!fork) return { parent: null, children };
+  const { parentJobId, parentEpoch, parentStep, optimizerState, dataOrder } = fork;
+  // Read afresh, not through the owner cache: a parent may have been deleted since it was cached.
+  const deleted = (await jobs.ownerOf(parentJobId)) === null;
+  const resumed = { weights: true as const, optimizerState, dataOrder };
+  return { parent: { jobId: parentJobId, epoch: parentEpoch, step: parentStep, deleted, resumed }, children };
+}
+
+/** Forking jobs, and reading their lineage and kept checkpoints. */
+function forkOperations(
+  deps: Pick<JobsServiceDeps, 'findDataset' | 'admit'>,
+  context: Pick<ForkDeps, 'visibleJob' | 'submission' | 'limits'> & { jobs: JobsRepository },
+) {
+  const { jobs, visibleJob } = context;
+  const forkJob = createFork({
+    ...context,
+    findDataset: deps.findDataset ?? bundledDatasetResolver,
+    ...(deps.admit ? { admit: deps.admit } : {}),
+  });
+  return {
+    /** Forks a job `viewer` sees (see createFork); the new job comes with its lineage. */
+    async fork(viewer: Viewer, id: string, body: unknown, idempotencyKey?: string) {
+      const forked = await forkJob(viewer, id, body, idempotencyKey);
+      return { ...forked, lineage: await lineageOf(jobs, viewer, forked.job.id) };
+    },
+
+    /** The job with where it was forked from and the runs forked from it that `viewer` sees. */
+    async getWithLineage(viewer: Viewer, id: string): Promise<{ job: JobWithEpochs; lineage: Lineage }> {
+      const job = await visibleJob(viewer, id);
+      return { job, lineage: await lineageOf(jobs, viewer, job.id) };
+    },
+
+    /** A job's kept checkpoints, in epoch order; `best` marks the one its best epoch left. */
+    async checkpoints(viewer: Viewer, id: string) {
+      const job = await visibleJob(viewer, id);
+      return { job, checkpoints: await jobs.listKeptCheckpoints(job.id) };
+    },
+  };
+}
+
 /**
  * Submitting, reading, cancelling, listing and comparing jobs, independent of HTTP: it throws
  * domain errors. Every operation takes the `Viewer` it acts for and sees only that viewer's jobs
@@ -132,6 +181,7 @@ export function createJobsService(deps: JobsServiceDeps) {
   const ownerOf = createOwnerCache((id) => jobs.ownerOf(id));
   /** The job if `viewer` may see it; JobNotFound otherwise. Every route about one job starts here. */
   const visibleJob = (viewer: Viewer, id: string) => reads.get(id, visibleOwner(viewer));
+  const submission = createSubmit({ ...deps, jobs, get: reads.get, limits });
   return {
     visibleJob,
     get: visibleJob,
@@ -143,7 +193,8 @@ export function createJobsService(deps: JobsServiceDeps) {
     history: (viewer: Viewer, id: string, points?: number) => reads.history(id, points, visibleOwner(viewer)),
     /** Caches (and stores in Postgres) a job's history as the run page asks for it, if the job has finished. */
     warmHistory: (jobId: string) => reads.warm(jobId, dashboardHistoryPoints),
-    submit: createSubmit({ ...deps, jobs, get: reads.get, limits }),
+    submit: submission.submit,
+    ...forkOperations(deps, { jobs, visibleJob, submission, limits }),
     cancel: createCancel({ ...deps, jobs, get: reads.get }),
     list: (viewer: Viewer, request: RunListRequest) => listRuns(jobs, viewer, request),
 

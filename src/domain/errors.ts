@@ -301,3 +301,23 @@ export class SweepAlreadyFinished extends DomainError {
     super('sweep_finished', `sweep ${sweepId} has already ${hasEnded(status)}`);
   }
 }
+
+/** A fork from an epoch whose checkpoint the run does not keep (any more); `keptEpochs` are those it does. */
+export class CheckpointNotKept extends DomainError {
+  constructor(
+    readonly jobId: string,
+    readonly epoch: number | undefined,
+    readonly keptEpochs: readonly number[],
+  ) {
+    const kept = keptEpochs.length > 0 ? `kept epochs: ${keptEpochs.join(', ')}` : 'it keeps no checkpoint yet';
+    const what =
+      epoch === undefined ? `job ${jobId} has no kept checkpoint` : `epoch ${epoch} of job ${jobId} is not kept`;
+    super('checkpoint_not_kept', `${what}; ${kept}`);
+  }
+
+  /** The field at fault, for clients that read `issues`. */
+  get issues(): FieldIssue[] {
+    const kept = this.keptEpochs.length > 0 ? `kept epochs are ${this.keptEpochs.join(', ')}` : 'no epoch is kept yet';
+    return [{ path: 'fromEpoch', message: `not kept; ${kept}` }];
+  }
+}

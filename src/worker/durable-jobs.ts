@@ -1,5 +1,6 @@
 import type { Logger } from '../logger.js';
 import type { JobsRepository } from '../store/jobs-repository.js';
+import type { CheckpointStore } from './job-attempt.js';
 import type { ModelStore } from './model-keeper.js';
 import { retrying } from './retry.js';
 
@@ -59,5 +60,18 @@ export function durableModels(store: ModelStore, storeRetryMs: number, logger: L
     saveModel: (record) => durably(() => store.saveModel(record)),
     findModel: (jobId, version) => durably(() => store.findModel(jobId, version)),
     datasetInfo: (name) => durably(() => store.datasetInfo(name)),
+  };
+}
+
+/** The checkpoint store retried like the jobs' writes; a retried `put` stores its content again. */
+export function durableCheckpoints(store: CheckpointStore, storeRetryMs: number, logger: Logger): CheckpointStore {
+  const durably = retrier(storeRetryMs, logger);
+  return {
+    putArtifact: (content) => durably(() => store.putArtifact(content)),
+    readArtifact: (id) => durably(() => store.readArtifact(id)),
+    keepCheckpoint: (id, checkpoint, keepLast) => durably(() => store.keepCheckpoint(id, checkpoint, keepLast)),
+    latestKeptCheckpoint: (id) => durably(() => store.latestKeptCheckpoint(id)),
+    forkStart: (id) => durably(() => store.forkStart(id)),
+    listEpochs: (id) => durably(() => store.listEpochs(id)),
   };
 }

@@ -9,6 +9,7 @@ import { historyBody } from '../history-body.js';
 import { deleted, errorBody, jobIdParams } from '../schemas/common.js';
 import { historyBody as historySchema, historyQuery, type HistoryBody } from '../schemas/history.js';
 import { jobSpecBody, jobView as jobSchema, runList, runListQuery, submitHeaders } from '../schemas/job.js';
+import { checkpointList, forkBody } from '../schemas/forks.js';
 
 const badId = errorBody.describe('The id is not a UUID');
 const unknownJob = errorBody.describe('No job has this id');
@@ -60,7 +61,8 @@ function readRoutes(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsServ
         operationId: 'getJob',
         tags: ['jobs'],
         summary: 'Get a job',
-        description: 'Status, spec, progress, per-epoch metrics, backend, timestamps and error.',
+        description:
+          'Status, spec, progress, per-epoch metrics, backend, timestamps and error; the run it was forked from and the runs forked from it.',
         params: jobIdParams,
         response: { 200: jobSchema, 400: badId, 404: unknownJob },
       },
@@ -68,7 +70,10 @@ function readRoutes(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsServ
         serializerCompiler: typedSuccessSerializer,
       },
     ),
-    async (request) => jobView(await jobs.visibleJob(request.viewer, request.params.id)),
+    async (request) => {
+      const { job, lineage } = await jobs.getWithLineage(request.viewer, request.params.id);
+      return jobView(job, lineage);
+    },
   );
 
   app.get(
@@ -160,6 +165,80 @@ function writeRoutes(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsSer
   );
 }
 
+/** POST /jobs/:id/fork. */
+function forkRoute(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsService): void {
+  app.post(
+    '/jobs/:id/fork',
+    keyedRoute(
+      'write',
+      {
+        operationId: 'forkJob',
+        tags: ['jobs'],
+        summary: 'Fork or continue a run from a kept checkpoint',
+        description:
+          "A new job that starts from the checkpoint of a kept epoch (the latest when `fromEpoch` is absent; a running job's last finished one) with its weights, and its optimizer state and data order unless `overrides` changes the optimizer or batch size (`parent.resumed` says which). Unchanged, it repeats the parent's steps after the fork point exactly; with more `epochs` from the last epoch it continues the run. Counts against quotas like any submission and takes an Idempotency-Key.",
+        params: jobIdParams,
+        headers: submitHeaders,
+        body: forkBody,
+        response: {
+          201: jobSchema.describe('The new job, queued, with `parent`; Location names it'),
+          400: errorBody.describe('A bad field (an override a fork may not change, a bad value): `issues` names it'),
+          404: unknownJob,
+          409: errorBody.describe('The epoch is not kept (any more): the message and `issues` name the kept epochs'),
+          422: errorBody.describe('The Idempotency-Key was used with a different body'),
+        },
+      },
+      {
+        validatorCompiler: bodyCheckedByService,
+        serializerCompiler: typedSuccessSerializer,
+      },
+    ),
+    async (request, reply) => {
+      const { job, replayed, lineage } = await jobs.fork(
+        request.viewer,
+        request.params.id,
+        request.body,
+        request.headers['idempotency-key'],
+      );
+      if (replayed) void reply.header('idempotent-replayed', 'true');
+      return reply.status(201).header('location', `/jobs/${job.id}`).send(jobView(job, lineage));
+    },
+  );
+}
+
+/** Kept checkpoints and forks from them. */
+function forkRoutes(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsService): void {
+  app.get(
+    '/jobs/:id/checkpoints',
+    keyedRoute(
+      'read',
+      {
+        operationId: 'listJobCheckpoints',
+        tags: ['jobs'],
+        summary: "List a job's kept checkpoints",
+        description:
+          'The epochs a run can be forked or continued from: one per finished epoch within the retention (CHECKPOINT_KEEP_LAST epochs and the best), kept after the run ends.',
+        params: jobIdParams,
+        response: { 200: checkpointList, 400: badId, 404: unknownJob },
+      },
+      {
+        serializerCompiler: typedSuccessSerializer,
+      },
+    ),
+    async (request) => {
+      const { job, checkpoints } = await jobs.checkpoints(request.viewer, request.params.id);
+      return {
+        jobId: job.id,
+        checkpoints: checkpoints.map((checkpoint) => ({
+          ...checkpoint,
+          createdAt: checkpoint.createdAt.toISOString(),
+        })),
+      };
+    },
+  );
+  forkRoute(app, jobs);
+}
+
 function deleteRoute(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsService): void {
   app.delete(
     '/jobs/:id',
@@ -186,6 +265,7 @@ function deleteRoute(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsSer
 export const jobRoutes: FastifyPluginCallbackZod<{ jobs: JobsService }> = (app, { jobs }, done) => {
   readRoutes(app, jobs);
   writeRoutes(app, jobs);
+  forkRoutes(app, jobs);
   deleteRoute(app, jobs);
   done();
 };

@@ -3,6 +3,7 @@ import { jobSpecSchema, jobSpecShape } from '../../domain/job-spec.js';
 import { jobStatuses, runSorts } from '../../store/jobs-repository.js';
 import { text } from '../../domain/text.js';
 import { decimalInteger, isoTime, jobId, ownerFilter, pageCursor, pageOf } from './common.js';
+import { childLink, parentLink } from './forks.js';
 import { epochMetrics, validationSummary } from './metrics.js';
 
 /**
@@ -84,6 +85,11 @@ export const jobView = z
     updatedAt: isoTime,
     durationMs: z.int().nullable(),
     links: z.object({ self: z.string(), history: z.string(), events: z.string(), cancel: z.string() }),
+    parent: parentLink
+      .nullable()
+      .optional()
+      .describe('The run this one was forked from (GET /jobs/:id and forks); null for a run submitted afresh'),
+    children: z.array(childLink).optional().describe('Runs forked from this one, oldest first (GET /jobs/:id)'),
   })
   .meta({ id: 'Job' });
 export type JobView = z.output<typeof jobView>;
