@@ -190,7 +190,8 @@ export function createJobsService(deps: JobsServiceDeps) {
     stepsAfter: reads.stepsAfter,
     /** Unchecked, like `find`: for a stream whose job was already checked with `visibleJob`. */
     perClassAccuracy: reads.perClassAccuracy,
-    history: (viewer: Viewer, id: string, points?: number) => reads.history(id, points, visibleOwner(viewer)),
+    history: (viewer: Viewer, id: string, points?: number, lineage = false) =>
+      reads.history(id, points, visibleOwner(viewer), lineage),
     /** Caches (and stores in Postgres) a job's history as the run page asks for it, if the job has finished. */
     warmHistory: (jobId: string) => reads.warm(jobId, dashboardHistoryPoints),
     submit: submission.submit,

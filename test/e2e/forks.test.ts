@@ -163,6 +163,37 @@ describe('kept checkpoints, forks and continuations through a worker', () => {
     expect((await finished(fresh.id)).status).toBe('completed');
   });
 
+  it("gives a fork's history with its ancestors' steps up to each fork point, on one step axis", async () => {
+    const child = await finished((await forked(adam.id, { fromEpoch: 1, overrides: { name: 'child' } })).id);
+    const grandchild = await finished(
+      (await forked(child.id, { fromEpoch: 2, overrides: { learningRate: 0.002, epochs: 4 } })).id,
+    );
+    const answer = (await call('GET', `/jobs/${grandchild.id}/history?lineage=true`, alice)).body as HistoryBody;
+    expect(answer.lineage).toEqual([
+      { jobId: adam.id, lastStep: 5 },
+      { jobId: child.id, lastStep: 10 },
+      { jobId: grandchild.id, lastStep: 20 },
+    ]);
+    const parentSteps = await steps(adam.id);
+    const childSteps = await steps(child.id);
+    const own = await steps(grandchild.id);
+    expect(answer.steps).toEqual([
+      ...parentSteps.filter((step) => step.step <= 5),
+      ...childSteps.filter((step) => step.step <= 10),
+      ...own,
+    ]);
+    expect(answer.steps.map((step) => step.step)).toEqual(Array.from({ length: 20 }, (_, index) => index + 1));
+    expect(answer.count).toBe(20);
+
+    const sampled = (await call('GET', `/jobs/${grandchild.id}/history?lineage=true&points=6`, alice))
+      .body as HistoryBody;
+    expect(sampled).toMatchObject({ downsampling: 'lttb', count: 6, totalSteps: 20 });
+    expect(sampled.steps[0]).toEqual(answer.steps[0]);
+    expect(sampled.steps.at(-1)).toEqual(answer.steps.at(-1));
+    // Without lineage, only its own steps.
+    expect((await steps(grandchild.id)).map((step) => step.step)[0]).toBe(11);
+  });
+
   it('refuses what a fork may not do, naming the field', async () => {
     const model = await fork(adam.id, { overrides: { model: { layers: [{ type: 'dense', units: 10 }] } } });
     expect(model.status).toBe(400);
@@ -215,5 +246,8 @@ describe('kept checkpoints, forks and continuations through a worker', () => {
     expect(done.metrics.epochs.map((epoch) => epoch.epoch)).toEqual([2]);
     const read = (await call('GET', `/jobs/${child.id}`, alice)).body as JobView;
     expect(read.parent).toMatchObject({ jobId: parent.id, epoch: 1, deleted: true });
+    const history = (await call('GET', `/jobs/${child.id}/history?lineage=true`, alice)).body as HistoryBody;
+    expect(history.lineage).toEqual([{ jobId: child.id, lastStep: 10 }]);
+    expect(history.steps[0]?.step).toBe(6);
   });
 });

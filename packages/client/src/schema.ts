@@ -59,7 +59,7 @@ export interface paths {
     };
     /**
      * Get a job's loss history
-     * @description Every recorded step, streamed from Postgres a page at a time; `points` downsamples with Largest-Triangle-Three-Buckets, keeping the first and last step.
+     * @description Every recorded step, streamed from Postgres a page at a time; `points` downsamples with Largest-Triangle-Three-Buckets, keeping the first and last step. `lineage=true` puts a forked run's ancestors' steps up to each fork point before its own.
      */
     get: operations['getJobHistory'];
     put?: never;
@@ -1067,6 +1067,15 @@ export interface components {
       count: number;
       /** @description Steps recorded; more than count when downsampled */
       totalSteps: number;
+      /** @description With `lineage=true`: the runs the steps come from, oldest first; each run holds the steps after the previous one's `lastStep` through its own */
+      lineage?: {
+        /**
+         * @description A job id (UUID)
+         * @example 5b0c6f1e-3a52-4c1e-9d8f-2f4b7a9e0c13
+         */
+        jobId: string;
+        lastStep: number;
+      }[];
     };
     DatasetSummaryInput: {
       name: string;
@@ -1891,6 +1900,15 @@ export interface components {
       count: number;
       /** @description Steps recorded; more than count when downsampled */
       totalSteps: number;
+      /** @description With `lineage=true`: the runs the steps come from, oldest first; each run holds the steps after the previous one's `lastStep` through its own */
+      lineage?: {
+        /**
+         * @description A job id (UUID)
+         * @example 5b0c6f1e-3a52-4c1e-9d8f-2f4b7a9e0c13
+         */
+        jobId: string;
+        lastStep: number;
+      }[];
     };
     DatasetSummary: {
       name: string;
@@ -2748,6 +2766,8 @@ export interface operations {
          * @example 200
          */
         points?: string;
+        /** @description `true`: a forked run's ancestors' steps up to each fork point, then its own, on one step axis */
+        lineage?: 'true' | 'false';
       };
       header?: never;
       path: {

@@ -83,14 +83,15 @@ function readRoutes(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsServ
       tags: ['history'],
       summary: "Get a job's loss history",
       description:
-        'Every recorded step, streamed from Postgres a page at a time; `points` downsamples with Largest-Triangle-Three-Buckets, keeping the first and last step.',
+        "Every recorded step, streamed from Postgres a page at a time; `points` downsamples with Largest-Triangle-Three-Buckets, keeping the first and last step. `lineage=true` puts a forked run's ancestors' steps up to each fork point before its own.",
       params: jobIdParams,
       querystring: historyQuery,
       response: { 200: historySchema, 400: errorBody, 404: unknownJob },
     }),
     async (request, reply) => {
       // Unknown jobs and an unreachable database fail here, before the body starts.
-      const history = await jobs.history(request.viewer, request.params.id, request.query.points);
+      const { points, lineage } = request.query;
+      const history = await jobs.history(request.viewer, request.params.id, points, lineage);
       // Fastify sends a stream as it is, past the serializer: the schema documents this body, and
       // test/api/openapi.test.ts checks an answer against it.
       const body = Readable.from(historyBody(history)) as unknown as HistoryBody;
