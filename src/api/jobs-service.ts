@@ -3,7 +3,7 @@ import { JobAlreadyFinished, JobNotFound, JobStillActive } from '../domain/error
 import { dashboardHistoryPoints } from '../domain/history-points.js';
 import type { PublishEvent } from '../events/job-events.js';
 import type { Logger } from '../logger.js';
-import type { JobsRepository, JobWithEpochs, ListedRun, RunQuery } from '../store/jobs-repository.js';
+import type { JobEdit, JobsRepository, JobWithEpochs, ListedRun, RunQuery } from '../store/jobs-repository.js';
 import { compareRuns } from './compare.js';
 import type { Lineage } from './job-view.js';
 import type { HistoryCache } from './history-cache.js';
@@ -210,6 +210,17 @@ export function createJobsService(deps: JobsServiceDeps) {
       if (result.outcome === 'active') throw new JobStillActive(jobId, result.status);
       reads.forget(jobId);
       deps.logger.info({ jobId }, 'job deleted');
+    },
+
+    /**
+     * Changes what a job `viewer` sees says about itself (name, tags, notes, pinned) and records the
+     * time; the role check (members and admins) is the route's.
+     */
+    async edit(viewer: Viewer, id: string, edit: JobEdit) {
+      const jobId = checkId(id);
+      if (!(await jobs.editJob(jobId, edit, visibleOwner(viewer)))) throw new JobNotFound([id]);
+      const job = await visibleJob(viewer, jobId);
+      return { job, lineage: await lineageOf(jobs, viewer, job.id) };
     },
 
     /** Whether `viewer` may see events of this job (for the stream of every job's events). */

@@ -4,6 +4,7 @@ import { createEpochMetricsRepository, type EpochMetricsRepository } from './job
 import { createHistorySamplesRepository, type HistorySamplesRepository } from './jobs/history-samples.js';
 import { createIdempotencyKeysRepository, type IdempotencyKeysRepository } from './jobs/idempotency-keys.js';
 import { createJobDeletionRepository, type JobDeletionRepository } from './jobs/job-deletion.js';
+import { createJobEditsRepository, type JobEditsRepository } from './jobs/job-edits.js';
 import { createKeptCheckpointsRepository, type KeptCheckpointsRepository } from './jobs/kept-checkpoints.js';
 import { createJobRecordsRepository, type JobRecordsRepository } from './jobs/job-records.js';
 import { createRunListingRepository, type RunListingRepository } from './jobs/run-listing.js';
@@ -53,6 +54,7 @@ export {
   type KeyedJob,
 } from './jobs/idempotency-keys.js';
 export { createJobDeletionRepository, type DeleteJobResult, type JobDeletionRepository } from './jobs/job-deletion.js';
+export { createJobEditsRepository, type JobEdit, type JobEditsRepository } from './jobs/job-edits.js';
 export {
   createKeptCheckpointsRepository,
   type ForkChild,
@@ -74,7 +76,8 @@ export type JobsRepository = JobRecordsRepository &
   CheckpointsRepository &
   KeptCheckpointsRepository &
   IdempotencyKeysRepository &
-  JobDeletionRepository;
+  JobDeletionRepository &
+  JobEditsRepository;
 
 /** All the job repositories on one Prisma client, for callers that use most of them. */
 export function createJobsRepository(prisma: PrismaClient): JobsRepository {
@@ -88,5 +91,6 @@ export function createJobsRepository(prisma: PrismaClient): JobsRepository {
     ...createKeptCheckpointsRepository(prisma),
     ...createIdempotencyKeysRepository(prisma),
     ...createJobDeletionRepository(prisma),
+    ...createJobEditsRepository(prisma),
   };
 }

@@ -47,7 +47,11 @@ export interface paths {
     delete: operations['deleteJob'];
     options?: never;
     head?: never;
-    patch?: never;
+    /**
+     * Edit what a run says about itself
+     * @description Sets its `name`, `tags`, `notes` (markdown, up to 10,000 characters) and `pinned`, at any status, and records `updatedAt`. A member edits its own owner's runs, an admin anyone's; a viewer none.
+     */
+    patch: operations['editJob'];
     trace?: never;
   };
   '/jobs/{id}/history': {
@@ -809,6 +813,9 @@ export interface components {
         index: number;
       } | null;
       cancelRequested: boolean;
+      /** @description Markdown the owner wrote about the run (PATCH /jobs/:id) */
+      notes: string | null;
+      pinned: boolean;
       /** Format: date-time */
       createdAt: string;
       startedAt: string | null;
@@ -866,6 +873,7 @@ export interface components {
       finalTestLoss: number | null;
       durationMs: number | null;
       backend: string | null;
+      pinned: boolean;
       /** Format: date-time */
       createdAt: string;
       finishedAt: string | null;
@@ -1642,6 +1650,9 @@ export interface components {
         index: number;
       } | null;
       cancelRequested: boolean;
+      /** @description Markdown the owner wrote about the run (PATCH /jobs/:id) */
+      notes: string | null;
+      pinned: boolean;
       /** Format: date-time */
       createdAt: string;
       startedAt: string | null;
@@ -1699,6 +1710,7 @@ export interface components {
       finalTestLoss: number | null;
       durationMs: number | null;
       backend: string | null;
+      pinned: boolean;
       /** Format: date-time */
       createdAt: string;
       finishedAt: string | null;
@@ -2257,6 +2269,10 @@ export interface operations {
         /** @description Case-insensitive part of the name */
         name?: string;
         tag?: string;
+        /** @description Only pinned runs (`true`) or only the others (`false`) */
+        pinned?: 'true' | 'false';
+        /** @description Case-insensitive part of the notes */
+        notes?: string;
         /** @description Only this owner's runs; for admins (other keys always see only their own owner's) */
         owner?: string;
         /** @example bestAccuracy */
@@ -2722,6 +2738,113 @@ export interface operations {
       };
       /** @description The job is queued or running: cancel it first (code job_active) */
       409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Unexpected failure; the server logged the details */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Postgres or Redis is unreachable; retry after the Retry-After header */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  editJob: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /**
+         * @description A job id (UUID)
+         * @example 5b0c6f1e-3a52-4c1e-9d8f-2f4b7a9e0c13
+         */
+        id: string;
+      };
+      cookie?: never;
+    };
+    /** @description Fields to change; the others stay */
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "notes": "Best so far: **lr 0.003**",
+         *       "pinned": true
+         *     }
+         */
+        'application/json': {
+          /** @description null clears it */
+          name?: string | null;
+          tags?: string[];
+          /** @description Markdown, up to 10,000 characters; null clears them */
+          notes?: string | null;
+          pinned?: boolean;
+        };
+      };
+    };
+    responses: {
+      /** @description The job as edited */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Job'];
+        };
+      };
+      /** @description A bad field: `issues` names it */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No API key, or an unknown or revoked one (with AUTH=required); see WWW-Authenticate */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The key's role may not do this */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No job has this id */
+      404: {
         headers: {
           [name: string]: unknown;
         };

@@ -8,7 +8,14 @@ import { jobView, runSummary } from '../job-view.js';
 import { historyBody } from '../history-body.js';
 import { deleted, errorBody, jobIdParams } from '../schemas/common.js';
 import { historyBody as historySchema, historyQuery, type HistoryBody } from '../schemas/history.js';
-import { jobSpecBody, jobView as jobSchema, runList, runListQuery, submitHeaders } from '../schemas/job.js';
+import {
+  jobEditBody,
+  jobSpecBody,
+  jobView as jobSchema,
+  runList,
+  runListQuery,
+  submitHeaders,
+} from '../schemas/job.js';
 import { checkpointList, forkBody } from '../schemas/forks.js';
 
 const badId = errorBody.describe('The id is not a UUID');
@@ -33,13 +40,15 @@ function listRoute(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsServi
       },
     ),
     async (request) => {
-      const { status, dataset, name, tag, owner, sort, order, limit, cursor } = request.query;
+      const { status, dataset, name, tag, pinned, notes, owner, sort, order, limit, cursor } = request.query;
       const page = await jobs.list(request.viewer, {
         ...(owner ? { owner } : {}),
         ...(status ? { statuses: status } : {}),
         ...(dataset ? { dataset } : {}),
         ...(name ? { nameContains: name } : {}),
         ...(tag ? { tag } : {}),
+        ...(pinned === undefined ? {} : { pinned }),
+        ...(notes ? { notesContains: notes } : {}),
         ...(cursor ? { cursor } : {}),
         sort,
         order,
@@ -240,6 +249,44 @@ function forkRoutes(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsServ
   forkRoute(app, jobs);
 }
 
+/** PATCH /jobs/:id. */
+function editRoute(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsService): void {
+  app.patch(
+    '/jobs/:id',
+    keyedRoute(
+      'write',
+      {
+        operationId: 'editJob',
+        tags: ['jobs'],
+        summary: 'Edit what a run says about itself',
+        description:
+          "Sets its `name`, `tags`, `notes` (markdown, up to 10,000 characters) and `pinned`, at any status, and records `updatedAt`. A member edits its own owner's runs, an admin anyone's; a viewer none.",
+        params: jobIdParams,
+        body: jobEditBody,
+        response: {
+          200: jobSchema.describe('The job as edited'),
+          400: errorBody.describe('A bad field: `issues` names it'),
+          404: unknownJob,
+        },
+      },
+      {
+        serializerCompiler: typedSuccessSerializer,
+      },
+    ),
+    async (request) => {
+      const { name, tags, notes, pinned } = request.body;
+      const edit = {
+        ...(name === undefined ? {} : { name }),
+        ...(tags === undefined ? {} : { tags }),
+        ...(notes === undefined ? {} : { notes }),
+        ...(pinned === undefined ? {} : { pinned }),
+      };
+      const { job, lineage } = await jobs.edit(request.viewer, request.params.id, edit);
+      return jobView(job, lineage);
+    },
+  );
+}
+
 function deleteRoute(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsService): void {
   app.delete(
     '/jobs/:id',
@@ -267,6 +314,7 @@ export const jobRoutes: FastifyPluginCallbackZod<{ jobs: JobsService }> = (app, 
   readRoutes(app, jobs);
   writeRoutes(app, jobs);
   forkRoutes(app, jobs);
+  editRoute(app, jobs);
   deleteRoute(app, jobs);
   done();
 };
