@@ -133,12 +133,19 @@ export class JobAttempt {
     }
     this.#training = training;
     if (this.#stopReason) this.stop(this.#stopReason);
-    const clearDeadline = startDeadline(this.job, this.context.maxTrainingMs, () => this.stop('timeout'));
+    const clearDeadline = startDeadline(this.job, this.#trainingLimit(spec).ms, () => this.stop('timeout'));
     const outcome = await training.result.finally(clearDeadline);
     await results.settled();
     // An abandoned attempt leaves what it still holds unwritten: the job is another worker's now.
     const writeFailure = this.#lease.lost ? undefined : await results.close();
-    return this.#conclude(outcome, writeFailure);
+    return this.#conclude(outcome, writeFailure, this.#trainingLimit(spec).jobSeconds);
+  }
+
+  /** How long the job may train: the server's limit, or the job's own `maxDurationSeconds` when shorter. */
+  #trainingLimit(spec: StoredJobSpec): { ms: number; jobSeconds?: number } {
+    const own = spec.maxDurationSeconds;
+    const serverMs = this.context.maxTrainingMs;
+    return own !== undefined && own * 1000 < serverMs ? { ms: own * 1000, jobSeconds: own } : { ms: serverMs };
   }
 
   /** Starts training on the pool; if it cannot start, the job is handed back (not counted as a crash). */
@@ -322,12 +329,13 @@ export class JobAttempt {
     return { resume, fork };
   }
 
-  async #conclude(outcome: TrainingOutcome, writeFailure: unknown): Promise<RunResult> {
+  async #conclude(outcome: TrainingOutcome, writeFailure: unknown, jobLimitSeconds?: number): Promise<RunResult> {
     const end = attemptEnd({
       outcome,
       stopReason: this.#stopReason,
       writeFailure,
       maxTrainingMs: this.context.maxTrainingMs,
+      ...(jobLimitSeconds === undefined ? {} : { jobLimitSeconds }),
     });
     if (end.action === 'abandon') {
       this.log.warn({ outcome: outcome.outcome }, 'attempt abandoned: another worker owns the job now');

@@ -764,6 +764,7 @@ export interface components {
         /** @default 0 */
         minDelta?: number;
       };
+      maxDurationSeconds?: number;
     };
     /** @enum {string} */
     JobStatusInput: 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
@@ -1601,6 +1602,7 @@ export interface components {
         /** @default 0 */
         minDelta: number;
       };
+      maxDurationSeconds?: number;
     };
     /** @enum {string} */
     JobStatus: 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
@@ -2493,6 +2495,7 @@ export interface operations {
             /** @default 0 */
             minDelta?: number;
           };
+          maxDurationSeconds?: number;
         };
       };
     };
