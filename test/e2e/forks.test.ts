@@ -221,6 +221,24 @@ describe('kept checkpoints, forks and continuations through a worker', () => {
     expect((await fork('00000000-0000-4000-8000-000000000000', {})).status).toBe(404);
   });
 
+  it('forks a running job from its last finished epoch', async () => {
+    const running = await submit({ name: 'long', trainSamples: 2000, epochs: 30 });
+    let kept: CheckpointList['checkpoints'] = [];
+    while (kept.length === 0) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      kept = ((await call('GET', `/jobs/${running.id}/checkpoints`, alice)).body as CheckpointList).checkpoints;
+    }
+    const child = await forked(running.id, { overrides: { epochs: 31 } });
+    const parentNow = (await call('GET', `/jobs/${running.id}`, alice)).body as JobView;
+    expect(parentNow.status).toBe('running');
+    // The latest epoch kept when the fork was made: at least the first seen, at most the last finished.
+    expect(child.parent?.epoch).toBeGreaterThanOrEqual(kept.at(-1)?.epoch ?? 1);
+    expect(child.parent?.epoch).toBeLessThanOrEqual(parentNow.metrics.epochs.length);
+    expect(child.parent?.step).toBe((child.parent?.epoch ?? 0) * 32);
+    await call('POST', `/jobs/${running.id}/cancel`, alice);
+    await call('POST', `/jobs/${child.id}/cancel`, alice);
+  });
+
   it('answers a repeated Idempotency-Key with the same fork', async () => {
     const headers = { ...alice, 'idempotency-key': 'fork-once' };
     const first = await fork(adam.id, { fromEpoch: 2 }, headers);
