@@ -8,8 +8,10 @@ import { useLiveCurve } from '../../loss-curve';
 import { Link } from '../../router';
 import { usePermissions } from '../../session';
 import { EpochPanel } from './epoch-panel';
+import { ForkPanel } from './fork-panel';
 import { LossPanel } from './loss-panel';
 import { ModelPanel } from './model-panel';
+import { NotesPanel } from './notes-panel';
 import { readJob } from './reads';
 import { Summary } from './summary';
 
@@ -97,6 +99,12 @@ export function RunPage({ id }: { id: string }) {
         <Summary job={job} onCancel={write ? () => void cancel() : undefined} />
         <LossPanel live={live} smoothing={smoothing} setSmoothing={setSmoothing} />
       </div>
+      <NotesPanel
+        job={job}
+        write={write}
+        onSaved={(edited) => setJob((old) => (old ? { ...old, ...edited } : edited))}
+      />
+      <ForkPanel job={job} write={write} />
       <EpochPanel epochs={job.metrics.epochs} />
       {job.metrics.epochs.length > 0 && <EvaluationPanel job={job} />}
       <ModelPanel job={job} />
