@@ -80,7 +80,7 @@ describe.skipIf(missing !== null)('forks and notes on the run page', () => {
     await page.close();
   });
 
-  it('shows and edits the notes of a run', async () => {
+  it('shows and edits the notes of a run, pins it, and finds it by both on the runs page', async () => {
     const run = await finishedRun();
     const { page, errors } = await openPage(`/runs/${run.id}`);
     await page.getByRole('button', { name: 'Edit notes' }).click();
@@ -90,6 +90,19 @@ describe.skipIf(missing !== null)('forks and notes on the run page', () => {
     expect((await job(run.id)).notes).toBe('Too slow: **try lr 0.003**');
     await page.reload();
     await page.locator('pre.notes', { hasText: 'try lr 0.003' }).waitFor();
+    await page.getByRole('button', { name: 'Pin', exact: true }).click();
+    await page.getByRole('button', { name: 'Unpin', exact: true }).waitFor();
+    expect((await job(run.id)).pinned).toBe(true);
+
+    await page.goto(`${address}/runs`);
+    await page.getByLabel('Notes contain').fill('TRY LR');
+    await page.getByLabel('Pinned only').check();
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.waitForURL(
+      (url) => url.searchParams.get('pinned') === 'true' && url.searchParams.get('notes') === 'TRY LR',
+    );
+    await page.locator(`a[href="/runs/${run.id}"]`).first().waitFor();
+    expect(await page.locator('tbody tr').count()).toBe(1);
     expect(errors).toEqual([]);
     await page.close();
   });
