@@ -60,6 +60,11 @@ describe.skipIf(missing !== null)('forks and notes on the run page', () => {
     await page.waitForURL((url) => url.pathname.startsWith('/runs/') && !url.pathname.endsWith(parent.id));
     const forkId = page.url().split('/').at(-1) ?? '';
     await page.locator(`[data-parent="${parent.id}"]`).waitFor();
+    // Its loss chart draws the parent's steps up to the fork point (5 of them) before its own, greyed.
+    await page.waitForFunction(
+      () => document.querySelector('.loss-chart')?.getAttribute('data-ancestor-points') === '5',
+    );
+    await screenshot(page, 'run-fork-child');
     const fork = await job(forkId);
     expect(fork.parent).toMatchObject({ jobId: parent.id, epoch: 1, resumed: { optimizerState: true } });
     expect(fork.spec.learningRate).toBe(0.003);
