@@ -61,6 +61,8 @@ const envSchema = z.object({
   // The longest delay a Node timer takes (about 24.8 days).
   MAX_TRAINING_MS: integer(1000, 2_147_483_647).default(24 * 3_600_000),
   CHECKPOINT_EVERY_STEPS: integer(0, 10_000_000).default(0),
+  // A run keeps the checkpoints of its last this many finished epochs, and of its best one, after it ends.
+  CHECKPOINT_KEEP_LAST: integer(1, 10_000).default(3),
   STORE_RETRY_MS: integer(0, 3_600_000).default(120_000),
   LOCK_DURATION_MS: integer(1000, 600_000).default(30_000),
   STALLED_INTERVAL_MS: integer(500, 600_000).default(15_000),

@@ -13,5 +13,6 @@ export async function* historyBody(history: History): AsyncGenerator<string> {
     yield (count > 0 ? ',' : '') + JSON.stringify(page).slice(1, -1);
     count += page.length;
   }
-  yield `],"count":${count},"totalSteps":${history.totalSteps ?? count}}`;
+  const lineage = history.lineage ? `,"lineage":${JSON.stringify(history.lineage)}` : '';
+  yield `],"count":${count},"totalSteps":${history.totalSteps ?? count}${lineage}}`;
 }

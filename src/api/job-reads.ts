@@ -3,6 +3,7 @@ import type { StepRun } from '../domain/metrics.js';
 import type { Logger } from '../logger.js';
 import type { JobsRepository, JobWithEpochs, StepRecord } from '../store/jobs-repository.js';
 import { createHistoryCache, type HistoryCache } from './history-cache.js';
+import { lineageSegments, lineageSteps, sampledLineageSteps, type LineageSegment } from './lineage-history.js';
 import { readFinished, readSampled, sampledHistory, type SampleStore } from './sampled-history.js';
 import { uuidPattern } from './schemas/common.js';
 
@@ -13,6 +14,8 @@ export interface History {
   /** Steps recorded when downsampled; null when `steps` is the whole history. */
   totalSteps: number | null;
   downsampling: 'lttb' | null;
+  /** With `lineage`: the runs the steps come from, oldest first, each through its last step here. */
+  lineage?: LineageSegment[];
 }
 
 /** A job id as the store keys it, or InvalidRequest when it is not a UUID. */
@@ -23,7 +26,23 @@ export function checkId(id: string): string {
   return id.toLowerCase();
 }
 
-type Store = Pick<JobsRepository, 'find' | 'perClassAccuracy' | 'historyPages'> & SampleStore;
+/** The history of a job and its ancestors (see `lineageSegments`), whole or downsampled to `points`. */
+async function lineageHistory(
+  jobs: Store,
+  jobId: string,
+  points: number | undefined,
+  owner?: string,
+): Promise<History> {
+  const segments = await lineageSegments(jobs, jobId, owner);
+  if (points === undefined) {
+    return { jobId, steps: lineageSteps(jobs, segments), totalSteps: null, downsampling: null, lineage: segments };
+  }
+  const sampled = await sampledLineageSteps(jobs, segments, points);
+  const downsampling = sampled.steps.length < sampled.total ? 'lttb' : null;
+  return { jobId, steps: [sampled.steps], totalSteps: sampled.total, downsampling, lineage: segments };
+}
+
+type Store = Pick<JobsRepository, 'find' | 'perClassAccuracy' | 'historyPages' | 'forkStart' | 'ownerOf'> & SampleStore;
 
 /**
  * Reading jobs and their loss histories; `cache` keeps finished jobs' downsampled ones (none by
@@ -91,8 +110,9 @@ export function createJobReads(jobs: Store, cache: HistoryCache = createHistoryC
      * a finished job comes from the cache when it is there, else from its stored sample. The job is
      * read with `owner` first, so nothing cached or stored is served to a viewer who may not see it.
      */
-    history: async (id: string, points?: number, owner?: string): Promise<History> => {
+    history: async (id: string, points?: number, owner?: string, lineage = false): Promise<History> => {
       const job = await get(id, owner);
+      if (lineage) return lineageHistory(jobs, job.id, points, owner);
       if (points === undefined) {
         const extent = await jobs.historyExtent(job.id);
         const steps = jobs.historyPages(job.id, { through: extent.lastStep });

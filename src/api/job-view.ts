@@ -13,9 +13,13 @@ export function epochMetrics(epoch: JobWithEpochs['epochs'][number]): EpochMetri
   return toEpochMetrics(epoch);
 }
 
-/** The public JSON shape of a job. */
-export function jobView(job: JobWithEpochs): JobView {
+/** Where a job comes from and which runs were forked from it. */
+export type Lineage = Pick<JobView, 'parent' | 'children'>;
+
+/** The public JSON shape of a job; with its lineage where it was read. */
+export function jobView(job: JobWithEpochs, lineage: Lineage = {}): JobView {
   return {
+    ...lineage,
     id: job.id,
     name: job.name,
     status: job.status,
@@ -40,6 +44,8 @@ export function jobView(job: JobWithEpochs): JobView {
     bestTestAccuracy: job.bestTestAccuracy,
     ...validationSummaryOf(job),
     cancelRequested: job.cancelRequestedAt !== null,
+    notes: job.notes,
+    pinned: job.pinned,
     createdAt: job.createdAt.toISOString(),
     startedAt: job.startedAt?.toISOString() ?? null,
     finishedAt: job.finishedAt?.toISOString() ?? null,
@@ -79,6 +85,7 @@ export function runSummary(job: ListedRun): RunSummary {
     finalTestLoss: job.finalTestLoss,
     durationMs: job.durationMs,
     backend: job.backend,
+    pinned: job.pinned,
     createdAt: job.createdAt,
     finishedAt: job.finishedAt,
     links: { self: `/jobs/${job.id}` },

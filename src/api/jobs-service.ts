@@ -3,13 +3,15 @@ import { JobAlreadyFinished, JobNotFound, JobStillActive } from '../domain/error
 import { dashboardHistoryPoints } from '../domain/history-points.js';
 import type { PublishEvent } from '../events/job-events.js';
 import type { Logger } from '../logger.js';
-import type { JobsRepository, JobWithEpochs, ListedRun, RunQuery } from '../store/jobs-repository.js';
+import type { JobEdit, JobsRepository, JobWithEpochs, ListedRun, RunQuery } from '../store/jobs-repository.js';
 import { compareRuns } from './compare.js';
+import type { Lineage } from './job-view.js';
 import type { HistoryCache } from './history-cache.js';
 import { checkId, createJobReads } from './job-reads.js';
 import { decodeCursor, encodeCursor } from './run-cursor.js';
 import { guardStore } from './store-guard.js';
-import { createSubmit, type DatasetResolver } from './submit-job.js';
+import { createFork, type ForkDeps } from './fork-job.js';
+import { bundledDatasetResolver, createSubmit, type DatasetResolver } from './submit-job.js';
 
 export type { History } from './job-reads.js';
 
@@ -119,6 +121,68 @@ function createOwnerCache(ownerOf: (id: string) => Promise<string | null>, size 
   };
 }
 
+/** A job's parent (said to be deleted once it is) and the children `viewer` sees. */
+export async function lineageOf(
+  jobs: Pick<JobsRepository, 'forkStart' | 'forksOf' | 'ownerOf'>,
+  viewer: Viewer,
+  jobId: string,
+): Promise<Required<Lineage>> {
+  const [fork, children] = await Promise.all([jobs.forkStart(jobId), jobs.forksOf(jobId, visibleOwner(viewer))]);
+  if (!fork) return { parent: null, children };
+  const { parentJobId, parentEpoch, parentStep, optimizerState, dataOrder } = fork;
+  // Read afresh, not through the owner cache: a parent may have been deleted since it was cached.
+  const deleted = (await jobs.ownerOf(parentJobId)) === null;
+  const resumed = { weights: true as const, optimizerState, dataOrder };
+  return { parent: { jobId: parentJobId, epoch: parentEpoch, step: parentStep, deleted, resumed }, children };
+}
+
+/** Forking jobs, and reading their lineage and kept checkpoints. */
+function forkOperations(
+  deps: Pick<JobsServiceDeps, 'findDataset' | 'admit'>,
+  context: Pick<ForkDeps, 'visibleJob' | 'submission' | 'limits'> & { jobs: JobsRepository },
+) {
+  const { jobs, visibleJob } = context;
+  const forkJob = createFork({
+    ...context,
+    findDataset: deps.findDataset ?? bundledDatasetResolver,
+    ...(deps.admit ? { admit: deps.admit } : {}),
+  });
+  return {
+    /** Forks a job `viewer` sees (see createFork); the new job comes with its lineage. */
+    async fork(viewer: Viewer, id: string, body: unknown, idempotencyKey?: string) {
+      const forked = await forkJob(viewer, id, body, idempotencyKey);
+      return { ...forked, lineage: await lineageOf(jobs, viewer, forked.job.id) };
+    },
+
+    /** The job with where it was forked from and the runs forked from it that `viewer` sees. */
+    async getWithLineage(viewer: Viewer, id: string): Promise<{ job: JobWithEpochs; lineage: Lineage }> {
+      const job = await visibleJob(viewer, id);
+      return { job, lineage: await lineageOf(jobs, viewer, job.id) };
+    },
+
+    /** A job's kept checkpoints, in epoch order; `best` marks the one its best epoch left. */
+    async checkpoints(viewer: Viewer, id: string) {
+      const job = await visibleJob(viewer, id);
+      return { job, checkpoints: await jobs.listKeptCheckpoints(job.id) };
+    },
+  };
+}
+
+/** Every run `listRuns` would give page after page, `pageSize` at a time. */
+async function* everyRun(
+  jobs: JobsRepository,
+  viewer: Viewer,
+  request: Omit<RunListRequest, 'cursor' | 'limit'>,
+  pageSize: number,
+): AsyncGenerator<ListedRun[]> {
+  let cursor: string | undefined;
+  do {
+    const page = await listRuns(jobs, viewer, { ...request, limit: pageSize, ...(cursor ? { cursor } : {}) });
+    yield page.runs;
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor !== undefined);
+}
+
 /**
  * Submitting, reading, cancelling, listing and comparing jobs, independent of HTTP: it throws
  * domain errors. Every operation takes the `Viewer` it acts for and sees only that viewer's jobs
@@ -132,6 +196,7 @@ export function createJobsService(deps: JobsServiceDeps) {
   const ownerOf = createOwnerCache((id) => jobs.ownerOf(id));
   /** The job if `viewer` may see it; JobNotFound otherwise. Every route about one job starts here. */
   const visibleJob = (viewer: Viewer, id: string) => reads.get(id, visibleOwner(viewer));
+  const submission = createSubmit({ ...deps, jobs, get: reads.get, limits });
   return {
     visibleJob,
     get: visibleJob,
@@ -140,28 +205,20 @@ export function createJobsService(deps: JobsServiceDeps) {
     stepsAfter: reads.stepsAfter,
     /** Unchecked, like `find`: for a stream whose job was already checked with `visibleJob`. */
     perClassAccuracy: reads.perClassAccuracy,
-    history: (viewer: Viewer, id: string, points?: number) => reads.history(id, points, visibleOwner(viewer)),
+    history: (viewer: Viewer, id: string, points?: number, lineage = false) =>
+      reads.history(id, points, visibleOwner(viewer), lineage),
     /** The whole history of a job `viewer` sees, in runs of typed arrays, for exports. */
     historyRuns: (viewer: Viewer, id: string) => reads.historyRuns(id, visibleOwner(viewer)),
     /** Caches (and stores in Postgres) a job's history as the run page asks for it, if the job has finished. */
     warmHistory: (jobId: string) => reads.warm(jobId, dashboardHistoryPoints),
-    submit: createSubmit({ ...deps, jobs, get: reads.get, limits }),
+    submit: submission.submit,
+    ...forkOperations(deps, { jobs, visibleJob, submission, limits }),
     cancel: createCancel({ ...deps, jobs, get: reads.get }),
     list: (viewer: Viewer, request: RunListRequest) => listRuns(jobs, viewer, request),
 
     /** Every run `list` would give page after page, `pageSize` at a time, for exports. */
-    async *listAll(
-      viewer: Viewer,
-      request: Omit<RunListRequest, 'cursor' | 'limit'>,
-      pageSize = 100,
-    ): AsyncGenerator<ListedRun[]> {
-      let cursor: string | undefined;
-      do {
-        const page = await listRuns(jobs, viewer, { ...request, limit: pageSize, ...(cursor ? { cursor } : {}) });
-        yield page.runs;
-        cursor = page.nextCursor ?? undefined;
-      } while (cursor !== undefined);
-    },
+    listAll: (viewer: Viewer, request: Omit<RunListRequest, 'cursor' | 'limit'>, pageSize = 100) =>
+      everyRun(jobs, viewer, request, pageSize),
 
     /**
      * Deletes an ended job `viewer` sees and all it holds; JobStillActive while it is queued or running.
@@ -174,6 +231,17 @@ export function createJobsService(deps: JobsServiceDeps) {
       if (result.outcome === 'active') throw new JobStillActive(jobId, result.status);
       reads.forget(jobId);
       deps.logger.info({ jobId }, 'job deleted');
+    },
+
+    /**
+     * Changes what a job `viewer` sees says about itself (name, tags, notes, pinned) and records the
+     * time; the role check (members and admins) is the route's.
+     */
+    async edit(viewer: Viewer, id: string, edit: JobEdit) {
+      const jobId = checkId(id);
+      if (!(await jobs.editJob(jobId, edit, visibleOwner(viewer)))) throw new JobNotFound([id]);
+      const job = await visibleJob(viewer, jobId);
+      return { job, lineage: await lineageOf(jobs, viewer, job.id) };
     },
 
     /** Whether `viewer` may see events of this job (for the stream of every job's events). */

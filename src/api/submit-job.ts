@@ -36,10 +36,12 @@ export interface SubmitDeps {
  */
 export type DatasetResolver = (name: string, owner: string) => Promise<DatasetInfo | undefined>;
 
-const bundledOnly: DatasetResolver = (name) => Promise.resolve(bundledDataset(name));
+/** Only the bundled datasets: the resolver of a server without uploads. */
+export const bundledDatasetResolver: DatasetResolver = (name) => Promise.resolve(bundledDataset(name));
+const bundledOnly = bundledDatasetResolver;
 
 // Key order does not change what a body means, so it does not change its hash either.
-function canonicalJson(value: unknown): string {
+export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value && typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
@@ -50,7 +52,7 @@ function canonicalJson(value: unknown): string {
 
 const idempotencyKeyPattern = /^[\x21-\x7e]{1,200}$/;
 
-function checkIdempotencyKey(key: string | undefined): void {
+export function checkIdempotencyKey(key: string | undefined): void {
   if (key !== undefined && !idempotencyKeyPattern.test(key)) {
     throw new InvalidRequest('invalid_idempotency_key', 'Idempotency-Key must be 1 to 200 printable ASCII characters', [
       { path: 'Idempotency-Key', message: 'must be 1 to 200 printable ASCII characters' },
@@ -82,7 +84,7 @@ async function newJob(body: unknown, limits: SpecLimits, findDataset: DatasetRes
 
 // Idempotency keys are each owner's own: the same key from two owners names two different jobs,
 // and one owner can never replay (and so read) another's job. Owners contain no ":".
-const ownKey = (owner: string, key: string | undefined) => (key === undefined ? undefined : `${owner}:${key}`);
+export const ownKey = (owner: string, key: string | undefined) => (key === undefined ? undefined : `${owner}:${key}`);
 
 /**
  * Validates, stores (committed before queueing) and queues a job. With an idempotency key, a repeat
@@ -148,14 +150,24 @@ export function createSubmit({
   }
 
   /** Submits a job owned by `viewer.owner`. */
-  return async function submit(viewer: Viewer, body: unknown, idempotencyKey?: string): Promise<Submitted> {
+  async function submit(viewer: Viewer, body: unknown, idempotencyKey?: string): Promise<Submitted> {
     checkIdempotencyKey(idempotencyKey);
-    const bodyHash = idempotencyKey === undefined ? '' : createHash('sha256').update(canonicalJson(body)).digest('hex');
+    const bodyHash = idempotencyKey === undefined ? '' : requestHash(body);
     const key = ownKey(viewer.owner, idempotencyKey);
     const earlier = await replay(key, bodyHash);
     if (earlier) return earlier;
     const submitted = await store(viewer, body, key, bodyHash);
     if (!submitted.replayed) await queue(submitted.job);
     return submitted;
-  };
+  }
+
+  // Other ways of submitting (a fork) share the replay of idempotency keys and the queueing.
+  return { submit, replay, queue };
 }
+
+/** The hash an idempotency key remembers its request by. */
+export function requestHash(request: unknown): string {
+  return createHash('sha256').update(canonicalJson(request)).digest('hex');
+}
+
+export type Submission = ReturnType<typeof createSubmit>;

@@ -22,7 +22,7 @@ export interface DatasetInfo {
   readonly std: number;
 }
 
-/** Datasets that ship with the server; a new one is one more entry here plus a loader in training/datasets. */
+/** Datasets that ship with the server; a new one is one more entry here plus a loader in datasets/loading. */
 export const datasets = {
   mnist: {
     name: 'mnist',

@@ -375,3 +375,22 @@ export class WebhooksNotConfigured extends DomainError {
     );
   }
 }
+
+/** A fork from an epoch whose checkpoint the run does not keep (any more); `keptEpochs` are those it does. */
+export class CheckpointNotKept extends DomainError {
+  readonly kind = 'conflict';
+  /** The field at fault, for clients that read `issues`. */
+  override readonly issues: readonly FieldIssue[];
+  constructor(
+    readonly jobId: string,
+    readonly epoch: number | undefined,
+    readonly keptEpochs: readonly number[],
+  ) {
+    const kept = keptEpochs.length > 0 ? `kept epochs: ${keptEpochs.join(', ')}` : 'it keeps no checkpoint yet';
+    const what =
+      epoch === undefined ? `job ${jobId} has no kept checkpoint` : `epoch ${epoch} of job ${jobId} is not kept`;
+    super('checkpoint_not_kept', `${what}; ${kept}`);
+    const keptNow = keptEpochs.length > 0 ? `kept epochs are ${keptEpochs.join(', ')}` : 'no epoch is kept yet';
+    this.issues = [{ path: 'fromEpoch', message: `not kept; ${keptNow}` }];
+  }
+}

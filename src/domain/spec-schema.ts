@@ -94,6 +94,9 @@ export const baseSpec = z.strictObject({
       minDelta: z.number().min(0).default(0),
     })
     .optional(),
+  // The longest a run may train, from its first start across attempts: past it, it ends as failed,
+  // keeping its history, models and checkpoints. The server's MAX_TRAINING_MS bounds it too.
+  maxDurationSeconds: z.int().min(1).max(2_147_483).optional(),
 });
 
 /** The spec's shape alone, without the rules that need its dataset: how stored specs are shown. */

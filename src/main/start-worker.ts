@@ -9,6 +9,7 @@ import { announceWorker } from '../queue/worker-registry.js';
 import { publishMetrics } from '../metrics/published.js';
 import { createProcessRegistry } from '../metrics/registry.js';
 import { announceBackend, createWorkerMetrics } from '../metrics/worker-metrics.js';
+import { readArtifactBytes } from '../store/artifacts/artifact-store.js';
 import { createPostgresArtifactStore } from '../store/artifacts/postgres-artifact-store.js';
 import { createPrismaClient, type PrismaClient } from '../store/database.js';
 import { createDatasetsRepository } from '../store/datasets-repository.js';
@@ -18,6 +19,7 @@ import { migrate } from '../store/migrate.js';
 import { createModelsRepository } from '../store/models-repository.js';
 import { createSweepsRepository } from '../store/sweeps/sweeps-repository.js';
 import { listenForCancels } from '../worker/cancel-listener.js';
+import type { CheckpointStore } from '../worker/durable-jobs.js';
 import { createJobRunner, type JobRunner } from '../worker/job-runner.js';
 import type { ModelStore } from '../worker/model-keeper.js';
 import { reconcileQueue, startReconciler } from '../worker/reconciler.js';
@@ -68,10 +70,29 @@ function modelStore(prisma: PrismaClient): ModelStore {
   };
 }
 
+/** Kept checkpoints: their tensors in the artifact store (Postgres for now), their rows with the jobs. */
+function checkpointStore(prisma: PrismaClient, jobs: JobsRepository): CheckpointStore {
+  const artifacts = createPostgresArtifactStore(prisma);
+  return {
+    putArtifact: (content) => artifacts.put(content),
+    readArtifact: (id) => readArtifactBytes(artifacts, id),
+    keepCheckpoint: (id, checkpoint, keepLast) => jobs.keepCheckpoint(id, checkpoint, keepLast),
+    latestKeptCheckpoint: (id) => jobs.latestKeptCheckpoint(id),
+    forkStart: (id) => jobs.forkStart(id),
+    listEpochs: (id) => jobs.listEpochs(id),
+  };
+}
+
 function createRunner(
   config: Config,
   logger: Logger,
-  deps: { jobs: JobsRepository; models: ModelStore; pool: TrainingPool; publisher: Redis },
+  deps: {
+    jobs: JobsRepository;
+    models: ModelStore;
+    checkpoints: CheckpointStore;
+    pool: TrainingPool;
+    publisher: Redis;
+  },
 ): JobRunner {
   const publish = createEventPublisher(deps.publisher, config.QUEUE_PREFIX, (error) =>
     logger.debug({ err: error }, 'could not publish a job event'),
@@ -79,6 +100,7 @@ function createRunner(
   return createJobRunner({
     jobs: deps.jobs,
     models: deps.models,
+    checkpoints: deps.checkpoints,
     pool: deps.pool,
     logger,
     publish,
@@ -86,6 +108,7 @@ function createRunner(
     maxAttempts: config.MAX_ATTEMPTS,
     maxTrainingMs: config.MAX_TRAINING_MS,
     checkpointEverySteps: config.CHECKPOINT_EVERY_STEPS,
+    checkpointKeepLast: config.CHECKPOINT_KEEP_LAST,
     storeRetryMs: config.STORE_RETRY_MS,
     leaseMs: config.LOCK_DURATION_MS,
   });
@@ -165,10 +188,10 @@ export async function startWorker(config: Config, logger: Logger): Promise<Servi
   const queue = createTrainingQueue(redis.client, config.QUEUE_PREFIX);
   queue.on('error', (error) => logger.debug({ err: error }, 'queue connection error'));
   const metricsRegistry = createProcessRegistry({ process: 'worker' });
-  const measured = measuredStore(jobs, createWorkerMetrics(metricsRegistry), backend);
   const runner = createRunner(config, logger, {
-    jobs: measured,
+    jobs: measuredStore(jobs, createWorkerMetrics(metricsRegistry), backend),
     models: modelStore(prisma),
+    checkpoints: checkpointStore(prisma, jobs),
     pool,
     publisher: redis.publisher,
   });

@@ -4,6 +4,8 @@ import { createEpochMetricsRepository, type EpochMetricsRepository } from './job
 import { createHistorySamplesRepository, type HistorySamplesRepository } from './jobs/history-samples.js';
 import { createIdempotencyKeysRepository, type IdempotencyKeysRepository } from './jobs/idempotency-keys.js';
 import { createJobDeletionRepository, type JobDeletionRepository } from './jobs/job-deletion.js';
+import { createJobEditsRepository, type JobEditsRepository } from './jobs/job-edits.js';
+import { createKeptCheckpointsRepository, type KeptCheckpointsRepository } from './jobs/kept-checkpoints.js';
 import { createJobRecordsRepository, type JobRecordsRepository } from './jobs/job-records.js';
 import { createRunListingRepository, type RunListingRepository } from './jobs/run-listing.js';
 import { createStepHistoryRepository, type StepHistoryRepository } from './jobs/step-history.js';
@@ -52,6 +54,18 @@ export {
   type KeyedJob,
 } from './jobs/idempotency-keys.js';
 export { createJobDeletionRepository, type DeleteJobResult, type JobDeletionRepository } from './jobs/job-deletion.js';
+export { createJobEditsRepository, type JobEdit, type JobEditsRepository } from './jobs/job-edits.js';
+export {
+  createKeptCheckpointsRepository,
+  type ForkChild,
+  type ForkResumed,
+  type ForkStart,
+  type KeptCheckpoint,
+  type KeptCheckpointSummary,
+  type KeptCheckpointsRepository,
+  type NewFork,
+  type NewKeptCheckpoint,
+} from './jobs/kept-checkpoints.js';
 
 /** Every read and write of jobs and what hangs off them: one repository per aggregate, composed. */
 export type JobsRepository = JobRecordsRepository &
@@ -60,8 +74,10 @@ export type JobsRepository = JobRecordsRepository &
   HistorySamplesRepository &
   RunListingRepository &
   CheckpointsRepository &
+  KeptCheckpointsRepository &
   IdempotencyKeysRepository &
-  JobDeletionRepository;
+  JobDeletionRepository &
+  JobEditsRepository;
 
 /** All the job repositories on one Prisma client, for callers that use most of them. */
 export function createJobsRepository(prisma: PrismaClient): JobsRepository {
@@ -72,7 +88,9 @@ export function createJobsRepository(prisma: PrismaClient): JobsRepository {
     ...createHistorySamplesRepository(prisma),
     ...createRunListingRepository(prisma),
     ...createCheckpointsRepository(prisma),
+    ...createKeptCheckpointsRepository(prisma),
     ...createIdempotencyKeysRepository(prisma),
     ...createJobDeletionRepository(prisma),
+    ...createJobEditsRepository(prisma),
   };
 }

@@ -21,6 +21,13 @@ export interface Checkpoint {
   step: number;
   /** Epochs completed (their metrics were reported). */
   epoch: number;
+  /**
+   * Batches done in the epoch after `epoch` (0 at an epoch's end). Absent in checkpoints from before
+   * it was recorded, whose position follows from `step` and the epoch's batch count.
+   */
+  batch?: number;
+  /** Set on the checkpoint taken at the end of an epoch, after its metrics: the one a run keeps. */
+  atEpochEnd?: boolean;
   /** Shuffle generator state before the current (or next) epoch's shuffle. */
   shuffleState: number;
   /** Sum of the current epoch's step losses so far, for its mean train loss. */
@@ -50,19 +57,13 @@ export async function captureState(
   }
 }
 
-/** Puts checkpointed weights and optimizer slots back; shapes must match the model. */
-export async function restoreState(
-  model: Model,
-  optimizer: OptimizerState,
-  checkpoint: Pick<Checkpoint, 'weights' | 'optimizer'>,
-): Promise<void> {
-  if (checkpoint.weights.length !== model.state.length) {
-    throw new Error(
-      `checkpoint holds ${checkpoint.weights.length} weight tensors, the model has ${model.state.length}`,
-    );
+/** Puts checkpointed weights back into the model; shapes must match it. */
+export function restoreWeights(model: Model, weights: readonly TensorRecord[]): void {
+  if (weights.length !== model.state.length) {
+    throw new Error(`checkpoint holds ${weights.length} weight tensors, the model has ${model.state.length}`);
   }
   model.state.forEach((variable, index) => {
-    const saved = checkpoint.weights[index] as TensorRecord;
+    const saved = weights[index] as TensorRecord;
     if (saved.shape.join('x') !== variable.shape.join('x')) {
       throw new Error(
         `checkpoint weight ${saved.name} has shape ${saved.shape.join(',')}, the model wants ${variable.shape.join(',')}`,
@@ -70,6 +71,17 @@ export async function restoreState(
     }
     tf.tidy(() => variable.assign(tf.tensor(saved.values, saved.shape)));
   });
+}
+
+/** Puts checkpointed weights and optimizer slots back; shapes must match the model. */
+export async function restoreState(
+  model: Model,
+  optimizer: OptimizerState,
+  checkpoint: Pick<Checkpoint, 'weights' | 'optimizer'>,
+): Promise<void> {
+  restoreWeights(model, checkpoint.weights);
+  // A checkpoint without slots (a fork that changes the optimizer) leaves the fresh optimizer as it is.
+  if (checkpoint.optimizer.length === 0) return;
   const slots = checkpoint.optimizer.map((slot) => ({ name: slot.name, tensor: tf.tensor(slot.values, slot.shape) }));
   try {
     await optimizer.setWeights(slots);

@@ -28,7 +28,10 @@ export interface TrainingHooks {
    * checkpoint of that point (for a graceful hand-over to another worker).
    */
   shouldStop?(): StopRequest;
-  /** Called at the end of every epoch but the last, and on a `checkpoint` stop. */
+  /**
+   * Called at the end of every epoch (`atEpochEnd`, after its model), also the last, and on a
+   * `checkpoint` stop or every `checkpointEverySteps` steps within an epoch.
+   */
   onCheckpoint?(checkpoint: Checkpoint): void;
   /**
    * Called during each epoch's test pass with every chunk's predicted classes and their
@@ -123,6 +126,8 @@ class TrainingRun {
   private step = 0;
   /** Shuffle state a checkpoint taken now resumes from: before this epoch's shuffle, or the next one's. */
   private epochShuffleState: number;
+  /** Global steps done when the current epoch started. */
+  private epochStartStep = 0;
 
   /** Prepare: the epoch buffers, then the model and optimizer that `dispose` frees whatever happens next. */
   constructor(
@@ -156,8 +161,11 @@ class TrainingRun {
   async restore(checkpoint: Checkpoint): Promise<StartPoint> {
     await restoreState(this.model, this.optimizer, checkpoint);
     this.step = checkpoint.step;
-    const epoch = Math.floor(this.step / this.batchesPerEpoch) + 1;
-    const batch = this.step - (epoch - 1) * this.batchesPerEpoch;
+    // A fork may change the batch size, so its steps no longer divide into this run's epochs: the
+    // checkpoint says where in an epoch it was taken. Older checkpoints follow from the step.
+    const epoch =
+      checkpoint.batch === undefined ? Math.floor(this.step / this.batchesPerEpoch) + 1 : checkpoint.epoch + 1;
+    const batch = checkpoint.batch ?? this.step - (epoch - 1) * this.batchesPerEpoch;
     this.shuffleRandom.state = checkpoint.shuffleState;
     this.losses.resumeAt(this.step + 1, batch > 0 ? checkpoint.epochLossSum : 0);
     return { epoch, batch };
@@ -166,6 +174,7 @@ class TrainingRun {
   /** One epoch from `startBatch`: shuffle, batches, test pass, checkpoint. False when a stop was asked. */
   async runEpoch(epoch: number, startBatch: number): Promise<boolean> {
     const epochStart = performance.now();
+    this.epochStartStep = this.step - startBatch;
     this.epochShuffleState = this.shuffleRandom.state;
     this.batches.shuffle(this.shuffleRandom);
     if (!(await this.runBatches(epoch, startBatch))) return false;
@@ -189,7 +198,8 @@ class TrainingRun {
     const rule = this.spec.earlyStopping;
     if (rule && epoch < this.spec.epochs)
       this.stoppedEarly = earlyStoppingDecision(rule, [...this.previousEpochs, ...this.epochs]);
-    if (epoch < this.spec.epochs && !this.stoppedEarly) await this.checkpoint(epoch);
+    this.epochStartStep = this.step;
+    await this.checkpoint(epoch, true);
     return true;
   }
 
@@ -254,12 +264,14 @@ class TrainingRun {
   }
 
   /** Checkpoint: reports the state to continue from, `completedEpochs` epochs and `step` steps in. */
-  private async checkpoint(completedEpochs: number): Promise<void> {
+  private async checkpoint(completedEpochs: number, atEpochEnd = false): Promise<void> {
     if (!this.hooks.onCheckpoint) return;
     const state = await captureState(this.model, this.optimizer);
     this.hooks.onCheckpoint({
       step: this.step,
       epoch: completedEpochs,
+      batch: this.step - this.epochStartStep,
+      ...(atEpochEnd ? { atEpochEnd } : {}),
       shuffleState: this.epochShuffleState,
       epochLossSum: this.losses.epochLossSum,
       ...state,

@@ -13,6 +13,8 @@ interface CheckpointState {
   version: 1;
   shuffleState: number;
   epochLossSum: number;
+  /** Batches done in the epoch in progress; absent in checkpoints written before it was recorded. */
+  batch?: number;
   weights: TensorEntry[];
   optimizer: TensorEntry[];
 }
@@ -34,6 +36,7 @@ export function encodeCheckpoint(checkpoint: Checkpoint): StoredCheckpoint {
     version: 1,
     shuffleState: checkpoint.shuffleState,
     epochLossSum: checkpoint.epochLossSum,
+    ...(checkpoint.batch === undefined ? {} : { batch: checkpoint.batch }),
     weights: describe(checkpoint.weights),
     optimizer: describe(checkpoint.optimizer),
   };
@@ -56,6 +59,7 @@ export function decodeCheckpoint(stored: StoredCheckpoint): Checkpoint {
     epoch: stored.epoch,
     shuffleState: state.shuffleState,
     epochLossSum: state.epochLossSum,
+    ...(state.batch === undefined ? {} : { batch: state.batch }),
     weights: read(state.weights),
     optimizer: read(state.optimizer),
   };

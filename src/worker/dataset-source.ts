@@ -34,7 +34,7 @@ async function* verifiedContent(stream: AsyncIterable<Uint8Array>, stored: Store
 }
 
 /**
- * A job's dataset by name: bundled ones from training/datasets, uploaded ones from the store, decoded
+ * A job's dataset by name: bundled ones from datasets/loading, uploaded ones from the store, decoded
  * into shared memory once per content hash and kept in a byte-bounded cache, so a second job on the
  * same dataset (under any name) loads nothing. Every training thread of the process shares them.
  */

@@ -1,7 +1,18 @@
 import type { Logger } from '../logger.js';
+import type { ArtifactStore } from '../store/artifacts/artifact-store.js';
 import type { JobsRepository } from '../store/jobs-repository.js';
 import type { ModelStore } from './model-keeper.js';
 import { retrying } from './retry.js';
+
+/** Where runs keep a checkpoint per finished epoch, and where forks find the one they start from. */
+export interface CheckpointStore extends Pick<
+  JobsRepository,
+  'keepCheckpoint' | 'latestKeptCheckpoint' | 'forkStart' | 'listEpochs'
+> {
+  putArtifact: ArtifactStore['put'];
+  /** The whole content of an artifact, or null when it is gone. */
+  readArtifact: (id: string) => Promise<Uint8Array | null>;
+}
 
 /** What the job runner needs of the store. */
 export type RunnerStore = Pick<
@@ -59,5 +70,18 @@ export function durableModels(store: ModelStore, storeRetryMs: number, logger: L
     saveModel: (record) => durably(() => store.saveModel(record)),
     findModel: (jobId, version) => durably(() => store.findModel(jobId, version)),
     datasetInfo: (name) => durably(() => store.datasetInfo(name)),
+  };
+}
+
+/** The checkpoint store retried like the jobs' writes; a retried `put` stores its content again. */
+export function durableCheckpoints(store: CheckpointStore, storeRetryMs: number, logger: Logger): CheckpointStore {
+  const durably = retrier(storeRetryMs, logger);
+  return {
+    putArtifact: (content) => durably(() => store.putArtifact(content)),
+    readArtifact: (id) => durably(() => store.readArtifact(id)),
+    keepCheckpoint: (id, checkpoint, keepLast) => durably(() => store.keepCheckpoint(id, checkpoint, keepLast)),
+    latestKeptCheckpoint: (id) => durably(() => store.latestKeptCheckpoint(id)),
+    forkStart: (id) => durably(() => store.forkStart(id)),
+    listEpochs: (id) => durably(() => store.listEpochs(id)),
   };
 }

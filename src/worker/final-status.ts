@@ -18,6 +18,8 @@ export interface EndedTraining {
   /** The first write of the attempt's results that failed for good, if any. */
   writeFailure: unknown;
   maxTrainingMs: number;
+  /** Set when the job's own `maxDurationSeconds` (shorter than the server's limit) was the limit. */
+  jobLimitSeconds?: number;
 }
 
 const finish = (status: FinalStatus, error: string | null = null): AttemptEnd => ({ action: 'finish', status, error });
@@ -26,7 +28,13 @@ const finish = (status: FinalStatus, error: string | null = null): AttemptEnd =>
  * The table from (training outcome, stop reason) to what the attempt asks for. The store has the
  * last word on the status: a cancel committed before the final write makes any `finish` `cancelled`.
  */
-export function attemptEnd({ outcome, stopReason, writeFailure, maxTrainingMs }: EndedTraining): AttemptEnd {
+export function attemptEnd({
+  outcome,
+  stopReason,
+  writeFailure,
+  maxTrainingMs,
+  jobLimitSeconds,
+}: EndedTraining): AttemptEnd {
   if (stopReason === 'lease-lost') return { action: 'abandon' };
   if (writeFailure !== undefined) {
     const message = writeFailure instanceof Error ? writeFailure.message : 'unknown error';
@@ -38,6 +46,12 @@ export function attemptEnd({ outcome, stopReason, writeFailure, maxTrainingMs }:
     case 'shutdown':
       return { action: 'hand-back' };
     case 'timeout':
+      if (jobLimitSeconds !== undefined) {
+        return finish(
+          'failed',
+          `stopped after the job's maxDurationSeconds of ${jobLimitSeconds.toLocaleString('en-US')} s (step ${outcome.steps}); its history, models and checkpoints are kept`,
+        );
+      }
       return finish(
         'failed',
         `stopped after the maximum training time of ${(maxTrainingMs / 1000).toLocaleString('en-US')} s (step ${outcome.steps})`,

@@ -2,11 +2,11 @@ import { perClassAccuracy } from '../domain/evaluation.js';
 import type { PublishEvent } from '../events/job-events.js';
 import type { Logger } from '../logger.js';
 import type { StoredJobSpec } from '../domain/job-spec.js';
-import type { Job } from '../store/jobs-repository.js';
+import type { ForkStart, Job } from '../store/jobs-repository.js';
 import type { Checkpoint, EpochMetrics } from '../training/train.js';
 import { crashedAttempts, gaveUpError, startDeadline } from './attempt-limits.js';
 import { decodeCheckpoint, encodeCheckpoint } from './checkpoint-codec.js';
-import type { RunnerStore } from './durable-jobs.js';
+import type { CheckpointStore, RunnerStore } from './durable-jobs.js';
 import { attemptEnd, type FinalStatus, type StopReason } from './final-status.js';
 import { JobLease } from './lease.js';
 import { createEventOrder } from './event-order.js';
@@ -33,7 +33,12 @@ export interface AttemptSettings {
   checkpointEverySteps: number;
   /** How long a worker's claim on a job lasts without renewal; renewed every third of it. */
   leaseMs: number;
+  /** Epochs whose checkpoints a run keeps besides its best one; 3 unless told. */
+  checkpointKeepLast?: number;
 }
+
+/** A fork whose pinned checkpoint is gone: nothing to start from, so it fails rather than train from scratch. */
+class ForkCheckpointGone extends Error {}
 
 /** What every attempt of a runner shares. */
 export interface AttemptContext extends AttemptSettings {
@@ -44,6 +49,8 @@ export interface AttemptContext extends AttemptSettings {
   /** Lease renewals, not retried: a renewal that fails is simply tried again at the next tick. */
   extendLease: RunnerStore['extendLease'];
   pool: Pick<TrainingPool, 'run'>;
+  /** Kept checkpoints and forks; without it, epoch-end checkpoints are only kept while the job runs. */
+  checkpoints?: CheckpointStore;
 }
 
 /** One claimed attempt at a job: trains it under a lease, records everything, and ends or hands it back. */
@@ -105,24 +112,47 @@ export class JobAttempt {
 
   async #train(spec: StoredJobSpec): Promise<RunResult> {
     const results = this.#resultWriter();
-    const training = await this.#startTraining(spec, results);
+    let training: RunningTraining;
+    try {
+      training = await this.#startTraining(spec, results);
+    } catch (error) {
+      if (!(error instanceof ForkCheckpointGone)) throw error;
+      await this.#finish('failed', error.message);
+      return 'finished';
+    }
     this.#training = training;
     if (this.#stopReason) this.stop(this.#stopReason);
-    const clearDeadline = startDeadline(this.job, this.context.maxTrainingMs, () => this.stop('timeout'));
+    const clearDeadline = startDeadline(this.job, this.#trainingLimit(spec).ms, () => this.stop('timeout'));
     const outcome = await training.result.finally(clearDeadline);
     await results.settled();
     // An abandoned attempt leaves what it still holds unwritten: the job is another worker's now.
     const writeFailure = this.#lease.lost ? undefined : await results.close();
-    return this.#conclude(outcome, writeFailure);
+    return this.#conclude(outcome, writeFailure, this.#trainingLimit(spec).jobSeconds);
+  }
+
+  /** How long the job may train: the server's limit, or the job's own `maxDurationSeconds` when shorter. */
+  #trainingLimit(spec: StoredJobSpec): { ms: number; jobSeconds?: number } {
+    const own = spec.maxDurationSeconds;
+    const serverMs = this.context.maxTrainingMs;
+    return own !== undefined && own * 1000 < serverMs ? { ms: own * 1000, jobSeconds: own } : { ms: serverMs };
   }
 
   /** Starts training on the pool; if it cannot start, the job is handed back (not counted as a crash). */
   async #startTraining(spec: StoredJobSpec, results: ResultWriter): Promise<RunningTraining> {
     const { jobs, pool, checkpointEverySteps } = this.context;
+    let start: { resume: Checkpoint | undefined; fork: ForkStart | null };
     try {
-      const resume = await this.#startingPoint(spec);
+      start = await this.#startingPoint(spec);
+    } catch (error) {
+      if (error instanceof ForkCheckpointGone) throw error;
+      this.log.warn({ err: error }, 'could not start training; handing the job back');
+      await jobs.handBack(this.job.id, this.owner);
+      throw error;
+    }
+    try {
+      const { resume } = start;
       // Early stopping decides over the whole history, also the epochs before the checkpoint.
-      const previousEpochs: EpochMetrics[] = resume && spec.earlyStopping ? await jobs.listEpochs(this.job.id) : [];
+      const previousEpochs: EpochMetrics[] = resume && spec.earlyStopping ? await this.#previousEpochs(start.fork) : [];
       return await pool.run(this.job.id, spec, this.#listener(spec, results), {
         checkpointEverySteps,
         ...(resume ? { resume, previousEpochs } : {}),
@@ -158,9 +188,12 @@ export class JobAttempt {
     const jobId = this.job.id;
     const events = this.#events;
     const keeper = createModelKeeper(this.context.models, jobId, spec.dataset, () => jobs.listEpochs(jobId));
+    // Each epoch's score, for the retention of its checkpoint (its best one is kept).
+    const scores = new Map<number, number>();
     return {
       onSteps: (records) => results.addSteps(records),
       onEpoch: (metrics, evaluation) => {
+        scores.set(metrics.epoch, metrics.validationAccuracy ?? metrics.testAccuracy);
         events.epochReported(metrics.epoch);
         results.afterSteps(async () => {
           try {
@@ -182,36 +215,116 @@ export class JobAttempt {
         }),
       onCheckpoint: (checkpoint) =>
         results.afterSteps(async () => {
+          const store = this.context.checkpoints;
+          if (checkpoint.atEpochEnd && store) {
+            await this.#keep(store, checkpoint, scores.get(checkpoint.epoch) ?? null);
+            return;
+          }
           await jobs.saveCheckpoint(jobId, encodeCheckpoint(checkpoint));
           this.log.debug({ step: checkpoint.step }, 'checkpoint stored');
         }),
     };
   }
 
-  /** Where this attempt starts: the latest checkpoint, or the beginning. The record is rewound to match. */
-  async #startingPoint(spec: StoredJobSpec): Promise<Checkpoint | undefined> {
-    const { job } = this;
-    if (job.attempts <= 1) return undefined;
-    const stored = await this.context.jobs.loadCheckpoint(job.id);
-    const resume = stored ? decodeCheckpoint(stored) : undefined;
-    const step = resume?.step ?? 0;
-    // The row's total gives the steps of an epoch without the dataset (an uploaded one lives in the store).
-    const perEpoch = Math.max(1, job.totalSteps / spec.epochs);
-    const progressEpoch = step === 0 ? 0 : Math.ceil(step / perEpoch);
-    await this.context.jobs.rewindTo(job.id, { step, completedEpochs: resume?.epoch ?? 0, progressEpoch });
-    this.log.info(
-      { fromStep: step, attempt: job.attempts },
-      resume ? 'resuming from checkpoint' : 'restarting from the beginning',
+  /** Keeps an epoch's checkpoint: its tensors in the artifact store, its row within the retention. */
+  async #keep(store: CheckpointStore, checkpoint: Checkpoint, score: number | null): Promise<void> {
+    const encoded = encodeCheckpoint(checkpoint);
+    const artifact = await store.putArtifact([encoded.tensors]);
+    const kept = { epoch: checkpoint.epoch, step: checkpoint.step, artifactId: artifact.id, bytes: artifact.bytes };
+    await store.keepCheckpoint(
+      this.job.id,
+      { ...kept, state: encoded.state, score },
+      this.context.checkpointKeepLast ?? 3,
     );
-    return resume;
+    this.log.debug({ epoch: checkpoint.epoch, step: checkpoint.step, bytes: artifact.bytes }, 'checkpoint kept');
   }
 
-  async #conclude(outcome: TrainingOutcome, writeFailure: unknown): Promise<RunResult> {
+  /** The latest of this job's own checkpoints: the one kept at an epoch's end or a later one within an epoch. */
+  async #ownCheckpoint(): Promise<Checkpoint | undefined> {
+    const { jobs, checkpoints } = this.context;
+    const stored = await jobs.loadCheckpoint(this.job.id);
+    const latest = stored ? decodeCheckpoint(stored) : undefined;
+    const kept = checkpoints ? await checkpoints.latestKeptCheckpoint(this.job.id) : null;
+    if (!checkpoints || !kept || (latest && latest.step >= kept.step)) return latest;
+    const tensors = await checkpoints.readArtifact(kept.artifactId);
+    if (!tensors) return latest;
+    return decodeCheckpoint({
+      step: kept.step,
+      epoch: kept.epoch,
+      state: kept.state,
+      tensors: new Uint8Array(tensors),
+    });
+  }
+
+  /**
+   * The checkpoint a fork starts from: its parent's weights, and its optimizer slots unless the
+   * fork changed the optimizer. The shuffle generator carries on from the parent's either way.
+   */
+  async #forkCheckpoint(fork: ForkStart): Promise<Checkpoint> {
+    const tensors = fork.checkpoint ? await this.context.checkpoints?.readArtifact(fork.checkpoint.artifactId) : null;
+    if (!fork.checkpoint || !tensors) {
+      throw new ForkCheckpointGone(
+        `the checkpoint of epoch ${fork.parentEpoch} of job ${fork.parentJobId} this fork starts from is gone`,
+      );
+    }
+    const stored = { step: fork.parentStep, epoch: fork.parentEpoch, state: fork.checkpoint.state };
+    const checkpoint = decodeCheckpoint({ ...stored, tensors: new Uint8Array(tensors) });
+    return { ...checkpoint, batch: 0, optimizer: fork.optimizerState ? checkpoint.optimizer : [] };
+  }
+
+  /** The epochs before this attempt's start: a fork's parent's up to the fork point, then its own. */
+  async #previousEpochs(fork: ForkStart | null): Promise<EpochMetrics[]> {
+    const { jobs, checkpoints } = this.context;
+    const own = await jobs.listEpochs(this.job.id);
+    if (!fork || !checkpoints) return own;
+    const parents = await checkpoints.listEpochs(fork.parentJobId);
+    return [...parents.filter((epoch) => epoch.epoch <= fork.parentEpoch), ...own];
+  }
+
+  /**
+   * Where this attempt starts: its own latest checkpoint, else a fork's parent checkpoint, else the
+   * beginning. The record is rewound to match.
+   */
+  async #startingPoint(spec: StoredJobSpec): Promise<{ resume: Checkpoint | undefined; fork: ForkStart | null }> {
+    const { job } = this;
+    const fork = (await this.context.checkpoints?.forkStart(job.id)) ?? null;
+    if (job.attempts <= 1 && !fork) return { resume: undefined, fork };
+    const own = job.attempts > 1 ? await this.#ownCheckpoint() : undefined;
+    const resume = own ?? (fork ? await this.#forkCheckpoint(fork) : undefined);
+    const step = resume?.step ?? 0;
+    const completedEpochs = resume?.epoch ?? 0;
+    // The epoch in progress: from where the checkpoint says it was taken, or (older checkpoints) from
+    // the row's total, which gives the steps of an epoch without the dataset.
+    const perEpoch = Math.max(1, job.totalSteps / spec.epochs);
+    const progressEpoch =
+      resume?.batch !== undefined
+        ? completedEpochs + (resume.batch > 0 ? 1 : 0)
+        : step === 0
+          ? 0
+          : Math.ceil(step / perEpoch);
+    await this.context.jobs.rewindTo(job.id, { step, completedEpochs, progressEpoch });
+    this.log.info(
+      {
+        fromStep: step,
+        attempt: job.attempts,
+        ...(fork ? { parent: fork.parentJobId, fromEpoch: fork.parentEpoch } : {}),
+      },
+      own
+        ? 'resuming from checkpoint'
+        : resume
+          ? "starting from the parent run's checkpoint"
+          : 'restarting from the beginning',
+    );
+    return { resume, fork };
+  }
+
+  async #conclude(outcome: TrainingOutcome, writeFailure: unknown, jobLimitSeconds?: number): Promise<RunResult> {
     const end = attemptEnd({
       outcome,
       stopReason: this.#stopReason,
       writeFailure,
       maxTrainingMs: this.context.maxTrainingMs,
+      ...(jobLimitSeconds === undefined ? {} : { jobLimitSeconds }),
     });
     if (end.action === 'abandon') {
       this.log.warn({ outcome: outcome.outcome }, 'attempt abandoned: another worker owns the job now');

@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { PublishEvent } from '../events/job-events.js';
 import type { Logger } from '../logger.js';
 import type { ClaimResult } from '../store/jobs-repository.js';
-import { durableJobs, durableModels, type RunnerStore } from './durable-jobs.js';
+import { durableCheckpoints, durableJobs, durableModels, type RunnerStore } from './durable-jobs.js';
 import type { StopReason } from './final-status.js';
+import type { CheckpointStore } from './durable-jobs.js';
 import { JobAttempt, type AttemptSettings, type RunResult } from './job-attempt.js';
 import type { ModelStore } from './model-keeper.js';
 import type { TrainingPool } from './training-pool.js';
@@ -14,6 +15,8 @@ export interface JobRunnerDeps extends AttemptSettings {
   jobs: RunnerStore;
   /** Where each epoch's trained model is kept. */
   models: ModelStore;
+  /** Where each finished epoch's checkpoint is kept and forks find theirs; kept only while a job runs without it. */
+  checkpoints?: CheckpointStore;
   pool: Pick<TrainingPool, 'ready' | 'run'>;
   logger: Logger;
   /** How long writes keep being retried while Postgres is unreachable before the job fails. */
@@ -55,6 +58,7 @@ export function createJobRunner(deps: JobRunnerDeps) {
     ...deps,
     jobs: durableJobs(deps.jobs, deps.storeRetryMs, logger),
     models: durableModels(deps.models, deps.storeRetryMs, logger),
+    ...(deps.checkpoints ? { checkpoints: durableCheckpoints(deps.checkpoints, deps.storeRetryMs, logger) } : {}),
     extendLease: (id: string, owner: string, ms: number) => deps.jobs.extendLease(id, owner, ms),
   };
 

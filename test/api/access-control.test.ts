@@ -65,7 +65,7 @@ interface Fixture {
 }
 
 interface HttpRow {
-  method: 'GET' | 'POST' | 'DELETE';
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   /** The route as registered, so the table can be checked against the app's routes. */
   route: string;
   url: (fixture: Fixture) => Promise<string> | string;
@@ -209,6 +209,27 @@ const httpTable: HttpRow[] = [
     url: () => '/jobs',
     body: () => smallSpec(),
     expected: [...denied, 403, 201, 201, 201],
+  },
+  {
+    method: 'GET',
+    route: '/jobs/:id/checkpoints',
+    url: (f) => `/jobs/${f.aliceJob}/checkpoints`,
+    expected: [...denied, 200, 404, 200, 200],
+  },
+  {
+    method: 'POST',
+    route: '/jobs/:id/fork',
+    url: (f) => `/jobs/${f.aliceJob}/fork`,
+    body: () => ({ overrides: { epochs: 5 } }),
+    // The fixture's run keeps no checkpoint: those who may fork it are told so.
+    expected: [...denied, 403, 404, 409, 409],
+  },
+  {
+    method: 'PATCH',
+    route: '/jobs/:id',
+    url: (f) => `/jobs/${f.aliceJob}`,
+    body: () => ({ notes: 'seen' }),
+    expected: [...denied, 403, 404, 200, 200],
   },
   {
     method: 'POST',

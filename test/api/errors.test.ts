@@ -42,6 +42,16 @@ const cases = [
     body: { error: 'invalid query: model.layers.0.units, epochs', code: 'invalid_query', issues },
   },
   {
+    error: new errors.CheckpointNotKept('a1', 1, [2, 3]),
+    name: 'CheckpointNotKept',
+    status: 409,
+    body: {
+      error: 'epoch 1 of job a1 is not kept; kept epochs: 2, 3',
+      code: 'checkpoint_not_kept',
+      issues: [{ path: 'fromEpoch', message: 'not kept; kept epochs are 2, 3' }],
+    },
+  },
+  {
     error: new errors.IdempotencyConflict(),
     name: 'IdempotencyConflict',
     status: 422,

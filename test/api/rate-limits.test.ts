@@ -5,6 +5,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { buildApp } from '../../src/api/app.js';
+import { createPostgresArtifactStore } from '../../src/store/artifacts/postgres-artifact-store.js';
 import { createEventHub } from '../../src/api/event-hub.js';
 import { createJobsService } from '../../src/api/jobs-service.js';
 import { createSubmissionQuota, type Limits } from '../../src/api/quotas.js';
@@ -148,6 +149,28 @@ describe('rate limits, quotas and key hygiene', () => {
       headers: bearer(other.key),
     });
     expect(accepted.statusCode).toBe(201);
+  });
+
+  it('counts a fork against the same quota as a submission', async () => {
+    const app = apiProcess(queuePrefix('limits'), { activeJobsPerOwner: 2 });
+    const jobs = createJobsRepository(database.prisma);
+    const { key } = await testKeys(database.prisma).issue('forker', 'member');
+    const parent = await app.inject({ method: 'POST', url: '/jobs', payload: smallSpec(), headers: bearer(key) });
+    const parentId = parent.json<{ id: string }>().id;
+    // The parent keeps epoch 1 (its tensors are no matter here: nothing trains them).
+    const artifact = await createPostgresArtifactStore(database.prisma).put([new Uint8Array([1, 2, 3, 4])]);
+    const state = { version: 1, shuffleState: 1, epochLossSum: 0, weights: [], optimizer: [] };
+    await jobs.keepCheckpoint(
+      parentId,
+      { epoch: 1, step: 32, artifactId: artifact.id, bytes: 4, state, score: 0.5 },
+      3,
+    );
+    const fork = () =>
+      app.inject({ method: 'POST', url: `/jobs/${parentId}/fork`, payload: { fromEpoch: 1 }, headers: bearer(key) });
+    expect((await fork()).statusCode).toBe(201);
+    const refused = await fork();
+    expect(refused.statusCode).toBe(429);
+    expect(refused.json<ErrorBody>().code).toBe('quota_exceeded');
   });
 
   it('slows repeated failed authentication from one address without locking out a valid key', async () => {

@@ -3,11 +3,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createCheckpointsRepository,
   createJobDeletionRepository,
+  createJobEditsRepository,
   createEpochMetricsRepository,
   createHistorySamplesRepository,
   createIdempotencyKeysRepository,
   createJobRecordsRepository,
   createJobsRepository,
+  createKeptCheckpointsRepository,
   createRunListingRepository,
   createStepHistoryRepository,
   type JobsRepository,
@@ -35,6 +37,8 @@ describe('jobs repository', () => {
       createIdempotencyKeysRepository,
       createJobDeletionRepository,
       createHistorySamplesRepository,
+      createKeptCheckpointsRepository,
+      createJobEditsRepository,
     ].map((create) => Object.keys(create(database.prisma)));
     const names = parts.flat();
     expect(new Set(names).size).toBe(names.length);

@@ -33,7 +33,9 @@ describe('migrate', () => {
         'epoch_metrics',
         'history_samples',
         'idempotency_keys',
+        'job_forks',
         'jobs',
+        'kept_checkpoints',
         'models',
         'step_chunks',
         // A view since the compact steps migration; information_schema lists views as tables too.

@@ -70,8 +70,8 @@ describe('training with a validation split and early stopping', () => {
       epoch: 3,
       reason: expect.stringMatching(/trainLoss did not rise for 2 epochs/) as string,
     });
-    // No checkpoint after the last epoch trained: there is nothing to resume.
-    expect(checkpoints).toEqual([1, 2]);
+    // Every epoch trained leaves a checkpoint, the last too: a run can be continued from it.
+    expect(checkpoints).toEqual([1, 2, 3]);
   });
 
   it('counts the epochs before a resume towards the patience', async () => {

@@ -52,6 +52,8 @@ export function fakeJob(overrides: Partial<Omit<Job, 'spec' | 'specError'>> = {}
     sweepId: null,
     sweepIndex: null,
     cancelReason: null,
+    notes: null,
+    pinned: false,
     durationMs: null,
     cancelRequestedAt: null,
     createdAt: now,

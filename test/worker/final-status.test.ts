@@ -10,6 +10,23 @@ const end = (outcome: TrainingOutcome, stopReason?: StopReason, writeFailure?: u
   attemptEnd({ outcome, stopReason, writeFailure, maxTrainingMs: 4000 });
 
 describe('the attempt outcome table', () => {
+  it("names the job's own maxDurationSeconds when that was the limit", () => {
+    expect(
+      attemptEnd({
+        outcome: stopped,
+        stopReason: 'timeout',
+        writeFailure: undefined,
+        maxTrainingMs: 4000,
+        jobLimitSeconds: 2,
+      }),
+    ).toEqual({
+      action: 'finish',
+      status: 'failed',
+      error:
+        "stopped after the job's maxDurationSeconds of 2 s (step 42); its history, models and checkpoints are kept",
+    });
+  });
+
   it.each([
     ['completed', completed, undefined, { action: 'finish', status: 'completed', error: null }],
     ['completed although a cancel came', completed, 'cancel', { action: 'finish', status: 'completed', error: null }],

@@ -35,7 +35,7 @@ export interface paths {
     };
     /**
      * Get a job
-     * @description Status, spec, progress, per-epoch metrics, backend, timestamps and error.
+     * @description Status, spec, progress, per-epoch metrics, backend, timestamps and error; the run it was forked from and the runs forked from it.
      */
     get: operations['getJob'];
     put?: never;
@@ -47,7 +47,11 @@ export interface paths {
     delete: operations['deleteJob'];
     options?: never;
     head?: never;
-    patch?: never;
+    /**
+     * Edit what a run says about itself
+     * @description Sets its `name`, `tags`, `notes` (markdown, up to 10,000 characters) and `pinned`, at any status, and records `updatedAt`. A member edits its own owner's runs, an admin anyone's; a viewer none.
+     */
+    patch: operations['editJob'];
     trace?: never;
   };
   '/jobs/{id}/history': {
@@ -59,7 +63,7 @@ export interface paths {
     };
     /**
      * Get a job's loss history
-     * @description Every recorded step, streamed from Postgres a page at a time; `points` downsamples with Largest-Triangle-Three-Buckets, keeping the first and last step.
+     * @description Every recorded step, streamed from Postgres a page at a time; `points` downsamples with Largest-Triangle-Three-Buckets, keeping the first and last step. `lineage=true` puts a forked run's ancestors' steps up to each fork point before its own.
      */
     get: operations['getJobHistory'];
     put?: never;
@@ -84,6 +88,46 @@ export interface paths {
      * @description 200 for a queued job (it never starts); 202 for a running one, which stops between batches.
      */
     post: operations['cancelJob'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/jobs/{id}/checkpoints': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List a job's kept checkpoints
+     * @description The epochs a run can be forked or continued from: one per finished epoch within the retention (CHECKPOINT_KEEP_LAST epochs and the best), kept after the run ends.
+     */
+    get: operations['listJobCheckpoints'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/jobs/{id}/fork': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Fork or continue a run from a kept checkpoint
+     * @description A new job that starts from the checkpoint of a kept epoch (the latest when `fromEpoch` is absent; a running job's last finished one) with its weights, and its optimizer state and data order unless `overrides` changes the optimizer or batch size (`parent.resumed` says which). Unchanged, it repeats the parent's steps after the fork point exactly; with more `epochs` from the last epoch it continues the run. Counts against quotas like any submission and takes an Idempotency-Key.
+     */
+    post: operations['forkJob'];
     delete?: never;
     options?: never;
     head?: never;
@@ -729,6 +773,57 @@ export interface components {
         message: string;
       }[];
     };
+    KeptCheckpointInput: {
+      /** @description Epochs finished when it was taken */
+      epoch: number;
+      /** @description Steps done when it was taken */
+      step: number;
+      /** @description Stored size of its weights, optimizer state and data order */
+      bytes: number;
+      /** @description The best epoch's (validation accuracy, else test accuracy); kept whatever the retention */
+      best: boolean;
+      /** Format: date-time */
+      createdAt: string;
+    };
+    CheckpointListInput: {
+      /**
+       * @description A job id (UUID)
+       * @example 5b0c6f1e-3a52-4c1e-9d8f-2f4b7a9e0c13
+       */
+      jobId: string;
+      checkpoints: components['schemas']['KeptCheckpointInput'][];
+    };
+    ResumedInput: {
+      /** @constant */
+      weights: true;
+      /** @description False when the fork changed the optimizer: it starts afresh */
+      optimizerState: boolean;
+      /** @description False when the fork changed the batch size: its batches differ from the parent's */
+      dataOrder: boolean;
+    };
+    ParentLinkInput: {
+      /**
+       * @description A job id (UUID)
+       * @example 5b0c6f1e-3a52-4c1e-9d8f-2f4b7a9e0c13
+       */
+      jobId: string;
+      /** @description The parent's epoch the fork started after */
+      epoch: number;
+      /** @description The parent's step the fork started after; the child's steps number on from it */
+      step: number;
+      /** @description The parent was deleted: the lineage ends at this fork point */
+      deleted: boolean;
+      resumed: components['schemas']['ResumedInput'];
+    };
+    ChildLinkInput: {
+      /**
+       * @description A job id (UUID)
+       * @example 5b0c6f1e-3a52-4c1e-9d8f-2f4b7a9e0c13
+       */
+      jobId: string;
+      epoch: number;
+      step: number;
+    };
     EpochMetricsInput: {
       /** @description 1-based */
       epoch: number;
@@ -857,6 +952,7 @@ export interface components {
         /** @default 0 */
         minDelta?: number;
       };
+      maxDurationSeconds?: number;
     };
     /** @enum {string} */
     JobStatusInput: 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
@@ -906,6 +1002,9 @@ export interface components {
         index: number;
       } | null;
       cancelRequested: boolean;
+      /** @description Markdown the owner wrote about the run (PATCH /jobs/:id) */
+      notes: string | null;
+      pinned: boolean;
       /** Format: date-time */
       createdAt: string;
       startedAt: string | null;
@@ -919,6 +1018,10 @@ export interface components {
         events: string;
         cancel: string;
       };
+      /** @description The run this one was forked from (GET /jobs/:id and forks); null for a run submitted afresh */
+      parent?: components['schemas']['ParentLinkInput'] | null;
+      /** @description Runs forked from this one, oldest first (GET /jobs/:id) */
+      children?: components['schemas']['ChildLinkInput'][];
     };
     RunSummaryInput: {
       /**
@@ -959,6 +1062,7 @@ export interface components {
       finalTestLoss: number | null;
       durationMs: number | null;
       backend: string | null;
+      pinned: boolean;
       /** Format: date-time */
       createdAt: string;
       finishedAt: string | null;
@@ -1160,6 +1264,15 @@ export interface components {
       count: number;
       /** @description Steps recorded; more than count when downsampled */
       totalSteps: number;
+      /** @description With `lineage=true`: the runs the steps come from, oldest first; each run holds the steps after the previous one's `lastStep` through its own */
+      lineage?: {
+        /**
+         * @description A job id (UUID)
+         * @example 5b0c6f1e-3a52-4c1e-9d8f-2f4b7a9e0c13
+         */
+        jobId: string;
+        lastStep: number;
+      }[];
     };
     DatasetSummaryInput: {
       name: string;
@@ -1650,6 +1763,57 @@ export interface components {
         message: string;
       }[];
     };
+    KeptCheckpoint: {
+      /** @description Epochs finished when it was taken */
+      epoch: number;
+      /** @description Steps done when it was taken */
+      step: number;
+      /** @description Stored size of its weights, optimizer state and data order */
+      bytes: number;
+      /** @description The best epoch's (validation accuracy, else test accuracy); kept whatever the retention */
+      best: boolean;
+      /** Format: date-time */
+      createdAt: string;
+    };
+    CheckpointList: {
+      /**
+       * @description A job id (UUID)
+       * @example 5b0c6f1e-3a52-4c1e-9d8f-2f4b7a9e0c13
+       */
+      jobId: string;
+      checkpoints: components['schemas']['KeptCheckpoint'][];
+    };
+    Resumed: {
+      /** @constant */
+      weights: true;
+      /** @description False when the fork changed the optimizer: it starts afresh */
+      optimizerState: boolean;
+      /** @description False when the fork changed the batch size: its batches differ from the parent's */
+      dataOrder: boolean;
+    };
+    ParentLink: {
+      /**
+       * @description A job id (UUID)
+       * @example 5b0c6f1e-3a52-4c1e-9d8f-2f4b7a9e0c13
+       */
+      jobId: string;
+      /** @description The parent's epoch the fork started after */
+      epoch: number;
+      /** @description The parent's step the fork started after; the child's steps number on from it */
+      step: number;
+      /** @description The parent was deleted: the lineage ends at this fork point */
+      deleted: boolean;
+      resumed: components['schemas']['Resumed'];
+    };
+    ChildLink: {
+      /**
+       * @description A job id (UUID)
+       * @example 5b0c6f1e-3a52-4c1e-9d8f-2f4b7a9e0c13
+       */
+      jobId: string;
+      epoch: number;
+      step: number;
+    };
     EpochMetrics: {
       /** @description 1-based */
       epoch: number;
@@ -1778,6 +1942,7 @@ export interface components {
         /** @default 0 */
         minDelta: number;
       };
+      maxDurationSeconds?: number;
     };
     /** @enum {string} */
     JobStatus: 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
@@ -1827,6 +1992,9 @@ export interface components {
         index: number;
       } | null;
       cancelRequested: boolean;
+      /** @description Markdown the owner wrote about the run (PATCH /jobs/:id) */
+      notes: string | null;
+      pinned: boolean;
       /** Format: date-time */
       createdAt: string;
       startedAt: string | null;
@@ -1840,6 +2008,10 @@ export interface components {
         events: string;
         cancel: string;
       };
+      /** @description The run this one was forked from (GET /jobs/:id and forks); null for a run submitted afresh */
+      parent?: components['schemas']['ParentLink'] | null;
+      /** @description Runs forked from this one, oldest first (GET /jobs/:id) */
+      children?: components['schemas']['ChildLink'][];
     };
     RunSummary: {
       /**
@@ -1880,6 +2052,7 @@ export interface components {
       finalTestLoss: number | null;
       durationMs: number | null;
       backend: string | null;
+      pinned: boolean;
       /** Format: date-time */
       createdAt: string;
       finishedAt: string | null;
@@ -2081,6 +2254,15 @@ export interface components {
       count: number;
       /** @description Steps recorded; more than count when downsampled */
       totalSteps: number;
+      /** @description With `lineage=true`: the runs the steps come from, oldest first; each run holds the steps after the previous one's `lastStep` through its own */
+      lineage?: {
+        /**
+         * @description A job id (UUID)
+         * @example 5b0c6f1e-3a52-4c1e-9d8f-2f4b7a9e0c13
+         */
+        jobId: string;
+        lastStep: number;
+      }[];
     };
     DatasetSummary: {
       name: string;
@@ -2581,6 +2763,10 @@ export interface operations {
         /** @description Case-insensitive part of the name */
         name?: string;
         tag?: string;
+        /** @description Only pinned runs (`true`) or only the others (`false`) */
+        pinned?: 'true' | 'false';
+        /** @description Case-insensitive part of the notes */
+        notes?: string;
         /** @description Only this owner's runs; for admins (other keys always see only their own owner's) */
         owner?: string;
         /** @example bestAccuracy */
@@ -2801,6 +2987,7 @@ export interface operations {
             /** @default 0 */
             minDelta?: number;
           };
+          maxDurationSeconds?: number;
         };
       };
     };
@@ -3082,6 +3269,113 @@ export interface operations {
       };
     };
   };
+  editJob: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /**
+         * @description A job id (UUID)
+         * @example 5b0c6f1e-3a52-4c1e-9d8f-2f4b7a9e0c13
+         */
+        id: string;
+      };
+      cookie?: never;
+    };
+    /** @description Fields to change; the others stay */
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "notes": "Best so far: **lr 0.003**",
+         *       "pinned": true
+         *     }
+         */
+        'application/json': {
+          /** @description null clears it */
+          name?: string | null;
+          tags?: string[];
+          /** @description Markdown, up to 10,000 characters; null clears them */
+          notes?: string | null;
+          pinned?: boolean;
+        };
+      };
+    };
+    responses: {
+      /** @description The job as edited */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Job'];
+        };
+      };
+      /** @description A bad field: `issues` names it */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No API key, or an unknown or revoked one (with AUTH=required); see WWW-Authenticate */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The key's role may not do this */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No job has this id */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Unexpected failure; the server logged the details */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Postgres or Redis is unreachable; retry after the Retry-After header */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
   getJobHistory: {
     parameters: {
       query?: {
@@ -3090,6 +3384,8 @@ export interface operations {
          * @example 200
          */
         points?: string;
+        /** @description `true`: a forked run's ancestors' steps up to each fork point, then its own, on one step axis */
+        lineage?: 'true' | 'false';
       };
       header?: never;
       path: {
@@ -3248,6 +3544,235 @@ export interface operations {
       };
       /** @description The job has already ended */
       409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Unexpected failure; the server logged the details */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Postgres or Redis is unreachable; retry after the Retry-After header */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  listJobCheckpoints: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /**
+         * @description A job id (UUID)
+         * @example 5b0c6f1e-3a52-4c1e-9d8f-2f4b7a9e0c13
+         */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['CheckpointList'];
+        };
+      };
+      /** @description The id is not a UUID */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No API key, or an unknown or revoked one (with AUTH=required); see WWW-Authenticate */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The key's role may not do this */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No job has this id */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Unexpected failure; the server logged the details */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Postgres or Redis is unreachable; retry after the Retry-After header */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  forkJob: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description 1 to 200 printable ASCII characters; a repeat with the same body returns the same job */
+        'idempotency-key'?: string;
+      };
+      path: {
+        /**
+         * @description A job id (UUID)
+         * @example 5b0c6f1e-3a52-4c1e-9d8f-2f4b7a9e0c13
+         */
+        id: string;
+      };
+      cookie?: never;
+    };
+    /** @description Where to fork from and what to change; an empty body continues from the latest kept epoch */
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @description A kept epoch (GET /jobs/:id/checkpoints); the latest kept one when absent */
+          fromEpoch?: number;
+          /** @description Fields of the spec to change; the model, the dataset and the data split cannot be changed */
+          overrides?: {
+            epochs?: number;
+            learningRate?: number;
+            /**
+             * @default sgd
+             * @enum {string}
+             */
+            optimizer?: 'sgd' | 'momentum' | 'adam' | 'rmsprop';
+            batchSize?: number;
+            earlyStopping?: {
+              /** @enum {string} */
+              metric: 'testAccuracy' | 'testLoss' | 'trainLoss' | 'validationAccuracy' | 'validationLoss';
+              /** @enum {string} */
+              mode: 'min' | 'max';
+              patience: number;
+              /** @default 0 */
+              minDelta?: number;
+            } | null;
+            name?: string;
+            tags?: string[];
+          };
+        };
+      };
+    };
+    responses: {
+      /** @description The new job, queued, with `parent`; Location names it */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Job'];
+        };
+      };
+      /** @description A bad field (an override a fork may not change, a bad value): `issues` names it */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No API key, or an unknown or revoked one (with AUTH=required); see WWW-Authenticate */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The key's role may not do this */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No job has this id */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The epoch is not kept (any more): the message and `issues` name the kept epochs */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The Idempotency-Key was used with a different body */
+      422: {
         headers: {
           [name: string]: unknown;
         };
@@ -3563,6 +4088,10 @@ export interface operations {
         /** @description Case-insensitive part of the name */
         name?: string;
         tag?: string;
+        /** @description Only pinned runs (`true`) or only the others (`false`) */
+        pinned?: 'true' | 'false';
+        /** @description Case-insensitive part of the notes */
+        notes?: string;
         /** @description Only this owner's runs; for admins (other keys always see only their own owner's) */
         owner?: string;
         /** @example bestAccuracy */

@@ -9,6 +9,7 @@ import { historyBody } from '../history-body.js';
 import { deleted, errorBody, jobIdParams } from '../schemas/common.js';
 import { historyBody as historySchema, historyQuery, type HistoryBody } from '../schemas/history.js';
 import {
+  jobEditBody,
   jobSpecBody,
   jobView as jobSchema,
   runList,
@@ -16,19 +17,22 @@ import {
   submitHeaders,
   type RunListQuery,
 } from '../schemas/job.js';
+import { checkpointList, forkBody } from '../schemas/forks.js';
 
 const badId = errorBody.describe('The id is not a UUID');
 const unknownJob = errorBody.describe('No job has this id');
 
 /** The filters and sort of GET /jobs's query (and GET /jobs.csv's) as the jobs service takes them. */
 export function runFilters(query: Omit<RunListQuery, 'limit' | 'cursor'>): Omit<RunListRequest, 'cursor' | 'limit'> {
-  const { status, dataset, name, tag, owner, sort, order } = query;
+  const { status, dataset, name, tag, pinned, notes, owner, sort, order } = query;
   return {
     ...(owner ? { owner } : {}),
     ...(status ? { statuses: status } : {}),
     ...(dataset ? { dataset } : {}),
     ...(name ? { nameContains: name } : {}),
     ...(tag ? { tag } : {}),
+    ...(pinned === undefined ? {} : { pinned }),
+    ...(notes ? { notesContains: notes } : {}),
     sort,
     order,
   };
@@ -75,7 +79,8 @@ function readRoutes(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsServ
         operationId: 'getJob',
         tags: ['jobs'],
         summary: 'Get a job',
-        description: 'Status, spec, progress, per-epoch metrics, backend, timestamps and error.',
+        description:
+          'Status, spec, progress, per-epoch metrics, backend, timestamps and error; the run it was forked from and the runs forked from it.',
         params: jobIdParams,
         response: { 200: jobSchema, 400: badId, 404: unknownJob },
       },
@@ -83,7 +88,10 @@ function readRoutes(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsServ
         serializerCompiler: typedSuccessSerializer,
       },
     ),
-    async (request) => jobView(await jobs.visibleJob(request.viewer, request.params.id)),
+    async (request) => {
+      const { job, lineage } = await jobs.getWithLineage(request.viewer, request.params.id);
+      return jobView(job, lineage);
+    },
   );
 
   app.get(
@@ -93,14 +101,15 @@ function readRoutes(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsServ
       tags: ['history'],
       summary: "Get a job's loss history",
       description:
-        'Every recorded step, streamed from Postgres a page at a time; `points` downsamples with Largest-Triangle-Three-Buckets, keeping the first and last step.',
+        "Every recorded step, streamed from Postgres a page at a time; `points` downsamples with Largest-Triangle-Three-Buckets, keeping the first and last step. `lineage=true` puts a forked run's ancestors' steps up to each fork point before its own.",
       params: jobIdParams,
       querystring: historyQuery,
       response: { 200: historySchema, 400: errorBody, 404: unknownJob },
     }),
     async (request, reply) => {
       // Unknown jobs and an unreachable database fail here, before the body starts.
-      const history = await jobs.history(request.viewer, request.params.id, request.query.points);
+      const { points, lineage } = request.query;
+      const history = await jobs.history(request.viewer, request.params.id, points, lineage);
       // Fastify sends a stream as it is, past the serializer: the schema documents this body, and
       // test/api/openapi.test.ts checks an answer against it.
       const body = Readable.from(historyBody(history)) as unknown as HistoryBody;
@@ -175,6 +184,118 @@ function writeRoutes(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsSer
   );
 }
 
+/** POST /jobs/:id/fork. */
+function forkRoute(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsService): void {
+  app.post(
+    '/jobs/:id/fork',
+    keyedRoute(
+      'write',
+      {
+        operationId: 'forkJob',
+        tags: ['jobs'],
+        summary: 'Fork or continue a run from a kept checkpoint',
+        description:
+          "A new job that starts from the checkpoint of a kept epoch (the latest when `fromEpoch` is absent; a running job's last finished one) with its weights, and its optimizer state and data order unless `overrides` changes the optimizer or batch size (`parent.resumed` says which). Unchanged, it repeats the parent's steps after the fork point exactly; with more `epochs` from the last epoch it continues the run. Counts against quotas like any submission and takes an Idempotency-Key.",
+        params: jobIdParams,
+        headers: submitHeaders,
+        body: forkBody,
+        response: {
+          201: jobSchema.describe('The new job, queued, with `parent`; Location names it'),
+          400: errorBody.describe('A bad field (an override a fork may not change, a bad value): `issues` names it'),
+          404: unknownJob,
+          409: errorBody.describe('The epoch is not kept (any more): the message and `issues` name the kept epochs'),
+          422: errorBody.describe('The Idempotency-Key was used with a different body'),
+        },
+      },
+      {
+        validatorCompiler: bodyCheckedByService,
+        serializerCompiler: typedSuccessSerializer,
+      },
+    ),
+    async (request, reply) => {
+      const { job, replayed, lineage } = await jobs.fork(
+        request.viewer,
+        request.params.id,
+        request.body,
+        request.headers['idempotency-key'],
+      );
+      if (replayed) void reply.header('idempotent-replayed', 'true');
+      return reply.status(201).header('location', `/jobs/${job.id}`).send(jobView(job, lineage));
+    },
+  );
+}
+
+/** Kept checkpoints and forks from them. */
+function forkRoutes(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsService): void {
+  app.get(
+    '/jobs/:id/checkpoints',
+    keyedRoute(
+      'read',
+      {
+        operationId: 'listJobCheckpoints',
+        tags: ['jobs'],
+        summary: "List a job's kept checkpoints",
+        description:
+          'The epochs a run can be forked or continued from: one per finished epoch within the retention (CHECKPOINT_KEEP_LAST epochs and the best), kept after the run ends.',
+        params: jobIdParams,
+        response: { 200: checkpointList, 400: badId, 404: unknownJob },
+      },
+      {
+        serializerCompiler: typedSuccessSerializer,
+      },
+    ),
+    async (request) => {
+      const { job, checkpoints } = await jobs.checkpoints(request.viewer, request.params.id);
+      return {
+        jobId: job.id,
+        checkpoints: checkpoints.map((checkpoint) => ({
+          ...checkpoint,
+          createdAt: checkpoint.createdAt.toISOString(),
+        })),
+      };
+    },
+  );
+  forkRoute(app, jobs);
+}
+
+/** PATCH /jobs/:id. */
+function editRoute(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsService): void {
+  app.patch(
+    '/jobs/:id',
+    keyedRoute(
+      'write',
+      {
+        operationId: 'editJob',
+        tags: ['jobs'],
+        summary: 'Edit what a run says about itself',
+        description:
+          "Sets its `name`, `tags`, `notes` (markdown, up to 10,000 characters) and `pinned`, at any status, and records `updatedAt`. A member edits its own owner's runs, an admin anyone's; a viewer none.",
+        params: jobIdParams,
+        body: jobEditBody,
+        response: {
+          200: jobSchema.describe('The job as edited'),
+          400: errorBody.describe('A bad field: `issues` names it'),
+          404: unknownJob,
+        },
+      },
+      {
+        serializerCompiler: typedSuccessSerializer,
+      },
+    ),
+    async (request) => {
+      const { name, tags, notes, pinned } = request.body;
+      const edit = {
+        ...(name === undefined ? {} : { name }),
+        ...(tags === undefined ? {} : { tags }),
+        ...(notes === undefined ? {} : { notes }),
+        ...(pinned === undefined ? {} : { pinned }),
+      };
+      const { job, lineage } = await jobs.edit(request.viewer, request.params.id, edit);
+      return jobView(job, lineage);
+    },
+  );
+}
+
 function deleteRoute(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsService): void {
   app.delete(
     '/jobs/:id',
@@ -201,6 +322,8 @@ function deleteRoute(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsSer
 export const jobRoutes: FastifyPluginCallbackZod<{ jobs: JobsService }> = (app, { jobs }, done) => {
   readRoutes(app, jobs);
   writeRoutes(app, jobs);
+  forkRoutes(app, jobs);
+  editRoute(app, jobs);
   deleteRoute(app, jobs);
   done();
 };

@@ -2,7 +2,9 @@ import { z } from 'zod';
 import { jobSpecSchema, jobSpecShape } from '../../domain/job-spec.js';
 import { jobStatuses, runSorts } from '../../store/jobs-repository.js';
 import { text } from '../../domain/text.js';
+import { limits } from '../../domain/spec-vocabulary.js';
 import { decimalInteger, isoTime, jobId, ownerFilter, pageCursor, pageOf } from './common.js';
+import { childLink, parentLink } from './forks.js';
 import { epochMetrics, validationSummary } from './metrics.js';
 
 /**
@@ -78,12 +80,19 @@ export const jobView = z
     bestTestAccuracy: z.number().nullable(),
     ...validationSummary,
     cancelRequested: z.boolean(),
+    notes: z.string().nullable().describe('Markdown the owner wrote about the run (PATCH /jobs/:id)'),
+    pinned: z.boolean(),
     createdAt: isoTime,
     startedAt: isoTime.nullable(),
     finishedAt: isoTime.nullable(),
     updatedAt: isoTime,
     durationMs: z.int().nullable(),
     links: z.object({ self: z.string(), history: z.string(), events: z.string(), cancel: z.string() }),
+    parent: parentLink
+      .nullable()
+      .optional()
+      .describe('The run this one was forked from (GET /jobs/:id and forks); null for a run submitted afresh'),
+    children: z.array(childLink).optional().describe('Runs forked from this one, oldest first (GET /jobs/:id)'),
   })
   .meta({ id: 'Job' });
 export type JobView = z.output<typeof jobView>;
@@ -103,6 +112,7 @@ export const runSummary = z
     finalTestLoss: z.number().nullable(),
     durationMs: z.int().nullable(),
     backend: z.string().nullable(),
+    pinned: z.boolean(),
     createdAt: isoTime,
     finishedAt: isoTime.nullable(),
     links: z.object({ self: z.string() }),
@@ -124,6 +134,12 @@ export const runListQuery = z.strictObject({
   dataset: text().max(100).optional(),
   name: text().min(1).max(200).optional().describe('Case-insensitive part of the name'),
   tag: text().min(1).max(50).optional(),
+  pinned: z
+    .enum(['true', 'false'])
+    .optional()
+    .transform((value) => (value === undefined ? undefined : value === 'true'))
+    .describe('Only pinned runs (`true`) or only the others (`false`)'),
+  notes: text().min(1).max(200).optional().describe('Case-insensitive part of the notes'),
   owner: ownerFilter('runs'),
   sort: z
     .enum(runSorts)
@@ -142,3 +158,22 @@ export const submitHeaders = z.object({
     .optional()
     .describe('1 to 200 printable ASCII characters; a repeat with the same body returns the same job'),
 });
+
+/** The body of PATCH /jobs/:id: what a run says about itself. At least one field. */
+export const jobEditBody = z
+  .strictObject({
+    name: text().trim().min(1).max(limits.nameLength).nullable().optional().describe('null clears it'),
+    tags: z
+      .array(text().trim().min(1).max(limits.tagLength))
+      .max(limits.tags)
+      .refine((tags) => new Set(tags).size === tags.length, 'tags must be unique')
+      .optional(),
+    notes: text().max(10_000).nullable().optional().describe('Markdown, up to 10,000 characters; null clears them'),
+    pinned: z.boolean().optional(),
+  })
+  .refine((edit) => Object.keys(edit).length > 0, 'give at least one of name, tags, notes, pinned')
+  .meta({
+    description: 'Fields to change; the others stay',
+    examples: [{ notes: 'Best so far: **lr 0.003**', pinned: true }],
+  });
+export type JobEditBody = z.output<typeof jobEditBody>;

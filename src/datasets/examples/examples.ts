@@ -1,5 +1,5 @@
 // Single examples of datasets, for people to look at (GET /datasets/:name/examples/:split/:index.png).
-// Reads raw pixels only, with no tfjs: training loads whole datasets its own way (training/datasets).
+// Reads raw pixels only, with no tfjs: training loads whole datasets its own way (datasets/loading).
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { readIdxExample } from '../formats/idx.js';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { PrismaClient } from '../database.js';
+import { Prisma } from '../generated/client.js';
 
 /** A checkpoint as the store keeps it: its position, a JSON description and a binary blob. */
 export interface StoredCheckpoint {
@@ -39,9 +40,18 @@ function loadCheckpoint(prisma: PrismaClient, id: string): Promise<StoredCheckpo
   });
 }
 
-/** Removes a job's checkpoint, once the job has ended and can no longer resume. */
+/**
+ * Removes a job's checkpoint, once the job has ended and can no longer resume, and releases a fork's
+ * pin on the checkpoint it started from. Its kept checkpoints stay.
+ */
 export async function discardCheckpoint(prisma: PrismaClient, id: string): Promise<void> {
-  await prisma.checkpoint.deleteMany({ where: { jobId: id } });
+  await prisma.$transaction([
+    prisma.checkpoint.deleteMany({ where: { jobId: id } }),
+    prisma.jobFork.updateMany({
+      where: { jobId: id, artifactId: { not: null } },
+      data: { artifactId: null, state: Prisma.DbNull },
+    }),
+  ]);
 }
 
 export function createCheckpointsRepository(prisma: PrismaClient): CheckpointsRepository {

@@ -2,6 +2,7 @@ import { Prisma } from '../generated/client.js';
 import { jobStatuses } from './sql.js';
 import { specFieldOfText, type EpochMetric, type JobWithEpochs } from './rows.js';
 import {
+  boolean,
   date,
   integer,
   integerArray,
@@ -31,7 +32,7 @@ const jobColumnList = `
   j.final_validation_loss AS "finalValidationLoss", j.best_validation_accuracy AS "bestValidationAccuracy",
   j.best_epoch AS "bestEpoch", j.stopped_early_epoch AS "stoppedEarlyEpoch",
   j.stopped_early_reason AS "stoppedEarlyReason", j.sweep_id::text AS "sweepId", j.sweep_index AS "sweepIndex",
-  j.cancel_reason AS "cancelReason", j.duration_ms AS "durationMs", j.cancel_requested_at AS "cancelRequestedAt",
+  j.cancel_reason AS "cancelReason", j.notes, j.pinned, j.duration_ms AS "durationMs", j.cancel_requested_at AS "cancelRequestedAt",
   j.created_at AS "createdAt", j.started_at AS "startedAt", j.finished_at AS "finishedAt", j.updated_at AS "updatedAt"`;
 
 /** The columns of `jobs` (aliased `j`) as Prisma names them, and the job's epochs in order. */
@@ -97,6 +98,8 @@ export function toJobWithEpochs(row: Row): JobWithEpochs {
     sweepId: nullableText(row, 'sweepId'),
     sweepIndex: nullableInteger(row, 'sweepIndex'),
     cancelReason: nullableText(row, 'cancelReason'),
+    notes: nullableText(row, 'notes'),
+    pinned: boolean(row, 'pinned'),
     durationMs: nullableInteger(row, 'durationMs'),
     cancelRequestedAt: nullableDate(row, 'cancelRequestedAt'),
     createdAt: date(row, 'createdAt'),

@@ -80,3 +80,8 @@ export function rowArray(row: Row, column: string): Row[] {
   }
   return value as Row[];
 }
+
+export function boolean(row: Row, column: string): boolean {
+  const value = row[column];
+  return typeof value === 'boolean' ? value : refuse(column, 'a boolean', value);
+}

@@ -4,6 +4,7 @@ import type { JobStatus } from '../generated/enums.js';
 import type { RunSpec } from '../../domain/job-spec.js';
 import { runSpecOfText, type Job, type JobOutcomeFields } from './rows.js';
 import {
+  boolean,
   integer,
   integerArray,
   nullableInteger,
@@ -28,6 +29,10 @@ export interface RunQuery {
   /** Case-insensitive substring of the name. */
   nameContains?: string;
   tag?: string;
+  /** Only pinned runs (true) or only unpinned ones (false). */
+  pinned?: boolean;
+  /** Case-insensitive substring of the notes. */
+  notesContains?: string;
   sort: RunSort;
   order: 'asc' | 'desc';
   limit: number;
@@ -55,6 +60,7 @@ export interface ListedRun extends Pick<
   | JobOutcomeFields
   | 'durationMs'
   | 'backend'
+  | 'pinned'
 > {
   createdAt: string;
   finishedAt: string | null;
@@ -83,7 +89,7 @@ const listedRunColumns = Prisma.raw(`
   j.final_validation_accuracy AS "finalValidationAccuracy", j.best_validation_accuracy AS "bestValidationAccuracy",
   j.best_epoch AS "bestEpoch", j.stopped_early_epoch AS "stoppedEarlyEpoch",
   j.stopped_early_reason AS "stoppedEarlyReason", j.cancel_reason AS "cancelReason",
-  j.sweep_id::text AS "sweepId", j.sweep_index AS "sweepIndex", j.duration_ms AS "durationMs", j.backend,
+  j.sweep_id::text AS "sweepId", j.sweep_index AS "sweepIndex", j.duration_ms AS "durationMs", j.backend, j.pinned,
   ${isoTime('j.created_at')} AS "createdAt", ${isoTime('j.finished_at')} AS "finishedAt",
   ${runSpecText} AS "runSpec",
   (SELECT count(*)::int FROM epoch_metrics e WHERE e.job_id = j.id) AS "epochCount"`);
@@ -111,6 +117,7 @@ function toListedRun(row: Row): ListedRun {
     sweepIndex: nullableInteger(row, 'sweepIndex'),
     durationMs: nullableInteger(row, 'durationMs'),
     backend: nullableText(row, 'backend'),
+    pinned: boolean(row, 'pinned'),
     createdAt: text(row, 'createdAt'),
     finishedAt: nullableText(row, 'finishedAt'),
     spec: runSpecOfText(text(row, 'runSpec')),
@@ -165,6 +172,8 @@ function runConditions(query: RunQuery): Prisma.Sql {
   if (query.statuses?.length) conditions.push(Prisma.sql`j.status::text IN (${Prisma.join(query.statuses)})`);
   if (query.dataset) conditions.push(Prisma.sql`j.dataset = ${query.dataset}`);
   if (query.tag) conditions.push(Prisma.sql`j.tags @> ARRAY[${query.tag}]::text[]`);
+  if (query.pinned !== undefined) conditions.push(Prisma.sql`j.pinned = ${query.pinned}`);
+  if (query.notesContains) conditions.push(Prisma.sql`j.notes ILIKE ${containing(query.notesContains)}`);
   if (query.after) {
     const comparison = query.order === 'desc' ? Prisma.sql`<` : Prisma.sql`>`;
     const sort = sortKeys[query.sort];
@@ -177,8 +186,12 @@ function runConditions(query: RunQuery): Prisma.Sql {
 
 /** The condition of a name search: a case-insensitive substring, `%`, `_` and a backslash taken literally. */
 function nameCondition(nameContains: string): Prisma.Sql {
-  const pattern = `%${nameContains.replace(/[\\%_]/g, (character) => `\\${character}`)}%`;
-  return Prisma.sql`j.name ILIKE ${pattern}`;
+  return Prisma.sql`j.name ILIKE ${containing(nameContains)}`;
+}
+
+/** An ILIKE pattern of text containing `part`, `%`, `_` and a backslash taken literally. */
+function containing(part: string): string {
+  return `%${part.replace(/[\\%_]/g, (character) => `\\${character}`)}%`;
 }
 
 /**

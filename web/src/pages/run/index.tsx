@@ -7,9 +7,12 @@ import { runName } from '../../format';
 import { useLiveCurve } from '../../loss-curve';
 import { Link } from '../../router';
 import { usePermissions } from '../../session';
+import { useAncestry } from './ancestry';
 import { EpochPanel } from './epoch-panel';
+import { ForkPanel } from './fork-panel';
 import { LossPanel } from './loss-panel';
 import { ModelPanel } from './model-panel';
+import { NotesPanel } from './notes-panel';
 import { readJob } from './reads';
 import { Summary } from './summary';
 
@@ -47,6 +50,13 @@ function useLiveJob(id: string, smoothing: number) {
     onStatus: () => void reload(),
   });
   return { job, setJob, error, reload, live };
+}
+
+/** The run's loss panel, with a fork's ancestors' curve before its own. */
+function RunLoss(props: { job: Job } & Omit<Parameters<typeof LossPanel>[0], 'ancestry'>) {
+  const { job, ...panel } = props;
+  const ancestry = useAncestry(job);
+  return <LossPanel {...panel} ancestry={ancestry} />;
 }
 
 function Missing({ id, error }: { id: string; error: { status: number; message: string } }) {
@@ -95,8 +105,14 @@ export function RunPage({ id }: { id: string }) {
       </p>
       <div class="run-grid">
         <Summary job={job} onCancel={write ? () => void cancel() : undefined} />
-        <LossPanel live={live} smoothing={smoothing} setSmoothing={setSmoothing} />
+        <RunLoss job={job} live={live} smoothing={smoothing} setSmoothing={setSmoothing} />
       </div>
+      <NotesPanel
+        job={job}
+        write={write}
+        onSaved={(edited) => setJob((old) => (old ? { ...old, ...edited } : edited))}
+      />
+      <ForkPanel job={job} write={write} />
       <EpochPanel epochs={job.metrics.epochs} />
       {job.metrics.epochs.length > 0 && <EvaluationPanel job={job} />}
       <ModelPanel job={job} />

@@ -1,9 +1,11 @@
 import { useMemo } from 'preact/hooks';
+import type uPlot from 'uplot';
 import { ConnectionBadge } from '../../components/badges';
 import { LineChart, type ChartSeries } from '../../components/line-chart';
 import { SmoothingControl } from '../../components/smoothing-control';
 import { integer, loss } from '../../format';
 import type { LiveCurve } from '../../loss-curve';
+import type { Ancestry } from './ancestry';
 
 function CurveNote({ live }: { live: LiveCurve }) {
   const { curve } = live;
@@ -20,22 +22,42 @@ function CurveNote({ live }: { live: LiveCurve }) {
   );
 }
 
-/** The loss curve, live, with its smoothing. */
+/**
+ * The chart's data: the ancestors' steps (a fork's) first, as a grey series of their own, then the
+ * run's; each series is empty (null) where the other is drawn.
+ */
+function chartData(curve: LiveCurve['curve'], ancestry: Ancestry) {
+  if (ancestry.steps.length === 0) return [curve.steps, curve.losses, curve.smoothed];
+  const gap = (length: number) => new Array<null>(length).fill(null);
+  const before = ancestry.steps.length;
+  const own = curve.steps.length;
+  return [
+    [...ancestry.steps, ...curve.steps],
+    [...gap(before), ...curve.losses],
+    [...gap(before), ...curve.smoothed],
+    [...ancestry.losses, ...gap(own)],
+  ];
+}
+
+/** The loss curve, live, with its smoothing; a fork's ancestors' curve before it, greyed. */
 export function LossPanel({
   live,
   smoothing,
   setSmoothing,
+  ancestry,
 }: {
   live: LiveCurve;
   smoothing: number;
   setSmoothing: (value: number) => void;
+  ancestry: Ancestry;
 }) {
   const { curve, version } = live;
   const series: ChartSeries[] = [
     { label: 'loss', stroke: 'rgba(31,119,180,0.3)', width: 1 },
     { label: `smoothed (${smoothing.toFixed(2)})`, stroke: '#1f77b4', width: 2 },
+    ...(ancestry.steps.length > 0 ? [{ label: 'parent runs', stroke: 'rgba(120,120,120,0.6)', width: 1 }] : []),
   ];
-  const data = useMemo(() => [curve.steps, curve.losses, curve.smoothed] as [number[], number[], number[]], [version]);
+  const data = useMemo(() => chartData(curve, ancestry) as uPlot.AlignedData, [version, ancestry]);
   const last = curve.steps.length;
   return (
     <section aria-labelledby="loss-heading">
@@ -45,7 +67,12 @@ export function LossPanel({
         <div class="spacer" />
         <SmoothingControl value={smoothing} onChange={setSmoothing} />
       </div>
-      <div class="loss-chart" data-points={last} data-last-step={curve.lastStep}>
+      <div
+        class="loss-chart"
+        data-points={last}
+        data-last-step={curve.lastStep}
+        data-ancestor-points={ancestry.steps.length}
+      >
         <LineChart
           title={`Training loss by step, ${last} points up to step ${curve.lastStep}`}
           xLabel="step"

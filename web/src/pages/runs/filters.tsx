@@ -78,7 +78,10 @@ export function Filters({ query }: { query: URLSearchParams }) {
       return typeof value === 'string' ? value.trim() : '';
     };
     const changes = Object.fromEntries(
-      ['name', 'tag', 'dataset', 'owner', 'sort', 'order', 'limit'].map((name) => [name, field(name)]),
+      ['name', 'tag', 'notes', 'pinned', 'dataset', 'owner', 'sort', 'order', 'limit'].map((name) => [
+        name,
+        field(name),
+      ]),
     );
     navigate(withQuery(query, { ...changes, cursor: null }), { replace: true });
   };
@@ -87,6 +90,10 @@ export function Filters({ query }: { query: URLSearchParams }) {
       <StatusFilter query={query} />
       <TextFilter name="name" label="Name contains" query={query} />
       <TextFilter name="tag" label="Tag" query={query} />
+      <TextFilter name="notes" label="Notes contain" query={query} />
+      <label>
+        <input type="checkbox" name="pinned" value="true" defaultChecked={query.get('pinned') === 'true'} /> Pinned only
+      </label>
       <TextFilter name="dataset" label="Dataset" query={query} />
       {/* Admins see every owner's runs; other keys only their own owner's. */}
       {admin && auth === 'required' && <TextFilter name="owner" label="Owner" query={query} />}

@@ -3,7 +3,19 @@ import { api, early, prefetch, unwrap } from '../../api';
 
 type RunQuery = NonNullable<operations['listJobs']['parameters']['query']>;
 
-const queryKeys = ['status', 'dataset', 'name', 'tag', 'owner', 'sort', 'order', 'limit', 'cursor'] as const;
+const queryKeys = [
+  'status',
+  'dataset',
+  'name',
+  'tag',
+  'pinned',
+  'notes',
+  'owner',
+  'sort',
+  'order',
+  'limit',
+  'cursor',
+] as const;
 
 /**
  * The page URL's own parameters of GET /jobs, passed on as they are: the API answers a bad one with a

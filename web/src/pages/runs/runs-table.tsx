@@ -67,12 +67,20 @@ const facts: Column<RunSummary>[] = [
     key: 'tags',
     header: 'Tags',
     headerClass: 'wide-only',
-    cell: (run) =>
-      run.tags.map((tag) => (
+    cell: (run) => [
+      ...(run.pinned
+        ? [
+            <span class="tag pinned" key="pinned" title="Pinned">
+              pinned
+            </span>,
+          ]
+        : []),
+      ...run.tags.map((tag) => (
         <span class="tag" key={tag}>
           {tag}
         </span>
       )),
+    ],
   },
   {
     key: 'created',

@@ -1,0 +1,114 @@
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { JobView } from '../../src/api/schemas/job.js';
+import { chromiumMissing, launchChromium } from '../../src/bench/browser.js';
+import { ensureDashboardBuilt, openPage as openTab, screenshot } from '../helpers/browser.js';
+import { smallSpec } from '../helpers/specs.js';
+import { startStack, type Stack } from '../helpers/stack.js';
+
+// The run page's fork form and notes in Debian's chromium, against the API and a worker training
+// real (tiny) jobs.
+const missing = chromiumMissing();
+if (missing) console.warn(`skipping the fork and notes browser tests: ${missing}`);
+
+describe.skipIf(missing !== null)('forks and notes on the run page', () => {
+  let stack: Stack;
+  let browser: Browser;
+  let address: string;
+
+  beforeAll(async () => {
+    await ensureDashboardBuilt();
+    [stack, browser] = await Promise.all([startStack('web_forks'), launchChromium()]);
+    address = stack.api.address;
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.stop();
+  });
+
+  const openPage = (path: string) => openTab(browser, `${address}${path}`);
+
+  async function job(id: string): Promise<JobView> {
+    return (await (await fetch(`${address}/jobs/${id}`)).json()) as JobView;
+  }
+
+  async function finishedRun(): Promise<JobView> {
+    const response = await fetch(`${address}/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(
+        smallSpec({ trainSamples: 320, testSamples: 100, epochs: 2, optimizer: 'adam', learningRate: 0.001 }),
+      ),
+    });
+    const { id } = (await response.json()) as JobView;
+    for (;;) {
+      const current = await job(id);
+      if (current.status === 'completed') return current;
+      if (['failed', 'cancelled'].includes(current.status)) throw new Error(`run ended ${current.status}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  it('forks a run from a kept epoch with another learning rate, and continues it from its last', async () => {
+    const parent = await finishedRun();
+    const { page, errors } = await openPage(`/runs/${parent.id}`);
+    await page.getByRole('heading', { name: 'Fork or continue' }).waitFor();
+    await page.locator('select[name="fromEpoch"]').selectOption('1');
+    await page.locator('input[name="epochs"]').fill('2');
+    await page.locator('input[name="learningRate"]').fill('0.003');
+    await page.getByRole('button', { name: 'Fork', exact: true }).click();
+    await page.waitForURL((url) => url.pathname.startsWith('/runs/') && !url.pathname.endsWith(parent.id));
+    const forkId = page.url().split('/').at(-1) ?? '';
+    await page.locator(`[data-parent="${parent.id}"]`).waitFor();
+    // Its loss chart draws the parent's steps up to the fork point (5 of them) before its own, greyed.
+    await page.waitForFunction(
+      () => document.querySelector('.loss-chart')?.getAttribute('data-ancestor-points') === '5',
+    );
+    await screenshot(page, 'run-fork-child');
+    const fork = await job(forkId);
+    expect(fork.parent).toMatchObject({ jobId: parent.id, epoch: 1, resumed: { optimizerState: true } });
+    expect(fork.spec.learningRate).toBe(0.003);
+
+    await page.goto(`${address}/runs/${parent.id}`);
+    // From the last epoch with more epochs than the run had, the form continues it.
+    await page.getByRole('button', { name: 'Continue', exact: true }).click();
+    await page.waitForURL((url) => url.pathname !== `/runs/${parent.id}`);
+    const continued = await job(page.url().split('/').at(-1) ?? '');
+    expect(continued.parent).toMatchObject({ jobId: parent.id, epoch: 2 });
+    expect(continued.spec.epochs).toBe(3);
+
+    await page.goto(`${address}/runs/${parent.id}`);
+    await page.locator(`[data-child="${continued.id}"]`).waitFor();
+    expect(await page.locator('[data-child]').count()).toBe(2);
+    await screenshot(page, 'run-forks');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('shows and edits the notes of a run, pins it, and finds it by both on the runs page', async () => {
+    const run = await finishedRun();
+    const { page, errors } = await openPage(`/runs/${run.id}`);
+    await page.getByRole('button', { name: 'Edit notes' }).click();
+    await page.getByLabel('Notes (markdown, up to 10,000 characters)').fill('Too slow: **try lr 0.003**');
+    await page.getByRole('button', { name: 'Save notes' }).click();
+    await page.locator('pre.notes', { hasText: 'try lr 0.003' }).waitFor();
+    expect((await job(run.id)).notes).toBe('Too slow: **try lr 0.003**');
+    await page.reload();
+    await page.locator('pre.notes', { hasText: 'try lr 0.003' }).waitFor();
+    await page.getByRole('button', { name: 'Pin', exact: true }).click();
+    await page.getByRole('button', { name: 'Unpin', exact: true }).waitFor();
+    expect((await job(run.id)).pinned).toBe(true);
+
+    await page.goto(`${address}/runs`);
+    await page.getByLabel('Notes contain').fill('TRY LR');
+    await page.getByLabel('Pinned only').check();
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.waitForURL(
+      (url) => url.searchParams.get('pinned') === 'true' && url.searchParams.get('notes') === 'TRY LR',
+    );
+    await page.locator(`a[href="/runs/${run.id}"]`).first().waitFor();
+    expect(await page.locator('tbody tr').count()).toBe(1);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});
