@@ -41,6 +41,13 @@ module.exports = {
       to: { path: '^src/(training|worker)/' },
     },
     {
+      name: 'api-schemas-and-routes-know-no-store',
+      severity: 'error',
+      comment: "Routes and their schemas speak the domain's vocabulary; services talk to the store.",
+      from: { path: '^src/api/(schemas|routes)/' },
+      to: { path: '^src/store/' },
+    },
+    {
       name: 'store-and-queue-know-no-callers',
       severity: 'error',
       comment: 'Storage and queue wiring serve the API and the workers; they never call back into them.',

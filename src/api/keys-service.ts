@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Role } from '../domain/access.js';
 import { ApiKeyNotFound } from '../domain/errors.js';
 import type { ApiKeyRecord, ApiKeysRepository } from '../store/api-keys.js';
+
+export type { ApiKeyRecord };
 import { generateKey, hashKey } from './api-keys.js';
 import { uuidPattern } from './schemas/common.js';
 import { guardStore } from './store-guard.js';

@@ -1,9 +1,12 @@
 import type { PrismaClient } from './database.js';
 import { Prisma, type TrainedModel } from './generated/client.js';
-import type { ModelVersion } from './generated/enums.js';
+import type { ModelVersion as StoredModelVersion } from './generated/enums.js';
+import { modelVersions, type ModelVersion, type SameUnion } from '../domain/run-vocabulary.js';
 
-export type { ModelVersion };
-export const modelVersions: readonly ModelVersion[] = ['final', 'best'];
+export { modelVersions, type ModelVersion };
+
+// Fails to compile when the database's model versions and the domain's differ, either way.
+const _sameVersions: SameUnion<StoredModelVersion, ModelVersion> = true;
 
 /** How raw input values become model input: (raw * scale - mean) / std. */
 export interface Preprocessing {

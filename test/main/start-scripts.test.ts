@@ -76,6 +76,18 @@ function npmRun(directory: string, script: string, env: NodeJS.ProcessEnv): Star
   };
 }
 
+/** The processes whose working directory is `directory` or below it (Linux). */
+function processesIn(directory: string): number[] {
+  return fs.readdirSync('/proc').flatMap((entry) => {
+    if (!/^\d+$/.test(entry)) return [];
+    try {
+      return fs.readlinkSync(`/proc/${entry}/cwd`).startsWith(directory) ? [Number(entry)] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
 /** Each file under `directory` with its modification time: what a build would change. */
 function listing(directory: string): string[] {
   return fs
@@ -114,6 +126,8 @@ describe('the start scripts, started together in a fresh checkout', () => {
   }, 60_000);
   afterAll(async () => {
     await Promise.all(started.map((process) => process.stop()));
+    // Whatever still runs in the copy (a process that left its group) goes too.
+    if (checkout) for (const pid of processesIn(checkout)) process.kill(pid, 'SIGKILL');
     await database?.drop();
     if (checkout) fs.rmSync(checkout, { recursive: true, force: true });
   }, 60_000);

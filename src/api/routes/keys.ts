@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
-import type { ApiKeyRecord } from '../../store/api-keys.js';
+import type { ApiKeyRecord } from '../keys-service.js';
 import type { KeysService } from '../keys-service.js';
 import { errorBody } from '../schemas/common.js';
 import { keyedRoute } from './keyed-route.js';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { jobSpecSchema, jobSpecShape } from '../../domain/job-spec.js';
-import { jobStatuses, runSorts } from '../../store/jobs-repository.js';
+import { jobStatuses, runSorts } from '../../domain/run-vocabulary.js';
 import { text } from '../../domain/text.js';
 import { limits } from '../../domain/spec-vocabulary.js';
 import { decimalInteger, isoTime, jobId, ownerFilter, pageCursor, pageOf } from './common.js';

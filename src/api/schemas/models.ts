@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Evaluation } from '../../domain/evaluation.js';
 import { imagePreprocesses } from '../../domain/image-preprocessing.js';
-import { modelVersions } from '../../store/models-repository.js';
+import { modelVersions } from '../../domain/run-vocabulary.js';
 import { decimalInteger, jobId } from './common.js';
 
 export const modelVersion = z

@@ -18,8 +18,9 @@ import {
 } from './row-fields.js';
 import { jobStatuses } from './sql.js';
 
-export const runSorts = ['created', 'finalAccuracy', 'bestAccuracy', 'duration'] as const;
-export type RunSort = (typeof runSorts)[number];
+import { runSorts, type RunSort } from '../../domain/run-vocabulary.js';
+
+export { runSorts, type RunSort };
 
 export interface RunQuery {
   /** Only this owner's runs; every owner's when absent. */

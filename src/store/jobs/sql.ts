@@ -1,22 +1,12 @@
 import { Prisma } from '../generated/client.js';
 import type { JobStatus } from '../generated/enums.js';
 
-/** Every status a job can have, in the order a job goes through them. */
-export const jobStatuses = [
-  'queued',
-  'running',
-  'completed',
-  'failed',
-  'cancelled',
-] as const satisfies readonly JobStatus[];
+import { jobStatuses, terminalStatuses, type SameUnion, type TerminalStatus } from '../../domain/run-vocabulary.js';
 
-// Fails to compile when the schema gains a status the list above lacks.
-const _everyStatusListed: [Exclude<JobStatus, (typeof jobStatuses)[number]>] extends [never] ? true : never = true;
+export { jobStatuses, terminalStatuses, type TerminalStatus };
 
-/** The statuses a job ends in; none of them is ever left. */
-export const terminalStatuses = ['completed', 'failed', 'cancelled'] as const satisfies readonly JobStatus[];
-
-export type TerminalStatus = (typeof terminalStatuses)[number];
+// Fails to compile when the database's statuses and the domain's differ, either way.
+const _sameStatuses: SameUnion<JobStatus, (typeof jobStatuses)[number]> = true;
 
 /** A job no live attempt holds: still queued, or running under a lease that has run out. */
 export const unheld = Prisma.sql`(status = 'queued' OR (status = 'running' AND (lease_expires_at IS NULL OR lease_expires_at < now())))`;
