@@ -44,7 +44,7 @@ module.exports = {
       name: 'api-schemas-and-routes-know-no-store',
       severity: 'error',
       comment: "Routes and their schemas speak the domain's vocabulary; services talk to the store.",
-      from: { path: '^src/api/(schemas|routes)/' },
+      from: { path: '^src/api/.+(routes|schemas)\\.ts$' },
       to: { path: '^src/store/' },
     },
     {

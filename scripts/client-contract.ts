@@ -2,7 +2,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import openapiTS, { astToString, type OpenAPI3 } from 'openapi-typescript';
 import * as prettier from 'prettier';
-import { openApiDocument } from '../src/api/openapi-document.js';
+import { openApiDocument } from '../src/api/http/openapi-document.js';
 
 // The contract between the API and its client package: the OpenAPI document the server serves and the
 // TypeScript types made from it. Both are committed; `npm run generate:client` writes them and

@@ -5,7 +5,7 @@ import { precompress } from './precompress.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-// The dashboard is plain Preact with automatic JSX; the API serves web-dist/ (src/api/dashboard.ts).
+// The dashboard is plain Preact with automatic JSX; the API serves web-dist/ (src/api/http/dashboard.ts).
 export default defineConfig({
   root: here,
   base: '/',

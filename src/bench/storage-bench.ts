@@ -8,7 +8,7 @@
 import { cp, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createJobReads } from '../api/job-reads.js';
+import { createJobReads } from '../api/jobs/job-reads.js';
 import { createPrismaClient, dropDatabase, withConnection, type PrismaClient } from '../store/database.js';
 import { createJobsRepository, type JobsRepository } from '../store/jobs-repository.js';
 import { defaultMigrationsDirectory, migrate } from '../store/migrate.js';

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import type { Browser, Page } from 'playwright-core';
-import { createJobReads } from '../api/job-reads.js';
+import { createJobReads } from '../api/jobs/job-reads.js';
 import { datasets } from '../domain/datasets.js';
 import { dashboardHistoryPoints } from '../domain/history-points.js';
 import { parseJobSpec } from '../domain/job-spec.js';

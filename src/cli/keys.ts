@@ -1,8 +1,8 @@
 // `npm run keys -- create|list|revoke`: API keys managed straight in the database, for the first
 // admin of a server without ADMIN_API_KEY (and for scripts). Reads DATABASE_URL like the server.
 import { parseArgs } from 'node:util';
-import { createKeysService } from '../api/keys-service.js';
-import { newKeyBody } from '../api/schemas/keys.js';
+import { createKeysService } from '../api/keys/keys-service.js';
+import { newKeyBody } from '../api/keys/schemas.js';
 import { loadConfig } from '../config.js';
 import { createApiKeysRepository } from '../store/api-keys.js';
 import { createPrismaClient } from '../store/database.js';

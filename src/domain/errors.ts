@@ -13,7 +13,7 @@ export type Dependency = 'database' | 'queue';
 
 /**
  * What kind of failure an error is, whatever its code: the API answers each kind with one status
- * (src/api/errors.ts), so a new error is one class here and nothing else.
+ * (src/api/http/errors.ts), so a new error is one class here and nothing else.
  */
 export type ErrorKind =
   | 'invalid'

@@ -1,5 +1,5 @@
 import { createEventData } from '../api/webhooks/event-data.js';
-import type { DatasetResolver } from '../api/submit-job.js';
+import type { DatasetResolver } from '../api/jobs/submit-job.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Redis } from '../queue/redis.js';

@@ -1,6 +1,6 @@
-import { buildApp, type AppDeps } from '../../src/api/app.js';
-import type { EventHub } from '../../src/api/event-hub.js';
-import { createJobsService } from '../../src/api/jobs-service.js';
+import { buildApp, type AppDeps } from '../../src/api/http/app.js';
+import type { EventHub } from '../../src/api/streams/event-hub.js';
+import { createJobsService } from '../../src/api/jobs/jobs-service.js';
 import type { JobsRepository } from '../../src/store/jobs-repository.js';
 import { silentLogger } from '../helpers/env.js';
 import { healthyChecks, idleQueue } from '../helpers/stand-ins.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createBatcher } from '../../src/api/batcher.js';
+import { createBatcher } from '../../src/api/jobs/batcher.js';
 
 function deferred() {
   let release = () => {};

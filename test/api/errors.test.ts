@@ -1,6 +1,6 @@
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
-import { errorHandler } from '../../src/api/errors.js';
+import { errorHandler } from '../../src/api/http/errors.js';
 import * as errors from '../../src/domain/errors.js';
 
 const issues = [

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createJobsService } from '../../src/api/jobs-service.js';
-import { createModelsService, type EvaluationReader } from '../../src/api/models-service.js';
-import type { ErrorBody } from '../../src/api/schemas/common.js';
+import { createJobsService } from '../../src/api/jobs/jobs-service.js';
+import { createModelsService, type EvaluationReader } from '../../src/api/models/models-service.js';
+import type { ErrorBody } from '../../src/api/http/common-schemas.js';
 import type { ArtifactStore } from '../../src/store/artifacts/artifact-store.js';
 import type { JobsRepository, JobWithEpochs } from '../../src/store/jobs-repository.js';
 import { createEvaluationAccumulator } from '../../src/training/evaluation.js';

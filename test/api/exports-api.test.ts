@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHistoryCache } from '../../src/api/history-cache.js';
-import type { HistoryBody } from '../../src/api/schemas/history.js';
+import { createHistoryCache } from '../../src/api/history/history-cache.js';
+import type { HistoryBody } from '../../src/api/history/schemas.js';
 import type { JobsRepository } from '../../src/store/jobs-repository.js';
 import { bearer, requiredAccess, testKeys } from '../helpers/access.js';
 import type { TestDatabase } from '../helpers/database.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
-import { createHistoryCache, historyBytes, type SampledHistory } from '../../src/api/history-cache.js';
-import { createHistoryWarmer } from '../../src/api/history-warmer.js';
+import { createHistoryCache, historyBytes, type SampledHistory } from '../../src/api/history/history-cache.js';
+import { createHistoryWarmer } from '../../src/api/history/history-warmer.js';
 import { silentLogger } from '../helpers/env.js';
 
 const finished = (id: string) => ({ id, status: 'completed' as const });

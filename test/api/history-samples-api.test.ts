@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { lttb } from '../../src/history/downsample.js';
-import { createHistoryCache } from '../../src/api/history-cache.js';
-import type { HistoryBody } from '../../src/api/schemas/history.js';
+import { createHistoryCache } from '../../src/api/history/history-cache.js';
+import type { HistoryBody } from '../../src/api/history/schemas.js';
 import { dashboardHistoryPoints } from '../../src/domain/history-points.js';
 import type { PublishEvent } from '../../src/events/job-events.js';
 import type { JobsRepository } from '../../src/store/jobs-repository.js';

@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../src/api/app.js';
-import type { EventHub } from '../../src/api/event-hub.js';
-import { createJobsService } from '../../src/api/jobs-service.js';
-import type { ErrorBody } from '../../src/api/schemas/common.js';
+import { buildApp } from '../../src/api/http/app.js';
+import type { EventHub } from '../../src/api/streams/event-hub.js';
+import { createJobsService } from '../../src/api/jobs/jobs-service.js';
+import type { ErrorBody } from '../../src/api/http/common-schemas.js';
 import { createPostgresArtifactStore } from '../../src/store/artifacts/postgres-artifact-store.js';
 import { createJobsRepository, type JobsRepository } from '../../src/store/jobs-repository.js';
 import { createModelsRepository } from '../../src/store/models-repository.js';

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Service } from '../../src/main/process.js';
 import { startApi } from '../../src/main/start-api.js';
-import type { ErrorBody } from '../../src/api/schemas/common.js';
-import type { JobView, RunList } from '../../src/api/schemas/job.js';
+import type { ErrorBody } from '../../src/api/http/common-schemas.js';
+import type { JobView, RunList } from '../../src/api/jobs/schemas.js';
 import { createJobsRepository, type JobsRepository } from '../../src/store/jobs-repository.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { silentLogger, testConfig } from '../helpers/env.js';

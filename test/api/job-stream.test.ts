@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEventHub } from '../../src/api/event-hub.js';
-import { createJobStream, type StreamMessage } from '../../src/api/job-stream.js';
-import { createJobsService, type JobsService } from '../../src/api/jobs-service.js';
+import { createEventHub } from '../../src/api/streams/event-hub.js';
+import { createJobStream, type StreamMessage } from '../../src/api/streams/job-stream.js';
+import { createJobsService, type JobsService } from '../../src/api/jobs/jobs-service.js';
 import { parseJobSpec } from '../../src/domain/job-spec.js';
 import { createRedis, type Redis } from '../../src/queue/redis.js';
 import { createJobsRepository, type JobsRepository } from '../../src/store/jobs-repository.js';

@@ -6,10 +6,10 @@ import { trainingQueueName } from '../../src/queue/training-queue.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { redisUrl, silentLogger, testConfig } from '../helpers/env.js';
 import { smallSpec } from '../helpers/specs.js';
-import type { ErrorBody } from '../../src/api/schemas/common.js';
-import type { HealthReport } from '../../src/api/schemas/health.js';
-import type { HistoryBody } from '../../src/api/schemas/history.js';
-import type { JobView } from '../../src/api/schemas/job.js';
+import type { ErrorBody } from '../../src/api/http/common-schemas.js';
+import type { HealthReport } from '../../src/api/health/schemas.js';
+import type { HistoryBody } from '../../src/api/history/schemas.js';
+import type { JobView } from '../../src/api/jobs/schemas.js';
 
 describe('jobs API', () => {
   let database: TestDatabase;

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateKey, hashKey } from '../../src/api/api-keys.js';
-import { buildApp } from '../../src/api/app.js';
-import { createEventHub } from '../../src/api/event-hub.js';
-import { createJobsService } from '../../src/api/jobs-service.js';
-import { createKeyCache } from '../../src/api/key-cache.js';
-import { createKeysService } from '../../src/api/keys-service.js';
+import { generateKey, hashKey } from '../../src/api/keys/api-keys.js';
+import { buildApp } from '../../src/api/http/app.js';
+import { createEventHub } from '../../src/api/streams/event-hub.js';
+import { createJobsService } from '../../src/api/jobs/jobs-service.js';
+import { createKeyCache } from '../../src/api/http/key-cache.js';
+import { createKeysService } from '../../src/api/keys/keys-service.js';
 import { startApi } from '../../src/main/start-api.js';
 import { createRedis, type Redis } from '../../src/queue/redis.js';
 import { createApiKeysRepository, type ApiKeysRepository } from '../../src/store/api-keys.js';

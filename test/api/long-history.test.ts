@@ -8,8 +8,8 @@ import { silentLogger, testConfig } from '../helpers/env.js';
 import { insertFinishedRun } from '../helpers/fixtures.js';
 import { record, stepsOf } from '../helpers/websocket.js';
 
-import type { Comparison } from '../../src/api/schemas/compare.js';
-import type { HistoryBody } from '../../src/api/schemas/history.js';
+import type { Comparison } from '../../src/api/compare/schemas.js';
+import type { HistoryBody } from '../../src/api/history/schemas.js';
 
 type Step = HistoryBody['steps'][number];
 

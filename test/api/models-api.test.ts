@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Service } from '../../src/main/process.js';
 import { mnistDigit } from '../../src/domain/image-preprocessing.js';
 import { startApi } from '../../src/main/start-api.js';
-import type { ErrorBody } from '../../src/api/schemas/common.js';
+import type { ErrorBody } from '../../src/api/http/common-schemas.js';
 import { createPostgresArtifactStore } from '../../src/store/artifacts/postgres-artifact-store.js';
 import { createJobsRepository, type JobsRepository } from '../../src/store/jobs-repository.js';
 import { createModelsRepository, type ModelsRepository } from '../../src/store/models-repository.js';

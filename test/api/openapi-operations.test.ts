@@ -1,8 +1,8 @@
 import { Validator } from '@seriousme/openapi-schema-validator';
 import type { OpenAPIV3_1 } from 'openapi-types';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { apiTags } from '../../src/api/openapi.js';
-import { openApiDocument } from '../../src/api/openapi-document.js';
+import { apiTags } from '../../src/api/http/openapi.js';
+import { openApiDocument } from '../../src/api/http/openapi-document.js';
 
 type Operation = OpenAPIV3_1.OperationObject;
 

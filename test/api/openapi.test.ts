@@ -1,12 +1,12 @@
 import { Validator } from '@seriousme/openapi-schema-validator';
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../src/api/app.js';
-import { createSweepsService } from '../../src/api/sweeps-service.js';
+import { buildApp } from '../../src/api/http/app.js';
+import { createSweepsService } from '../../src/api/sweeps/sweeps-service.js';
 import type { SweepsRepository } from '../../src/store/sweeps/sweeps-repository.js';
-import type { EventHub } from '../../src/api/event-hub.js';
-import { createJobsService } from '../../src/api/jobs-service.js';
-import { createModelsService, noEvaluations } from '../../src/api/models-service.js';
+import type { EventHub } from '../../src/api/streams/event-hub.js';
+import { createJobsService } from '../../src/api/jobs/jobs-service.js';
+import { createModelsService, noEvaluations } from '../../src/api/models/models-service.js';
 import type { ArtifactStore } from '../../src/store/artifacts/artifact-store.js';
 import type { JobsRepository } from '../../src/store/jobs-repository.js';
 import { silentLogger } from '../helpers/env.js';

@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../src/api/app.js';
-import type { EventHub } from '../../src/api/event-hub.js';
-import { createJobsService } from '../../src/api/jobs-service.js';
+import { buildApp } from '../../src/api/http/app.js';
+import type { EventHub } from '../../src/api/streams/event-hub.js';
+import { createJobsService } from '../../src/api/jobs/jobs-service.js';
 import { localViewer } from '../../src/domain/access.js';
-import type { ErrorBody } from '../../src/api/schemas/common.js';
+import type { ErrorBody } from '../../src/api/http/common-schemas.js';
 import { DependencyUnavailable } from '../../src/domain/errors.js';
 import { createPrismaClient, type PrismaClient } from '../../src/store/database.js';
 import { createJobsRepository } from '../../src/store/jobs-repository.js';

@@ -6,10 +6,10 @@ import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { silentLogger, testConfig } from '../helpers/env.js';
 import { insertFinishedRun } from '../helpers/fixtures.js';
 
-import type { ErrorBody } from '../../src/api/schemas/common.js';
-import { comparison as comparisonSchema, type Comparison } from '../../src/api/schemas/compare.js';
-import { historyBody, type HistoryBody } from '../../src/api/schemas/history.js';
-import type { RunList } from '../../src/api/schemas/job.js';
+import type { ErrorBody } from '../../src/api/http/common-schemas.js';
+import { comparison as comparisonSchema, type Comparison } from '../../src/api/compare/schemas.js';
+import { historyBody, type HistoryBody } from '../../src/api/history/schemas.js';
+import type { RunList } from '../../src/api/jobs/schemas.js';
 
 describe('past runs and comparison', () => {
   let database: TestDatabase;

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../src/api/app.js';
-import { createEventHub } from '../../src/api/event-hub.js';
-import { createJobsService } from '../../src/api/jobs-service.js';
-import { createSweepsService, type SweepsService } from '../../src/api/sweeps-service.js';
+import { buildApp } from '../../src/api/http/app.js';
+import { createEventHub } from '../../src/api/streams/event-hub.js';
+import { createJobsService } from '../../src/api/jobs/jobs-service.js';
+import { createSweepsService, type SweepsService } from '../../src/api/sweeps/sweeps-service.js';
 import { localViewer } from '../../src/domain/access.js';
 import { datasets } from '../../src/domain/datasets.js';
 import { specParameterCount, totalSteps } from '../../src/domain/model-shape.js';

@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
-import { createOutbox, tooSlowCode, tooSlowReason, type OutboxOptions } from '../../src/api/ws-outbox.js';
+import { createOutbox, tooSlowCode, tooSlowReason, type OutboxOptions } from '../../src/api/streams/ws-outbox.js';
 
 // A real `ws` server and client on loopback: the client stops reading with pause(), so what piles up
 // is what the kernel would not take, as with a client that never reads.

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { smallSpec } from '../helpers/specs.js';
-import type { HealthReport } from '../../src/api/schemas/health.js';
-import type { HistoryBody } from '../../src/api/schemas/history.js';
-import type { JobView } from '../../src/api/schemas/job.js';
+import type { HealthReport } from '../../src/api/health/schemas.js';
+import type { HistoryBody } from '../../src/api/history/schemas.js';
+import type { JobView } from '../../src/api/jobs/schemas.js';
 
 describe('core path: HTTP -> queue -> worker process -> Postgres', () => {
   let stack: Stack;

@@ -5,9 +5,9 @@ import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { silentLogger, testConfig } from '../helpers/env.js';
 import { spawnService, type ChildService } from '../helpers/processes.js';
 import { smallSpec } from '../helpers/specs.js';
-import type { ErrorBody } from '../../src/api/schemas/common.js';
-import type { HistoryBody } from '../../src/api/schemas/history.js';
-import type { JobView } from '../../src/api/schemas/job.js';
+import type { ErrorBody } from '../../src/api/http/common-schemas.js';
+import type { HistoryBody } from '../../src/api/history/schemas.js';
+import type { JobView } from '../../src/api/jobs/schemas.js';
 import { record, stepsOf } from '../helpers/websocket.js';
 
 const sequence = (count: number) => Array.from({ length: count }, (_, index) => index + 1);

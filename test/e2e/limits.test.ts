@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { smallSpec } from '../helpers/specs.js';
-import type { JobView } from '../../src/api/schemas/job.js';
+import type { JobView } from '../../src/api/jobs/schemas.js';
 
 describe('limits enforced by the worker', () => {
   let stack: Stack;

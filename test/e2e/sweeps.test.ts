@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Comparison } from '../../src/api/schemas/compare.js';
-import type { JobView } from '../../src/api/schemas/job.js';
-import type { SweepView } from '../../src/api/schemas/sweeps.js';
+import type { Comparison } from '../../src/api/compare/schemas.js';
+import type { JobView } from '../../src/api/jobs/schemas.js';
+import type { SweepView } from '../../src/api/sweeps/schemas.js';
 import { ashaDecision } from '../../src/domain/sweeps/early-termination.js';
 import { spawnService, type ChildService } from '../helpers/processes.js';
 import { startStack, type Stack } from '../helpers/stack.js';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CheckpointList } from '../../src/api/schemas/forks.js';
-import type { HistoryBody } from '../../src/api/schemas/history.js';
-import type { JobView } from '../../src/api/schemas/job.js';
+import type { CheckpointList } from '../../src/api/jobs/fork-schemas.js';
+import type { HistoryBody } from '../../src/api/history/schemas.js';
+import type { JobView } from '../../src/api/jobs/schemas.js';
 import { smallSpec } from '../helpers/specs.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Comparison } from '../../src/api/schemas/compare.js';
-import type { DatasetView } from '../../src/api/schemas/dataset.js';
-import type { JobView } from '../../src/api/schemas/job.js';
+import type { Comparison } from '../../src/api/compare/schemas.js';
+import type { DatasetView } from '../../src/api/datasets/dataset-schemas.js';
+import type { JobView } from '../../src/api/jobs/schemas.js';
 import type { Evaluation } from '../../src/domain/evaluation.js';
 import { gzip, stripes, uploadForm } from '../helpers/dataset-files.js';
 import { spawnService, type ChildService } from '../helpers/processes.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Comparison } from '../../src/api/schemas/compare.js';
-import type { JobView, RunList } from '../../src/api/schemas/job.js';
+import type { Comparison } from '../../src/api/compare/schemas.js';
+import type { JobView, RunList } from '../../src/api/jobs/schemas.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { smallSpec } from '../helpers/specs.js';
 import { record } from '../helpers/websocket.js';

@@ -10,9 +10,9 @@ import { redisUrl, silentLogger, testConfig } from '../helpers/env.js';
 import { startOwnPostgres, startOwnRedis } from '../helpers/own-services.js';
 import { spawnService, type ChildService } from '../helpers/processes.js';
 import { smallSpec } from '../helpers/specs.js';
-import type { ErrorBody } from '../../src/api/schemas/common.js';
-import type { HealthReport } from '../../src/api/schemas/health.js';
-import type { JobView } from '../../src/api/schemas/job.js';
+import type { ErrorBody } from '../../src/api/http/common-schemas.js';
+import type { HealthReport } from '../../src/api/health/schemas.js';
+import type { JobView } from '../../src/api/jobs/schemas.js';
 import { record } from '../helpers/websocket.js';
 
 const longSpec = smallSpec({

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SweepView } from '../../src/api/schemas/sweeps.js';
+import type { SweepView } from '../../src/api/sweeps/schemas.js';
 import { ashaDecision } from '../../src/domain/sweeps/early-termination.js';
 import { deletePrefixedKeys } from '../../src/queue/redis.js';
 import { redisUrl } from '../helpers/env.js';

@@ -1,7 +1,7 @@
-import type { AccessControl } from '../../src/api/access-control.js';
-import { createKeysService, type KeysService } from '../../src/api/keys-service.js';
-import type { Limits } from '../../src/api/quotas.js';
-import { createRateLimiter } from '../../src/api/rate-limiter.js';
+import type { AccessControl } from '../../src/api/http/access-control.js';
+import { createKeysService, type KeysService } from '../../src/api/keys/keys-service.js';
+import type { Limits } from '../../src/api/http/quotas.js';
+import { createRateLimiter } from '../../src/api/http/rate-limiter.js';
 import type { Role } from '../../src/domain/access.js';
 import type { Logger } from '../../src/logger.js';
 import type { Redis } from '../../src/queue/redis.js';

@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
-import type { AccessControl } from '../../src/api/access-control.js';
-import { buildApp } from '../../src/api/app.js';
-import { createEventHub } from '../../src/api/event-hub.js';
-import type { HistoryCache } from '../../src/api/history-cache.js';
-import { warmFinishedHistories } from '../../src/api/history-warmer.js';
-import { createJobsService } from '../../src/api/jobs-service.js';
+import type { AccessControl } from '../../src/api/http/access-control.js';
+import { buildApp } from '../../src/api/http/app.js';
+import { createEventHub } from '../../src/api/streams/event-hub.js';
+import type { HistoryCache } from '../../src/api/history/history-cache.js';
+import { warmFinishedHistories } from '../../src/api/history/history-warmer.js';
+import { createJobsService } from '../../src/api/jobs/jobs-service.js';
 import { createEventPublisher, type PublishEvent } from '../../src/events/job-events.js';
 import { createRedis, type Redis } from '../../src/queue/redis.js';
 import { createJobsRepository, type JobsRepository } from '../../src/store/jobs-repository.js';

@@ -1,5 +1,5 @@
-import type { HealthChecks } from '../../src/api/health.js';
-import type { JobsServiceDeps } from '../../src/api/jobs-service.js';
+import type { HealthChecks } from '../../src/api/health/health.js';
+import type { JobsServiceDeps } from '../../src/api/jobs/jobs-service.js';
 
 const resolved = (): Promise<void> => Promise.resolve();
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import puppeteer from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { JobView } from '../../src/api/schemas/job.js';
+import type { JobView } from '../../src/api/jobs/schemas.js';
 import { chromiumMissing, launchChromium } from '../../src/bench/browser.js';
 import { bearer } from '../helpers/access.js';
 import { collectPageErrors, ensureDashboardBuilt, screenshot, screenshotDir } from '../helpers/browser.js';

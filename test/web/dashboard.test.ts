@@ -1,6 +1,6 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { JobView, RunList } from '../../src/api/schemas/job.js';
+import type { JobView, RunList } from '../../src/api/jobs/schemas.js';
 import { chromiumMissing, launchChromium } from '../../src/bench/browser.js';
 import {
   connectionStatesAfterDrop,

@@ -1,7 +1,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DatasetSummary } from '../../src/api/schemas/dataset.js';
-import type { JobView } from '../../src/api/schemas/job.js';
+import type { DatasetSummary } from '../../src/api/datasets/dataset-schemas.js';
+import type { JobView } from '../../src/api/jobs/schemas.js';
 import { chromiumMissing, launchChromium } from '../../src/bench/browser.js';
 import { ensureDashboardBuilt, openPage as openTab, screenshot } from '../helpers/browser.js';
 import { stripes, uploadForm } from '../helpers/dataset-files.js';

@@ -1,6 +1,6 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { JobView } from '../../src/api/schemas/job.js';
+import type { JobView } from '../../src/api/jobs/schemas.js';
 import { chromiumMissing, launchChromium } from '../../src/bench/browser.js';
 import { ensureDashboardBuilt, openPage as openTab, screenshot } from '../helpers/browser.js';
 import { smallSpec } from '../helpers/specs.js';

@@ -1,6 +1,6 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SweepView } from '../../src/api/schemas/sweeps.js';
+import type { SweepView } from '../../src/api/sweeps/schemas.js';
 import { chromiumMissing, launchChromium } from '../../src/bench/browser.js';
 import {
   connectionStatesAfterDrop,

@@ -2,7 +2,7 @@ import type { ComponentChildren, JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 
 // A history-API router: every page has its own URL (bookmarkable, works after a reload: the server
-// answers index.html for each page path, see src/api/dashboard.ts).
+// answers index.html for each page path, see src/api/http/dashboard.ts).
 
 export interface Location {
   path: string;

@@ -5,7 +5,7 @@ import { api, early, TrainerApiError, unwrap } from './api';
 import { forgetKey, onKeyRefused } from './auth';
 
 // Who the dashboard acts as (GET /whoami), and what that role may do. The API decides every request
-// (src/api/access-control.ts); the dashboard only hides what would be refused anyway.
+// (src/api/http/access-control.ts); the dashboard only hides what would be refused anyway.
 
 export type Session =
   | { state: 'checking' }

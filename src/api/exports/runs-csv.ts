@@ -1,4 +1,4 @@
-import type { RunSummary } from '../schemas/job.js';
+import type { RunSummary } from '../jobs/schemas.js';
 import { csvLine, type CsvValue } from './csv.js';
 
 /** The columns of GET /jobs.csv, each read from a run as GET /jobs lists it. */

@@ -1,5 +1,5 @@
 import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
-import { keyedRoute } from '../routes/keyed-route.js';
+import { keyedRoute } from '../http/keyed-route.js';
 import { usageAnswer, usageQuery } from './schemas.js';
 import type { UsageService } from './usage-service.js';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isoTime, ownerFilter } from '../schemas/common.js';
+import { isoTime, ownerFilter } from '../http/common-schemas.js';
 
 const usagePeriod = z.object({
   runs: z

@@ -1,6 +1,6 @@
 import { visibleOwner, type Viewer } from '../../domain/access.js';
 import { emptyUsage, type Usage, type UsageRepository } from '../../store/usage-repository.js';
-import { guardStore } from '../store-guard.js';
+import { guardStore } from '../http/store-guard.js';
 import type { OwnerUsage } from './schemas.js';
 
 const sum = (values: Record<string, number>) => Object.values(values).reduce((total, value) => total + value, 0);

@@ -2,10 +2,10 @@ import { isSweepEvent } from '../../domain/webhooks.js';
 import type { JobsRepository } from '../../store/jobs-repository.js';
 import type { SweepsRepository } from '../../store/sweeps/sweeps-repository.js';
 import type { OutboxEvent } from '../../store/webhooks/deliveries-repository.js';
-import { jobView } from '../job-view.js';
-import type { DatasetResolver } from '../submit-job.js';
-import { storedConfigs } from '../sweeps-service.js';
-import { sweepView } from '../sweep-view.js';
+import { jobView } from '../jobs/job-view.js';
+import type { DatasetResolver } from '../jobs/submit-job.js';
+import { storedConfigs } from '../sweeps/sweeps-service.js';
+import { sweepView } from '../sweeps/sweep-view.js';
 
 export interface EventDataDeps {
   jobs: Pick<JobsRepository, 'find'>;

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
 import type { Viewer } from '../../domain/access.js';
-import { answerDeleted, keyedRoute } from '../routes/keyed-route.js';
-import { errorBody } from '../schemas/common.js';
+import { answerDeleted, keyedRoute } from '../http/keyed-route.js';
+import { errorBody } from '../http/common-schemas.js';
 import {
   createdWebhook,
   deliveryList,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { deliveryStatuses, webhookSubscriptions } from '../../domain/webhooks.js';
-import { decimalInteger, isoTime, uuidPattern } from '../schemas/common.js';
+import { decimalInteger, isoTime, uuidPattern } from '../http/common-schemas.js';
 
 const uuid = (what: string) => z.string().regex(uuidPattern, 'must be a UUID').describe(what);
 

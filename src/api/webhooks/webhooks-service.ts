@@ -6,7 +6,7 @@ import type { Logger } from '../../logger.js';
 import type { Delivery, DeliveriesRepository, QueuedAttempt } from '../../store/webhooks/deliveries-repository.js';
 import type { SecretBox } from '../../store/webhooks/secret-box.js';
 import type { Webhook, WebhooksRepository } from '../../store/webhooks/webhooks-repository.js';
-import { guardStore } from '../store-guard.js';
+import { guardStore } from '../http/store-guard.js';
 import type { DeliveryView, NewWebhookBody, WebhookView } from './schemas.js';
 import { checkWebhookUrl } from './webhook-url.js';
 

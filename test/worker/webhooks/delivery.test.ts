@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { jobView } from '../../../src/api/job-view.js';
+import { jobView } from '../../../src/api/jobs/job-view.js';
 import { createWebhooksService } from '../../../src/api/webhooks/webhooks-service.js';
 import { bundledDataset } from '../../../src/domain/datasets.js';
 import { localViewer } from '../../../src/domain/access.js';

@@ -1,0 +1,93 @@
+import type { EpochMetrics } from '../../domain/metrics.js';
+import { toEpochMetrics } from '../../store/jobs/epoch-metrics.js';
+import type { RunSpec } from '../../domain/job-spec.js';
+import type { JobWithEpochs, ListedRun } from '../../store/jobs-repository.js';
+import { architectureOf, specOf } from '../compare/compare.js';
+import type { JobView, RunSummary } from './schemas.js';
+import { validationSummaryOf } from './validation-summary.js';
+
+export type { JobView, RunSummary };
+
+/** One epoch's metrics as the API shows them, in job views and event streams alike. */
+export function epochMetrics(epoch: JobWithEpochs['epochs'][number]): EpochMetrics {
+  return toEpochMetrics(epoch);
+}
+
+/** Where a job comes from and which runs were forked from it. */
+export type Lineage = Pick<JobView, 'parent' | 'children'>;
+
+/** The public JSON shape of a job; with its lineage where it was read. */
+export function jobView(job: JobWithEpochs, lineage: Lineage = {}): JobView {
+  return {
+    ...lineage,
+    id: job.id,
+    name: job.name,
+    status: job.status,
+    dataset: job.dataset,
+    spec: specOf(job),
+    backend: job.backend,
+    parameterCount: job.parameterCount,
+    attempts: job.attempts,
+    progress: {
+      epoch: job.epoch,
+      step: job.step,
+      totalSteps: job.totalSteps,
+      fraction: job.totalSteps > 0 ? job.step / job.totalSteps : 0,
+    },
+    metrics: {
+      epochs: job.epochs.map(epochMetrics),
+    },
+    error: job.error,
+    tags: job.tags,
+    architecture: architectureOf(specOf(job), job.inputShape),
+    finalTestAccuracy: job.finalTestAccuracy,
+    bestTestAccuracy: job.bestTestAccuracy,
+    ...validationSummaryOf(job),
+    cancelRequested: job.cancelRequestedAt !== null,
+    notes: job.notes,
+    pinned: job.pinned,
+    createdAt: job.createdAt.toISOString(),
+    startedAt: job.startedAt?.toISOString() ?? null,
+    finishedAt: job.finishedAt?.toISOString() ?? null,
+    updatedAt: job.updatedAt.toISOString(),
+    durationMs: job.durationMs,
+    links: {
+      self: `/jobs/${job.id}`,
+      history: `/jobs/${job.id}/history`,
+      events: `/jobs/${job.id}/events`,
+      cancel: `/jobs/${job.id}/cancel`,
+    },
+  };
+}
+
+/** One line of GET /jobs: enough to compare runs at a glance. */
+export function runSummary(job: ListedRun): RunSummary {
+  // As for a whole job (`specOf`): a row whose spec no longer parses is not summarised.
+  const spec = job.spec as RunSpec;
+  return {
+    id: job.id,
+    name: job.name,
+    status: job.status,
+    dataset: job.dataset,
+    tags: job.tags,
+    architecture: architectureOf(spec, job.inputShape),
+    parameterCount: job.parameterCount,
+    hyperparameters: {
+      epochs: spec.epochs,
+      learningRate: spec.learningRate,
+      batchSize: spec.batchSize,
+      optimizer: spec.optimizer,
+    },
+    epochsCompleted: job.epochCount,
+    finalTestAccuracy: job.finalTestAccuracy,
+    bestTestAccuracy: job.bestTestAccuracy,
+    ...validationSummaryOf(job),
+    finalTestLoss: job.finalTestLoss,
+    durationMs: job.durationMs,
+    backend: job.backend,
+    pinned: job.pinned,
+    createdAt: job.createdAt,
+    finishedAt: job.finishedAt,
+    links: { self: `/jobs/${job.id}` },
+  };
+}
