@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
@@ -55,6 +56,11 @@ describe('rate limits, quotas and key hygiene', () => {
       keys: testKeys(database.prisma),
     });
     app.addHook('onClose', () => connection.disconnect());
+    // The limiter's connection fails fast while it connects (as the API's does), and an uncounted
+    // hit is let through: wait for it before the first request, so every hit of a test counts.
+    app.addHook('onReady', async () => {
+      if (connection.status !== 'ready') await once(connection, 'ready');
+    });
     apps.push(app);
     return app;
   }
