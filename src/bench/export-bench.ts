@@ -4,11 +4,9 @@
 // each beside the JSON read's, and how far that API's RSS rose over idle while serving it, against
 // the targets. Asserts nothing.
 import { availableParallelism, loadavg } from 'node:os';
-import { datasets } from '../domain/datasets.js';
-import { totalSteps } from '../domain/model-shape.js';
 import { createPrismaClient } from '../store/database.js';
-import { createJobsRepository, type JobsRepository } from '../store/jobs-repository.js';
-import { benchSpec, createBenchJob, recordFinishedRun } from './networks.js';
+import { createJobsRepository } from '../store/jobs-repository.js';
+import { insertFinishedRun } from './long-runs.js';
 import { threadCpuSeconds } from './thread-cpu.js';
 import { baseUrl, benchEnv, format, procStatusBytes, removeBenchData, startService } from './services.js';
 
@@ -16,22 +14,6 @@ const stepCount = Number(process.argv[2] ?? 1_000_000);
 const rounds = 3;
 const targets = { csvMBps: 50, parquetMBps: 20, rssGrowthMB: 50 };
 const rssBytes = (pid: number) => procStatusBytes(pid, 'VmRSS');
-
-/** A finished job of `steps` steps of batch 1, written as a worker would, in batches. */
-async function insertRun(jobs: JobsRepository, steps: number): Promise<string> {
-  // MNIST has 60,000 training examples: as many epochs as keep each within 50,000 steps.
-  const epochs = Math.max(1, Math.ceil(steps / 50_000));
-  const { id, spec } = await createBenchJob(jobs, {
-    ...benchSpec('mlp', Math.ceil(steps / epochs), 1000, epochs),
-    batchSize: 1,
-  });
-  await recordFinishedRun(jobs, id, {
-    steps: totalSteps(spec, datasets.mnist),
-    epochs,
-    noise: (step) => 0.05 * Math.sin(step),
-  });
-  return id;
-}
 
 interface Read {
   bytes: number;
@@ -107,7 +89,7 @@ const prisma = createPrismaClient(env.DATABASE_URL);
 try {
   const jobs = createJobsRepository(prisma);
   const started = performance.now();
-  const ids = { long: await insertRun(jobs, stepCount), small: await insertRun(jobs, 2000) };
+  const ids = { long: await insertFinishedRun(jobs, stepCount), small: await insertFinishedRun(jobs, 2000) };
   console.log(`wrote ${format(stepCount)} steps in ${format((performance.now() - started) / 1000, 1)} s\n`);
   const json = await measureFresh(env, ids, 'history');
   const csv = await measureFresh(env, ids, 'history.csv');

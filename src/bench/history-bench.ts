@@ -2,13 +2,10 @@
 // and time while a client reads the whole history, a downsampled one (1,000 points once, and the
 // run page's 2,000 points five times), a comparison and a WebSocket replay, against the same
 // process idle. Prints figures; asserts nothing.
-import WebSocket from 'ws';
-import { datasets } from '../domain/datasets.js';
-import { totalSteps } from '../domain/model-shape.js';
 import { createPrismaClient } from '../store/database.js';
-import { createJobsRepository, type JobsRepository } from '../store/jobs-repository.js';
-import { benchSpec, createBenchJob, recordFinishedRun } from './networks.js';
-import { benchEnv, format, messageText, procStatusBytes, startServices } from './services.js';
+import { createJobsRepository } from '../store/jobs-repository.js';
+import { insertFinishedRun, replaySteps } from './long-runs.js';
+import { benchEnv, format, procStatusBytes, startServices } from './services.js';
 
 const stepCount = Number(process.argv[2] ?? 1_000_000);
 const mib = (bytes: number) => `${format(bytes / 1024 / 1024)} MiB`;
@@ -27,32 +24,6 @@ async function measured<T>(pid: number, work: () => Promise<T>): Promise<{ resul
   }
 }
 
-/** A finished job with `steps` steps, written as a worker would, in batches. */
-async function insertRun(jobs: JobsRepository, steps: number, batchSize: number): Promise<string> {
-  // MNIST has 60,000 training examples: as many epochs as keep each within 50,000 steps.
-  const epochs = Math.max(1, Math.ceil((steps * batchSize) / 50_000));
-  const { id, spec } = await createBenchJob(jobs, {
-    ...benchSpec('mlp', Math.ceil(steps / epochs) * batchSize, 1000, epochs),
-    batchSize,
-  });
-  const total = totalSteps(spec, datasets.mnist);
-  await recordFinishedRun(jobs, id, { steps: total, epochs, noise: (step) => 0.05 * Math.sin(step) });
-  return id;
-}
-
-function replay(url: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    let steps = 0;
-    const socket = new WebSocket(url);
-    socket.on('message', (data) => {
-      const message = JSON.parse(messageText(data)) as { type: string; steps?: unknown[] };
-      if (message.type === 'steps') steps += message.steps?.length ?? 0;
-    });
-    socket.on('close', () => resolve(steps));
-    socket.on('error', reject);
-  });
-}
-
 const env = benchEnv('bench_history', 3800);
 console.log(`trainer bench:history: the API process serving one run of ${format(stepCount)} steps`);
 const { api, base, stop } = await startServices(env, ['api']);
@@ -60,8 +31,8 @@ const prisma = createPrismaClient(env.DATABASE_URL);
 try {
   const jobs = createJobsRepository(prisma);
   const started = performance.now();
-  const id = await insertRun(jobs, stepCount, 1);
-  const other = await insertRun(jobs, 1000, 32);
+  const id = await insertFinishedRun(jobs, stepCount, 1);
+  const other = await insertFinishedRun(jobs, 1000, 32);
   console.log(`wrote ${format(stepCount)} steps in ${format((performance.now() - started) / 1000, 1)} s`);
   const pid = api.child.pid as number;
   // Warm the routes on the small run, then let the heap settle.
@@ -108,7 +79,7 @@ try {
   );
   report('GET /compare (this run and another)', compared.peak, compared.ms, `status ${compared.result}`);
 
-  const replayed = await measured(pid, () => replay(`${base.replace('http', 'ws')}/jobs/${id}/events`));
+  const replayed = await measured(pid, () => replaySteps(`${base.replace('http', 'ws')}/jobs/${id}/events`));
   report('WebSocket replay', replayed.peak, replayed.ms, `${format(replayed.result)} steps`);
 } finally {
   await prisma.$disconnect();

@@ -7,13 +7,10 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
-import { datasets } from '../domain/datasets.js';
-import { totalSteps } from '../domain/model-shape.js';
 import { createPrismaClient } from '../store/database.js';
-import { createJobsRepository, type JobsRepository } from '../store/jobs-repository.js';
-import { benchSpec, createBenchJob, recordFinishedRun } from './networks.js';
-import { benchEnv, format, messageText, procStatusBytes, startServices } from './services.js';
-import WebSocket from 'ws';
+import { createJobsRepository } from '../store/jobs-repository.js';
+import { insertFinishedRun, replaySteps } from './long-runs.js';
+import { benchEnv, format, procStatusBytes, startServices } from './services.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const clientCount = Number(process.argv[2] ?? 400);
@@ -23,21 +20,6 @@ const holdMs = 15_000;
 const settleMs = 5000;
 const mib = (bytes: number) => `${format(bytes / 1024 / 1024)} MiB`;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** A finished job with `steps` steps over as many epochs as keep each within 50,000 steps. */
-async function insertRun(jobs: JobsRepository, steps: number): Promise<string> {
-  const epochs = Math.max(1, Math.ceil(steps / 50_000));
-  const { id, spec } = await createBenchJob(jobs, {
-    ...benchSpec('mlp', Math.ceil(steps / epochs), 1000, epochs),
-    batchSize: 1,
-  });
-  await recordFinishedRun(jobs, id, {
-    steps: totalSteps(spec, datasets.mnist),
-    epochs,
-    noise: (step) => 0.01 * Math.sin(step),
-  });
-  return id;
-}
 
 /** A connection that asks for the job's events and then reads nothing: not the answer, not a frame. */
 function neverReading(port: number, target: string): net.Socket {
@@ -49,20 +31,6 @@ function neverReading(port: number, target: string): net.Socket {
       `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
   );
   return socket;
-}
-
-/** Replays the whole run to a client that reads everything; resolves with the steps it got. */
-function replay(url: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    let steps = 0;
-    const socket = new WebSocket(url);
-    socket.on('message', (data) => {
-      const message = JSON.parse(messageText(data)) as { type: string; steps?: unknown[] };
-      if (message.type === 'steps') steps += message.steps?.length ?? 0;
-    });
-    socket.on('close', () => resolve(steps));
-    socket.on('error', reject);
-  });
 }
 
 const env = benchEnv('bench_ws_memory', 3900, {
@@ -78,7 +46,7 @@ console.log(
 const { api, base, stop } = await startServices(env, ['api']);
 const prisma = createPrismaClient(env.DATABASE_URL);
 try {
-  const id = await insertRun(createJobsRepository(prisma), stepCount);
+  const id = await insertFinishedRun(createJobsRepository(prisma), stepCount);
   const pid = api.child.pid as number;
   const rss = () => procStatusBytes(pid, 'VmRSS');
   const collected = async () => {
@@ -88,7 +56,7 @@ try {
   };
   const eventsPath = `/jobs/${id}/events`;
   // One full replay to a reading client first, so the route and the JSON of steps are warm.
-  const replayed = await replay(`${base.replace('http', 'ws')}${eventsPath}`);
+  const replayed = await replaySteps(`${base.replace('http', 'ws')}${eventsPath}`);
   await sleep(1000);
   const before = await collected();
   console.log(`replayed ${format(replayed)} steps to a reading client; API RSS before: ${mib(before)}`);
