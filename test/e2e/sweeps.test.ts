@@ -47,7 +47,7 @@ describe('sweeps through workers', () => {
   }
 
   const base = smallSpec({
-    trainSamples: 800,
+    trainSamples: 4000,
     testSamples: 200,
     validationSamples: 200,
     batchSize: 50,
@@ -150,7 +150,8 @@ describe('sweeps through workers', () => {
   it('stops runs by the median rule, with a reason naming it and the epoch', async () => {
     const response = await post('/sweeps', {
       name: 'median-e2e',
-      base: { ...base, epochs: 10 },
+      // Long enough that the hopeless run is still training when the stop decided at epoch 2 lands.
+      base: { ...base, epochs: 40 },
       method: 'grid',
       parameters: { learningRate: { values: [0.1, 0.000005] } },
       maxParallel: 1,
@@ -164,7 +165,7 @@ describe('sweeps through workers', () => {
     const [good, hopeless] = [...sweep.leaderboard].sort((a, b) => a.index - b.index);
     // The first run has no peers; the second, far worse than its running average, stops at epoch 2.
     expect(good?.status).toBe('completed');
-    expect(good?.epochsCompleted).toBe(10);
+    expect(good?.epochsCompleted).toBe(40);
     expect(hopeless?.status).toBe('cancelled');
     expect(hopeless?.stoppedReason).toMatch(
       /^median: at epoch 2, best objective [\d.]+ worse than the median [\d.]+ of 1 other runs$/,
