@@ -36,6 +36,14 @@ const probes = names.flatMap((name) => [
   `/datasets/mnist/examples/${name}/0.png`,
   `/runs/${name}`,
   `/${name}`,
+  `/jobs/${name}/history.csv`,
+  `/jobs/${name}/history.parquet`,
+  `/jobs/${name}/epochs.csv`,
+  `/jobs/${name}/checkpoints`,
+  `/jobs.csv?${name}=1&sort=${name}`,
+  `/webhooks/${name}`,
+  `/webhooks/${name}/deliveries`,
+  `/usage?owner=${name}`,
 ]);
 
 describe('prototype names against a running API process', () => {
@@ -103,6 +111,26 @@ describe('prototype names against a running API process', () => {
       for (const body of bodies) {
         const response = await post('/jobs', body);
         if (response.status >= 500) failures.push(`POST /jobs ${JSON.stringify(body)}: ${response.status}`);
+      }
+    }
+    // The routes that take a body about an existing run, and webhooks, with prototype names as keys and values.
+    const job = (await (await post('/jobs', smallSpec({ name: 'probed' }))).json()) as { id: string };
+    const send = (method: string, path: string, body: unknown) =>
+      fetch(`${base}${path}`, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    for (const name of names) {
+      const probesWithBodies: [string, string, unknown][] = [
+        ['POST', `/jobs/${job.id}/fork`, { overrides: { [name]: { polluted: true } } }],
+        ['POST', `/jobs/${job.id}/fork`, { fromEpoch: name, overrides: { name, tags: [name] } }],
+        ['PATCH', `/jobs/${job.id}`, { [name]: { polluted: true } }],
+        ['PATCH', `/jobs/${job.id}`, { notes: name, tags: [name, name] }],
+        ['POST', '/webhooks', { url: `http://example.com/${name}`, events: [name], [name]: 1 }],
+      ];
+      for (const [method, path, body] of probesWithBodies) {
+        const response = await send(method, path, body);
+        await response.arrayBuffer();
+        // 503: webhooks are off without WEBHOOK_SECRET_KEY, and say so; anything else 5xx is a failure.
+        if (response.status >= 500 && !(path === '/webhooks' && response.status === 503))
+          failures.push(`${method} ${path} ${JSON.stringify(body)}: ${response.status}`);
       }
     }
     expect(failures).toEqual([]);
