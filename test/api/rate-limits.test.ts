@@ -85,19 +85,59 @@ describe('rate limits, quotas and key hygiene', () => {
     ];
     const { key } = await testKeys(database.prisma).issue('alice', 'viewer');
     const statuses: number[] = [];
+    const remaining: string[] = [];
     for (const app of [first, second, first, second, first, second]) {
-      statuses.push((await app.inject({ method: 'GET', url: '/jobs', headers: bearer(key) })).statusCode);
+      const answer = await app.inject({ method: 'GET', url: '/jobs', headers: bearer(key) });
+      statuses.push(answer.statusCode);
+      remaining.push(String(answer.headers['ratelimit-remaining']));
+      expect(answer.headers['ratelimit-limit']).toBe('5');
+      expect(Number(answer.headers['ratelimit-reset'])).toBeGreaterThanOrEqual(1);
+      expect(Number(answer.headers['ratelimit-reset'])).toBeLessThanOrEqual(60);
     }
     expect(statuses).toEqual([200, 200, 200, 200, 200, 429]);
+    // Counted across both processes, so a client can slow down before the 429.
+    expect(remaining).toEqual(['4', '3', '2', '1', '0', '0']);
     const refused = await first.inject({ method: 'GET', url: '/jobs', headers: bearer(key) });
     expect(refused.statusCode).toBe(429);
     expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
     expect(Number(refused.headers['retry-after'])).toBeLessThanOrEqual(60);
+    expect(refused.headers['ratelimit-reset']).toBe(refused.headers['retry-after']);
     expect(refused.json<ErrorBody>()).toMatchObject({ code: 'rate_limited' });
     expect(refused.json<ErrorBody>().error).toMatch(/requests per API key \(at most 5 per minute\)/);
     // Another key has a window of its own.
     const other = await testKeys(database.prisma).issue('alice', 'viewer');
     expect((await second.inject({ method: 'GET', url: '/jobs', headers: bearer(other.key) })).statusCode).toBe(200);
+  });
+
+  it('sends the counting script once per connection and reloads it by itself after Redis forgets it', async () => {
+    const prefix = queuePrefix('limits');
+    const app = apiProcess(prefix, { requestsPerKeyPerMinute: 100 });
+    const { key } = await testKeys(database.prisma).issue('scripted', 'viewer');
+    const get = () => app.inject({ method: 'GET', url: '/jobs', headers: bearer(key) });
+    const monitor = await redis.monitor();
+    const commands: string[] = [];
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      if (args[0]?.toLowerCase().startsWith('eval') || args[0]?.toLowerCase() === 'script')
+        commands.push(args[0].toLowerCase());
+    });
+    try {
+      for (let i = 0; i < 3; i++) expect((await get()).headers['ratelimit-remaining']).toBe(String(99 - i));
+      await redis.script('FLUSH');
+      expect((await get()).headers['ratelimit-remaining']).toBe('96');
+      expect((await get()).headers['ratelimit-remaining']).toBe('95');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    } finally {
+      monitor.disconnect();
+    }
+    // EVALSHA for every hit; the whole script (EVAL) only where Redis answered NOSCRIPT: the first
+    // hit on this connection (if the script was not loaded yet) and the first after the flush.
+    // The whole script goes at most once before the flush (ioredis sends EVAL where it has not
+    // loaded the script on this connection yet), then only its SHA-1; after the flush Redis answers
+    // the SHA with NOSCRIPT and ioredis sends the script once more by itself.
+    const flushed = commands.indexOf('script');
+    expect(commands.slice(0, flushed).filter((command) => command === 'eval').length).toBeLessThanOrEqual(1);
+    expect(commands.slice(0, flushed).filter((command) => command === 'evalsha').length).toBeGreaterThanOrEqual(2);
+    expect(commands.slice(flushed + 1)).toEqual(['evalsha', 'eval', 'evalsha']);
   });
 
   it('limits job submissions per owner per minute across processes, whichever key of the owner submits', async () => {

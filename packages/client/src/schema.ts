@@ -2819,7 +2819,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -3055,7 +3055,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -3144,7 +3144,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -3240,7 +3240,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -3347,7 +3347,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -3444,7 +3444,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -3551,7 +3551,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -3640,7 +3640,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -3780,7 +3780,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -3869,7 +3869,7 @@ export interface operations {
           'text/csv': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -3958,7 +3958,7 @@ export interface operations {
           'application/vnd.apache.parquet': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -4047,7 +4047,7 @@ export interface operations {
           'text/csv': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -4140,7 +4140,7 @@ export interface operations {
           'text/csv': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -4237,7 +4237,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -4329,7 +4329,7 @@ export interface operations {
           'image/svg+xml': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -4408,7 +4408,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -4565,7 +4565,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -4654,7 +4654,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -4750,7 +4750,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -4834,7 +4834,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -5032,7 +5032,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -5130,7 +5130,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -5219,7 +5219,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -5508,7 +5508,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -5619,7 +5619,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -6551,7 +6551,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -6655,7 +6655,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -6757,7 +6757,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -6846,7 +6846,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -6940,7 +6940,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -7014,7 +7014,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -7081,7 +7081,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -7263,7 +7263,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -7347,7 +7347,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -7441,7 +7441,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -7534,7 +7534,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -7602,7 +7602,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -7667,7 +7667,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
