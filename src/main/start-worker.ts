@@ -6,6 +6,7 @@ import { createRedis, type Redis } from '../queue/redis.js';
 import { announceCancel } from '../queue/cancel-channel.js';
 import { createTrainingQueue, enqueueTraining } from '../queue/training-queue.js';
 import { announceWorker } from '../queue/worker-registry.js';
+import { startClusterTasks } from '../queue/cluster-tasks.js';
 import { publishMetrics } from '../metrics/published.js';
 import { createProcessRegistry } from '../metrics/registry.js';
 import { announceBackend, createWorkerMetrics } from '../metrics/worker-metrics.js';
@@ -22,7 +23,7 @@ import { listenForCancels } from '../worker/cancel-listener.js';
 import type { CheckpointStore } from '../worker/durable-jobs.js';
 import { createJobRunner, type JobRunner } from '../worker/job-runner.js';
 import type { ModelStore } from '../worker/model-keeper.js';
-import { reconcileQueue, startReconciler } from '../worker/reconciler.js';
+import { reconcileQueue } from '../worker/reconciler.js';
 import { createSweepDriver, startSweepDriver, type SweepDriverDeps } from '../worker/sweep-driver.js';
 import { createTrainingPool, type TrainingPool } from '../worker/training-pool.js';
 import { createTrainingWorker } from '../worker/training-worker.js';
@@ -213,7 +214,13 @@ export async function startWorker(config: Config, logger: Logger): Promise<Servi
     concurrency: config.WORKER_CONCURRENCY,
   });
   const metrics = startMetrics(config, redis.client, metricsRegistry, registry.announcement.id, backend);
-  const reconciler = startReconciler(() => reconcileQueue(jobs, queue, logger), config.RECONCILE_INTERVAL_MS, logger);
+  // Once per cluster per interval, whichever worker takes it.
+  const clusterTasks = startClusterTasks(
+    { client: redis.client, consumer: redis.worker },
+    config.QUEUE_PREFIX,
+    [{ name: 'reconcile', everyMs: config.RECONCILE_INTERVAL_MS, run: () => reconcileQueue(jobs, queue, logger) }],
+    logger,
+  );
   const sweepTicks = startSweeps(config, logger, { prisma, jobs, queue, redis });
   const webhooks = startWebhookDelivery(config, logger, {
     prisma,
@@ -232,7 +239,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Servi
       await worker.close();
       runner.close();
       await cancels.close();
-      await reconciler.stop();
+      await clusterTasks.close();
       await registry.stop();
       await metrics.stop();
       await queue.close();

@@ -34,20 +34,3 @@ export async function reconcileQueue(
   }
   return requeued;
 }
-
-/** Runs the reconciler now and then every `intervalMs` until stopped. */
-export function startReconciler(run: () => Promise<unknown>, intervalMs: number, logger: Logger) {
-  let running: Promise<unknown> = Promise.resolve();
-  const tick = () => {
-    running = run().catch((error: unknown) => logger.warn({ err: error }, 'reconciler pass failed; will retry'));
-  };
-  tick();
-  const timer = setInterval(tick, intervalMs);
-  timer.unref();
-  return {
-    async stop(): Promise<void> {
-      clearInterval(timer);
-      await running;
-    },
-  };
-}
