@@ -177,6 +177,25 @@ function startSweeps(
   return startSweepDriver(sweepDriver, Math.min(1000, config.LOCK_DURATION_MS / 6), logger);
 }
 
+/** Housekeeping that runs once per cluster per interval, whichever worker takes it. */
+function startHousekeeping(
+  config: Config,
+  logger: Logger,
+  deps: {
+    jobs: JobsRepository;
+    queue: ReturnType<typeof createTrainingQueue>;
+    redis: { client: Redis; worker: Redis };
+  },
+) {
+  const { jobs, queue, redis } = deps;
+  return startClusterTasks(
+    { client: redis.client, consumer: redis.worker },
+    config.QUEUE_PREFIX,
+    [{ name: 'reconcile', everyMs: config.RECONCILE_INTERVAL_MS, run: () => reconcileQueue(jobs, queue, logger) }],
+    logger,
+  );
+}
+
 /** Composes and starts a training worker: a pool of training threads fed by the queue. */
 export async function startWorker(config: Config, logger: Logger): Promise<Service> {
   await migrate(config.DATABASE_URL);
@@ -214,13 +233,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Servi
     concurrency: config.WORKER_CONCURRENCY,
   });
   const metrics = startMetrics(config, redis.client, metricsRegistry, registry.announcement.id, backend);
-  // Once per cluster per interval, whichever worker takes it.
-  const clusterTasks = startClusterTasks(
-    { client: redis.client, consumer: redis.worker },
-    config.QUEUE_PREFIX,
-    [{ name: 'reconcile', everyMs: config.RECONCILE_INTERVAL_MS, run: () => reconcileQueue(jobs, queue, logger) }],
-    logger,
-  );
+  const clusterTasks = startHousekeeping(config, logger, { jobs, queue, redis });
   const sweepTicks = startSweeps(config, logger, { prisma, jobs, queue, redis });
   const webhooks = startWebhookDelivery(config, logger, {
     prisma,
