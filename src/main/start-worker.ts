@@ -4,7 +4,7 @@ import { createEventPublisher } from '../events/job-events.js';
 import type { Logger } from '../logger.js';
 import { createRedis, type Redis } from '../queue/redis.js';
 import { announceCancel } from '../queue/cancel-channel.js';
-import { createTrainingQueue, enqueueTraining } from '../queue/training-queue.js';
+import { createTrainingQueues, enqueueTraining, type TrainingQueues } from '../queue/training-queue.js';
 import { announceWorker } from '../queue/worker-registry.js';
 import { startClusterTasks } from '../queue/cluster-tasks.js';
 import { publishMetrics } from '../metrics/published.js';
@@ -157,16 +157,16 @@ function startSweeps(
   deps: {
     prisma: PrismaClient;
     jobs: JobsRepository;
-    queue: ReturnType<typeof createTrainingQueue>;
+    queues: TrainingQueues;
     redis: { client: Redis; publisher: Redis };
   },
 ) {
-  const { prisma, jobs, queue, redis } = deps;
+  const { prisma, jobs, queues, redis } = deps;
   const sweepDriver = createSweepDriver({
     sweeps: createSweepsRepository(prisma),
     jobs,
     findDataset: datasetResolver(prisma),
-    enqueue: (jobId) => enqueueTraining(queue, jobId),
+    enqueue: (job) => enqueueTraining(queues, job),
     announceCancel: (jobId) => announceCancel(redis.client, config.QUEUE_PREFIX, jobId),
     publish: createEventPublisher(redis.publisher, config.QUEUE_PREFIX, () => undefined),
     logger,
@@ -177,21 +177,49 @@ function startSweeps(
   return startSweepDriver(sweepDriver, Math.min(1000, config.LOCK_DURATION_MS / 6), logger);
 }
 
+function trainingQueues(config: Config, logger: Logger, connection: Redis): TrainingQueues {
+  const queues = createTrainingQueues(connection, config.QUEUE_PREFIX, config.TRAINING_QUEUE_GPU);
+  for (const queue of [queues.cpu, queues.gpu])
+    queue.on('error', (error) => logger.debug({ err: error }, 'queue connection error'));
+  return queues;
+}
+
+/** The consumer of this worker's training queue, handing each message to the runner. */
+function consumeTraining(
+  config: Config,
+  logger: Logger,
+  deps: { connection: Redis; queues: TrainingQueues; runner: ReturnType<typeof createRunner> },
+) {
+  return createTrainingWorker({
+    connection: deps.connection,
+    // A GPU worker takes only the jobs that asked for a GPU; the others take every other job.
+    queueName: deps.queues.of(config.WORKER_ACCELERATOR).name,
+    prefix: config.QUEUE_PREFIX,
+    concurrency: config.WORKER_CONCURRENCY,
+    lockDurationMs: config.LOCK_DURATION_MS,
+    stalledIntervalMs: config.STALLED_INTERVAL_MS,
+    // The runner decides when a job has crashed too often; the queue only has to keep delivering.
+    maxStalledCount: config.MAX_ATTEMPTS + 1,
+    runner: deps.runner,
+    logger,
+  });
+}
+
 /** Housekeeping that runs once per cluster per interval, whichever worker takes it. */
 function startHousekeeping(
   config: Config,
   logger: Logger,
   deps: {
     jobs: JobsRepository;
-    queue: ReturnType<typeof createTrainingQueue>;
+    queues: TrainingQueues;
     redis: { client: Redis; worker: Redis };
   },
 ) {
-  const { jobs, queue, redis } = deps;
+  const { jobs, queues, redis } = deps;
   return startClusterTasks(
     { client: redis.client, consumer: redis.worker },
     config.QUEUE_PREFIX,
-    [{ name: 'reconcile', everyMs: config.RECONCILE_INTERVAL_MS, run: () => reconcileQueue(jobs, queue, logger) }],
+    [{ name: 'reconcile', everyMs: config.RECONCILE_INTERVAL_MS, run: () => reconcileQueue(jobs, queues, logger) }],
     logger,
   );
 }
@@ -205,8 +233,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Servi
   const backend = await pool.ready();
 
   const redis = connectRedis(config, logger);
-  const queue = createTrainingQueue(redis.client, config.QUEUE_PREFIX);
-  queue.on('error', (error) => logger.debug({ err: error }, 'queue connection error'));
+  const queues = trainingQueues(config, logger, redis.client);
   const metricsRegistry = createProcessRegistry({ process: 'worker' });
   const runner = createRunner(config, logger, {
     jobs: measuredStore(jobs, createWorkerMetrics(metricsRegistry), backend),
@@ -217,24 +244,15 @@ export async function startWorker(config: Config, logger: Logger): Promise<Servi
   });
   // Cancels are pushed by the API processes; the runner also polls Postgres for any push that is lost.
   const cancels = listenForCancels(redis.cancels, config.QUEUE_PREFIX, (jobId) => runner.cancel(jobId), logger);
-  const worker = createTrainingWorker({
-    connection: redis.worker,
-    prefix: config.QUEUE_PREFIX,
-    concurrency: config.WORKER_CONCURRENCY,
-    lockDurationMs: config.LOCK_DURATION_MS,
-    stalledIntervalMs: config.STALLED_INTERVAL_MS,
-    // The runner decides when a job has crashed too often; the queue only has to keep delivering.
-    maxStalledCount: config.MAX_ATTEMPTS + 1,
-    runner,
-    logger,
-  });
+  const worker = consumeTraining(config, logger, { connection: redis.worker, queues, runner });
   const registry = announceWorker(redis.client, config.QUEUE_PREFIX, {
     backend,
     concurrency: config.WORKER_CONCURRENCY,
+    accelerator: config.WORKER_ACCELERATOR,
   });
   const metrics = startMetrics(config, redis.client, metricsRegistry, registry.announcement.id, backend);
-  const clusterTasks = startHousekeeping(config, logger, { jobs, queue, redis });
-  const sweepTicks = startSweeps(config, logger, { prisma, jobs, queue, redis });
+  const clusterTasks = startHousekeeping(config, logger, { jobs, queues, redis });
+  const sweepTicks = startSweeps(config, logger, { prisma, jobs, queues, redis });
   const webhooks = startWebhookDelivery(config, logger, {
     prisma,
     client: redis.client,
@@ -255,7 +273,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Servi
       await clusterTasks.close();
       await registry.stop();
       await metrics.stop();
-      await queue.close();
+      await queues.close();
       await pool.close();
       redis.disconnect();
       await prisma.$disconnect();

@@ -1,4 +1,5 @@
 import os from 'node:os';
+import type { Accelerator } from '../domain/spec-vocabulary.js';
 import type { Redis } from './redis.js';
 
 export interface WorkerAnnouncement {
@@ -7,6 +8,8 @@ export interface WorkerAnnouncement {
   pid: number;
   backend: string;
   concurrency: number;
+  /** What it trains on, which decides the queue it takes jobs from; absent from older workers (cpu). */
+  accelerator?: Accelerator;
   startedAt: string;
 }
 

@@ -953,6 +953,9 @@ export interface components {
         minDelta?: number;
       };
       maxDurationSeconds?: number;
+      /** @enum {string} */
+      accelerator?: 'cpu' | 'gpu';
+      waitForAccelerator?: boolean;
     };
     /** @enum {string} */
     JobStatusInput: 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
@@ -1213,6 +1216,11 @@ export interface components {
       pid: number;
       backend: string;
       concurrency: number;
+      /**
+       * @description What it trains on: "gpu" workers take only jobs that asked for a GPU; absent from older workers (cpu)
+       * @enum {string}
+       */
+      accelerator?: 'cpu' | 'gpu';
       startedAt: string;
     };
     HealthInput: {
@@ -1943,6 +1951,9 @@ export interface components {
         minDelta: number;
       };
       maxDurationSeconds?: number;
+      /** @enum {string} */
+      accelerator?: 'cpu' | 'gpu';
+      waitForAccelerator?: boolean;
     };
     /** @enum {string} */
     JobStatus: 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
@@ -2203,6 +2214,11 @@ export interface components {
       pid: number;
       backend: string;
       concurrency: number;
+      /**
+       * @description What it trains on: "gpu" workers take only jobs that asked for a GPU; absent from older workers (cpu)
+       * @enum {string}
+       */
+      accelerator?: 'cpu' | 'gpu';
       startedAt: string;
     };
     Health: {
@@ -2988,6 +3004,9 @@ export interface operations {
             minDelta?: number;
           };
           maxDurationSeconds?: number;
+          /** @enum {string} */
+          accelerator?: 'cpu' | 'gpu';
+          waitForAccelerator?: boolean;
         };
       };
     };
