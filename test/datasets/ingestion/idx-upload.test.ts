@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readIdxImages } from '../../../src/datasets/formats/idx-upload.js';
+import { readIdxImages } from '../../../src/datasets/ingestion/idx-upload.js';
 import { SpoolWriter, UploadProblem } from '../../../src/datasets/ingestion/spool.js';
 import { idxFile } from '../../helpers/dataset-files.js';
 
