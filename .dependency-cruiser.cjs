@@ -51,7 +51,7 @@ module.exports = {
       name: 'history-and-datasets-import-only-domain',
       severity: 'error',
       comment:
-        "What is computed from runs and what reads data take plain domain values: no HTTP, store or queue types.",
+        'What is computed from runs and what reads data take plain domain values: no HTTP, store or queue types.',
       from: { path: '^src/(history|datasets)/' },
       to: { path: '^src/', pathNot: '^src/(domain|$1)/' },
     },
