@@ -6,8 +6,8 @@ import type { Logger } from '../../logger.js';
 import type { QueuedJob } from '../../queue/training-queue.js';
 import type { Accelerator } from '../../domain/spec-vocabulary.js';
 import type { JobEdit, JobsRepository, JobWithEpochs, ListedRun, RunQuery } from '../../store/jobs-repository.js';
-import { compareRuns } from '../compare/compare.js';
-import type { Lineage } from './job-view.js';
+import { compareRuns } from '../../history/compare.js';
+import { comparedRun, type Lineage } from './job-view.js';
 import type { HistoryCache } from '../history/history-cache.js';
 import { checkId, createJobReads } from './job-reads.js';
 import { decodeCursor, encodeCursor } from '../http/run-cursor.js';
@@ -266,7 +266,7 @@ export function createJobsService(deps: JobsServiceDeps) {
       const curves = new Map(
         await Promise.all(found.map(async (job) => [job.id, await reads.sampledHistory(job.id, points)] as const)),
       );
-      return compareRuns(found, curves, points);
+      return compareRuns(found.map(comparedRun), curves, points);
     },
   };
 }
