@@ -91,10 +91,10 @@ describe.skipIf(missing !== null)('forks and notes on the run page', () => {
     await page.getByRole('button', { name: 'Edit notes' }).click();
     await page.getByLabel('Notes (markdown, up to 10,000 characters)').fill('Too slow: **try lr 0.003**');
     await page.getByRole('button', { name: 'Save notes' }).click();
-    await page.locator('pre.notes', { hasText: 'try lr 0.003' }).waitFor();
+    await page.locator('.notes', { hasText: 'try lr 0.003' }).waitFor();
     expect((await job(run.id)).notes).toBe('Too slow: **try lr 0.003**');
     await page.reload();
-    await page.locator('pre.notes', { hasText: 'try lr 0.003' }).waitFor();
+    await page.locator('.notes', { hasText: 'try lr 0.003' }).waitFor();
     await page.getByRole('button', { name: 'Pin', exact: true }).click();
     await page.getByRole('button', { name: 'Unpin', exact: true }).waitFor();
     expect((await job(run.id)).pinned).toBe(true);
