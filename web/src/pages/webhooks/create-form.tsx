@@ -90,11 +90,12 @@ function useWebhookForm(onCreated: (webhook: CreatedWebhook) => void) {
   return { url, setUrl, description, setDescription, events, toggle, refused, sending, submit };
 }
 
-/** The refusal's message, with the issues no field of the form shows. */
+/** Why the webhook was not created: the API's message, unless every issue already shows beside its field. */
 function RefusalMessage({ refused }: { refused: Refusal }) {
+  const placed = refused.byField.size > 0 && refused.other.length === 0;
   return (
     <div class="error" role="alert" id="webhook-form-message">
-      {refused.message}
+      {placed ? 'Not created: see the marked fields.' : refused.message}
       {refused.other.length > 0 && (
         <ul>
           {refused.other.map((issue) => (
