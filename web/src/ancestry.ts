@@ -44,9 +44,10 @@ export function useAncestry(job: Job, points = 1000): Ancestry {
 
 /**
  * A chart's columns with the ancestors' curve before a run's own: x (`ancestorX`, then `x`), each of
- * `series` padded with nulls where the ancestors are drawn, then the ancestors' values padded where
- * the run's are. Without ancestors: x and `series` themselves, not copied (the live curve grows them
- * in place between redraws).
+ * `series` padded with nulls where the ancestors are drawn, then the ancestors' values, which also
+ * take the first value of `series[0]` so that the grey curve runs on into the run's instead of
+ * stopping a step short of it. Without ancestors: x and `series` themselves, not copied (the live
+ * curve grows them in place between redraws).
  */
 export function withAncestry(
   ancestorX: readonly number[],
@@ -56,9 +57,10 @@ export function withAncestry(
 ): (readonly (number | null)[])[] {
   if (ancestorX.length === 0) return [x, ...series];
   const gap = (length: number) => new Array<null>(length).fill(null);
+  const joining = x.length > 0 ? [series[0]?.[0] ?? null] : [];
   return [
     [...ancestorX, ...x],
     ...series.map((values) => [...gap(ancestorX.length), ...values]),
-    [...ancestorValues, ...gap(x.length)],
+    [...ancestorValues, ...joining, ...gap(Math.max(0, x.length - 1))],
   ];
 }

@@ -29,12 +29,12 @@ function runColumns(run: CurveRun, ancestry: Ancestry, axis: Axis, smoothing: nu
   const first = points[0];
   const perStep = axis === 'step' || !first || first.step === 0 ? 1 : first.epochFraction / first.step;
   const x = points.map((point) => (axis === 'step' ? point.step : point.epochFraction));
-  const own = smooth(
-    points.map((point) => point.loss),
-    smoothing,
-  );
+  // Smoothed as one curve from the first ancestor's first step, so the fork's part carries on from
+  // where its parents' ended instead of restarting the average at the fork point.
+  const smoothed = smooth([...ancestry.losses, ...points.map((point) => point.loss)], smoothing);
+  const before = ancestry.losses.length;
   const ancestorX = ancestry.steps.map((step) => step * perStep);
-  return withAncestry(ancestorX, smooth(ancestry.losses, smoothing), x, [own]) as uPlot.AlignedData;
+  return withAncestry(ancestorX, smoothed.slice(0, before), x, [smoothed.slice(before)]) as uPlot.AlignedData;
 }
 
 function curvesData(
@@ -60,7 +60,9 @@ function curveSeries(
     const show = !hidden.has(run.id);
     const own = { label: run.label, stroke: palette[index % palette.length]!, width: 1.75, show };
     if (!ancestries.get(run.id)?.steps.length) return [own];
-    return [own, { label: `${run.label}: parent runs`, stroke: ancestorStroke, width: 1.25, show }];
+    // Dashed: where a compared parent's own curve lies under it, both stay visible.
+    const ancestors = { label: `${run.label}: parent runs`, stroke: ancestorStroke, width: 1.5, dash: [5, 4], show };
+    return [own, ancestors];
   });
 }
 
