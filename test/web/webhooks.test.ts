@@ -171,6 +171,22 @@ describe.skipIf(missing !== null)('the webhooks pages', () => {
     await page.close();
   });
 
+  it('is usable at phone width', async () => {
+    expect(webhookId).not.toBe('');
+    for (const path of ['/hooks', `/hooks/${webhookId}`]) {
+      const { page, errors } = await openTab(browser);
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.addInitScript((value) => sessionStorage.setItem('trainer.apiKey', value), keys.member);
+      await page.goto(`${address}${path}`);
+      await page.locator('table tbody tr').first().waitFor();
+      await screenshot(page, path === '/hooks' ? 'webhooks-phone' : 'webhook-phone');
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      expect(overflow).toBeLessThanOrEqual(1);
+      expect(errors).toEqual([]);
+      await page.close();
+    }
+  });
+
   it('deletes a webhook after a confirmation, and keeps it when the confirmation is dismissed', async () => {
     expect(webhookId).not.toBe('');
     const { page, errors } = await openPage(`/hooks/${webhookId}`, keys.member);

@@ -86,7 +86,7 @@ function columns(redeliver: ((delivery: WebhookDelivery) => void) | undefined): 
     ...base,
     {
       key: 'redeliver',
-      header: <span class="visually-hidden">Actions</span>,
+      header: 'Action',
       cell: (delivery) => (
         <button type="button" class="small-button" onClick={() => redeliver(delivery)}>
           Redeliver
