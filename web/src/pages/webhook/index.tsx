@@ -69,7 +69,9 @@ function useActions(webhook: Webhook | null, reload: () => Promise<unknown>) {
 }
 
 export function WebhookPage({ id }: { id: string }) {
-  const { write, admin } = usePermissions();
+  const { write, admin, auth } = usePermissions();
+  // An admin sees every owner's webhooks; with AUTH=off there is one owner, not worth a column.
+  const showOwner = admin && auth === 'required';
   const { webhook, deliveries, error, reload } = useWebhook(id);
   const { notice, remove, redeliver } = useActions(webhook, reload);
   if (error)
@@ -98,7 +100,7 @@ export function WebhookPage({ id }: { id: string }) {
       <p role="status" class="notice">
         {notice}
       </p>
-      <Facts webhook={webhook} showOwner={admin} />
+      <Facts webhook={webhook} showOwner={showOwner} />
       <h2>Recent deliveries</h2>
       {deliveries === null ? (
         <p aria-busy="true">Loading…</p>

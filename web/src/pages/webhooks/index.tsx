@@ -24,7 +24,9 @@ function useWebhooks() {
 }
 
 export function WebhooksPage() {
-  const { write, admin } = usePermissions();
+  const { write, admin, auth } = usePermissions();
+  // An admin sees every owner's webhooks; with AUTH=off there is one owner, not worth a column.
+  const showOwner = admin && auth === 'required';
   const { webhooks, error, created } = useWebhooks();
   // The secret lives only in this state: leaving the page or pressing "stored" forgets it for good.
   const [fresh, setFresh] = useState<CreatedWebhook | null>(null);
@@ -54,7 +56,7 @@ export function WebhooksPage() {
       {webhooks.length === 0 ? (
         <p class="muted">No webhooks yet.</p>
       ) : (
-        <WebhookTable webhooks={webhooks} showOwner={admin} />
+        <WebhookTable webhooks={webhooks} showOwner={showOwner} />
       )}
       {write ? (
         <CreateWebhookForm
