@@ -171,6 +171,27 @@ describe.skipIf(missing !== null)('the webhooks pages', () => {
     await page.close();
   });
 
+  it('says why a webhook was disabled, and a redelivery enables it again', async () => {
+    expect(webhookId).not.toBe('');
+    // As the deliverer leaves a webhook whose receiver failed for WEBHOOK_DISABLE_AFTER_MS.
+    const reason = 'every attempt failed for 24 hours (last: 503)';
+    await stack.database.prisma.webhook.update({
+      where: { id: webhookId },
+      data: { disabledAt: new Date(), disabledReason: reason },
+    });
+    const { page, errors } = await openPage('/hooks', keys.member);
+    const state = page.locator(`tr[data-webhook="${webhookId}"] [data-state="disabled"]`);
+    await state.waitFor();
+    expect(await state.textContent()).toContain(reason);
+    await screenshot(page, 'webhooks-disabled');
+    await page.getByRole('link', { name: receiver.url }).click();
+    await page.locator('article.webhook[data-enabled="false"]').waitFor();
+    await page.locator('tr[data-delivery]').first().getByRole('button', { name: 'Redeliver' }).click();
+    await page.locator('article.webhook[data-enabled="true"]').waitFor();
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it('is usable at phone width', async () => {
     expect(webhookId).not.toBe('');
     for (const path of ['/hooks', `/hooks/${webhookId}`]) {

@@ -15,7 +15,7 @@ const columns: Column<Webhook>[] = [
   { key: 'events', header: 'Events', cell: (webhook) => eventsText(webhook.events) },
   { key: 'state', header: 'State', cell: (webhook) => <WebhookState webhook={webhook} /> },
   { key: 'description', header: 'Description', cellClass: 'description', cell: (webhook) => webhook.description },
-  { key: 'created', header: 'Created', cell: (webhook) => dateTime(webhook.createdAt) },
+  { key: 'created', header: 'Created', cellClass: 'created', cell: (webhook) => dateTime(webhook.createdAt) },
 ];
 
 /** The webhooks the key sees, newest first, each linking to its deliveries. */
