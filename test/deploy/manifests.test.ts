@@ -49,6 +49,9 @@ const numberSetting = (settings: Map<string, unknown>, name: string, fallback?: 
   return Number(value);
 };
 
+/** Settings that are keys: given by whoever runs compose, and from the Secret trainer-secrets in deploy/. */
+const keySettings = ['ADMIN_API_KEY', 'WEBHOOK_SECRET_KEY', 'AWS_SECRET_ACCESS_KEY'] as const;
+
 describe('docker-compose.yml', () => {
   it('is valid by the Compose specification', () => {
     expect(composeSchemaProblems(loadCompose())).toEqual([]);
@@ -65,6 +68,18 @@ describe('docker-compose.yml', () => {
     // Even majors become LTS; 20 left maintenance in April 2026.
     expect(nodeMajor % 2).toBe(0);
     expect(nodeMajor).toBeGreaterThanOrEqual(22);
+  });
+
+  it('passes every process the keys of the environment it is started in, and none of its own', () => {
+    const given = { ADMIN_API_KEY: 'a'.repeat(40), WEBHOOK_SECRET_KEY: 'w'.repeat(40) };
+    for (const name of Object.values(roles).map((role) => role.service)) {
+      const started = composeEnvironment(composeService(loadCompose(given), name));
+      const bare = composeEnvironment(composeService(loadCompose(), name));
+      for (const [key, value] of Object.entries(given)) {
+        expect(started.get(key), `${name}'s ${key}`).toBe(value);
+        expect(bare.get(key), `${name}'s ${key}`).toBe('');
+      }
+    }
   });
 
   it('gives workers longer to stop than SHUTDOWN_TIMEOUT_MS, for their checkpoint hand-back', () => {
@@ -111,6 +126,19 @@ describe.skipIf(kubectlMissing !== '')(`deploy/, rendered by kubectl kustomize${
       const ours = composeProcess(loadCompose(), service);
       const theirs = kubernetesProcess(rendered(overlay), deployment, container);
       expect(drift(ours, theirs, overlays[overlay].images)).toEqual([]);
+    },
+  );
+
+  it.each(overlayNames.flatMap(rolesOf))(
+    'overlays/%s: the %s takes its keys from the Secret trainer-secrets, never from a value in deploy/',
+    (overlay, role) => {
+      const settings = settingsOf(rendered(overlay), role);
+      // The local overlay generates the Secret, with a hash in its name.
+      for (const key of keySettings) {
+        const value = settings.get(key);
+        expect(typeof value === 'object' ? value : `the value ${value}`, key).toMatchObject({ key });
+        expect(typeof value === 'object' && value.secret, key).toMatch(/^trainer-secrets(-\w+)?$/);
+      }
     },
   );
 

@@ -10,6 +10,7 @@ export const connectionSettings: ReadonlySet<string> = new Set([
   'DATABASE_URL',
   'REDIS_URL',
   'ADMIN_API_KEY',
+  'WEBHOOK_SECRET_KEY',
   'ARTIFACT_STORE',
   'S3_ENDPOINT',
   'S3_REGION',

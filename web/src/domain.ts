@@ -8,3 +8,5 @@ export type { LayerSpec } from '../../src/domain/job-spec';
 export { formatShape, modelInputShape, walkShapes } from '../../src/domain/model-shape';
 export type { ShapeWalk } from '../../src/domain/model-shape';
 export { activations, layerTypes, optimizers, paddings } from '../../src/domain/spec-vocabulary';
+export { webhookSubscriptions } from '../../src/domain/webhooks';
+export type { WebhookSubscription } from '../../src/domain/webhooks';

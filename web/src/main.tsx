@@ -19,10 +19,14 @@ const LivePage = lazyPage(() => import('./pages/live').then((module) => module.L
 const DatasetsPage = lazyPage(() => import('./pages/datasets').then((module) => module.DatasetsPage));
 const SweepsPage = lazyPage(() => import('./pages/sweeps').then((module) => module.SweepsPage));
 const SweepPage = lazyPage(() => import('./pages/sweep').then((module) => module.SweepPage));
+const WebhooksPage = lazyPage(() => import('./pages/webhooks').then((module) => module.WebhooksPage));
+const WebhookPage = lazyPage(() => import('./pages/webhook').then((module) => module.WebhookPage));
 
 const uuid = /^\/runs\/([0-9a-f-]{36})$/i;
 // GET /sweeps and /sweeps/:id are the API's, so the sweep pages live under /runs (as /runs/compare does).
 const sweepPath = /^\/runs\/sweeps\/([0-9a-f-]{36})$/i;
+// GET /webhooks and /webhooks/:id are the API's too: their pages are /hooks and /hooks/:id (as /data is).
+const webhookPath = /^\/hooks\/([0-9a-f-]{36})$/i;
 
 function Page({ location }: { location: Location }) {
   const { path, query } = location;
@@ -32,6 +36,9 @@ function Page({ location }: { location: Location }) {
   if (path === '/runs/live') return <LivePage />;
   if (path === '/data') return <DatasetsPage />;
   if (path === '/runs/sweeps') return <SweepsPage query={query} />;
+  if (path === '/hooks') return <WebhooksPage />;
+  const webhook = webhookPath.exec(path);
+  if (webhook?.[1]) return <WebhookPage key={webhook[1]} id={webhook[1].toLowerCase()} />;
   const sweep = sweepPath.exec(path);
   if (sweep?.[1]) return <SweepPage key={sweep[1]} id={sweep[1].toLowerCase()} />;
   const run = uuid.exec(path);
@@ -123,6 +130,9 @@ function App() {
               Datasets
             </Link>
           )}
+          <Link href="/hooks" aria-current={location.path.startsWith('/hooks') ? 'page' : undefined}>
+            Webhooks
+          </Link>
           <a href="/docs">API</a>
         </nav>
         <SessionBadge session={session} onSignOut={signOut} />

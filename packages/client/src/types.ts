@@ -48,6 +48,15 @@ export type SweepList = Schemas['SweepList'];
 export type SweepLeaderboardEntry = Schemas['SweepLeaderboardEntry'];
 export type SweepParameterSpread = Schemas['SweepParameterSpread'];
 export type SweepRunCounts = Schemas['SweepRunCounts'];
+export type Webhook = Schemas['Webhook'];
+/** A webhook as POST /webhooks answers it, the only time its signing secret is shown. */
+export type CreatedWebhook = Schemas['CreatedWebhook'];
+export type WebhookDelivery = Schemas['WebhookDelivery'];
+export type WebhookDeliveryAttempt = WebhookDelivery['attemptLog'][number];
+/** A webhook as submitted. */
+export type WebhookInput = Fetched<
+  NonNullable<operations['createWebhook']['requestBody']>['content']['application/json']
+>;
 /** A sweep spec as submitted. */
 export type SweepSpecInput = Fetched<
   NonNullable<operations['createSweep']['requestBody']>['content']['application/json']

@@ -12,8 +12,8 @@ export const defaultDashboardRoot = path.resolve(path.dirname(fileURLToPath(impo
 /**
  * The dashboard's own URLs. Each serves index.html and the page is chosen in the browser. They are
  * listed rather than caught by a wildcard so that the JSON API keeps its paths (and its JSON 404s):
- * GET /compare, /sweeps and, later, GET /datasets are API routes, so their pages live at /runs/compare,
- * /runs/sweeps and /data.
+ * GET /compare, /sweeps, /datasets and /webhooks are API routes, so their pages live at /runs/compare,
+ * /runs/sweeps, /data and /hooks.
  */
 export const dashboardPages = [
   '/',
@@ -25,6 +25,8 @@ export const dashboardPages = [
   '/runs/sweeps',
   '/runs/sweeps/:id',
   '/data',
+  '/hooks',
+  '/hooks/:id',
 ];
 
 export interface DashboardOptions {

@@ -1,34 +1,17 @@
 import type { Comparison } from '@trainer/client';
-import { useEffect, useMemo, useState } from 'preact/hooks';
-import uPlot from 'uplot';
+import { useEffect, useState } from 'preact/hooks';
+import type { Ancestry } from '../../ancestry';
 import { api, failureText, unwrap } from '../../api';
-import { LineChart, palette } from '../../components/line-chart';
+import { palette } from '../../components/line-chart';
 import { SmoothingControl } from '../../components/smoothing-control';
 import { Link, navigate } from '../../router';
-import { smooth } from '../../smoothing';
+import { CompareChart, useAncestries, type Axis } from './curves';
 import { LayerDiff, RunsTable, showValue } from './tables';
-
-type Axis = 'step' | 'epoch';
 
 function withQuery(query: URLSearchParams, key: string, value: string): string {
   const next = new URLSearchParams(query);
   next.set(key, value);
   return `/runs/compare?${next.toString()}`;
-}
-
-function curvesData(comparison: Comparison, axis: Axis, smoothing: number): uPlot.AlignedData {
-  const tables = comparison.curves.runs.map(
-    (run) =>
-      [
-        run.points.map((point) => (axis === 'step' ? point.step : point.epochFraction)),
-        smooth(
-          run.points.map((point) => point.loss),
-          smoothing,
-        ),
-      ] as uPlot.AlignedData,
-  );
-  if (tables.length === 0) return [[]];
-  return uPlot.join(tables);
 }
 
 function Legend(props: { comparison: Comparison; hidden: Set<string>; toggle(id: string): void }) {
@@ -91,15 +74,31 @@ function useHidden() {
   return { hidden, toggle };
 }
 
+/** "with ancestors": whether forks are drawn continuing their parents' curves (on unless the URL says off). */
+function AncestorsChoice({ query, shown }: { query: URLSearchParams; shown: boolean }) {
+  return (
+    <label class="inline">
+      <input
+        type="checkbox"
+        name="ancestors"
+        checked={shown}
+        onChange={() => navigate(withQuery(query, 'ancestors', shown ? 'off' : 'on'), { replace: true })}
+      />
+      with ancestors
+    </label>
+  );
+}
+
+const noAncestries: ReadonlyMap<string, Ancestry> = new Map();
+
 export function ComparePage({ query }: { query: URLSearchParams }) {
   const axis: Axis = query.get('x') === 'epoch' ? 'epoch' : 'step';
   const { comparison, error } = useComparison(query.get('ids') ?? '');
   const [smoothing, setSmoothing] = useState(0.6);
   const { hidden, toggle } = useHidden();
-  const data = useMemo(
-    () => (comparison ? curvesData(comparison, axis, smoothing) : null),
-    [comparison, axis, smoothing],
-  );
+  const ancestries = useAncestries(comparison);
+  const anyFork = [...ancestries.values()].some((ancestry) => ancestry.steps.length > 0);
+  const drawn = query.get('ancestors') === 'off' ? noAncestries : ancestries;
 
   if (error)
     return (
@@ -111,29 +110,24 @@ export function ComparePage({ query }: { query: URLSearchParams }) {
         </p>
       </section>
     );
-  if (!comparison || !data) return <p aria-busy="true">Loading…</p>;
+  if (!comparison) return <p aria-busy="true">Loading…</p>;
 
   return (
     <section class="compare">
       <h1>Compare {comparison.runs.length} runs</h1>
       <div class="controls">
         <AxisChoice query={query} axis={axis} />
+        {anyFork && <AncestorsChoice query={query} shown={drawn === ancestries} />}
         <SmoothingControl value={smoothing} onChange={setSmoothing} />
       </div>
       <Legend comparison={comparison} hidden={hidden} toggle={toggle} />
-      <LineChart
-        title={`Training loss of ${comparison.runs.length} runs overlaid by ${axis}; the tables below compare them`}
-        xLabel={axis}
-        yLabel="loss (smoothed)"
-        legend={false}
-        series={comparison.curves.runs.map((run, index) => ({
-          label: run.label,
-          stroke: palette[index % palette.length]!,
-          width: 1.75,
-          show: !hidden.has(run.id),
-        }))}
-        data={data}
-        height={340}
+      <CompareChart
+        comparison={comparison}
+        ancestries={drawn}
+        forksGreyed={anyFork && drawn === ancestries}
+        axis={axis}
+        smoothing={smoothing}
+        hidden={hidden}
       />
       <h2>Runs</h2>
       <RunsTable comparison={comparison} hidden={hidden} />

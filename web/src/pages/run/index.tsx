@@ -1,5 +1,6 @@
 import type { Job } from '@trainer/client';
 import { useEffect, useState } from 'preact/hooks';
+import { useAncestry } from '../../ancestry';
 import { api, failureText, finished, TrainerApiError, unwrap } from '../../api';
 import { StatusBadge } from '../../components/badges';
 import { EvaluationPanel } from '../../components/evaluation';
@@ -7,7 +8,6 @@ import { runName } from '../../format';
 import { useLiveCurve } from '../../loss-curve';
 import { Link } from '../../router';
 import { usePermissions } from '../../session';
-import { useAncestry } from './ancestry';
 import { EpochPanel } from './epoch-panel';
 import { ForkPanel } from './fork-panel';
 import { LossPanel } from './loss-panel';

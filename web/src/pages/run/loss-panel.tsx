@@ -5,7 +5,7 @@ import { LineChart, type ChartSeries } from '../../components/line-chart';
 import { SmoothingControl } from '../../components/smoothing-control';
 import { integer, loss } from '../../format';
 import type { LiveCurve } from '../../loss-curve';
-import type { Ancestry } from './ancestry';
+import { withAncestry, type Ancestry } from '../../ancestry';
 
 function CurveNote({ live }: { live: LiveCurve }) {
   const { curve } = live;
@@ -20,23 +20,6 @@ function CurveNote({ live }: { live: LiveCurve }) {
       {live.error && <span class="error"> Could not load the history: {live.error}</span>}
     </p>
   );
-}
-
-/**
- * The chart's data: the ancestors' steps (a fork's) first, as a grey series of their own, then the
- * run's; each series is empty (null) where the other is drawn.
- */
-function chartData(curve: LiveCurve['curve'], ancestry: Ancestry) {
-  if (ancestry.steps.length === 0) return [curve.steps, curve.losses, curve.smoothed];
-  const gap = (length: number) => new Array<null>(length).fill(null);
-  const before = ancestry.steps.length;
-  const own = curve.steps.length;
-  return [
-    [...ancestry.steps, ...curve.steps],
-    [...gap(before), ...curve.losses],
-    [...gap(before), ...curve.smoothed],
-    [...ancestry.losses, ...gap(own)],
-  ];
 }
 
 /** The loss curve, live, with its smoothing; a fork's ancestors' curve before it, greyed. */
@@ -57,7 +40,12 @@ export function LossPanel({
     { label: `smoothed (${smoothing.toFixed(2)})`, stroke: '#1f77b4', width: 2 },
     ...(ancestry.steps.length > 0 ? [{ label: 'parent runs', stroke: 'rgba(120,120,120,0.6)', width: 1 }] : []),
   ];
-  const data = useMemo(() => chartData(curve, ancestry) as uPlot.AlignedData, [version, ancestry]);
+  // The ancestors' steps (a fork's) first, as a grey series of their own, then the run's.
+  const data = useMemo(
+    () =>
+      withAncestry(ancestry.steps, ancestry.losses, curve.steps, [curve.losses, curve.smoothed]) as uPlot.AlignedData,
+    [version, ancestry],
+  );
   const last = curve.steps.length;
   return (
     <section aria-labelledby="loss-heading">

@@ -1,10 +1,11 @@
 import type { Job } from '@trainer/client';
 import { useState } from 'preact/hooks';
 import { api, failureText, unwrap } from '../../api';
+import { MarkdownText } from '../../components/markdown-text';
 
 type Edit = { notes?: string | null; pinned?: boolean };
 
-/** The notes' editor: saves a draft (empty clears the notes) or discards it. */
+/** The notes' editor, with the draft rendered below it: saves the draft (empty clears the notes) or discards it. */
 function NotesEditor(props: { draft: string; setDraft: (draft: string | null) => void; save: (edit: Edit) => void }) {
   const { draft, setDraft, save } = props;
   const submit = (event: Event) => {
@@ -26,11 +27,17 @@ function NotesEditor(props: { draft: string; setDraft: (draft: string | null) =>
       <button type="button" onClick={() => setDraft(null)}>
         Discard
       </button>
+      {draft.trim() && (
+        <div class="notes-preview" aria-label="Preview of the notes" role="region">
+          <p class="small muted">Preview</p>
+          <MarkdownText source={draft} class="notes" />
+        </div>
+      )}
     </form>
   );
 }
 
-/** What the run's owner wrote about it, shown as written, and (for keys that may write) its editor and pin. */
+/** What the run's owner wrote about it, rendered from markdown, and (for keys that may write) its editor and pin. */
 export function NotesPanel({ job, write, onSaved }: { job: Job; write: boolean; onSaved: (job: Job) => void }) {
   const [draft, setDraft] = useState<string | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
@@ -50,7 +57,8 @@ export function NotesPanel({ job, write, onSaved }: { job: Job; write: boolean; 
     <section aria-labelledby="notes-heading" class="notes-panel">
       <h2 id="notes-heading">Notes</h2>
       {draft !== null && <NotesEditor draft={draft} setDraft={setDraft} save={(body) => void edit(body)} />}
-      {draft === null && (job.notes ? <pre class="notes">{job.notes}</pre> : <p class="muted">No notes yet.</p>)}
+      {draft === null &&
+        (job.notes ? <MarkdownText source={job.notes} class="notes" /> : <p class="muted">No notes yet.</p>)}
       {draft === null && write && (
         <p>
           <button type="button" onClick={() => setDraft(job.notes ?? '')}>
