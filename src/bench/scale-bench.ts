@@ -146,7 +146,7 @@ async function measure(workers: number, port: number): Promise<Row> {
       Number((await prisma.job.aggregate({ _sum: { step: true }, where: { id: { in: ids } } }))._sum.step ?? 0);
     const machine = () => os.cpus().reduce((sum, cpu) => sum + cpu.times.user + cpu.times.sys + cpu.times.irq, 0);
     const machineIdle = () => os.cpus().reduce((sum, cpu) => sum + cpu.times.idle, 0);
-    const before = {
+    const reading = async () => ({
       steps: await stepsOf(),
       lag: await lagHistogram(base),
       postgres: postgresCpu(database),
@@ -155,18 +155,10 @@ async function measure(workers: number, port: number): Promise<Row> {
       busy: machine(),
       idle: machineIdle(),
       at: performance.now(),
-    };
+    });
+    const before = await reading();
     await sleep(windowMs);
-    const after = {
-      steps: await stepsOf(),
-      lag: await lagHistogram(base),
-      postgres: postgresCpu(database),
-      api: processCpuSeconds(api.child.pid as number),
-      workers: started.slice(1).map((worker) => processCpuSeconds(worker.child.pid as number)),
-      busy: machine(),
-      idle: machineIdle(),
-      at: performance.now(),
-    };
+    const after = await reading();
     const steps = after.steps - before.steps;
     const per1000 = (seconds: number) => (steps > 0 ? (seconds / steps) * 1000 : NaN);
     const workerSeconds = after.workers.reduce((sum, seconds, i) => sum + seconds - (before.workers[i] ?? 0), 0);
