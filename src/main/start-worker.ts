@@ -9,8 +9,9 @@ import { announceWorker } from '../queue/worker-registry.js';
 import { publishMetrics } from '../metrics/published.js';
 import { createProcessRegistry } from '../metrics/registry.js';
 import { announceBackend, createWorkerMetrics } from '../metrics/worker-metrics.js';
-import { readArtifactBytes } from '../store/artifacts/artifact-store.js';
-import { createPostgresArtifactStore } from '../store/artifacts/postgres-artifact-store.js';
+import { drainEvery } from '../store/artifacts/artifact-deletions.js';
+import { readArtifactBytes, type ArtifactStore } from '../store/artifacts/artifact-store.js';
+import { createArtifactStore } from '../store/artifacts/artifact-store-factory.js';
 import { createPrismaClient, type PrismaClient } from '../store/database.js';
 import { createDatasetsRepository } from '../store/datasets-repository.js';
 import { createDatasetSource } from '../worker/dataset-source.js';
@@ -58,9 +59,8 @@ function datasetResolver(prisma: PrismaClient): SweepDriverDeps['findDataset'] {
   return async (name) => bundledDataset(name) ?? (await datasets.find(name))?.info;
 }
 
-/** Trained models: their files in the artifact store (Postgres for now), their records in `models`. */
-function modelStore(prisma: PrismaClient): ModelStore {
-  const artifacts = createPostgresArtifactStore(prisma);
+/** Trained models: their files in the artifact store, their records in `models`. */
+function modelStore(prisma: PrismaClient, artifacts: ArtifactStore): ModelStore {
   const models = createModelsRepository(prisma);
   return {
     datasetInfo: datasetResolver(prisma),
@@ -70,9 +70,8 @@ function modelStore(prisma: PrismaClient): ModelStore {
   };
 }
 
-/** Kept checkpoints: their tensors in the artifact store (Postgres for now), their rows with the jobs. */
-function checkpointStore(prisma: PrismaClient, jobs: JobsRepository): CheckpointStore {
-  const artifacts = createPostgresArtifactStore(prisma);
+/** Kept checkpoints: their tensors in the artifact store, their rows with the jobs. */
+function checkpointStore(artifacts: ArtifactStore, jobs: JobsRepository): CheckpointStore {
   return {
     putArtifact: (content) => artifacts.put(content),
     readArtifact: (id) => readArtifactBytes(artifacts, id),
@@ -110,15 +109,21 @@ function createRunner(
     checkpointEverySteps: config.CHECKPOINT_EVERY_STEPS,
     checkpointKeepLast: config.CHECKPOINT_KEEP_LAST,
     storeRetryMs: config.STORE_RETRY_MS,
+    artifactRetryMs: config.ARTIFACT_RETRY_MS,
     leaseMs: config.LOCK_DURATION_MS,
   });
 }
 
 /** Training threads, fed datasets from the store (uploaded ones cached by content hash). */
-async function startPool(config: Config, logger: Logger, prisma: PrismaClient): Promise<TrainingPool> {
+async function startPool(
+  config: Config,
+  logger: Logger,
+  prisma: PrismaClient,
+  artifacts: ArtifactStore,
+): Promise<TrainingPool> {
   const loadDataset = createDatasetSource({
     datasets: createDatasetsRepository(prisma),
-    artifacts: createPostgresArtifactStore(prisma),
+    artifacts,
     cacheBytes: config.DATASET_CACHE_BYTES,
     logger,
   });
@@ -181,7 +186,8 @@ export async function startWorker(config: Config, logger: Logger): Promise<Servi
   await migrate(config.DATABASE_URL);
   const prisma = createPrismaClient(config.DATABASE_URL, { poolSize: Math.max(4, config.WORKER_CONCURRENCY + 2) });
   const jobs = createJobsRepository(prisma);
-  const pool = await startPool(config, logger, prisma);
+  const artifacts = createArtifactStore(config, prisma);
+  const pool = await startPool(config, logger, prisma, artifacts);
   const backend = await pool.ready();
 
   const redis = connectRedis(config, logger);
@@ -190,8 +196,8 @@ export async function startWorker(config: Config, logger: Logger): Promise<Servi
   const metricsRegistry = createProcessRegistry({ process: 'worker' });
   const runner = createRunner(config, logger, {
     jobs: measuredStore(jobs, createWorkerMetrics(metricsRegistry), backend),
-    models: modelStore(prisma),
-    checkpoints: checkpointStore(prisma, jobs),
+    models: modelStore(prisma, artifacts),
+    checkpoints: checkpointStore(artifacts, jobs),
     pool,
     publisher: redis.publisher,
   });
@@ -221,12 +227,17 @@ export async function startWorker(config: Config, logger: Logger): Promise<Servi
     consumer: redis.webhooks,
     findDataset: datasetResolver(prisma),
   });
-  logger.info({ prefix: config.QUEUE_PREFIX }, 'worker waiting for jobs');
+  // Objects of artifacts released by deletions and retention (triggers leave them in an outbox).
+  const stopDraining = drainEvery(artifacts.drainDeletions, config.ARTIFACT_DELETION_INTERVAL_MS, (error) =>
+    logger.warn({ err: error, store: artifacts.name }, 'could not delete released artifacts; will retry'),
+  );
+  logger.info({ prefix: config.QUEUE_PREFIX, artifacts: artifacts.name }, 'worker waiting for jobs');
 
   return {
     async close() {
       // Take nothing new, stop running jobs at a checkpoint and hand them back; then wind down.
       await sweepTicks.stop();
+      stopDraining();
       runner.stopAll();
       await webhooks.close();
       await worker.close();

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { DependencyUnavailable, DomainError, type ErrorKind } from '../../domain/errors.js';
+import { ArtifactStoreUnavailable, DependencyUnavailable, DomainError, type ErrorKind } from '../../domain/errors.js';
 import type { ErrorBody } from './common-schemas.js';
 import { requestValidationError } from './validation.js';
 
@@ -21,12 +21,16 @@ const statusOfKind: Record<ErrorKind, number> = {
 
 function bodyOf(error: DomainError): ErrorBody {
   const { issues } = error;
-  return { error: error.message, code: error.code, ...(issues ? { issues: [...issues] } : {}) };
+  // The store is named on its own too, so a client or an alert can tell which one is down.
+  const store = error instanceof ArtifactStoreUnavailable ? { store: error.store } : {};
+  return { error: error.message, code: error.code, ...(issues ? { issues: [...issues] } : {}), ...store };
 }
 
 function sendDomainError(error: DomainError, request: FastifyRequest, reply: FastifyReply): void {
   if (error instanceof DependencyUnavailable)
     request.log.warn({ err: error.cause ?? error }, `${error.dependency} unavailable`);
+  if (error instanceof ArtifactStoreUnavailable)
+    request.log.warn({ err: error.cause ?? error, store: error.store }, 'artifact store unavailable');
   if (error.retryAfterSeconds !== undefined) void reply.header('retry-after', String(error.retryAfterSeconds));
   if (error.kind === 'unauthenticated') void reply.header('www-authenticate', 'Bearer realm="trainer"');
   void reply.status(statusOfKind[error.kind]).send(bodyOf(error));
