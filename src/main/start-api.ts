@@ -32,8 +32,8 @@ import { createRedis, type Redis } from '../queue/redis.js';
 import { createTrainingQueue, enqueueTraining, enqueueTrainingMany } from '../queue/training-queue.js';
 import { listWorkers } from '../queue/worker-registry.js';
 import type { ArtifactStore } from '../store/artifacts/artifact-store.js';
-import { drainEvery } from '../store/artifacts/artifact-deletions.js';
 import { createArtifactStore } from '../store/artifacts/artifact-store-factory.js';
+import { drainReleasedArtifacts } from './artifact-drain.js';
 import type { RoutedArtifactStore } from '../store/artifacts/routed-artifact-store.js';
 import { createPrismaClient, type PrismaClient } from '../store/database.js';
 import { createDatasetsRepository } from '../store/datasets-repository.js';
@@ -297,10 +297,7 @@ export async function startApi(config: Config, logger: Logger): Promise<Service 
   await prisma.$connect();
   const repository = createJobsRepository(prisma);
   const artifacts = createArtifactStore(config, prisma);
-  // Objects of artifacts released by deletions (triggers leave them in an outbox), also any missed.
-  const stopDraining = drainEvery(artifacts.drainDeletions, config.ARTIFACT_DELETION_INTERVAL_MS, (error) =>
-    logger.warn({ err: error, store: artifacts.name }, 'could not delete released artifacts; will retry'),
-  );
+  const stopDraining = drainReleasedArtifacts(artifacts, config.ARTIFACT_DELETION_INTERVAL_MS, logger);
   const keys = apiKeys(config, logger, prisma, redis, subscriber);
   const access = accessControl(config, logger, keys.cache, redis);
   const datasets = datasetsService(config, logger, prisma, artifacts, access);

@@ -9,9 +9,9 @@ import { announceWorker } from '../queue/worker-registry.js';
 import { publishMetrics } from '../metrics/published.js';
 import { createProcessRegistry } from '../metrics/registry.js';
 import { announceBackend, createWorkerMetrics } from '../metrics/worker-metrics.js';
-import { drainEvery } from '../store/artifacts/artifact-deletions.js';
 import { readArtifactBytes, type ArtifactStore } from '../store/artifacts/artifact-store.js';
 import { createArtifactStore } from '../store/artifacts/artifact-store-factory.js';
+import type { RoutedArtifactStore } from '../store/artifacts/routed-artifact-store.js';
 import { createPrismaClient, type PrismaClient } from '../store/database.js';
 import { createDatasetsRepository } from '../store/datasets-repository.js';
 import { createDatasetSource } from '../worker/dataset-source.js';
@@ -28,6 +28,7 @@ import { createSweepDriver, startSweepDriver, type SweepDriverDeps } from '../wo
 import { createTrainingPool, type TrainingPool } from '../worker/training-pool.js';
 import { createTrainingWorker } from '../worker/training-worker.js';
 import { measuredStore } from '../worker/measured-store.js';
+import { drainReleasedArtifacts } from './artifact-drain.js';
 import type { Service } from './process.js';
 import { startWebhookDelivery } from './start-webhooks.js';
 
@@ -181,6 +182,28 @@ function startSweeps(
   return startSweepDriver(sweepDriver, Math.min(1000, config.LOCK_DURATION_MS / 6), logger);
 }
 
+/**
+ * The worker's rounds besides training: the reconciler (queued jobs whose message was lost), the sweep
+ * driver, and the deletion of objects of released artifacts.
+ */
+function startChores(
+  config: Config,
+  logger: Logger,
+  deps: Parameters<typeof startSweeps>[2] & { artifacts: RoutedArtifactStore },
+) {
+  const { jobs, queue, artifacts } = deps;
+  const reconciler = startReconciler(() => reconcileQueue(jobs, queue, logger), config.RECONCILE_INTERVAL_MS, logger);
+  const sweepTicks = startSweeps(config, logger, deps);
+  const stopDraining = drainReleasedArtifacts(artifacts, config.ARTIFACT_DELETION_INTERVAL_MS, logger);
+  return {
+    async stop() {
+      await sweepTicks.stop();
+      stopDraining();
+      await reconciler.stop();
+    },
+  };
+}
+
 /** Composes and starts a training worker: a pool of training threads fed by the queue. */
 export async function startWorker(config: Config, logger: Logger): Promise<Service> {
   await migrate(config.DATABASE_URL);
@@ -219,31 +242,24 @@ export async function startWorker(config: Config, logger: Logger): Promise<Servi
     concurrency: config.WORKER_CONCURRENCY,
   });
   const metrics = startMetrics(config, redis.client, metricsRegistry, registry.announcement.id, backend);
-  const reconciler = startReconciler(() => reconcileQueue(jobs, queue, logger), config.RECONCILE_INTERVAL_MS, logger);
-  const sweepTicks = startSweeps(config, logger, { prisma, jobs, queue, redis });
+  const chores = startChores(config, logger, { prisma, jobs, queue, redis, artifacts });
   const webhooks = startWebhookDelivery(config, logger, {
     prisma,
     client: redis.client,
     consumer: redis.webhooks,
     findDataset: datasetResolver(prisma),
   });
-  // Objects of artifacts released by deletions and retention (triggers leave them in an outbox).
-  const stopDraining = drainEvery(artifacts.drainDeletions, config.ARTIFACT_DELETION_INTERVAL_MS, (error) =>
-    logger.warn({ err: error, store: artifacts.name }, 'could not delete released artifacts; will retry'),
-  );
   logger.info({ prefix: config.QUEUE_PREFIX, artifacts: artifacts.name }, 'worker waiting for jobs');
 
   return {
     async close() {
       // Take nothing new, stop running jobs at a checkpoint and hand them back; then wind down.
-      await sweepTicks.stop();
-      stopDraining();
+      await chores.stop();
       runner.stopAll();
       await webhooks.close();
       await worker.close();
       runner.close();
       await cancels.close();
-      await reconciler.stop();
       await registry.stop();
       await metrics.stop();
       await queue.close();

@@ -29,6 +29,10 @@ const badRequest = errorBody.describe('A malformed id, or a bad `version`');
 const unknownJob = errorBody.describe("No job has this id (another owner's is as unknown)");
 const noModel = errorBody.describe('The job has no model of this version yet (code no_model)');
 const notModified = z.null().describe('Not modified: the If-None-Match ETag is current');
+const redirected = z.null().describe('With ARTIFACT_REDIRECTS=true: the weights are at the presigned URL in Location');
+const storeDown = errorBody.describe(
+  'The artifact store cannot be reached (code artifact_store_unavailable; `store` names it)',
+);
 const ifNoneMatch = z.object({
   'if-none-match': z.string().optional().describe('An ETag of an earlier answer: 304 while it is current'),
 });
@@ -75,14 +79,12 @@ function downloadRoutes(app: App, { jobs, models }: Deps): void {
           description: 'The weights',
           content: { 'application/octet-stream': { schema: z.string().describe('Binary weights') } },
         },
-        302: z.null().describe('With ARTIFACT_REDIRECTS=true: the weights are at the presigned URL in Location'),
+        302: redirected,
         304: notModified,
         400: badRequest,
         404: unknownJob,
         409: noModel,
-        503: errorBody.describe(
-          'The artifact store cannot be reached (code artifact_store_unavailable; `store` names it)',
-        ),
+        503: storeDown,
       },
     }),
     async (request, reply) => {

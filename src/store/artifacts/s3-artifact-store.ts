@@ -6,7 +6,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { ArtifactStoreUnavailable } from '../../domain/errors.js';
 import type { PrismaClient } from '../database.js';
 import type { ArtifactBackend, ArtifactContent, ArtifactRecord, StoredArtifact } from './artifact-store.js';
-import type { DeleteObjects } from './artifact-deletions.js';
+import type { DeletedObjects, DeleteObjects } from './artifact-deletions.js';
 import { postgresArtifactBackend } from './postgres-artifact-store.js';
 import { createRoutedArtifactStore, type RoutedArtifactStore } from './routed-artifact-store.js';
 import { isMissingObject, s3OutageReason } from './s3-outage.js';
@@ -57,23 +57,80 @@ function translated(store: string, error: unknown): unknown {
   return reason ? new ArtifactStoreUnavailable(store, reason, { cause: error }) : error;
 }
 
-/** `content` as a stream that hashes and counts what passes through it. */
+/** `content` as a stream that hashes and counts what passes through it, and remembers how it failed. */
 function measured(content: ArtifactContent) {
   const hash = createHash('sha256');
   let bytes = 0;
+  let failure: { error: unknown } | undefined;
   async function* pieces(): AsyncGenerator<Uint8Array> {
-    for await (const piece of content) {
-      if (piece.length === 0) continue;
-      hash.update(piece);
-      bytes += piece.length;
-      yield piece;
+    try {
+      for await (const piece of content) {
+        if (piece.length === 0) continue;
+        hash.update(piece);
+        bytes += piece.length;
+        yield piece;
+      }
+    } catch (error) {
+      failure = { error };
+      throw error;
     }
   }
   return {
     stream: Readable.from(pieces(), { objectMode: false }),
     /** Once the stream has ended. */
     result: () => ({ sha256: hash.digest('hex'), bytes }),
+    /** The content's own error, if it failed: what a failed upload is reported as, not the abort that followed. */
+    failure: () => failure,
   };
+}
+
+/**
+ * Deletes the objects at `locations` by DeleteObjects batches per bucket. Gone are the ones deleted,
+ * those of a bucket that does not exist, and locations that name no object; the store refused the
+ * others one by one. An outage throws.
+ */
+async function deleteObjects(
+  client: S3Client,
+  call: <T>(bucket: string, operation: () => Promise<T>) => Promise<T>,
+  locations: readonly string[],
+): Promise<DeletedObjects> {
+  const gone = locations.filter((location) => objectAt(location) === null);
+  const refused: string[] = [];
+  const byBucket = new Map<string, string[]>();
+  for (const location of locations) {
+    const object = objectAt(location);
+    if (object) byBucket.set(object.bucket, [...(byBucket.get(object.bucket) ?? []), object.key]);
+  }
+  for (const [bucket, keys] of byBucket) {
+    for (let start = 0; start < keys.length; start += deleteBatch) {
+      const batch = keys.slice(start, start + deleteBatch);
+      const failed = await deleteBatchOf(client, call, bucket, batch);
+      for (const key of batch) (failed.has(key) ? refused : gone).push(locationOf({ bucket, key }));
+    }
+  }
+  return { gone, refused };
+}
+
+/** The keys of `batch` the store refused to delete; none when the bucket does not exist. */
+async function deleteBatchOf(
+  client: S3Client,
+  call: <T>(bucket: string, operation: () => Promise<T>) => Promise<T>,
+  bucket: string,
+  batch: readonly string[],
+): Promise<Set<string | undefined>> {
+  try {
+    const answer = await client.send(
+      new DeleteObjectsCommand({
+        Bucket: bucket,
+        Delete: { Objects: batch.map((key) => ({ Key: key })), Quiet: true },
+      }),
+    );
+    return new Set((answer.Errors ?? []).map((failure) => failure.Key));
+  } catch (error) {
+    // A bucket that is not there holds none of these objects: nothing is left to delete.
+    if ((error as { name?: unknown }).name === 'NoSuchBucket') return new Set();
+    return call(bucket, () => Promise.reject(error));
+  }
 }
 
 /**
@@ -104,7 +161,12 @@ export function s3Objects(client: S3Client, target: S3Target | null, { partBytes
         leavePartsOnError: false,
       });
       return call(object.bucket, async () => {
-        await upload.done();
+        try {
+          await upload.done();
+        } catch (error) {
+          const failure = body.failure();
+          throw failure ? failure.error : error;
+        }
         return body.result();
       });
     },
@@ -134,31 +196,8 @@ export function s3Objects(client: S3Client, target: S3Target | null, { partBytes
       );
     },
 
-    /** Deletes the objects at `locations`; the locations now gone (those that name no object count as gone). */
-    deleteObjects: (async (locations) => {
-      const gone = locations.filter((location) => objectAt(location) === null);
-      const byBucket = new Map<string, string[]>();
-      for (const location of locations) {
-        const object = objectAt(location);
-        if (object) byBucket.set(object.bucket, [...(byBucket.get(object.bucket) ?? []), object.key]);
-      }
-      for (const [bucket, keys] of byBucket) {
-        for (let start = 0; start < keys.length; start += deleteBatch) {
-          const batch = keys.slice(start, start + deleteBatch);
-          const answer = await call(bucket, () =>
-            client.send(
-              new DeleteObjectsCommand({
-                Bucket: bucket,
-                Delete: { Objects: batch.map((key) => ({ Key: key })), Quiet: true },
-              }),
-            ),
-          );
-          const failed = new Set((answer.Errors ?? []).map((failure) => failure.Key));
-          for (const key of batch) if (!failed.has(key)) gone.push(locationOf({ bucket, key }));
-        }
-      }
-      return gone;
-    }) satisfies DeleteObjects,
+    /** Deletes the objects at `locations`: see deleteObjects. */
+    deleteObjects: ((locations) => deleteObjects(client, call, locations)) satisfies DeleteObjects,
   };
 }
 

@@ -46,7 +46,7 @@ function* chain(error: unknown): Generator<S3ErrorFields> {
   const seen = new Set<unknown>();
   for (let current = error; current !== null && typeof current === 'object' && !seen.has(current);) {
     seen.add(current);
-    yield current as S3ErrorFields;
+    yield current;
     current = (current as S3ErrorFields).cause;
   }
 }

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readArtifactBytes, rechunk, type ArtifactStore } from '../../../src/store/artifacts/artifact-store.js';
 import { createPostgresArtifactStore } from '../../../src/store/artifacts/postgres-artifact-store.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/database.js';
+import { describeArtifactStoreContract } from './artifact-store-contract.js';
 
 async function readAll(stream: AsyncIterable<Uint8Array>): Promise<Buffer> {
   const pieces: Uint8Array[] = [];
@@ -44,6 +45,11 @@ describe('Postgres artifact store', () => {
     store = createPostgresArtifactStore(database.prisma, { chunkBytes });
   });
   afterAll(() => database.drop());
+
+  describeArtifactStoreContract('Postgres', () => ({
+    store,
+    storedPieces: () => database.prisma.artifactChunk.count(),
+  }));
 
   it('stores content in chunk rows and streams back the same bytes with their hash and size', async () => {
     const content = randomBytes(chunkBytes * 3 + 12_345);
