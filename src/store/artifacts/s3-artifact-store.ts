@@ -91,7 +91,7 @@ function measured(content: ArtifactContent) {
  */
 async function deleteObjects(
   client: S3Client,
-  call: <T>(bucket: string, operation: () => Promise<T>) => Promise<T>,
+  translate: (bucket: string, error: unknown) => unknown,
   locations: readonly string[],
 ): Promise<DeletedObjects> {
   const gone = locations.filter((location) => objectAt(location) === null);
@@ -104,7 +104,7 @@ async function deleteObjects(
   for (const [bucket, keys] of byBucket) {
     for (let start = 0; start < keys.length; start += deleteBatch) {
       const batch = keys.slice(start, start + deleteBatch);
-      const failed = await deleteBatchOf(client, call, bucket, batch);
+      const failed = await deleteBatchOf(client, translate, bucket, batch);
       for (const key of batch) (failed.has(key) ? refused : gone).push(locationOf({ bucket, key }));
     }
   }
@@ -114,7 +114,7 @@ async function deleteObjects(
 /** The keys of `batch` the store refused to delete; none when the bucket does not exist. */
 async function deleteBatchOf(
   client: S3Client,
-  call: <T>(bucket: string, operation: () => Promise<T>) => Promise<T>,
+  translate: (bucket: string, error: unknown) => unknown,
   bucket: string,
   batch: readonly string[],
 ): Promise<Set<string | undefined>> {
@@ -129,7 +129,7 @@ async function deleteBatchOf(
   } catch (error) {
     // A bucket that is not there holds none of these objects: nothing is left to delete.
     if ((error as { name?: unknown }).name === 'NoSuchBucket') return new Set();
-    return call(bucket, () => Promise.reject(error));
+    throw translate(bucket, error);
   }
 }
 
@@ -140,11 +140,13 @@ async function deleteBatchOf(
 export function s3Objects(client: S3Client, target: S3Target | null, { partBytes = 8 * 1024 * 1024 } = {}) {
   const nameOf = (bucket: string) => (target?.bucket === bucket ? s3UrlOf(target) : `s3://${bucket}`);
 
+  const translate = (bucket: string, error: unknown) => translated(nameOf(bucket), error);
+
   async function call<T>(bucket: string, operation: () => Promise<T>): Promise<T> {
     try {
       return await operation();
     } catch (error) {
-      throw translated(nameOf(bucket), error);
+      throw translate(bucket, error);
     }
   }
 
@@ -197,7 +199,7 @@ export function s3Objects(client: S3Client, target: S3Target | null, { partBytes
     },
 
     /** Deletes the objects at `locations`: see deleteObjects. */
-    deleteObjects: ((locations) => deleteObjects(client, call, locations)) satisfies DeleteObjects,
+    deleteObjects: ((locations) => deleteObjects(client, translate, locations)) satisfies DeleteObjects,
   };
 }
 

@@ -105,8 +105,9 @@ export function describeArtifactStoreContract(backend: string, subject: () => Co
     });
 
     it('leaves nothing behind when the content fails part way, and nothing once its artifacts are deleted', async () => {
-      const { store, storedPieces } = subject();
-      const before = await storedPieces();
+      const current = subject();
+      const { store } = current;
+      const before = await current.storedPieces();
       async function* failing(): AsyncGenerator<Uint8Array> {
         yield randomBytes(6 * 1024 * 1024);
         await new Promise((resolve) => setTimeout(resolve, 10));
@@ -114,9 +115,9 @@ export function describeArtifactStoreContract(backend: string, subject: () => Co
       }
       await expect(store.put(failing())).rejects.toThrow('source broke');
       const kept = await store.put([randomBytes(100)]);
-      expect(await storedPieces()).toBe(before + 1);
+      expect(await current.storedPieces()).toBe(before + 1);
       await store.delete([kept.id]);
-      expect(await storedPieces()).toBe(before);
+      expect(await current.storedPieces()).toBe(before);
     });
   });
 }

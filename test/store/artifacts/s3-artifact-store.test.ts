@@ -97,7 +97,7 @@ describe('S3 artifact store (s3rver)', () => {
   });
 
   describe('when the store cannot serve', () => {
-    const unavailable = (store: string) =>
+    const unavailable = (store: string): unknown =>
       expect.objectContaining({ name: 'ArtifactStoreUnavailable', code: 'artifact_store_unavailable', store });
 
     it('names the store for a missing bucket, wrong credentials and an unreachable endpoint', async () => {
