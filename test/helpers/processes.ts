@@ -15,7 +15,7 @@ export interface ChildService {
 }
 
 /** A parsed configuration value as the environment spells it (lists comma-separated, ARTIFACT_STORE a URL). */
-function envValueOf(value: unknown): string {
+export function envValueOf(value: unknown): string {
   if (Array.isArray(value)) return value.join(',');
   if (value !== null && typeof value === 'object' && 'bucket' in value && 'prefix' in value) {
     return s3UrlOf(value as S3Target);

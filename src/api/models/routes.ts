@@ -49,7 +49,7 @@ function downloadRoutes(app: App, { jobs, models }: Deps): void {
       params: jobIdParams,
       querystring: modelQuery,
       headers: ifNoneMatch,
-      response: { 200: modelJson, 304: notModified, 400: badRequest, 404: unknownJob, 409: noModel },
+      response: { 200: modelJson, 304: notModified, 400: badRequest, 404: unknownJob, 409: noModel, 503: storeDown },
     }),
     async (request, reply) => {
       await jobs.visibleJob(request.viewer, request.params.id);
