@@ -125,7 +125,7 @@ const envSchema = z.object({
   // default chain (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile, an instance role).
   ARTIFACT_STORE: artifactStore,
   // The store's URL (MinIO: http://minio:9000); AWS's own for the region when unset.
-  S3_ENDPOINT: z.url('must be a URL like http://minio:9000').optional(),
+  S3_ENDPOINT: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL like http://minio:9000' }).optional(),
   S3_REGION: z.string().min(1).default('us-east-1'),
   // Buckets in the URL's path, not its host name: what MinIO and most self-hosted stores want.
   S3_FORCE_PATH_STYLE: flag('false'),

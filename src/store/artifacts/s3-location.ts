@@ -18,8 +18,9 @@ export function parseS3Url(url: string): S3Target | { problem: string } {
   if (!bucketPattern.test(bucket)) {
     return { problem: `bucket "${bucket}" is not a valid S3 bucket name (3-63 of a-z, 0-9, "." and "-")` };
   }
-  if (prefix !== '' && !prefixPattern.test(prefix)) {
-    return { problem: `prefix "${prefix}" must be path segments of letters, digits, ".", "_" and "-"` };
+  const dotSegment = prefix.split('/').some((segment) => segment === '.' || segment === '..');
+  if (prefix !== '' && (!prefixPattern.test(prefix) || dotSegment)) {
+    return { problem: `prefix "${prefix}" must be path segments of letters, digits, ".", "_" and "-" (not . or ..)` };
   }
   return { bucket, prefix };
 }
