@@ -75,11 +75,12 @@ describe.skipIf(kubectlMissing !== '')(`deploy/: the artifact store${kubectlMiss
       ] as const) {
         const { env } = kubernetesProcess(objects, deployment, container);
         expect(artifactSettings(env).ARTIFACT_STORE).toEqual(store);
-        // Credentials never sit in the ConfigMap: they come from the Secret (or the SDK's other sources).
-        for (const name of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'])
-          // (a generated Secret's name has a hash after it)
+        // Credentials never sit in the ConfigMap: they come from the Secret (or the SDK's other sources);
+        // a generated Secret's name has a hash after it.
+        for (const name of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']) {
           expect(env.get(name)).toMatchObject({ key: name });
-        expect((env.get(name) as SecretValue).secret).toMatch(/^trainer-secrets(-\w+)?$/);
+          expect((env.get(name) as SecretValue).secret).toMatch(/^trainer-secrets(-\w+)?$/);
+        }
       }
     },
   );
