@@ -112,6 +112,10 @@ describe('a server with ARTIFACT_STORE=s3://…', () => {
       body: JSON.stringify({ inputs: [Array.from(trainSplit.images.subarray(16, 16 + 36))] }),
     });
     expect(predicted.status).toBe(200);
+    // A dataset example is a range read of the dataset's object.
+    const example = await get('/datasets/stripes-s3/examples/test/0.png');
+    expect(example.status).toBe(200);
+    expect(example.headers.get('x-example-label')).toBe(String(testSplit.labelValues[0]));
 
     // Every artifact (dataset, models, kept checkpoints) is an object in the bucket; Postgres holds rows only.
     const rows = await database.prisma.artifact.findMany();
