@@ -1,4 +1,4 @@
-// The package ships no types; this is the part of its documented JS API the tests use.
+// The package ships no types; this is the part of its documented JS API the tests and `npm run bench:artifacts` use.
 declare module 's3rver' {
   export interface S3rverOptions {
     address?: string;
