@@ -48,6 +48,14 @@ module.exports = {
       to: { path: '^src/store/' },
     },
     {
+      name: 'history-and-datasets-import-only-domain',
+      severity: 'error',
+      comment:
+        'What is computed from runs and what reads data take plain domain values: no HTTP, store or queue types.',
+      from: { path: '^src/(history|datasets)/' },
+      to: { path: '^src/', pathNot: '^src/(domain|$1)/' },
+    },
+    {
       name: 'store-and-queue-know-no-callers',
       severity: 'error',
       comment: 'Storage and queue wiring serve the API and the workers; they never call back into them.',

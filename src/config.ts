@@ -1,6 +1,8 @@
 import os from 'node:os';
 import { z } from 'zod';
 import { defaultMaxExampleBytes } from './domain/datasets.js';
+import { accelerators } from './domain/spec-vocabulary.js';
+import { defaultGpuQueueName, trainingQueueName } from './queue/training-queue.js';
 import { parseS3Url, type S3Target } from './store/artifacts/s3-location.js';
 
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -77,6 +79,14 @@ const envSchema = z.object({
   STEP_FLUSH_COUNT: integer(1, 100_000).default(1000),
   SHUTDOWN_TIMEOUT_MS: integer(100, 600_000).default(10_000),
   RECONCILE_INTERVAL_MS: integer(1000, 3_600_000).default(30_000),
+  // What this worker trains on: "cpu" workers take the training queue, "gpu" workers only the
+  // queue of jobs that asked for a GPU (TRAINING_QUEUE_GPU, a BullMQ queue name).
+  WORKER_ACCELERATOR: z.enum(accelerators).default('cpu'),
+  TRAINING_QUEUE_GPU: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'must be a queue name: letters, digits, "_" and "-", at most 64')
+    .refine((name) => name !== trainingQueueName, `must differ from the training queue "${trainingQueueName}"`)
+    .default(defaultGpuQueueName),
   MAX_ATTEMPTS: integer(1, 100).default(3),
   // The longest delay a Node timer takes (about 24.8 days).
   MAX_TRAINING_MS: integer(1000, 2_147_483_647).default(24 * 3_600_000),
@@ -135,7 +145,8 @@ const envSchema = z.object({
   // streaming through the API.
   ARTIFACT_REDIRECTS: flag('false'),
   ARTIFACT_REDIRECT_SECONDS: integer(1, 7 * 24 * 3600).default(300),
-  // How often the API and workers delete the objects of deleted artifacts (also right after a delete).
+  // How often the objects of deleted artifacts are deleted: one pass per interval across the workers (a
+  // cluster task), and by each API process; also right after a delete.
   ARTIFACT_DELETION_INTERVAL_MS: integer(100, 3_600_000).default(30_000),
   // How long a worker keeps retrying to store a model or checkpoint while the artifact store is down;
   // training goes on meanwhile, and the job ends only once its models are stored.

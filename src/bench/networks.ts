@@ -15,33 +15,47 @@ export function denseLayers(hidden: readonly number[], classes: number) {
   ];
 }
 
-/** A LeNet-style convolutional network, as PyTorch's MNIST example builds it, trained with Adam. */
-export const lenet = {
-  label: '28x28x1-c32k3-p2-c64k3-p2-f-128-10',
-  layers: [
-    { type: 'conv2d', filters: 32, kernelSize: 3, activation: 'relu' },
-    { type: 'maxPool2d', poolSize: 2 },
-    { type: 'conv2d', filters: 64, kernelSize: 3, activation: 'relu' },
-    { type: 'maxPool2d', poolSize: 2 },
-    { type: 'flatten' },
-    ...denseLayers([128], 10),
-  ],
-  training: { batchSize: 64, optimizer: 'adam', learningRate: 0.001 },
-} as const satisfies { label: string; layers: JobSpecInput['model']['layers']; training: Partial<JobSpecInput> };
+/** One convolution stage of a small CNN: a ReLU convolution, then a 2x2 max pool. */
+interface ConvStage {
+  filters: number;
+  kernelSize: number;
+}
 
-/** The small CNN the training ceiling is measured on (16c5-p2-32c3-p2-64-10), trained with Adam. */
-export const smallCnn = {
-  label: '28x28x1-c16k5-p2-c32k3-p2-f-64-10',
-  layers: [
-    { type: 'conv2d', filters: 16, kernelSize: 5, activation: 'relu' },
-    { type: 'maxPool2d', poolSize: 2 },
-    { type: 'conv2d', filters: 32, kernelSize: 3, activation: 'relu' },
-    { type: 'maxPool2d', poolSize: 2 },
-    { type: 'flatten' },
-    ...denseLayers([64], 10),
+/** Convolution stages, flattened into a ReLU dense layer of `hidden` units, then 10 classes; trained with Adam. */
+function smallConvNet(label: string, stages: readonly ConvStage[], hidden: number) {
+  return {
+    label,
+    layers: [
+      ...stages.flatMap(({ filters, kernelSize }) => [
+        { type: 'conv2d' as const, filters, kernelSize, activation: 'relu' as const },
+        { type: 'maxPool2d' as const, poolSize: 2 },
+      ]),
+      { type: 'flatten' as const },
+      ...denseLayers([hidden], 10),
+    ],
+    training: { batchSize: 64, optimizer: 'adam' as const, learningRate: 0.001 },
+  } satisfies { label: string; layers: JobSpecInput['model']['layers']; training: Partial<JobSpecInput> };
+}
+
+/** A LeNet-style convolutional network, as PyTorch's MNIST example builds it (32c3-p2-64c3-p2-128-10). */
+export const lenet = smallConvNet(
+  '28x28x1-c32k3-p2-c64k3-p2-f-128-10',
+  [
+    { filters: 32, kernelSize: 3 },
+    { filters: 64, kernelSize: 3 },
   ],
-  training: { batchSize: 64, optimizer: 'adam', learningRate: 0.001 },
-} as const satisfies { label: string; layers: JobSpecInput['model']['layers']; training: Partial<JobSpecInput> };
+  128,
+);
+
+/** The small CNN the training ceiling is measured on (16c5-p2-32c3-p2-64-10). */
+export const smallCnn = smallConvNet(
+  '28x28x1-c16k5-p2-c32k3-p2-f-64-10',
+  [
+    { filters: 16, kernelSize: 5 },
+    { filters: 32, kernelSize: 3 },
+  ],
+  64,
+);
 
 const convNetworks = { lenet, cnn: smallCnn };
 

@@ -2,7 +2,15 @@
 // its dataset (job-spec.ts): the shape and memory modules need the types, and the checks need them.
 import { z } from 'zod';
 import { datasetNamePattern } from './datasets.js';
-import { activations, epochMetricNames, layerTypes, limits, optimizers, paddings } from './spec-vocabulary.js';
+import {
+  accelerators,
+  activations,
+  epochMetricNames,
+  layerTypes,
+  limits,
+  optimizers,
+  paddings,
+} from './spec-vocabulary.js';
 import { text } from './text.js';
 
 /** A window size or stride: one integer for a square, or [height, width]. */
@@ -97,6 +105,10 @@ export const baseSpec = z.strictObject({
   // The longest a run may train, from its first start across attempts: past it, it ends as failed,
   // keeping its history, models and checkpoints. The server's MAX_TRAINING_MS bounds it too.
   maxDurationSeconds: z.int().min(1).max(2_147_483).optional(),
+  // "gpu" sends the job to the queue only GPU workers take. Submitting one is refused while no GPU
+  // worker is registered, unless waitForAccelerator says it may wait in that queue for one.
+  accelerator: z.enum(accelerators).optional(),
+  waitForAccelerator: z.boolean().optional(),
 });
 
 /** The spec's shape alone, without the rules that need its dataset: how stored specs are shown. */

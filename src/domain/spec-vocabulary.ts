@@ -3,6 +3,9 @@
 
 export const activations = ['relu', 'sigmoid', 'tanh', 'linear'] as const;
 export const optimizers = ['sgd', 'momentum', 'adam', 'rmsprop'] as const;
+/** What a job may ask to train on: any worker (cpu, the default) or a GPU worker's queue. */
+export const accelerators = ['cpu', 'gpu'] as const;
+export type Accelerator = (typeof accelerators)[number];
 /** Per-epoch metrics a job records, which early stopping (and a sweep's objective) may watch. */
 export const epochMetricNames = [
   'testAccuracy',

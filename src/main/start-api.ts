@@ -1,7 +1,6 @@
 import { authMode, isLoopback, type Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
-import type { Queue } from 'bullmq';
 import type { AccessControl } from '../api/http/access-control.js';
 import { buildApp } from '../api/http/app.js';
 import { createDatasetsService } from '../api/datasets/datasets-service.js';
@@ -29,7 +28,13 @@ import { createEventPublisher } from '../events/job-events.js';
 import { publishKeyRevocation, subscribeKeyRevocations } from '../events/key-revocations.js';
 import { announceCancel } from '../queue/cancel-channel.js';
 import { createRedis, type Redis } from '../queue/redis.js';
-import { createTrainingQueue, enqueueTraining, enqueueTrainingMany } from '../queue/training-queue.js';
+import {
+  createTrainingQueues,
+  dequeueTraining,
+  enqueueTraining,
+  enqueueTrainingMany,
+  type TrainingQueues,
+} from '../queue/training-queue.js';
 import { listWorkers } from '../queue/worker-registry.js';
 import type { ArtifactStore } from '../store/artifacts/artifact-store.js';
 import { createArtifactStore } from '../store/artifacts/artifact-store-factory.js';
@@ -58,11 +63,12 @@ function connect(config: Config, logger: Logger) {
   const subscriber = createRedis(config.REDIS_URL, 'worker');
   for (const connection of [redis, subscriber])
     connection.on('error', (error) => logger.debug({ err: error }, 'redis connection error'));
-  const queue = createTrainingQueue(redis, config.QUEUE_PREFIX);
-  queue.on('error', (error) => logger.debug({ err: error }, 'queue connection error'));
+  const queues = createTrainingQueues(redis, config.QUEUE_PREFIX, config.TRAINING_QUEUE_GPU);
+  for (const queue of [queues.cpu, queues.gpu])
+    queue.on('error', (error) => logger.debug({ err: error }, 'queue connection error'));
   const webhookQueue = createWebhookQueue(redis, config.QUEUE_PREFIX);
   webhookQueue.on('error', (error) => logger.debug({ err: error }, 'webhook queue connection error'));
-  return { prisma, redis, subscriber, queue, webhookQueue };
+  return { prisma, redis, subscriber, queues, webhookQueue };
 }
 
 function healthChecks(prisma: PrismaClient, redis: Redis, prefix: string): HealthChecks {
@@ -80,10 +86,18 @@ function healthChecks(prisma: PrismaClient, redis: Redis, prefix: string): Healt
 type Connections = ReturnType<typeof connect>;
 
 /** The API's metrics, read from Postgres, the queue and the metrics workers publish to Redis. */
-function apiMetrics(prisma: PrismaClient, redis: Redis, queue: Queue, prefix: string, webSocketClients: () => number) {
+function apiMetrics(
+  prisma: PrismaClient,
+  redis: Redis,
+  queues: TrainingQueues,
+  prefix: string,
+  webSocketClients: () => number,
+) {
+  const states = ['waiting', 'active', 'delayed', 'prioritized', 'failed'] as const;
   return createApiMetrics(createProcessRegistry({ process: 'api' }), {
     jobsByStatus: () => countJobsByStatus(prisma),
-    queueCounts: () => queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'failed'),
+    queueCounts: () => queues.cpu.getJobCounts(...states),
+    gpuQueueCounts: () => queues.gpu.getJobCounts(...states),
     published: () => readPublishedMetrics(redis, prefix),
     webSocketClients,
   });
@@ -199,7 +213,7 @@ function submissionQuota(logger: Logger, repository: JobsRepository, access: Acc
 function jobsService(
   config: Config,
   logger: Logger,
-  { redis, queue }: Connections,
+  { redis, queues }: Connections,
   repository: JobsRepository,
   findDataset: DatasetResolver,
   admit: SubmissionQuota | undefined,
@@ -211,11 +225,11 @@ function jobsService(
     releaseArtifacts: () => artifacts.drainDeletions(),
     historyCache: createHistoryCache(config.HISTORY_CACHE_BYTES),
     ...(admit ? { admit } : {}),
-    enqueue: (jobId) => enqueueTraining(queue, jobId),
-    enqueueMany: (jobIds) => enqueueTrainingMany(queue, jobIds),
-    dequeue: async (jobId) => {
-      await queue.remove(jobId);
-    },
+    enqueue: (job) => enqueueTraining(queues, job),
+    enqueueMany: (jobs) => enqueueTrainingMany(queues, jobs),
+    dequeue: (jobId) => dequeueTraining(queues, jobId),
+    acceleratorAvailable: async (accelerator) =>
+      (await listWorkers(redis, prefix)).some((worker) => (worker.accelerator ?? 'cpu') === accelerator),
     announceCancel: (jobId) => announceCancel(redis, prefix, jobId),
     publish: createEventPublisher(redis, prefix, (error) =>
       logger.debug({ err: error }, 'could not publish a job event'),
@@ -291,7 +305,7 @@ export async function startApi(config: Config, logger: Logger): Promise<Service 
   const applied = await migrate(config.DATABASE_URL);
   if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
   const connections = connect(config, logger);
-  const { prisma, redis, subscriber, queue } = connections;
+  const { prisma, redis, subscriber, queues } = connections;
   // Prisma loads its query compiler on first use: about 0.35 s of CPU that would otherwise hold up
   // the first requests of a fresh process (a run page's model and history, read side by side).
   await prisma.$connect();
@@ -305,7 +319,7 @@ export async function startApi(config: Config, logger: Logger): Promise<Service 
   const findDataset: DatasetResolver = (name, owner) => datasets.find(name, owner);
   const admit = submissionQuota(logger, repository, access);
   const jobs = jobsService(config, logger, connections, repository, findDataset, admit, artifacts);
-  const metrics = apiMetrics(prisma, redis, queue, config.QUEUE_PREFIX, () => app.websocketServer.clients.size);
+  const metrics = apiMetrics(prisma, redis, queues, config.QUEUE_PREFIX, () => app.websocketServer.clients.size);
   const hub = createEventHub(subscriber, config.QUEUE_PREFIX, undefined, (event) => {
     if (event.type === 'steps' && event.committedAt) metrics.eventLag.observe((Date.now() - event.committedAt) / 1000);
   });
@@ -342,7 +356,7 @@ export async function startApi(config: Config, logger: Logger): Promise<Service 
       await app.close();
       await keys.close();
       await models.close();
-      await queue.close();
+      await queues.close();
       await connections.webhookQueue.close();
       redis.disconnect();
       subscriber.disconnect();

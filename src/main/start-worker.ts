@@ -4,8 +4,9 @@ import { createEventPublisher } from '../events/job-events.js';
 import type { Logger } from '../logger.js';
 import { createRedis, type Redis } from '../queue/redis.js';
 import { announceCancel } from '../queue/cancel-channel.js';
-import { createTrainingQueue, enqueueTraining } from '../queue/training-queue.js';
+import { createTrainingQueues, enqueueTraining, type TrainingQueues } from '../queue/training-queue.js';
 import { announceWorker } from '../queue/worker-registry.js';
+import { startClusterTasks } from '../queue/cluster-tasks.js';
 import { publishMetrics } from '../metrics/published.js';
 import { createProcessRegistry } from '../metrics/registry.js';
 import { announceBackend, createWorkerMetrics } from '../metrics/worker-metrics.js';
@@ -23,12 +24,11 @@ import { listenForCancels } from '../worker/cancel-listener.js';
 import type { CheckpointStore } from '../worker/durable-jobs.js';
 import { createJobRunner, type JobRunner } from '../worker/job-runner.js';
 import type { ModelStore } from '../worker/model-keeper.js';
-import { reconcileQueue, startReconciler } from '../worker/reconciler.js';
+import { reconcileQueue } from '../worker/reconciler.js';
 import { createSweepDriver, startSweepDriver, type SweepDriverDeps } from '../worker/sweep-driver.js';
 import { createTrainingPool, type TrainingPool } from '../worker/training-pool.js';
 import { createTrainingWorker } from '../worker/training-worker.js';
 import { measuredStore } from '../worker/measured-store.js';
-import { drainReleasedArtifacts } from './artifact-drain.js';
 import type { Service } from './process.js';
 import { startWebhookDelivery } from './start-webhooks.js';
 
@@ -162,16 +162,16 @@ function startSweeps(
   deps: {
     prisma: PrismaClient;
     jobs: JobsRepository;
-    queue: ReturnType<typeof createTrainingQueue>;
+    queues: TrainingQueues;
     redis: { client: Redis; publisher: Redis };
   },
 ) {
-  const { prisma, jobs, queue, redis } = deps;
+  const { prisma, jobs, queues, redis } = deps;
   const sweepDriver = createSweepDriver({
     sweeps: createSweepsRepository(prisma),
     jobs,
     findDataset: datasetResolver(prisma),
-    enqueue: (jobId) => enqueueTraining(queue, jobId),
+    enqueue: (job) => enqueueTraining(queues, job),
     announceCancel: (jobId) => announceCancel(redis.client, config.QUEUE_PREFIX, jobId),
     publish: createEventPublisher(redis.publisher, config.QUEUE_PREFIX, () => undefined),
     logger,
@@ -182,26 +182,60 @@ function startSweeps(
   return startSweepDriver(sweepDriver, Math.min(1000, config.LOCK_DURATION_MS / 6), logger);
 }
 
-/**
- * The worker's rounds besides training: the reconciler (queued jobs whose message was lost), the sweep
- * driver, and the deletion of objects of released artifacts.
- */
-function startChores(
+function trainingQueues(config: Config, logger: Logger, connection: Redis): TrainingQueues {
+  const queues = createTrainingQueues(connection, config.QUEUE_PREFIX, config.TRAINING_QUEUE_GPU);
+  for (const queue of [queues.cpu, queues.gpu])
+    queue.on('error', (error) => logger.debug({ err: error }, 'queue connection error'));
+  return queues;
+}
+
+/** The consumer of this worker's training queue, handing each message to the runner. */
+function consumeTraining(
   config: Config,
   logger: Logger,
-  deps: Parameters<typeof startSweeps>[2] & { artifacts: RoutedArtifactStore },
+  deps: { connection: Redis; queues: TrainingQueues; runner: ReturnType<typeof createRunner> },
 ) {
-  const { jobs, queue, artifacts } = deps;
-  const reconciler = startReconciler(() => reconcileQueue(jobs, queue, logger), config.RECONCILE_INTERVAL_MS, logger);
-  const sweepTicks = startSweeps(config, logger, deps);
-  const stopDraining = drainReleasedArtifacts(artifacts, config.ARTIFACT_DELETION_INTERVAL_MS, logger);
-  return {
-    async stop() {
-      await sweepTicks.stop();
-      stopDraining();
-      await reconciler.stop();
-    },
-  };
+  return createTrainingWorker({
+    connection: deps.connection,
+    // A GPU worker takes only the jobs that asked for a GPU; the others take every other job.
+    queueName: deps.queues.of(config.WORKER_ACCELERATOR).name,
+    prefix: config.QUEUE_PREFIX,
+    concurrency: config.WORKER_CONCURRENCY,
+    lockDurationMs: config.LOCK_DURATION_MS,
+    stalledIntervalMs: config.STALLED_INTERVAL_MS,
+    // The runner decides when a job has crashed too often; the queue only has to keep delivering.
+    maxStalledCount: config.MAX_ATTEMPTS + 1,
+    runner: deps.runner,
+    logger,
+  });
+}
+
+/** Housekeeping that runs once per cluster per interval, whichever worker takes it. */
+function startHousekeeping(
+  config: Config,
+  logger: Logger,
+  deps: {
+    jobs: JobsRepository;
+    queues: TrainingQueues;
+    redis: { client: Redis; worker: Redis };
+    artifacts: RoutedArtifactStore;
+  },
+) {
+  const { jobs, queues, redis, artifacts } = deps;
+  return startClusterTasks(
+    { client: redis.client, consumer: redis.worker },
+    config.QUEUE_PREFIX,
+    [
+      { name: 'reconcile', everyMs: config.RECONCILE_INTERVAL_MS, run: () => reconcileQueue(jobs, queues, logger) },
+      // The objects of artifacts that deletions and retention released (triggers leave them in an outbox).
+      {
+        name: 'artifact-deletions',
+        everyMs: config.ARTIFACT_DELETION_INTERVAL_MS,
+        run: () => artifacts.drainDeletions(),
+      },
+    ],
+    logger,
+  );
 }
 
 /** Composes and starts a training worker: a pool of training threads fed by the queue. */
@@ -214,8 +248,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Servi
   const backend = await pool.ready();
 
   const redis = connectRedis(config, logger);
-  const queue = createTrainingQueue(redis.client, config.QUEUE_PREFIX);
-  queue.on('error', (error) => logger.debug({ err: error }, 'queue connection error'));
+  const queues = trainingQueues(config, logger, redis.client);
   const metricsRegistry = createProcessRegistry({ process: 'worker' });
   const runner = createRunner(config, logger, {
     jobs: measuredStore(jobs, createWorkerMetrics(metricsRegistry), backend),
@@ -226,23 +259,15 @@ export async function startWorker(config: Config, logger: Logger): Promise<Servi
   });
   // Cancels are pushed by the API processes; the runner also polls Postgres for any push that is lost.
   const cancels = listenForCancels(redis.cancels, config.QUEUE_PREFIX, (jobId) => runner.cancel(jobId), logger);
-  const worker = createTrainingWorker({
-    connection: redis.worker,
-    prefix: config.QUEUE_PREFIX,
-    concurrency: config.WORKER_CONCURRENCY,
-    lockDurationMs: config.LOCK_DURATION_MS,
-    stalledIntervalMs: config.STALLED_INTERVAL_MS,
-    // The runner decides when a job has crashed too often; the queue only has to keep delivering.
-    maxStalledCount: config.MAX_ATTEMPTS + 1,
-    runner,
-    logger,
-  });
+  const worker = consumeTraining(config, logger, { connection: redis.worker, queues, runner });
   const registry = announceWorker(redis.client, config.QUEUE_PREFIX, {
     backend,
     concurrency: config.WORKER_CONCURRENCY,
+    accelerator: config.WORKER_ACCELERATOR,
   });
   const metrics = startMetrics(config, redis.client, metricsRegistry, registry.announcement.id, backend);
-  const chores = startChores(config, logger, { prisma, jobs, queue, redis, artifacts });
+  const clusterTasks = startHousekeeping(config, logger, { jobs, queues, redis, artifacts });
+  const sweepTicks = startSweeps(config, logger, { prisma, jobs, queues, redis });
   const webhooks = startWebhookDelivery(config, logger, {
     prisma,
     client: redis.client,
@@ -254,15 +279,16 @@ export async function startWorker(config: Config, logger: Logger): Promise<Servi
   return {
     async close() {
       // Take nothing new, stop running jobs at a checkpoint and hand them back; then wind down.
-      await chores.stop();
+      await sweepTicks.stop();
       runner.stopAll();
       await webhooks.close();
       await worker.close();
       runner.close();
       await cancels.close();
+      await clusterTasks.close();
       await registry.stop();
       await metrics.stop();
-      await queue.close();
+      await queues.close();
       await pool.close();
       redis.disconnect();
       await prisma.$disconnect();

@@ -8,6 +8,8 @@ export interface ScrapeSources {
   jobsByStatus: () => Promise<Record<string, number>>;
   /** The queue's message counts by state (BullMQ's getJobCounts). */
   queueCounts: () => Promise<Record<string, number>>;
+  /** The same of the queue only GPU workers take, apart, so CPU workers are not scaled for GPU jobs. */
+  gpuQueueCounts?: () => Promise<Record<string, number>>;
   /** The metrics workers published to Redis. */
   published: () => Promise<MetricsSnapshot[]>;
   /** Open WebSocket connections of this process. */
@@ -41,10 +43,35 @@ function workersByBackend(published: readonly MetricsSnapshot[]): Map<string, nu
   return counts;
 }
 
+/** Messages in the training queues by state: the CPU queue's depth scales workers, the GPU queue's apart. */
+function queueGauges(registry: Registry, sources: ScrapeSources, cacheMs: number): void {
+  const queueCounts = cached(sources.queueCounts, cacheMs);
+  new Gauge({
+    name: 'trainer_queue_messages',
+    help: 'Messages in the training queue by state (waiting is the queue depth)',
+    labelNames: ['state'],
+    registers: [registry],
+    async collect() {
+      for (const [state, count] of Object.entries(await queueCounts())) this.set({ state }, count);
+    },
+  });
+  const gpuQueueCounts = sources.gpuQueueCounts && cached(sources.gpuQueueCounts, cacheMs);
+  if (gpuQueueCounts) {
+    new Gauge({
+      name: 'trainer_gpu_queue_messages',
+      help: 'Messages in the GPU training queue by state (jobs that asked for "accelerator": "gpu")',
+      labelNames: ['state'],
+      registers: [registry],
+      async collect() {
+        for (const [state, count] of Object.entries(await gpuQueueCounts())) this.set({ state }, count);
+      },
+    });
+  }
+}
+
 /** The API's metrics on `registry`, and the scrape that adds the workers' to them. */
 export function createApiMetrics(registry: Registry, sources: ScrapeSources, cacheMs = 2000) {
   const jobsByStatus = cached(sources.jobsByStatus, cacheMs);
-  const queueCounts = cached(sources.queueCounts, cacheMs);
   const httpDuration = new Histogram({
     name: 'http_request_duration_seconds',
     help: 'HTTP requests by method, route pattern and status code',
@@ -75,15 +102,7 @@ export function createApiMetrics(registry: Registry, sources: ScrapeSources, cac
       for (const [status, count] of Object.entries(await jobsByStatus())) this.set({ status }, count);
     },
   });
-  new Gauge({
-    name: 'trainer_queue_messages',
-    help: 'Messages in the training queue by state (waiting is the queue depth)',
-    labelNames: ['state'],
-    registers: [registry],
-    async collect() {
-      for (const [state, count] of Object.entries(await queueCounts())) this.set({ state }, count);
-    },
-  });
+  queueGauges(registry, sources, cacheMs);
   const workers = new Gauge({
     name: 'trainer_workers',
     help: 'Live workers by training backend (from the metrics they publish)',

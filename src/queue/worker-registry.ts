@@ -1,5 +1,6 @@
 import os from 'node:os';
-import { scanKeys, type Redis } from './redis.js';
+import type { Accelerator } from '../domain/spec-vocabulary.js';
+import type { Redis } from './redis.js';
 
 export interface WorkerAnnouncement {
   id: string;
@@ -7,10 +8,16 @@ export interface WorkerAnnouncement {
   pid: number;
   backend: string;
   concurrency: number;
+  /** What it trains on, which decides the queue it takes jobs from; absent from older workers (cpu). */
+  accelerator?: Accelerator;
   startedAt: string;
 }
 
-const keyPattern = (prefix: string) => `${prefix}:workers:*`;
+// Each worker's announcement lives in a key of its own that expires, and an index (a sorted set of
+// worker ids by the time their announcement expires) names the live ones, so `/health` reads two
+// keys' worth of commands instead of SCANning a keyspace full of queue entries on every call.
+const announcementKey = (prefix: string, id: string) => `${prefix}:workers:${id}`;
+const indexKey = (prefix: string) => `${prefix}:workers-index`;
 
 /** Announces this worker in Redis every `intervalMs`; the entry expires if the worker dies. */
 export function announceWorker(
@@ -26,8 +33,14 @@ export function announceWorker(
     startedAt: new Date().toISOString(),
     ...details,
   };
-  const key = `${prefix}:workers:${announcement.id}`;
-  const beat = () => redis.set(key, JSON.stringify(announcement), 'PX', intervalMs * 3).catch(() => undefined);
+  const ttlMs = intervalMs * 3;
+  const beat = () =>
+    redis
+      .multi()
+      .set(announcementKey(prefix, announcement.id), JSON.stringify(announcement), 'PX', ttlMs)
+      .zadd(indexKey(prefix), Date.now() + ttlMs, announcement.id)
+      .exec()
+      .catch(() => undefined);
   void beat();
   const timer = setInterval(() => void beat(), intervalMs);
   timer.unref();
@@ -35,16 +48,23 @@ export function announceWorker(
     announcement,
     async stop(): Promise<void> {
       clearInterval(timer);
-      await redis.del(key).catch(() => undefined);
+      await redis
+        .multi()
+        .del(announcementKey(prefix, announcement.id))
+        .zrem(indexKey(prefix), announcement.id)
+        .exec()
+        .catch(() => undefined);
     },
   };
 }
 
 /** Workers whose announcement has not expired. */
 export async function listWorkers(redis: Redis, prefix: string): Promise<WorkerAnnouncement[]> {
-  const keys: string[] = [];
-  for await (const batch of scanKeys(redis, keyPattern(prefix), 200)) keys.push(...batch);
-  if (keys.length === 0) return [];
-  const values = await redis.mget(...keys);
+  const now = Date.now();
+  // Dead workers' ids leave the index here, whoever reads first; their keys expired by themselves.
+  await redis.zremrangebyscore(indexKey(prefix), '-inf', now);
+  const ids = await redis.zrangebyscore(indexKey(prefix), now, '+inf');
+  if (ids.length === 0) return [];
+  const values = await redis.mget(...ids.map((id) => announcementKey(prefix, id)));
   return values.flatMap((value) => (value ? [JSON.parse(value) as WorkerAnnouncement] : []));
 }

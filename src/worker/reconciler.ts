@@ -1,7 +1,6 @@
-import type { Queue } from 'bullmq';
 import type { Logger } from '../logger.js';
 import type { JobsRepository } from '../store/jobs-repository.js';
-import { enqueueTraining, type TrainingMessage } from '../queue/training-queue.js';
+import { enqueueTraining, type TrainingQueues } from '../queue/training-queue.js';
 
 /**
  * Postgres is the record: queues again every job it holds as queued, or as running with no live
@@ -11,19 +10,20 @@ import { enqueueTraining, type TrainingMessage } from '../queue/training-queue.j
  */
 export async function reconcileQueue(
   jobs: Pick<JobsRepository, 'orphaned'>,
-  queue: Queue<TrainingMessage>,
+  queues: TrainingQueues,
   logger: Logger,
 ): Promise<string[]> {
   const requeued: string[] = [];
   // Page through all of them: after an empty restart of Redis there may be many.
   for (let page = await jobs.orphaned(); page.length > 0; page = await jobs.orphaned(page.at(-1))) {
     for (const job of page) {
+      const queue = queues.of(job.accelerator);
       const state = await queue.getJobState(job.id);
       if (state === 'unknown' || state === 'completed' || state === 'failed') {
         // A finished message for an unfinished job was lost work (a worker gone mid-hand-back, or the
         // queue giving up during an outage). The runner's attempt count still stops a job that kills workers.
         if (state !== 'unknown') await queue.remove(job.id).catch(() => undefined);
-        await enqueueTraining(queue, job.id);
+        await enqueueTraining(queues, job);
         requeued.push(job.id);
         logger.warn(
           { jobId: job.id, status: job.status, queueState: state },
@@ -33,21 +33,4 @@ export async function reconcileQueue(
     }
   }
   return requeued;
-}
-
-/** Runs the reconciler now and then every `intervalMs` until stopped. */
-export function startReconciler(run: () => Promise<unknown>, intervalMs: number, logger: Logger) {
-  let running: Promise<unknown> = Promise.resolve();
-  const tick = () => {
-    running = run().catch((error: unknown) => logger.warn({ err: error }, 'reconciler pass failed; will retry'));
-  };
-  tick();
-  const timer = setInterval(tick, intervalMs);
-  timer.unref();
-  return {
-    async stop(): Promise<void> {
-      clearInterval(timer);
-      await running;
-    },
-  };
 }

@@ -13,6 +13,7 @@ import { parseSweepSpec } from '../domain/sweeps/parse-sweep.js';
 import type { SweepConfig, SweepSpec } from '../domain/sweeps/sweep-spec.js';
 import type { PublishEvent } from '../events/job-events.js';
 import type { Logger } from '../logger.js';
+import type { QueuedJob } from '../queue/training-queue.js';
 import type { JobsRepository, JobWithEpochs } from '../store/jobs-repository.js';
 import type { Sweep, SweepDecision, SweepsRepository } from '../store/sweeps/sweeps-repository.js';
 import { toEpochMetrics } from '../store/jobs/epoch-metrics.js';
@@ -28,7 +29,7 @@ export interface SweepDriverDeps {
   /** The dataset a sweep's runs name, bundled or uploaded (a run is checked against it, and sized by it). */
   findDataset: (name: string) => Promise<DatasetInfo | undefined>;
   /** Queues a committed run; may fail, the reconciler then queues it. */
-  enqueue: (jobId: string) => Promise<void>;
+  enqueue: (job: QueuedJob) => Promise<void>;
   /** Tells the worker holding a running run that its cancel was committed, best effort. */
   announceCancel: (jobId: string) => Promise<void>;
   publish: PublishEvent;
@@ -183,7 +184,7 @@ async function launch(
       'sweep run launched',
     );
     await context
-      .enqueue(created.id)
+      .enqueue({ id: created.id, accelerator: created.spec?.accelerator })
       .catch((error: unknown) =>
         logger.warn({ err: error, jobId: created.id }, 'could not queue a sweep run; the reconciler will'),
       );

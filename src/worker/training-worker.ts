@@ -1,10 +1,12 @@
 import { DelayedError, Worker, type ConnectionOptions } from 'bullmq';
 import type { Logger } from '../logger.js';
 import type { JobRunner } from './job-runner.js';
-import { trainingQueueName, type TrainingMessage } from '../queue/training-queue.js';
+import type { TrainingMessage } from '../queue/training-queue.js';
 
 export interface TrainingWorkerOptions {
   connection: ConnectionOptions;
+  /** The queue it takes jobs from: the training queue, or the GPU queue on a GPU worker. */
+  queueName: string;
   prefix: string;
   concurrency: number;
   lockDurationMs: number;
@@ -25,7 +27,7 @@ class LeaseHeldError extends Error {
 export function createTrainingWorker(options: TrainingWorkerOptions) {
   const { connection, prefix, concurrency, runner, logger } = options;
   const worker = new Worker<TrainingMessage>(
-    trainingQueueName,
+    options.queueName,
     async (message, token) => {
       const result = await runner.run(message.data.jobId);
       if (result === 'handed-back' && token) {

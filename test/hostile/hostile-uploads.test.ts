@@ -10,7 +10,7 @@ import type { DatasetView } from '../../src/api/datasets/dataset-schemas.js';
 import { datasetNamePattern } from '../../src/domain/datasets.js';
 import { createPostgresArtifactStore } from '../../src/store/artifacts/postgres-artifact-store.js';
 import { createDatasetsRepository } from '../../src/store/datasets-repository.js';
-import { appWithoutStore } from '../api/app-stand-ins.js';
+import { appWithoutStore } from '../api/http/app-stand-ins.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { partsForm, stripes, uploadForm, type FormPart } from '../helpers/dataset-files.js';
 import { silentLogger } from '../helpers/env.js';

@@ -28,7 +28,7 @@ describe('sweep driver', () => {
       sweeps,
       jobs,
       findDataset: (name) => Promise.resolve(bundledDataset(name)),
-      enqueue: (jobId) => {
+      enqueue: ({ id: jobId }) => {
         queued.push(jobId);
         return Promise.resolve();
       },

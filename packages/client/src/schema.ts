@@ -955,6 +955,9 @@ export interface components {
         minDelta?: number;
       };
       maxDurationSeconds?: number;
+      /** @enum {string} */
+      accelerator?: 'cpu' | 'gpu';
+      waitForAccelerator?: boolean;
     };
     /** @enum {string} */
     JobStatusInput: 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
@@ -1215,6 +1218,11 @@ export interface components {
       pid: number;
       backend: string;
       concurrency: number;
+      /**
+       * @description What it trains on: "gpu" workers take only jobs that asked for a GPU; absent from older workers (cpu)
+       * @enum {string}
+       */
+      accelerator?: 'cpu' | 'gpu';
       startedAt: string;
     };
     HealthInput: {
@@ -1947,6 +1955,9 @@ export interface components {
         minDelta: number;
       };
       maxDurationSeconds?: number;
+      /** @enum {string} */
+      accelerator?: 'cpu' | 'gpu';
+      waitForAccelerator?: boolean;
     };
     /** @enum {string} */
     JobStatus: 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
@@ -2207,6 +2218,11 @@ export interface components {
       pid: number;
       backend: string;
       concurrency: number;
+      /**
+       * @description What it trains on: "gpu" workers take only jobs that asked for a GPU; absent from older workers (cpu)
+       * @enum {string}
+       */
+      accelerator?: 'cpu' | 'gpu';
       startedAt: string;
     };
     Health: {
@@ -2823,7 +2839,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -2992,6 +3008,9 @@ export interface operations {
             minDelta?: number;
           };
           maxDurationSeconds?: number;
+          /** @enum {string} */
+          accelerator?: 'cpu' | 'gpu';
+          waitForAccelerator?: boolean;
         };
       };
     };
@@ -3059,7 +3078,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -3148,7 +3167,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -3244,7 +3263,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -3351,7 +3370,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -3448,7 +3467,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -3555,7 +3574,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -3644,7 +3663,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -3784,7 +3803,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -3873,7 +3892,7 @@ export interface operations {
           'text/csv': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -3962,7 +3981,7 @@ export interface operations {
           'application/vnd.apache.parquet': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -4051,7 +4070,7 @@ export interface operations {
           'text/csv': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -4144,7 +4163,7 @@ export interface operations {
           'text/csv': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -4241,7 +4260,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -4333,7 +4352,7 @@ export interface operations {
           'image/svg+xml': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -4412,7 +4431,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -4569,7 +4588,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -4658,7 +4677,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -4754,7 +4773,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -4838,7 +4857,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -5036,7 +5055,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -5134,7 +5153,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -5223,7 +5242,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -5512,7 +5531,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -5630,7 +5649,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -6562,7 +6581,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -6666,7 +6685,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -6768,7 +6787,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -6857,7 +6876,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -6951,7 +6970,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -7025,7 +7044,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -7092,7 +7111,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -7274,7 +7293,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -7358,7 +7377,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -7452,7 +7471,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -7545,7 +7564,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -7613,7 +7632,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;
@@ -7678,7 +7697,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry */
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
       429: {
         headers: {
           [name: string]: unknown;

@@ -1,6 +1,6 @@
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import type { Comparison } from './compare.js';
+import type { Comparison } from './schemas.js';
 
 // One subtitle line per run: what it is and how it ended, without repeating what its name says.
 function describe(run: Comparison['runs'][number]): string {

@@ -24,8 +24,16 @@ const csv = (description: string) => ({
 /** GET /jobs.csv takes GET /jobs's filters and sort; it has no pages. */
 export const runExportQuery = runListQuery.omit({ limit: true, cursor: true });
 
-/** `attachment; filename=...` for a file named by the server (ids and fixed words only). */
-const attachment = (filename: string) => `attachment; filename="${filename}"`;
+/** What a download needs of fastify's reply. */
+interface DownloadReply<Sent> {
+  type(contentType: string): { header(name: string, value: string): { send(payload: string): Sent } };
+}
+
+/** Answers with `body` as a file of `contentType` named `filename` by the server (ids and fixed words only). */
+const download = <Sent>(reply: DownloadReply<Sent>, contentType: string, filename: string, body: string) =>
+  reply.type(contentType).header('content-disposition', `attachment; filename="${filename}"`).send(body);
+
+const csvType = 'text/csv; charset=utf-8';
 
 /**
  * A body the reply sends as it is produced (Fastify passes a stream past the serializer), asking
@@ -51,10 +59,7 @@ function historyExports(app: App, jobs: JobsService): void {
     async (request, reply) => {
       // Unknown jobs and an unreachable database fail here, before the body starts.
       const { jobId, runs } = await jobs.historyRuns(request.viewer, request.params.id);
-      return reply
-        .type('text/csv; charset=utf-8')
-        .header('content-disposition', attachment(`job-${jobId}-history.csv`))
-        .send(streamed(historyCsv(runs)));
+      return download(reply, csvType, `job-${jobId}-history.csv`, streamed(historyCsv(runs)));
     },
   );
 
@@ -79,10 +84,8 @@ function historyExports(app: App, jobs: JobsService): void {
     }),
     async (request, reply) => {
       const { jobId, runs } = await jobs.historyRuns(request.viewer, request.params.id);
-      return reply
-        .type('application/vnd.apache.parquet')
-        .header('content-disposition', attachment(`job-${jobId}-history.parquet`))
-        .send(streamed(historyParquet(runs)));
+      const parquet = streamed(historyParquet(runs));
+      return download(reply, 'application/vnd.apache.parquet', `job-${jobId}-history.parquet`, parquet);
     },
   );
 }
@@ -102,10 +105,7 @@ function listingExports(app: App, jobs: JobsService): void {
     }),
     async (request, reply) => {
       const job = await jobs.visibleJob(request.viewer, request.params.id);
-      return reply
-        .type('text/csv; charset=utf-8')
-        .header('content-disposition', attachment(`job-${job.id}-epochs.csv`))
-        .send(epochsCsv(job.epochs));
+      return download(reply, csvType, `job-${job.id}-epochs.csv`, epochsCsv(job.epochs));
     },
   );
 
@@ -129,10 +129,7 @@ function listingExports(app: App, jobs: JobsService): void {
         if (!first.done) yield first.value.map(runSummary);
         for await (const page of pages) yield page.map(runSummary);
       }
-      return reply
-        .type('text/csv; charset=utf-8')
-        .header('content-disposition', attachment('runs.csv'))
-        .send(streamed(runsCsv(summaries())));
+      return download(reply, csvType, 'runs.csv', streamed(runsCsv(summaries())));
     },
   );
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { accelerators } from '../../domain/spec-vocabulary.js';
 
 const probe = z.union([
   z.object({ ok: z.literal(true), latencyMs: z.int() }),
@@ -13,6 +14,12 @@ export const workerView = z
     pid: z.int(),
     backend: z.string(),
     concurrency: z.int(),
+    accelerator: z
+      .enum(accelerators)
+      .optional()
+      .describe(
+        'What it trains on: "gpu" workers take only jobs that asked for a GPU; absent from older workers (cpu)',
+      ),
     startedAt: z.string(),
   })
   .meta({ id: 'Worker' });

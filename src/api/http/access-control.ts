@@ -4,7 +4,7 @@ import { Forbidden, RateLimited, Unauthenticated } from '../../domain/errors.js'
 import type { Logger } from '../../logger.js';
 import type { ApiKeysRepository } from '../../store/api-keys.js';
 import { hashKey, sameHash } from '../keys/api-keys.js';
-import { countAgainst, type Limits } from './quotas.js';
+import { countAgainst, rateLimitHeaders, type Limits } from './quotas.js';
 import type { RateLimiter } from './rate-limiter.js';
 import { guardStore } from './store-guard.js';
 
@@ -143,14 +143,15 @@ export function registerAccessControl(app: FastifyInstance, control: AccessContr
     description: 'requests per API key',
     max: control.limits.requestsPerKeyPerMinute,
   };
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', async (request, reply) => {
     const access = accessOf(request);
     if (access === 'public') {
       request.viewer = { owner: '', role: 'viewer' satisfies Role };
       return;
     }
     const principal = await authenticate(request);
-    await countAgainst(control.limiter, control.logger, requests, principal.keyId);
+    const standing = await countAgainst(control.limiter, control.logger, requests, principal.keyId);
+    if (standing) void reply.headers(rateLimitHeaders(standing));
     if (!roleAllows(principal.role, access)) throw new Forbidden(principal.role, actionOf(request));
     request.viewer = { owner: principal.owner, role: principal.role };
   });

@@ -52,7 +52,9 @@ export const isoTime = z.iso.datetime();
 export const commonErrors = {
   401: errorBody.describe('No API key, or an unknown or revoked one (with AUTH=required); see WWW-Authenticate'),
   403: errorBody.describe("The key's role may not do this"),
-  429: errorBody.describe('A rate limit or quota is exceeded; the message names it, Retry-After says when to retry'),
+  429: errorBody.describe(
+    'A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit)',
+  ),
   500: errorBody.describe('Unexpected failure; the server logged the details'),
   503: errorBody.describe('Postgres or Redis is unreachable; retry after the Retry-After header'),
 };

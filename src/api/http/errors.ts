@@ -1,7 +1,14 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { ArtifactStoreUnavailable, DependencyUnavailable, DomainError, type ErrorKind } from '../../domain/errors.js';
+import {
+  ArtifactStoreUnavailable,
+  DependencyUnavailable,
+  DomainError,
+  RateLimited,
+  type ErrorKind,
+} from '../../domain/errors.js';
 import type { ErrorBody } from './common-schemas.js';
+import { rateLimitHeaders } from './quotas.js';
 import { requestValidationError } from './validation.js';
 
 export type { ErrorBody };
@@ -32,6 +39,9 @@ function sendDomainError(error: DomainError, request: FastifyRequest, reply: Fas
   if (error instanceof ArtifactStoreUnavailable)
     request.log.warn({ err: error.cause ?? error, store: error.store }, 'artifact store unavailable');
   if (error.retryAfterSeconds !== undefined) void reply.header('retry-after', String(error.retryAfterSeconds));
+  if (error instanceof RateLimited) {
+    void reply.headers(rateLimitHeaders({ limit: error.max, remaining: 0, resetSeconds: error.retryAfterSeconds }));
+  }
   if (error.kind === 'unauthenticated') void reply.header('www-authenticate', 'Bearer realm="trainer"');
   void reply.status(statusOfKind[error.kind]).send(bodyOf(error));
 }

@@ -12,25 +12,49 @@ export interface Limits {
 
 export const minuteMs = 60_000;
 
-/** Throws RateLimited once `subject` passes `max` hits in the current minute; Redis trouble lets the hit through. */
+/** Where a subject stands against one limit after a counted hit, as the RateLimit-* headers say it. */
+export interface LimitState {
+  limit: number;
+  remaining: number;
+  /** Seconds until the window ends. */
+  resetSeconds: number;
+}
+
+/**
+ * Counts one hit of `subject`; throws RateLimited once it passes `max` hits in the current minute.
+ * Returns where the subject stands, or null when the limit is off or could not be counted (Redis
+ * trouble lets the hit through).
+ */
 export async function countAgainst(
   limiter: RateLimiter,
   logger: Logger,
   limit: { name: string; description: string; max: number },
   subject: string,
-): Promise<void> {
-  if (limit.max <= 0) return;
+): Promise<LimitState | null> {
+  if (limit.max <= 0) return null;
   let hit;
   try {
     hit = await limiter.hit(limit.name, subject, minuteMs);
   } catch (error) {
     // A limit that cannot be counted does not take the API down with Redis; the outage is logged.
     logger.warn({ err: error, limit: limit.name }, 'could not count a rate limit; letting the request through');
-    return;
+    return null;
   }
-  if (hit.count > limit.max) {
-    throw new RateLimited(limit.description, limit.max, Math.max(1, Math.ceil(hit.resetMs / 1000)));
-  }
+  const resetSeconds = Math.max(1, Math.ceil(hit.resetMs / 1000));
+  if (hit.count > limit.max) throw new RateLimited(limit.description, limit.max, resetSeconds);
+  return { limit: limit.max, remaining: limit.max - hit.count, resetSeconds };
+}
+
+/**
+ * The IETF draft's RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset headers (the names
+ * @fastify/rate-limit sends with its draft-spec option), so a client can slow down before a 429.
+ */
+export function rateLimitHeaders(state: LimitState): Record<string, string> {
+  return {
+    'ratelimit-limit': String(state.limit),
+    'ratelimit-remaining': String(state.remaining),
+    'ratelimit-reset': String(state.resetSeconds),
+  };
 }
 
 export interface SubmissionQuotaDeps {

@@ -25,12 +25,29 @@ if ttl < 0 then
 end
 return {count, ttl}`;
 
+const commandName = 'trainerRateLimitHit';
+
+interface WithHitCommand {
+  [commandName]: (key: string, windowMs: number) => Promise<[number, number]>;
+}
+
+/**
+ * The script as a command of the connection (ioredis `defineCommand`, as @fastify/rate-limit does):
+ * each hit sends only the script's SHA-1 (EVALSHA), and ioredis loads the script again by itself
+ * when Redis answers NOSCRIPT (after a restart or SCRIPT FLUSH).
+ */
+function hitCommand(redis: Redis): WithHitCommand[typeof commandName] {
+  if (!(commandName in redis)) redis.defineCommand(commandName, { numberOfKeys: 1, lua: hitScript });
+  const defined = redis as Redis & WithHitCommand;
+  return (key, windowMs) => defined[commandName](key, windowMs);
+}
+
 /** A fixed-window limiter on Redis; keys live under `<prefix>:limit:`. */
 export function createRateLimiter(redis: Redis, prefix: string): RateLimiter {
+  const hit = hitCommand(redis);
   return {
     async hit(limit, subject, windowMs) {
-      const key = `${prefix}:limit:${limit}:${subject}`;
-      const [count, resetMs] = (await redis.eval(hitScript, 1, key, windowMs)) as [number, number];
+      const [count, resetMs] = await hit(`${prefix}:limit:${limit}:${subject}`, windowMs);
       return { count, resetMs };
     },
   };

@@ -63,7 +63,7 @@ export const bodyCheckedByService: FastifyZodValidatorCompiler = (route) =>
  * A route's serializer compiler for successful answers built by one typed function (`jobView`,
  * `runSummary`), which TypeScript holds to the schema's output type: they are written as they are,
  * without a zod pass over every answer (on a job read that pass cost more than reading the job).
- * The schema still documents them, and test/api/openapi.test.ts checks answers against it. Other
+ * The schema still documents them, and test/api/http/openapi.test.ts checks answers against it. Other
  * statuses (errors) are checked by their schemas as usual.
  */
 export const typedSuccessSerializer: FastifyZodSerializerCompiler = (route) =>

@@ -1,12 +1,18 @@
 import type { EpochMetrics } from '../../domain/metrics.js';
 import { toEpochMetrics } from '../../store/jobs/epoch-metrics.js';
-import type { RunSpec } from '../../domain/job-spec.js';
+import { architectureOf } from '../../domain/architecture.js';
+import type { JobSpec, RunSpec } from '../../domain/job-spec.js';
+import type { ComparedRun } from '../../history/compare.js';
 import type { JobWithEpochs, ListedRun } from '../../store/jobs-repository.js';
-import { architectureOf, specOf } from '../compare/compare.js';
 import type { JobView, RunSummary } from './schemas.js';
 import { validationSummaryOf } from './validation-summary.js';
 
 export type { JobView, RunSummary };
+
+/** A job's spec as its views show it. */
+export function specOf(job: { spec: unknown }): JobSpec {
+  return job.spec as JobSpec;
+}
 
 /** One epoch's metrics as the API shows them, in job views and event streams alike. */
 export function epochMetrics(epoch: JobWithEpochs['epochs'][number]): EpochMetrics {
@@ -89,5 +95,24 @@ export function runSummary(job: ListedRun): RunSummary {
     createdAt: job.createdAt,
     finishedAt: job.finishedAt,
     links: { self: `/jobs/${job.id}` },
+  };
+}
+
+/** A job as /compare takes it: plain values, with its outcome as its other views show it. */
+export function comparedRun(job: JobWithEpochs): ComparedRun<ReturnType<typeof validationSummaryOf>> {
+  return {
+    id: job.id,
+    name: job.name,
+    status: job.status,
+    spec: specOf(job),
+    inputShape: job.inputShape,
+    parameterCount: job.parameterCount,
+    totalSteps: job.totalSteps,
+    finalTestAccuracy: job.finalTestAccuracy,
+    bestTestAccuracy: job.bestTestAccuracy,
+    finalTestLoss: job.finalTestLoss,
+    backend: job.backend,
+    epochs: job.epochs,
+    outcome: validationSummaryOf(job),
   };
 }

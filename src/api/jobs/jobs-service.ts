@@ -3,9 +3,11 @@ import { JobAlreadyFinished, JobNotFound, JobStillActive } from '../../domain/er
 import { dashboardHistoryPoints } from '../../domain/history-points.js';
 import type { PublishEvent } from '../../events/job-events.js';
 import type { Logger } from '../../logger.js';
+import type { QueuedJob } from '../../queue/training-queue.js';
+import type { Accelerator } from '../../domain/spec-vocabulary.js';
 import type { JobEdit, JobsRepository, JobWithEpochs, ListedRun, RunQuery } from '../../store/jobs-repository.js';
-import { compareRuns } from '../compare/compare.js';
-import type { Lineage } from './job-view.js';
+import { compareRuns } from '../../history/compare.js';
+import { comparedRun, type Lineage } from './job-view.js';
 import type { HistoryCache } from '../history/history-cache.js';
 import { checkId, createJobReads } from './job-reads.js';
 import { decodeCursor, encodeCursor } from '../http/run-cursor.js';
@@ -18,9 +20,9 @@ export type { History } from './job-reads.js';
 export interface JobsServiceDeps {
   jobs: JobsRepository;
   /** Queues training of a job already committed; may fail, the job then waits for the reconciler. */
-  enqueue: (jobId: string) => Promise<void>;
+  enqueue: (job: QueuedJob) => Promise<void>;
   /** Queues several committed jobs in one round trip; `enqueue` for each when absent. */
-  enqueueMany?: (jobIds: string[]) => Promise<void>;
+  enqueueMany?: (jobs: QueuedJob[]) => Promise<void>;
   /** Removes a queued job's message, best effort: a worker skips cancelled jobs anyway. */
   dequeue: (jobId: string) => Promise<void>;
   /** Tells the worker holding a running job that its cancel was committed, best effort (it also polls). */
@@ -33,6 +35,11 @@ export interface JobsServiceDeps {
   logger: Logger;
   /** Admits one more job of an owner or throws (quotas, submission rate); absent with AUTH=off. */
   admit?: (owner: string) => Promise<void>;
+  /**
+   * Whether a live worker trains on `accelerator`: a job asking for one that none offers is refused
+   * unless it may wait. Every accelerator counts as available when absent.
+   */
+  acceleratorAvailable?: (accelerator: Accelerator) => Promise<boolean>;
   /** Finished jobs' downsampled histories; none are kept when absent. */
   historyCache?: HistoryCache;
   /**
@@ -267,7 +274,7 @@ export function createJobsService(deps: JobsServiceDeps) {
       const curves = new Map(
         await Promise.all(found.map(async (job) => [job.id, await reads.sampledHistory(job.id, points)] as const)),
       );
-      return compareRuns(found, curves, points);
+      return compareRuns(found.map(comparedRun), curves, points);
     },
   };
 }

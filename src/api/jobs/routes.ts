@@ -111,7 +111,7 @@ function readRoutes(app: Parameters<FastifyPluginCallbackZod>[0], jobs: JobsServ
       const { points, lineage } = request.query;
       const history = await jobs.history(request.viewer, request.params.id, points, lineage);
       // Fastify sends a stream as it is, past the serializer: the schema documents this body, and
-      // test/api/openapi.test.ts checks an answer against it.
+      // test/api/http/openapi.test.ts checks an answer against it.
       const body = Readable.from(historyBody(history)) as unknown as HistoryBody;
       return reply.type('application/json; charset=utf-8').send(body);
     },

@@ -6,6 +6,8 @@ import { parseJobSpec, requestedDatasetName, type SpecLimits } from '../../domai
 import { specParameterCount, totalSteps } from '../../domain/model-shape.js';
 import type { PublishEvent } from '../../events/job-events.js';
 import type { Logger } from '../../logger.js';
+import type { QueuedJob } from '../../queue/training-queue.js';
+import type { Accelerator } from '../../domain/spec-vocabulary.js';
 import type { JobsRepository, JobWithEpochs, KeyedJob, NewJob } from '../../store/jobs-repository.js';
 import { createBatcher } from './batcher.js';
 
@@ -18,9 +20,9 @@ export interface Submitted {
 export interface SubmitDeps {
   jobs: Pick<JobsRepository, 'createMany' | 'createManyWithKeys' | 'findByIdempotencyKey'>;
   get: (id: string) => Promise<JobWithEpochs>;
-  enqueue: (jobId: string) => Promise<void>;
+  enqueue: (job: QueuedJob) => Promise<void>;
   /** Queues several jobs in one round trip; `enqueue` for each when absent. */
-  enqueueMany?: (jobIds: string[]) => Promise<void>;
+  enqueueMany?: (jobs: QueuedJob[]) => Promise<void>;
   publish: PublishEvent;
   limits: SpecLimits;
   /** The dataset of a name, bundled or uploaded, or undefined; bundled ones only when absent. */
@@ -28,6 +30,11 @@ export interface SubmitDeps {
   logger: Logger;
   /** Admits one more job of an owner or throws (quotas and submission rate); none with AUTH=off. */
   admit?: (owner: string) => Promise<void>;
+  /**
+   * Whether a live worker trains on `accelerator`: a job asking for one that none offers is refused
+   * unless it may wait. Every accelerator counts as available when absent.
+   */
+  acceleratorAvailable?: (accelerator: Accelerator) => Promise<boolean>;
 }
 
 /**
@@ -82,6 +89,25 @@ async function newJob(body: unknown, limits: SpecLimits, findDataset: DatasetRes
   };
 }
 
+/**
+ * Refuses a job that asks for an accelerator no live worker offers, unless it says it may wait for
+ * one: queued there, it would wait silently for a worker that may never come.
+ */
+async function checkAccelerator(
+  spec: { accelerator?: Accelerator | undefined; waitForAccelerator?: boolean | undefined },
+  available: ((accelerator: Accelerator) => Promise<boolean>) | undefined,
+): Promise<void> {
+  const accelerator = spec.accelerator;
+  if (accelerator === undefined || accelerator === 'cpu' || spec.waitForAccelerator === true) return;
+  if (!available || (await available(accelerator))) return;
+  throw new InvalidSpec([
+    {
+      path: 'accelerator',
+      message: `no ${accelerator.toUpperCase()} worker is registered; set "waitForAccelerator": true to queue the job until one starts`,
+    },
+  ]);
+}
+
 // Idempotency keys are each owner's own: the same key from two owners names two different jobs,
 // and one owner can never replay (and so read) another's job. Owners contain no ":".
 export const ownKey = (owner: string, key: string | undefined) => (key === undefined ? undefined : `${owner}:${key}`);
@@ -91,19 +117,9 @@ export const ownKey = (owner: string, key: string | undefined) => (key === undef
  * of the same body returns the job the key first created (`replayed`), and a different body under
  * the same key is an IdempotencyConflict.
  */
-export function createSubmit({
-  jobs,
-  get,
-  enqueue,
-  enqueueMany = async (jobIds) => {
-    await Promise.all(jobIds.map(enqueue));
-  },
-  publish,
-  limits,
-  logger,
-  admit,
-  findDataset = bundledOnly,
-}: SubmitDeps) {
+export function createSubmit(deps: SubmitDeps) {
+  const { jobs, get, enqueue, publish, limits, logger, admit, findDataset = bundledOnly } = deps;
+  const enqueueMany = deps.enqueueMany ?? ((queued: QueuedJob[]) => Promise.all(queued.map(enqueue)));
   // Submissions at the same time share one INSERT and one queue round trip. One flush at a time:
   // submissions arriving meanwhile wait for it and go together, in batches about twice as large
   // as with two flushes in flight, and each job then costs the API, Postgres and Redis less CPU
@@ -111,9 +127,9 @@ export function createSubmit({
   const create = createBatcher((batch: NewJob[]) => jobs.createMany(batch), { concurrency: 1 });
   const createWithKey = createBatcher((batch: KeyedJob[]) => jobs.createManyWithKeys(batch), { concurrency: 1 });
   const enqueueBatched = createBatcher(
-    async (jobIds: string[]) => {
-      await enqueueMany(jobIds);
-      return jobIds;
+    async (queued: QueuedJob[]) => {
+      await enqueueMany(queued);
+      return queued;
     },
     { concurrency: 1 },
   );
@@ -127,6 +143,7 @@ export function createSubmit({
 
   async function store(viewer: Viewer, body: unknown, key: string | undefined, bodyHash: string): Promise<Submitted> {
     const job = await newJob(body, limits, findDataset, viewer.owner);
+    await checkAccelerator(job.spec, deps.acceleratorAvailable);
     // Only a valid new job counts against the owner's quotas; replays and invalid specs do not.
     await admit?.(viewer.owner);
     if (key === undefined) return { job: await create(job), replayed: false };
@@ -141,7 +158,7 @@ export function createSubmit({
   async function queue(job: JobWithEpochs): Promise<void> {
     logger.info({ jobId: job.id, status: 'queued' }, 'job queued');
     try {
-      await enqueueBatched(job.id);
+      await enqueueBatched({ id: job.id, accelerator: job.spec?.accelerator });
     } catch (error) {
       // The row is the record: the reconciler queues it once the queue is reachable again.
       logger.warn({ jobId: job.id, err: error }, 'could not queue job; the reconciler will retry');

@@ -1,9 +1,9 @@
 import type { JobEvent } from '../../events/job-events.js';
 import { terminalStatuses, type JobStatus, type JobWithEpochs, type StepRecord } from '../../store/jobs-repository.js';
 import type { StepRun } from '../../domain/metrics.js';
-import { stepsPerEpochOf } from '../compare/compare.js';
 import type { EventHub } from './event-hub.js';
-import { epochMetrics } from '../jobs/job-view.js';
+import { epochMetrics, specOf } from '../jobs/job-view.js';
+import { stepsPerEpoch } from '../../history/compare.js';
 import type { JobsService } from '../jobs/jobs-service.js';
 import type { JobStreamMessage } from './schemas.js';
 
@@ -96,7 +96,8 @@ async function replay(
   // Epochs that ended before `since` count as seen: a client that saw a step of the next epoch saw
   // them first. One that ends at `since` may not have reached it (its metrics follow its last step),
   // so it goes again; clients drop an epoch they already have.
-  if (sent.seq === 0 && since > 0) sent.lastEpoch = Math.floor((since - 1) / stepsPerEpochOf(job));
+  if (sent.seq === 0 && since > 0)
+    sent.lastEpoch = Math.floor((since - 1) / stepsPerEpoch(job.totalSteps, specOf(job).epochs));
   const epochsBefore = epochsBeforeStep(jobId, job, jobs, sender);
   // Read a page at a time, as compact runs, and sent a message at a time, each once the client has
   // caught up: replaying a million steps needs neither the memory for all of it nor a client that

@@ -1,7 +1,6 @@
 import { bytesPerFeature, bytesPerLabel } from '../../domain/dataset-layout.js';
 import { classLimits } from '../../domain/datasets.js';
-import type { ReadLimits } from './idx-upload.js';
-import { UploadProblem, type SpoolWriter } from '../ingestion/spool.js';
+import { UploadProblem, type ReadLimits, type SpoolWriter } from '../ingestion/spool.js';
 
 export interface CsvOptions {
   /** The label column: a 0-based index or a header name. */

@@ -5,8 +5,8 @@ import { datasetSections, type FeatureType } from '../../domain/dataset-layout.j
 import { classLimits, type DatasetInfo } from '../../domain/datasets.js';
 import { InvalidDataset } from '../../domain/errors.js';
 import { readCsv, type CsvColumns } from '../formats/csv-reader.js';
-import { readIdxImages, readIdxLabels, type ReadLimits } from '../formats/idx-upload.js';
-import { contentOf, SpoolWriter, UploadProblem } from './spool.js';
+import { readIdxImages, readIdxLabels } from './idx-upload.js';
+import { contentOf, SpoolWriter, UploadProblem, type ReadLimits } from './spool.js';
 import type { ReceivedUpload, SpooledFile } from './received-upload.js';
 import { declaredClasses, type UploadSettings } from './upload-settings.js';
 import { holdOut, type SplitFiles } from './hold-out.js';

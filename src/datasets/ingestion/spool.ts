@@ -18,6 +18,18 @@ export class UploadProblem extends Error {
   }
 }
 
+/** Bounds an upload's content is checked against as it is read. */
+export interface ReadLimits {
+  /** Most examples of one dataset (both splits). */
+  maxExamples: number;
+  /** Most bytes the stored form may take (what the storage limit leaves). */
+  maxStoredBytes: number;
+  /** Most bytes one example may take stored (DATASET_MAX_EXAMPLE_BYTES), checked before its values are read. */
+  maxExampleBytes: number;
+  /** Classes given at upload (class names or a count); labels must be below it. */
+  numClasses?: number | undefined;
+}
+
 /** Appends bytes to a file through a buffer, so many small writes cost few system calls. */
 export class SpoolWriter {
   private readonly buffer: Buffer;

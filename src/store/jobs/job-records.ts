@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { accelerators, type Accelerator } from '../../domain/spec-vocabulary.js';
 import { queryRows, type PrismaClient } from '../database.js';
 import { Prisma } from '../generated/client.js';
 import type { JobStatus } from '../generated/enums.js';
@@ -18,6 +19,8 @@ export interface OrphanedJob {
   id: string;
   status: JobStatus;
   createdAt: Date;
+  /** What the job asked to train on (its spec's accelerator), so it goes back to the right queue. */
+  accelerator: Accelerator | undefined;
 }
 
 /** A job's own row through its life: queued, claimed and leased by one attempt, ended once. */
@@ -237,7 +240,19 @@ async function rewindTo(
   ]);
 }
 
-const orphanedRows = z.array(z.object({ id: z.string(), status: z.enum(jobStatuses), createdAt: z.date() }));
+const orphanedRows = z.array(
+  z.object({
+    id: z.string(),
+    status: z.enum(jobStatuses),
+    createdAt: z.date(),
+    // An accelerator this server no longer knows trains on any worker rather than stopping the pass.
+    accelerator: z
+      .enum(accelerators)
+      .nullable()
+      .catch(null)
+      .transform((value) => value ?? undefined),
+  }),
+);
 
 async function orphaned(
   prisma: PrismaClient,
@@ -247,7 +262,7 @@ async function orphaned(
   const from = after ? Prisma.sql`AND (created_at, id) > (${after.createdAt}, ${after.id}::uuid)` : Prisma.empty;
   return orphanedRows.parse(
     await prisma.$queryRaw`
-      SELECT id::text, status::text, created_at AS "createdAt" FROM jobs
+      SELECT id::text, status::text, created_at AS "createdAt", spec->>'accelerator' AS accelerator FROM jobs
       WHERE ${unheld} ${from}
       ORDER BY created_at, id LIMIT ${limit}`,
   );
