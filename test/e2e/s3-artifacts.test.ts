@@ -156,6 +156,16 @@ describe('a server with ARTIFACT_STORE=s3://…', () => {
         store: `s3://${s3.bucket}/${prefix}`,
       });
       expect(answer.headers.get('retry-after')).toBe('5');
+      // An upload cannot be stored meanwhile: the same answer, and nothing of it is kept.
+      const small = stripes(60, 6, 6);
+      const form = uploadForm(
+        { name: 'stripes-down' },
+        { trainImages: small.images, trainLabels: small.labels, testImages: small.images, testLabels: small.labels },
+      );
+      const upload = await get('/datasets', { method: 'POST', body: form });
+      expect(upload.status).toBe(503);
+      expect(await upload.json()).toMatchObject({ code: 'artifact_store_unavailable' });
+      expect((await get('/datasets/stripes-down')).status).toBe(404);
     } finally {
       await s3.restart();
     }
