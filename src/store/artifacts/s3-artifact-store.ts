@@ -44,8 +44,13 @@ export function createS3Client(connection: S3Connection): S3Client {
     ...(connection.endpoint ? { endpoint: connection.endpoint } : {}),
     ...(connection.credentials ? { credentials: connection.credentials } : {}),
     ...(connection.maxAttempts ? { maxAttempts: connection.maxAttempts } : {}),
+    // The SDK waits forever by default: a store that drops packets would hang downloads and deletes.
+    // A connection gets 5 s, and a request whose socket stays silent for a minute is given up (the
+    // whole of a large transfer may take longer; only silence counts).
+    requestHandler: { connectionTimeout: 5000, socketTimeout: 60_000 },
     // The SDK's default CRC32 checksums (sent as aws-chunked trailers) are not understood by every
-    // S3-compatible store; the content's SHA-256 is checked by this store and by the migration instead.
+    // S3-compatible store; each artifact's SHA-256, computed as it streams, is recorded instead, and
+    // `npm run artifacts:migrate` checks every copy against it.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   });
