@@ -48,6 +48,21 @@ export async function* chunksOf(prisma: PrismaClient, id: string): AsyncGenerato
 }
 
 /**
+ * The chunks of `artifact`, failing (not ending short) when fewer bytes come than its row records:
+ * its chunks went while it was read (moved to object storage, or deleted).
+ */
+async function* wholeChunksOf(prisma: PrismaClient, artifact: ArtifactRecord): AsyncGenerator<Uint8Array> {
+  let bytes = 0;
+  for await (const chunk of chunksOf(prisma, artifact.id)) {
+    bytes += chunk.length;
+    yield chunk;
+  }
+  if (bytes !== artifact.bytes) {
+    throw new Error(`artifact ${artifact.id}: ${bytes} of its ${artifact.bytes} bytes were there to read`);
+  }
+}
+
+/**
  * Bytes in Postgres: the content in `artifact_chunks` rows of `chunkBytes` under the artifact's row,
  * written in one transaction and read back one chunk at a time.
  */
@@ -86,7 +101,7 @@ export function postgresArtifactBackend(
     },
 
     open: (artifact: ArtifactRecord) =>
-      Promise.resolve(Readable.from(chunksOf(prisma, artifact.id), { objectMode: false })),
+      Promise.resolve(Readable.from(wholeChunksOf(prisma, artifact), { objectMode: false })),
     read: (artifact, range) => readRange(prisma, artifact.id, range),
     downloadUrl: () => Promise.resolve(null),
   };

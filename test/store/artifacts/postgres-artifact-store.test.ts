@@ -128,6 +128,19 @@ describe('Postgres artifact store', () => {
     expect(await database.prisma.artifact.count({ where: { sha256: '' } })).toBe(0);
   });
 
+  it('fails a read whose chunks go while it streams (a move to object storage), rather than ending short', async () => {
+    const stored = await store.put([randomBytes(chunkBytes * 3)]);
+    const stream = (await store.open(stored.id)) as AsyncIterable<Uint8Array>;
+    const reading = stream[Symbol.asyncIterator]();
+    expect((await reading.next()).value).toHaveLength(chunkBytes);
+    await database.prisma.artifactChunk.deleteMany({ where: { artifactId: stored.id } });
+    await expect(
+      (async () => {
+        while (!(await reading.next()).done);
+      })(),
+    ).rejects.toThrow(`of its ${chunkBytes * 3} bytes were there to read`);
+  });
+
   it('answers null for unknown or malformed ids and deletes artifacts with their chunks', async () => {
     expect(await store.stat(randomUUID())).toBeNull();
     expect(await store.open(randomUUID())).toBeNull();
