@@ -3,8 +3,28 @@ import { z } from 'zod';
 import { defaultMaxExampleBytes } from './domain/datasets.js';
 import { accelerators } from './domain/spec-vocabulary.js';
 import { defaultGpuQueueName, trainingQueueName } from './queue/training-queue.js';
+import { parseS3Url, type S3Target } from './store/artifacts/s3-location.js';
 
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const flag = (fallback: 'true' | 'false') =>
+  z
+    .enum(['true', 'false'], 'must be true or false')
+    .default(fallback)
+    .transform((value) => value === 'true');
+
+/** ARTIFACT_STORE: "postgres", or an S3 bucket and key prefix from s3://bucket/prefix. */
+const artifactStore = z
+  .string()
+  .default('postgres')
+  .transform((value, context): 'postgres' | S3Target => {
+    if (value === 'postgres') return 'postgres';
+    const parsed = parseS3Url(value);
+    if ('problem' in parsed) {
+      context.addIssue({ code: 'custom', message: parsed.problem });
+      return z.NEVER;
+    }
+    return parsed;
+  });
 
 /** The environment this process reads, with local defaults (Postgres and Redis on localhost). */
 const envSchema = z.object({
@@ -110,14 +130,32 @@ const envSchema = z.object({
   MAX_FAILED_AUTH_PER_MINUTE: integer(0, 10_000_000).default(30),
   // Stored bytes of one owner's uploaded datasets together.
   DATASET_OWNER_MAX_BYTES: integer(0, 2 ** 50).default(10 * 1024 ** 3),
+  // Where models, kept checkpoints and datasets are stored (README "Artifacts in object storage"):
+  // "postgres", or s3://bucket/prefix in any S3-compatible store. Credentials come from the AWS SDK's
+  // default chain (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile, an instance role).
+  ARTIFACT_STORE: artifactStore,
+  // The store's URL (MinIO: http://minio:9000); AWS's own for the region when unset.
+  S3_ENDPOINT: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL like http://minio:9000' }).optional(),
+  S3_REGION: z.string().min(1).default('us-east-1'),
+  // Buckets in the URL's path, not its host name: what MinIO and most self-hosted stores want.
+  S3_FORCE_PATH_STYLE: flag('false'),
+  // Attempts of each S3 request, the SDK's own retries included.
+  S3_MAX_ATTEMPTS: integer(1, 20).default(3),
+  // Downloads of artifacts in object storage answer 302 to a presigned URL valid this long, instead of
+  // streaming through the API.
+  ARTIFACT_REDIRECTS: flag('false'),
+  ARTIFACT_REDIRECT_SECONDS: integer(1, 7 * 24 * 3600).default(300),
+  // How often the objects of deleted artifacts are deleted: one pass per interval across the workers (a
+  // cluster task), and by each API process; also right after a delete.
+  ARTIFACT_DELETION_INTERVAL_MS: integer(100, 3_600_000).default(30_000),
+  // How long a worker keeps retrying to store a model or checkpoint while the artifact store is down;
+  // training goes on meanwhile, and the job ends only once its models are stored.
+  ARTIFACT_RETRY_MS: integer(0, 7 * 24 * 3_600_000).default(3_600_000),
   // Webhooks (README "Webhooks"). Their signing secrets are sealed under a key derived from this;
   // without it, webhooks are off. Keep it out of the database's backups.
   WEBHOOK_SECRET_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
   // Lets webhooks reach loopback, private, link-local and metadata addresses (a receiver on this network).
-  WEBHOOK_ALLOW_PRIVATE_NETWORKS: z
-    .enum(['true', 'false'], 'must be true or false')
-    .default('false')
-    .transform((value) => value === 'true'),
+  WEBHOOK_ALLOW_PRIVATE_NETWORKS: flag('false'),
   WEBHOOK_TIMEOUT_MS: integer(100, 60_000).default(5000),
   WEBHOOK_MAX_RESPONSE_BYTES: integer(0, 16 * 1024 * 1024).default(64 * 1024),
   // Retries: exponential from the base, each delay at most the max, with full jitter; given up after RETRY_FOR.

@@ -7,12 +7,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
 import { createLogger } from '../logger.js';
-import { createPostgresArtifactStore } from '../store/artifacts/postgres-artifact-store.js';
 import { createPrismaClient } from '../store/database.js';
 import { createDatasetsRepository } from '../store/datasets-repository.js';
 import { loadDataset } from '../datasets/loading/index.js';
 import { createDatasetSource } from '../worker/dataset-source.js';
-import { benchEnv, format, procStatusBytes, startServices } from './services.js';
+import { benchArtifactStore, benchEnv, format, procStatusBytes, startServices } from './services.js';
 
 const uploadMb = Number(process.argv[2] ?? 500);
 const mib = (bytes: number) => `${format(bytes / 1024 / 1024)} MiB`;
@@ -95,7 +94,7 @@ try {
   const logger = createLogger({ level: 'silent', name: 'bench' });
   const source = createDatasetSource({
     datasets: createDatasetsRepository(prisma),
-    artifacts: createPostgresArtifactStore(prisma),
+    artifacts: benchArtifactStore(env, prisma),
     cacheBytes: 2 * 1024 ** 3,
     logger,
   });

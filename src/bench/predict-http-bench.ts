@@ -6,12 +6,12 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { parseJobSpec } from '../domain/job-spec.js';
 import { exerciseNetworks as networks } from '../domain/exercise.js';
-import { createPostgresArtifactStore } from '../store/artifacts/postgres-artifact-store.js';
+import type { ArtifactStore } from '../store/artifacts/artifact-store.js';
 import { createPrismaClient, type PrismaClient } from '../store/database.js';
 import { createJobsRepository } from '../store/jobs-repository.js';
 import { createModelsRepository } from '../store/models-repository.js';
 import { percentile, randomWeights, template, verdict } from './predict-fixtures.js';
-import { benchEnv, format, procStatusBytes, startServices } from './services.js';
+import { benchArtifactStore, benchEnv, format, procStatusBytes, startServices } from './services.js';
 import { openLoopLatencies } from './open-loop.js';
 
 const rate = 200;
@@ -25,11 +25,10 @@ function randomInputs(count: number): number[][] {
 }
 
 /** `count` ended jobs, each with a final model of the exercise's first network (its own weights). */
-export async function storeModels(prisma: PrismaClient, count: number): Promise<string[]> {
+export async function storeModels(prisma: PrismaClient, artifacts: ArtifactStore, count: number): Promise<string[]> {
   const { modelJson, weightBytes } = await template();
   const jobs = createJobsRepository(prisma);
   const models = createModelsRepository(prisma);
-  const artifacts = createPostgresArtifactStore(prisma);
   const parsed = parseJobSpec(
     { model: { layers: networks.mlp.layers }, epochs: 1, learningRate: 0.01, batchSize: 64 },
     {
@@ -130,7 +129,7 @@ export async function httpPass(): Promise<void> {
   const { api, base, stop } = await startServices(env, ['api']);
   const prisma = createPrismaClient(env.DATABASE_URL);
   try {
-    const ids = await storeModels(prisma, modelCount);
+    const ids = await storeModels(prisma, benchArtifactStore(env, prisma), modelCount);
     const predict = client(base);
     const [first = '', second = ''] = ids;
     const cold = await predict(first, randomInputs(1));

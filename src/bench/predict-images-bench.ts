@@ -18,6 +18,7 @@ import { percentile, verdict } from './predict-fixtures.js';
 import { storeModels } from './predict-http-bench.js';
 import {
   baseUrl,
+  benchArtifactStore,
   benchEnv,
   format,
   procStatusBytes,
@@ -234,7 +235,7 @@ await migrate(env.DATABASE_URL);
 const prisma = createPrismaClient(env.DATABASE_URL);
 const builds: Build[] = [];
 try {
-  const [jobId = ''] = await storeModels(prisma, 1);
+  const [jobId = ''] = await storeModels(prisma, benchArtifactStore(env, prisma), 1);
   const image = await largestImage();
   const body = JSON.stringify({ images: [image] });
   console.log(

@@ -5,6 +5,10 @@ import { fileURLToPath } from 'node:url';
 import type WebSocket from 'ws';
 import { deletePrefixedKeys } from '../queue/redis.js';
 import { dropDatabase } from '../store/database.js';
+import { loadConfig } from '../config.js';
+import { createArtifactStore } from '../store/artifacts/artifact-store-factory.js';
+import type { RoutedArtifactStore } from '../store/artifacts/routed-artifact-store.js';
+import type { PrismaClient } from '../store/database.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -139,4 +143,12 @@ export async function deleteQueueKeys(prefix: string): Promise<void> {
 export function messageText(data: WebSocket.RawData): string {
   if (Array.isArray(data)) return Buffer.concat(data).toString();
   return data instanceof ArrayBuffer ? Buffer.from(data).toString() : data.toString();
+}
+
+/**
+ * The artifact store the bench's services use (ARTIFACT_STORE and S3_* from this process's
+ * environment, as the services it starts read them), for writing or reading artifacts in-process.
+ */
+export function benchArtifactStore(env: BenchEnv, prisma: PrismaClient): RoutedArtifactStore {
+  return createArtifactStore(loadConfig({ ...process.env, ...env }), prisma);
 }

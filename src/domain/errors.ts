@@ -131,6 +131,22 @@ export class DependencyUnavailable extends DomainError {
   }
 }
 
+/**
+ * The artifact store (object storage holding models, checkpoints and datasets) cannot be reached, or
+ * refuses this server (a missing bucket, wrong credentials); `store` names it, as configured.
+ */
+export class ArtifactStoreUnavailable extends DomainError {
+  readonly kind = 'unavailable';
+  override readonly retryAfterSeconds = 5;
+  constructor(
+    readonly store: string,
+    reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super('artifact_store_unavailable', `artifact store unavailable: ${store} (${reason}); try again shortly`, options);
+  }
+}
+
 /** A change that only an ended job allows (deleting it), asked of a queued or running one. */
 export class JobStillActive extends DomainError {
   readonly kind = 'conflict';

@@ -37,7 +37,9 @@ import {
 } from '../queue/training-queue.js';
 import { listWorkers } from '../queue/worker-registry.js';
 import type { ArtifactStore } from '../store/artifacts/artifact-store.js';
-import { createPostgresArtifactStore } from '../store/artifacts/postgres-artifact-store.js';
+import { createArtifactStore } from '../store/artifacts/artifact-store-factory.js';
+import { drainReleasedArtifacts } from './artifact-drain.js';
+import type { RoutedArtifactStore } from '../store/artifacts/routed-artifact-store.js';
 import { createPrismaClient, type PrismaClient } from '../store/database.js';
 import { createDatasetsRepository } from '../store/datasets-repository.js';
 import { createJobsRepository, type JobsRepository } from '../store/jobs-repository.js';
@@ -215,10 +217,12 @@ function jobsService(
   repository: JobsRepository,
   findDataset: DatasetResolver,
   admit: SubmissionQuota | undefined,
+  artifacts: RoutedArtifactStore,
 ) {
   const prefix = config.QUEUE_PREFIX;
   return createJobsService({
     jobs: repository,
+    releaseArtifacts: () => artifacts.drainDeletions(),
     historyCache: createHistoryCache(config.HISTORY_CACHE_BYTES),
     ...(admit ? { admit } : {}),
     enqueue: (job) => enqueueTraining(queues, job),
@@ -273,6 +277,7 @@ function modelsService(config: Config, prisma: PrismaClient, repository: JobsRep
     jobs: repository,
     models: createModelsRepository(prisma),
     artifacts,
+    ...(config.ARTIFACT_REDIRECTS ? { redirectSeconds: config.ARTIFACT_REDIRECT_SECONDS } : {}),
     predict: (model, request) => startedPredictor().predict(model, request),
     evaluations: { find: (jobId, epoch) => repository.findEvaluation(jobId, epoch) },
   });
@@ -305,14 +310,15 @@ export async function startApi(config: Config, logger: Logger): Promise<Service 
   // the first requests of a fresh process (a run page's model and history, read side by side).
   await prisma.$connect();
   const repository = createJobsRepository(prisma);
-  const artifacts = createPostgresArtifactStore(prisma);
+  const artifacts = createArtifactStore(config, prisma);
+  const stopDraining = drainReleasedArtifacts(artifacts, config.ARTIFACT_DELETION_INTERVAL_MS, logger);
   const keys = apiKeys(config, logger, prisma, redis, subscriber);
   const access = accessControl(config, logger, keys.cache, redis);
   const datasets = datasetsService(config, logger, prisma, artifacts, access);
   const models = modelsService(config, prisma, repository, artifacts);
   const findDataset: DatasetResolver = (name, owner) => datasets.find(name, owner);
   const admit = submissionQuota(logger, repository, access);
-  const jobs = jobsService(config, logger, connections, repository, findDataset, admit);
+  const jobs = jobsService(config, logger, connections, repository, findDataset, admit, artifacts);
   const metrics = apiMetrics(prisma, redis, queues, config.QUEUE_PREFIX, () => app.websocketServer.clients.size);
   const hub = createEventHub(subscriber, config.QUEUE_PREFIX, undefined, (event) => {
     if (event.type === 'steps' && event.committedAt) metrics.eventLag.observe((Date.now() - event.committedAt) / 1000);
@@ -344,6 +350,7 @@ export async function startApi(config: Config, logger: Logger): Promise<Service 
   return {
     address,
     async close() {
+      stopDraining();
       await stopWarming();
       await metricsServer?.close();
       await app.close();

@@ -10,8 +10,9 @@ import { startClusterTasks } from '../queue/cluster-tasks.js';
 import { publishMetrics } from '../metrics/published.js';
 import { createProcessRegistry } from '../metrics/registry.js';
 import { announceBackend, createWorkerMetrics } from '../metrics/worker-metrics.js';
-import { readArtifactBytes } from '../store/artifacts/artifact-store.js';
-import { createPostgresArtifactStore } from '../store/artifacts/postgres-artifact-store.js';
+import { readArtifactBytes, type ArtifactStore } from '../store/artifacts/artifact-store.js';
+import { createArtifactStore } from '../store/artifacts/artifact-store-factory.js';
+import type { RoutedArtifactStore } from '../store/artifacts/routed-artifact-store.js';
 import { createPrismaClient, type PrismaClient } from '../store/database.js';
 import { createDatasetsRepository } from '../store/datasets-repository.js';
 import { createDatasetSource } from '../worker/dataset-source.js';
@@ -59,9 +60,8 @@ function datasetResolver(prisma: PrismaClient): SweepDriverDeps['findDataset'] {
   return async (name) => bundledDataset(name) ?? (await datasets.find(name))?.info;
 }
 
-/** Trained models: their files in the artifact store (Postgres for now), their records in `models`. */
-function modelStore(prisma: PrismaClient): ModelStore {
-  const artifacts = createPostgresArtifactStore(prisma);
+/** Trained models: their files in the artifact store, their records in `models`. */
+function modelStore(prisma: PrismaClient, artifacts: ArtifactStore): ModelStore {
   const models = createModelsRepository(prisma);
   return {
     datasetInfo: datasetResolver(prisma),
@@ -71,9 +71,8 @@ function modelStore(prisma: PrismaClient): ModelStore {
   };
 }
 
-/** Kept checkpoints: their tensors in the artifact store (Postgres for now), their rows with the jobs. */
-function checkpointStore(prisma: PrismaClient, jobs: JobsRepository): CheckpointStore {
-  const artifacts = createPostgresArtifactStore(prisma);
+/** Kept checkpoints: their tensors in the artifact store, their rows with the jobs. */
+function checkpointStore(artifacts: ArtifactStore, jobs: JobsRepository): CheckpointStore {
   return {
     putArtifact: (content) => artifacts.put(content),
     readArtifact: (id) => readArtifactBytes(artifacts, id),
@@ -111,15 +110,21 @@ function createRunner(
     checkpointEverySteps: config.CHECKPOINT_EVERY_STEPS,
     checkpointKeepLast: config.CHECKPOINT_KEEP_LAST,
     storeRetryMs: config.STORE_RETRY_MS,
+    artifactRetryMs: config.ARTIFACT_RETRY_MS,
     leaseMs: config.LOCK_DURATION_MS,
   });
 }
 
 /** Training threads, fed datasets from the store (uploaded ones cached by content hash). */
-async function startPool(config: Config, logger: Logger, prisma: PrismaClient): Promise<TrainingPool> {
+async function startPool(
+  config: Config,
+  logger: Logger,
+  prisma: PrismaClient,
+  artifacts: ArtifactStore,
+): Promise<TrainingPool> {
   const loadDataset = createDatasetSource({
     datasets: createDatasetsRepository(prisma),
-    artifacts: createPostgresArtifactStore(prisma),
+    artifacts,
     cacheBytes: config.DATASET_CACHE_BYTES,
     logger,
   });
@@ -213,13 +218,22 @@ function startHousekeeping(
     jobs: JobsRepository;
     queues: TrainingQueues;
     redis: { client: Redis; worker: Redis };
+    artifacts: RoutedArtifactStore;
   },
 ) {
-  const { jobs, queues, redis } = deps;
+  const { jobs, queues, redis, artifacts } = deps;
   return startClusterTasks(
     { client: redis.client, consumer: redis.worker },
     config.QUEUE_PREFIX,
-    [{ name: 'reconcile', everyMs: config.RECONCILE_INTERVAL_MS, run: () => reconcileQueue(jobs, queues, logger) }],
+    [
+      { name: 'reconcile', everyMs: config.RECONCILE_INTERVAL_MS, run: () => reconcileQueue(jobs, queues, logger) },
+      // The objects of artifacts that deletions and retention released (triggers leave them in an outbox).
+      {
+        name: 'artifact-deletions',
+        everyMs: config.ARTIFACT_DELETION_INTERVAL_MS,
+        run: () => artifacts.drainDeletions(),
+      },
+    ],
     logger,
   );
 }
@@ -229,7 +243,8 @@ export async function startWorker(config: Config, logger: Logger): Promise<Servi
   await migrate(config.DATABASE_URL);
   const prisma = createPrismaClient(config.DATABASE_URL, { poolSize: Math.max(4, config.WORKER_CONCURRENCY + 2) });
   const jobs = createJobsRepository(prisma);
-  const pool = await startPool(config, logger, prisma);
+  const artifacts = createArtifactStore(config, prisma);
+  const pool = await startPool(config, logger, prisma, artifacts);
   const backend = await pool.ready();
 
   const redis = connectRedis(config, logger);
@@ -237,8 +252,8 @@ export async function startWorker(config: Config, logger: Logger): Promise<Servi
   const metricsRegistry = createProcessRegistry({ process: 'worker' });
   const runner = createRunner(config, logger, {
     jobs: measuredStore(jobs, createWorkerMetrics(metricsRegistry), backend),
-    models: modelStore(prisma),
-    checkpoints: checkpointStore(prisma, jobs),
+    models: modelStore(prisma, artifacts),
+    checkpoints: checkpointStore(artifacts, jobs),
     pool,
     publisher: redis.publisher,
   });
@@ -251,7 +266,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Servi
     accelerator: config.WORKER_ACCELERATOR,
   });
   const metrics = startMetrics(config, redis.client, metricsRegistry, registry.announcement.id, backend);
-  const clusterTasks = startHousekeeping(config, logger, { jobs, queues, redis });
+  const clusterTasks = startHousekeeping(config, logger, { jobs, queues, redis, artifacts });
   const sweepTicks = startSweeps(config, logger, { prisma, jobs, queues, redis });
   const webhooks = startWebhookDelivery(config, logger, {
     prisma,
@@ -259,7 +274,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Servi
     consumer: redis.webhooks,
     findDataset: datasetResolver(prisma),
   });
-  logger.info({ prefix: config.QUEUE_PREFIX }, 'worker waiting for jobs');
+  logger.info({ prefix: config.QUEUE_PREFIX, artifacts: artifacts.name }, 'worker waiting for jobs');
 
   return {
     async close() {

@@ -35,11 +35,11 @@ export type RunnerStore = Pick<
  * The repository as a running attempt uses it: every write (and the checkpoint read) is retried
  * through a database outage for up to `storeRetryMs`, so no step is lost to a restart of Postgres.
  */
-function retrier(storeRetryMs: number, logger: Logger) {
+function retrier(storeRetryMs: number, logger: Logger, what = 'database write') {
   return <T>(write: () => Promise<T>) =>
     retrying(write, {
       totalMs: storeRetryMs,
-      onRetry: (error, attempt) => logger.warn({ err: error, attempt }, 'database write failed; retrying'),
+      onRetry: (error, attempt) => logger.warn({ err: error, attempt }, `${what} failed; retrying`),
     });
 }
 
@@ -60,25 +60,39 @@ export function durableJobs(jobs: RunnerStore, storeRetryMs: number, logger: Log
 }
 
 /**
- * The model store retried like the jobs' writes. A retried `put` stores its content again from the
- * start (a failed put leaves nothing behind); `content` must be iterable more than once.
+ * The model store retried like the jobs' writes, and its artifacts' bytes for `artifactRetryMs`: an
+ * artifact store that is down (object storage) holds up the job's models, never skips them. A retried
+ * `put` stores its content again from the start (a failed put leaves nothing behind); `content` must
+ * be iterable more than once.
  */
-export function durableModels(store: ModelStore, storeRetryMs: number, logger: Logger): ModelStore {
+export function durableModels(
+  store: ModelStore,
+  storeRetryMs: number,
+  logger: Logger,
+  artifactRetryMs = storeRetryMs,
+): ModelStore {
   const durably = retrier(storeRetryMs, logger);
+  const artifactDurably = retrier(artifactRetryMs, logger, 'artifact store write');
   return {
-    putArtifact: (content) => durably(() => store.putArtifact(content)),
+    putArtifact: (content) => artifactDurably(() => store.putArtifact(content)),
     saveModel: (record) => durably(() => store.saveModel(record)),
     findModel: (jobId, version) => durably(() => store.findModel(jobId, version)),
     datasetInfo: (name) => durably(() => store.datasetInfo(name)),
   };
 }
 
-/** The checkpoint store retried like the jobs' writes; a retried `put` stores its content again. */
-export function durableCheckpoints(store: CheckpointStore, storeRetryMs: number, logger: Logger): CheckpointStore {
+/** The checkpoint store retried like the models'; a retried `put` stores its content again. */
+export function durableCheckpoints(
+  store: CheckpointStore,
+  storeRetryMs: number,
+  logger: Logger,
+  artifactRetryMs = storeRetryMs,
+): CheckpointStore {
   const durably = retrier(storeRetryMs, logger);
+  const artifactDurably = retrier(artifactRetryMs, logger, 'artifact store write');
   return {
-    putArtifact: (content) => durably(() => store.putArtifact(content)),
-    readArtifact: (id) => durably(() => store.readArtifact(id)),
+    putArtifact: (content) => artifactDurably(() => store.putArtifact(content)),
+    readArtifact: (id) => artifactDurably(() => store.readArtifact(id)),
     keepCheckpoint: (id, checkpoint, keepLast) => durably(() => store.keepCheckpoint(id, checkpoint, keepLast)),
     latestKeptCheckpoint: (id) => durably(() => store.latestKeptCheckpoint(id)),
     forkStart: (id) => durably(() => store.forkStart(id)),

@@ -21,6 +21,8 @@ export interface JobRunnerDeps extends AttemptSettings {
   logger: Logger;
   /** How long writes keep being retried while Postgres is unreachable before the job fails. */
   storeRetryMs: number;
+  /** How long storing a model's or checkpoint's bytes is retried while the artifact store is down; storeRetryMs unless told. */
+  artifactRetryMs?: number;
   /**
    * How often Postgres is asked whether a held job was cancelled: the fallback for a cancel
    * announcement lost on its way (or not sent, during a Redis outage).
@@ -51,14 +53,17 @@ function notClaimed(
 /** Runs queued jobs to a terminal state: claims each, trains it on the pool, records and announces everything. */
 export function createJobRunner(deps: JobRunnerDeps) {
   const { logger, publish, leaseMs } = deps;
+  const artifactRetryMs = deps.artifactRetryMs ?? deps.storeRetryMs;
   // Every attempt this worker holds, from its claim to its end.
   const held = new Map<string, JobAttempt>();
   let closing = false;
   const context = {
     ...deps,
     jobs: durableJobs(deps.jobs, deps.storeRetryMs, logger),
-    models: durableModels(deps.models, deps.storeRetryMs, logger),
-    ...(deps.checkpoints ? { checkpoints: durableCheckpoints(deps.checkpoints, deps.storeRetryMs, logger) } : {}),
+    models: durableModels(deps.models, deps.storeRetryMs, logger, artifactRetryMs),
+    ...(deps.checkpoints
+      ? { checkpoints: durableCheckpoints(deps.checkpoints, deps.storeRetryMs, logger, artifactRetryMs) }
+      : {}),
     extendLease: (id: string, owner: string, ms: number) => deps.jobs.extendLease(id, owner, ms),
   };
 

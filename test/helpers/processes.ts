@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../../src/config.js';
+import { s3UrlOf, type S3Target } from '../../src/store/artifacts/s3-location.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -11,6 +12,15 @@ export interface ChildService {
   /** Resolves once a log line matches. */
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<void>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** A parsed configuration value as the environment spells it (lists comma-separated, ARTIFACT_STORE a URL). */
+export function envValueOf(value: unknown): string {
+  if (Array.isArray(value)) return value.join(',');
+  if (value !== null && typeof value === 'object' && 'bucket' in value && 'prefix' in value) {
+    return s3UrlOf(value as S3Target);
+  }
+  return String(value);
 }
 
 /**
@@ -25,7 +35,7 @@ export function spawnService(
 ): ChildService {
   const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'info', ...extraEnv };
   for (const [key, value] of Object.entries(config))
-    if (!(key in extraEnv) && key !== 'LOG_LEVEL') env[key] = String(value);
+    if (!(key in extraEnv) && key !== 'LOG_LEVEL') env[key] = envValueOf(value);
   const child = spawn(process.execPath, [...nodeFlags, path.join(root, 'dist/main', `${entry}.js`)], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

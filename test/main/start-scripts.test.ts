@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { queuePrefix, testConfig } from '../helpers/env.js';
 import { freePort } from '../helpers/own-services.js';
+import { envValueOf } from '../helpers/processes.js';
 
 // `npm run api` and `npm run worker` as a newcomer runs them: in a checkout whose sources changed
 // since its last build, an API and two workers started at the same moment (two terminals, a process
@@ -121,7 +122,7 @@ describe('the start scripts, started together in a fresh checkout', () => {
     // Without the npm_* variables of the npm that started the tests: npm_config_local_prefix would
     // make `npm run` in the copy run this checkout's scripts instead.
     env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^(npm_|INIT_CWD$)/i.test(key)));
-    for (const [key, value] of Object.entries(config)) env[key] = String(value);
+    for (const [key, value] of Object.entries(config)) env[key] = envValueOf(value);
     Object.assign(env, { LOG_LEVEL: 'info', NO_COLOR: '1' });
   }, 60_000);
   afterAll(async () => {

@@ -27,6 +27,7 @@ describe('migrate', () => {
         '_prisma_migrations',
         'api_keys',
         'artifact_chunks',
+        'artifact_deletions',
         'artifacts',
         'checkpoints',
         'datasets',

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ArtifactStoreUnavailable } from '../../src/domain/errors.js';
 import { durableModels } from '../../src/worker/durable-jobs.js';
 import { silentLogger } from '../helpers/env.js';
 import { fakeModelStore } from './fakes.js';
@@ -36,5 +37,19 @@ describe('durable model writes', () => {
     const durable = durableModels(store, 300, silentLogger());
     await expect(durable.findModel('job-1', 'best')).resolves.toBeNull();
     await expect(durable.saveModel({} as Parameters<typeof durable.saveModel>[0])).rejects.toThrow('still down');
+  });
+
+  it('retries storing an artifact for as long as the artifact store may be down, past the database window', async () => {
+    const { store } = fakeModelStore();
+    const down = new ArtifactStoreUnavailable('s3://trainer/artifacts', 'ECONNREFUSED');
+    store.putArtifact.mockRejectedValueOnce(down).mockRejectedValueOnce(down).mockRejectedValueOnce(down);
+    store.saveModel.mockRejectedValue(new Error('still down'));
+    // No time at all for the database, 5 s for the artifact store: the put outlasts three failures.
+    const durable = durableModels(store, 0, silentLogger(), 5_000);
+    const stored = await durable.putArtifact([new Uint8Array(4)]);
+    expect(stored.bytes).toBe(4);
+    expect(store.putArtifact).toHaveBeenCalledTimes(4);
+    await expect(durable.saveModel({} as Parameters<typeof durable.saveModel>[0])).rejects.toThrow('still down');
+    expect(store.saveModel).toHaveBeenCalledTimes(1);
   });
 });

@@ -495,7 +495,7 @@ export interface paths {
     };
     /**
      * Download a job's trained weights (weights.bin)
-     * @description The weights model.json's manifest names: float32 little-endian, streamed from the artifact store. ETag is their SHA-256.
+     * @description The weights model.json's manifest names: float32 little-endian, streamed from the artifact store, or (ARTIFACT_REDIRECTS=true, weights in object storage) a 302 to a short-lived presigned URL. ETag is their SHA-256.
      */
     get: operations['getModelWeights'];
     put?: never;
@@ -772,6 +772,8 @@ export interface components {
         path: string;
         message: string;
       }[];
+      /** @description The artifact store that could not be reached (code artifact_store_unavailable), e.g. s3://bucket/prefix */
+      store?: string;
     };
     KeptCheckpointInput: {
       /** @description Epochs finished when it was taken */
@@ -1770,6 +1772,8 @@ export interface components {
         path: string;
         message: string;
       }[];
+      /** @description The artifact store that could not be reached (code artifact_store_unavailable), e.g. s3://bucket/prefix */
+      store?: string;
     };
     KeptCheckpoint: {
       /** @description Epochs finished when it was taken */
@@ -5545,7 +5549,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description Postgres or Redis is unreachable; retry after the Retry-After header */
+      /** @description The artifact store cannot be reached (code artifact_store_unavailable; `store` names it) */
       503: {
         headers: {
           [name: string]: unknown;
@@ -5585,6 +5589,13 @@ export interface operations {
         content: {
           'application/octet-stream': string;
         };
+      };
+      /** @description With ARTIFACT_REDIRECTS=true: the weights are at the presigned URL in Location */
+      302: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
       };
       /** @description Not modified: the If-None-Match ETag is current */
       304: {
@@ -5656,7 +5667,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
-      /** @description Postgres or Redis is unreachable; retry after the Retry-After header */
+      /** @description The artifact store cannot be reached (code artifact_store_unavailable; `store` names it) */
       503: {
         headers: {
           [name: string]: unknown;

@@ -12,6 +12,12 @@ export const errorBody = z
       .array(z.object({ path: z.string(), message: z.string() }))
       .optional()
       .describe('One entry per bad field, when the request had bad fields'),
+    store: z
+      .string()
+      .optional()
+      .describe(
+        'The artifact store that could not be reached (code artifact_store_unavailable), e.g. s3://bucket/prefix',
+      ),
   })
   .meta({ id: 'Error' });
 export type ErrorBody = z.output<typeof errorBody>;

@@ -1,6 +1,12 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { DependencyUnavailable, DomainError, RateLimited, type ErrorKind } from '../../domain/errors.js';
+import {
+  ArtifactStoreUnavailable,
+  DependencyUnavailable,
+  DomainError,
+  RateLimited,
+  type ErrorKind,
+} from '../../domain/errors.js';
 import type { ErrorBody } from './common-schemas.js';
 import { rateLimitHeaders } from './quotas.js';
 import { requestValidationError } from './validation.js';
@@ -22,12 +28,16 @@ const statusOfKind: Record<ErrorKind, number> = {
 
 function bodyOf(error: DomainError): ErrorBody {
   const { issues } = error;
-  return { error: error.message, code: error.code, ...(issues ? { issues: [...issues] } : {}) };
+  // The store is named on its own too, so a client or an alert can tell which one is down.
+  const store = error instanceof ArtifactStoreUnavailable ? { store: error.store } : {};
+  return { error: error.message, code: error.code, ...(issues ? { issues: [...issues] } : {}), ...store };
 }
 
 function sendDomainError(error: DomainError, request: FastifyRequest, reply: FastifyReply): void {
   if (error instanceof DependencyUnavailable)
     request.log.warn({ err: error.cause ?? error }, `${error.dependency} unavailable`);
+  if (error instanceof ArtifactStoreUnavailable)
+    request.log.warn({ err: error.cause ?? error, store: error.store }, 'artifact store unavailable');
   if (error.retryAfterSeconds !== undefined) void reply.header('retry-after', String(error.retryAfterSeconds));
   if (error instanceof RateLimited) {
     void reply.headers(rateLimitHeaders({ limit: error.max, remaining: 0, resetSeconds: error.retryAfterSeconds }));

@@ -1,7 +1,10 @@
-import { DependencyUnavailable } from '../../domain/errors.js';
+import { DependencyUnavailable, DomainError } from '../../domain/errors.js';
 import { isDatabaseUnavailable } from '../../store/outage.js';
 
 function translate(error: unknown): never {
+  // Already said in so many words (ArtifactStoreUnavailable carries the socket error of object storage
+  // as its cause, which must not read as Postgres being down).
+  if (error instanceof DomainError) throw error;
   if (isDatabaseUnavailable(error)) throw new DependencyUnavailable('database', { cause: error });
   throw error;
 }

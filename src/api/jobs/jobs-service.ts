@@ -42,6 +42,11 @@ export interface JobsServiceDeps {
   acceleratorAvailable?: (accelerator: Accelerator) => Promise<boolean>;
   /** Finished jobs' downsampled histories; none are kept when absent. */
   historyCache?: HistoryCache;
+  /**
+   * Deletes the stored objects of the artifacts a deletion released (models, kept checkpoints), in
+   * the background; the API's periodic drain catches whatever it misses.
+   */
+  releaseArtifacts?: () => Promise<unknown>;
 }
 
 /** GET /jobs's filters, sort and page, with the cursor as the client holds it. */
@@ -237,6 +242,9 @@ export function createJobsService(deps: JobsServiceDeps) {
       if (result.outcome === 'gone') throw new JobNotFound([id]);
       if (result.outcome === 'active') throw new JobStillActive(jobId, result.status);
       reads.forget(jobId);
+      deps.releaseArtifacts?.().catch((error: unknown) => {
+        deps.logger.warn({ err: error, jobId }, 'could not delete the stored objects of a deleted job yet');
+      });
       deps.logger.info({ jobId }, 'job deleted');
     },
 

@@ -39,6 +39,11 @@ export interface ModelsServiceDeps {
   /** Runs a prediction off the event loop (the inference thread pool). */
   predict: (model: StoredModel, request: PredictRequest) => Promise<PredictOutcome>;
   evaluations: EvaluationReader;
+  /**
+   * When set, weights kept in object storage are downloaded from a presigned URL valid this many
+   * seconds (a redirect) instead of through this process.
+   */
+  redirectSeconds?: number;
 }
 
 /** The weights of a model, ready to stream: open them only when they are to be sent. */
@@ -46,6 +51,8 @@ export interface WeightsDownload {
   etag: string;
   bytes: number;
   open(): Promise<Readable>;
+  /** A short-lived URL to send the client to instead, or null to stream them (`open`). */
+  redirect(): Promise<string | null>;
 }
 
 /** An ETag names the content: a quoted hash. */
@@ -143,6 +150,10 @@ export function createModelsService(deps: ModelsServiceDeps) {
           const stream = await artifacts.open(record.weightsArtifactId);
           if (!stream) throw new Error(`weights artifact ${record.weightsArtifactId} is missing`);
           return stream;
+        },
+        async redirect() {
+          const seconds = deps.redirectSeconds;
+          return seconds === undefined ? null : artifacts.downloadUrl(record.weightsArtifactId, seconds);
         },
       };
     },

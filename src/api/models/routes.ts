@@ -29,6 +29,10 @@ const badRequest = errorBody.describe('A malformed id, or a bad `version`');
 const unknownJob = errorBody.describe("No job has this id (another owner's is as unknown)");
 const noModel = errorBody.describe('The job has no model of this version yet (code no_model)');
 const notModified = z.null().describe('Not modified: the If-None-Match ETag is current');
+const redirected = z.null().describe('With ARTIFACT_REDIRECTS=true: the weights are at the presigned URL in Location');
+const storeDown = errorBody.describe(
+  'The artifact store cannot be reached (code artifact_store_unavailable; `store` names it)',
+);
 const ifNoneMatch = z.object({
   'if-none-match': z.string().optional().describe('An ETag of an earlier answer: 304 while it is current'),
 });
@@ -45,7 +49,7 @@ function downloadRoutes(app: App, { jobs, models }: Deps): void {
       params: jobIdParams,
       querystring: modelQuery,
       headers: ifNoneMatch,
-      response: { 200: modelJson, 304: notModified, 400: badRequest, 404: unknownJob, 409: noModel },
+      response: { 200: modelJson, 304: notModified, 400: badRequest, 404: unknownJob, 409: noModel, 503: storeDown },
     }),
     async (request, reply) => {
       await jobs.visibleJob(request.viewer, request.params.id);
@@ -66,7 +70,7 @@ function downloadRoutes(app: App, { jobs, models }: Deps): void {
       tags: ['models'],
       summary: "Download a job's trained weights (weights.bin)",
       description:
-        "The weights model.json's manifest names: float32 little-endian, streamed from the artifact store. ETag is their SHA-256.",
+        "The weights model.json's manifest names: float32 little-endian, streamed from the artifact store, or (ARTIFACT_REDIRECTS=true, weights in object storage) a 302 to a short-lived presigned URL. ETag is their SHA-256.",
       params: jobIdParams,
       querystring: weightsQuery,
       headers: ifNoneMatch,
@@ -75,10 +79,12 @@ function downloadRoutes(app: App, { jobs, models }: Deps): void {
           description: 'The weights',
           content: { 'application/octet-stream': { schema: z.string().describe('Binary weights') } },
         },
+        302: redirected,
         304: notModified,
         400: badRequest,
         404: unknownJob,
         409: noModel,
+        503: storeDown,
       },
     }),
     async (request, reply) => {
@@ -86,6 +92,9 @@ function downloadRoutes(app: App, { jobs, models }: Deps): void {
       const weights = await models.weights(request.params.id, request.query.version);
       void reply.header('etag', weights.etag).header('cache-control', 'no-cache');
       if (matchesEtag(request.headers['if-none-match'], weights.etag)) return reply.status(304).send(null);
+      // ARTIFACT_REDIRECTS: the client fetches the bytes from object storage itself.
+      const url = await weights.redirect();
+      if (url !== null) return reply.redirect(url, 302);
       // A stream is sent as it is, chunk by chunk from the store: the weights are never whole in memory.
       const stream = (await weights.open()) as unknown as string;
       return reply.type('application/octet-stream').header('content-length', weights.bytes).send(stream);

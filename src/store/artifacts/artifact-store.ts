@@ -34,6 +34,35 @@ export interface ArtifactStore {
   stat(id: string): Promise<ArtifactInfo | null>;
   /** Deletes the artifacts that exist among `ids`; returns how many it deleted. */
   delete(ids: readonly string[]): Promise<number>;
+  /**
+   * A URL any HTTP client may GET the content from for `expiresInSeconds` (a presigned object URL),
+   * or null when the artifact is unknown or its store gives none (Postgres).
+   */
+  downloadUrl(id: string, expiresInSeconds: number): Promise<string | null>;
+}
+
+/** An artifact's metadata row: what the store knows of it without touching its bytes. */
+export interface ArtifactRecord extends ArtifactInfo {
+  id: string;
+  /** Where its bytes are: "postgres" or an object URL, s3://bucket/key. */
+  location: string;
+}
+
+/**
+ * One place bytes can live. The metadata is always a row in `artifacts`; a backend writes its row
+ * with the bytes, and reads bytes for rows whose `location` it `holds`.
+ */
+export interface ArtifactBackend {
+  /** How the backend is named in errors and logs: "postgres" or s3://bucket/prefix. */
+  readonly name: string;
+  holds(location: string): boolean;
+  /** Stores `content` under a new id with its row; all or nothing. */
+  put(content: ArtifactContent): Promise<StoredArtifact>;
+  /** A stream of the bytes, or null when they are missing. */
+  open(artifact: ArtifactRecord): Promise<Readable | null>;
+  /** The bytes of the range that exist (none past the end), or null when they are missing. */
+  read(artifact: ArtifactRecord, range: { offset: number; length: number }): Promise<Buffer | null>;
+  downloadUrl(artifact: ArtifactRecord, expiresInSeconds: number): Promise<string | null>;
 }
 
 /** Regroups `source` into pieces of exactly `size` bytes (the last may be shorter, never empty). */

@@ -1,7 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { PrismaClient } from '../database.js';
-import { rechunk, type ArtifactContent, type ArtifactInfo, type ArtifactStore } from './artifact-store.js';
+import { rechunk, type ArtifactBackend, type ArtifactContent, type ArtifactRecord } from './artifact-store.js';
+import { createRoutedArtifactStore, type RoutedArtifactStore } from './routed-artifact-store.js';
 
 export interface PostgresArtifactStoreOptions {
   /** Bytes per `artifact_chunks` row; 1 MiB unless told. */
@@ -10,7 +11,8 @@ export interface PostgresArtifactStoreOptions {
   putTimeoutMs?: number;
 }
 
-const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** The `location` of artifacts whose bytes are `artifact_chunks` rows. */
+export const postgresLocation = 'postgres';
 
 /**
  * Bytes of the content from `offset`, reading only the chunks the range touches, and of them only
@@ -18,7 +20,6 @@ const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
  * `chunkBytes` was when it was written), which places the range.
  */
 async function readRange(prisma: PrismaClient, id: string, { offset, length }: { offset: number; length: number }) {
-  if (!uuidPattern.test(id) || (await prisma.artifact.count({ where: { id } })) === 0) return null;
   const [first] = await prisma.$queryRaw<{ bytes: number }[]>`
     SELECT octet_length(data)::int AS bytes FROM artifact_chunks WHERE artifact_id = ${id}::uuid AND seq = 0`;
   if (!first || length <= 0) return Buffer.alloc(0);
@@ -33,36 +34,49 @@ async function readRange(prisma: PrismaClient, id: string, { offset, length }: {
   return bytes.subarray(0, Math.min(length, bytes.length));
 }
 
+/** The chunks of artifact `id` in order, one query each. */
+export async function* chunksOf(prisma: PrismaClient, id: string): AsyncGenerator<Uint8Array> {
+  // Artifacts are immutable, so reading chunk by chunk outside a transaction sees one version.
+  for (let seq = 0; ; seq++) {
+    const chunk = await prisma.artifactChunk.findUnique({
+      where: { artifactId_seq: { artifactId: id, seq } },
+      select: { data: true },
+    });
+    if (!chunk) return;
+    yield chunk.data;
+  }
+}
+
 /**
- * Artifacts in Postgres: a header row in `artifacts` and the content in `artifact_chunks` rows of
- * `chunkBytes`, written in one transaction and read back one chunk at a time.
+ * The chunks of `artifact`, failing (not ending short) when fewer bytes come than its row records:
+ * its chunks went while it was read (moved to object storage, or deleted).
  */
-export function createPostgresArtifactStore(
+async function* wholeChunksOf(prisma: PrismaClient, artifact: ArtifactRecord): AsyncGenerator<Uint8Array> {
+  let bytes = 0;
+  for await (const chunk of chunksOf(prisma, artifact.id)) {
+    bytes += chunk.length;
+    yield chunk;
+  }
+  if (bytes !== artifact.bytes) {
+    throw new Error(`artifact ${artifact.id}: ${bytes} of its ${artifact.bytes} bytes were there to read`);
+  }
+}
+
+/**
+ * Bytes in Postgres: the content in `artifact_chunks` rows of `chunkBytes` under the artifact's row,
+ * written in one transaction and read back one chunk at a time.
+ */
+export function postgresArtifactBackend(
   prisma: PrismaClient,
   options: PostgresArtifactStoreOptions = {},
-): ArtifactStore {
+): ArtifactBackend {
   const chunkBytes = options.chunkBytes ?? 1024 * 1024;
   const putTimeoutMs = options.putTimeoutMs ?? 10 * 60_000;
 
-  async function stat(id: string): Promise<ArtifactInfo | null> {
-    if (!uuidPattern.test(id)) return null;
-    const header = await prisma.artifact.findUnique({ where: { id } });
-    return header ? { sha256: header.sha256, bytes: Number(header.bytes), createdAt: header.createdAt } : null;
-  }
-
-  async function* chunksOf(id: string): AsyncGenerator<Uint8Array> {
-    // Artifacts are immutable, so reading chunk by chunk outside a transaction sees one version.
-    for (let seq = 0; ; seq++) {
-      const chunk = await prisma.artifactChunk.findUnique({
-        where: { artifactId_seq: { artifactId: id, seq } },
-        select: { data: true },
-      });
-      if (!chunk) return;
-      yield chunk.data;
-    }
-  }
-
   return {
+    name: postgresLocation,
+    holds: (location) => location === postgresLocation,
+
     async put(content: ArtifactContent) {
       const id = randomUUID();
       const hash = createHash('sha256');
@@ -71,7 +85,7 @@ export function createPostgresArtifactStore(
       await prisma.$transaction(
         async (transaction) => {
           // The header goes first (the chunks refer to it) and gets its hash and size at the end.
-          await transaction.artifact.create({ data: { id, sha256: '', bytes: 0 } });
+          await transaction.artifact.create({ data: { id, sha256: '', bytes: 0, location: postgresLocation } });
           let seq = 0;
           for await (const chunk of rechunk(content, chunkBytes)) {
             hash.update(chunk);
@@ -86,20 +100,17 @@ export function createPostgresArtifactStore(
       return { id, sha256, bytes };
     },
 
-    async open(id) {
-      if (!(await stat(id))) return null;
-      return Readable.from(chunksOf(id), { objectMode: false });
-    },
-
-    stat,
-    read: (id, range) => readRange(prisma, id, range),
-
-    async delete(ids) {
-      const valid = ids.filter((id) => uuidPattern.test(id));
-      if (valid.length === 0) return 0;
-      // Chunks go with their header (ON DELETE CASCADE).
-      const deleted = await prisma.artifact.deleteMany({ where: { id: { in: valid } } });
-      return deleted.count;
-    },
+    open: (artifact: ArtifactRecord) =>
+      Promise.resolve(Readable.from(wholeChunksOf(prisma, artifact), { objectMode: false })),
+    read: (artifact, range) => readRange(prisma, artifact.id, range),
+    downloadUrl: () => Promise.resolve(null),
   };
+}
+
+/** Artifacts in Postgres only: rows in `artifacts`, bytes in `artifact_chunks`. */
+export function createPostgresArtifactStore(
+  prisma: PrismaClient,
+  options: PostgresArtifactStoreOptions = {},
+): RoutedArtifactStore {
+  return createRoutedArtifactStore(prisma, { writer: postgresArtifactBackend(prisma, options) });
 }

@@ -87,6 +87,19 @@ const cases = [
     headers: { 'retry-after': '5' },
   },
   {
+    error: new errors.ArtifactStoreUnavailable('s3://trainer/artifacts', 'ECONNREFUSED', {
+      cause: new Error('refused'),
+    }),
+    name: 'ArtifactStoreUnavailable',
+    status: 503,
+    body: {
+      error: 'artifact store unavailable: s3://trainer/artifacts (ECONNREFUSED); try again shortly',
+      code: 'artifact_store_unavailable',
+      store: 's3://trainer/artifacts',
+    },
+    headers: { 'retry-after': '5' },
+  },
+  {
     error: new errors.JobStillActive('a1', 'running'),
     name: 'JobStillActive',
     status: 409,

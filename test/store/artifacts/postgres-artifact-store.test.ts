@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readArtifactBytes, rechunk, type ArtifactStore } from '../../../src/store/artifacts/artifact-store.js';
 import { createPostgresArtifactStore } from '../../../src/store/artifacts/postgres-artifact-store.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/database.js';
+import { describeArtifactStoreContract } from './artifact-store-contract.js';
 
 async function readAll(stream: AsyncIterable<Uint8Array>): Promise<Buffer> {
   const pieces: Uint8Array[] = [];
@@ -44,6 +45,11 @@ describe('Postgres artifact store', () => {
     store = createPostgresArtifactStore(database.prisma, { chunkBytes });
   });
   afterAll(() => database.drop());
+
+  describeArtifactStoreContract('Postgres', () => ({
+    store,
+    storedPieces: () => database.prisma.artifactChunk.count(),
+  }));
 
   it('stores content in chunk rows and streams back the same bytes with their hash and size', async () => {
     const content = randomBytes(chunkBytes * 3 + 12_345);
@@ -120,6 +126,19 @@ describe('Postgres artifact store', () => {
     await expect(store.put(failing())).rejects.toThrow('source broke');
     expect(await database.prisma.artifactChunk.count()).toBe(before);
     expect(await database.prisma.artifact.count({ where: { sha256: '' } })).toBe(0);
+  });
+
+  it('fails a read whose chunks go while it streams (a move to object storage), rather than ending short', async () => {
+    const stored = await store.put([randomBytes(chunkBytes * 3)]);
+    const stream = (await store.open(stored.id)) as AsyncIterable<Uint8Array>;
+    const reading = stream[Symbol.asyncIterator]();
+    expect((await reading.next()).value).toHaveLength(chunkBytes);
+    await database.prisma.artifactChunk.deleteMany({ where: { artifactId: stored.id } });
+    await expect(
+      (async () => {
+        while (!(await reading.next()).done);
+      })(),
+    ).rejects.toThrow(`of its ${chunkBytes * 3} bytes were there to read`);
   });
 
   it('answers null for unknown or malformed ids and deletes artifacts with their chunks', async () => {
