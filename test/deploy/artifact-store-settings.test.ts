@@ -12,6 +12,7 @@ function artifactSettings(env: Map<string, string | SecretValue>) {
     DATABASE_URL: 'postgresql://trainer@postgres:5432/trainer',
     REDIS_URL: 'redis://redis:6379',
     ADMIN_API_KEY: 'k'.repeat(32),
+    WEBHOOK_SECRET_KEY: 'w'.repeat(32),
   };
   const values = Object.fromEntries(
     [...env].map(([name, value]) => [name, typeof value === 'string' ? value : (standIns[name] ?? 'from-a-secret')]),
