@@ -2,6 +2,7 @@
 // its dataset (job-spec.ts): the shape and memory modules need the types, and the checks need them.
 import { z } from 'zod';
 import { datasetNamePattern } from './datasets.js';
+import { maxDurationSecondsLimit, retentionSpec } from './retention.js';
 import { activations, epochMetricNames, layerTypes, limits, optimizers, paddings } from './spec-vocabulary.js';
 import { text } from './text.js';
 
@@ -96,7 +97,9 @@ export const baseSpec = z.strictObject({
     .optional(),
   // The longest a run may train, from its first start across attempts: past it, it ends as failed,
   // keeping its history, models and checkpoints. The server's MAX_TRAINING_MS bounds it too.
-  maxDurationSeconds: z.int().min(1).max(2_147_483).optional(),
+  maxDurationSeconds: z.int().min(1).max(maxDurationSecondsLimit).optional(),
+  // How long the run is kept after it ends, over its sweep's, its owner's and the server's default.
+  retention: retentionSpec.optional(),
 });
 
 /** The spec's shape alone, without the rules that need its dataset: how stored specs are shown. */

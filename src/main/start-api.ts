@@ -47,10 +47,16 @@ import { createDeliveriesRepository } from '../store/webhooks/deliveries-reposit
 import { createWebhooksRepository } from '../store/webhooks/webhooks-repository.js';
 import { createUsageService } from '../api/usage/usage-service.js';
 import { createUsageRepository } from '../store/usage-repository.js';
+import { createOwnerSettingsService } from '../api/owners/owner-settings-service.js';
+import { createRetentionService } from '../api/retention/retention-service.js';
+import { createExpiredRunsRepository } from '../store/jobs/expired-runs.js';
+import { createOwnerSettingsRepository } from '../store/owner-settings-repository.js';
 
 /** The API's connections: Postgres, Redis for commands, Redis for subscriptions, and the queue. */
 function connect(config: Config, logger: Logger) {
-  const prisma = createPrismaClient(config.DATABASE_URL);
+  const prisma = createPrismaClient(config.DATABASE_URL, {
+    ...(config.RUN_RETENTION_DAYS === undefined ? {} : { runRetentionDays: config.RUN_RETENTION_DAYS }),
+  });
   const redis = createRedis(config.REDIS_URL, 'client');
   // Subscribers must ride out Redis restarts, so this one queues commands while offline.
   const subscriber = createRedis(config.REDIS_URL, 'worker');
@@ -324,6 +330,8 @@ export async function startApi(config: Config, logger: Logger): Promise<Service 
     corsOrigins: config.CORS_ORIGINS,
     webhooks: webhooksService(config, logger, connections),
     usage: createUsageService({ usage: createUsageRepository(prisma) }),
+    retention: createRetentionService({ runs: createExpiredRunsRepository(prisma) }),
+    ownerSettings: createOwnerSettingsService({ settings: createOwnerSettingsRepository(prisma) }),
   });
   const address = await app.listen({ host: config.HOST, port: config.PORT });
   const metricsServer = ownPort ? await serveMetrics(metrics, logger, config.HOST, config.METRICS_PORT) : undefined;

@@ -28,6 +28,7 @@ import { createTrainingPool, type TrainingPool } from '../worker/training-pool.j
 import { createTrainingWorker } from '../worker/training-worker.js';
 import { measuredStore } from '../worker/measured-store.js';
 import type { Service } from './process.js';
+import { startRetentionPurge } from './start-retention.js';
 import { startWebhookDelivery } from './start-webhooks.js';
 
 /** The worker's Redis connections, each for one purpose. */
@@ -42,6 +43,8 @@ function connectRedis(config: Config, logger: Logger) {
     publisher: createRedis(config.REDIS_URL, 'client'),
     // Webhook deliveries' consumer: a slow receiver never holds up training messages.
     webhooks: createRedis(config.REDIS_URL, 'worker'),
+    // The retention purge's consumer: a purge of many batches never holds up training messages.
+    retention: createRedis(config.REDIS_URL, 'worker'),
   };
   for (const connection of Object.values(connections)) {
     connection.on('error', (error) => logger.debug({ err: error }, 'redis connection error'));
@@ -179,7 +182,10 @@ function startSweeps(
 /** Composes and starts a training worker: a pool of training threads fed by the queue. */
 export async function startWorker(config: Config, logger: Logger): Promise<Service> {
   await migrate(config.DATABASE_URL);
-  const prisma = createPrismaClient(config.DATABASE_URL, { poolSize: Math.max(4, config.WORKER_CONCURRENCY + 2) });
+  const prisma = createPrismaClient(config.DATABASE_URL, {
+    poolSize: Math.max(4, config.WORKER_CONCURRENCY + 2),
+    ...(config.RUN_RETENTION_DAYS === undefined ? {} : { runRetentionDays: config.RUN_RETENTION_DAYS }),
+  });
   const jobs = createJobsRepository(prisma);
   const pool = await startPool(config, logger, prisma);
   const backend = await pool.ready();
@@ -221,6 +227,12 @@ export async function startWorker(config: Config, logger: Logger): Promise<Servi
     consumer: redis.webhooks,
     findDataset: datasetResolver(prisma),
   });
+  const retention = startRetentionPurge(config, logger, {
+    prisma,
+    client: redis.client,
+    consumer: redis.retention,
+    metrics: metricsRegistry,
+  });
   logger.info({ prefix: config.QUEUE_PREFIX }, 'worker waiting for jobs');
 
   return {
@@ -229,6 +241,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Servi
       await sweepTicks.stop();
       runner.stopAll();
       await webhooks.close();
+      await retention.close();
       await worker.close();
       runner.close();
       await cancels.close();

@@ -1,6 +1,7 @@
 import type { EpochMetrics } from '../../domain/metrics.js';
 import { toEpochMetrics } from '../../store/jobs/epoch-metrics.js';
 import type { RunSpec } from '../../domain/job-spec.js';
+import { runExpiry, runRetention } from '../../domain/retention.js';
 import type { JobWithEpochs, ListedRun } from '../../store/jobs-repository.js';
 import { architectureOf, specOf } from '../compare/compare.js';
 import type { JobView, RunSummary } from './schemas.js';
@@ -46,6 +47,9 @@ export function jobView(job: JobWithEpochs, lineage: Lineage = {}): JobView {
     cancelRequested: job.cancelRequestedAt !== null,
     notes: job.notes,
     pinned: job.pinned,
+    retention: runRetention(job.retentionDays, job.retentionSource),
+    expiresAt: runExpiry(job.expiresAt, job.pinned)?.toISOString() ?? null,
+    maxDurationSeconds: job.maxDurationSeconds ?? job.spec?.maxDurationSeconds ?? null,
     createdAt: job.createdAt.toISOString(),
     startedAt: job.startedAt?.toISOString() ?? null,
     finishedAt: job.finishedAt?.toISOString() ?? null,
@@ -86,6 +90,7 @@ export function runSummary(job: ListedRun): RunSummary {
     durationMs: job.durationMs,
     backend: job.backend,
     pinned: job.pinned,
+    expiresAt: runExpiry(job.expiresAt, job.pinned),
     createdAt: job.createdAt,
     finishedAt: job.finishedAt,
     links: { self: `/jobs/${job.id}` },
