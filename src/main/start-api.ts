@@ -40,6 +40,7 @@ import { migrate } from '../store/migrate.js';
 import { createSweepsRepository } from '../store/sweeps/sweeps-repository.js';
 import type { Service } from './process.js';
 import { webhookSecrets } from './start-webhooks.js';
+import { retentionSetting } from './start-retention.js';
 import { createWebhooksService } from '../api/webhooks/webhooks-service.js';
 import { resolveWithDns } from '../domain/network-addresses.js';
 import { createWebhookQueue, enqueueDeliveries } from '../queue/webhook-queue.js';
@@ -54,9 +55,7 @@ import { createOwnerSettingsRepository } from '../store/owner-settings-repositor
 
 /** The API's connections: Postgres, Redis for commands, Redis for subscriptions, and the queue. */
 function connect(config: Config, logger: Logger) {
-  const prisma = createPrismaClient(config.DATABASE_URL, {
-    ...(config.RUN_RETENTION_DAYS === undefined ? {} : { runRetentionDays: config.RUN_RETENTION_DAYS }),
-  });
+  const prisma = createPrismaClient(config.DATABASE_URL, retentionSetting(config));
   const redis = createRedis(config.REDIS_URL, 'client');
   // Subscribers must ride out Redis restarts, so this one queues commands while offline.
   const subscriber = createRedis(config.REDIS_URL, 'worker');

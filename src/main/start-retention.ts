@@ -4,10 +4,14 @@ import type { Logger } from '../logger.js';
 import { createRetentionMetrics } from '../metrics/worker-metrics.js';
 import type { Redis } from '../queue/redis.js';
 import { createRetentionQueue, scheduleRetentionPurge } from '../queue/retention-queue.js';
-import type { PrismaClient } from '../store/database.js';
+import type { PrismaClient, PrismaClientOptions } from '../store/database.js';
 import { createExpiredRunsRepository } from '../store/jobs/expired-runs.js';
 import { createRetentionWorker } from '../worker/retention/retention-worker.js';
 import type { Service } from './process.js';
+
+/** RUN_RETENTION_DAYS for a Postgres client: its connections' trigger stamps a finishing run's expiry with it. */
+export const retentionSetting = (config: Config): PrismaClientOptions =>
+  config.RUN_RETENTION_DAYS === undefined ? {} : { runRetentionDays: config.RUN_RETENTION_DAYS };
 
 export interface RetentionDeps {
   prisma: PrismaClient;

@@ -27,8 +27,9 @@ import { createSweepDriver, startSweepDriver, type SweepDriverDeps } from '../wo
 import { createTrainingPool, type TrainingPool } from '../worker/training-pool.js';
 import { createTrainingWorker } from '../worker/training-worker.js';
 import { measuredStore } from '../worker/measured-store.js';
+import type { Registry } from 'prom-client';
 import type { Service } from './process.js';
-import { startRetentionPurge } from './start-retention.js';
+import { retentionSetting, startRetentionPurge } from './start-retention.js';
 import { startWebhookDelivery } from './start-webhooks.js';
 
 /** The worker's Redis connections, each for one purpose. */
@@ -179,12 +180,39 @@ function startSweeps(
   return startSweepDriver(sweepDriver, Math.min(1000, config.LOCK_DURATION_MS / 6), logger);
 }
 
+/** What a worker does besides training: webhook deliveries and the retention purge, each on its own connection. */
+function startBackgroundWork(
+  config: Config,
+  logger: Logger,
+  deps: { prisma: PrismaClient; redis: ReturnType<typeof connectRedis>; metricsRegistry: Registry },
+): Service {
+  const { prisma, redis, metricsRegistry } = deps;
+  const webhooks = startWebhookDelivery(config, logger, {
+    prisma,
+    client: redis.client,
+    consumer: redis.webhooks,
+    findDataset: datasetResolver(prisma),
+  });
+  const retention = startRetentionPurge(config, logger, {
+    prisma,
+    client: redis.client,
+    consumer: redis.retention,
+    metrics: metricsRegistry,
+  });
+  return {
+    async close() {
+      await webhooks.close();
+      await retention.close();
+    },
+  };
+}
+
 /** Composes and starts a training worker: a pool of training threads fed by the queue. */
 export async function startWorker(config: Config, logger: Logger): Promise<Service> {
   await migrate(config.DATABASE_URL);
   const prisma = createPrismaClient(config.DATABASE_URL, {
     poolSize: Math.max(4, config.WORKER_CONCURRENCY + 2),
-    ...(config.RUN_RETENTION_DAYS === undefined ? {} : { runRetentionDays: config.RUN_RETENTION_DAYS }),
+    ...retentionSetting(config),
   });
   const jobs = createJobsRepository(prisma);
   const pool = await startPool(config, logger, prisma);
@@ -221,18 +249,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Servi
   const metrics = startMetrics(config, redis.client, metricsRegistry, registry.announcement.id, backend);
   const reconciler = startReconciler(() => reconcileQueue(jobs, queue, logger), config.RECONCILE_INTERVAL_MS, logger);
   const sweepTicks = startSweeps(config, logger, { prisma, jobs, queue, redis });
-  const webhooks = startWebhookDelivery(config, logger, {
-    prisma,
-    client: redis.client,
-    consumer: redis.webhooks,
-    findDataset: datasetResolver(prisma),
-  });
-  const retention = startRetentionPurge(config, logger, {
-    prisma,
-    client: redis.client,
-    consumer: redis.retention,
-    metrics: metricsRegistry,
-  });
+  const background = startBackgroundWork(config, logger, { prisma, redis, metricsRegistry });
   logger.info({ prefix: config.QUEUE_PREFIX }, 'worker waiting for jobs');
 
   return {
@@ -240,8 +257,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Servi
       // Take nothing new, stop running jobs at a checkpoint and hand them back; then wind down.
       await sweepTicks.stop();
       runner.stopAll();
-      await webhooks.close();
-      await retention.close();
+      await background.close();
       await worker.close();
       runner.close();
       await cancels.close();

@@ -15,7 +15,9 @@ export function createOwnerSettingsRepository(prisma: PrismaClient) {
     /** The owner's settings; an owner nobody set anything for has none (every field null). */
     async find(owner: string): Promise<OwnerSettings> {
       const row = await prisma.ownerSetting.findUnique({ where: { owner } });
-      return row ? { retentionDays: row.retentionDays, maxDurationSeconds: row.maxDurationSeconds, updatedAt: row.updatedAt } : noSettings;
+      return row
+        ? { retentionDays: row.retentionDays, maxDurationSeconds: row.maxDurationSeconds, updatedAt: row.updatedAt }
+        : noSettings;
     },
 
     /**

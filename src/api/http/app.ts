@@ -157,6 +157,20 @@ function createServer(logger: Logger, bodyLimit: number): FastifyInstance {
   return app;
 }
 
+/** The routes of what an owner has and sets apart from runs: keys, webhooks, usage, retention. */
+function registerOwnerRoutes(
+  app: FastifyInstance,
+  { keys, webhooks, usage, retention, ownerSettings }: Pick<AppDeps, OwnerFeature>,
+): void {
+  if (keys) void app.register(keyRoutes, { keys });
+  if (webhooks) void app.register(webhookRoutes, { webhooks });
+  if (usage) void app.register(usageRoutes, { usage });
+  if (retention) void app.register(retentionRoutes, { retention });
+  if (ownerSettings) void app.register(ownerRoutes, { ownerSettings });
+}
+
+type OwnerFeature = 'keys' | 'webhooks' | 'usage' | 'retention' | 'ownerSettings';
+
 /** The HTTP app, without listening: the server listens, tests inject. */
 export function buildApp({
   jobs,
@@ -175,12 +189,8 @@ export function buildApp({
   dashboardRoot,
   metrics,
   access = { mode: 'off' },
-  keys,
   corsOrigins = [],
-  webhooks,
-  usage,
-  retention,
-  ownerSettings,
+  ...ownerFeatures
 }: AppDeps): FastifyInstance {
   const app = createServer(logger, bodyLimit);
   if (metrics) void app.register(metricsPlugin, metrics);
@@ -214,11 +224,7 @@ export function buildApp({
   if (models) void app.register(modelRoutes, { jobs, models, predictBodyLimit });
   void app.register(datasetExampleRoutes, { examples: datasetExamples, ...(datasets ? { datasets } : {}) });
   void app.register(openApiRoutes);
-  if (keys) void app.register(keyRoutes, { keys });
-  if (webhooks) void app.register(webhookRoutes, { webhooks });
-  if (usage) void app.register(usageRoutes, { usage });
-  if (retention) void app.register(retentionRoutes, { retention });
-  if (ownerSettings) void app.register(ownerRoutes, { ownerSettings });
+  registerOwnerRoutes(app, ownerFeatures);
   void app.register(whoamiRoutes, { auth: access.mode });
   void app.register(dashboardRoutes, dashboardRoot === undefined ? {} : { root: dashboardRoot });
   return app;

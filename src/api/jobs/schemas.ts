@@ -49,7 +49,9 @@ export const runRetention = z
     days: z.int().nullable().describe('Days it is kept after it finished; null: kept forever'),
     source: z
       .enum(retentionSources)
-      .describe("Where that came from: its own spec's retention, its sweep's, its owner's default or RUN_RETENTION_DAYS"),
+      .describe(
+        "Where that came from: its own spec's retention, its sweep's, its owner's default or RUN_RETENTION_DAYS",
+      ),
   })
   .meta({ id: 'RunRetention' });
 

@@ -20,7 +20,7 @@ const settingsFields = {
     .describe("The time limit of this owner's runs submitted without maxDurationSeconds; null: none"),
 };
 
-export const ownerSettingsBody = z.strictObject(settingsFields).meta({ id: 'OwnerSettingsInput' });
+export const ownerSettingsBody = z.strictObject(settingsFields).meta({ id: 'OwnerSettingsBody' });
 export type OwnerSettingsBody = z.output<typeof ownerSettingsBody>;
 
 export const ownerSettingsView = z

@@ -33,7 +33,8 @@ const activeChild = Prisma.sql`EXISTS (
 const removable = Prisma.sql`j.expires_at <= now() AND NOT j.pinned
   AND j.status IN ('completed', 'failed', 'cancelled') AND NOT ${activeChild}`;
 
-const ofOwner = (owner: string | undefined) => (owner === undefined ? Prisma.empty : Prisma.sql`AND j.owner = ${owner}`);
+const ofOwner = (owner: string | undefined) =>
+  owner === undefined ? Prisma.empty : Prisma.sql`AND j.owner = ${owner}`;
 
 // What the run keeps in Postgres, as GET /usage counts it: its history (step chunks, samples, epoch
 // metrics), its models' artifacts and its kept checkpoints' artifacts. An artifact another run shares

@@ -1,5 +1,4 @@
 import { Worker, type ConnectionOptions } from 'bullmq';
-import type { Logger } from '../../logger.js';
 import { retentionQueueName } from '../../queue/retention-queue.js';
 import { purgeExpiredRuns, type PurgeDeps, type PurgeOptions } from './purge.js';
 

@@ -58,7 +58,14 @@ describe('retention of finished runs', () => {
 
   async function fork(parentId: string, childId: string) {
     await database.prisma.jobFork.create({
-      data: { jobId: childId, parentJobId: parentId, parentEpoch: 1, parentStep: 1, optimizerState: true, dataOrder: true },
+      data: {
+        jobId: childId,
+        parentJobId: parentId,
+        parentEpoch: 1,
+        parentStep: 1,
+        optimizerState: true,
+        dataOrder: true,
+      },
     });
   }
 
@@ -74,7 +81,10 @@ describe('retention of finished runs', () => {
     jobs = createJobsRepository(database.prisma);
     withServerDefault = createPrismaClient(database.url, { poolSize: 2, runRetentionDays: 20 });
     expired = createExpiredRunsRepository(database.prisma);
-    await createOwnerSettingsRepository(database.prisma).replace('alice', { retentionDays: 10, maxDurationSeconds: null });
+    await createOwnerSettingsRepository(database.prisma).replace('alice', {
+      retentionDays: 10,
+      maxDurationSeconds: null,
+    });
 
     run.ownRetentionExpired = await finishedRun('bob', { retention: { days: 30 } });
     run.ownRetentionNotExpired = await finishedRun('alice', { retention: { days: 60 } });
@@ -202,7 +212,10 @@ describe('retention of finished runs', () => {
     await jobs.editJob(run.pinned!, { pinned: false });
     expect((await viewOf(run.pinned!)).expiresAt).not.toBeNull();
     // bob's run that had no retention at all takes a new owner default of 30 days at once.
-    await createOwnerSettingsRepository(database.prisma).replace('bob', { retentionDays: 30, maxDurationSeconds: null });
+    await createOwnerSettingsRepository(database.prisma).replace('bob', {
+      retentionDays: 30,
+      maxDurationSeconds: null,
+    });
     expect((await viewOf(run.noRetention!)).retention).toEqual({ days: 30, source: 'owner' });
     const preview = (await expired.removableRuns(100)).map((listed) => listed.id).sort();
     expect(preview).toEqual([run.pinned!, run.noRetention!].sort());
