@@ -74,7 +74,10 @@ describe('retention and owner settings over HTTP', () => {
 
     it("answers another owner's settings as not found, and refuses a member's PUT", async () => {
       expect((await call(keys.bob, 'GET', '/owners/alice/settings')).status).toBe(404);
-      const put = await call(keys.alice, 'PUT', '/owners/alice/settings', { retentionDays: 1, maxDurationSeconds: null });
+      const put = await call(keys.alice, 'PUT', '/owners/alice/settings', {
+        retentionDays: 1,
+        maxDurationSeconds: null,
+      });
       expect(put.status).toBe(403);
       expect((await call<OwnerSettingsView>(adminKey, 'GET', '/owners/alice/settings')).body.retentionDays).toBe(30);
     });
