@@ -89,3 +89,10 @@ END $$;
 CREATE TRIGGER "jobs_effective_time_limit"
 BEFORE INSERT ON "jobs"
 FOR EACH ROW EXECUTE FUNCTION "jobs_effective_time_limit"();
+
+-- Deleting a model (its job's cascade: DELETE /jobs/:id and the purge) runs models_release_artifacts,
+-- which asks whether any other model row still refers to each artifact. Without these indexes every
+-- deleted model scanned all of `models`: 3.6 ms a model at 10,000 models, 181 of a 193 ms batch of 50
+-- runs; with them the batch takes 14 ms.
+CREATE INDEX "models_model_json_artifact_id_idx" ON "models"("model_json_artifact_id");
+CREATE INDEX "models_weights_artifact_id_idx" ON "models"("weights_artifact_id");
