@@ -6,8 +6,8 @@
 // between no purge (the baseline) and the purge running (RETENTION_BATCH_SIZE, RETENTION_PAUSE_MS),
 // until the purge has deleted all 10,000: alternating keeps a machine whose load drifts (a shared one)
 // from landing on one side only. The purge is the workers' own function on its own connections here.
-// Prints each side's p99 (the median of its windows' p99s, and of all its requests), the increase
-// beside the target (< 10%), and the purge's rate in runs/s while it ran.
+// Prints each side's p50 and p99 (the median over its windows, with the windows' range), the increase
+// of the p99 beside the target (< 10%), and the purge's rate in runs/s while it ran.
 import autocannon, { type AutocannonOptions, type AutocannonResult } from 'autocannon';
 import { createLogger } from '../logger.js';
 import { createPrismaClient, withConnection } from '../store/database.js';

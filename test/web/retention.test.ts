@@ -52,6 +52,13 @@ describe.skipIf(missing !== null)("a run's retention on the run page", () => {
     const expires = new Date(job.expiresAt!).toLocaleDateString(undefined, { dateStyle: 'medium' });
     expect(await line.textContent()).toBe(`expires on ${expires} (retention 30 days, from owner default)`);
     await screenshot(page, 'run-retention');
+    // The runs list marks it too.
+    await page.goto(`${api.address}/runs`);
+    const tag = page.locator('.tag.expires');
+    await tag.waitFor();
+    expect(await tag.textContent()).toBe(`expires ${expires}`);
+    await screenshot(page, 'runs-retention');
+    await page.goto(`${api.address}/runs/${run.id}`);
 
     await send('PATCH', `/jobs/${run.id}`, { pinned: true });
     await page.reload();
