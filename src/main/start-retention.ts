@@ -41,6 +41,7 @@ export function startRetentionPurge(config: Config, logger: Logger, deps: Retent
     logger,
     batchSize: config.RETENTION_BATCH_SIZE,
     pauseMs: config.RETENTION_PAUSE_MS,
+    stampServerDefault: config.RUN_RETENTION_DAYS !== undefined,
     onBatch: ({ runs, bytes }) => {
       metrics.deletedRuns.inc(runs);
       metrics.deletedBytes.inc(bytes);

@@ -123,6 +123,17 @@ async function deleteExpired(prisma: PrismaClient, ids: readonly string[]): Prom
     .map((row) => row.id);
 }
 
+/**
+ * Stamps again up to `limit` finished runs that carry no retention at all (they ended while none
+ * applied), so a server default set since reaches them. Only for a client whose connections carry
+ * RUN_RETENTION_DAYS: on any other, the stamp would come out empty again. Returns how many.
+ */
+async function stampUnstamped(prisma: PrismaClient, limit: number): Promise<number> {
+  return prisma.$executeRaw`
+    UPDATE jobs SET finished_at = finished_at
+    WHERE id IN (SELECT id FROM jobs WHERE finished_at IS NOT NULL AND retention_source IS NULL LIMIT ${limit})`;
+}
+
 /** Expired runs: what retention removes and what it holds back. */
 export interface ExpiredRunsRepository {
   /** Up to `limit` runs the purge would remove now, soonest expired first; only `owner`'s when given. */
@@ -133,6 +144,8 @@ export interface ExpiredRunsRepository {
   heldBackRuns: (limit: number, owner?: string) => Promise<HeldBackRun[]>;
   /** Deletes those of `ids` still removable, with all they hold; returns the ids deleted. */
   deleteExpired: (ids: readonly string[]) => Promise<string[]>;
+  /** Gives up to `limit` finished runs without any retention the server default (see `stampUnstamped`). */
+  stampUnstamped: (limit: number) => Promise<number>;
 }
 
 export function createExpiredRunsRepository(prisma: PrismaClient): ExpiredRunsRepository {
@@ -141,5 +154,6 @@ export function createExpiredRunsRepository(prisma: PrismaClient): ExpiredRunsRe
     countRemovable: (owner) => countRemovable(prisma, owner),
     heldBackRuns: (limit, owner) => heldBackRuns(prisma, limit, owner),
     deleteExpired: (ids) => deleteExpired(prisma, ids),
+    stampUnstamped: (limit) => stampUnstamped(prisma, limit),
   };
 }

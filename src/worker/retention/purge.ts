@@ -9,6 +9,11 @@ export interface PurgeOptions {
   pauseMs: number;
   /** Batches one purge does at most; what is left is the next purge's (it runs every interval). */
   maxBatches?: number;
+  /**
+   * With RUN_RETENTION_DAYS set: runs that ended while no retention applied to them are given it
+   * first, a batch at a time, so a server default set on a server with runs already reaches them.
+   */
+  stampServerDefault?: boolean;
 }
 
 /** What a purge removed. */
@@ -19,7 +24,7 @@ export interface PurgeResult {
 }
 
 export interface PurgeDeps {
-  runs: Pick<ExpiredRunsRepository, 'removableRuns' | 'deleteExpired'>;
+  runs: Pick<ExpiredRunsRepository, 'removableRuns' | 'deleteExpired' | 'stampUnstamped'>;
   logger: Logger;
   /** Counts what each batch removed, as it is removed (the metrics). */
   onBatch?: (removed: { runs: number; bytes: number }) => void;
@@ -36,8 +41,9 @@ export async function purgeExpiredRuns(deps: PurgeDeps, options: PurgeOptions): 
   const maxBatches = options.maxBatches ?? Number.POSITIVE_INFINITY;
   while (result.batches < maxBatches) {
     const started = performance.now();
+    const stamped = options.stampServerDefault ? await runs.stampUnstamped(options.batchSize) : 0;
     const batch = await runs.removableRuns(options.batchSize);
-    if (batch.length === 0) break;
+    if (batch.length === 0 && stamped === 0) break;
     const deleted = new Set(await runs.deleteExpired(batch.map((run) => run.id)));
     const bytes = batch.filter((run) => deleted.has(run.id)).reduce((sum, run) => sum + run.bytes, 0);
     result.batches += 1;
@@ -50,12 +56,13 @@ export async function purgeExpiredRuns(deps: PurgeDeps, options: PurgeOptions): 
         deletedRuns: deleted.size,
         deletedBytes: bytes,
         keptSinceListed: batch.length - deleted.size,
+        ...(stamped > 0 ? { stampedWithServerDefault: stamped } : {}),
         ms: Math.round(performance.now() - started),
       },
       'retention: deleted a batch of expired runs',
     );
     // Fewer than a batch means none is left now; a run listed and kept since (pinned meanwhile) is not retried.
-    if (batch.length < options.batchSize) break;
+    if (batch.length < options.batchSize && stamped < options.batchSize) break;
     await sleep(options.pauseMs);
   }
   return result;

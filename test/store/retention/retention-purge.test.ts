@@ -225,4 +225,20 @@ describe('retention of finished runs', () => {
     // A run's own keep-forever is not overridden by any default.
     expect(await exists(run.ownKeepForever!)).toBe(true);
   });
+
+  it('gives runs that ended with no retention the server default once one is set, then purges them', async () => {
+    const unstamped = await finishedRun('carol');
+    expect((await viewOf(unstamped)).retention).toBeNull();
+    // Without the setting on its connections, a purge leaves it as it is.
+    await purgeExpiredRuns({ runs: expired, logger: silentLogger() }, { batchSize: 50, pauseMs: 1 });
+    expect(await exists(unstamped)).toBe(true);
+    // A worker started with RUN_RETENTION_DAYS=20: the run ended 40 days ago, so it goes.
+    const result = await purgeExpiredRuns(
+      { runs: createExpiredRunsRepository(withServerDefault), logger: silentLogger() },
+      { batchSize: 50, pauseMs: 1, stampServerDefault: true },
+    );
+    expect(result.runs).toBe(1);
+    expect(await exists(unstamped)).toBe(false);
+    expect(await exists(run.ownKeepForever!)).toBe(true);
+  });
 });
