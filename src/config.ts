@@ -174,6 +174,14 @@ const envSchema = z.object({
   WEBHOOK_MAX_PER_OWNER: integer(1, 10_000).default(20),
   // Deliveries (and their attempts) are kept this long for GET /webhooks/:id/deliveries.
   WEBHOOK_HISTORY_DAYS: integer(1, 3650).default(30),
+  // Retention (README "Retention"): days a finished run is kept when neither it, its sweep nor its
+  // owner says; unset keeps runs forever. Give every API and worker process the same value.
+  RUN_RETENTION_DAYS: integer(1, 3650).optional(),
+  // How often the cluster's one retention purge runs, how many runs it deletes per statement and the
+  // pause between those batches (the API's queries get the database in between).
+  RETENTION_INTERVAL_SECONDS: integer(1, 7 * 24 * 3600).default(600),
+  RETENTION_BATCH_SIZE: integer(1, 10_000).default(50),
+  RETENTION_PAUSE_MS: integer(0, 60_000).default(200),
 });
 
 export type Config = Readonly<z.infer<typeof envSchema>>;

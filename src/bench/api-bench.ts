@@ -7,14 +7,12 @@
 // would include its warm-up (JIT compilation, pg's prepared statements, Postgres's caches).
 // Throughput targets were set on a machine whose bare route served 47,000/s: each verdict is printed
 // as set and scaled to this run's bare route.
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import autocannon, { type AutocannonOptions } from 'autocannon';
 import Fastify from 'fastify';
 import { createPrismaClient, withConnection } from '../store/database.js';
 import { createJobsRepository } from '../store/jobs-repository.js';
 import { benchSpec, createBenchJob } from './networks.js';
-import { baseUrl, benchEnv, format, removeBenchData } from './services.js';
+import { baseUrl, benchEnv, format, removeBenchData, startQuietApi } from './services.js';
 
 const seconds = Number(process.argv[2] ?? 5);
 const env = benchEnv('bench_api', 3900, {
@@ -112,24 +110,6 @@ async function seedRun(steps: number): Promise<string> {
   }
 }
 
-/** Starts the API process with its output discarded (at warn it never says it listens): ready once it answers. */
-async function startApi() {
-  const child = spawn(process.execPath, [fileURLToPath(new URL('../main/api.js', import.meta.url))], {
-    env: { ...process.env, ...env },
-    stdio: 'ignore',
-  });
-  for (const deadline = Date.now() + 120_000; Date.now() < deadline;) {
-    const answered = await fetch(`${base}/health`).then(
-      () => true,
-      () => false,
-    );
-    if (answered) return { stop: () => new Promise((done) => (child.once('exit', done), child.kill('SIGTERM'))) };
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  child.kill('SIGKILL');
-  throw new Error('the API did not start');
-}
-
 const verdict = (met: boolean) => (met ? 'met' : 'MISSED');
 /** The bare fastify route's rate on the machine the targets were set on. */
 const targetCeiling = 47_000;
@@ -162,7 +142,7 @@ async function main(): Promise<void> {
   console.log('(the machine is shared: compare the % of the bare route more than absolute figures)\n');
   await measureCeiling();
 
-  const api = await startApi();
+  const api = await startQuietApi(env);
   const targets: string[] = [];
   try {
     const id = await seedRun(100_000);

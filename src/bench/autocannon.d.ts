@@ -7,6 +7,8 @@ declare module 'autocannon' {
     method?: string;
     headers?: Record<string, string>;
     body?: string;
+    /** Requests per second from all connections together; none: as fast as answered. */
+    overallRate?: number;
   }
   export interface AutocannonResult {
     requests: { average: number };
@@ -15,5 +17,13 @@ declare module 'autocannon' {
     errors: number;
     timeouts: number;
   }
+  /** A run started with a callback: `stop` ends it early, and the callback gets what was measured. */
+  export interface AutocannonInstance {
+    stop(): void;
+  }
   export default function autocannon(options: AutocannonOptions): Promise<AutocannonResult>;
+  export default function autocannon(
+    options: AutocannonOptions,
+    done: (error: Error | null, result: AutocannonResult) => void,
+  ): AutocannonInstance;
 }

@@ -112,6 +112,34 @@ export async function startServices<const Entries extends Entry>(
   return { ...services, base: baseUrl(env), stop };
 }
 
+/**
+ * Starts the API process with its output discarded, for loads whose per-request logs would cost the
+ * API (at LOG_LEVEL=warn it never says it listens): ready once it answers GET /health.
+ */
+export async function startQuietApi(env: BenchEnv): Promise<{ stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, [path.join(here, '../main/api.js')], {
+    env: { ...process.env, ...env },
+    stdio: 'ignore',
+  });
+  const base = baseUrl(env);
+  for (const deadline = Date.now() + 120_000; Date.now() < deadline;) {
+    const answered = await fetch(`${base}/health`).then(
+      () => true,
+      () => false,
+    );
+    if (answered)
+      return {
+        stop: () =>
+          new Promise((done) =>
+            child.exitCode !== null ? done() : (child.once('exit', () => done()), child.kill('SIGTERM')),
+          ),
+      };
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  child.kill('SIGKILL');
+  throw new Error('the API did not start');
+}
+
 /** POST /jobs with `spec`; resolves with the new job's id. */
 export async function submitJob(base: string, spec: object): Promise<string> {
   const response = await fetch(`${base}/jobs`, {

@@ -2,6 +2,7 @@
 // its dataset (job-spec.ts): the shape and memory modules need the types, and the checks need them.
 import { z } from 'zod';
 import { datasetNamePattern } from './datasets.js';
+import { maxDurationSecondsLimit, retentionSpec } from './retention.js';
 import {
   accelerators,
   activations,
@@ -104,7 +105,9 @@ export const baseSpec = z.strictObject({
     .optional(),
   // The longest a run may train, from its first start across attempts: past it, it ends as failed,
   // keeping its history, models and checkpoints. The server's MAX_TRAINING_MS bounds it too.
-  maxDurationSeconds: z.int().min(1).max(2_147_483).optional(),
+  maxDurationSeconds: z.int().min(1).max(maxDurationSecondsLimit).optional(),
+  // How long the run is kept after it ends, over its sweep's, its owner's and the server's default.
+  retention: retentionSpec.optional(),
   // "gpu" sends the job to the queue only GPU workers take. Submitting one is refused while no GPU
   // worker is registered, unless waitForAccelerator says it may wait in that queue for one.
   accelerator: z.enum(accelerators).optional(),

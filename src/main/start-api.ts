@@ -47,6 +47,7 @@ import { migrate } from '../store/migrate.js';
 import { createSweepsRepository } from '../store/sweeps/sweeps-repository.js';
 import type { Service } from './process.js';
 import { webhookSecrets } from './start-webhooks.js';
+import { retentionSetting } from './start-retention.js';
 import { createWebhooksService } from '../api/webhooks/webhooks-service.js';
 import { resolveWithDns } from '../domain/network-addresses.js';
 import { createWebhookQueue, enqueueDeliveries } from '../queue/webhook-queue.js';
@@ -54,10 +55,14 @@ import { createDeliveriesRepository } from '../store/webhooks/deliveries-reposit
 import { createWebhooksRepository } from '../store/webhooks/webhooks-repository.js';
 import { createUsageService } from '../api/usage/usage-service.js';
 import { createUsageRepository } from '../store/usage-repository.js';
+import { createOwnerSettingsService } from '../api/owners/owner-settings-service.js';
+import { createRetentionService } from '../api/retention/retention-service.js';
+import { createExpiredRunsRepository } from '../store/jobs/expired-runs.js';
+import { createOwnerSettingsRepository } from '../store/owner-settings-repository.js';
 
 /** The API's connections: Postgres, Redis for commands, Redis for subscriptions, and the queue. */
 function connect(config: Config, logger: Logger) {
-  const prisma = createPrismaClient(config.DATABASE_URL);
+  const prisma = createPrismaClient(config.DATABASE_URL, retentionSetting(config));
   const redis = createRedis(config.REDIS_URL, 'client');
   // Subscribers must ride out Redis restarts, so this one queues commands while offline.
   const subscriber = createRedis(config.REDIS_URL, 'worker');
@@ -300,6 +305,15 @@ function webhooksService(config: Config, logger: Logger, { prisma, webhookQueue 
   });
 }
 
+/** What the API tells about owners: their usage, their runs' retention and their default settings. */
+function ownerServices(prisma: PrismaClient) {
+  return {
+    usage: createUsageService({ usage: createUsageRepository(prisma) }),
+    retention: createRetentionService({ runs: createExpiredRunsRepository(prisma) }),
+    ownerSettings: createOwnerSettingsService({ settings: createOwnerSettingsRepository(prisma) }),
+  };
+}
+
 /** Composes and starts the HTTP API. Resolves once it listens; `address` says where. */
 export async function startApi(config: Config, logger: Logger): Promise<Service & { address: string }> {
   const applied = await migrate(config.DATABASE_URL);
@@ -343,7 +357,7 @@ export async function startApi(config: Config, logger: Logger): Promise<Service 
     keys: keys.service,
     corsOrigins: config.CORS_ORIGINS,
     webhooks: webhooksService(config, logger, connections),
-    usage: createUsageService({ usage: createUsageRepository(prisma) }),
+    ...ownerServices(prisma),
   });
   const address = await app.listen({ host: config.HOST, port: config.PORT });
   const metricsServer = ownPort ? await serveMetrics(metrics, logger, config.HOST, config.METRICS_PORT) : undefined;

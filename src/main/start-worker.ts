@@ -29,7 +29,9 @@ import { createSweepDriver, startSweepDriver, type SweepDriverDeps } from '../wo
 import { createTrainingPool, type TrainingPool } from '../worker/training-pool.js';
 import { createTrainingWorker } from '../worker/training-worker.js';
 import { measuredStore } from '../worker/measured-store.js';
+import type { Registry } from 'prom-client';
 import type { Service } from './process.js';
+import { retentionSetting, startRetentionPurge } from './start-retention.js';
 import { startWebhookDelivery } from './start-webhooks.js';
 
 /** The worker's Redis connections, each for one purpose. */
@@ -44,6 +46,8 @@ function connectRedis(config: Config, logger: Logger) {
     publisher: createRedis(config.REDIS_URL, 'client'),
     // Webhook deliveries' consumer: a slow receiver never holds up training messages.
     webhooks: createRedis(config.REDIS_URL, 'worker'),
+    // The retention purge's consumer: a purge of many batches never holds up training messages.
+    retention: createRedis(config.REDIS_URL, 'worker'),
   };
   for (const connection of Object.values(connections)) {
     connection.on('error', (error) => logger.debug({ err: error }, 'redis connection error'));
@@ -189,6 +193,33 @@ function trainingQueues(config: Config, logger: Logger, connection: Redis): Trai
   return queues;
 }
 
+/** What a worker does besides training: webhook deliveries and the retention purge, each on its own connection. */
+function startBackgroundWork(
+  config: Config,
+  logger: Logger,
+  deps: { prisma: PrismaClient; redis: ReturnType<typeof connectRedis>; metricsRegistry: Registry },
+): Service {
+  const { prisma, redis, metricsRegistry } = deps;
+  const webhooks = startWebhookDelivery(config, logger, {
+    prisma,
+    client: redis.client,
+    consumer: redis.webhooks,
+    findDataset: datasetResolver(prisma),
+  });
+  const retention = startRetentionPurge(config, logger, {
+    prisma,
+    client: redis.client,
+    consumer: redis.retention,
+    metrics: metricsRegistry,
+  });
+  return {
+    async close() {
+      await webhooks.close();
+      await retention.close();
+    },
+  };
+}
+
 /** The consumer of this worker's training queue, handing each message to the runner. */
 function consumeTraining(
   config: Config,
@@ -241,7 +272,10 @@ function startHousekeeping(
 /** Composes and starts a training worker: a pool of training threads fed by the queue. */
 export async function startWorker(config: Config, logger: Logger): Promise<Service> {
   await migrate(config.DATABASE_URL);
-  const prisma = createPrismaClient(config.DATABASE_URL, { poolSize: Math.max(4, config.WORKER_CONCURRENCY + 2) });
+  const prisma = createPrismaClient(config.DATABASE_URL, {
+    poolSize: Math.max(4, config.WORKER_CONCURRENCY + 2),
+    ...retentionSetting(config),
+  });
   const jobs = createJobsRepository(prisma);
   const artifacts = createArtifactStore(config, prisma);
   const pool = await startPool(config, logger, prisma, artifacts);
@@ -268,12 +302,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Servi
   const metrics = startMetrics(config, redis.client, metricsRegistry, registry.announcement.id, backend);
   const clusterTasks = startHousekeeping(config, logger, { jobs, queues, redis, artifacts });
   const sweepTicks = startSweeps(config, logger, { prisma, jobs, queues, redis });
-  const webhooks = startWebhookDelivery(config, logger, {
-    prisma,
-    client: redis.client,
-    consumer: redis.webhooks,
-    findDataset: datasetResolver(prisma),
-  });
+  const background = startBackgroundWork(config, logger, { prisma, redis, metricsRegistry });
   logger.info({ prefix: config.QUEUE_PREFIX, artifacts: artifacts.name }, 'worker waiting for jobs');
 
   return {
@@ -281,7 +310,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Servi
       // Take nothing new, stop running jobs at a checkpoint and hand them back; then wind down.
       await sweepTicks.stop();
       runner.stopAll();
-      await webhooks.close();
+      await background.close();
       await worker.close();
       runner.close();
       await cancels.close();

@@ -46,3 +46,21 @@ export function announceBackend(registry: Registry, backend: string): void {
     registers: [registry],
   }).set({ backend }, 1);
 }
+
+/** What the retention purge removed; counted by the worker that ran each purge. */
+export function createRetentionMetrics(registry: Registry) {
+  return {
+    deletedRuns: new Counter({
+      name: 'trainer_retention_deleted_runs_total',
+      help: 'Expired runs the retention purge deleted, with everything they held',
+      registers: [registry],
+    }),
+    deletedBytes: new Counter({
+      name: 'trainer_retention_deleted_bytes_total',
+      help: 'Bytes those runs held in Postgres: loss histories, epoch metrics, models and kept checkpoints',
+      registers: [registry],
+    }),
+  };
+}
+
+export type RetentionMetrics = ReturnType<typeof createRetentionMetrics>;

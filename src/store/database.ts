@@ -7,9 +7,26 @@ export type { PrismaClient };
 // The pg pool under each client, for reads that skip Prisma (see `queryRows`).
 const pools = new WeakMap<PrismaClient, pg.Pool>();
 
+export interface PrismaClientOptions {
+  poolSize?: number;
+  /**
+   * RUN_RETENTION_DAYS: the server's default retention, given to every connection as the setting
+   * `trainer.run_retention_days`, which the trigger that stamps a finishing run's expiry reads
+   * (migration 20261205100000_retention). Unset: no server default.
+   */
+  runRetentionDays?: number;
+}
+
 /** A Prisma client on the pure-JS pg driver (no native query engine), over a pool `queryRows` shares. */
-export function createPrismaClient(databaseUrl: string, options: { poolSize?: number } = {}): PrismaClient {
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: options.poolSize ?? 10 });
+export function createPrismaClient(databaseUrl: string, options: PrismaClientOptions = {}): PrismaClient {
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    max: options.poolSize ?? 10,
+    // A whole number from the parsed config, so it cannot carry anything but digits into the option.
+    ...(options.runRetentionDays === undefined
+      ? {}
+      : { options: `-c trainer.run_retention_days=${Math.trunc(options.runRetentionDays)}` }),
+  });
   // An idle connection that drops is replaced on the next query, which reports any outage itself;
   // without a listener its 'error' event would end the process before Prisma first connects.
   pool.on('error', () => undefined);

@@ -18,8 +18,10 @@ export interface EndedTraining {
   /** The first write of the attempt's results that failed for good, if any. */
   writeFailure: unknown;
   maxTrainingMs: number;
-  /** Set when the job's own `maxDurationSeconds` (shorter than the server's limit) was the limit. */
+  /** Set when the job's `maxDurationSeconds` (shorter than the server's limit) was the limit. */
   jobLimitSeconds?: number;
+  /** Whose that limit was: the job's spec (the default) or its owner's default. */
+  jobLimitFrom?: 'job' | 'owner';
 }
 
 const finish = (status: FinalStatus, error: string | null = null): AttemptEnd => ({ action: 'finish', status, error });
@@ -34,6 +36,7 @@ export function attemptEnd({
   writeFailure,
   maxTrainingMs,
   jobLimitSeconds,
+  jobLimitFrom = 'job',
 }: EndedTraining): AttemptEnd {
   if (stopReason === 'lease-lost') return { action: 'abandon' };
   if (writeFailure !== undefined) {
@@ -49,7 +52,7 @@ export function attemptEnd({
       if (jobLimitSeconds !== undefined) {
         return finish(
           'failed',
-          `stopped after the job's maxDurationSeconds of ${jobLimitSeconds.toLocaleString('en-US')} s (step ${outcome.steps}); its history, models and checkpoints are kept`,
+          `stopped after ${jobLimitFrom === 'owner' ? "its owner's default" : "the job's"} maxDurationSeconds of ${jobLimitSeconds.toLocaleString('en-US')} s (step ${outcome.steps}); its history, models and checkpoints are kept`,
         );
       }
       return finish(

@@ -127,14 +127,19 @@ export class JobAttempt {
     await results.settled();
     // An abandoned attempt leaves what it still holds unwritten: the job is another worker's now.
     const writeFailure = this.#lease.lost ? undefined : await results.close();
-    return this.#conclude(outcome, writeFailure, this.#trainingLimit(spec).jobSeconds);
+    return this.#conclude(outcome, writeFailure, this.#trainingLimit(spec));
   }
 
-  /** How long the job may train: the server's limit, or the job's own `maxDurationSeconds` when shorter. */
-  #trainingLimit(spec: StoredJobSpec): { ms: number; jobSeconds?: number } {
-    const own = spec.maxDurationSeconds;
+  /**
+   * How long the job may train: the server's limit, or the job's `maxDurationSeconds` when shorter.
+   * That is the one recorded on its row when it was submitted (its spec's, else its owner's default);
+   * a row from before it was recorded has only its spec's.
+   */
+  #trainingLimit(spec: StoredJobSpec): { ms: number; jobSeconds?: number; from?: 'job' | 'owner' } {
+    const own = this.job.maxDurationSeconds ?? spec.maxDurationSeconds;
     const serverMs = this.context.maxTrainingMs;
-    return own !== undefined && own * 1000 < serverMs ? { ms: own * 1000, jobSeconds: own } : { ms: serverMs };
+    if (own === undefined || own * 1000 >= serverMs) return { ms: serverMs };
+    return { ms: own * 1000, jobSeconds: own, from: spec.maxDurationSeconds === undefined ? 'owner' : 'job' };
   }
 
   /** Starts training on the pool; if it cannot start, the job is handed back (not counted as a crash). */
@@ -318,13 +323,18 @@ export class JobAttempt {
     return { resume, fork };
   }
 
-  async #conclude(outcome: TrainingOutcome, writeFailure: unknown, jobLimitSeconds?: number): Promise<RunResult> {
+  async #conclude(
+    outcome: TrainingOutcome,
+    writeFailure: unknown,
+    limit: { jobSeconds?: number; from?: 'job' | 'owner' },
+  ): Promise<RunResult> {
     const end = attemptEnd({
       outcome,
       stopReason: this.#stopReason,
       writeFailure,
       maxTrainingMs: this.context.maxTrainingMs,
-      ...(jobLimitSeconds === undefined ? {} : { jobLimitSeconds }),
+      ...(limit.jobSeconds === undefined ? {} : { jobLimitSeconds: limit.jobSeconds }),
+      ...(limit.from === undefined ? {} : { jobLimitFrom: limit.from }),
     });
     if (end.action === 'abandon') {
       this.log.warn({ outcome: outcome.outcome }, 'attempt abandoned: another worker owns the job now');

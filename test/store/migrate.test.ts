@@ -38,6 +38,7 @@ describe('migrate', () => {
         'jobs',
         'kept_checkpoints',
         'models',
+        'owner_settings',
         'step_chunks',
         // A view since the compact steps migration; information_schema lists views as tables too.
         'step_losses',

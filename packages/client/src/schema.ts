@@ -738,6 +738,50 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/retention/preview': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * What the next purge would delete
+     * @description Expired finished runs the retention purge would delete now (it runs every RETENTION_INTERVAL_SECONDS), and the expired ones it keeps: pinned runs and runs with a fork still queued or running. A key sees its own owner's; an admin every owner's, or one owner's with `owner`.
+     */
+    get: operations['previewRetention'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/owners/{owner}/settings': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Read an owner's defaults
+     * @description The owner's default retention of finished runs and time limit of new runs (null: none set). A key reads its own owner's; an admin any owner's.
+     */
+    get: operations['getOwnerSettings'];
+    /**
+     * Set an owner's defaults
+     * @description Admins only. Replaces both defaults. The retention reaches the owner's finished runs that take theirs from the owner or the server at once; the time limit applies to runs submitted from now on.
+     */
+    put: operations['putOwnerSettings'];
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/whoami': {
     parameters: {
       query?: never;
@@ -955,12 +999,24 @@ export interface components {
         minDelta?: number;
       };
       maxDurationSeconds?: number;
+      retention?: {
+        days: number | null;
+      };
       /** @enum {string} */
       accelerator?: 'cpu' | 'gpu';
       waitForAccelerator?: boolean;
     };
     /** @enum {string} */
     JobStatusInput: 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
+    RunRetentionInput: {
+      /** @description Days it is kept after it finished; null: kept forever */
+      days: number | null;
+      /**
+       * @description Where that came from: its own spec's retention, its sweep's, its owner's default or RUN_RETENTION_DAYS
+       * @enum {string}
+       */
+      source: 'job' | 'sweep' | 'owner' | 'server';
+    };
     JobInput: {
       /**
        * @description A job id (UUID)
@@ -1010,6 +1066,12 @@ export interface components {
       /** @description Markdown the owner wrote about the run (PATCH /jobs/:id) */
       notes: string | null;
       pinned: boolean;
+      /** @description Set when the run finishes; null before, or when no retention applies (kept forever) */
+      retention: components['schemas']['RunRetentionInput'] | null;
+      /** @description When retention deletes it; null while it is unfinished, pinned or kept forever */
+      expiresAt: string | null;
+      /** @description The time limit it trains under: its spec's maxDurationSeconds, else its owner's default; null: none */
+      maxDurationSeconds: number | null;
       /** Format: date-time */
       createdAt: string;
       startedAt: string | null;
@@ -1068,6 +1130,8 @@ export interface components {
       durationMs: number | null;
       backend: string | null;
       pinned: boolean;
+      /** @description When retention deletes it; null while it is unfinished, pinned or kept forever */
+      expiresAt: string | null;
       /** Format: date-time */
       createdAt: string;
       finishedAt: string | null;
@@ -1610,6 +1674,52 @@ export interface components {
         [key: string]: unknown;
       };
     };
+    OwnerSettingsBodyInput: {
+      /** @description Days this owner's finished runs are kept when neither the run nor its sweep says; null: no default (RUN_RETENTION_DAYS applies) */
+      retentionDays: number | null;
+      /** @description The time limit of this owner's runs submitted without maxDurationSeconds; null: none */
+      maxDurationSeconds: number | null;
+    };
+    OwnerSettingsInput: {
+      owner: string;
+      /** @description Days this owner's finished runs are kept when neither the run nor its sweep says; null: no default (RUN_RETENTION_DAYS applies) */
+      retentionDays: number | null;
+      /** @description The time limit of this owner's runs submitted without maxDurationSeconds; null: none */
+      maxDurationSeconds: number | null;
+      /** @description When an admin last set them; null if never */
+      updatedAt: string | null;
+    };
+    RetentionPreviewInput: {
+      /** @description Runs the next purge would delete (all of them, not only those listed) */
+      count: number;
+      /** @description Those runs, soonest expired first, up to `limit` */
+      runs: {
+        id: string;
+        name: string | null;
+        owner: string;
+        /** Format: date-time */
+        finishedAt: string;
+        /** Format: date-time */
+        expiresAt: string;
+        /** @description What the run holds in Postgres: history, epoch metrics, models, kept checkpoints */
+        bytes: number;
+      }[];
+      /** @description What the listed runs hold */
+      bytes: number;
+      /** @description Expired runs the purge keeps, and why, up to `limit` */
+      heldBack: {
+        id: string;
+        name: string | null;
+        owner: string;
+        /** Format: date-time */
+        expiresAt: string;
+        /**
+         * @description pinned: unpin it to let it go; active-children: a fork of it is still queued or running
+         * @enum {string}
+         */
+        reason: 'pinned' | 'active-children';
+      }[];
+    };
     OwnerUsageInput: {
       owner: string;
       /** @description Since the start of this month (UTC) */
@@ -1955,12 +2065,24 @@ export interface components {
         minDelta: number;
       };
       maxDurationSeconds?: number;
+      retention?: {
+        days: number | null;
+      };
       /** @enum {string} */
       accelerator?: 'cpu' | 'gpu';
       waitForAccelerator?: boolean;
     };
     /** @enum {string} */
     JobStatus: 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
+    RunRetention: {
+      /** @description Days it is kept after it finished; null: kept forever */
+      days: number | null;
+      /**
+       * @description Where that came from: its own spec's retention, its sweep's, its owner's default or RUN_RETENTION_DAYS
+       * @enum {string}
+       */
+      source: 'job' | 'sweep' | 'owner' | 'server';
+    };
     Job: {
       /**
        * @description A job id (UUID)
@@ -2010,6 +2132,12 @@ export interface components {
       /** @description Markdown the owner wrote about the run (PATCH /jobs/:id) */
       notes: string | null;
       pinned: boolean;
+      /** @description Set when the run finishes; null before, or when no retention applies (kept forever) */
+      retention: components['schemas']['RunRetention'] | null;
+      /** @description When retention deletes it; null while it is unfinished, pinned or kept forever */
+      expiresAt: string | null;
+      /** @description The time limit it trains under: its spec's maxDurationSeconds, else its owner's default; null: none */
+      maxDurationSeconds: number | null;
       /** Format: date-time */
       createdAt: string;
       startedAt: string | null;
@@ -2068,6 +2196,8 @@ export interface components {
       durationMs: number | null;
       backend: string | null;
       pinned: boolean;
+      /** @description When retention deletes it; null while it is unfinished, pinned or kept forever */
+      expiresAt: string | null;
       /** Format: date-time */
       createdAt: string;
       finishedAt: string | null;
@@ -2610,6 +2740,52 @@ export interface components {
         [key: string]: unknown;
       };
     };
+    OwnerSettingsBody: {
+      /** @description Days this owner's finished runs are kept when neither the run nor its sweep says; null: no default (RUN_RETENTION_DAYS applies) */
+      retentionDays: number | null;
+      /** @description The time limit of this owner's runs submitted without maxDurationSeconds; null: none */
+      maxDurationSeconds: number | null;
+    };
+    OwnerSettings: {
+      owner: string;
+      /** @description Days this owner's finished runs are kept when neither the run nor its sweep says; null: no default (RUN_RETENTION_DAYS applies) */
+      retentionDays: number | null;
+      /** @description The time limit of this owner's runs submitted without maxDurationSeconds; null: none */
+      maxDurationSeconds: number | null;
+      /** @description When an admin last set them; null if never */
+      updatedAt: string | null;
+    };
+    RetentionPreview: {
+      /** @description Runs the next purge would delete (all of them, not only those listed) */
+      count: number;
+      /** @description Those runs, soonest expired first, up to `limit` */
+      runs: {
+        id: string;
+        name: string | null;
+        owner: string;
+        /** Format: date-time */
+        finishedAt: string;
+        /** Format: date-time */
+        expiresAt: string;
+        /** @description What the run holds in Postgres: history, epoch metrics, models, kept checkpoints */
+        bytes: number;
+      }[];
+      /** @description What the listed runs hold */
+      bytes: number;
+      /** @description Expired runs the purge keeps, and why, up to `limit` */
+      heldBack: {
+        id: string;
+        name: string | null;
+        owner: string;
+        /** Format: date-time */
+        expiresAt: string;
+        /**
+         * @description pinned: unpin it to let it go; active-children: a fork of it is still queued or running
+         * @enum {string}
+         */
+        reason: 'pinned' | 'active-children';
+      }[];
+    };
     OwnerUsage: {
       owner: string;
       /** @description Since the start of this month (UTC) */
@@ -3008,6 +3184,9 @@ export interface operations {
             minDelta?: number;
           };
           maxDurationSeconds?: number;
+          retention?: {
+            days: number | null;
+          };
           /** @enum {string} */
           accelerator?: 'cpu' | 'gpu';
           waitForAccelerator?: boolean;
@@ -4997,6 +5176,9 @@ export interface operations {
                 type: 'median';
                 minEpochs: number;
               };
+          retention?: {
+            days: number | null;
+          };
         };
       };
     };
@@ -7612,6 +7794,252 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['Usage'];
+        };
+      };
+      /** @description No API key, or an unknown or revoked one (with AUTH=required); see WWW-Authenticate */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The key's role may not do this */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Unexpected failure; the server logged the details */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Postgres or Redis is unreachable; retry after the Retry-After header */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  previewRetention: {
+    parameters: {
+      query?: {
+        /** @description Only this owner's runs; for admins (other keys always see only their own owner's) */
+        owner?: string;
+        /**
+         * @description Runs listed at most (of each list); 100 unless told
+         * @example 100
+         */
+        limit?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['RetentionPreview'];
+        };
+      };
+      /** @description No API key, or an unknown or revoked one (with AUTH=required); see WWW-Authenticate */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The key's role may not do this */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Unexpected failure; the server logged the details */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Postgres or Redis is unreachable; retry after the Retry-After header */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  getOwnerSettings: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /**
+         * @description Who owns what a key creates
+         * @example alice
+         */
+        owner: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['OwnerSettings'];
+        };
+      };
+      /** @description The owner name is not one a key could have (the issues name `owner`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description No API key, or an unknown or revoked one (with AUTH=required); see WWW-Authenticate */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description The key's role may not do this */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Another owner's (for a key that is not an admin's) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description A rate limit or quota is exceeded; the message names it, Retry-After says when to retry (RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset too for a rate limit) */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Unexpected failure; the server logged the details */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Postgres or Redis is unreachable; retry after the Retry-After header */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  putOwnerSettings: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /**
+         * @description Who owns what a key creates
+         * @example alice
+         */
+        owner: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['OwnerSettingsBodyInput'];
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['OwnerSettings'];
+        };
+      };
+      /** @description A bad owner name or a bad field (the issues name it) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
         };
       };
       /** @description No API key, or an unknown or revoked one (with AUTH=required); see WWW-Authenticate */

@@ -28,6 +28,10 @@ import { metricsPlugin, type MetricsPluginOptions } from './metrics-plugin.js';
 import { keyRoutes, whoamiRoutes } from '../keys/routes.js';
 import { sweepRoutes } from '../sweeps/routes.js';
 import type { SweepsService } from '../sweeps/sweeps-service.js';
+import { ownerRoutes } from '../owners/routes.js';
+import type { OwnerSettingsService } from '../owners/owner-settings-service.js';
+import { retentionRoutes } from '../retention/routes.js';
+import type { RetentionService } from '../retention/retention-service.js';
 import { usageRoutes } from '../usage/routes.js';
 import type { UsageService } from '../usage/usage-service.js';
 import { webhookRoutes } from '../webhooks/routes.js';
@@ -69,6 +73,10 @@ export interface AppDeps {
   webhooks?: WebhooksService;
   /** GET /usage; not served without it. */
   usage?: UsageService;
+  /** GET /retention/preview; not served without it. */
+  retention?: RetentionService;
+  /** GET and PUT /owners/:owner/settings; not served without it. */
+  ownerSettings?: OwnerSettingsService;
 }
 
 // The dashboard is served from this origin: its own scripts and styles satisfy this policy, and
@@ -149,6 +157,20 @@ function createServer(logger: Logger, bodyLimit: number): FastifyInstance {
   return app;
 }
 
+/** The routes of what an owner has and sets apart from runs: keys, webhooks, usage, retention. */
+function registerOwnerRoutes(
+  app: FastifyInstance,
+  { keys, webhooks, usage, retention, ownerSettings }: Pick<AppDeps, OwnerFeature>,
+): void {
+  if (keys) void app.register(keyRoutes, { keys });
+  if (webhooks) void app.register(webhookRoutes, { webhooks });
+  if (usage) void app.register(usageRoutes, { usage });
+  if (retention) void app.register(retentionRoutes, { retention });
+  if (ownerSettings) void app.register(ownerRoutes, { ownerSettings });
+}
+
+type OwnerFeature = 'keys' | 'webhooks' | 'usage' | 'retention' | 'ownerSettings';
+
 /** The HTTP app, without listening: the server listens, tests inject. */
 export function buildApp({
   jobs,
@@ -167,10 +189,8 @@ export function buildApp({
   dashboardRoot,
   metrics,
   access = { mode: 'off' },
-  keys,
   corsOrigins = [],
-  webhooks,
-  usage,
+  ...ownerFeatures
 }: AppDeps): FastifyInstance {
   const app = createServer(logger, bodyLimit);
   if (metrics) void app.register(metricsPlugin, metrics);
@@ -204,9 +224,7 @@ export function buildApp({
   if (models) void app.register(modelRoutes, { jobs, models, predictBodyLimit });
   void app.register(datasetExampleRoutes, { examples: datasetExamples, ...(datasets ? { datasets } : {}) });
   void app.register(openApiRoutes);
-  if (keys) void app.register(keyRoutes, { keys });
-  if (webhooks) void app.register(webhookRoutes, { webhooks });
-  if (usage) void app.register(usageRoutes, { usage });
+  registerOwnerRoutes(app, ownerFeatures);
   void app.register(whoamiRoutes, { auth: access.mode });
   void app.register(dashboardRoutes, dashboardRoot === undefined ? {} : { root: dashboardRoot });
   return app;

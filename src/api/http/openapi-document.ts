@@ -9,6 +9,8 @@ import type { JobsService } from '../jobs/jobs-service.js';
 import type { KeysService } from '../keys/keys-service.js';
 import type { ModelsService } from '../models/models-service.js';
 import type { SweepsService } from '../sweeps/sweeps-service.js';
+import type { OwnerSettingsService } from '../owners/owner-settings-service.js';
+import type { RetentionService } from '../retention/retention-service.js';
 import type { UsageService } from '../usage/usage-service.js';
 import type { WebhooksService } from '../webhooks/webhooks-service.js';
 
@@ -25,7 +27,7 @@ const noChecks: HealthChecks = {
 
 /**
  * The OpenAPI document the API serves at GET /openapi.json with every feature on (datasets, sweeps,
- * models, keys, webhooks, usage), built without a database, Redis or a port. The client package is generated from it.
+ * models, keys, webhooks, usage, retention), built without a database, Redis or a port. The client package is generated from it.
  */
 export async function openApiDocument(): Promise<OpenAPIV3_1.Document> {
   const app = buildApp({
@@ -36,6 +38,8 @@ export async function openApiDocument(): Promise<OpenAPIV3_1.Document> {
     keys: neverCalled as KeysService,
     webhooks: neverCalled as WebhooksService,
     usage: neverCalled as UsageService,
+    retention: neverCalled as RetentionService,
+    ownerSettings: neverCalled as OwnerSettingsService,
     datasetExamples: neverCalled as DatasetExamples,
     hub: quietHub,
     health: noChecks,

@@ -26,6 +26,10 @@ export const apiTags = [
   { name: 'keys', description: 'API keys, and who a key acts as' },
   { name: 'webhooks', description: 'Signed HTTP callbacks when runs start and end, and their deliveries' },
   { name: 'usage', description: 'What each owner has used: runs, training time, storage' },
+  {
+    name: 'retention',
+    description: "How long finished runs are kept: owners' defaults, and what the next purge deletes",
+  },
   { name: 'server', description: "The server's health and this document" },
 ] as const;
 

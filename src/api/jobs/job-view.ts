@@ -3,6 +3,7 @@ import { toEpochMetrics } from '../../store/jobs/epoch-metrics.js';
 import { architectureOf } from '../../domain/architecture.js';
 import type { JobSpec, RunSpec } from '../../domain/job-spec.js';
 import type { ComparedRun } from '../../history/compare.js';
+import { runExpiry, runRetention } from '../../domain/retention.js';
 import type { JobWithEpochs, ListedRun } from '../../store/jobs-repository.js';
 import type { JobView, RunSummary } from './schemas.js';
 import { validationSummaryOf } from './validation-summary.js';
@@ -52,6 +53,9 @@ export function jobView(job: JobWithEpochs, lineage: Lineage = {}): JobView {
     cancelRequested: job.cancelRequestedAt !== null,
     notes: job.notes,
     pinned: job.pinned,
+    retention: runRetention(job.retentionDays, job.retentionSource),
+    expiresAt: runExpiry(job.expiresAt, job.pinned)?.toISOString() ?? null,
+    maxDurationSeconds: job.maxDurationSeconds ?? job.spec?.maxDurationSeconds ?? null,
     createdAt: job.createdAt.toISOString(),
     startedAt: job.startedAt?.toISOString() ?? null,
     finishedAt: job.finishedAt?.toISOString() ?? null,
@@ -92,6 +96,7 @@ export function runSummary(job: ListedRun): RunSummary {
     durationMs: job.durationMs,
     backend: job.backend,
     pinned: job.pinned,
+    expiresAt: runExpiry(job.expiresAt, job.pinned),
     createdAt: job.createdAt,
     finishedAt: job.finishedAt,
     links: { self: `/jobs/${job.id}` },

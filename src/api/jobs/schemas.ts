@@ -3,6 +3,7 @@ import { jobSpecSchema, jobSpecShape } from '../../domain/job-spec.js';
 import { jobStatuses, runSorts } from '../../domain/run-vocabulary.js';
 import { text } from '../../domain/text.js';
 import { limits } from '../../domain/spec-vocabulary.js';
+import { retentionSources } from '../../domain/retention.js';
 import { decimalInteger, isoTime, jobId, ownerFilter, pageCursor, pageOf } from '../http/common-schemas.js';
 import { childLink, parentLink } from './fork-schemas.js';
 import { epochMetrics, validationSummary } from './metrics-schemas.js';
@@ -41,6 +42,23 @@ export const jobSpecBody = jobSpecSchema({ maxParameters: Number.MAX_SAFE_INTEGE
 });
 
 export const jobStatus = z.enum(jobStatuses).meta({ id: 'JobStatus' });
+
+/** A finished run's retention: how long it is kept and which level said so. */
+export const runRetention = z
+  .object({
+    days: z.int().nullable().describe('Days it is kept after it finished; null: kept forever'),
+    source: z
+      .enum(retentionSources)
+      .describe(
+        "Where that came from: its own spec's retention, its sweep's, its owner's default or RUN_RETENTION_DAYS",
+      ),
+  })
+  .meta({ id: 'RunRetention' });
+
+/** When a run is deleted by retention. */
+const expiresAt = isoTime
+  .nullable()
+  .describe('When retention deletes it; null while it is unfinished, pinned or kept forever');
 
 /** The fields that name a job, first in a job and in a run alike. */
 const jobIdentity = {
@@ -82,6 +100,14 @@ export const jobView = z
     cancelRequested: z.boolean(),
     notes: z.string().nullable().describe('Markdown the owner wrote about the run (PATCH /jobs/:id)'),
     pinned: z.boolean(),
+    retention: runRetention
+      .nullable()
+      .describe('Set when the run finishes; null before, or when no retention applies (kept forever)'),
+    expiresAt,
+    maxDurationSeconds: z
+      .int()
+      .nullable()
+      .describe("The time limit it trains under: its spec's maxDurationSeconds, else its owner's default; null: none"),
     createdAt: isoTime,
     startedAt: isoTime.nullable(),
     finishedAt: isoTime.nullable(),
@@ -113,6 +139,7 @@ export const runSummary = z
     durationMs: z.int().nullable(),
     backend: z.string().nullable(),
     pinned: z.boolean(),
+    expiresAt,
     createdAt: isoTime,
     finishedAt: isoTime.nullable(),
     links: z.object({ self: z.string() }),

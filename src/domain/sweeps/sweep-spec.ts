@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { epochMetricNames, type JobSpec } from '../job-spec.js';
 import { text } from '../text.js';
+import { retentionSpec } from '../retention.js';
 
 export const sweepLimits = Object.freeze({ parameters: 20, values: 1000, maxRuns: 1000, maxParallel: 64 });
 
@@ -56,6 +57,8 @@ export const sweepSpecSchema = z.strictObject({
     goal: z.enum(['maximize', 'minimize']),
   }),
   earlyTermination: z.discriminatedUnion('type', [asha, median]).optional(),
+  /** How long the sweep's runs are kept after they end, unless a run's own spec says. */
+  retention: retentionSpec.optional(),
 });
 
 export type SweepSpec = z.output<typeof sweepSpecSchema>;

@@ -32,7 +32,9 @@ const jobColumnList = `
   j.final_validation_loss AS "finalValidationLoss", j.best_validation_accuracy AS "bestValidationAccuracy",
   j.best_epoch AS "bestEpoch", j.stopped_early_epoch AS "stoppedEarlyEpoch",
   j.stopped_early_reason AS "stoppedEarlyReason", j.sweep_id::text AS "sweepId", j.sweep_index AS "sweepIndex",
-  j.cancel_reason AS "cancelReason", j.notes, j.pinned, j.duration_ms AS "durationMs", j.cancel_requested_at AS "cancelRequestedAt",
+  j.cancel_reason AS "cancelReason", j.notes, j.pinned,
+  j.retention_days AS "retentionDays", j.retention_source AS "retentionSource", j.expires_at AS "expiresAt",
+  j.max_duration_seconds AS "maxDurationSeconds", j.duration_ms AS "durationMs", j.cancel_requested_at AS "cancelRequestedAt",
   j.created_at AS "createdAt", j.started_at AS "startedAt", j.finished_at AS "finishedAt", j.updated_at AS "updatedAt"`;
 
 /** The columns of `jobs` (aliased `j`) as Prisma names them, and the job's epochs in order. */
@@ -100,6 +102,10 @@ export function toJobWithEpochs(row: Row): JobWithEpochs {
     cancelReason: nullableText(row, 'cancelReason'),
     notes: nullableText(row, 'notes'),
     pinned: boolean(row, 'pinned'),
+    retentionDays: nullableInteger(row, 'retentionDays'),
+    retentionSource: nullableText(row, 'retentionSource'),
+    expiresAt: nullableDate(row, 'expiresAt'),
+    maxDurationSeconds: nullableInteger(row, 'maxDurationSeconds'),
     durationMs: nullableInteger(row, 'durationMs'),
     cancelRequestedAt: nullableDate(row, 'cancelRequestedAt'),
     createdAt: date(row, 'createdAt'),

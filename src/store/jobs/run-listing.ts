@@ -65,6 +65,8 @@ export interface ListedRun extends Pick<
 > {
   createdAt: string;
   finishedAt: string | null;
+  /** finishedAt + the run's retention; null while unfinished or kept forever (pinned runs show theirs). */
+  expiresAt: string | null;
   spec: RunSpec | null;
   epochCount: number;
 }
@@ -92,7 +94,7 @@ const listedRunColumns = Prisma.raw(`
   j.stopped_early_reason AS "stoppedEarlyReason", j.cancel_reason AS "cancelReason",
   j.sweep_id::text AS "sweepId", j.sweep_index AS "sweepIndex", j.duration_ms AS "durationMs", j.backend, j.pinned,
   ${isoTime('j.created_at')} AS "createdAt", ${isoTime('j.finished_at')} AS "finishedAt",
-  ${runSpecText} AS "runSpec",
+  ${isoTime('j.expires_at')} AS "expiresAt", ${runSpecText} AS "runSpec",
   (SELECT count(*)::int FROM epoch_metrics e WHERE e.job_id = j.id) AS "epochCount"`);
 
 /** A row selected with `listedRunColumns` as a listed run. */
@@ -121,6 +123,7 @@ function toListedRun(row: Row): ListedRun {
     pinned: boolean(row, 'pinned'),
     createdAt: text(row, 'createdAt'),
     finishedAt: nullableText(row, 'finishedAt'),
+    expiresAt: nullableText(row, 'expiresAt'),
     spec: runSpecOfText(text(row, 'runSpec')),
     epochCount: integer(row, 'epochCount'),
   };

@@ -2,9 +2,11 @@ import type { Job } from '@trainer/client';
 import { finished } from '../../api';
 import { StatusBadge } from '../../components/badges';
 import { dateTime, duration, eta, integer, percent } from '../../format';
+import { retentionLine } from './retention';
 
 function Facts({ job }: { job: Job }) {
   const { progress } = job;
+  const kept = retentionLine(job);
   return (
     <dl class="facts">
       <dt>Status</dt>
@@ -36,6 +38,12 @@ function Facts({ job }: { job: Job }) {
       <dd>{dateTime(job.createdAt)}</dd>
       <dt>Duration</dt>
       <dd>{duration(job.durationMs)}</dd>
+      {kept && (
+        <>
+          <dt>Retention</dt>
+          <dd class="retention">{kept}</dd>
+        </>
+      )}
       {job.tags.length > 0 && (
         <>
           <dt>Tags</dt>

@@ -75,6 +75,13 @@ const facts: Column<RunSummary>[] = [
             </span>,
           ]
         : []),
+      ...(run.expiresAt
+        ? [
+            <span class="tag expires" key="expires" title={`Deleted by retention after ${dateTime(run.expiresAt)}`}>
+              expires {new Date(run.expiresAt).toLocaleDateString(undefined, { dateStyle: 'medium' })}
+            </span>,
+          ]
+        : []),
       ...run.tags.map((tag) => (
         <span class="tag" key={tag}>
           {tag}
