@@ -105,6 +105,9 @@ const dashboardRows: HttpRow[] = [
   { method: 'GET', route: '/runs/sweeps', url: () => '/runs/sweeps', expected: everyone },
   // The page answers for any id: the browser reads the sweep (admins only) through the API.
   { method: 'GET', route: '/runs/sweeps/:id', url: () => `/runs/sweeps/${missing}`, expected: everyone },
+  { method: 'GET', route: '/hooks', url: () => '/hooks', expected: everyone },
+  // As for sweeps: the page answers for any id, the browser reads the webhook through the API.
+  { method: 'GET', route: '/hooks/:id', url: () => `/hooks/${missing}`, expected: everyone },
   { method: 'GET', route: '/assets/*', url: () => '/assets/app-0123abcd.js', expected: everyone },
 ];
 
