@@ -31,7 +31,7 @@ import { createTrainingWorker } from '../worker/training-worker.js';
 import { measuredStore } from '../worker/measured-store.js';
 import type { Registry } from 'prom-client';
 import type { Service } from './process.js';
-import { retentionSetting, startRetentionPurge } from './start-retention.js';
+import { retentionSetting, retentionTask } from './start-retention.js';
 import { startWebhookDelivery } from './start-webhooks.js';
 
 /** The worker's Redis connections, each for one purpose. */
@@ -46,8 +46,6 @@ function connectRedis(config: Config, logger: Logger) {
     publisher: createRedis(config.REDIS_URL, 'client'),
     // Webhook deliveries' consumer: a slow receiver never holds up training messages.
     webhooks: createRedis(config.REDIS_URL, 'worker'),
-    // The retention purge's consumer: a purge of many batches never holds up training messages.
-    retention: createRedis(config.REDIS_URL, 'worker'),
   };
   for (const connection of Object.values(connections)) {
     connection.on('error', (error) => logger.debug({ err: error }, 'redis connection error'));
@@ -193,33 +191,6 @@ function trainingQueues(config: Config, logger: Logger, connection: Redis): Trai
   return queues;
 }
 
-/** What a worker does besides training: webhook deliveries and the retention purge, each on its own connection. */
-function startBackgroundWork(
-  config: Config,
-  logger: Logger,
-  deps: { prisma: PrismaClient; redis: ReturnType<typeof connectRedis>; metricsRegistry: Registry },
-): Service {
-  const { prisma, redis, metricsRegistry } = deps;
-  const webhooks = startWebhookDelivery(config, logger, {
-    prisma,
-    client: redis.client,
-    consumer: redis.webhooks,
-    findDataset: datasetResolver(prisma),
-  });
-  const retention = startRetentionPurge(config, logger, {
-    prisma,
-    client: redis.client,
-    consumer: redis.retention,
-    metrics: metricsRegistry,
-  });
-  return {
-    async close() {
-      await webhooks.close();
-      await retention.close();
-    },
-  };
-}
-
 /** The consumer of this worker's training queue, handing each message to the runner. */
 function consumeTraining(
   config: Config,
@@ -246,13 +217,15 @@ function startHousekeeping(
   config: Config,
   logger: Logger,
   deps: {
+    prisma: PrismaClient;
     jobs: JobsRepository;
     queues: TrainingQueues;
     redis: { client: Redis; worker: Redis };
     artifacts: RoutedArtifactStore;
+    metricsRegistry: Registry;
   },
 ) {
-  const { jobs, queues, redis, artifacts } = deps;
+  const { prisma, jobs, queues, redis, artifacts, metricsRegistry } = deps;
   return startClusterTasks(
     { client: redis.client, consumer: redis.worker },
     config.QUEUE_PREFIX,
@@ -264,6 +237,7 @@ function startHousekeeping(
         everyMs: config.ARTIFACT_DELETION_INTERVAL_MS,
         run: () => artifacts.drainDeletions(),
       },
+      retentionTask(config, logger, { prisma, metrics: metricsRegistry }),
     ],
     logger,
   );
@@ -300,9 +274,14 @@ export async function startWorker(config: Config, logger: Logger): Promise<Servi
     accelerator: config.WORKER_ACCELERATOR,
   });
   const metrics = startMetrics(config, redis.client, metricsRegistry, registry.announcement.id, backend);
-  const clusterTasks = startHousekeeping(config, logger, { jobs, queues, redis, artifacts });
+  const clusterTasks = startHousekeeping(config, logger, { prisma, jobs, queues, redis, artifacts, metricsRegistry });
   const sweepTicks = startSweeps(config, logger, { prisma, jobs, queues, redis });
-  const background = startBackgroundWork(config, logger, { prisma, redis, metricsRegistry });
+  const webhooks = startWebhookDelivery(config, logger, {
+    prisma,
+    client: redis.client,
+    consumer: redis.webhooks,
+    findDataset: datasetResolver(prisma),
+  });
   logger.info({ prefix: config.QUEUE_PREFIX, artifacts: artifacts.name }, 'worker waiting for jobs');
 
   return {
@@ -310,7 +289,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Servi
       // Take nothing new, stop running jobs at a checkpoint and hand them back; then wind down.
       await sweepTicks.stop();
       runner.stopAll();
-      await background.close();
+      await webhooks.close();
       await worker.close();
       runner.close();
       await cancels.close();

@@ -32,7 +32,8 @@ export function startClusterTasks(
   const queue = new Queue(clusterTasksQueueName, {
     connection: connections.client,
     prefix,
-    defaultJobOptions: { removeOnComplete: true, removeOnFail: 100 },
+    // The last runs of each kind stay in Redis to look at; a failed one is simply the next interval's to do.
+    defaultJobOptions: { removeOnComplete: 100, removeOnFail: 100 },
   });
   queue.on('error', (error) => logger.debug({ err: error }, 'cluster tasks queue error'));
 
@@ -64,7 +65,10 @@ export function startClusterTasks(
       await task.run();
       logger.debug({ task: task.name, ms: Date.now() - started }, 'cluster task ran');
     },
-    { connection: connections.consumer, prefix, concurrency: 1 },
+    // As many at once as there are tasks, so a long task (a purge of many batches) does not hold up
+    // the others here; a task that overruns its interval may meet its next run on another worker,
+    // so tasks are written to be safe side by side (the purge's DELETE counts only what it deleted).
+    { connection: connections.consumer, prefix, concurrency: tasks.length },
   );
   worker.on('failed', (job, error) =>
     logger.warn({ err: error, task: job?.name }, 'cluster task failed; runs again next interval'),

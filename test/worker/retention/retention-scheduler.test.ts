@@ -3,9 +3,10 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../../src/config.js';
 import type { Service } from '../../../src/main/process.js';
-import { startRetentionPurge } from '../../../src/main/start-retention.js';
+import { Queue } from 'bullmq';
+import { retentionTask } from '../../../src/main/start-retention.js';
+import { clusterTasksQueueName, startClusterTasks } from '../../../src/queue/cluster-tasks.js';
 import { createRedis, type Redis } from '../../../src/queue/redis.js';
-import { createRetentionQueue, retentionSchedulerId } from '../../../src/queue/retention-queue.js';
 import { createJobsRepository } from '../../../src/store/jobs-repository.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/database.js';
 import { redisUrl, silentLogger, testConfig } from '../../helpers/env.js';
@@ -16,7 +17,13 @@ function startWorkerRetention(config: Config, database: TestDatabase) {
   const client = createRedis(redisUrl, 'worker');
   const consumer = createRedis(redisUrl, 'worker');
   const metrics = new Registry();
-  const service = startRetentionPurge(config, silentLogger(), { prisma: database.prisma, client, consumer, metrics });
+  const logger = silentLogger();
+  const service = startClusterTasks(
+    { client, consumer },
+    config.QUEUE_PREFIX,
+    [retentionTask(config, logger, { prisma: database.prisma, metrics })],
+    logger,
+  );
   return {
     metrics,
     async close() {
@@ -59,7 +66,7 @@ describe('the retention purge on a BullMQ job scheduler', () => {
     const fresh = await insertFinishedRun(jobs, { retention: { days: 1 } });
 
     workers = [startWorkerRetention(config, database), startWorkerRetention(config, database)];
-    const queue = createRetentionQueue(commands, config.QUEUE_PREFIX);
+    const queue = new Queue(clusterTasksQueueName, { connection: commands, prefix: config.QUEUE_PREFIX });
     try {
       // Each worker upserts the same scheduler at start.
       let schedulers = await queue.getJobSchedulers();
@@ -67,7 +74,7 @@ describe('the retention purge on a BullMQ job scheduler', () => {
         await sleep(100);
         schedulers = await queue.getJobSchedulers();
       }
-      expect(schedulers.map((scheduler) => scheduler.key)).toEqual([retentionSchedulerId]);
+      expect(schedulers.map((scheduler) => scheduler.key)).toEqual(['retention-purge']);
 
       for (let waited = 0; waited < 100 && (await database.prisma.job.count()) > 1; waited += 1) await sleep(100);
       expect((await database.prisma.job.findMany({ select: { id: true } })).map((row) => row.id)).toEqual([fresh.id]);
