@@ -157,16 +157,21 @@ function startMetrics(
   return publishMetrics(client, config.QUEUE_PREFIX, workerId, metricsRegistry, config.METRICS_PUBLISH_MS);
 }
 
+/** What a worker's parts are composed from. */
+interface WorkerParts {
+  prisma: PrismaClient;
+  jobs: JobsRepository;
+  queues: TrainingQueues;
+  redis: ReturnType<typeof connectRedis>;
+  artifacts: RoutedArtifactStore;
+  metricsRegistry: Registry;
+}
+
 /** Every worker runs a sweep driver; a lease row on each sweep lets exactly one drive it at a time. */
 function startSweeps(
   config: Config,
   logger: Logger,
-  deps: {
-    prisma: PrismaClient;
-    jobs: JobsRepository;
-    queues: TrainingQueues;
-    redis: { client: Redis; publisher: Redis };
-  },
+  deps: Pick<WorkerParts, 'prisma' | 'jobs' | 'queues'> & { redis: { client: Redis; publisher: Redis } },
 ) {
   const { prisma, jobs, queues, redis } = deps;
   const sweepDriver = createSweepDriver({
@@ -216,14 +221,7 @@ function consumeTraining(
 function startHousekeeping(
   config: Config,
   logger: Logger,
-  deps: {
-    prisma: PrismaClient;
-    jobs: JobsRepository;
-    queues: TrainingQueues;
-    redis: { client: Redis; worker: Redis };
-    artifacts: RoutedArtifactStore;
-    metricsRegistry: Registry;
-  },
+  deps: Omit<WorkerParts, 'redis'> & { redis: { client: Redis; worker: Redis } },
 ) {
   const { prisma, jobs, queues, redis, artifacts, metricsRegistry } = deps;
   return startClusterTasks(
