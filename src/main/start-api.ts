@@ -2,6 +2,7 @@ import { authMode, isLoopback, type Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import type { AccessControl } from '../api/http/access-control.js';
+import type { AcceleratorAvailable } from '../api/jobs/accelerators.js';
 import { buildApp } from '../api/http/app.js';
 import { createDatasetsService } from '../api/datasets/datasets-service.js';
 import { metricsRoute } from '../api/http/metrics-plugin.js';
@@ -89,6 +90,12 @@ function healthChecks(prisma: PrismaClient, redis: Redis, prefix: string): Healt
 }
 
 type Connections = ReturnType<typeof connect>;
+
+/** Whether a live worker announces `accelerator` (older workers announce none: cpu). */
+const acceleratorAvailable =
+  (redis: Redis, prefix: string): AcceleratorAvailable =>
+  async (accelerator) =>
+    (await listWorkers(redis, prefix)).some((worker) => (worker.accelerator ?? 'cpu') === accelerator);
 
 /** The API's metrics, read from Postgres, the queue and the metrics workers publish to Redis. */
 function apiMetrics(
@@ -233,8 +240,7 @@ function jobsService(
     enqueue: (job) => enqueueTraining(queues, job),
     enqueueMany: (jobs) => enqueueTrainingMany(queues, jobs),
     dequeue: (jobId) => dequeueTraining(queues, jobId),
-    acceleratorAvailable: async (accelerator) =>
-      (await listWorkers(redis, prefix)).some((worker) => (worker.accelerator ?? 'cpu') === accelerator),
+    acceleratorAvailable: acceleratorAvailable(redis, prefix),
     announceCancel: (jobId) => announceCancel(redis, prefix, jobId),
     publish: createEventPublisher(redis, prefix, (error) =>
       logger.debug({ err: error }, 'could not publish a job event'),
@@ -254,6 +260,7 @@ function sweepsService(
   jobs: ReturnType<typeof jobsService>,
   findDataset: DatasetResolver,
   admit: SubmissionQuota | undefined,
+  redis: Redis,
 ) {
   return createSweepsService({
     sweeps: createSweepsRepository(prisma),
@@ -261,6 +268,7 @@ function sweepsService(
     ...(admit ? { admit } : {}),
     limits: { maxParameters: config.MAX_PARAMETERS, maxJobMemoryBytes: config.MAX_JOB_MEMORY_BYTES },
     findDataset,
+    acceleratorAvailable: acceleratorAvailable(redis, config.QUEUE_PREFIX),
     logger,
   });
 }
@@ -347,7 +355,7 @@ export async function startApi(config: Config, logger: Logger): Promise<Service 
     slowClientMs: config.WS_SLOW_CLIENT_MS,
     hub,
     jobs,
-    sweeps: sweepsService(config, logger, prisma, jobs, findDataset, admit),
+    sweeps: sweepsService(config, logger, prisma, jobs, findDataset, admit, redis),
     datasets,
     health: healthChecks(prisma, redis, config.QUEUE_PREFIX),
     models: models.service,

@@ -8,6 +8,7 @@ import type { PublishEvent } from '../../events/job-events.js';
 import type { Logger } from '../../logger.js';
 import type { QueuedJob } from '../../queue/training-queue.js';
 import type { Accelerator } from '../../domain/spec-vocabulary.js';
+import { acceleratorRefusal } from './accelerators.js';
 import type { JobsRepository, JobWithEpochs, KeyedJob, NewJob } from '../../store/jobs-repository.js';
 import { createBatcher } from './batcher.js';
 
@@ -89,25 +90,6 @@ async function newJob(body: unknown, limits: SpecLimits, findDataset: DatasetRes
   };
 }
 
-/**
- * Refuses a job that asks for an accelerator no live worker offers, unless it says it may wait for
- * one: queued there, it would wait silently for a worker that may never come.
- */
-async function checkAccelerator(
-  spec: { accelerator?: Accelerator | undefined; waitForAccelerator?: boolean | undefined },
-  available: ((accelerator: Accelerator) => Promise<boolean>) | undefined,
-): Promise<void> {
-  const accelerator = spec.accelerator;
-  if (accelerator === undefined || accelerator === 'cpu' || spec.waitForAccelerator === true) return;
-  if (!available || (await available(accelerator))) return;
-  throw new InvalidSpec([
-    {
-      path: 'accelerator',
-      message: `no ${accelerator.toUpperCase()} worker is registered; set "waitForAccelerator": true to queue the job until one starts`,
-    },
-  ]);
-}
-
 // Idempotency keys are each owner's own: the same key from two owners names two different jobs,
 // and one owner can never replay (and so read) another's job. Owners contain no ":".
 export const ownKey = (owner: string, key: string | undefined) => (key === undefined ? undefined : `${owner}:${key}`);
@@ -143,7 +125,8 @@ export function createSubmit(deps: SubmitDeps) {
 
   async function store(viewer: Viewer, body: unknown, key: string | undefined, bodyHash: string): Promise<Submitted> {
     const job = await newJob(body, limits, findDataset, viewer.owner);
-    await checkAccelerator(job.spec, deps.acceleratorAvailable);
+    const refusal = await acceleratorRefusal(job.spec, deps.acceleratorAvailable);
+    if (refusal) throw new InvalidSpec([{ path: 'accelerator', message: refusal }]);
     // Only a valid new job counts against the owner's quotas; replays and invalid specs do not.
     await admit?.(viewer.owner);
     if (key === undefined) return { job: await create(job), replayed: false };

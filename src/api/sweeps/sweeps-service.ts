@@ -3,6 +3,7 @@ import { InvalidRequest, InvalidSweep, SweepAlreadyFinished, SweepNotFound } fro
 import { bundledDataset } from '../../domain/datasets.js';
 import { requestedDatasetName, type SpecLimits } from '../../domain/job-spec.js';
 import { parseSweepSpec } from '../../domain/sweeps/parse-sweep.js';
+import { acceleratorRefusal, type AcceleratorAvailable } from '../jobs/accelerators.js';
 import type { SweepConfig } from '../../domain/sweeps/sweep-spec.js';
 import type { Logger } from '../../logger.js';
 import type { JobWithEpochs } from '../../store/jobs-repository.js';
@@ -35,7 +36,17 @@ export interface SweepsServiceDeps {
   limits: SpecLimits;
   /** The dataset of a name for an owner, bundled or its upload, or undefined; bundled ones only when absent. */
   findDataset?: DatasetResolver;
+  /** As for jobs: a sweep whose runs ask for an accelerator no live worker offers is refused unless they may wait. */
+  acceleratorAvailable?: AcceleratorAvailable;
   logger: Logger;
+}
+
+/** Refuses a sweep whose runs ask for an accelerator no live worker offers, unless they may wait. */
+async function refuseMissingAccelerator(configs: readonly SweepConfig[], available: AcceleratorAvailable | undefined) {
+  // Every run that asks and may not wait asks for the same answer: look once.
+  const asking = configs.find((config) => config.spec.accelerator === 'gpu' && config.spec.waitForAccelerator !== true);
+  const refusal = asking ? await acceleratorRefusal(asking.spec, available) : null;
+  if (refusal) throw new InvalidSweep([{ path: 'base.accelerator', message: refusal }]);
 }
 
 /** A sweep, its configurations (generated again from its spec) and its runs. */
@@ -122,6 +133,7 @@ export function createSweepsService(deps: SweepsServiceDeps) {
     async create(viewer: Viewer, body: unknown) {
       const parsed = parseSweepSpec(body, deps.limits, await findDataset(baseDatasetName(body), viewer.owner));
       if (!parsed.ok) throw new InvalidSweep(parsed.issues);
+      await refuseMissingAccelerator(parsed.configs, deps.acceleratorAvailable);
       await deps.admit?.(viewer.owner);
       const sweep = await sweeps.create({
         id: randomUUID(),

@@ -61,6 +61,33 @@ describe('jobs that ask for a GPU go to the queue only GPU workers take', () => 
     expect(await database().job.count()).toBe(0);
   });
 
+  it('refuses a sweep whose runs ask for a GPU while none is registered, and stores none', async () => {
+    const sweep = (base: object) =>
+      fetch(`${stack.api.address}/sweeps`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          name: 'gpu-sweep',
+          base,
+          method: 'grid',
+          parameters: { learningRate: { values: [0.1, 0.2] } },
+          objective: { metric: 'testAccuracy', goal: 'maximize' },
+        }),
+      });
+    const refused = await sweep(smallSpec({ accelerator: 'gpu' }));
+    expect(refused.status).toBe(400);
+    const body = (await refused.json()) as ErrorBody;
+    expect(body.code).toBe('invalid_sweep');
+    expect(body.issues).toEqual([expect.objectContaining({ path: 'base.accelerator' })]);
+    expect(await database().sweep.count()).toBe(0);
+    // May wait: stored (and left unlaunched: the test's stack drives no GPU runs yet).
+    const waiting = await sweep(smallSpec({ accelerator: 'gpu', waitForAccelerator: true, epochs: 1 }));
+    expect(waiting.status).toBe(201);
+    await fetch(`${stack.api.address}/sweeps/${((await waiting.json()) as { id: string }).id}/cancel`, {
+      method: 'POST',
+    });
+  });
+
   it('refuses an accelerator it does not know', async () => {
     const refused = await submit(smallSpec({ accelerator: 'tpu' as 'gpu' }));
     expect(refused.status).toBe(400);
@@ -111,7 +138,9 @@ describe('jobs that ask for a GPU go to the queue only GPU workers take', () => 
     const finished = await waitForStatus(created.id, terminal);
     expect(finished.status).toBe('completed');
     // Every GPU job, the ones that waited included, was trained by the GPU worker.
-    const gpuJobs = await database().job.findMany({ where: { spec: { path: ['accelerator'], equals: 'gpu' } } });
+    const gpuJobs = await database().job.findMany({
+      where: { sweepId: null, spec: { path: ['accelerator'], equals: 'gpu' } },
+    });
     expect(gpuJobs).toHaveLength(3);
     for (const row of gpuJobs) expect((await waitForStatus(row.id, terminal)).status).toBe('completed');
     expect(gpuWorker.output()).toContain(created.id);
