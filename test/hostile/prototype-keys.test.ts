@@ -44,6 +44,10 @@ const probes = names.flatMap((name) => [
   `/webhooks/${name}`,
   `/webhooks/${name}/deliveries`,
   `/usage?owner=${name}`,
+  `/owners/${name}/settings`,
+  `/retention/preview?owner=${name}&limit=${name}`,
+  `/retention/preview?${name}=1`,
+  `/hooks/${name}`,
 ]);
 
 describe('prototype names against a running API process', () => {
@@ -124,6 +128,10 @@ describe('prototype names against a running API process', () => {
         ['PATCH', `/jobs/${job.id}`, { [name]: { polluted: true } }],
         ['PATCH', `/jobs/${job.id}`, { notes: name, tags: [name, name] }],
         ['POST', '/webhooks', { url: `http://example.com/${name}`, events: [name], [name]: 1 }],
+        ['PUT', `/owners/${name}/settings`, { retentionDays: 1, [name]: { polluted: true } }],
+        ['PUT', '/owners/local/settings', { retentionDays: name, maxDurationSeconds: { [name]: 1 } }],
+        ['POST', '/jobs', { ...smallSpec(), accelerator: name, retention: { [name]: 1, days: 1 } }],
+        ['POST', '/jobs', { ...smallSpec(), retention: { days: name }, waitForAccelerator: { [name]: true } }],
       ];
       for (const [method, path, body] of probesWithBodies) {
         const response = await send(method, path, body);
@@ -131,6 +139,22 @@ describe('prototype names against a running API process', () => {
         // 503: webhooks are off without WEBHOOK_SECRET_KEY, and say so; anything else 5xx is a failure.
         if (response.status >= 500 && !(path === '/webhooks' && response.status === 503))
           failures.push(`${method} ${path} ${JSON.stringify(body)}: ${response.status}`);
+      }
+    }
+    // Owner settings and the newer spec fields refuse every one of these with a 4xx naming the field.
+    for (const name of names) {
+      const refusals: [string, string, unknown][] = [
+        ['PUT', `/owners/${name}/settings`, { retentionDays: 1 }],
+        ['PUT', '/owners/local/settings', { retentionDays: 1, [name]: { polluted: true } }],
+        ['PUT', '/owners/local/settings', { retentionDays: name }],
+        ['POST', '/jobs', { ...smallSpec(), accelerator: name }],
+        ['POST', '/jobs', { ...smallSpec(), retention: { days: 1, [name]: 1 } }],
+      ];
+      for (const [method, path, body] of refusals) {
+        const response = await send(method, path, body);
+        await response.arrayBuffer();
+        if (response.status < 400 || response.status >= 500)
+          failures.push(`${method} ${path} ${JSON.stringify(body)}: ${response.status}, not a 4xx`);
       }
     }
     expect(failures).toEqual([]);
