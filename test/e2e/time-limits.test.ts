@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CheckpointList } from '../../src/api/jobs/fork-schemas.js';
 import type { HistoryBody } from '../../src/api/history/schemas.js';
 import type { JobView } from '../../src/api/jobs/schemas.js';
+import type { JobSpecInput } from '../../src/domain/job-spec.js';
 import { smallSpec } from '../helpers/specs.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
@@ -16,7 +17,8 @@ describe('a time limit per job', () => {
 
   const read = async <T>(path: string) => (await (await fetch(`${address}${path}`)).json()) as T;
 
-  it('ends a run past its maxDurationSeconds as failed, keeping its history, models and checkpoints', async () => {
+  /** Submits a run far too long to finish in its limit and follows it to its end: as created, as ended. */
+  async function longRun(overrides: Partial<JobSpecInput> = {}): Promise<{ created: JobView; job: JobView }> {
     const response = await fetch(`${address}/jobs`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -27,24 +29,29 @@ describe('a time limit per job', () => {
           trainSamples: 3000,
           testSamples: 2000,
           epochs: 100,
-          maxDurationSeconds: 5,
           model: {
             layers: [
               { type: 'dense', units: 512, activation: 'relu' },
               { type: 'dense', units: 10 },
             ],
           },
+          ...overrides,
         }),
       ),
     });
     expect(response.status).toBe(201);
     const created = (await response.json()) as JobView;
-    expect(created.spec.maxDurationSeconds).toBe(5);
     let job = created;
     while (!['completed', 'failed', 'cancelled'].includes(job.status)) {
       await new Promise((resolve) => setTimeout(resolve, 100));
       job = await read<JobView>(`/jobs/${created.id}`);
     }
+    return { created, job };
+  }
+
+  it('ends a run past its maxDurationSeconds as failed, keeping its history, models and checkpoints', async () => {
+    const { created, job } = await longRun({ maxDurationSeconds: 5 });
+    expect(created.spec.maxDurationSeconds).toBe(5);
     expect(job.status).toBe('failed');
     expect(job.error).toMatch(/^stopped after the job's maxDurationSeconds of 5 s \(step \d+\)/);
     expect(job.durationMs).toBeGreaterThanOrEqual(5000);
@@ -68,5 +75,23 @@ describe('a time limit per job', () => {
     });
     expect(response.status).toBe(400);
     expect(((await response.json()) as { issues: { path: string }[] }).issues[0]?.path).toBe('maxDurationSeconds');
+  });
+
+  // Last in the file: the default binds every later job of the owner.
+  it('ends a run submitted without maxDurationSeconds as failed once it is past its owner’s default', async () => {
+    // With AUTH=off every job is the local owner's, and the local user is an admin.
+    const settings = await fetch(`${address}/owners/local/settings`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ retentionDays: null, maxDurationSeconds: 4 }),
+    });
+    expect(settings.status).toBe(200);
+    const { created, job } = await longRun();
+    expect(created.spec.maxDurationSeconds).toBeUndefined();
+    expect(created.maxDurationSeconds).toBe(4);
+    expect(job.status).toBe('failed');
+    expect(job.error).toMatch(/^stopped after its owner's default maxDurationSeconds of 4 s \(step \d+\)/);
+    expect(job.durationMs).toBeGreaterThanOrEqual(4000);
+    expect(job.metrics.epochs.length).toBeLessThan(100);
   });
 });

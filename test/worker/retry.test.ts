@@ -1,17 +1,21 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { retrying } from '../../src/worker/retry.js';
 
+/** An operation that fails three times, then writes. */
+const failingThrice = () =>
+  vi
+    .fn<() => Promise<string>>()
+    .mockRejectedValueOnce(new Error('down'))
+    .mockRejectedValueOnce(new Error('down'))
+    .mockRejectedValueOnce(new Error('down'))
+    .mockResolvedValue('written');
+
 describe('retrying', () => {
   beforeEach(() => vi.useFakeTimers());
   afterEach(() => vi.useRealTimers());
 
   it('returns the first success, retrying failures with a doubling ceiling up to the maximum', async () => {
-    const operation = vi
-      .fn<() => Promise<string>>()
-      .mockRejectedValueOnce(new Error('down'))
-      .mockRejectedValueOnce(new Error('down'))
-      .mockRejectedValueOnce(new Error('down'))
-      .mockResolvedValue('written');
+    const operation = failingThrice();
     const onRetry = vi.fn();
     const result = retrying(operation, {
       totalMs: 10_000,
@@ -51,12 +55,7 @@ describe('retrying', () => {
 
   it('draws each wait uniformly below its ceiling (full jitter), so workers do not retry in lockstep', async () => {
     const draws = [0.5, 0.25, 0];
-    const operation = vi
-      .fn<() => Promise<string>>()
-      .mockRejectedValueOnce(new Error('down'))
-      .mockRejectedValueOnce(new Error('down'))
-      .mockRejectedValueOnce(new Error('down'))
-      .mockResolvedValue('written');
+    const operation = failingThrice();
     const result = retrying(operation, { totalMs: 10_000, initialDelayMs: 100, random: () => draws.shift() ?? 1 });
     // 0.5 of 100 ms, then 0.25 of 200 ms, then 0 of 400 ms.
     await vi.advanceTimersByTimeAsync(49);
