@@ -20,6 +20,8 @@ export interface TorchSpeed {
   /** Per second of the Python process's CPU time. */
   samplesPerCpuSecond: number;
   version: string;
+  /** The BLAS the process loaded: Debian's torch calls whichever libblas is installed. */
+  blas?: 'openblas' | 'reference' | 'other';
 }
 
 // Random inputs: speed does not depend on the values. Lazy layers take their input sizes from a
@@ -74,8 +76,19 @@ for _ in range(5):
     cpu_rates.append(30 * batch / (time.process_time() - cpu))
 rates.sort()
 cpu_rates.sort()
-print(json.dumps({"samplesPerSecond": rates[2], "samplesPerCpuSecond": cpu_rates[2], "version": torch.__version__}))
+maps = open("/proc/self/maps").read()
+blas = "openblas" if "openblas" in maps else "reference" if "/blas/libblas" in maps else "other"
+print(json.dumps({"samplesPerSecond": rates[2], "samplesPerCpuSecond": cpu_rates[2], "version": torch.__version__, "blas": blas}))
 `;
+
+let warned = false;
+function warnReferenceBlas(): void {
+  if (warned) return;
+  warned = true;
+  console.warn(
+    'PyTorch multiplies with the reference BLAS here, some 15x slower than it can: install libopenblas0-pthread for a fair reference',
+  );
+}
 
 /** PyTorch's samples/s on one thread (median of 5 rounds, by wall and CPU time), or undefined when /usr/bin/python3 cannot import torch. */
 export function measureTorch(run: TorchRun): Promise<TorchSpeed | undefined> {
@@ -92,7 +105,9 @@ export function measureTorch(run: TorchRun): Promise<TorchSpeed | undefined> {
     child.on('error', () => resolve(undefined));
     child.on('exit', (code) => {
       const line = output.trim().split('\n').at(-1);
-      resolve(code === 0 && line ? (JSON.parse(line) as TorchSpeed) : undefined);
+      const speed = code === 0 && line ? (JSON.parse(line) as TorchSpeed) : undefined;
+      if (speed?.blas === 'reference') warnReferenceBlas();
+      resolve(speed);
     });
   });
 }
