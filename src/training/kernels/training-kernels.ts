@@ -42,6 +42,12 @@ export interface TrainingKernels {
   foldWindows(cols: number, dx: number, ...geometry: WindowGeometry): void;
   maxPoolGradient(x: number, dy: number, dx: number, ...geometry: WindowGeometry): void;
   columnSums(x: number, out: number, rows: number, cols: number, scratch: number): void;
+  filterGradient(
+    x: number,
+    dy: number,
+    dw: number,
+    ...geometryAndFilters: [...WindowGeometry, outChannels: number]
+  ): void;
 }
 
 /** A convolution's or pool's windows over NHWC tensors, as the window kernels take them. */

@@ -707,4 +707,143 @@
           (f32.demote_f64 (f64.load (i32.add (local.get $scratch) (i32.shl (local.get $c) (i32.const 3))))))
         (local.set $c (i32.add (local.get $c) (i32.const 1)))
         (br $next))))
+
+  ;; A convolution's filter gradient straight from its input and output gradient, without unfolding:
+  ;; dw[ky][kx][c][n] = the sum over output positions of x[window tap] * dy[position][n], for outCh a
+  ;; multiple of four. Per example, output row and tap, the products along the output row are added
+  ;; up in four-lane accumulators (sixteen filters at a time, then four), which then go onto dw.
+  (func (export "filterGradient") (param $x i32) (param $dy i32) (param $dw i32)
+    (param $batch i32) (param $inH i32) (param $inW i32) (param $ch i32) (param $outH i32) (param $outW i32)
+    (param $fH i32) (param $fW i32) (param $sH i32) (param $sW i32) (param $padT i32) (param $padL i32)
+    (param $outCh i32)
+    (local $b i32) (local $oy i32) (local $ky i32) (local $kx i32) (local $c i32) (local $iy i32) (local $n i32)
+    (local $pixel i32) (local $dyPixel i32) (local $step i32) (local $oxFirst i32) (local $oxLast i32) (local $t i32)
+    (local $dyRow i32) (local $xRow i32) (local $tap i32) (local $xp i32) (local $dp i32) (local $ox i32)
+    (local $blocks i32)
+    (local $s v128) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+    (local.set $pixel (i32.shl (local.get $ch) (i32.const 2)))
+    (local.set $dyPixel (i32.shl (local.get $outCh) (i32.const 2)))
+    (local.set $step (i32.mul (local.get $sW) (local.get $pixel)))
+    (local.set $blocks (i32.and (local.get $dyPixel) (i32.const -64)))
+    (call $zeroBytes (local.get $dw)
+      (i32.mul (i32.mul (i32.mul (local.get $fH) (local.get $fW)) (local.get $ch)) (local.get $dyPixel)))
+    (local.set $dyRow (local.get $dy))
+    (block $batchDone
+      (loop $batchNext
+        (br_if $batchDone (i32.ge_u (local.get $b) (local.get $batch)))
+        (local.set $oy (i32.const 0))
+        (block $oyDone
+          (loop $oyNext
+            (br_if $oyDone (i32.ge_u (local.get $oy) (local.get $outH)))
+            (local.set $ky (i32.const 0))
+            (block $kyDone
+              (loop $kyNext
+                (br_if $kyDone (i32.ge_u (local.get $ky) (local.get $fH)))
+                (local.set $iy
+                  (i32.add (i32.sub (i32.mul (local.get $oy) (local.get $sH)) (local.get $padT)) (local.get $ky)))
+                (if (i32.and (i32.ge_s (local.get $iy) (i32.const 0)) (i32.lt_s (local.get $iy) (local.get $inH)))
+                  (then
+                    (local.set $xRow
+                      (i32.add (local.get $x)
+                        (i32.mul (i32.add (i32.mul (local.get $b) (local.get $inH)) (local.get $iy))
+                          (i32.mul (local.get $inW) (local.get $pixel)))))
+                    (local.set $kx (i32.const 0))
+                    (block $kxDone
+                      (loop $kxNext
+                        (br_if $kxDone (i32.ge_u (local.get $kx) (local.get $fW)))
+                        ;; The output columns whose tap kx lies inside the input: ox * sW - padL + kx in [0, inW).
+                        (local.set $t (i32.sub (local.get $padL) (local.get $kx)))
+                        (local.set $oxFirst
+                          (select (i32.div_s (i32.sub (i32.add (local.get $t) (local.get $sW)) (i32.const 1)) (local.get $sW))
+                            (i32.const 0) (i32.gt_s (local.get $t) (i32.const 0))))
+                        (local.set $t (i32.add (i32.sub (local.get $inW) (i32.const 1)) (local.get $t)))
+                        (local.set $oxLast
+                          (select (i32.add (i32.div_s (local.get $t) (local.get $sW)) (i32.const 1)) (i32.const 0)
+                            (i32.ge_s (local.get $t) (i32.const 0))))
+                        (local.set $oxLast
+                          (select (local.get $outW) (local.get $oxLast) (i32.lt_s (local.get $outW) (local.get $oxLast))))
+                        (local.set $c (i32.const 0))
+                        (block $cDone
+                          (loop $cNext
+                            (br_if $cDone (i32.ge_u (local.get $c) (local.get $pixel)))
+                            (local.set $tap
+                              (i32.add (local.get $dw)
+                                (i32.mul
+                                  (i32.add (i32.mul (i32.add (i32.mul (local.get $ky) (local.get $fW)) (local.get $kx)) (local.get $ch))
+                                    (i32.shr_u (local.get $c) (i32.const 2)))
+                                  (local.get $dyPixel))))
+                            (local.set $n (i32.const 0))
+                            ;; Sixteen filters at a time.
+                            (block $nDone
+                              (loop $nNext
+                                (br_if $nDone (i32.ge_u (local.get $n) (local.get $blocks)))
+                                (local.set $a0 (v128.const i32x4 0 0 0 0))
+                                (local.set $a1 (v128.const i32x4 0 0 0 0))
+                                (local.set $a2 (v128.const i32x4 0 0 0 0))
+                                (local.set $a3 (v128.const i32x4 0 0 0 0))
+                                (local.set $xp
+                                  (i32.add (i32.add (local.get $xRow) (local.get $c))
+                                    (i32.mul (i32.add (i32.sub (i32.mul (local.get $oxFirst) (local.get $sW)) (local.get $padL)) (local.get $kx))
+                                      (local.get $pixel))))
+                                (local.set $dp
+                                  (i32.add (i32.add (local.get $dyRow) (local.get $n))
+                                    (i32.mul (local.get $oxFirst) (local.get $dyPixel))))
+                                (local.set $ox (local.get $oxFirst))
+                                (block $oxDone
+                                  (loop $oxNext
+                                    (br_if $oxDone (i32.ge_s (local.get $ox) (local.get $oxLast)))
+                                    (local.set $s (v128.load32_splat (local.get $xp)))
+                                    (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (local.get $s) (v128.load (local.get $dp)))))
+                                    (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (local.get $s) (v128.load offset=16 (local.get $dp)))))
+                                    (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (local.get $s) (v128.load offset=32 (local.get $dp)))))
+                                    (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (local.get $s) (v128.load offset=48 (local.get $dp)))))
+                                    (local.set $xp (i32.add (local.get $xp) (local.get $step)))
+                                    (local.set $dp (i32.add (local.get $dp) (local.get $dyPixel)))
+                                    (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
+                                    (br $oxNext)))
+                                (local.set $t (i32.add (local.get $tap) (local.get $n)))
+                                (v128.store (local.get $t) (f32x4.add (v128.load (local.get $t)) (local.get $a0)))
+                                (v128.store offset=16 (local.get $t) (f32x4.add (v128.load offset=16 (local.get $t)) (local.get $a1)))
+                                (v128.store offset=32 (local.get $t) (f32x4.add (v128.load offset=32 (local.get $t)) (local.get $a2)))
+                                (v128.store offset=48 (local.get $t) (f32x4.add (v128.load offset=48 (local.get $t)) (local.get $a3)))
+                                (local.set $n (i32.add (local.get $n) (i32.const 64)))
+                                (br $nNext)))
+                            ;; The rest four at a time.
+                            (block $nDone
+                              (loop $nNext
+                                (br_if $nDone (i32.ge_u (local.get $n) (local.get $dyPixel)))
+                                (local.set $a0 (v128.const i32x4 0 0 0 0))
+                                (local.set $xp
+                                  (i32.add (i32.add (local.get $xRow) (local.get $c))
+                                    (i32.mul (i32.add (i32.sub (i32.mul (local.get $oxFirst) (local.get $sW)) (local.get $padL)) (local.get $kx))
+                                      (local.get $pixel))))
+                                (local.set $dp
+                                  (i32.add (i32.add (local.get $dyRow) (local.get $n))
+                                    (i32.mul (local.get $oxFirst) (local.get $dyPixel))))
+                                (local.set $ox (local.get $oxFirst))
+                                (block $oxDone
+                                  (loop $oxNext
+                                    (br_if $oxDone (i32.ge_s (local.get $ox) (local.get $oxLast)))
+                                    (local.set $a0
+                                      (f32x4.add (local.get $a0)
+                                        (f32x4.mul (v128.load32_splat (local.get $xp)) (v128.load (local.get $dp)))))
+                                    (local.set $xp (i32.add (local.get $xp) (local.get $step)))
+                                    (local.set $dp (i32.add (local.get $dp) (local.get $dyPixel)))
+                                    (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
+                                    (br $oxNext)))
+                                (local.set $t (i32.add (local.get $tap) (local.get $n)))
+                                (v128.store (local.get $t) (f32x4.add (v128.load (local.get $t)) (local.get $a0)))
+                                (local.set $n (i32.add (local.get $n) (i32.const 16)))
+                                (br $nNext)))
+                            (local.set $c (i32.add (local.get $c) (i32.const 4)))
+                            (br $cNext)))
+                        (local.set $kx (i32.add (local.get $kx) (i32.const 1)))
+                        (br $kxNext)))))
+                (local.set $ky (i32.add (local.get $ky) (i32.const 1)))
+                (br $kyNext)))
+            (local.set $dyRow (i32.add (local.get $dyRow) (i32.mul (local.get $outW) (local.get $dyPixel))))
+            (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
+            (br $oyNext)))
+        (local.set $b (i32.add (local.get $b) (i32.const 1)))
+        (br $batchNext))))
 )

@@ -255,4 +255,26 @@ describe('the window kernels', () => {
     x.forEach((value, i) => (sums[i % cols] = (sums[i % cols] as number) + value));
     expect(read(out, cols)).toEqual(Float32Array.from(sums));
   });
+
+  it("compute a convolution's filter gradient from its input and output gradient", () => {
+    const { kernels, place, read } = heap();
+    // Twenty filters: a block of sixteen and one of four.
+    const filters = 20;
+    const x = random(inputLength, 10);
+    const dy = random(outputs * filters, 11);
+    const dw = place(new Float32Array(rowLength * filters).fill(7));
+    kernels.filterGradient(place(x), place(dy), dw, ...geometryArguments(g), filters);
+    const expected = new Float64Array(rowLength * filters);
+    forEachTap(g, (output, tap, input) => {
+      if (input < 0) return;
+      for (let c = 0; c < g.channels; c++)
+        for (let n = 0; n < filters; n++) {
+          const at = (tap * g.channels + c) * filters + n;
+          expected[at] = (expected[at] as number) + (x[input + c] as number) * (dy[output * filters + n] as number);
+        }
+    });
+    const actual = read(dw, rowLength * filters);
+    const scale = Math.max(...expected.map(Math.abs));
+    expected.forEach((value, i) => expect(Math.abs((actual[i] as number) - value) / scale).toBeLessThan(1e-6));
+  });
 });
