@@ -544,13 +544,25 @@
     (param $fH i32) (param $fW i32) (param $sH i32) (param $sW i32) (param $padT i32) (param $padL i32)
     (local $b i32) (local $oy i32) (local $ox i32) (local $iy i32) (local $ix i32) (local $top i32) (local $left i32)
     (local $iy0 i32) (local $iy1 i32) (local $ix0 i32) (local $ix1 i32) (local $pixel i32) (local $row i32)
-    (local $batchAt i32) (local $c i32) (local $vectors i32) (local $at i32) (local $where i32)
+    (local $batchAt i32) (local $c i32) (local $vectors i32) (local $at i32) (local $where i32) (local $tiles i32)
     (local $best v128) (local $index v128) (local $v v128) (local $m v128) (local $g v128)
     (local $bestS f32) (local $s f32)
     (local.set $pixel (i32.shl (local.get $ch) (i32.const 2)))
     (local.set $row (i32.mul (local.get $inW) (local.get $pixel)))
     (local.set $vectors (i32.and (local.get $pixel) (i32.const -16)))
-    (call $zeroBytes (local.get $dx) (i32.mul (i32.mul (local.get $batch) (local.get $inH)) (local.get $row)))
+    ;; Windows that tile the input exactly, channels in fours: each input is in one window, so dx is
+    ;; written once instead of cleared and added to.
+    (local.set $tiles
+      (i32.and
+        (i32.and
+          (i32.and (i32.eq (local.get $vectors) (local.get $pixel))
+            (i32.eqz (i32.or (local.get $padT) (local.get $padL))))
+          (i32.and (i32.eq (local.get $sH) (local.get $fH)) (i32.eq (local.get $sW) (local.get $fW))))
+        (i32.and (i32.eq (i32.mul (local.get $outH) (local.get $sH)) (local.get $inH))
+          (i32.eq (i32.mul (local.get $outW) (local.get $sW)) (local.get $inW)))))
+    (if (i32.eqz (local.get $tiles))
+      (then
+        (call $zeroBytes (local.get $dx) (i32.mul (i32.mul (local.get $batch) (local.get $inH)) (local.get $row)))))
     (local.set $b (i32.const 0))
     (block $batchDone
       (loop $batchNext
@@ -611,9 +623,14 @@
                             (local.set $at
                               (i32.add (i32.add (local.get $batchAt) (local.get $c))
                                 (i32.add (i32.mul (local.get $iy) (local.get $row)) (i32.mul (local.get $ix) (local.get $pixel)))))
+                            ;; Adding 0 leaves dx as it is (it starts at +0, so it is never -0); no branch
+                            ;; to mispredict. Tiles add to +0 without reading it.
                             (local.set $m (i32x4.eq (local.get $index) (i32x4.splat (local.get $at))))
-                            (if (v128.any_true (local.get $m))
+                            (if (local.get $tiles)
                               (then
+                                (v128.store (i32.add (local.get $dx) (local.get $at))
+                                  (f32x4.add (v128.const i32x4 0 0 0 0) (v128.and (local.get $g) (local.get $m)))))
+                              (else
                                 (v128.store (i32.add (local.get $dx) (local.get $at))
                                   (f32x4.add (v128.load (i32.add (local.get $dx) (local.get $at)))
                                     (v128.and (local.get $g) (local.get $m))))))
@@ -721,6 +738,8 @@
     (local $dyRow i32) (local $xRow i32) (local $tap i32) (local $xp i32) (local $dp i32) (local $ox i32)
     (local $blocks i32)
     (local $s v128) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+    (local $u v128) (local $b0 v128) (local $b1 v128) (local $b2 v128) (local $b3 v128)
+    (local $d0 v128) (local $d1 v128) (local $d2 v128) (local $d3 v128)
     (local.set $pixel (i32.shl (local.get $ch) (i32.const 2)))
     (local.set $dyPixel (i32.shl (local.get $outCh) (i32.const 2)))
     (local.set $step (i32.mul (local.get $sW) (local.get $pixel)))
@@ -773,7 +792,66 @@
                                     (i32.shr_u (local.get $c) (i32.const 2)))
                                   (local.get $dyPixel))))
                             (local.set $n (i32.const 0))
-                            ;; Sixteen filters at a time.
+                            ;; Two channels and sixteen filters at a time, when the filters come in sixteens.
+                            (if (i32.and (i32.eq (local.get $blocks) (local.get $dyPixel))
+                                  (i32.le_u (i32.add (local.get $c) (i32.const 8)) (local.get $pixel)))
+                              (then
+                                (block $nDone
+                                  (loop $nNext
+                                    (br_if $nDone (i32.ge_u (local.get $n) (local.get $blocks)))
+                                    (local.set $a0 (v128.const i32x4 0 0 0 0))
+                                    (local.set $a1 (v128.const i32x4 0 0 0 0))
+                                    (local.set $a2 (v128.const i32x4 0 0 0 0))
+                                    (local.set $a3 (v128.const i32x4 0 0 0 0))
+                                    (local.set $b0 (v128.const i32x4 0 0 0 0))
+                                    (local.set $b1 (v128.const i32x4 0 0 0 0))
+                                    (local.set $b2 (v128.const i32x4 0 0 0 0))
+                                    (local.set $b3 (v128.const i32x4 0 0 0 0))
+                                    (local.set $xp
+                                      (i32.add (i32.add (local.get $xRow) (local.get $c))
+                                        (i32.mul (i32.add (i32.sub (i32.mul (local.get $oxFirst) (local.get $sW)) (local.get $padL)) (local.get $kx))
+                                          (local.get $pixel))))
+                                    (local.set $dp
+                                      (i32.add (i32.add (local.get $dyRow) (local.get $n))
+                                        (i32.mul (local.get $oxFirst) (local.get $dyPixel))))
+                                    (local.set $ox (local.get $oxFirst))
+                                    (block $oxDone
+                                      (loop $oxNext
+                                        (br_if $oxDone (i32.ge_s (local.get $ox) (local.get $oxLast)))
+                                        (local.set $s (v128.load32_splat (local.get $xp)))
+                                        (local.set $u (v128.load32_splat offset=4 (local.get $xp)))
+                                        (local.set $d0 (v128.load (local.get $dp)))
+                                        (local.set $d1 (v128.load offset=16 (local.get $dp)))
+                                        (local.set $d2 (v128.load offset=32 (local.get $dp)))
+                                        (local.set $d3 (v128.load offset=48 (local.get $dp)))
+                                        (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (local.get $s) (local.get $d0))))
+                                        (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (local.get $s) (local.get $d1))))
+                                        (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (local.get $s) (local.get $d2))))
+                                        (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (local.get $s) (local.get $d3))))
+                                        (local.set $b0 (f32x4.add (local.get $b0) (f32x4.mul (local.get $u) (local.get $d0))))
+                                        (local.set $b1 (f32x4.add (local.get $b1) (f32x4.mul (local.get $u) (local.get $d1))))
+                                        (local.set $b2 (f32x4.add (local.get $b2) (f32x4.mul (local.get $u) (local.get $d2))))
+                                        (local.set $b3 (f32x4.add (local.get $b3) (f32x4.mul (local.get $u) (local.get $d3))))
+                                        (local.set $xp (i32.add (local.get $xp) (local.get $step)))
+                                        (local.set $dp (i32.add (local.get $dp) (local.get $dyPixel)))
+                                        (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
+                                        (br $oxNext)))
+                                    (local.set $t (i32.add (local.get $tap) (local.get $n)))
+                                    (v128.store (local.get $t) (f32x4.add (v128.load (local.get $t)) (local.get $a0)))
+                                    (v128.store offset=16 (local.get $t) (f32x4.add (v128.load offset=16 (local.get $t)) (local.get $a1)))
+                                    (v128.store offset=32 (local.get $t) (f32x4.add (v128.load offset=32 (local.get $t)) (local.get $a2)))
+                                    (v128.store offset=48 (local.get $t) (f32x4.add (v128.load offset=48 (local.get $t)) (local.get $a3)))
+                                    ;; The next channel's row of dw.
+                                    (local.set $t (i32.add (local.get $t) (local.get $dyPixel)))
+                                    (v128.store (local.get $t) (f32x4.add (v128.load (local.get $t)) (local.get $b0)))
+                                    (v128.store offset=16 (local.get $t) (f32x4.add (v128.load offset=16 (local.get $t)) (local.get $b1)))
+                                    (v128.store offset=32 (local.get $t) (f32x4.add (v128.load offset=32 (local.get $t)) (local.get $b2)))
+                                    (v128.store offset=48 (local.get $t) (f32x4.add (v128.load offset=48 (local.get $t)) (local.get $b3)))
+                                    (local.set $n (i32.add (local.get $n) (i32.const 64)))
+                                    (br $nNext)))
+                                (local.set $c (i32.add (local.get $c) (i32.const 8)))
+                                (br $cNext)))
+                            ;; One channel, sixteen filters at a time.
                             (block $nDone
                               (loop $nNext
                                 (br_if $nDone (i32.ge_u (local.get $n) (local.get $blocks)))

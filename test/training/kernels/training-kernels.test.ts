@@ -217,33 +217,49 @@ describe('the window kernels', () => {
     expect(read(dx, inputLength)).toEqual(expected);
   });
 
-  it("pass each pool output's gradient to the first largest input of its window, ties and NaN included", () => {
-    const pool = { ...g, windowHeight: 3, windowWidth: 3, strideHeight: 2, strideWidth: 2, outWidth: 3 };
-    const { kernels, place, read } = heap();
-    // Few distinct values, so that windows hold ties; a NaN and a -Infinity, which never win.
-    const x = random(inputLength, 7).map((value) => Math.round(value * 2));
-    x[9] = NaN;
-    x[40] = -Infinity;
-    const poolOutputs = pool.batch * pool.outHeight * pool.outWidth;
-    const dy = random(poolOutputs * pool.channels, 8);
-    const dx = place(new Float32Array(inputLength).fill(7));
-    kernels.maxPoolGradient(place(x), place(dy), dx, ...geometryArguments(pool));
-    const expected = new Float32Array(inputLength);
-    const best = new Map<number, { value: number; at: number }>();
-    forEachTap(pool, (output, _tap, input) => {
-      if (input < 0) return;
-      for (let c = 0; c < pool.channels; c++) {
-        const key = output * pool.channels + c;
-        const current = best.get(key) ?? { value: -Infinity, at: -1 };
-        if ((x[input + c] as number) > current.value) best.set(key, { value: x[input + c] as number, at: input + c });
+  // Overlapping windows with padding, six channels (four lanes and two alone); and windows tiling the
+  // input, eight channels, which write dx once.
+  for (const [name, pool] of [
+    ['overlapping', { ...g, windowHeight: 3, windowWidth: 3, strideHeight: 2, strideWidth: 2, outWidth: 3 }],
+    [
+      'tiling',
+      {
+        ...g,
+        ...{ inHeight: 8, channels: 8, windowHeight: 2, windowWidth: 2, strideHeight: 2, strideWidth: 2 },
+        ...{ padTop: 0, padLeft: 0, outWidth: 3 },
+      },
+    ],
+  ] as const) {
+    it(`pass each pool output's gradient to the first largest input of its window, ties and NaN included (${name})`, () => {
+      const { kernels, place, read } = heap();
+      const length = pool.batch * pool.inHeight * pool.inWidth * pool.channels;
+      // Few distinct values, so that windows hold ties; a NaN and a -Infinity, which never win.
+      const x = random(length, 7).map((value) => Math.round(value * 2));
+      x[9] = NaN;
+      x[40] = -Infinity;
+      const poolOutputs = pool.batch * pool.outHeight * pool.outWidth;
+      const dy = random(poolOutputs * pool.channels, 8);
+      // A -0 gradient lands as +0, as it does added to a cleared dx.
+      dy[1] = -0;
+      const dx = place(new Float32Array(length).fill(7));
+      kernels.maxPoolGradient(place(x), place(dy), dx, ...geometryArguments(pool));
+      const expected = new Float32Array(length);
+      const best = new Map<number, { value: number; at: number }>();
+      forEachTap(pool, (output, _tap, input) => {
+        if (input < 0) return;
+        for (let c = 0; c < pool.channels; c++) {
+          const key = output * pool.channels + c;
+          const current = best.get(key) ?? { value: -Infinity, at: -1 };
+          if ((x[input + c] as number) > current.value) best.set(key, { value: x[input + c] as number, at: input + c });
+        }
+      });
+      for (let key = 0; key < poolOutputs * pool.channels; key++) {
+        const at = best.get(key)?.at ?? -1;
+        if (at >= 0) expected[at] = f((expected[at] as number) + (dy[key] as number));
       }
+      expect(read(dx, length)).toEqual(expected);
     });
-    for (let key = 0; key < poolOutputs * pool.channels; key++) {
-      const at = best.get(key)?.at ?? -1;
-      if (at >= 0) expected[at] = f((expected[at] as number) + (dy[key] as number));
-    }
-    expect(read(dx, inputLength)).toEqual(expected);
-  });
+  }
 
   it('sum columns in float64, rounding once (a bias gradient)', () => {
     const { kernels, place, read } = heap();
@@ -256,25 +272,33 @@ describe('the window kernels', () => {
     expect(read(out, cols)).toEqual(Float32Array.from(sums));
   });
 
-  it("compute a convolution's filter gradient from its input and output gradient", () => {
-    const { kernels, place, read } = heap();
-    // Twenty filters: a block of sixteen and one of four.
-    const filters = 20;
-    const x = random(inputLength, 10);
-    const dy = random(outputs * filters, 11);
-    const dw = place(new Float32Array(rowLength * filters).fill(7));
-    kernels.filterGradient(place(x), place(dy), dw, ...geometryArguments(g), filters);
-    const expected = new Float64Array(rowLength * filters);
-    forEachTap(g, (output, tap, input) => {
-      if (input < 0) return;
-      for (let c = 0; c < g.channels; c++)
-        for (let n = 0; n < filters; n++) {
-          const at = (tap * g.channels + c) * filters + n;
-          expected[at] = (expected[at] as number) + (x[input + c] as number) * (dy[output * filters + n] as number);
-        }
+  // Twenty filters: a block of sixteen and one of four, a channel at a time. Thirty-two: two blocks of
+  // sixteen, two channels at a time, and with three channels the third alone.
+  for (const [filters, channels] of [
+    [20, 6],
+    [32, 6],
+    [32, 3],
+  ] as const) {
+    it(`compute a convolution's filter gradient from its input and output gradient, ${filters} filters on ${channels} channels`, () => {
+      const { kernels, place, read } = heap();
+      const shape = { ...g, channels };
+      const length = (rowLength / g.channels) * channels;
+      const x = random(inputLength, 10);
+      const dy = random(outputs * filters, 11);
+      const dw = place(new Float32Array(length * filters).fill(7));
+      kernels.filterGradient(place(x), place(dy), dw, ...geometryArguments(shape), filters);
+      const expected = new Float64Array(length * filters);
+      forEachTap(shape, (output, tap, input) => {
+        if (input < 0) return;
+        for (let c = 0; c < channels; c++)
+          for (let n = 0; n < filters; n++) {
+            const at = (tap * channels + c) * filters + n;
+            expected[at] = (expected[at] as number) + (x[input + c] as number) * (dy[output * filters + n] as number);
+          }
+      });
+      const actual = read(dw, length * filters);
+      const scale = Math.max(...expected.map(Math.abs));
+      expected.forEach((value, i) => expect(Math.abs((actual[i] as number) - value) / scale).toBeLessThan(1e-6));
     });
-    const actual = read(dw, rowLength * filters);
-    const scale = Math.max(...expected.map(Math.abs));
-    expected.forEach((value, i) => expect(Math.abs((actual[i] as number) - value) / scale).toBeLessThan(1e-6));
-  });
+  }
 });
