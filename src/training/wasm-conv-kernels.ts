@@ -175,3 +175,19 @@ export function sumLeadingAxes(orig: Kernel, args: KernelArgs): TensorInfo {
     backend.disposeData(scratch.dataId);
   }
 }
+
+/**
+ * Add of a bias to channels-last outputs ([..., channels] + [channels], as a layer's unfused bias) as
+ * one pass; anything else goes to `orig`, whose broadcasting loop is several times slower for these.
+ */
+export function addChannels(orig: Kernel, args: KernelArgs): TensorInfo {
+  const { a, b } = args.inputs;
+  if (a == null || b == null || a.dtype !== 'float32' || b.dtype !== 'float32') return orig(args);
+  const channels = a.shape.at(-1);
+  if (a.shape.length < 2 || b.shape.length !== 1 || b.shape[0] !== channels || channels === undefined)
+    return orig(args);
+  const out = args.backend.makeOutput([...a.shape], 'float32');
+  const { kernels, at } = heapKernels(args);
+  kernels.addChannels(at(a), at(b), at(out), a.shape.reduce((n, d) => n * d, 1) / channels, channels);
+  return out;
+}

@@ -42,6 +42,7 @@ export interface TrainingKernels {
   foldWindows(cols: number, dx: number, ...geometry: WindowGeometry): void;
   maxPoolGradient(x: number, dy: number, dx: number, ...geometry: WindowGeometry): void;
   columnSums(x: number, out: number, rows: number, cols: number, scratch: number): void;
+  addChannels(x: number, bias: number, out: number, rows: number, cols: number): void;
   filterGradient(
     x: number,
     dy: number,

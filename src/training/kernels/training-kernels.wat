@@ -924,4 +924,34 @@
             (br $oyNext)))
         (local.set $b (i32.add (local.get $b) (i32.const 1)))
         (br $batchNext))))
+
+  ;; out[r][c] = x[r][c] + bias[c] for a rows x cols matrix (a bias added to channels-last outputs).
+  (func (export "addChannels") (param $x i32) (param $bias i32) (param $out i32) (param $rows i32) (param $cols i32)
+    (local $r i32) (local $c i32) (local $vectors i32) (local $row i32)
+    (local.set $vectors (i32.shl (i32.and (local.get $cols) (i32.const -4)) (i32.const 2)))
+    (local.set $row (i32.shl (local.get $cols) (i32.const 2)))
+    (block $rowsDone
+      (loop $rowNext
+        (br_if $rowsDone (i32.ge_u (local.get $r) (local.get $rows)))
+        (local.set $c (i32.const 0))
+        (block $done
+          (loop $next
+            (br_if $done (i32.ge_u (local.get $c) (local.get $vectors)))
+            (v128.store (i32.add (local.get $out) (local.get $c))
+              (f32x4.add (v128.load (i32.add (local.get $x) (local.get $c)))
+                (v128.load (i32.add (local.get $bias) (local.get $c)))))
+            (local.set $c (i32.add (local.get $c) (i32.const 16)))
+            (br $next)))
+        (block $done
+          (loop $next
+            (br_if $done (i32.ge_u (local.get $c) (local.get $row)))
+            (f32.store (i32.add (local.get $out) (local.get $c))
+              (f32.add (f32.load (i32.add (local.get $x) (local.get $c)))
+                (f32.load (i32.add (local.get $bias) (local.get $c)))))
+            (local.set $c (i32.add (local.get $c) (i32.const 4)))
+            (br $next)))
+        (local.set $x (i32.add (local.get $x) (local.get $row)))
+        (local.set $out (i32.add (local.get $out) (local.get $row)))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $rowNext))))
 )

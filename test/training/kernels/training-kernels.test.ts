@@ -261,6 +261,15 @@ describe('the window kernels', () => {
     });
   }
 
+  it('add a bias to each row of channels', () => {
+    const { kernels, place, read } = heap();
+    const [rows, cols] = [9, 7];
+    const [x, bias] = [random(rows * cols, 12), random(cols, 13)];
+    const out = place(new Float32Array(rows * cols));
+    kernels.addChannels(place(x), place(bias), out, rows, cols);
+    expect(read(out, rows * cols)).toEqual(x.map((value, i) => f(value + (bias[i % cols] as number))));
+  });
+
   it('sum columns in float64, rounding once (a bias gradient)', () => {
     const { kernels, place, read } = heap();
     const [rows, cols] = [1000, 7];
