@@ -1,7 +1,7 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import type { TensorInfo } from '@tensorflow/tfjs';
-import { trainingKernels, type TrainingKernels, type WindowGeometry } from './kernels/training-kernels.js';
-import { heapOffset, type WasmBackendInternals } from './wasm-heap.js';
+import type { WindowGeometry } from './kernels/training-kernels.js';
+import { heapKernels } from './wasm-heap-kernels.js';
 import type { Kernel, KernelArgs } from './wasm-kernel-types.js';
 
 /**
@@ -51,14 +51,6 @@ function convGeometry(tf: typeof tfjs, inShape: Quad, filterShape: Quad, args: K
 const windowLength = ([, , , inChannels, , , height, width]: WindowGeometry): number => height * width * inChannels;
 /** Rows of the unfolded matrix: one per output position of every example. */
 const positions = ([batch, , , , outHeight, outWidth]: WindowGeometry): number => batch * outHeight * outWidth;
-
-/** The SIMD kernels on the backend's heap and where a tensor lies there. */
-function heapKernels(args: KernelArgs): { kernels: TrainingKernels; at: (t: TensorInfo) => number } {
-  const kernels = trainingKernels();
-  if (kernels === undefined) throw new Error('the WebAssembly training kernels need the wasm backend');
-  const backend = args.backend as unknown as WasmBackendInternals;
-  return { kernels, at: (t) => heapOffset(backend, t) };
-}
 
 const view = (t: TensorInfo, shape: number[]): TensorInfo => ({ dataId: t.dataId, shape, dtype: t.dtype });
 
@@ -145,49 +137,4 @@ export function maxPoolGrad(tf: typeof tfjs, args: KernelArgs): TensorInfo {
   const { kernels, at } = heapKernels(args);
   kernels.maxPoolGradient(at(input), at(dy), at(dx), ...windowGeometry(info));
   return dx;
-}
-
-/**
- * Sum over every axis but the last (a bias gradient: [batch, ..., channels] to [channels]) as one
- * pass over rows; other reductions, or anything but float32, go to `orig`, whose transposing
- * reduction is several times slower for these.
- */
-export function sumLeadingAxes(orig: Kernel, args: KernelArgs): TensorInfo {
-  const { x } = args.inputs;
-  if (x == null || x.dtype !== 'float32' || x.shape.length < 2) return orig(args);
-  const rank = x.shape.length;
-  const axes = [args.attrs.axis as number | number[]].flat().map((axis) => (axis < 0 ? axis + rank : axis));
-  const leading = new Set(axes);
-  if (leading.size !== rank - 1 || leading.has(rank - 1)) return orig(args);
-  const channels = x.shape[rank - 1] ?? 1;
-  const { backend } = args;
-  const out = backend.makeOutput(
-    args.attrs.keepDims === true ? [...Array<number>(rank - 1).fill(1), channels] : [channels],
-    'float32',
-  );
-  // Room for the float64 sums.
-  const scratch = backend.makeOutput([2 * channels], 'float32');
-  try {
-    const { kernels, at } = heapKernels(args);
-    kernels.columnSums(at(x), at(out), x.shape.reduce((n, d) => n * d, 1) / channels, channels, at(scratch));
-    return out;
-  } finally {
-    backend.disposeData(scratch.dataId);
-  }
-}
-
-/**
- * Add of a bias to channels-last outputs ([..., channels] + [channels], as a layer's unfused bias) as
- * one pass; anything else goes to `orig`, whose broadcasting loop is several times slower for these.
- */
-export function addChannels(orig: Kernel, args: KernelArgs): TensorInfo {
-  const { a, b } = args.inputs;
-  if (a == null || b == null || a.dtype !== 'float32' || b.dtype !== 'float32') return orig(args);
-  const channels = a.shape.at(-1);
-  if (a.shape.length < 2 || b.shape.length !== 1 || b.shape[0] !== channels || channels === undefined)
-    return orig(args);
-  const out = args.backend.makeOutput([...a.shape], 'float32');
-  const { kernels, at } = heapKernels(args);
-  kernels.addChannels(at(a), at(b), at(out), a.shape.reduce((n, d) => n * d, 1) / channels, channels);
-  return out;
 }

@@ -1,13 +1,8 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
 
-import {
-  addChannels,
-  conv2dBackpropFilter,
-  conv2dBackpropInput,
-  maxPoolGrad,
-  sumLeadingAxes,
-} from './wasm-conv-kernels.js';
+import { addChannels, sumLeadingAxes } from './wasm-bias-kernels.js';
+import { conv2dBackpropFilter, conv2dBackpropInput, maxPoolGrad } from './wasm-conv-kernels.js';
 import type { Kernel, KernelArgs, WasmBackend } from './wasm-kernel-types.js';
 
 export type { Kernel, KernelArgs, WasmBackend } from './wasm-kernel-types.js';
