@@ -5,12 +5,13 @@ import { heapKernels } from './wasm-heap-kernels.js';
 import type { Kernel, KernelArgs } from './wasm-kernel-types.js';
 
 /**
- * Convolution gradients for the wasm backend as matrix products on XNNPACK: tfjs-backend-wasm 4.22
- * has no Conv2DBackpropFilter at all, and its Conv2DBackpropInput is a scalar loop. Both unfold
- * (im2col) or fold back (col2im) the convolution's windows with SIMD kernels on the wasm heap
- * (kernels/training-kernels.wat),
- * and leave the multiply-adds to the BatchMatMul kernel registered at the time of the call (the fast
- * path's, which reaches XNNPACK for transposed operands too).
+ * Convolution and pooling gradients for the wasm backend: tfjs-backend-wasm 4.22 has no
+ * Conv2DBackpropFilter at all, and its Conv2DBackpropInput and MaxPoolGrad are scalar loops. The
+ * filter gradient is one SIMD kernel (kernels/training-kernels.wat) when the filters come in fours,
+ * else, like the input gradient, a matrix product on XNNPACK around SIMD kernels that unfold (im2col)
+ * or fold back (col2im) the convolution's windows on the wasm heap; the products go to the BatchMatMul
+ * kernel registered at the time of the call (the fast path's, which reaches XNNPACK for transposed
+ * operands too).
  */
 
 type Quad = [number, number, number, number];
