@@ -1,7 +1,8 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
 
-import { conv2dBackpropFilter, conv2dBackpropInput, maxPoolGrad, sumLeadingAxes } from './wasm-conv-kernels.js';
+import { addChannels, sumLeadingAxes } from './wasm-bias-kernels.js';
+import { conv2dBackpropFilter, conv2dBackpropInput, maxPoolGrad } from './wasm-conv-kernels.js';
 import type { Kernel, KernelArgs, WasmBackend } from './wasm-kernel-types.js';
 
 export type { Kernel, KernelArgs, WasmBackend } from './wasm-kernel-types.js';
@@ -339,7 +340,7 @@ export function registerMissingWasmKernels(tf: typeof tfjs): void {
 
 /**
  * Re-registers wasm BatchMatMul/_FusedMatMul (and the copying Identity/Cast), replaces the scalar
- * Conv2DBackpropInput and MaxPoolGrad, sums bias gradients in one pass, and adds the missing
+ * Conv2DBackpropInput and MaxPoolGrad, adds biases and sums their gradients in one pass, and adds the missing
  * Conv2DBackpropFilter, so training runs on XNNPACK; idempotent, call after tf.setBackend('wasm') with the loaded backend's `version_wasm`.
  * On a tfjs release other than FAST_PATH_TFJS_VERSION it installs nothing, emits a process warning
  * and returns false: training then runs on the stock wasm kernels, slower but correct.
@@ -364,6 +365,7 @@ export function installWasmFastPath(tf: typeof tfjs, wasmVersion: string): boole
   replace(tf, 'Conv2DBackpropInput', () => (args) => conv2dBackpropInput(tf, args));
   replace(tf, 'MaxPoolGrad', () => (args) => maxPoolGrad(tf, args));
   replace(tf, 'Sum', (orig) => (args) => sumLeadingAxes(orig, args));
+  replace(tf, 'Add', (orig) => (args) => addChannels(orig, args));
   registerMissingWasmKernels(tf);
   replace(tf, '_FusedMatMul', (orig) => wrapMatMul(orig, helpers, true));
   replace(tf, 'Identity', (orig) => (args) => {

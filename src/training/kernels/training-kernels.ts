@@ -38,7 +38,34 @@ export interface TrainingKernels {
   biasRows(x: number, bias: number, rows: number, cols: number, relu: number): void;
   reluGradient(d: number, a: number, n: number): void;
   rowSums(x: number, out: number, rows: number, cols: number): void;
+  unfoldWindows(x: number, cols: number, ...geometry: WindowGeometry): void;
+  foldWindows(cols: number, dx: number, ...geometry: WindowGeometry): void;
+  maxPoolGradient(x: number, dy: number, dx: number, ...geometry: WindowGeometry): void;
+  columnSums(x: number, out: number, rows: number, cols: number, scratch: number): void;
+  addChannels(x: number, bias: number, out: number, rows: number, cols: number): void;
+  filterGradient(
+    x: number,
+    dy: number,
+    dw: number,
+    ...geometryAndFilters: [...WindowGeometry, outChannels: number]
+  ): void;
 }
+
+/** A convolution's or pool's windows over NHWC tensors, as the window kernels take them. */
+export type WindowGeometry = [
+  batch: number,
+  inHeight: number,
+  inWidth: number,
+  inChannels: number,
+  outHeight: number,
+  outWidth: number,
+  windowHeight: number,
+  windowWidth: number,
+  strideHeight: number,
+  strideWidth: number,
+  padTop: number,
+  padLeft: number,
+];
 
 /** A WebAssembly.Memory (the build's lib, without the DOM, does not declare WebAssembly). */
 export interface WasmMemory {

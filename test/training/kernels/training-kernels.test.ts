@@ -135,3 +135,179 @@ describe('the training kernels', () => {
     read(sums, rows).forEach((sum, r) => expect(sum).toBeCloseTo(expected[r] as number, 5));
   });
 });
+
+/** A window geometry with padding on both sides, strides that differ, and channels past a multiple of four. */
+const geometry = {
+  batch: 2,
+  inHeight: 7,
+  inWidth: 6,
+  channels: 6,
+  windowHeight: 3,
+  windowWidth: 2,
+  strideHeight: 2,
+  strideWidth: 1,
+  padTop: 1,
+  padLeft: 1,
+  outHeight: 4,
+  outWidth: 6,
+};
+type Geometry = typeof geometry;
+const geometryArguments = (g: Geometry) =>
+  [
+    g.batch,
+    g.inHeight,
+    g.inWidth,
+    g.channels,
+    g.outHeight,
+    g.outWidth,
+    g.windowHeight,
+    g.windowWidth,
+    g.strideHeight,
+    g.strideWidth,
+    g.padTop,
+    g.padLeft,
+  ] as const;
+
+/** Calls `visit(output index, tap index within the window, input index or -1 in the padding)` for every tap of every window. */
+function forEachTap(g: Geometry, visit: (output: number, tap: number, input: number) => void): void {
+  let output = 0;
+  for (let b = 0; b < g.batch; b++)
+    for (let oy = 0; oy < g.outHeight; oy++)
+      for (let ox = 0; ox < g.outWidth; ox++, output++)
+        for (let ky = 0; ky < g.windowHeight; ky++)
+          for (let kx = 0; kx < g.windowWidth; kx++) {
+            const [iy, ix] = [oy * g.strideHeight - g.padTop + ky, ox * g.strideWidth - g.padLeft + kx];
+            const inside = iy >= 0 && iy < g.inHeight && ix >= 0 && ix < g.inWidth;
+            visit(output, ky * g.windowWidth + kx, inside ? ((b * g.inHeight + iy) * g.inWidth + ix) * g.channels : -1);
+          }
+}
+
+describe('the window kernels', () => {
+  const g = geometry;
+  const inputLength = g.batch * g.inHeight * g.inWidth * g.channels;
+  const outputs = g.batch * g.outHeight * g.outWidth;
+  const rowLength = g.windowHeight * g.windowWidth * g.channels;
+
+  it('unfold each window into a row, zeros in the padding (im2col)', () => {
+    const { kernels, place, read } = heap();
+    const x = random(inputLength, 5);
+    const cols = place(new Float32Array(outputs * rowLength).fill(7));
+    kernels.unfoldWindows(place(x), cols, ...geometryArguments(g));
+    const expected = new Float32Array(outputs * rowLength);
+    forEachTap(g, (output, tap, input) => {
+      for (let c = 0; c < g.channels; c++)
+        expected[output * rowLength + tap * g.channels + c] = input < 0 ? 0 : (x[input + c] as number);
+    });
+    expect(read(cols, outputs * rowLength)).toEqual(expected);
+  });
+
+  it('fold rows back onto the inputs their windows cover, adding in row order (col2im)', () => {
+    const { kernels, place, read } = heap();
+    const cols = random(outputs * rowLength, 6);
+    const dx = place(new Float32Array(inputLength).fill(7));
+    kernels.foldWindows(place(cols), dx, ...geometryArguments(g));
+    const expected = new Float32Array(inputLength);
+    forEachTap(g, (output, tap, input) => {
+      if (input < 0) return;
+      for (let c = 0; c < g.channels; c++)
+        expected[input + c] = f(
+          (expected[input + c] as number) + (cols[output * rowLength + tap * g.channels + c] as number),
+        );
+    });
+    expect(read(dx, inputLength)).toEqual(expected);
+  });
+
+  // Overlapping windows with padding, six channels (four lanes and two alone); and windows tiling the
+  // input, eight channels, which write dx once.
+  for (const [name, pool] of [
+    ['overlapping', { ...g, windowHeight: 3, windowWidth: 3, strideHeight: 2, strideWidth: 2, outWidth: 3 }],
+    [
+      'tiling',
+      {
+        ...g,
+        ...{ inHeight: 8, channels: 8, windowHeight: 2, windowWidth: 2, strideHeight: 2, strideWidth: 2 },
+        ...{ padTop: 0, padLeft: 0, outWidth: 3 },
+      },
+    ],
+  ] as const) {
+    it(`pass each pool output's gradient to the first largest input of its window, ties and NaN included (${name})`, () => {
+      const { kernels, place, read } = heap();
+      const length = pool.batch * pool.inHeight * pool.inWidth * pool.channels;
+      // Few distinct values, so that windows hold ties; a NaN and a -Infinity, which never win.
+      const x = random(length, 7).map((value) => Math.round(value * 2));
+      x[9] = NaN;
+      x[40] = -Infinity;
+      const poolOutputs = pool.batch * pool.outHeight * pool.outWidth;
+      const dy = random(poolOutputs * pool.channels, 8);
+      // A -0 gradient lands as +0, as it does added to a cleared dx.
+      dy[1] = -0;
+      const dx = place(new Float32Array(length).fill(7));
+      kernels.maxPoolGradient(place(x), place(dy), dx, ...geometryArguments(pool));
+      const expected = new Float32Array(length);
+      const best = new Map<number, { value: number; at: number }>();
+      forEachTap(pool, (output, _tap, input) => {
+        if (input < 0) return;
+        for (let c = 0; c < pool.channels; c++) {
+          const key = output * pool.channels + c;
+          const current = best.get(key) ?? { value: -Infinity, at: -1 };
+          if ((x[input + c] as number) > current.value) best.set(key, { value: x[input + c] as number, at: input + c });
+        }
+      });
+      for (let key = 0; key < poolOutputs * pool.channels; key++) {
+        const at = best.get(key)?.at ?? -1;
+        if (at >= 0) expected[at] = f((expected[at] as number) + (dy[key] as number));
+      }
+      expect(read(dx, length)).toEqual(expected);
+    });
+  }
+
+  it('add a bias to each row of channels', () => {
+    const { kernels, place, read } = heap();
+    const [rows, cols] = [9, 7];
+    const [x, bias] = [random(rows * cols, 12), random(cols, 13)];
+    const out = place(new Float32Array(rows * cols));
+    kernels.addChannels(place(x), place(bias), out, rows, cols);
+    expect(read(out, rows * cols)).toEqual(x.map((value, i) => f(value + (bias[i % cols] as number))));
+  });
+
+  it('sum columns in float64, rounding once (a bias gradient)', () => {
+    const { kernels, place, read } = heap();
+    const [rows, cols] = [1000, 7];
+    const x = random(rows * cols, 9, -1e3, 1e3);
+    const out = place(new Float32Array(cols));
+    kernels.columnSums(place(x), out, rows, cols, place(new Float32Array(2 * cols)));
+    const sums = new Float64Array(cols);
+    x.forEach((value, i) => (sums[i % cols] = (sums[i % cols] as number) + value));
+    expect(read(out, cols)).toEqual(Float32Array.from(sums));
+  });
+
+  // Twenty filters: a block of sixteen and one of four, a channel at a time. Thirty-two: two blocks of
+  // sixteen, two channels at a time, and with three channels the third alone.
+  for (const [filters, channels] of [
+    [20, 6],
+    [32, 6],
+    [32, 3],
+  ] as const) {
+    it(`compute a convolution's filter gradient from its input and output gradient, ${filters} filters on ${channels} channels`, () => {
+      const { kernels, place, read } = heap();
+      const shape = { ...g, channels };
+      const length = (rowLength / g.channels) * channels;
+      const x = random(inputLength, 10);
+      const dy = random(outputs * filters, 11);
+      const dw = place(new Float32Array(length * filters).fill(7));
+      kernels.filterGradient(place(x), place(dy), dw, ...geometryArguments(shape), filters);
+      const expected = new Float64Array(length * filters);
+      forEachTap(shape, (output, tap, input) => {
+        if (input < 0) return;
+        for (let c = 0; c < channels; c++)
+          for (let n = 0; n < filters; n++) {
+            const at = (tap * channels + c) * filters + n;
+            expected[at] = (expected[at] as number) + (x[input + c] as number) * (dy[output * filters + n] as number);
+          }
+      });
+      const actual = read(dw, length * filters);
+      const scale = Math.max(...expected.map(Math.abs));
+      expected.forEach((value, i) => expect(Math.abs((actual[i] as number) - value) / scale).toBeLessThan(1e-6));
+    });
+  }
+});
