@@ -1,0 +1,35 @@
+import type { LayerSpec } from '../../domain/job-spec.js';
+import type { SplitShape } from './helper-link.js';
+
+/**
+ * Below this many multiply-adds per step, a split step does not pay for its exchanges (two waits a
+ * layer, the weights copied to the helper every step): measured with `npm run bench:train --
+ * --only=threads` on a 2-core machine (see the README's "Idle cores").
+ */
+export const MIN_SPLIT_MULTIPLY_ADDS = 8_000_000;
+
+/** The shape a split step of these layers takes, or undefined unless they are all dense ReLU or linear ones. */
+export function splitShapeOf(layers: readonly LayerSpec[], features: number, maxBatch: number): SplitShape | undefined {
+  const dense: { units: number; relu: boolean }[] = [];
+  for (const layer of layers) {
+    if (layer.type !== 'dense' || (layer.activation !== 'relu' && layer.activation !== 'linear')) return undefined;
+    dense.push({ units: layer.units, relu: layer.activation === 'relu' });
+  }
+  return dense.length === 0 ? undefined : { features, layers: dense, maxBatch };
+}
+
+/** Multiply-adds of a step of `shape` at its full batch: forward, input and weight gradients. */
+export function stepMultiplyAdds({ features, layers, maxBatch }: SplitShape): number {
+  let fanIn = features;
+  let total = 0;
+  for (const { units } of layers) {
+    total += 3 * fanIn * units * maxBatch;
+    fanIn = units;
+  }
+  return total;
+}
+
+/** Whether a job of `shape` is worth lending an idle thread to. */
+export function worthLending(shape: SplitShape): boolean {
+  return shape.maxBatch >= 16 && stepMultiplyAdds(shape) >= MIN_SPLIT_MULTIPLY_ADDS;
+}
