@@ -130,10 +130,7 @@ export function createTrainingPool(options: TrainingPoolOptions = {}) {
     size,
 
     /** Resolves with the backend the threads use once all of them are ready. */
-    async ready(): Promise<BackendName> {
-      const backends = await Promise.all(slots.map((slot) => slot.ready));
-      return backends[0] as BackendName;
-    },
+    ready: async (): Promise<BackendName> => (await Promise.all(slots.map((slot) => slot.ready)))[0] as BackendName,
 
     /** Trains `spec` on a free thread; throws if none is free (callers keep concurrency <= size). */
     async run(
