@@ -7,6 +7,7 @@ import type { Model } from './model.js';
 import { softmaxCrossEntropy } from './softmax-cross-entropy.js';
 import type { TrainingOptimizer } from './optimizer.js';
 import type { HelperLink } from './split/helper-link.js';
+import type { SplitPolicy } from './split/split-choice.js';
 import { MainSplit } from './split/split-main.js';
 import { heapOffset, renewId, wasmBackend, type WasmBackendInternals } from './wasm-heap.js';
 
@@ -99,12 +100,15 @@ export class DenseEngine {
   step(inputs: Float32Array, targets: Float32Array): number {
     const batch = inputs.length / this.model.inputFeatures;
     if (batch > this.maxBatch) throw new Error(`a batch of ${batch} is larger than the engine's ${this.maxBatch}`);
+    const loss = this.split
+      ? this.split.step(inputs, targets, batch, () => this.stepAlone(inputs, targets, batch))
+      : this.stepAlone(inputs, targets, batch);
+    this.optimizer.finishStep();
+    return loss;
+  }
+
+  private stepAlone(inputs: Float32Array, targets: Float32Array, batch: number): number {
     const heap = () => this.backend.wasm.HEAPF32;
-    const shared = this.split?.step(inputs, targets, batch);
-    if (shared !== undefined) {
-      this.optimizer.finishStep();
-      return shared;
-    }
     heap().set(inputs, this.inputs / 4);
     this.kernels.transpose(this.inputs, this.inputsT, batch, this.model.inputFeatures);
     this.forward(batch);
@@ -119,7 +123,6 @@ export class DenseEngine {
     );
     for (let index = this.layers.length - 1; index >= 0; index--)
       this.backward(this.layers[index] as DenseBuffers, batch);
-    this.optimizer.finishStep();
     return loss;
   }
 
@@ -179,21 +182,27 @@ export class DenseEngine {
    * Splits each step with a helper thread whenever one waits on `link` (made for this network and
    * batch size); steps alone otherwise.
    */
-  useHelper(link: HelperLink): void {
+  useHelper(link: HelperLink, policy?: SplitPolicy): void {
     const layer = (l: number) => this.layers[l] as DenseBuffers;
     this.split?.dispose();
-    this.split = new MainSplit(this.backend, this.kernels, link, {
-      weightsAt: (l) => heapOffset(this.backend, this.weightsOf(layer(l)).weights),
-      biasAt: (l) => heapOffset(this.backend, this.weightsOf(layer(l)).bias),
-      weightsTAt: (l) => {
-        const weights = this.weightsOf(layer(l)).weights;
-        if (layer(l).transposed !== weights.dataId) this.transposeWeights(layer(l), weights);
-        return layer(l).weightsT;
+    this.split = new MainSplit(
+      this.backend,
+      this.kernels,
+      link,
+      {
+        weightsAt: (l) => heapOffset(this.backend, this.weightsOf(layer(l)).weights),
+        biasAt: (l) => heapOffset(this.backend, this.weightsOf(layer(l)).bias),
+        weightsTAt: (l) => {
+          const weights = this.weightsOf(layer(l)).weights;
+          if (layer(l).transposed !== weights.dataId) this.transposeWeights(layer(l), weights);
+          return layer(l).weightsT;
+        },
+        weightGradientAt: (l) => layer(l).weightGradient,
+        biasGradientAt: (l) => layer(l).biasGradient,
+        update: (l) => this.update(layer(l)),
       },
-      weightGradientAt: (l) => layer(l).weightGradient,
-      biasGradientAt: (l) => layer(l).biasGradient,
-      update: (l) => this.update(layer(l)),
-    });
+      policy,
+    );
   }
 
   private transposeWeights(layer: DenseBuffers, weights: tf.Variable): void {

@@ -105,8 +105,9 @@ export function linkLayout({ features, layers, maxBatch }: SplitShape): LinkLayo
 
 /**
  * Stages of a step, numbered in the order each side reaches them (see split-side.ts), so that a side's
- * progress only grows: its layers' outputs, the loss, then from the top layer down each layer's
- * output gradient and its update.
+ * progress only grows: its layers' outputs, the loss and the top layer's output gradient, then from
+ * the top down each layer's input gradient (the output gradient of the layer below), published
+ * before that layer's update, then the update.
  */
 export function stages(layerCount: number) {
   const L = layerCount;
@@ -114,12 +115,12 @@ export function stages(layerCount: number) {
     perStep: 3 * L + 2,
     /** Its columns of layer l's output are published (l < L - 1). */
     output: (l: number) => 1 + l,
-    /** Its loss terms and output gradient are written. */
+    /** Its loss terms are written. */
     loss: L,
     /** Its columns of layer l's output gradient are published. */
-    gradient: (l: number) => L + 1 + 2 * (L - 1 - l),
+    gradient: (l: number) => (l === L - 1 ? L + 1 : L + 2 + 2 * (L - 2 - l)),
     /** Helper: its rows of layer l's weight gradient are published. Main: layer l's new weights are. */
-    update: (l: number) => L + 2 + 2 * (L - 1 - l),
+    update: (l: number) => (l === 0 ? 3 * L : L + 3 + 2 * (L - 1 - l)),
   };
 }
 

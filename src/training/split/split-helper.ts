@@ -45,21 +45,37 @@ export class HelperSplit extends SplitSide {
     }
   }
 
+  /** Whether its copy of the weights is the main side's latest (from the end of its last step). */
+  private current = false;
+
   private step(seq: number): void {
-    const { link, kernels, areas } = this;
+    const { link, areas } = this;
     const { layout, shape } = link;
     const batch = Atomics.load(link.control, control.batch);
-    const heap = this.heap();
-    areas.forEach((area, l) => {
-      const size = area.fanIn * area.units;
-      heap.set(link.floats.subarray(area.weights, area.weights + size), (this.weights[l] as number) / 4);
-      heap.set(link.floats.subarray(area.bias, area.bias + area.units), (this.biases[l] as number) / 4);
-      kernels.transpose(this.weights[l] as number, this.weightsT[l] as number, area.fanIn, area.units);
-    });
-    heap.set(link.floats.subarray(layout.inputs, layout.inputs + batch * shape.features), this.inputs / 4);
+    // Published in full before its first step; after that, copied at the end of each step.
+    if (!this.current) areas.forEach((_, l) => this.copyWeights(l));
+    this.heap().set(link.floats.subarray(layout.inputs, layout.inputs + batch * shape.features), this.inputs / 4);
     const classes = (areas.at(-1) as LayerAreas).units;
     const targets = link.floats.subarray(layout.targets, layout.targets + batch * classes);
     this.runStep(seq, batch, targets);
+    // The next step's weights, layer by layer as the main side updates them (top first), while it
+    // finishes the step.
+    const stage = stages(areas.length);
+    for (let l = areas.length - 1; l >= 0; l--) {
+      link.waitFor(control.mainProgress, seq * stage.perStep + stage.update(l));
+      this.copyWeights(l);
+    }
+    this.current = true;
+  }
+
+  private copyWeights(l: number): void {
+    const { link } = this;
+    const area = this.areas[l] as LayerAreas;
+    const heap = this.heap();
+    const size = area.fanIn * area.units;
+    heap.set(link.floats.subarray(area.weights, area.weights + size), (this.weights[l] as number) / 4);
+    heap.set(link.floats.subarray(area.bias, area.bias + area.units), (this.biases[l] as number) / 4);
+    this.kernels.transpose(this.weights[l] as number, this.weightsT[l] as number, area.fanIn, area.units);
   }
 
   protected weightsAt(l: number): number {

@@ -1,6 +1,7 @@
 import type { TrainingKernels } from '../kernels/training-kernels.js';
 import type { WasmBackendInternals } from '../wasm-heap.js';
 import { control, linkStates, stages, type HelperLink, type LayerAreas } from './helper-link.js';
+import { AdaptiveSplit, type SplitPolicy } from './split-choice.js';
 import { SplitSide } from './split-side.js';
 import { sumTerms } from './split-loss.js';
 
@@ -32,18 +33,32 @@ export class MainSplit extends SplitSide {
     kernels: TrainingKernels,
     link: HelperLink,
     private readonly engine: EngineLayers,
+    private readonly policy: SplitPolicy = new AdaptiveSplit(),
   ) {
     super(backend, kernels, link, true);
   }
 
   /**
-   * One step with the helper when one is waiting: the batch's mean loss, or undefined (nothing done)
-   * when there is none, and the caller steps alone. The helper is held only during the step, so a
+   * One step: with the helper when one is waiting and the policy wants it, else `alone` (the
+   * engine's own step). Returns the batch's mean loss. The helper is held only during a step, so a
    * recall takes effect by the end of it.
    */
-  step(inputs: Float32Array, targets: Float32Array, batch: number): number | undefined {
+  step(inputs: Float32Array, targets: Float32Array, batch: number, alone: () => number): number {
     const { link } = this;
-    if (batch < 2 || link.state() !== linkStates.idle || !link.move(linkStates.idle, linkStates.busy)) return undefined;
+    const started = performance.now();
+    const split =
+      batch >= 2 &&
+      link.state() === linkStates.idle &&
+      this.policy.wantsSplit() &&
+      link.move(linkStates.idle, linkStates.busy);
+    const loss = split ? this.splitStep(inputs, targets, batch) : alone();
+    // Only timed while a helper is there: alone steps then are the ones to compare with.
+    if (split || link.state() === linkStates.idle) this.policy.record(split, (performance.now() - started) / batch);
+    return loss;
+  }
+
+  private splitStep(inputs: Float32Array, targets: Float32Array, batch: number): number {
+    const { link } = this;
     try {
       const generation = Atomics.load(link.control, control.generation);
       if (generation !== this.published) {
@@ -57,7 +72,7 @@ export class MainSplit extends SplitSide {
       Atomics.store(link.control, control.batch, batch);
       const seq = Atomics.load(link.control, control.go) + 1;
       link.signal(control.go, seq);
-      return this.runStep(seq, batch, targets);
+      return this.runStep(seq, batch, targets) as number;
     } finally {
       if (!link.move(linkStates.busy, linkStates.idle)) link.move(linkStates.recalling, linkStates.none);
     }

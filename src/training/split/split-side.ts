@@ -147,6 +147,7 @@ export abstract class SplitSide {
       { classes, batch, first: step.first, columns: step.own },
     );
     this.link.signal(step.ownProgress, step.base + this.stage.loss);
+    this.publishGradient(last, step);
     const loss = this.afterLoss(step.base, batch);
     for (let l = last; l >= 0; l--) this.backward(l, step);
     return loss;
@@ -181,12 +182,12 @@ export abstract class SplitSide {
     const { batch, own, base } = step;
     const area = areas[l] as LayerAreas;
     const { gradient } = this.buffers[l] as SideBuffers;
-    this.publish(gradient, area.units * own, this.isMain ? area.mainGradient : area.helperGradient);
-    link.signal(step.ownProgress, base + stage.gradient(l));
     const below = this.buffers[l - 1];
     if (below) {
       this.product(this.weightsAt(l), [area.fanIn, area.units], gradient, own, below.gradient);
       if ((areas[l - 1] as LayerAreas).relu) kernels.reluGradient(below.gradient, below.output, area.fanIn * own);
+      // Out before this layer's weight gradient and update, so the other side can go on with it.
+      this.publishGradient(l - 1, step);
     }
     // The whole batch's gradient at this layer's output, joined from both sides' columns.
     link.waitFor(step.otherProgress, base + stage.gradient(l));
@@ -206,6 +207,14 @@ export abstract class SplitSide {
     }
     if (to > from) this.product(rows, [to - from, batch], this.fullGradient, area.units, this.weightGradientAt(l));
     this.afterWeightGradient(l, base, batch, this.fullGradientT);
+  }
+
+  /** Publishes its columns of layer l's output gradient. */
+  private publishGradient(l: number, step: StepContext): void {
+    const area = this.areas[l] as LayerAreas;
+    const { gradient } = this.buffers[l] as SideBuffers;
+    this.publish(gradient, area.units * step.own, this.isMain ? area.mainGradient : area.helperGradient);
+    this.link.signal(step.ownProgress, step.base + this.stage.gradient(l));
   }
 
   /** Copies `count` floats from `pointer` on the heap to `area` of the link. */

@@ -9,6 +9,7 @@ import { buildModel } from '../../../src/training/model.js';
 import { createOptimizer, disposeOptimizer } from '../../../src/training/optimizer.js';
 import { control, HelperLink, linkStates } from '../../../src/training/split/helper-link.js';
 import { splitShapeOf } from '../../../src/training/split/lending.js';
+import { alwaysSplit } from '../../../src/training/split/split-choice.js';
 import { installWasmFastPath } from '../../../src/training/wasm-fast-path.js';
 import type { ThreadMessage } from '../../../src/worker/thread-protocol.js';
 
@@ -86,7 +87,7 @@ async function run(dataset: Dataset, name: OptimizerName, helper?: Helper, leave
   const shape = splitShapeOf(layers, 784, 64);
   if (!shape) throw new Error('no split shape for a dense network');
   const link = HelperLink.create(shape);
-  engine.useHelper(link);
+  engine.useHelper(link, alwaysSplit);
   try {
     const losses: number[] = [];
     let first = 0;
