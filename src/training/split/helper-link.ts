@@ -39,6 +39,12 @@ export const control = {
   helperProgress: 4,
   /** Bumped by every helper that arrives, so the main side knows to publish the weights to it. */
   generation: 5,
+  /**
+   * Bumped by the main side each time it publishes all the weights (to a new helper, or after steps
+   * alone): the helper then copies them all before the step. Between consecutive split steps it
+   * copies each layer's as the main side updates it instead.
+   */
+  weights: 6,
 } as const;
 const controlWords = 8;
 

@@ -45,15 +45,18 @@ export class HelperSplit extends SplitSide {
     }
   }
 
-  /** Whether its copy of the weights is the main side's latest (from the end of its last step). */
-  private current = false;
+  /** The main side's publication of all the weights its copy was last made from in full. */
+  private version = -1;
 
   private step(seq: number): void {
     const { link, areas } = this;
     const { layout, shape } = link;
     const batch = Atomics.load(link.control, control.batch);
-    // Published in full before its first step; after that, copied at the end of each step.
-    if (!this.current) areas.forEach((_, l) => this.copyWeights(l));
+    // Published in full before its first step and after steps the main side made alone; else copied
+    // at the end of the step before.
+    const version = Atomics.load(link.control, control.weights);
+    if (version !== this.version) areas.forEach((_, l) => this.copyWeights(l));
+    this.version = version;
     this.heap().set(link.floats.subarray(layout.inputs, layout.inputs + batch * shape.features), this.inputs / 4);
     const classes = (areas.at(-1) as LayerAreas).units;
     const targets = link.floats.subarray(layout.targets, layout.targets + batch * classes);
@@ -65,7 +68,6 @@ export class HelperSplit extends SplitSide {
       link.waitFor(control.mainProgress, seq * stage.perStep + stage.update(l));
       this.copyWeights(l);
     }
-    this.current = true;
   }
 
   private copyWeights(l: number): void {

@@ -27,6 +27,8 @@ export interface EngineLayers {
 export class MainSplit extends SplitSide {
   /** The helper generation the weights were last published to in full. */
   private published = -1;
+  /** Whether the last step was split: the helper's weights are then those of the end of that step. */
+  private lastSplit = false;
 
   constructor(
     backend: WasmBackendInternals,
@@ -52,6 +54,7 @@ export class MainSplit extends SplitSide {
       this.policy.wantsSplit() &&
       link.move(linkStates.idle, linkStates.busy);
     const loss = split ? this.splitStep(inputs, targets, batch) : alone();
+    this.lastSplit = split;
     // Only timed while a helper is there: alone steps then are the ones to compare with.
     if (split || link.state() === linkStates.idle) this.policy.record(split, (performance.now() - started) / batch);
     return loss;
@@ -61,8 +64,9 @@ export class MainSplit extends SplitSide {
     const { link } = this;
     try {
       const generation = Atomics.load(link.control, control.generation);
-      if (generation !== this.published) {
+      if (generation !== this.published || !this.lastSplit) {
         this.areas.forEach((_, l) => this.publishWeights(l));
+        Atomics.add(link.control, control.weights, 1);
         this.published = generation;
       }
       const { layout } = link;

@@ -9,7 +9,7 @@ import { buildModel } from '../../../src/training/model.js';
 import { createOptimizer, disposeOptimizer } from '../../../src/training/optimizer.js';
 import { control, HelperLink, linkStates } from '../../../src/training/split/helper-link.js';
 import { splitShapeOf } from '../../../src/training/split/lending.js';
-import { alwaysSplit } from '../../../src/training/split/split-choice.js';
+import { alwaysSplit, type SplitPolicy } from '../../../src/training/split/split-choice.js';
 import { installWasmFastPath } from '../../../src/training/wasm-fast-path.js';
 import type { ThreadMessage } from '../../../src/worker/thread-protocol.js';
 
@@ -79,7 +79,14 @@ class Helper {
  * The steps of `batchSizes` through the engine; with `helper`, it is lent before step 0, recalled
  * before step `leaveAt` and lent again before step `rejoinAt`.
  */
-async function run(dataset: Dataset, name: OptimizerName, helper?: Helper, leaveAt = 3, rejoinAt = 5): Promise<Run> {
+async function run(
+  dataset: Dataset,
+  name: OptimizerName,
+  helper?: Helper,
+  policy: SplitPolicy = alwaysSplit,
+  leaveAt = 3,
+  rejoinAt = 5,
+): Promise<Run> {
   const model = buildModel(layers, 784, 11);
   const optimizer = createOptimizer(name, learningRates[name] ?? 0.01);
   const engine = DenseEngine.for(layers, model, optimizer, 64);
@@ -87,7 +94,7 @@ async function run(dataset: Dataset, name: OptimizerName, helper?: Helper, leave
   const shape = splitShapeOf(layers, 784, 64);
   if (!shape) throw new Error('no split shape for a dense network');
   const link = HelperLink.create(shape);
-  engine.useHelper(link, alwaysSplit);
+  engine.useHelper(link, policy);
   try {
     const losses: number[] = [];
     let first = 0;
@@ -145,6 +152,20 @@ describe('a dense step split with a helper thread', () => {
       expect(alone.losses[7]).not.toBe(alone.losses[0]);
     });
   }
+
+  it('gives the same bits when the job steps alone between split steps, the helper staying', async () => {
+    const alone = await run(dataset, 'adam');
+    let asked = 0;
+    // Split, alone, alone, split, ...: the helper's weights must follow the steps made without it.
+    const everyThird: SplitPolicy = { wantsSplit: () => asked++ % 3 === 0, record: () => undefined };
+    const mixed = await run(dataset, 'adam', helper, everyThird, 99, 99);
+    expect(mixed.splitSteps).toBe(3);
+    expect(mixed.losses).toEqual(alone.losses);
+    mixed.weights.forEach((weights, index) => {
+      const expected = alone.weights[index] as Float32Array;
+      expect(Buffer.compare(Buffer.from(weights.buffer), Buffer.from(expected.buffer)), `variable ${index}`).toBe(0);
+    });
+  });
 
   it('leaves when recalled between steps, and when the job closes its link before it arrives', async () => {
     const shape = splitShapeOf(layers, 784, 64);
