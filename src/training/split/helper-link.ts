@@ -201,11 +201,12 @@ export class HelperLink {
   }
 
   /**
-   * Waits until control word `index` is at least `value`: spins briefly (the other side is usually
-   * a few microseconds away), then sleeps. Throws if the other side has not moved in `timeoutMs`.
+   * Waits until control word `index` is at least `value`: spins for up to SPIN_MS (the other side is
+   * usually that close, and waking a sleeping thread costs more on a virtual machine), then sleeps.
+   * Throws if the other side has not moved in `timeoutMs`.
    */
   waitFor(index: number, value: number, timeoutMs = 60_000): void {
-    for (let spin = 0; spin < 4000; spin++) if (Atomics.load(this.control, index) >= value) return;
+    if (spinUntil(() => Atomics.load(this.control, index) >= value)) return;
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const seen = Atomics.load(this.control, index);
@@ -213,5 +214,16 @@ export class HelperLink {
       if (Date.now() > deadline) throw new Error('the helper thread of this job stopped answering');
       Atomics.wait(this.control, index, seen, 1000);
     }
+  }
+}
+
+const SPIN_MS = 0.3;
+
+/** Polls `done` for up to SPIN_MS; whether it came true. */
+export function spinUntil(done: () => boolean): boolean {
+  const until = performance.now() + SPIN_MS;
+  for (;;) {
+    for (let poll = 0; poll < 64; poll++) if (done()) return true;
+    if (performance.now() > until) return false;
   }
 }

@@ -26,32 +26,51 @@ class Recent {
   }
 }
 
-/** Steps timed each way before the choice starts comparing. */
-const WARM_UP = 3;
-/** Every this many steps goes the other way, so the choice follows the machine's load as it changes. */
-const PROBE_EVERY = 16;
+/** Steps one way before the choice is made again. */
+const BLOCK = 16;
+/** First steps of a block left untimed: a switch's own costs (all weights copied, a cold helper thread). */
+const SETTLE = 3;
+/** Every this many blocks goes the other way, so the choice follows the machine's load as it changes. */
+const EXPLORE_EVERY = 8;
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
 
 /**
- * Splits a step only while split steps are faster: whether a second thread pays depends on what
- * else the machine runs (a lent thread on a core other processes keep busy only slows the job), so
- * the job times its steps both ways (medians of the last 9, per example) and takes the faster,
- * trying the other every PROBE_EVERY steps. Either way gives the same result to the bit.
+ * Splits steps only while split steps are faster: whether a second thread pays depends on what else
+ * the machine runs (a lent thread on a core other processes keep busy only slows the job), so the job
+ * times its steps in blocks of BLOCK, split or alone (each block's median per example, the last 3
+ * blocks each way), takes the faster, and every EXPLORE_EVERY blocks tries the other. Either way
+ * gives the same result to the bit.
  */
 export class AdaptiveSplit implements SplitPolicy {
-  private readonly split = new Recent(9);
-  private readonly alone = new Recent(9);
-  private steps = 0;
+  private readonly blocks = { split: new Recent(3), alone: new Recent(3) };
+  private split = true;
+  private inBlock = 0;
+  private times: number[] = [];
+  private blockCount = 0;
 
   wantsSplit(): boolean {
-    this.steps += 1;
-    if (this.split.count < WARM_UP) return true;
-    if (this.alone.count < WARM_UP) return false;
-    const better = this.split.median() <= this.alone.median();
-    return this.steps % PROBE_EVERY === 0 ? !better : better;
+    if (this.inBlock === BLOCK) this.nextBlock();
+    this.inBlock += 1;
+    return this.split;
   }
 
   record(split: boolean, msPerExample: number): void {
-    (split ? this.split : this.alone).add(msPerExample);
+    if (split === this.split && this.inBlock > SETTLE) this.times.push(msPerExample);
+  }
+
+  private nextBlock(): void {
+    if (this.times.length > 0) this.blocks[this.split ? 'split' : 'alone'].add(median(this.times));
+    this.times = [];
+    this.inBlock = 0;
+    this.blockCount += 1;
+    const { split, alone } = this.blocks;
+    if (split.count === 0 || alone.count === 0) {
+      this.split = split.count === 0;
+      return;
+    }
+    const better = split.median() <= alone.median();
+    this.split = this.blockCount % EXPLORE_EVERY === 0 ? !better : better;
   }
 }
 

@@ -1,6 +1,6 @@
 import type { TrainingKernels } from '../kernels/training-kernels.js';
 import type { WasmBackendInternals } from '../wasm-heap.js';
-import { control, linkStates, stages, type HelperLink, type LayerAreas } from './helper-link.js';
+import { control, linkStates, spinUntil, stages, type HelperLink, type LayerAreas } from './helper-link.js';
 import { SplitSide } from './split-side.js';
 
 /**
@@ -41,7 +41,9 @@ export class HelperSplit extends SplitSide {
       }
       const state = link.state();
       if (state !== linkStates.idle && state !== linkStates.busy && state !== linkStates.recalling) return;
-      Atomics.wait(link.control, control.go, go);
+      // The next split step usually follows at once: spin a little before sleeping.
+      if (!spinUntil(() => Atomics.load(link.control, control.go) !== go || link.state() !== state))
+        Atomics.wait(link.control, control.go, go);
     }
   }
 
