@@ -45,6 +45,11 @@ export const control = {
    * copies each layer's as the main side updates it instead.
    */
   weights: 6,
+  /**
+   * Bumped with every change of `state` or `go`: the helper sleeps on it, so no change between its
+   * last look and its sleep goes unnoticed.
+   */
+  wake: 7,
 } as const;
 const controlWords = 8;
 
@@ -164,7 +169,7 @@ export class HelperLink {
   /** Moves the state `from` -> `to` if it is `from`; wakes a helper waiting for a step. True if it moved. */
   move(from: number, to: number): boolean {
     if (Atomics.compareExchange(this.control, control.state, from, to) !== from) return false;
-    Atomics.notify(this.control, control.go);
+    this.wakeHelper();
     return true;
   }
 
@@ -191,7 +196,18 @@ export class HelperLink {
   /** Main side: the job ended; a helper there or on its way leaves. */
   close(): void {
     Atomics.store(this.control, control.state, linkStates.closed);
-    Atomics.notify(this.control, control.go);
+    this.wakeHelper();
+  }
+
+  /** Main side: starts split step `seq`. */
+  startStep(seq: number): void {
+    Atomics.store(this.control, control.go, seq);
+    this.wakeHelper();
+  }
+
+  private wakeHelper(): void {
+    Atomics.add(this.control, control.wake, 1);
+    Atomics.notify(this.control, control.wake);
   }
 
   /** Publishes this side's progress and wakes the other side if it waits for it. */
@@ -217,7 +233,7 @@ export class HelperLink {
   }
 }
 
-const SPIN_MS = 0.3;
+const SPIN_MS = 0.05;
 
 /** Polls `done` for up to SPIN_MS; whether it came true. */
 export function spinUntil(done: () => boolean): boolean {

@@ -33,6 +33,7 @@ export class HelperSplit extends SplitSide {
     Atomics.add(link.control, control.generation, 1);
     if (!link.move(linkStates.lent, linkStates.idle)) return;
     for (;;) {
+      const wake = Atomics.load(link.control, control.wake);
       const go = Atomics.load(link.control, control.go);
       if (go > seen) {
         seen = go;
@@ -42,8 +43,8 @@ export class HelperSplit extends SplitSide {
       const state = link.state();
       if (state !== linkStates.idle && state !== linkStates.busy && state !== linkStates.recalling) return;
       // The next split step usually follows at once: spin a little before sleeping.
-      if (!spinUntil(() => Atomics.load(link.control, control.go) !== go || link.state() !== state))
-        Atomics.wait(link.control, control.go, go);
+      if (!spinUntil(() => Atomics.load(link.control, control.wake) !== wake))
+        Atomics.wait(link.control, control.wake, wake);
     }
   }
 

@@ -75,7 +75,7 @@ export class MainSplit extends SplitSide {
       this.heap().set(inputs, this.inputs / 4);
       Atomics.store(link.control, control.batch, batch);
       const seq = Atomics.load(link.control, control.go) + 1;
-      link.signal(control.go, seq);
+      link.startStep(seq);
       return this.runStep(seq, batch, targets) as number;
     } finally {
       if (!link.move(linkStates.busy, linkStates.idle)) link.move(linkStates.recalling, linkStates.none);
