@@ -2,11 +2,15 @@ import type { LayerSpec } from '../../domain/job-spec.js';
 import type { SplitShape } from './helper-link.js';
 
 /**
- * Below this many multiply-adds per step, a split step does not pay for its exchanges (two waits a
- * layer, the weights copied to the helper every step): measured with `npm run bench:train --
- * --only=threads` on a 2-core machine (see the README's "Idle cores").
+ * Below this many multiply-adds per step, or this batch, a split step does not pay for its exchanges
+ * (two waits a layer, the weights copied to the helper every step). Measured with `npm run bench:train
+ * -- --only=threads` on a 2-core machine: 784-256-10 at batch 64 (39M) gained 1.2-1.4x, 784-128-10
+ * (20M) from 0.7x to 1.3x, 784-512-512-10 at batch 16 (32M, 8 columns a side) 0.7-1.0x; the
+ * exercise's networks at batch 64 (128M, 291M) 1.4-1.7x. Past the threshold the job still splits a
+ * step only while that is faster (split-choice.ts).
  */
-export const MIN_SPLIT_MULTIPLY_ADDS = 8_000_000;
+export const MIN_SPLIT_MULTIPLY_ADDS = 32_000_000;
+export const MIN_SPLIT_BATCH = 32;
 
 /** The shape a split step of these layers takes, or undefined unless they are all dense ReLU or linear ones. */
 export function splitShapeOf(layers: readonly LayerSpec[], features: number, maxBatch: number): SplitShape | undefined {
@@ -31,5 +35,5 @@ export function stepMultiplyAdds({ features, layers, maxBatch }: SplitShape): nu
 
 /** Whether a job of `shape` is worth lending an idle thread to. */
 export function worthLending(shape: SplitShape): boolean {
-  return shape.maxBatch >= 16 && stepMultiplyAdds(shape) >= MIN_SPLIT_MULTIPLY_ADDS;
+  return shape.maxBatch >= MIN_SPLIT_BATCH && stepMultiplyAdds(shape) >= MIN_SPLIT_MULTIPLY_ADDS;
 }
