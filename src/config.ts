@@ -49,6 +49,8 @@ const envSchema = z.object({
     .default('trainer'),
   WORKER_CONCURRENCY: integer(1, 64).default(os.availableParallelism()),
   TRAINING_BACKEND: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+  // A training thread no job needs helps a running dense job with its steps until a job needs it.
+  WORKER_LEND_IDLE_THREADS: flag('true'),
   MAX_PARAMETERS: integer(1, 2_000_000_000).default(20_000_000),
   // WebAssembly memory tops out at 4 GiB; keep a job's estimate well below it.
   MAX_JOB_MEMORY_BYTES: integer(1024 * 1024, 1024 ** 4).default(2 * 1024 ** 3),

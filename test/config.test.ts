@@ -15,6 +15,12 @@ describe('configuration', () => {
     expect(Object.isFrozen(config)).toBe(true);
   });
 
+  it('lends idle training threads unless told not to, and rejects anything but true or false', () => {
+    expect(loadConfig({}).WORKER_LEND_IDLE_THREADS).toBe(true);
+    expect(loadConfig({ WORKER_LEND_IDLE_THREADS: 'false' }).WORKER_LEND_IDLE_THREADS).toBe(false);
+    expect(() => loadConfig({ WORKER_LEND_IDLE_THREADS: 'sometimes' })).toThrow(/WORKER_LEND_IDLE_THREADS="sometimes"/);
+  });
+
   it('names every bad variable and why', () => {
     let caught: unknown;
     try {

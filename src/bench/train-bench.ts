@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
+import { idleCores } from './idle-cores.js';
 import { lenetSpeedTarget, measureLenetSpeed } from './lenet.js';
 import { median, runLoop } from './loop-runner.js';
 import { benchSpec, networkLabel, type NetworkName } from './networks.js';
@@ -272,7 +273,8 @@ console.log(
 console.log(
   'reference figures for 784-512-512-10 on this kind of machine: stock tfjs wasm ~640 samples/s, wasm with explicit transposes ~2,700, PyTorch on one core ~17,500',
 );
-// `-- --only=ceiling,speed` runs some sections: ceiling, speed, lenet, accuracy, system, recycle, overhead.
+// `-- --only=ceiling,speed` runs some sections: ceiling, speed, lenet, accuracy, system, recycle, overhead,
+// threads.
 const only = process.argv
   .find((argument) => argument.startsWith('--only='))
   ?.slice('--only='.length)
@@ -285,6 +287,7 @@ if (runs('lenet')) {
   target(goal, measured, met);
 }
 if (runs('accuracy')) await accuracy();
+if (runs('threads')) await idleCores();
 if (runs('system')) await system();
 if (runs('recycle')) await recycleMemory();
 if (runs('overhead')) {

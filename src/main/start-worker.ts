@@ -135,6 +135,7 @@ async function startPool(
     backend: config.TRAINING_BACKEND,
     loadDataset,
     maxThreadHeapBytes: config.TRAINING_THREAD_MAX_HEAP_BYTES,
+    lendIdleThreads: config.WORKER_LEND_IDLE_THREADS,
   });
   const backend = await pool.ready();
   logger.info(

@@ -2,9 +2,13 @@ import type * as tf from '@tensorflow/tfjs';
 import type { LayerSpec } from '../domain/job-spec.js';
 import { FusedOptimizer } from './fused-optimizer.js';
 import { trainingKernels, type TrainingKernels } from './kernels/training-kernels.js';
+import { heapProduct } from './heap-product.js';
 import type { Model } from './model.js';
 import { softmaxCrossEntropy } from './softmax-cross-entropy.js';
 import type { TrainingOptimizer } from './optimizer.js';
+import type { HelperLink } from './split/helper-link.js';
+import type { SplitPolicy } from './split/split-choice.js';
+import { MainSplit } from './split/split-main.js';
 import { heapOffset, renewId, wasmBackend, type WasmBackendInternals } from './wasm-heap.js';
 
 /**
@@ -19,6 +23,9 @@ import { heapOffset, renewId, wasmBackend, type WasmBackendInternals } from './w
  *   weight gradient  dW [in, out] = X^T [in, b] . dZ [b, out]     (dZ transposed from dZ^T)
  *   input gradient   dX^T [in, b] = W [in, out] . dZ^T [out, b]
  * The weights are the model's own variables, updated in place, so the model is always current.
+ *
+ * Given a helper link (`useHelper`), a step for which the pool has lent the job an idle thread is
+ * split between this thread and that one (src/training/split), with the same result to the bit.
  */
 export class DenseEngine {
   private readonly buffers: number[] = [];
@@ -27,6 +34,7 @@ export class DenseEngine {
   private readonly inputs: number;
   private readonly inputsT: number;
   private readonly layers: DenseBuffers[];
+  private split: MainSplit | undefined;
 
   private constructor(
     private readonly backend: WasmBackendInternals,
@@ -92,6 +100,14 @@ export class DenseEngine {
   step(inputs: Float32Array, targets: Float32Array): number {
     const batch = inputs.length / this.model.inputFeatures;
     if (batch > this.maxBatch) throw new Error(`a batch of ${batch} is larger than the engine's ${this.maxBatch}`);
+    const loss = this.split
+      ? this.split.step(inputs, targets, batch, () => this.stepAlone(inputs, targets, batch))
+      : this.stepAlone(inputs, targets, batch);
+    this.optimizer.finishStep();
+    return loss;
+  }
+
+  private stepAlone(inputs: Float32Array, targets: Float32Array, batch: number): number {
     const heap = () => this.backend.wasm.HEAPF32;
     heap().set(inputs, this.inputs / 4);
     this.kernels.transpose(this.inputs, this.inputsT, batch, this.model.inputFeatures);
@@ -107,7 +123,6 @@ export class DenseEngine {
     );
     for (let index = this.layers.length - 1; index >= 0; index--)
       this.backward(this.layers[index] as DenseBuffers, batch);
-    this.optimizer.finishStep();
     return loss;
   }
 
@@ -134,7 +149,7 @@ export class DenseEngine {
   /** Gradients of `layer` from its output's (in gradientT), the input's gradient, and its update. */
   private backward(layer: DenseBuffers, batch: number): void {
     const { kernels } = this;
-    const { weights, bias } = this.weightsOf(layer);
+    const { weights } = this.weightsOf(layer);
     const below = this.layers[layer.index - 1];
     const input = below ? below.outputT : this.inputsT;
     kernels.rowSums(layer.gradientT, layer.biasGradient, layer.units, batch);
@@ -146,6 +161,13 @@ export class DenseEngine {
       if (below.relu) kernels.reluGradient(below.gradientT, below.outputT, below.units * batch);
     }
     // The weights are not read again this step: update them now, while the gradient is in cache.
+    this.update(layer);
+  }
+
+  /** Applies the optimizer to `layer` from its weight and bias gradients. */
+  private update(layer: DenseBuffers): void {
+    const { weights, bias } = this.weightsOf(layer);
+    const weightsAt = heapOffset(this.backend, weights);
     const biasAt = heapOffset(this.backend, bias);
     this.optimizer.updateAt(2 * layer.index, weights, weightsAt, layer.weightGradient, weightsAt);
     this.optimizer.updateAt(2 * layer.index + 1, bias, biasAt, layer.biasGradient, biasAt);
@@ -156,33 +178,46 @@ export class DenseEngine {
     this.transposeWeights(layer, weights);
   }
 
+  /**
+   * Splits each step with a helper thread whenever one waits on `link` (made for this network and
+   * batch size); steps alone otherwise.
+   */
+  useHelper(link: HelperLink, policy?: SplitPolicy): void {
+    const layer = (l: number) => this.layers[l] as DenseBuffers;
+    this.split?.dispose();
+    this.split = new MainSplit(
+      this.backend,
+      this.kernels,
+      link,
+      {
+        weightsAt: (l) => heapOffset(this.backend, this.weightsOf(layer(l)).weights),
+        biasAt: (l) => heapOffset(this.backend, this.weightsOf(layer(l)).bias),
+        weightsTAt: (l) => {
+          const weights = this.weightsOf(layer(l)).weights;
+          if (layer(l).transposed !== weights.dataId) this.transposeWeights(layer(l), weights);
+          return layer(l).weightsT;
+        },
+        weightGradientAt: (l) => layer(l).weightGradient,
+        biasGradientAt: (l) => layer(l).biasGradient,
+        update: (l) => this.update(layer(l)),
+      },
+      policy,
+    );
+  }
+
   private transposeWeights(layer: DenseBuffers, weights: tf.Variable): void {
     this.kernels.transpose(heapOffset(this.backend, weights), layer.weightsT, layer.fanIn, layer.units);
     layer.transposed = weights.dataId;
   }
 
-  /**
-   * out [rows, columns] = a [rows, inner] . b [inner, columns] on XNNPACK, `b` under an id of its own
-   * for this call only, so the operator XNNPACK makes (and caches by that id) goes when it does.
-   */
-  private product(a: number, [rows, inner]: [number, number], b: number, columns: number, out: number): void {
-    const { wasm } = this.backend;
-    const ids = [a, b, out].map((pointer) => {
-      const id = this.backend.dataIdNextNumber++;
-      wasm.tfjs.registerTensor(id, 0, pointer);
-      return id;
-    });
-    const shapes = new Int32Array(wasm.HEAPF32.buffer, this.shapes, 6);
-    shapes.set([1, rows, inner, 1, inner, columns]);
-    try {
-      wasm._BatchMatMul(ids[0] ?? 0, this.shapes, 3, ids[1] ?? 0, this.shapes + 12, 3, 0, 0, ids[2] ?? 0);
-    } finally {
-      for (const id of ids) wasm.tfjs.disposeData(id);
-    }
+  private product(a: number, dims: [number, number], b: number, columns: number, out: number): void {
+    heapProduct(this.backend, this.shapes, a, dims, b, columns, out);
   }
 
   /** Frees the buffers (the model and optimizer stay the caller's). */
   dispose(): void {
+    this.split?.dispose();
+    this.split = undefined;
     for (const pointer of this.buffers.splice(0)) this.backend.wasm._free(pointer);
   }
 }

@@ -10,6 +10,7 @@ import { StepLossReader } from './loss-reader.js';
 import { buildModel, type Model } from './model.js';
 import { createOptimizer, disposeOptimizer, trainingStep, type TrainingOptimizer } from './optimizer.js';
 import { Random } from './random.js';
+import type { HelperLink } from './split/helper-link.js';
 import { testPass, type TestPredictions } from './test-pass.js';
 import { validationSplit, type ValidationSplit } from './validation-split.js';
 
@@ -67,6 +68,11 @@ export interface TrainingOptions {
   checkpointEverySteps?: number;
   /** Metrics of the epochs done before `resume`, so early stopping sees the whole history. */
   previousEpochs?: readonly EpochMetrics[];
+  /**
+   * Where a thread lent by the pool meets this run to share its dense steps (the result is the same
+   * to the bit with or without it). The caller closes it once training ends.
+   */
+  helperLink?: HelperLink;
 }
 
 /**
@@ -148,6 +154,7 @@ class TrainingRun {
     this.model = buildModel(spec.model.layers, info.inputShape, this.seed);
     this.optimizer = createOptimizer(spec.optimizer, spec.learningRate);
     this.engine = DenseEngine.for(spec.model.layers, this.model, this.optimizer, spec.batchSize);
+    if (this.engine && options.helperLink) this.engine.useHelper(options.helperLink);
     this.losses = new StepLossReader(hooks, {
       interval: options.lossReadInterval ?? 50,
       intervalMs: options.lossReadIntervalMs ?? 100,

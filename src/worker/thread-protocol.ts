@@ -2,6 +2,7 @@ import type { JobSpec } from '../domain/job-spec.js';
 import type { BackendName, BackendPreference } from '../training/backend.js';
 import type { Dataset } from '../datasets/loading/index.js';
 import type { Evaluation } from '../domain/evaluation.js';
+import type { SplitShape } from '../training/split/helper-link.js';
 import type { Checkpoint, EpochMetrics, StepLoss, StoppedEarly } from '../training/train.js';
 
 /** Values of a job's stop flag. */
@@ -24,7 +25,20 @@ export interface TrainRequest {
   /** Metrics of the epochs before `resume`, for the early-stopping rule. */
   previousEpochs?: EpochMetrics[];
   checkpointEverySteps: number;
+  /** Where an idle thread the pool lends the job meets it (a HelperLink's buffer), if it may have one. */
+  helperLink?: { shape: SplitShape; buffer: SharedArrayBuffer };
 }
+
+/**
+ * Host -> an idle thread: help the job on `link` with its steps until recalled or the job ends, then
+ * say `helped`.
+ */
+export interface HelpRequest {
+  type: 'help';
+  link: { shape: SplitShape; buffer: SharedArrayBuffer };
+}
+
+export type ThreadRequest = TrainRequest | HelpRequest;
 
 /** The model as one epoch left it, in TensorFlow.js layers format. */
 export interface EpochModel {
@@ -52,6 +66,8 @@ export type ThreadMessage =
   /** `threadId` is the thread's Linux thread id, where /proc tells it, for accounting its CPU time. */
   | { type: 'ready'; backend: BackendName; threadId?: number }
   | { type: 'startup-failed'; message: string }
+  /** The thread has left the job it was lent to and is free again. */
+  | { type: 'helped' }
   | { type: 'steps'; jobId: string; steps: StepLoss[] }
   /** An epoch's metrics and, from threads that gather it, its evaluation on the test set. */
   | { type: 'epoch'; jobId: string; metrics: EpochMetrics; evaluation?: Evaluation }

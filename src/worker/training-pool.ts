@@ -3,10 +3,12 @@ import { fileURLToPath } from 'node:url';
 import type { JobSpec } from '../domain/job-spec.js';
 import type { BackendName, BackendPreference } from '../training/backend.js';
 import { DatasetUnavailable, loadDataset, type Dataset } from '../datasets/loading/index.js';
+import type { HelperLink } from '../training/split/helper-link.js';
 import type { Checkpoint, EpochMetrics } from '../training/train.js';
 import { stopSignals, type ThreadSettings, type TrainRequest } from './thread-protocol.js';
 import type { TrainingListener, TrainingOutcome } from './training-listener.js';
 import { followJob, spawnSlot, type Slot, type ThreadFate } from './training-slot.js';
+import { ThreadLending } from './thread-lending.js';
 
 export type { TrainingListener, TrainingOutcome } from './training-listener.js';
 
@@ -43,6 +45,11 @@ export interface TrainingPoolOptions {
   loadDataset?: (name: string) => Promise<Dataset>;
   /** A thread whose WebAssembly heap is larger than this once its job ends is replaced (no limit by default). */
   maxThreadHeapBytes?: number;
+  /**
+   * Lends idle threads to running dense jobs big enough to gain from a second thread (see
+   * src/training/split/lending.ts), taking them back within a step when a job needs one. Off by default.
+   */
+  lendIdleThreads?: boolean;
 }
 
 /**
@@ -59,6 +66,7 @@ function trainRequest(
   dataset: Dataset,
   stopFlag: Int32Array,
   options: RunOptions,
+  link: HelperLink | undefined,
 ): TrainRequest {
   return {
     type: 'train',
@@ -67,6 +75,7 @@ function trainRequest(
     dataset,
     stopFlag,
     checkpointEverySteps: options.checkpointEverySteps ?? 0,
+    ...(link ? { helperLink: { shape: link.shape, buffer: link.buffer } } : {}),
     ...(options.resume ? { resume: options.resume } : {}),
     ...(options.previousEpochs?.length ? { previousEpochs: options.previousEpochs } : {}),
   };
@@ -84,7 +93,8 @@ function unavailable(error: DatasetUnavailable): RunningTraining {
 
 /**
  * A fixed set of training threads, one job each at a time. Datasets are loaded once in this
- * process into shared memory and lent to every thread.
+ * process into shared memory and lent to every thread. With `lendIdleThreads`, a thread no job
+ * needs helps a running one with its steps until a job needs it (thread-lending.ts).
  */
 export function createTrainingPool(options: TrainingPoolOptions = {}) {
   const size = options.size ?? os.availableParallelism();
@@ -94,20 +104,25 @@ export function createTrainingPool(options: TrainingPoolOptions = {}) {
   const maxHeapBytes = options.maxThreadHeapBytes ?? Number.POSITIVE_INFINITY;
   const slots: Slot[] = Array.from({ length: size }, () => spawnSlot(threadFile, settings));
   let closed = false;
-
-  function afterJob(slot: Slot, fate: ThreadFate): void {
-    if (fate === 'reusable') return;
+  function replace(slot: Slot): void {
     const index = slots.indexOf(slot);
     void slot.thread.terminate();
     if (index >= 0 && !closed) slots[index] = spawnSlot(threadFile, settings);
   }
 
+  const lending = new ThreadLending(slots, options.lendIdleThreads ?? false, replace);
   async function start(slot: Slot, jobId: string, spec: JobSpec, listener: TrainingListener, options: RunOptions) {
-    await slot.ready;
+    const backend = await slot.ready;
     const dataset = await datasetOf(spec.dataset);
     const stopFlag = new Int32Array(new SharedArrayBuffer(4));
-    const result = followJob(slot, jobId, listener, maxHeapBytes, (fate) => afterJob(slot, fate));
-    slot.thread.postMessage(trainRequest(jobId, spec, dataset, stopFlag, options));
+    const link = lending.linkFor(spec, dataset, backend);
+    const result = followJob(slot, jobId, listener, maxHeapBytes, (fate: ThreadFate) => {
+      if (link) lending.forget(link);
+      if (fate !== 'reusable') replace(slot);
+      lending.lendIdle();
+    });
+    slot.thread.postMessage(trainRequest(jobId, spec, dataset, stopFlag, options, link));
+    if (link) lending.borrow(link);
     return { stop: stopperOf(stopFlag), result };
   }
 
@@ -115,10 +130,7 @@ export function createTrainingPool(options: TrainingPoolOptions = {}) {
     size,
 
     /** Resolves with the backend the threads use once all of them are ready. */
-    async ready(): Promise<BackendName> {
-      const backends = await Promise.all(slots.map((slot) => slot.ready));
-      return backends[0] as BackendName;
-    },
+    ready: async (): Promise<BackendName> => (await Promise.all(slots.map((slot) => slot.ready)))[0] as BackendName,
 
     /** Trains `spec` on a free thread; throws if none is free (callers keep concurrency <= size). */
     async run(
@@ -127,18 +139,21 @@ export function createTrainingPool(options: TrainingPoolOptions = {}) {
       listener: TrainingListener,
       runOptions: RunOptions = {},
     ): Promise<RunningTraining> {
-      const slot = slots.find((candidate) => !candidate.busy);
+      const slot = await lending.takeFreeSlot();
       if (!slot) throw new Error('no free training thread');
-      slot.busy = true;
       try {
         return await start(slot, jobId, spec, listener, runOptions);
       } catch (error) {
         slot.busy = false;
+        lending.lendIdle();
         // Retrying cannot bring a missing dataset back: the job fails, saying why.
         if (error instanceof DatasetUnavailable) return unavailable(error);
         throw error;
       }
     },
+
+    /** Threads lent to running jobs now. */
+    lentThreads: (): number => lending.lentThreads(),
 
     /** The Linux thread ids of the training threads that are up (for accounting their CPU time). */
     threadIds(): number[] {

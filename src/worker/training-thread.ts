@@ -4,9 +4,11 @@ import { readlinkSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../training/backend.js';
+import { HelperLink } from '../training/split/helper-link.js';
+import { helpWith } from '../training/split/help.js';
 import { train, TrainingError } from '../training/train.js';
 import { wasmBackend } from '../training/wasm-heap.js';
-import type { ThreadMessage, ThreadSettings, ThreadState, TrainRequest } from './thread-protocol.js';
+import type { ThreadMessage, ThreadRequest, ThreadSettings, ThreadState } from './thread-protocol.js';
 import { threadHooks } from './training-hooks.js';
 
 const port = parentPort;
@@ -36,12 +38,30 @@ try {
   send({ type: 'startup-failed', message: (error as Error).message });
 }
 
-port.on('message', (request: TrainRequest) => {
-  const { jobId, spec, dataset, resume, checkpointEverySteps, previousEpochs } = request;
+port.on('message', (request: ThreadRequest) => {
+  if (request.type === 'help') {
+    // Blocks this thread until the job lets it go; the pool sends it nothing meanwhile.
+    try {
+      helpWith(HelperLink.open(request.link.shape, request.link.buffer));
+    } finally {
+      send({ type: 'helped' });
+    }
+    return;
+  }
+  const { jobId, spec, dataset, resume, checkpointEverySteps, previousEpochs, helperLink } = request;
+  const link = helperLink && HelperLink.open(helperLink.shape, helperLink.buffer);
   // Steps reach the host at most every 250 ms, as often as the host writes them (STEP_FLUSH_MS's
   // default): more messages would only wake its event loop more often.
-  const options = { checkpointEverySteps, lossReadIntervalMs: 250, ...(previousEpochs ? { previousEpochs } : {}) };
-  train(spec, dataset, threadHooks(request, send), options, resume).then(
+  const options = {
+    checkpointEverySteps,
+    lossReadIntervalMs: 250,
+    ...(previousEpochs ? { previousEpochs } : {}),
+    ...(link ? { helperLink: link } : {}),
+  };
+  const training = train(spec, dataset, threadHooks(request, send), options, resume);
+  // Whatever the end, a helper still lent to the job leaves.
+  void training.finally(() => link?.close()).catch(() => undefined);
+  training.then(
     (result) =>
       send({
         type: 'finished',
