@@ -273,6 +273,22 @@ function sweepsService(
   });
 }
 
+/** How long a closing API lets requests in flight finish before it cuts their connections. */
+const closeGraceMs = 5000;
+
+/**
+ * Closes `app`, giving requests in flight `closeGraceMs` and then cutting connections still open,
+ * rather than waiting out a client that stopped half-way through a request (keep-alive lasts 72 s).
+ */
+async function closeApp(app: { close(): Promise<unknown>; server: { closeAllConnections(): void } }): Promise<void> {
+  const cut = setTimeout(() => app.server.closeAllConnections(), closeGraceMs);
+  try {
+    await app.close();
+  } finally {
+    clearTimeout(cut);
+  }
+}
+
 /** Models and predictions; the inference pool starts at the first prediction and `close` stops it. */
 function modelsService(config: Config, prisma: PrismaClient, repository: JobsRepository, artifacts: ArtifactStore) {
   // Inference runs on threads of this pool, never on the event loop. Started at the first prediction,
@@ -375,7 +391,7 @@ export async function startApi(config: Config, logger: Logger): Promise<Service 
       stopDraining();
       await stopWarming();
       await metricsServer?.close();
-      await app.close();
+      await closeApp(app);
       await keys.close();
       await models.close();
       await queues.close();
