@@ -3,7 +3,7 @@ import type { WasmBackendInternals } from '../wasm-heap.js';
 import { control, linkStates, stages, type HelperLink, type LayerAreas } from './helper-link.js';
 import { AdaptiveSplit, type SplitPolicy } from './split-choice.js';
 import { SplitSide } from './split-side.js';
-import { sumTerms } from './split-loss.js';
+import { sumTerms } from '../softmax-cross-entropy.js';
 
 /** What the main side uses of the dense engine it steps for: its layers' buffers and its update. */
 export interface EngineLayers {

@@ -2,7 +2,7 @@ import { heapProduct } from '../heap-product.js';
 import type { TrainingKernels } from '../kernels/training-kernels.js';
 import type { WasmBackendInternals } from '../wasm-heap.js';
 import { control, stages, type HelperLink, type LayerAreas } from './helper-link.js';
-import { softmaxCrossEntropyColumns } from './split-loss.js';
+import { softmaxCrossEntropyColumns } from '../softmax-cross-entropy.js';
 
 /** A block of a [rows, columns] matrix laid out row by row in `data`, from index `at`. */
 interface Block {
