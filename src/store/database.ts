@@ -68,6 +68,34 @@ export async function queryRows(prisma: PrismaClient, query: Prisma.Sql): Promis
   return result.rows;
 }
 
+/**
+ * Runs `use` in one transaction on a connection of the pool under `prisma`, straight through pg
+ * (BEGIN, then COMMIT, or ROLLBACK when `use` throws). For writes of large binary values: pg sends a
+ * Buffer parameter as binary, where Prisma would encode it as text and, for a `create`, read the whole
+ * row back.
+ */
+export async function inPoolTransaction<T>(
+  prisma: PrismaClient,
+  use: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
+  const pool = pools.get(prisma);
+  if (!pool) throw new Error('inPoolTransaction needs a client made by createPrismaClient');
+  const client = await pool.connect();
+  let broken = false;
+  try {
+    await client.query('BEGIN');
+    const result = await use(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    // A connection that cannot even roll back is not given back to the pool.
+    await client.query('ROLLBACK').catch(() => (broken = true));
+    throw error;
+  } finally {
+    client.release(broken);
+  }
+}
+
 /** Runs `use` with a single pg connection to `databaseUrl`, always closing it. */
 export async function withConnection<T>(databaseUrl: string, use: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: databaseUrl });
