@@ -33,6 +33,35 @@ export function stepwisePower(beta: number, steps: number): number {
   return power;
 }
 
+/** beta1^(t + 1) and beta2^(t + 1) at t = `iterations`, and Adam's bias corrections from them. */
+export interface AdamPowers {
+  iterations: number;
+  beta1: number;
+  beta2: number;
+  c1: number;
+  c2: number;
+}
+
+/**
+ * Adam's powers at `iterations`. tfjs divides by 1 - beta^t, beta^t kept in float32 and multiplied
+ * by beta every step: from the previous step's powers that is one float32 multiplication each (the
+ * same values as `stepwisePower`'s loop, which would otherwise run for every variable of every step,
+ * n^2 work over a run of n steps); from anything else (a restore) they are worked out afresh.
+ */
+export function adamPowers(iterations: number, previous?: AdamPowers): AdamPowers {
+  if (previous?.iterations === iterations) return previous;
+  const carried = previous?.iterations === iterations - 1 ? previous : undefined;
+  const power1 = carried ? Math.fround(carried.beta1 * beta1) : stepwisePower(beta1, iterations);
+  const power2 = carried ? Math.fround(carried.beta2 * beta2) : stepwisePower(beta2, iterations);
+  return {
+    iterations,
+    beta1: power1,
+    beta2: power2,
+    c1: Math.fround(1 / Math.fround(1 - power1)),
+    c2: Math.fround(1 / Math.fround(1 - power2)),
+  };
+}
+
 /**
  * SGD, momentum, Adam and RMSProp as tfjs computes them, each variable's update one pass of a
  * WebAssembly SIMD kernel over its weights, gradient and slots (where tfjs runs up to a dozen
@@ -44,6 +73,7 @@ export class FusedOptimizer {
   /** Per variable (by its index in the model), its slots in `slotNames` order. */
   private slots: tf.Variable[][] = [];
   private names: string[] = [];
+  private powers: AdamPowers | undefined;
 
   constructor(
     readonly name: OptimizerName,
@@ -80,9 +110,7 @@ export class FusedOptimizer {
       case 'momentum':
         return kernels.momentum(weights, gradient, first, out, n, negLr, 0.9);
       case 'adam': {
-        // tfjs divides by 1 - beta^t, kept in float32 and multiplied by beta every step.
-        const c1 = Math.fround(1 / Math.fround(1 - stepwisePower(beta1, this.iterations)));
-        const c2 = Math.fround(1 / Math.fround(1 - stepwisePower(beta2, this.iterations)));
+        const { c1, c2 } = this.adamCorrections();
         return kernels.adam(weights, gradient, first, second, out, n, negLr, beta1, beta2, c1, c2, epsilon);
       }
       case 'rmsprop':
@@ -99,6 +127,11 @@ export class FusedOptimizer {
           epsilon,
         );
     }
+  }
+
+  private adamCorrections(): AdamPowers {
+    this.powers = adamPowers(this.iterations, this.powers);
+    return this.powers;
   }
 
   finishStep(): void {

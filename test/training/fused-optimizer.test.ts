@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LayerSpec, OptimizerName } from '../../src/domain/job-spec.js';
 import { captureState, restoreState } from '../../src/training/checkpoint.js';
 import { loadDataset, type Dataset } from '../../src/datasets/loading/index.js';
-import { FusedOptimizer } from '../../src/training/fused-optimizer.js';
+import { adamPowers, FusedOptimizer, stepwisePower } from '../../src/training/fused-optimizer.js';
 import { buildModel } from '../../src/training/model.js';
 import {
   createOptimizer,
@@ -133,6 +133,27 @@ describe('the fused optimizer on the WebAssembly fast path', () => {
       expect(tf.memory().numTensors).toBe(before);
     } finally {
       disposeOptimizer(optimizer);
+    }
+  });
+});
+
+describe("Adam's bias-correction powers", () => {
+  it('carried from step to step are the float32 powers tfjs reaches, also after a jump (a restore)', () => {
+    let powers = adamPowers(0);
+    for (let iterations = 0; iterations <= 3000; iterations++) {
+      powers = adamPowers(iterations, powers);
+      if (iterations % 250 === 0 || iterations < 5) {
+        expect(powers.beta1).toBe(stepwisePower(Math.fround(0.9), iterations));
+        expect(powers.beta2).toBe(stepwisePower(Math.fround(0.999), iterations));
+        expect(powers.c2).toBe(Math.fround(1 / Math.fround(1 - stepwisePower(Math.fround(0.999), iterations))));
+      }
+    }
+    // Backwards and forwards by more than one step: worked out afresh, not carried.
+    for (const iterations of [17, 2999, 40, 41]) {
+      powers = adamPowers(iterations, powers);
+      expect(powers.iterations).toBe(iterations);
+      expect(powers.beta1).toBe(stepwisePower(Math.fround(0.9), iterations));
+      expect(powers.beta2).toBe(stepwisePower(Math.fround(0.999), iterations));
     }
   });
 });

@@ -94,6 +94,11 @@ describe('the training kernels', () => {
       [64, 513],
       [1, 9],
       [10, 3],
+      // past one tile of 64 rows by 8 columns, and not a whole number of them either way
+      [130, 21],
+      [67, 17],
+      [256, 12],
+      [1024, 40],
     ] as const) {
       const { kernels, place, read } = heap();
       const matrix = random(rows * cols, rows + cols);
