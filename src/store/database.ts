@@ -81,7 +81,16 @@ export async function inPoolTransaction<T>(
   const pool = pools.get(prisma);
   if (!pool) throw new Error('inPoolTransaction needs a client made by createPrismaClient');
   const client = await pool.connect();
+  // A checked-out client has no listener of the pool's: a connection that drops between two of
+  // `use`'s queries (Postgres restarting while the next chunk is made) would emit an 'error' nobody
+  // hears and end the process. The next query fails with it instead, and the client is not reused.
   let broken = false;
+  let cut: unknown;
+  const dropped = (error: unknown) => {
+    broken = true;
+    cut ??= error;
+  };
+  client.on('error', dropped);
   try {
     await client.query('BEGIN');
     const result = await use(client);
@@ -89,9 +98,11 @@ export async function inPoolTransaction<T>(
     return result;
   } catch (error) {
     // A connection that cannot even roll back is not given back to the pool.
-    await client.query('ROLLBACK').catch(() => (broken = true));
-    throw error;
+    if (!broken) await client.query('ROLLBACK').catch(() => (broken = true));
+    // What cut the connection says why (pg's own "not queryable" for the query after it does not).
+    throw cut ?? error;
   } finally {
+    client.off('error', dropped);
     client.release(broken);
   }
 }
@@ -99,6 +110,8 @@ export async function inPoolTransaction<T>(
 /** Runs `use` with a single pg connection to `databaseUrl`, always closing it. */
 export async function withConnection<T>(databaseUrl: string, use: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: databaseUrl });
+  // A connection that drops between two queries fails the next one; unheard, its 'error' would end the process.
+  client.on('error', () => undefined);
   await client.connect();
   try {
     return await use(client);

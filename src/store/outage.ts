@@ -18,10 +18,12 @@ const sqlStates = new Set(['57P01', '57P02', '57P03', '53300']);
 const socketCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH']);
 
 // pg reports a connection that ended under a query ("Connection terminated unexpectedly",
-// "Connection terminated due to connection timeout" from pg-pool) and a pool that could not connect
+// "Connection terminated due to connection timeout" from pg-pool), a query on a client whose
+// connection has already ended ("... is not queryable") and a pool that could not connect
 // in time as plain Errors with no code or class, and @prisma/adapter-pg passes such errors on as
 // they are: their message is all there is to go by.
-const pgPlainMessages = /^(Connection terminated\b|timeout exceeded when trying to connect$)/;
+const pgPlainMessages =
+  /^(Connection terminated\b|timeout exceeded when trying to connect$|Client has encountered a connection error and is not queryable$|Client was closed and is not queryable$)/;
 
 interface ErrorFields {
   code?: unknown;

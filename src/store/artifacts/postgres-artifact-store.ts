@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
-import type { PrismaClient } from '../database.js';
+import { inPoolTransaction, type PrismaClient } from '../database.js';
 import { rechunk, type ArtifactBackend, type ArtifactContent, type ArtifactRecord } from './artifact-store.js';
 import { createRoutedArtifactStore, type RoutedArtifactStore } from './routed-artifact-store.js';
 
@@ -62,6 +62,55 @@ async function* wholeChunksOf(prisma: PrismaClient, artifact: ArtifactRecord): A
   }
 }
 
+/** Content hashed and sized as its chunks go by. */
+function measuredChunks(content: ArtifactContent, chunkBytes: number) {
+  const hash = createHash('sha256');
+  const seen = { bytes: 0, sha256: () => hash.digest('hex') };
+  async function* chunks(): AsyncGenerator<Buffer<ArrayBuffer>> {
+    for await (const chunk of rechunk(content, chunkBytes)) {
+      hash.update(chunk);
+      seen.bytes += chunk.length;
+      yield chunk;
+    }
+  }
+  return { chunks: chunks(), seen };
+}
+
+/**
+ * Stores `content` as a header row and its chunks in one transaction, through pg: chunks go as binary
+ * parameters, where Prisma would send them as text and read each whole row back.
+ */
+async function putArtifact(prisma: PrismaClient, content: ArtifactContent, chunkBytes: number, timeoutMs: number) {
+  const id = randomUUID();
+  const { chunks, seen } = measuredChunks(content, chunkBytes);
+  const viaPool = await inPoolTransaction(prisma, async (client) => {
+    // A stuck statement must not hold the transaction (and its locks) open for ever.
+    await client.query(`SET LOCAL statement_timeout = ${Math.trunc(timeoutMs)}`);
+    // The header goes first (the chunks refer to it) and gets its hash and size at the end.
+    await client.query({
+      name: 'trainer_artifact_header',
+      text: "INSERT INTO artifacts (id, sha256, bytes, location) VALUES ($1::uuid, '', 0, $2)",
+      values: [id, postgresLocation],
+    });
+    let seq = 0;
+    for await (const chunk of chunks) {
+      await client.query({
+        name: 'trainer_artifact_chunk',
+        text: 'INSERT INTO artifact_chunks (artifact_id, seq, data) VALUES ($1::uuid, $2, $3)',
+        values: [id, seq++, chunk],
+      });
+    }
+    const sha256 = seen.sha256();
+    await client.query({
+      name: 'trainer_artifact_sealed',
+      text: 'UPDATE artifacts SET sha256 = $2, bytes = $3 WHERE id = $1::uuid',
+      values: [id, sha256, seen.bytes],
+    });
+    return sha256;
+  });
+  return { id, sha256: viaPool, bytes: seen.bytes };
+}
+
 /**
  * Bytes in Postgres: the content in `artifact_chunks` rows of `chunkBytes` under the artifact's row,
  * written in one transaction and read back one chunk at a time.
@@ -77,28 +126,7 @@ export function postgresArtifactBackend(
     name: postgresLocation,
     holds: (location) => location === postgresLocation,
 
-    async put(content: ArtifactContent) {
-      const id = randomUUID();
-      const hash = createHash('sha256');
-      let bytes = 0;
-      let sha256 = '';
-      await prisma.$transaction(
-        async (transaction) => {
-          // The header goes first (the chunks refer to it) and gets its hash and size at the end.
-          await transaction.artifact.create({ data: { id, sha256: '', bytes: 0, location: postgresLocation } });
-          let seq = 0;
-          for await (const chunk of rechunk(content, chunkBytes)) {
-            hash.update(chunk);
-            bytes += chunk.length;
-            await transaction.artifactChunk.create({ data: { artifactId: id, seq: seq++, data: chunk } });
-          }
-          sha256 = hash.digest('hex');
-          await transaction.artifact.update({ where: { id }, data: { sha256, bytes } });
-        },
-        { timeout: putTimeoutMs, maxWait: 30_000 },
-      );
-      return { id, sha256, bytes };
-    },
+    put: (content: ArtifactContent) => putArtifact(prisma, content, chunkBytes, putTimeoutMs),
 
     open: (artifact: ArtifactRecord) =>
       Promise.resolve(Readable.from(wholeChunksOf(prisma, artifact), { objectMode: false })),
