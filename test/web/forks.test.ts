@@ -101,8 +101,10 @@ describe.skipIf(missing !== null)('forks and notes on the run page', () => {
     await page.getByRole('button', { name: 'Edit notes' }).click();
     await page.getByLabel('Notes (markdown, up to 10,000 characters)').fill('Too slow: **try lr 0.003**');
     await page.getByRole('button', { name: 'Save notes' }).click();
+    // Saved once the editor (whose preview renders the draft too) gives way to the notes again.
+    await page.getByRole('button', { name: 'Edit notes' }).waitFor();
     // Rendered as markdown: the bold is bold, not asterisks.
-    await page.locator('.notes strong', { hasText: 'try lr 0.003' }).waitFor();
+    await page.locator('.notes-panel > .notes strong', { hasText: 'try lr 0.003' }).waitFor();
     expect((await job(run.id)).notes).toBe('Too slow: **try lr 0.003**');
     await page.reload();
     await page.locator('.notes strong', { hasText: 'try lr 0.003' }).waitFor();
