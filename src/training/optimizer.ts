@@ -33,6 +33,11 @@ export function createOptimizer(name: OptimizerName, learningRate: number): Trai
   return tfjsOptimizer(name, learningRate);
 }
 
+/** Makes the optimizer's state for `variables` ahead of the first step where it can (the fused optimizer's slots). */
+export function prepareOptimizer(optimizer: TrainingOptimizer, variables: readonly tf.Variable[]): void {
+  if (optimizer instanceof FusedOptimizer) optimizer.prepare(variables);
+}
+
 // MomentumOptimizer.dispose() forgets the learning-rate scalar its SGD base class keeps (tfjs 4.22;
 // `c` is that field's minified name there, so this is tied to the version the fast path pins).
 export function disposeOptimizer(optimizer: TrainingOptimizer): void {

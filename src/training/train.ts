@@ -8,7 +8,13 @@ import { DenseEngine } from './dense-engine.js';
 import { EpochBatches } from './epoch-batches.js';
 import { StepLossReader } from './loss-reader.js';
 import { buildModel, type Model } from './model.js';
-import { createOptimizer, disposeOptimizer, trainingStep, type TrainingOptimizer } from './optimizer.js';
+import {
+  createOptimizer,
+  disposeOptimizer,
+  prepareOptimizer,
+  trainingStep,
+  type TrainingOptimizer,
+} from './optimizer.js';
 import { Random } from './random.js';
 import type { HelperLink } from './split/helper-link.js';
 import { testPass, type TestPredictions } from './test-pass.js';
@@ -153,6 +159,7 @@ class TrainingRun {
     this.batches = new EpochBatches(trainSplit, count, info.numClasses, spec.batchSize, this.split?.trainIndices);
     this.model = buildModel(spec.model.layers, info.inputShape, this.seed);
     this.optimizer = createOptimizer(spec.optimizer, spec.learningRate);
+    prepareOptimizer(this.optimizer, this.model.variables);
     this.engine = DenseEngine.for(spec.model.layers, this.model, this.optimizer, spec.batchSize);
     if (this.engine && options.helperLink) this.engine.useHelper(options.helperLink);
     this.losses = new StepLossReader(hooks, {

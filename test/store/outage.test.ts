@@ -24,7 +24,9 @@ describe('recognising an unreachable Postgres', () => {
     for (const code of ['23505', '42P01', 'P2002', 'P2025'])
       expect(isDatabaseUnavailable(withCode(code)), code).toBe(false);
     expect(isDatabaseUnavailable(new Error('Connection terminated unexpectedly'))).toBe(true);
-    expect(isDatabaseUnavailable(new Error('Client has encountered a connection error and is not queryable'))).toBe(true);
+    expect(isDatabaseUnavailable(new Error('Client has encountered a connection error and is not queryable'))).toBe(
+      true,
+    );
     expect(isDatabaseUnavailable(new Error('connection refused by the user'))).toBe(false);
   });
 

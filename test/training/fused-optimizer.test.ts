@@ -9,6 +9,7 @@ import { buildModel } from '../../src/training/model.js';
 import {
   createOptimizer,
   disposeOptimizer,
+  prepareOptimizer,
   trainingStep,
   type TrainingOptimizer,
 } from '../../src/training/optimizer.js';
@@ -123,6 +124,37 @@ describe('the fused optimizer on the WebAssembly fast path', () => {
       }
     });
   }
+
+  it('makes its slots ahead of the first step when prepared, and trains the same to the bit', async () => {
+    const steps = (prepared: boolean) => {
+      const model = buildModel(layers, 784, 5);
+      const optimizer = createOptimizer('adam', 0.001);
+      try {
+        if (prepared) prepareOptimizer(optimizer, model.variables);
+        const inputs = dataset.train.inputs.subarray(0, 32 * 784);
+        const targets = new Float32Array(32 * 10).map((_, index) => (index % 11 === 0 ? 1 : 0));
+        for (let step = 1; step <= 3; step++) trainingStep(model, optimizer, inputs, targets, step).dispose();
+        return model.variables.map((variable) => Float32Array.from(variable.dataSync()));
+      } finally {
+        disposeOptimizer(optimizer);
+        model.dispose();
+      }
+    };
+    expect(steps(true)).toEqual(steps(false));
+    const model = buildModel(layers, 784, 5);
+    const optimizer = createOptimizer('adam', 0.001);
+    try {
+      prepareOptimizer(optimizer, model.variables);
+      const slots = await optimizer.getWeights();
+      // The iteration count, then m and v for each of the four variables, zero, before any step.
+      expect(slots).toHaveLength(1 + 2 * model.variables.length);
+      expect(slots[1]?.name).toBe(`${model.variables[0]?.name ?? ''}/m`);
+      expect(slots.slice(1).every((slot) => slot.tensor.dataSync().every((value) => value === 0))).toBe(true);
+    } finally {
+      disposeOptimizer(optimizer);
+      model.dispose();
+    }
+  });
 
   it('leaks no tensors over many steps', () => {
     const optimizer = createOptimizer('adam', 0.001);
