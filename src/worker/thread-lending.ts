@@ -77,7 +77,10 @@ export class ThreadLending {
       const onMessage = (message: ThreadMessage) => {
         if (message.type === 'helped') done(false);
       };
-      const onExit = () => done(true);
+      const onExit = () => {
+        link.helperDied();
+        done(true);
+      };
       thread.on('message', onMessage);
       thread.once('exit', onExit);
     });

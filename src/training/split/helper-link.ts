@@ -26,6 +26,11 @@ export const linkStates = {
   recalling: 4,
   /** The job ended: no helper any more. */
   closed: 5,
+  /**
+   * The helper's thread died during a step (set by the pool): the step, half done, fails at once
+   * (and the job with it, as when its own thread crashes) instead of waiting out the helper's silence.
+   */
+  lost: 6,
 } as const;
 
 /** Control words (int32 indices). */
@@ -193,6 +198,23 @@ export class HelperLink {
     }
   }
 
+  /**
+   * Pool: the lent thread has died. Before it arrived or between steps, the job simply goes on
+   * alone; during a step, the main side, which may be waiting for it, is told at once (`lost`).
+   */
+  helperDied(): void {
+    for (;;) {
+      const state = this.state();
+      if (state === linkStates.lent || state === linkStates.idle) {
+        if (this.move(state, linkStates.none)) return;
+      } else if (state === linkStates.busy || state === linkStates.recalling) {
+        if (!this.move(state, linkStates.lost)) continue;
+        Atomics.notify(this.control, control.helperProgress);
+        return;
+      } else return;
+    }
+  }
+
   /** Main side: the job ended; a helper there or on its way leaves. */
   close(): void {
     Atomics.store(this.control, control.state, linkStates.closed);
@@ -219,7 +241,7 @@ export class HelperLink {
   /**
    * Waits until control word `index` is at least `value`: spins for up to SPIN_MS (the other side is
    * usually that close, and waking a sleeping thread costs more on a virtual machine), then sleeps.
-   * Throws if the other side has not moved in `timeoutMs`.
+   * Throws if the other side has not moved in `timeoutMs`, or at once when the helper's thread died.
    */
   waitFor(index: number, value: number, timeoutMs = 60_000): void {
     if (spinUntil(() => Atomics.load(this.control, index) >= value)) return;
@@ -227,6 +249,7 @@ export class HelperLink {
     for (;;) {
       const seen = Atomics.load(this.control, index);
       if (seen >= value) return;
+      if (this.state() === linkStates.lost) throw new Error('the helper thread of this job died during a step');
       if (Date.now() > deadline) throw new Error('the helper thread of this job stopped answering');
       Atomics.wait(this.control, index, seen, 1000);
     }

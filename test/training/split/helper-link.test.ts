@@ -1,5 +1,6 @@
+import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { HelperLink, linkStates, stages } from '../../../src/training/split/helper-link.js';
+import { control, HelperLink, linkStates, stages } from '../../../src/training/split/helper-link.js';
 
 /** A side's stages in the order split-side.ts reaches them. */
 function order(layerCount: number): number[] {
@@ -42,5 +43,43 @@ describe('the helper link', () => {
     expect(link.lend()).toBe(false);
     link.recall();
     expect(link.state()).toBe(linkStates.closed);
+  });
+
+  it('tells a main side waiting in a step at once when the helper died, and lets a helper between steps go', async () => {
+    const shape = { features: 4, layers: [{ units: 3, relu: false }], maxBatch: 8 };
+    const inStep = (link: HelperLink) =>
+      link.lend() && link.move(linkStates.lent, linkStates.idle) && link.move(linkStates.idle, linkStates.busy);
+    const between = HelperLink.create(shape);
+    expect(between.lend()).toBe(true);
+    between.helperDied();
+    expect(between.state()).toBe(linkStates.none);
+    const during = HelperLink.create(shape);
+    expect(inStep(during)).toBe(true);
+    during.helperDied();
+    expect(during.state()).toBe(linkStates.lost);
+    expect(() => during.waitFor(control.helperProgress, 5)).toThrow('the helper thread of this job died during a step');
+
+    // Already waiting: another thread does what helperDied does 100 ms into the wait, and wakes it.
+    const link = HelperLink.create(shape);
+    expect(inStep(link)).toBe(true);
+    const pool = new Worker(
+      `const { workerData } = require('node:worker_threads');
+       setTimeout(() => {
+         const words = new Int32Array(workerData, 0, 8);
+         Atomics.compareExchange(words, ${control.state}, ${linkStates.busy}, ${linkStates.lost});
+         Atomics.notify(words, ${control.helperProgress});
+       }, 100);`,
+      { eval: true, workerData: link.buffer },
+    );
+    try {
+      const started = Date.now();
+      expect(() => link.waitFor(control.helperProgress, 5, 20_000)).toThrow(
+        'the helper thread of this job died during a step',
+      );
+      // Long before the 20 s the wait would otherwise give the helper.
+      expect(Date.now() - started).toBeLessThan(10_000);
+    } finally {
+      await pool.terminate();
+    }
   });
 });
