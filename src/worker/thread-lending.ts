@@ -4,7 +4,7 @@ import type { BackendName } from '../training/backend.js';
 import { HelperLink } from '../training/split/helper-link.js';
 import { splitShapeOf, worthLending } from '../training/split/lending.js';
 import type { HelpRequest, ThreadMessage } from './thread-protocol.js';
-import type { Slot } from './training-slot.js';
+import { fateOf, type Slot } from './training-slot.js';
 
 /** A thread lent to a job: its link, and when the thread is back. */
 interface Loan {
@@ -24,11 +24,15 @@ export class ThreadLending {
   private readonly started = new WeakSet<Slot>();
   private readonly watched = new WeakSet<Slot>();
 
-  /** `replace` replaces a thread that died, in `slots`. */
+  /**
+   * `replace` replaces a thread in `slots` that died, or whose heap grew past `maxHeapBytes` (or
+   * that holds tensors) while it helped: its heap would never shrink again.
+   */
   constructor(
     private readonly slots: Slot[],
     readonly enabled: boolean,
     private readonly replace: (slot: Slot) => void,
+    private readonly maxHeapBytes = Number.POSITIVE_INFINITY,
   ) {}
 
   private idle(slot: Slot): boolean {
@@ -65,17 +69,17 @@ export class ThreadLending {
   private lend(slot: Slot, link: HelperLink): void {
     const { thread } = slot;
     const returned = new Promise<void>((resolve) => {
-      const done = (died: boolean) => {
+      const done = (spent: boolean) => {
         thread.off('message', onMessage);
         thread.off('exit', onExit);
         this.loans.delete(slot);
         if (this.borrowers.get(link) === slot) this.borrowers.set(link, undefined);
-        if (died) this.replace(slot);
+        if (spent) this.replace(slot);
         resolve();
         this.lendIdle();
       };
       const onMessage = (message: ThreadMessage) => {
-        if (message.type === 'helped') done(false);
+        if (message.type === 'helped') done(fateOf(message, this.maxHeapBytes) !== 'reusable');
       };
       const onExit = () => {
         link.helperDied();

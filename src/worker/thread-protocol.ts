@@ -66,8 +66,8 @@ export type ThreadMessage =
   /** `threadId` is the thread's Linux thread id, where /proc tells it, for accounting its CPU time. */
   | { type: 'ready'; backend: BackendName; threadId?: number }
   | { type: 'startup-failed'; message: string }
-  /** The thread has left the job it was lent to and is free again. */
-  | { type: 'helped' }
+  /** The thread has left the job it was lent to and is free again, unless its heap has grown too large. */
+  | ({ type: 'helped' } & ThreadState)
   | { type: 'steps'; jobId: string; steps: StepLoss[] }
   /** An epoch's metrics and, from threads that gather it, its evaluation on the test set. */
   | { type: 'epoch'; jobId: string; metrics: EpochMetrics; evaluation?: Evaluation }

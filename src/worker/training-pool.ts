@@ -110,7 +110,7 @@ export function createTrainingPool(options: TrainingPoolOptions = {}) {
     if (index >= 0 && !closed) slots[index] = spawnSlot(threadFile, settings);
   }
 
-  const lending = new ThreadLending(slots, options.lendIdleThreads ?? false, replace);
+  const lending = new ThreadLending(slots, options.lendIdleThreads ?? false, replace, maxHeapBytes);
   async function start(slot: Slot, jobId: string, spec: JobSpec, listener: TrainingListener, options: RunOptions) {
     const backend = await slot.ready;
     const dataset = await datasetOf(spec.dataset);

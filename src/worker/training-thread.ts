@@ -44,7 +44,7 @@ port.on('message', (request: ThreadRequest) => {
     try {
       helpWith(HelperLink.open(request.link.shape, request.link.buffer));
     } finally {
-      send({ type: 'helped' });
+      send({ type: 'helped', ...threadState() });
     }
     return;
   }

@@ -95,4 +95,22 @@ describe('lending idle training threads', () => {
     expect(weightsOf(lending.long)).toEqual(weightsOf(alone.long));
     expect(weightsOf(lending.short)).toEqual(weightsOf(alone.short));
   });
+
+  it('replaces a thread whose heap grew past the limit while it helped, as one that trained a job', async () => {
+    // Every heap is past one byte: without the check on its return, the helper would stay.
+    const pool = createTrainingPool({ size: 2, backend: 'wasm', lendIdleThreads: true, maxThreadHeapBytes: 1 });
+    pools.push(pool);
+    await pool.ready();
+    const before = pool.threadIds();
+    expect(before).toHaveLength(2);
+    const lent: number[] = [];
+    const job = recorder(() => lent.push(pool.lentThreads()));
+    const run = await pool.run('long', longSpec, job.listener);
+    expect((await run.result).outcome).toBe('completed');
+    expect(lent).toContain(1);
+    // The helper leaves once the job has ended, and is replaced when it says so: both threads are new.
+    const renewed = () => pool.threadIds().length === 2 && pool.threadIds().every((id) => !before.includes(id));
+    await until(renewed, 'both threads are new ones');
+    expect(await pool.ready()).toBe('wasm');
+  });
 });
