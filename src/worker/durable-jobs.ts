@@ -51,7 +51,7 @@ export function durableJobs(jobs: RunnerStore, storeRetryMs: number, logger: Log
     recordEpoch: (id, metrics) => durably(() => jobs.recordEpoch(id, metrics)),
     saveCheckpoint: (id, checkpoint) => durably(() => jobs.saveCheckpoint(id, checkpoint)),
     finish: (id, status, error, owner) => durably(() => jobs.finish(id, status, error, owner)),
-    handBack: (id, owner) => durably(() => jobs.handBack(id, owner)),
+    handBack: (id, owner, options) => durably(() => jobs.handBack(id, owner, options)),
     loadCheckpoint: (id) => durably(() => jobs.loadCheckpoint(id)),
     rewindTo: (id, point) => durably(() => jobs.rewindTo(id, point)),
     listEpochs: (id) => durably(() => jobs.listEpochs(id)),

@@ -9,6 +9,12 @@ export type FinalStatus = 'completed' | 'failed' | 'cancelled';
 export type AttemptEnd =
   | { action: 'finish'; status: FinalStatus; error: string | null }
   | { action: 'hand-back' }
+  /**
+   * The training thread, or the thread lent to help it, died: the job goes back to the queue to go on
+   * from its last checkpoint, the attempt counted as crashed (as when a worker dies), so that
+   * `MAX_ATTEMPTS` such attempts fail it.
+   */
+  | { action: 'retry' }
   /** Another worker owns the job now: this attempt writes nothing more. */
   | { action: 'abandon' };
 
@@ -23,6 +29,9 @@ export interface EndedTraining {
   /** Whose that limit was: the job's spec (the default) or its owner's default. */
   jobLimitFrom?: 'job' | 'owner';
 }
+
+/** Failure codes of a training whose thread died under it, rather than of the training itself. */
+export const threadDeathCodes: ReadonlySet<string> = new Set(['thread_crashed', 'helper_lost']);
 
 const finish = (status: FinalStatus, error: string | null = null): AttemptEnd => ({ action: 'finish', status, error });
 
@@ -43,7 +52,12 @@ export function attemptEnd({
     const message = writeFailure instanceof Error ? writeFailure.message : 'unknown error';
     return finish('failed', `could not store training results: ${message}`);
   }
-  if (outcome.outcome === 'failed') return finish('failed', outcome.message);
+  if (outcome.outcome === 'failed') {
+    // A cancel or a deadline stands whatever ended the training; a thread's death alone is retried.
+    const retried = stopReason === undefined || stopReason === 'shutdown';
+    if (retried && threadDeathCodes.has(outcome.code)) return { action: 'retry' };
+    return finish('failed', outcome.message);
+  }
   if (outcome.outcome === 'completed') return finish('completed');
   switch (stopReason) {
     case 'shutdown':

@@ -348,6 +348,17 @@ export class JobAttempt {
       this.log.info({ status: 'queued', steps: stepsOf(outcome) }, 'job checkpointed and handed back to the queue');
       return 'handed-back';
     }
+    if (end.action === 'retry') {
+      // Counted as a crashed attempt: a thread that dies the same way every time fails the job at MAX_ATTEMPTS.
+      await this.context.jobs.handBack(this.job.id, this.owner, { crashed: true });
+      this.context.publish({ type: 'status', jobId: this.job.id, status: 'queued', error: null });
+      const error = outcome.outcome === 'failed' ? outcome.message : undefined;
+      this.log.warn(
+        { status: 'queued', error },
+        'training thread died; job back to the queue, from its last checkpoint',
+      );
+      return 'handed-back';
+    }
     if (
       end.action === 'finish' &&
       end.status === 'completed' &&

@@ -42,9 +42,9 @@ export function measuredStore<T extends Measured>(jobs: T, metrics: WorkerMetric
       forget(id);
       return jobs.finish(id, status, error, owner);
     },
-    handBack: async (id, owner) => {
+    handBack: async (id, owner, options) => {
       forget(id);
-      return jobs.handBack(id, owner);
+      return jobs.handBack(id, owner, options);
     },
   };
 }

@@ -4,7 +4,7 @@ import { readlinkSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../training/backend.js';
-import { HelperLink } from '../training/split/helper-link.js';
+import { HelperLink, HelperLost } from '../training/split/helper-link.js';
 import { helpWith } from '../training/split/help.js';
 import { train, TrainingError } from '../training/train.js';
 import { wasmBackend } from '../training/wasm-heap.js';
@@ -72,7 +72,8 @@ port.on('message', (request: ThreadRequest) => {
         ...(result.stoppedEarly ? { stoppedEarly: result.stoppedEarly } : {}),
       }),
     (error: unknown) => {
-      const code = error instanceof TrainingError ? error.code : 'training_error';
+      const code =
+        error instanceof TrainingError ? error.code : error instanceof HelperLost ? 'helper_lost' : 'training_error';
       const message = error instanceof Error ? error.message : String(error);
       send({ type: 'failed', jobId, code, message, ...threadState() });
     },

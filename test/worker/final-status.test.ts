@@ -5,6 +5,8 @@ import type { TrainingOutcome } from '../../src/worker/training-pool.js';
 const completed: TrainingOutcome = { outcome: 'completed', steps: 100, numTensors: 0 };
 const stopped: TrainingOutcome = { outcome: 'stopped', steps: 42, numTensors: 0 };
 const failed: TrainingOutcome = { outcome: 'failed', code: 'diverged', message: 'loss became NaN', numTensors: 0 };
+const crashed: TrainingOutcome = { outcome: 'failed', code: 'thread_crashed', message: 'exited', numTensors: -1 };
+const helperLost: TrainingOutcome = { outcome: 'failed', code: 'helper_lost', message: 'helper died', numTensors: 0 };
 
 const end = (outcome: TrainingOutcome, stopReason?: StopReason, writeFailure?: unknown) =>
   attemptEnd({ outcome, stopReason, writeFailure, maxTrainingMs: 4000 });
@@ -38,6 +40,15 @@ describe('the attempt outcome table', () => {
       stopped,
       'timeout',
       { action: 'finish', status: 'failed', error: 'stopped after the maximum training time of 4 s (step 42)' },
+    ],
+    ['its training thread died', crashed, undefined, { action: 'retry' }],
+    ['the thread lent to it died during a step', helperLost, undefined, { action: 'retry' }],
+    ['its training thread died while the worker shut down', crashed, 'shutdown', { action: 'retry' }],
+    [
+      'its training thread died after a cancel',
+      crashed,
+      'cancel',
+      { action: 'finish', status: 'failed', error: 'exited' },
     ],
     ['stopped after losing the lease', stopped, 'lease-lost', { action: 'abandon' }],
     ['completed after losing the lease', completed, 'lease-lost', { action: 'abandon' }],

@@ -130,6 +130,18 @@ describe('the job runner', () => {
     expect(writes).toEqual(['hand-back']);
   });
 
+  it('puts a job whose training thread died back in the queue, counted as a crashed attempt', async () => {
+    const { runner, store, writes, events, started } = setup(fakeJob({ attempts: 1 }));
+    const training = started();
+    const running = runner.run(jobId);
+    (await training).end({ outcome: 'failed', code: 'helper_lost', message: 'helper died', numTensors: 0 });
+    await expect(running).resolves.toBe('handed-back');
+    expect(writes).toEqual(['hand-back']);
+    expect(store.handBack).toHaveBeenCalledWith(jobId, expect.any(String), { crashed: true });
+    expect(store.finish).not.toHaveBeenCalled();
+    expect(statusesOf(events)).toEqual(['running', 'queued']);
+  });
+
   it('fails a job whose workers crashed maxAttempts times, not counting hand-backs', async () => {
     const handedBack = setup(fakeJob({ attempts: 4, handedBack: 1 }));
     const training = handedBack.started();

@@ -53,7 +53,11 @@ export interface JobRecordsRepository {
    */
   finish: (id: string, status: TerminalStatus, error?: string, owner?: string) => Promise<TerminalStatus | null>;
   /** Puts a running job back to queued, for an attempt that stops without ending it; not counted as a crash. */
-  handBack: (id: string, owner: string) => Promise<void>;
+  /**
+   * Back to the queue from a running attempt of `owner`. A hand-back does not count as a crashed
+   * attempt, unless `crashed` says the attempt's training thread died.
+   */
+  handBack: (id: string, owner: string, options?: { crashed?: boolean }) => Promise<void>;
   /**
    * Cancels a job: a queued one at once (`cancelled`), a running one by flagging it for its worker
    * (`requested`: its final status will be `cancelled`). `finished` once a final status is written;
@@ -186,10 +190,20 @@ async function finish(
   return final;
 }
 
-async function handBack(prisma: PrismaClient, id: string, owner: string): Promise<void> {
+async function handBack(
+  prisma: PrismaClient,
+  id: string,
+  owner: string,
+  options: { crashed?: boolean } = {},
+): Promise<void> {
   await prisma.job.updateMany({
     where: { id, status: 'running', leaseOwner: owner },
-    data: { status: 'queued', handedBack: { increment: 1 }, leaseExpiresAt: null, leaseOwner: null },
+    data: {
+      status: 'queued',
+      ...(options.crashed ? {} : { handedBack: { increment: 1 } }),
+      leaseExpiresAt: null,
+      leaseOwner: null,
+    },
   });
 }
 
@@ -279,7 +293,7 @@ export function createJobRecordsRepository(prisma: PrismaClient): JobRecordsRepo
     claim: (id, backend, leaseMs, owner) => claim(prisma, id, backend, leaseMs, owner),
     extendLease: (id, owner, leaseMs) => extendLease(prisma, id, owner, leaseMs),
     finish: (id, status, error, owner) => finish(prisma, id, status, error, owner),
-    handBack: (id, owner) => handBack(prisma, id, owner),
+    handBack: (id, owner, options) => handBack(prisma, id, owner, options),
     requestCancel: (id, owner) => requestCancel(prisma, id, owner),
     cancelRequested: (ids) => cancelRequested(prisma, ids),
     rewindTo: (id, position) => rewindTo(prisma, id, position),

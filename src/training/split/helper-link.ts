@@ -5,6 +5,14 @@
  * every offset.
  */
 
+/** The thread lent to the job died during a step: the step cannot finish (a crash, not a training failure). */
+export class HelperLost extends Error {
+  constructor() {
+    super('the helper thread of this job died during a step');
+    this.name = 'HelperLost';
+  }
+}
+
 /** A dense network as the split step sees it. */
 export interface SplitShape {
   features: number;
@@ -28,7 +36,8 @@ export const linkStates = {
   closed: 5,
   /**
    * The helper's thread died during a step (set by the pool): the step, half done, fails at once
-   * (and the job with it, as when its own thread crashes) instead of waiting out the helper's silence.
+   * (`HelperLost`: the attempt counts as crashed, as when the job's own thread dies) instead of
+   * waiting out the helper's silence.
    */
   lost: 6,
 } as const;
@@ -249,7 +258,7 @@ export class HelperLink {
     for (;;) {
       const seen = Atomics.load(this.control, index);
       if (seen >= value) return;
-      if (this.state() === linkStates.lost) throw new Error('the helper thread of this job died during a step');
+      if (this.state() === linkStates.lost) throw new HelperLost();
       if (Date.now() > deadline) throw new Error('the helper thread of this job stopped answering');
       Atomics.wait(this.control, index, seen, 1000);
     }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withConnection } from '../../../src/store/database.js';
+import { crashedAttempts } from '../../../src/worker/attempt-limits.js';
 import {
   createJobRecordsRepository,
   createStepHistoryRepository,
@@ -64,6 +65,15 @@ describe('job records repository', () => {
       outcome: 'claimed',
       job: { attempts: 2 },
     });
+  });
+
+  it('puts a job whose training thread died in the queue again, counted as a crashed attempt', async () => {
+    const { id, owner } = await runningJob(jobs);
+    await jobs.handBack(id, owner, { crashed: true });
+    expect(await jobs.find(id)).toMatchObject({ status: 'queued', handedBack: 0, leaseOwner: null });
+    const claim = await jobs.claim(id, 'cpu', 60_000, randomUUID());
+    expect(claim).toMatchObject({ outcome: 'claimed', job: { attempts: 2, handedBack: 0 } });
+    if (claim.outcome === 'claimed') expect(crashedAttempts(claim.job)).toBe(1);
   });
 
   it('ends a job cancelled while no worker held it when it is next claimed', async () => {
