@@ -88,7 +88,7 @@ describe('the training pool', () => {
     });
   });
 
-  it('fails a job whose thread dies, and trains the next job on a fresh thread', async () => {
+  it('reports a thread that dies under its job as thread_crashed, and trains the next job on a fresh thread', async () => {
     const threads = pool();
     const crashed = await threads.run('job-1', spec('crash'), recorder().listener);
     expect(await crashed.result).toMatchObject({ outcome: 'failed', code: 'thread_crashed' });
