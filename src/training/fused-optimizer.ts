@@ -82,7 +82,7 @@ export class FusedOptimizer {
     private readonly backend: WasmBackendInternals,
   ) {}
 
-  /** Variable `index`'s slots, made (as zeros) on its first update. */
+  /** Variable `index`'s slots, made (as zeros) by `prepare` or on its first update. */
   private slotsOf(index: number, variable: tf.Variable): tf.Variable[] {
     let slots = this.slots[index];
     if (!slots) {

@@ -31,7 +31,7 @@ export interface EndedTraining {
 }
 
 /** Failure codes of a training whose thread died under it, rather than of the training itself. */
-export const threadDeathCodes: ReadonlySet<string> = new Set(['thread_crashed', 'helper_lost']);
+const threadDeathCodes: ReadonlySet<string> = new Set(['thread_crashed', 'helper_lost']);
 
 const finish = (status: FinalStatus, error: string | null = null): AttemptEnd => ({ action: 'finish', status, error });
 

@@ -342,21 +342,15 @@ export class JobAttempt {
     }
     if (outcome.numTensors > 0)
       this.log.warn({ numTensors: outcome.numTensors }, 'training thread holds tensors after the job');
-    if (end.action === 'hand-back') {
-      await this.context.jobs.handBack(this.job.id, this.owner);
+    if (end.action === 'hand-back' || end.action === 'retry') {
+      // A retry counts as a crashed attempt: a thread that dies the same way every time fails the job at MAX_ATTEMPTS.
+      const crashed = end.action === 'retry';
+      await this.context.jobs.handBack(this.job.id, this.owner, { crashed });
       this.context.publish({ type: 'status', jobId: this.job.id, status: 'queued', error: null });
-      this.log.info({ status: 'queued', steps: stepsOf(outcome) }, 'job checkpointed and handed back to the queue');
-      return 'handed-back';
-    }
-    if (end.action === 'retry') {
-      // Counted as a crashed attempt: a thread that dies the same way every time fails the job at MAX_ATTEMPTS.
-      await this.context.jobs.handBack(this.job.id, this.owner, { crashed: true });
-      this.context.publish({ type: 'status', jobId: this.job.id, status: 'queued', error: null });
-      const error = outcome.outcome === 'failed' ? outcome.message : undefined;
-      this.log.warn(
-        { status: 'queued', error },
-        'training thread died; job back to the queue, from its last checkpoint',
-      );
+      if (crashed && outcome.outcome === 'failed')
+        this.log.warn({ status: 'queued', error: outcome.message }, 'training thread died; job back to the queue');
+      else
+        this.log.info({ status: 'queued', steps: stepsOf(outcome) }, 'job checkpointed and handed back to the queue');
       return 'handed-back';
     }
     if (

@@ -52,10 +52,9 @@ export interface JobRecordsRepository {
    * given and that attempt no longer holds the job.
    */
   finish: (id: string, status: TerminalStatus, error?: string, owner?: string) => Promise<TerminalStatus | null>;
-  /** Puts a running job back to queued, for an attempt that stops without ending it; not counted as a crash. */
   /**
-   * Back to the queue from a running attempt of `owner`. A hand-back does not count as a crashed
-   * attempt, unless `crashed` says the attempt's training thread died.
+   * Puts a running job of attempt `owner` back to queued, for an attempt that stops without ending it:
+   * not counted as a crashed attempt, unless `crashed` says the attempt's training thread died.
    */
   handBack: (id: string, owner: string, options?: { crashed?: boolean }) => Promise<void>;
   /**
