@@ -21,6 +21,7 @@ import { bearer, generousLimits, requiredAccess, testKeys } from '../../helpers/
 import { createTestDatabase, type TestDatabase } from '../../helpers/database.js';
 import { queuePrefix, redisUrl, silentLogger } from '../../helpers/env.js';
 import { parsedSmallSpec, smallSpec } from '../../helpers/specs.js';
+import { startOwnRedis } from '../../helpers/own-services.js';
 import { healthyChecks, idleQueue } from '../../helpers/stand-ins.js';
 
 describe('rate limits, quotas and key hygiene', () => {
@@ -30,9 +31,14 @@ describe('rate limits, quotas and key hygiene', () => {
   const apps: FastifyInstance[] = [];
 
   /** An API process of its own (its own app, Redis connection and limiter) on a shared database and prefix. */
-  function apiProcess(prefix: string, limits: Partial<Limits>, logger: Logger = silentLogger()): FastifyInstance {
+  function apiProcess(
+    prefix: string,
+    limits: Partial<Limits>,
+    logger: Logger = silentLogger(),
+    limiterRedisUrl = redisUrl,
+  ): FastifyInstance {
     const jobs = createJobsRepository(database.prisma);
-    const connection = createRedis(redisUrl, 'client');
+    const connection = createRedis(limiterRedisUrl, 'client');
     const all = { ...generousLimits, ...limits };
     const app = buildApp({
       logger,
@@ -111,13 +117,16 @@ describe('rate limits, quotas and key hygiene', () => {
 
   it('sends the counting script once per connection and reloads it by itself after Redis forgets it', async () => {
     const prefix = queuePrefix('limits');
-    const app = apiProcess(prefix, { requestsPerKeyPerMinute: 100 });
+    // A Redis of its own: on the shared one, another file's limiter may load the same script between
+    // the flush and this test's next hit, which then never sees NOSCRIPT.
+    const own = await startOwnRedis();
+    const ownRedis = createRedis(own.url, 'client');
+    const app = apiProcess(prefix, { requestsPerKeyPerMinute: 100 }, silentLogger(), own.url);
     const { key } = await testKeys(database.prisma).issue('scripted', 'viewer');
     const get = () => app.inject({ method: 'GET', url: '/jobs', headers: bearer(key) });
-    const monitor = await redis.monitor();
+    const monitor = await ownRedis.monitor();
     const commands: string[] = [];
-    // The monitor sees every client of this Redis (BullMQ's scripts of other test files too): keep
-    // the limiter's hits under this test's prefix, and the flush.
+    // Keep the limiter's hits under this test's prefix, and the flush (the monitor sees every command).
     monitor.on('monitor', (_time: string, args: string[]) => {
       const command = args[0]?.toLowerCase() ?? '';
       const ours = args.slice(1).some((arg) => String(arg).startsWith(`${prefix}:limit:`));
@@ -126,12 +135,16 @@ describe('rate limits, quotas and key hygiene', () => {
     });
     try {
       for (let i = 0; i < 3; i++) expect((await get()).headers['ratelimit-remaining']).toBe(String(99 - i));
-      await redis.script('FLUSH');
+      await ownRedis.script('FLUSH');
       expect((await get()).headers['ratelimit-remaining']).toBe('96');
       expect((await get()).headers['ratelimit-remaining']).toBe('95');
       await new Promise((resolve) => setTimeout(resolve, 100));
     } finally {
       monitor.disconnect();
+      apps.splice(apps.indexOf(app), 1);
+      await app.close();
+      ownRedis.disconnect();
+      await own.stop();
     }
     // EVALSHA for every hit; the whole script (EVAL) only where Redis answered NOSCRIPT: the first
     // hit on this connection (if the script was not loaded yet) and the first after the flush.
